@@ -1,0 +1,54 @@
+// Define-by-run autograd. Every differentiable op that runs while grad mode is
+// on, with at least one input that requires grad, records a Node holding what
+// its backward needs; Tensor::backward() walks the recorded graph in reverse
+// topological order and accumulates gradients into leaf tensors' .grad().
+// Nodes have one output (every op here does). Not thread-safe per graph;
+// grad mode is per thread.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "ops/tensor.h"
+
+namespace ringmaster::ops {
+
+class Node {
+ public:
+  virtual ~Node() = default;
+  // Gradients with respect to each input (an undefined Tensor where an input
+  // needs none), given the gradient of the output.
+  virtual std::vector<Tensor> backward(const Tensor& grad_output) = 0;
+  virtual const char* name() const = 0;
+
+  // The op's inputs, in order (edges of the graph).
+  std::vector<Tensor> inputs;
+};
+
+// True while ops record graph nodes on this thread (default true).
+bool grad_mode_enabled();
+
+// Turns recording off for its lifetime (evaluation, optimizer updates).
+class NoGradGuard {
+ public:
+  NoGradGuard();
+  ~NoGradGuard();
+  NoGradGuard(const NoGradGuard&) = delete;
+  NoGradGuard& operator=(const NoGradGuard&) = delete;
+
+ private:
+  bool previous_;
+};
+
+// True when any of the tensors requires grad and grad mode is on.
+bool needs_grad(std::initializer_list<const Tensor*> inputs);
+
+// Records node as the producer of out (sets inputs and out.grad_fn) when any
+// input requires grad; returns out. Ops call this once at the end of forward.
+Tensor record(Tensor out, std::shared_ptr<Node> node, std::vector<Tensor> inputs);
+
+// Adds b into a where both may be blocked; returns the sum (a may be reused).
+Tensor accumulate(const Tensor& a, const Tensor& b);
+
+}  // namespace ringmaster::ops

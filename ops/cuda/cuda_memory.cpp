@@ -1,0 +1,97 @@
+// CUDA memory via the runtime API (built only with CUDA). Allocations are
+// cached per (device, size) like the host allocator; device discovery never
+// throws: no driver or no GPU means 0 devices and a stated reason.
+#include "ops/cuda/cuda_memory.h"
+
+#include <cuda_runtime.h>
+
+#include <map>
+#include <mutex>
+#include <vector>
+
+#include "ops/check.h"
+#include "ops/cuda/cuda_check.h"
+
+namespace ringmaster::ops::cuda {
+namespace {
+
+struct Probe {
+  int count = 0;
+  std::string reason;
+};
+
+const Probe& probe() {
+  static const Probe p = [] {
+    Probe r;
+    int n = 0;
+    cudaError_t err = cudaGetDeviceCount(&n);
+    if (err != cudaSuccess) {
+      r.reason = std::string("CUDA runtime: ") + cudaGetErrorString(err);
+      cudaGetLastError();  // clear the sticky error
+    } else if (n == 0) {
+      r.reason = "no CUDA device found";
+    }
+    r.count = err == cudaSuccess ? n : 0;
+    return r;
+  }();
+  return p;
+}
+
+struct Cache {
+  std::mutex mu;
+  std::map<std::pair<int, size_t>, std::vector<void*>> free_blocks;
+};
+Cache& cache() {
+  static Cache* c = new Cache();
+  return *c;
+}
+
+}  // namespace
+
+bool built() { return true; }
+int device_count() { return probe().count; }
+std::string unavailable_reason() { return probe().reason; }
+
+void* alloc(size_t nbytes, int device) {
+  RM_THROW_IF(device >= device_count(), "cuda:", device, " is not available: ",
+              probe().reason.empty() ? "no such device" : probe().reason);
+  const size_t n = nbytes == 0 ? 256 : (nbytes + 255) / 256 * 256;
+  {
+    std::lock_guard<std::mutex> lock(cache().mu);
+    auto it = cache().free_blocks.find({device, n});
+    if (it != cache().free_blocks.end() && !it->second.empty()) {
+      void* p = it->second.back();
+      it->second.pop_back();
+      return p;
+    }
+  }
+  CUDA_CHECK(cudaSetDevice(device));
+  void* p = nullptr;
+  CUDA_CHECK(cudaMalloc(&p, n));
+  return p;
+}
+
+void free(void* ptr, size_t nbytes, int device) {
+  if (ptr == nullptr) return;
+  const size_t n = nbytes == 0 ? 256 : (nbytes + 255) / 256 * 256;
+  std::lock_guard<std::mutex> lock(cache().mu);
+  cache().free_blocks[{device, n}].push_back(ptr);
+}
+
+void copy(void* dst, bool dst_on_gpu, const void* src, bool src_on_gpu, size_t nbytes) {
+  cudaMemcpyKind kind = dst_on_gpu ? (src_on_gpu ? cudaMemcpyDeviceToDevice : cudaMemcpyHostToDevice)
+                                   : cudaMemcpyDeviceToHost;
+  CUDA_CHECK(cudaMemcpy(dst, src, nbytes, kind));
+}
+
+void memset_zero(void* ptr, size_t nbytes) { CUDA_CHECK(cudaMemset(ptr, 0, nbytes)); }
+
+void release_cached() {
+  std::lock_guard<std::mutex> lock(cache().mu);
+  for (auto& [key, blocks] : cache().free_blocks) {
+    for (void* p : blocks) cudaFree(p);
+  }
+  cache().free_blocks.clear();
+}
+
+}  // namespace ringmaster::ops::cuda

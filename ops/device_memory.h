@@ -1,0 +1,31 @@
+// Raw memory on a device: allocation (through a per-device caching allocator,
+// so training steps reuse buffers instead of faulting in fresh pages), copies
+// between devices, and device discovery. Thread-safe. Blocking copies.
+#pragma once
+
+#include <cstddef>
+#include <string>
+
+#include "ops/tensor.h"
+
+namespace ringmaster::ops {
+
+void* device_alloc(size_t nbytes, Device device);
+void device_free(void* ptr, size_t nbytes, Device device);
+// Copies nbytes; either side may be cpu or cuda. Blocks until done.
+void device_copy(void* dst, Device dst_device, const void* src, Device src_device, size_t nbytes);
+void device_memset_zero(void* ptr, size_t nbytes, Device device);
+
+// Number of usable CUDA devices: 0 when the build has no CUDA or the machine
+// has no GPU (never throws). The reason for 0 is in cuda_unavailable_reason().
+int cuda_device_count();
+std::string cuda_unavailable_reason();
+bool cuda_built();
+// Releases cached free blocks back to the system (all devices).
+void release_cached_memory();
+
+// Number of threads our CPU kernels and oneDNN use in this process.
+void set_cpu_threads(int n);
+int cpu_threads();
+
+}  // namespace ringmaster::ops

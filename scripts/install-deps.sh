@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Installs everything ringmaster needs on Debian 12: build tools, libraries and
+# the real data sets (from Debian packages only; nothing else is downloaded).
+# Idempotent: packages already present are skipped, data files already in
+# place with the right sha256 are kept. Uses sudo only when not root.
+# Usage: scripts/install-deps.sh [--bench]   (--bench adds PyTorch + OpenBLAS)
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")/.." && pwd)
+data_dir="${RINGMASTER_DATA:-$here/data}"
+want_bench=0
+for arg in "$@"; do
+  case "$arg" in
+    --bench) want_bench=1 ;;
+    *) echo "install-deps: unknown argument '$arg'" >&2; exit 2 ;;
+  esac
+done
+
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+packages=(
+  build-essential cmake ninja-build pkg-config git
+  libboost-dev libzmq3-dev cppzmq-dev nlohmann-json3-dev prometheus-cpp-dev
+  libdnnl-dev libsqlite3-dev libstb-dev libcli11-dev googletest libgtest-dev
+  zlib1g-dev ocl-icd-opencl-dev opencl-c-headers
+  dataset-fashion-mnist libonnx-testdata
+)
+if [ "$want_bench" -eq 1 ]; then
+  packages+=(python3-torch libopenblas0-pthread)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed"; then
+    missing+=("$p")
+  fi
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "install-deps: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  as_root apt-get update -qq
+  as_root apt-get install -y -qq --no-install-recommends "${missing[@]}"
+else
+  echo "install-deps: all ${#packages[@]} packages present"
+fi
+
+check_sha() { # file expected-sha256
+  local got
+  got=$(sha256sum "$1" | cut -d' ' -f1)
+  if [ "$got" != "$2" ]; then
+    echo "install-deps: sha256 mismatch for $1: got $got, want $2" >&2
+    return 1
+  fi
+}
+
+# Fashion-MNIST comes from dataset-fashion-mnist; check what it installed.
+fm=/usr/share/datasets/fashion-mnist
+check_sha "$fm/train-images-idx3-ubyte.gz" b0564c3eedabfbf835052cff8503ea422014ce006caf5b757f851416ee8300c7
+check_sha "$fm/train-labels-idx1-ubyte.gz" 0ae29f65d86684f32d1b9c85147786c547b9c6aebcaf235f0400a0cce308b056
+check_sha "$fm/t10k-images-idx3-ubyte.gz" cc1d090a38ace84dfa1aa66e3ada7c336ef481a96936906477e6dd344da56eaa
+check_sha "$fm/t10k-labels-idx1-ubyte.gz" 8d3605d196f4be44669e46906da9733c8131fef761fdbfec72c424d5222f1a05
+
+# sklearn's digits: only the csv.gz, taken out of the .deb without installing it.
+digits="$data_dir/digits.csv.gz"
+digits_sha=46abec6b12486ad9e51943373abcf22bbea1b5a51a1619b361570d8893f1464a
+if [ ! -f "$digits" ] || ! check_sha "$digits" "$digits_sha" 2>/dev/null; then
+  mkdir -p "$data_dir"
+  tmp=$(mktemp -d)
+  (cd "$tmp" && apt-get download -qq python3-sklearn >/dev/null)
+  member=./usr/lib/python3/dist-packages/sklearn/datasets/data/digits.csv.gz
+  dpkg-deb --fsys-tarfile "$tmp"/python3-sklearn_*.deb | tar -x -C "$tmp" "$member"
+  mv "$tmp/$member" "$digits"
+  rm -rf "$tmp"
+fi
+check_sha "$digits" "$digits_sha"
+echo "install-deps: data ready (fashion-mnist in $fm, digits in $data_dir)"

@@ -1,0 +1,41 @@
+// Shared checks for op tests: random inputs, forward against the reference
+// (relative error), and backward against central finite differences computed
+// in double through the reference kernel.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <functional>
+#include <random>
+#include <vector>
+
+#include "ops/autograd.h"
+#include "ops/reference/ref_tensor.h"
+#include "ops/tensor.h"
+
+namespace ringmaster::ops::testing {
+
+using reference::RefTensor;
+
+// A fresh generator per test, seeded from the clock unless RM_TEST_SEED is
+// set; the seed is printed so a failure can be replayed.
+std::mt19937_64& rng();
+
+Tensor random_tensor(const Shape& shape, float lo = -1.0f, float hi = 1.0f);
+
+// max |got - want| / max(max |want|, 1e-3); a single relative figure.
+double relative_error(const Tensor& got, const RefTensor& want);
+
+// Expects relative_error(got, want) <= tol, naming what differs.
+void expect_close(const Tensor& got, const RefTensor& want, double tol, const std::string& what);
+
+// f_ours: the op under test on Tensors; f_ref: the same op in the reference.
+// Checks d(sum(R * f))/d(input_i) for every input in `inputs` marked to
+// check, using a random R, against central differences of f_ref in double.
+// Up to max_elems entries per input are probed (all when the input is small).
+using OurFn = std::function<Tensor(const std::vector<Tensor>&)>;
+using RefFn = std::function<RefTensor(const std::vector<RefTensor>&)>;
+void check_gradients(const OurFn& f_ours, const RefFn& f_ref, const std::vector<Tensor>& inputs,
+                     const std::vector<bool>& check, double tol = 2e-3, int max_elems = 64);
+
+}  // namespace ringmaster::ops::testing
