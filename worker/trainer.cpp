@@ -1,0 +1,230 @@
+// run_training (see trainer.h): the single-process training loop.
+#include "worker/trainer.h"
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <random>
+
+#include "models/dataset.h"
+#include "models/lr_schedule.h"
+#include "models/model_registry.h"
+#include "models/optimizer.h"
+#include "models/safetensors.h"
+#include "ops/autograd.h"
+#include "ops/device_memory.h"
+#include "ops/softmax.h"
+
+namespace ringmaster::worker {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double seconds_since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+struct Data {
+  models::Dataset train, test;
+};
+
+Data load_data(const models::DataSpec& d, uint64_t seed) {
+  Data out;
+  if (d.dataset == "fashion-mnist") {
+    const std::string dir = d.path.empty() ? "/usr/share/datasets/fashion-mnist" : d.path;
+    out.train = models::load_idx(dir + "/train-images-idx3-ubyte.gz", dir + "/train-labels-idx1-ubyte.gz");
+    out.test = models::load_idx(dir + "/t10k-images-idx3-ubyte.gz", dir + "/t10k-labels-idx1-ubyte.gz");
+  } else {  // digits
+    const std::string file = d.path.empty() ? "data/digits.csv.gz" : d.path;
+    models::Dataset all = models::load_digits_csv(file);
+    auto [train, test] = models::split(all, static_cast<double>(d.test_fraction_permille) / 1000.0, seed);
+    out.train = std::move(train);
+    out.test = std::move(test);
+  }
+  if (d.train_limit > 0) out.train = models::subset(out.train, d.train_limit);
+  if (d.test_limit > 0) out.test = models::subset(out.test, d.test_limit);
+  return out;
+}
+
+std::unique_ptr<models::Optimizer> make_optimizer(const models::OptimizerSpec& o,
+                                                  const models::Module& model) {
+  auto params = model.named_parameters();
+  if (o.name == "sgd")
+    return std::make_unique<models::SGD>(params, o.lr, o.momentum, o.nesterov, o.weight_decay);
+  if (o.name == "adamw")
+    return std::make_unique<models::AdamW>(params, o.lr, o.beta1, o.beta2, o.eps, o.weight_decay);
+  return std::make_unique<models::Adam>(params, o.lr, o.beta1, o.beta2, o.eps, o.weight_decay);
+}
+
+// Correct predictions in a batch: argmax of each row of logits (N, C).
+int64_t count_correct(const ops::Tensor& logits, const ops::Tensor& labels) {
+  ops::Tensor l = logits.to_plain();
+  const float* p = l.data<float>();
+  const int64_t* y = labels.data<int64_t>();
+  const int64_t n = l.dim(0), c = l.dim(1);
+  int64_t correct = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    const float* row = p + i * c;
+    correct += (std::max_element(row, row + c) - row) == y[i];
+  }
+  return correct;
+}
+
+struct Evaluation {
+  double loss = 0.0, accuracy = 0.0;
+};
+
+Evaluation evaluate(models::Module& model, const models::Dataset& test, int64_t batch_size) {
+  model.train(false);
+  ops::NoGradGuard no_grad;
+  models::BatchLoader loader(test, {.batch_size = batch_size, .seed = 0, .epoch = 0,
+                                    .shuffle = false, .drop_last = false});
+  double loss_sum = 0.0;
+  int64_t correct = 0, seen = 0;
+  while (auto batch = loader.next()) {
+    ops::Tensor logits = model.forward(batch->images);
+    const int64_t n = batch->labels.dim(0);
+    loss_sum += ops::softmax_cross_entropy(logits, batch->labels).item() * static_cast<double>(n);
+    correct += count_correct(logits, batch->labels);
+    seen += n;
+  }
+  model.train(true);
+  if (seen == 0) return {};
+  return {loss_sum / static_cast<double>(seen), static_cast<double>(correct) / static_cast<double>(seen)};
+}
+
+void write_checkpoint(const std::string& path, const models::Module& model,
+                      const models::Optimizer& optimizer, const models::JobSpec& spec,
+                      const TrainResult& r) {
+  std::filesystem::path p(path);
+  if (p.has_parent_path()) std::filesystem::create_directories(p.parent_path());
+  std::map<std::string, std::string> meta{
+      {"format", "ringmaster-checkpoint-v1"},
+      {"model", spec.model.name},
+      {"epoch", std::to_string(r.epochs)},
+      {"step", std::to_string(r.steps)},
+      {"test_accuracy", std::to_string(r.test_accuracy)},
+      {"spec", spec.source.dump()}};
+  models::save_safetensors(path, model.state_dict(), meta);
+  // Optimizer state beside the model, so a run can resume exactly.
+  std::string opt_path = path;
+  const std::string ext = ".safetensors";
+  if (opt_path.size() > ext.size() && opt_path.ends_with(ext)) opt_path.resize(opt_path.size() - ext.size());
+  opt_path += ".optimizer.safetensors";
+  models::save_safetensors(opt_path, optimizer.state(), meta);
+}
+
+}  // namespace
+
+TrainResult run_training(const models::JobSpec& spec, ProgressSink& sink,
+                         const std::atomic<bool>* cancel) {
+  const auto start = Clock::now();
+  TrainResult result;
+  if (spec.train.threads > 0) ops::set_cpu_threads(static_cast<int>(spec.train.threads));
+  result.threads = ops::cpu_threads();
+  if (ops::cuda_device_count() == 0)
+    sink.on_log("device: cpu, " + std::to_string(result.threads) + " threads (no GPU: " +
+                ops::cuda_unavailable_reason() + ")");
+
+  Data data = load_data(spec.data, spec.train.seed);
+  result.train_samples = data.train.images.dim(0);
+  result.test_samples = data.test.images.dim(0);
+  RM_THROW_IF(result.train_samples == 0, "the training set is empty");
+  sink.on_log("data: " + spec.data.dataset + ", " + std::to_string(result.train_samples) +
+              " train / " + std::to_string(result.test_samples) + " test images of " +
+              ops::shape_str({data.train.images.dim(1), data.train.images.dim(2), data.train.images.dim(3)}));
+
+  std::mt19937_64 rng(spec.train.seed);
+  models::ModelConfig cfg;
+  cfg.in_channels = static_cast<int>(data.train.images.dim(1));
+  cfg.num_classes = data.train.num_classes;
+  cfg.image_size = static_cast<int>(data.train.images.dim(2));
+  std::shared_ptr<models::Module> model = models::build_model(spec.model.name, cfg, rng);
+  result.parameters = model->num_parameters();
+  sink.on_log("model: " + spec.model.name + ", " + std::to_string(result.parameters) + " parameters");
+  model->train(true);
+
+  std::unique_ptr<models::Optimizer> optimizer = make_optimizer(spec.optimizer, *model);
+  std::unique_ptr<models::LrSchedule> schedule = models::make_lr_schedule(spec.lr_schedule, spec.optimizer.lr);
+
+  const int64_t batch = spec.train.batch_size;
+  const int64_t steps_per_epoch = (result.train_samples + batch - 1) / batch;
+  double train_seconds = 0.0;
+  int64_t train_images = 0;
+  for (int64_t epoch = 0; epoch < spec.train.epochs; ++epoch) {
+    const auto epoch_start = Clock::now();
+    models::BatchLoader loader(data.train, {.batch_size = batch, .seed = spec.train.seed,
+                                            .epoch = epoch, .shuffle = true, .drop_last = false});
+    double loss_sum = 0.0;
+    int64_t correct = 0, seen = 0, step = 0;
+    double lr = 0.0;
+    while (auto b = loader.next()) {
+      if (cancel != nullptr && cancel->load()) {
+        result.cancelled = true;
+        break;
+      }
+      lr = schedule->lr_at(epoch, step, steps_per_epoch);
+      optimizer->set_lr(lr);
+      optimizer->zero_grad();
+      ops::Tensor logits = model->forward(b->images);
+      ops::Tensor loss = ops::softmax_cross_entropy(logits, b->labels);
+      loss.backward();
+      optimizer->step();
+      const int64_t n = b->labels.dim(0);
+      const double l = loss.item();
+      RM_THROW_IF(!std::isfinite(l), "training diverged: loss is ", l, " at epoch ", epoch + 1,
+                  " step ", step + 1, " (lower the learning rate)");
+      loss_sum += l * static_cast<double>(n);
+      correct += count_correct(logits, b->labels);
+      seen += n;
+      ++step;
+      ++result.steps;
+      const double secs = seconds_since(epoch_start);
+      StepProgress p;
+      p.epoch = epoch + 1;
+      p.epochs = spec.train.epochs;
+      p.step = step;
+      p.steps_per_epoch = steps_per_epoch;
+      p.loss = loss_sum / static_cast<double>(seen);
+      p.accuracy = static_cast<double>(correct) / static_cast<double>(seen);
+      p.samples_per_second = static_cast<double>(seen) / std::max(secs, 1e-9);
+      const double total_steps = static_cast<double>(steps_per_epoch * spec.train.epochs);
+      const double done_steps = static_cast<double>(result.steps);
+      const double per_step = (train_seconds + secs) / done_steps;
+      p.eta_seconds = per_step * (total_steps - done_steps);
+      p.lr = lr;
+      sink.on_step(p);
+    }
+    const double epoch_train_seconds = seconds_since(epoch_start);
+    train_seconds += epoch_train_seconds;
+    train_images += seen;
+    if (result.cancelled) break;
+
+    Evaluation ev = evaluate(*model, data.test, spec.train.eval_batch_size);
+    EpochReport r;
+    r.epoch = epoch + 1;
+    r.epochs = spec.train.epochs;
+    r.train_loss = loss_sum / static_cast<double>(std::max<int64_t>(seen, 1));
+    r.train_accuracy = static_cast<double>(correct) / static_cast<double>(std::max<int64_t>(seen, 1));
+    r.test_loss = ev.loss;
+    r.test_accuracy = ev.accuracy;
+    r.images_per_second = static_cast<double>(seen) / std::max(epoch_train_seconds, 1e-9);
+    r.epoch_seconds = seconds_since(epoch_start);
+    r.lr = lr;
+    sink.on_epoch(r);
+    result.epochs = epoch + 1;
+    result.train_loss = r.train_loss;
+    result.train_accuracy = r.train_accuracy;
+    result.test_loss = r.test_loss;
+    result.test_accuracy = r.test_accuracy;
+  }
+  result.images_per_second = static_cast<double>(train_images) / std::max(train_seconds, 1e-9);
+  if (!result.cancelled) {
+    result.checkpoint_path = spec.checkpoint.path;
+    write_checkpoint(spec.checkpoint.path, *model, *optimizer, spec, result);
+    sink.on_log("checkpoint: " + spec.checkpoint.path);
+  }
+  result.wall_seconds = seconds_since(start);
+  return result;
+}
+
+}  // namespace ringmaster::worker

@@ -1,0 +1,65 @@
+// The trainer: runs one training task described by a JobSpec in this process
+// (load data, build the model, train for the given epochs, evaluate on the
+// test set after every epoch, write the final checkpoint) and reports
+// progress through a ProgressSink. Blocks until done or cancelled. Expected
+// failures (missing data, corrupt files) throw ops::Error / SpecError with a
+// message naming the problem. Single-process only; data-parallel training
+// comes with comm/.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+
+#include "models/job_spec.h"
+
+namespace ringmaster::worker {
+
+struct StepProgress {
+  int64_t epoch = 0, epochs = 0;  // 1-based epoch
+  int64_t step = 0, steps_per_epoch = 0;
+  double loss = 0.0;      // running mean over this epoch so far
+  double accuracy = 0.0;  // running training accuracy this epoch (0..1)
+  double samples_per_second = 0.0;
+  double eta_seconds = 0.0;  // whole run
+  double lr = 0.0;
+};
+
+struct EpochReport {
+  int64_t epoch = 0, epochs = 0;
+  double train_loss = 0.0, train_accuracy = 0.0;
+  double test_loss = 0.0, test_accuracy = 0.0;
+  double images_per_second = 0.0;  // training only, this epoch
+  double epoch_seconds = 0.0;
+  double lr = 0.0;
+};
+
+struct TrainResult {
+  int64_t epochs = 0;
+  int64_t steps = 0;
+  double train_loss = 0.0, train_accuracy = 0.0;  // last epoch
+  double test_loss = 0.0, test_accuracy = 0.0;    // after the last epoch
+  double images_per_second = 0.0;                 // training images / training seconds, all epochs
+  double wall_seconds = 0.0;                      // everything, loading and evaluation included
+  int64_t train_samples = 0, test_samples = 0;
+  int64_t parameters = 0;
+  int threads = 0;
+  std::string checkpoint_path;
+  bool cancelled = false;
+};
+
+// Receives progress; called on the training thread.
+class ProgressSink {
+ public:
+  virtual ~ProgressSink() = default;
+  virtual void on_log(const std::string& line) = 0;
+  virtual void on_step(const StepProgress& p) = 0;
+  virtual void on_epoch(const EpochReport& r) = 0;
+};
+
+// Runs the job. `cancel`, when given and set, stops after the current step
+// (the result then has cancelled = true and no checkpoint is written).
+TrainResult run_training(const models::JobSpec& spec, ProgressSink& sink,
+                         const std::atomic<bool>* cancel = nullptr);
+
+}  // namespace ringmaster::worker
