@@ -1,0 +1,108 @@
+#!/usr/bin/python3
+"""PyTorch side of the DeepConvNet throughput benchmark (bench/deepconvnet.sh).
+
+The identical network (the book's DeepConvNet), the same data (real
+Fashion-MNIST, x/255), batch 100, fp32, Adam; times `--steps` training steps
+after `--warmup` and prints one JSON line with images_per_second. Uses 2
+threads and reports which BLAS library the process loaded.
+"""
+import argparse
+import gzip
+import json
+import time
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+
+def load_idx_images(path, limit):
+    with gzip.open(path, "rb") as f:
+        data = f.read()
+    n = int.from_bytes(data[4:8], "big")
+    n = min(n, limit)
+    return np.frombuffer(data, dtype=np.uint8, count=n * 784, offset=16).reshape(n, 1, 28, 28)
+
+
+def load_idx_labels(path, limit):
+    with gzip.open(path, "rb") as f:
+        data = f.read()
+    n = min(int.from_bytes(data[4:8], "big"), limit)
+    return np.frombuffer(data, dtype=np.uint8, count=n, offset=8).astype(np.int64)
+
+
+class DeepConvNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        def conv(cin, cout, pad=1):
+            c = nn.Conv2d(cin, cout, 3, padding=pad)
+            nn.init.kaiming_normal_(c.weight, nonlinearity="relu")
+            nn.init.zeros_(c.bias)
+            return c
+        self.features = nn.Sequential(
+            conv(1, 16), nn.ReLU(), conv(16, 16), nn.ReLU(), nn.MaxPool2d(2),
+            conv(16, 32), nn.ReLU(), conv(32, 32, pad=2), nn.ReLU(), nn.MaxPool2d(2),
+            conv(32, 64), nn.ReLU(), conv(64, 64), nn.ReLU(), nn.MaxPool2d(2))
+        fc1, fc2 = nn.Linear(64 * 4 * 4, 50), nn.Linear(50, 10)
+        for fc in (fc1, fc2):
+            nn.init.kaiming_normal_(fc.weight, nonlinearity="relu")
+            nn.init.zeros_(fc.bias)
+        self.classifier = nn.Sequential(
+            nn.Flatten(), fc1, nn.ReLU(), nn.Dropout(0.5), fc2, nn.Dropout(0.5))
+
+    def forward(self, x):
+        return self.classifier(self.features(x))
+
+
+def loaded_blas():
+    libs = set()
+    with open("/proc/self/maps") as f:
+        for line in f:
+            if "blas" in line or "mkl" in line:
+                libs.add(line.split()[-1])
+    return sorted(libs)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--data", default="/usr/share/datasets/fashion-mnist")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--batch", type=int, default=100)
+    ap.add_argument("--warmup", type=int, default=10)
+    ap.add_argument("--steps", type=int, default=60)
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(1)
+    n = args.batch * (args.warmup + args.steps)
+    x = load_idx_images(args.data + "/train-images-idx3-ubyte.gz", n)
+    y = load_idx_labels(args.data + "/train-labels-idx1-ubyte.gz", n)
+    xs = torch.from_numpy(x.astype(np.float32) / 255.0)
+    ys = torch.from_numpy(y)
+    model = DeepConvNet()
+    model.train()
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    loss_fn = nn.CrossEntropyLoss()
+
+    def step(i):
+        xb = xs[i * args.batch:(i + 1) * args.batch]
+        yb = ys[i * args.batch:(i + 1) * args.batch]
+        opt.zero_grad()
+        loss = loss_fn(model(xb), yb)
+        loss.backward()
+        opt.step()
+        return loss.item()
+
+    for i in range(args.warmup):
+        step(i)
+    t0 = time.perf_counter()
+    for i in range(args.warmup, args.warmup + args.steps):
+        loss = step(i)
+    dt = time.perf_counter() - t0
+    print(json.dumps({
+        "impl": "pytorch", "torch": torch.__version__, "threads": torch.get_num_threads(),
+        "mkldnn": torch.backends.mkldnn.is_available(), "blas": loaded_blas(),
+        "images_per_second": args.batch * args.steps / dt, "last_loss": loss}))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,109 @@
+// `ringmaster train` as a user runs it: a real process on real data (sklearn
+// digits), its exit code, its per-epoch lines when not on a terminal, the
+// metrics JSON and the checkpoint; and a bad spec named by JSON pointer.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Run {
+  int exit_code;
+  std::string out, err;
+};
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+class TrainCli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("rm_train_cli_" + std::to_string(::getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  Run train(const nlohmann::json& spec, const std::string& extra = "") {
+    const fs::path spec_path = dir_ / "spec.json";
+    std::ofstream(spec_path) << spec.dump(2);
+    const std::string cmd = std::string(RINGMASTER_BIN) + " train " + spec_path.string() + " " +
+                            extra + " >" + (dir_ / "out.txt").string() + " 2>" +
+                            (dir_ / "err.txt").string() + " </dev/null";
+    const int status = std::system(cmd.c_str());
+    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(dir_ / "out.txt"),
+            slurp(dir_ / "err.txt")};
+  }
+
+  fs::path dir_;
+};
+
+std::string digits_path() { return std::string(RINGMASTER_SOURCE_DIR) + "/data/digits.csv.gz"; }
+
+TEST_F(TrainCli, TrainsDigitsAndWritesMetricsAndCheckpoint) {
+  if (!fs::exists(digits_path())) GTEST_SKIP() << digits_path() << " missing: run scripts/install-deps.sh";
+  const fs::path ckpt = dir_ / "final.safetensors";
+  nlohmann::json spec = {
+      {"name", "digits-cli"},
+      {"data", {{"dataset", "digits"}, {"path", digits_path()}}},
+      {"train", {{"epochs", 12}, {"batch_size", 32}, {"seed", 3}, {"threads", 2}}},
+      {"optimizer", {{"name", "adam"}, {"lr", 0.002}}},
+      {"checkpoint", {{"path", ckpt.string()}}}};
+  Run r = train(spec, "--metrics-out " + (dir_ / "metrics.json").string());
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+
+  // Not a terminal: one plain line per epoch, no carriage-return bar.
+  size_t epoch_lines = 0;
+  std::istringstream lines(r.out);
+  for (std::string line; std::getline(lines, line);) epoch_lines += line.rfind("epoch ", 0) == 0;
+  EXPECT_EQ(epoch_lines, 12u) << r.out;
+  EXPECT_EQ(r.out.find('\r'), std::string::npos);
+
+  nlohmann::json m = nlohmann::json::parse(slurp(dir_ / "metrics.json"));
+  for (const char* key : {"test_accuracy", "train_loss", "epochs", "images_per_second", "wall_seconds"})
+    EXPECT_TRUE(m.contains(key)) << key;
+  EXPECT_EQ(m["epochs"].get<int>(), 12);
+  EXPECT_GT(m["images_per_second"].get<double>(), 0.0);
+  // 504 held-out real digits; chance is 10%. DeepConvNet learns them well.
+  EXPECT_GE(m["test_accuracy"].get<double>(), 0.90) << r.out;
+
+  // The checkpoint is a safetensors file: u64 header length, then JSON.
+  const std::string bytes = slurp(ckpt);
+  ASSERT_GT(bytes.size(), 8u);
+  uint64_t n = 0;
+  for (int i = 7; i >= 0; --i) n = (n << 8) | static_cast<unsigned char>(bytes[i]);
+  ASSERT_LE(8 + n, bytes.size());
+  nlohmann::json header = nlohmann::json::parse(bytes.substr(8, n));
+  EXPECT_TRUE(header.contains("conv1.weight")) << header.dump();
+  EXPECT_EQ(header["conv1.weight"]["shape"], nlohmann::json({16, 1, 3, 3}));
+  EXPECT_TRUE(fs::exists(dir_ / "final.optimizer.safetensors"));
+}
+
+TEST_F(TrainCli, BadSpecIsRejectedNamingTheField) {
+  Run r = train({{"train", {{"batch_size", 0}}}, {"colour", "blue"}});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("/train/batch_size: must be >= 1"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("/colour: unknown field"), std::string::npos) << r.err;
+}
+
+TEST_F(TrainCli, MissingDataIsAClearFailure) {
+  Run r = train({{"data", {{"dataset", "fashion-mnist"}, {"path", (dir_ / "nowhere").string()}}}});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("nowhere"), std::string::npos) << r.err;
+}
+
+}  // namespace
