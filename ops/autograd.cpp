@@ -103,7 +103,11 @@ void run_backward(const Tensor& root, const Tensor& root_grad) {
         Tensor& slot = pending[in.grad_fn().get()];
         slot = accumulate(slot, grads[i]);
       } else {
-        in.set_grad(accumulate(in.grad(), grads[i].to_plain()));
+        // A leaf owns its .grad(): never alias an upstream buffer that an
+        // optimizer's in-place update (or another leaf) would then share.
+        Tensor g = grads[i].to_plain();
+        if (!in.grad().defined() && (g.storage_shared() || g.same_storage(grads[i]))) g = g.clone();
+        in.set_grad(accumulate(in.grad(), g));
       }
     }
   }

@@ -297,6 +297,10 @@ bool Tensor::same_storage(const Tensor& other) const {
   return TensorImplAccess::impl(*this).storage == TensorImplAccess::impl(other).storage;
 }
 
+bool Tensor::storage_shared() const {
+  return TensorImplAccess::impl(*this).storage.use_count() > 1;
+}
+
 std::string to_string(const Tensor& t) {
   if (!t.defined()) return "Tensor(undefined)";
   return "Tensor" + shape_str(t.shape()) + " " + dtype_name(t.dtype()) + " " + t.device().str() +

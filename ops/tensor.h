@@ -113,6 +113,8 @@ class Tensor {
   // Identity of the underlying tensor (for autograd bookkeeping).
   const TensorImpl* id() const { return impl_.get(); }
   bool same_storage(const Tensor& other) const;
+  // True when another tensor (a view, a saved copy) shares this storage.
+  bool storage_shared() const;
 
  private:
   std::shared_ptr<TensorImpl> impl_;
