@@ -1,10 +1,8 @@
 // Module: the base of every layer and network. It owns named parameters,
-// buffers (e.g. BatchNorm running statistics) and child modules, and gives
-// them hierarchical dotted names as PyTorch does (`features.0.weight`):
-// enumeration, train/eval mode, freezing by glob pattern, and state dicts with
-// shape-checked loading (transfer learning: load a backbone, replace the head
-// with register_module, freeze, fine-tune). It does no I/O: files are
-// safetensors.h's job.
+// buffers (e.g. BatchNorm running statistics) and child modules under
+// PyTorch-style dotted names (`features.0.weight`): enumeration, train/eval,
+// freezing by glob, state dicts with shape-checked loading (transfer learning).
+// It does no I/O (safetensors.h) and no math (layers.h, the ops).
 //
 // Ownership: a module holds its tensors by handle (ops::Tensor shares
 // storage); named_parameters() and state_dict() hand out handles to the same

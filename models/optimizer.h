@@ -1,9 +1,8 @@
 // Optimizers over named f32 parameters: SGD (momentum, dampening, Nesterov,
-// L2 weight decay), Adam (L2 weight decay) and AdamW (decoupled weight
-// decay), each with PyTorch's update rule exactly (torch.optim, 1.13). The
-// update is a loop over raw f32 buffers, OpenMP-parallel, in float as
-// PyTorch does. No LR schedule here (lr_schedule.h; the caller calls
-// set_lr), no gradient clipping, no gradient all-reduce.
+// L2 weight decay), Adam (L2) and AdamW (decoupled), each with PyTorch's
+// update rule (torch.optim, 1.13), as OpenMP loops over raw f32 buffers in
+// float. No LR schedule (lr_schedule.h; the caller calls set_lr), no
+// gradient clipping, no all-reduce.
 //
 // Ownership: the optimizer holds handles to the parameter tensors (shared
 // storage with the model) and owns its state tensors. A parameter is skipped
