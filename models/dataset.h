@@ -1,0 +1,126 @@
+// In-memory image classification data sets and a batch loader. Loads MNIST-
+// style IDX files (gzip, e.g. Fashion-MNIST) and scikit-learn's digits CSV
+// into u8 images; the loader shuffles by a pure function of (seed, epoch),
+// shards by rank like torch's DistributedSampler, converts to normalised f32
+// batches and prepares the next batch on a background thread. No
+// augmentation here, and no lazy/streaming loading: everything is in memory.
+//
+// Errors: bad or truncated files throw ops::Error naming the file and the
+// problem. Bad loader options throw ops::Error; misuse of the API (a
+// malformed Dataset) aborts through RM_CHECK.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <exception>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "ops/tensor.h"
+
+namespace ringmaster::models {
+
+// images: (N, C, H, W) u8 on the cpu; labels: N values in [0, num_classes).
+// Copies share the image storage (read-only after loading).
+struct Dataset {
+  ops::Tensor images;
+  std::vector<int64_t> labels;
+  int num_classes = 0;
+  int64_t size() const { return static_cast<int64_t>(labels.size()); }
+};
+
+// IDX (gzip or plain): images magic 0x803 (N, H, W), labels magic 0x801 (N),
+// big-endian u32 header fields. Gives (N, 1, H, W); num_classes = max label + 1.
+// Blocks while reading.
+Dataset load_idx(const std::string& images_gz_path, const std::string& labels_gz_path);
+
+// scikit-learn's digits.csv.gz: rows of 64 integers 0..16 (an 8x8 image)
+// and a label 0..9; pixels scaled to 0..255 as v * 255 / 16 (integer).
+// Gives (N, 1, 8, 8), num_classes 10.
+Dataset load_digits_csv(const std::string& path_gz);
+
+// The samples at `indices`, in that order (copied). num_classes is kept.
+Dataset subset(const Dataset& ds, const std::vector<int64_t>& indices);
+// The first n samples (n <= size, else ops::Error).
+Dataset subset(const Dataset& ds, int64_t n);
+// (first `first_count` samples, the rest). With a seed, the samples are
+// shuffled first by epoch_permutation(size, *seed, 0).
+std::pair<Dataset, Dataset> split(const Dataset& ds, int64_t first_count,
+                                  std::optional<uint64_t> shuffle_seed = std::nullopt);
+
+// A permutation of 0..n-1 that is a pure function of (seed, epoch): the same
+// on every machine, compiler and thread count (own generator, no std::
+// distributions).
+std::vector<int64_t> epoch_permutation(int64_t n, uint64_t seed, int64_t epoch);
+
+struct BatchLoaderOptions {
+  int64_t batch_size = 64;
+  uint64_t seed = 0;
+  int64_t epoch = 0;
+  bool shuffle = true;     // false: index order
+  bool drop_last = false;  // drop a last batch smaller than batch_size
+  // Per channel, applied after x / 255: (x - mean[c]) / std[c]. Empty: none;
+  // one value: every channel.
+  std::vector<float> mean, std;
+  // Shard: this rank takes every world_size-th sample of the (padded) epoch
+  // order, as torch's DistributedSampler does: the order is padded by
+  // wrapping around to a multiple of world_size, so every rank gets the same
+  // number of samples (and of steps).
+  int rank = 0;
+  int world_size = 1;
+  int64_t start_batch = 0;  // skip this many batches (resume mid-epoch)
+  bool prefetch = true;     // false: build each batch inside next()
+};
+
+struct Batch {
+  ops::Tensor images;            // (B, C, H, W) f32, plain
+  ops::Tensor labels;            // (B) i64
+  std::vector<int64_t> indices;  // the dataset indices of the B samples
+  int64_t index = 0;             // batch number within the epoch
+};
+
+// One epoch of batches. With prefetch, a background thread builds batch k+1
+// while the caller uses batch k (at most one waits ready). Destroying the
+// loader mid-epoch stops and joins the thread (after the batch it may be
+// building). Use from one thread; next() blocks until a batch is ready.
+class BatchLoader {
+ public:
+  BatchLoader(Dataset ds, BatchLoaderOptions options);
+  BatchLoader(Dataset ds, int64_t batch_size, uint64_t seed, int64_t epoch, bool shuffle = true,
+              bool drop_last = false);
+  ~BatchLoader();
+  BatchLoader(const BatchLoader&) = delete;
+  BatchLoader& operator=(const BatchLoader&) = delete;
+
+  // The next batch, or nullopt after the last one. Rethrows an error the
+  // background thread hit.
+  std::optional<Batch> next();
+
+  int64_t num_batches() const { return num_batches_; }
+  // This rank's sample indices for the epoch, in batch order.
+  const std::vector<int64_t>& order() const { return order_; }
+
+ private:
+  Batch make_batch(int64_t b) const;
+  void run();
+
+  Dataset ds_;
+  BatchLoaderOptions opt_;
+  std::vector<int64_t> order_;
+  int64_t num_batches_ = 0;
+  int64_t next_batch_ = 0;  // next() without prefetch
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::optional<Batch> ready_;
+  bool producer_done_ = false;
+  bool stop_ = false;
+  std::exception_ptr error_;
+  std::thread worker_;
+};
+
+}  // namespace ringmaster::models

@@ -1,0 +1,123 @@
+// Layer modules (see layers.h): parameter registration and initialisation,
+// then a call into the op. No kernels here.
+#include "models/layers.h"
+
+#include <cmath>
+
+#include "ops/dropout.h"
+#include "ops/linear.h"
+#include "ops/relu.h"
+#include "ops/reshape.h"
+
+namespace ringmaster::models {
+
+namespace {
+
+uint64_t splitmix64(uint64_t x) {
+  x += 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
+ops::Pool2dParams pool_params(int64_t kernel, const Pool2dOptions& o) {
+  RM_CHECK(kernel > 0 && o.stride >= 0 && o.padding >= 0, "pool kernel ", kernel, " stride ",
+           o.stride, " padding ", o.padding);
+  ops::Pool2dParams p;
+  const int64_t stride = o.stride == 0 ? kernel : o.stride;
+  p.kernel = {kernel, kernel};
+  p.stride = {stride, stride};
+  p.padding_begin = {o.padding, o.padding};
+  p.padding_end = {o.padding, o.padding};
+  p.ceil_mode = o.ceil_mode;
+  p.count_include_pad = o.count_include_pad;
+  return p;
+}
+
+}  // namespace
+
+ops::Tensor he_normal(const ops::Shape& shape, int64_t fan_in, std::mt19937_64& rng) {
+  RM_CHECK(fan_in > 0, "fan_in ", fan_in);
+  return ops::Tensor::randn(shape, rng, static_cast<float>(std::sqrt(2.0 / fan_in)));
+}
+
+Conv2d::Conv2d(int64_t in_channels, int64_t out_channels, int64_t kernel_size, std::mt19937_64& rng,
+               Conv2dOptions o) {
+  RM_CHECK(in_channels > 0 && out_channels > 0 && kernel_size > 0 && o.groups > 0 &&
+               in_channels % o.groups == 0 && out_channels % o.groups == 0,
+           "conv in ", in_channels, " out ", out_channels, " kernel ", kernel_size, " groups ",
+           o.groups);
+  RM_CHECK(o.stride > 0 && o.padding >= 0 && o.dilation > 0, "conv stride ", o.stride, " padding ",
+           o.padding, " dilation ", o.dilation);
+  params_ = ops::Conv2dParams::same_padding(o.padding, o.stride);
+  params_.dilation = {o.dilation, o.dilation};
+  params_.groups = o.groups;
+  params_.fuse_relu = o.fuse_relu;
+  const int64_t cin = in_channels / o.groups;
+  weight = register_parameter("weight", he_normal({out_channels, cin, kernel_size, kernel_size},
+                                                  cin * kernel_size * kernel_size, rng));
+  if (o.bias) bias = register_parameter("bias", ops::Tensor::zeros({out_channels}));
+}
+
+ops::Tensor Conv2d::forward(const ops::Tensor& x) { return ops::conv2d(x, weight, bias, params_); }
+
+Linear::Linear(int64_t in_features, int64_t out_features, std::mt19937_64& rng, LinearOptions o)
+    : fuse_relu_(o.fuse_relu) {
+  RM_CHECK(in_features > 0 && out_features > 0, "linear in ", in_features, " out ", out_features);
+  weight = register_parameter("weight", he_normal({out_features, in_features}, in_features, rng));
+  if (o.bias) bias = register_parameter("bias", ops::Tensor::zeros({out_features}));
+}
+
+ops::Tensor Linear::forward(const ops::Tensor& x) {
+  return ops::linear(x, weight, bias, fuse_relu_);
+}
+
+ops::Tensor ReLU::forward(const ops::Tensor& x) { return ops::relu(x); }
+
+MaxPool2d::MaxPool2d(int64_t kernel_size, Pool2dOptions o) : params_(pool_params(kernel_size, o)) {}
+ops::Tensor MaxPool2d::forward(const ops::Tensor& x) { return ops::max_pool2d(x, params_); }
+
+AvgPool2d::AvgPool2d(int64_t kernel_size, Pool2dOptions o) : params_(pool_params(kernel_size, o)) {}
+ops::Tensor AvgPool2d::forward(const ops::Tensor& x) { return ops::avg_pool2d(x, params_); }
+
+ops::Tensor GlobalAvgPool2d::forward(const ops::Tensor& x) { return ops::global_avg_pool2d(x); }
+
+BatchNorm2d::BatchNorm2d(int64_t num_features, double eps, double momentum) {
+  RM_CHECK(num_features > 0 && eps > 0 && momentum >= 0 && momentum <= 1, "batch norm features ",
+           num_features, " eps ", eps, " momentum ", momentum);
+  params_.eps = static_cast<float>(eps);
+  params_.momentum = static_cast<float>(momentum);
+  weight = register_parameter("weight", ops::Tensor::full({num_features}, 1.0f));
+  bias = register_parameter("bias", ops::Tensor::zeros({num_features}));
+  running_mean = register_buffer("running_mean", ops::Tensor::zeros({num_features}));
+  running_var = register_buffer("running_var", ops::Tensor::full({num_features}, 1.0f));
+  num_batches_tracked =
+      register_buffer("num_batches_tracked", ops::Tensor::zeros({}, ops::DType::i64));
+}
+
+ops::Tensor BatchNorm2d::forward(const ops::Tensor& x) {
+  ops::BatchNormParams p = params_;
+  p.training = is_training();
+  if (p.training) ++num_batches_tracked.data<int64_t>()[0];
+  return ops::batch_norm2d(x, weight, bias, running_mean, running_var, p);
+}
+
+Dropout::Dropout(double p, std::mt19937_64& rng) : p_(p), base_seed_(rng()) {
+  RM_CHECK(p >= 0.0 && p < 1.0, "dropout p ", p, " not in [0, 1)");
+}
+
+ops::Tensor Dropout::forward(const ops::Tensor& x) {
+  if (!is_training() || p_ == 0.0) return x;
+  const uint64_t seed = splitmix64(base_seed_ ^ splitmix64(calls_++));
+  return ops::dropout(x, static_cast<float>(p_), true, seed);
+}
+
+ops::Tensor Flatten::forward(const ops::Tensor& x) { return ops::flatten(x, 1); }
+
+ops::Tensor Sequential::forward(const ops::Tensor& x) {
+  ops::Tensor y = x;
+  for (const auto& [name, m] : named_children()) y = m->forward(y);
+  return y;
+}
+
+}  // namespace ringmaster::models

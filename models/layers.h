@@ -1,0 +1,162 @@
+// Layers: thin Modules over the ops (conv, linear, activations, pooling,
+// batch norm, dropout, flatten) and Sequential. Each layer owns its
+// parameters, initialised from a caller's std::mt19937_64 (He normal for
+// conv/linear weights, std = sqrt(2 / fan_in); zero biases). They add no
+// math of their own: shapes and numerics are the ops' contracts (ops/*.h).
+// Activations may leave a layer in oneDNN's blocked layout; Flatten and
+// Linear give plain tensors. Same thread-safety as Module: none.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <random>
+#include <string>
+
+#include "models/module.h"
+#include "ops/batch_norm2d.h"
+#include "ops/conv2d.h"
+#include "ops/pool2d.h"
+
+namespace ringmaster::models {
+
+// He (Kaiming) normal: a tensor of `shape` with std = sqrt(2 / fan_in).
+ops::Tensor he_normal(const ops::Shape& shape, int64_t fan_in, std::mt19937_64& rng);
+
+struct Conv2dOptions {
+  int64_t stride = 1;
+  int64_t padding = 0;  // the same on all four sides
+  int64_t dilation = 1;
+  int64_t groups = 1;
+  bool bias = true;
+  bool fuse_relu = false;  // relu in the same oneDNN pass (identical to Conv2d + ReLU)
+};
+
+// weight: (out, in/groups, k, k); bias: (out).
+class Conv2d : public Module {
+ public:
+  Conv2d(int64_t in_channels, int64_t out_channels, int64_t kernel_size, std::mt19937_64& rng,
+         Conv2dOptions options = {});
+  ops::Tensor forward(const ops::Tensor& x) override;
+  const ops::Conv2dParams& params() const { return params_; }
+
+  ops::Tensor weight, bias;  // bias undefined when options.bias is false
+
+ private:
+  ops::Conv2dParams params_;
+};
+
+struct LinearOptions {
+  bool bias = true;
+  bool fuse_relu = false;  // relu in the same pass (identical to Linear + ReLU)
+};
+
+// weight: (out, in); bias: (out). A 4-d input is flattened from dim 1.
+class Linear : public Module {
+ public:
+  Linear(int64_t in_features, int64_t out_features, std::mt19937_64& rng,
+         LinearOptions options = {});
+  ops::Tensor forward(const ops::Tensor& x) override;
+
+  ops::Tensor weight, bias;
+
+ private:
+  bool fuse_relu_;
+};
+
+class ReLU : public Module {
+ public:
+  ops::Tensor forward(const ops::Tensor& x) override;
+};
+
+struct Pool2dOptions {
+  int64_t stride = 0;  // 0: the kernel size (PyTorch's default)
+  int64_t padding = 0;
+  bool ceil_mode = false;
+  bool count_include_pad = false;  // AvgPool2d only
+};
+
+class MaxPool2d : public Module {
+ public:
+  explicit MaxPool2d(int64_t kernel_size, Pool2dOptions options = {});
+  ops::Tensor forward(const ops::Tensor& x) override;
+  const ops::Pool2dParams& params() const { return params_; }
+
+ private:
+  ops::Pool2dParams params_;
+};
+
+class AvgPool2d : public Module {
+ public:
+  explicit AvgPool2d(int64_t kernel_size, Pool2dOptions options = {});
+  ops::Tensor forward(const ops::Tensor& x) override;
+  const ops::Pool2dParams& params() const { return params_; }
+
+ private:
+  ops::Pool2dParams params_;
+};
+
+// (N, C, H, W) -> (N, C, 1, 1).
+class GlobalAvgPool2d : public Module {
+ public:
+  ops::Tensor forward(const ops::Tensor& x) override;
+};
+
+// Parameters weight (C) = 1, bias (C) = 0; buffers running_mean (C) = 0,
+// running_var (C) = 1 and num_batches_tracked (i64, shape ()) as PyTorch
+// names them. Batch statistics in training, running ones in eval.
+class BatchNorm2d : public Module {
+ public:
+  explicit BatchNorm2d(int64_t num_features, double eps = 1e-5, double momentum = 0.1);
+  ops::Tensor forward(const ops::Tensor& x) override;
+
+  ops::Tensor weight, bias, running_mean, running_var, num_batches_tracked;
+
+ private:
+  ops::BatchNormParams params_;
+};
+
+// Inverted dropout with probability p (identity in eval). Its base seed is
+// drawn from rng at construction, so a model built from the same seed draws
+// the same masks. Each training forward uses seed mix(base, call) and then
+// advances `call`, so masks differ from step to step; eval calls do not
+// advance it. A resumed run restores `call` with set_calls() to continue the
+// same sequence.
+class Dropout : public Module {
+ public:
+  Dropout(double p, std::mt19937_64& rng);
+  ops::Tensor forward(const ops::Tensor& x) override;
+  double p() const { return p_; }
+  uint64_t calls() const { return calls_; }
+  void set_calls(uint64_t calls) { calls_ = calls; }
+
+ private:
+  double p_;
+  uint64_t base_seed_;
+  uint64_t calls_ = 0;
+};
+
+// (d0, d1, ..., dn) -> (d0, d1 * ... * dn), plain.
+class Flatten : public Module {
+ public:
+  ops::Tensor forward(const ops::Tensor& x) override;
+};
+
+// Runs its children in order. push_back names them "0", "1", ... like
+// PyTorch's nn.Sequential; add() gives a name of the caller's choice (then
+// parameter names read `conv1.weight` instead of `0.weight`).
+class Sequential : public Module {
+ public:
+  Sequential() = default;
+  template <class M>
+  std::shared_ptr<M> push_back(std::shared_ptr<M> m) {
+    return add(std::to_string(named_children().size()), std::move(m));
+  }
+  template <class M>
+  std::shared_ptr<M> add(const std::string& name, std::shared_ptr<M> m) {
+    return register_module(name, std::move(m));
+  }
+  size_t size() const { return named_children().size(); }
+  ops::Tensor forward(const ops::Tensor& x) override;
+};
+
+}  // namespace ringmaster::models
