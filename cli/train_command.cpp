@@ -24,14 +24,19 @@ struct TrainOptions {
 };
 
 void write_metrics(const std::string& path, const worker::TrainResult& r) {
-  nlohmann::json j = {
-      {"test_accuracy", r.test_accuracy},   {"test_loss", r.test_loss},
-      {"train_loss", r.train_loss},         {"train_accuracy", r.train_accuracy},
-      {"epochs", r.epochs},                 {"steps", r.steps},
-      {"images_per_second", r.images_per_second}, {"wall_seconds", r.wall_seconds},
-      {"train_samples", r.train_samples},   {"test_samples", r.test_samples},
-      {"parameters", r.parameters},         {"threads", r.threads},
-      {"checkpoint", r.checkpoint_path}};
+  nlohmann::json j = {{"test_accuracy", r.test_accuracy},
+                      {"test_loss", r.test_loss},
+                      {"train_loss", r.train_loss},
+                      {"train_accuracy", r.train_accuracy},
+                      {"epochs", r.epochs},
+                      {"steps", r.steps},
+                      {"images_per_second", r.images_per_second},
+                      {"wall_seconds", r.wall_seconds},
+                      {"train_samples", r.train_samples},
+                      {"test_samples", r.test_samples},
+                      {"parameters", r.parameters},
+                      {"threads", r.threads},
+                      {"checkpoint", r.checkpoint_path}};
   std::filesystem::path p(path);
   if (p.has_parent_path()) std::filesystem::create_directories(p.parent_path());
   std::ofstream out(path);

@@ -7,7 +7,8 @@
 #include <set>
 #include <sstream>
 
-#include "models/lr_schedule.h"  // schedule validation
+#include "models/lr_schedule.h"
+#include "models/model_registry.h"
 
 namespace ringmaster::models {
 
@@ -27,13 +28,20 @@ namespace {
 
 const char* type_name(const nlohmann::json& j) {
   switch (j.type()) {
-    case nlohmann::json::value_t::null: return "null";
-    case nlohmann::json::value_t::object: return "an object";
-    case nlohmann::json::value_t::array: return "an array";
-    case nlohmann::json::value_t::string: return "a string";
-    case nlohmann::json::value_t::boolean: return "a boolean";
-    case nlohmann::json::value_t::number_float: return "a number";
-    default: return "an integer";
+    case nlohmann::json::value_t::null:
+      return "null";
+    case nlohmann::json::value_t::object:
+      return "an object";
+    case nlohmann::json::value_t::array:
+      return "an array";
+    case nlohmann::json::value_t::string:
+      return "a string";
+    case nlohmann::json::value_t::boolean:
+      return "a boolean";
+    case nlohmann::json::value_t::number_float:
+      return "a number";
+    default:
+      return "an integer";
   }
 }
 
@@ -70,9 +78,8 @@ class Reader {
     if (!v) return;
     if (!v->is_number_integer())
       return problem(key, std::string("must be an integer, got ") + type_name(*v));
-    const int64_t x = v->is_number_unsigned() && v->get<uint64_t>() > INT64_MAX
-                          ? INT64_MAX
-                          : v->get<int64_t>();
+    const int64_t x =
+        v->is_number_unsigned() && v->get<uint64_t>() > INT64_MAX ? INT64_MAX : v->get<int64_t>();
     if (x < min) return problem(key, "must be >= " + std::to_string(min));
     if (x > max) return problem(key, "must be <= " + std::to_string(max));
     out = static_cast<Int>(x);
@@ -92,7 +99,8 @@ class Reader {
   void boolean(const char* key, bool& out) {
     const nlohmann::json* v = find(key);
     if (!v) return;
-    if (!v->is_boolean()) return problem(key, std::string("must be a boolean, got ") + type_name(*v));
+    if (!v->is_boolean())
+      return problem(key, std::string("must be a boolean, got ") + type_name(*v));
     out = v->get<bool>();
   }
 
@@ -143,7 +151,8 @@ JobSpec parse_job_spec(const nlohmann::json& j) {
     top.string("name", spec.name);
     if (const nlohmann::json* m = top.object("model")) {
       Reader r(*m, "/model", problems);
-      r.string("name", spec.model.name, {"deep_convnet"});
+      const std::vector<std::string> names = model_names();
+      r.string("name", spec.model.name, std::set<std::string>(names.begin(), names.end()));
     }
     if (const nlohmann::json* d = top.object("data")) {
       Reader r(*d, "/data", problems);
@@ -178,7 +187,11 @@ JobSpec parse_job_spec(const nlohmann::json& j) {
     }
     if (const nlohmann::json* s = top.object("lr_schedule")) {
       spec.lr_schedule = *s;
-      SCHEDULE_VALIDATION_HOOK
+      try {
+        LrSchedule::from_json(*s, spec.optimizer.lr);
+      } catch (const std::exception& e) {
+        problems.push_back({"/lr_schedule", e.what()});
+      }
     }
     if (const nlohmann::json* c = top.object("checkpoint")) {
       Reader r(*c, "/checkpoint", problems);
@@ -188,8 +201,10 @@ JobSpec parse_job_spec(const nlohmann::json& j) {
   if (spec.data.dataset == "digits" && spec.data.test_fraction_permille == 0)
     spec.data.test_fraction_permille = 280;
   if (spec.data.dataset != "digits" && spec.data.test_fraction_permille != 0)
-    problems.push_back({"/data/test_fraction", "only for the digits data set (fashion-mnist has a test set)"});
-  if (spec.checkpoint.path.empty()) spec.checkpoint.path = "runs/" + spec.name + "/final.safetensors";
+    problems.push_back(
+        {"/data/test_fraction", "only for the digits data set (fashion-mnist has a test set)"});
+  if (spec.checkpoint.path.empty())
+    spec.checkpoint.path = "runs/" + spec.name + "/final.safetensors";
   if (!problems.empty()) throw SpecError(std::move(problems));
   return spec;
 }

@@ -52,8 +52,8 @@ struct TrainSpec {
 struct OptimizerSpec {
   std::string name = "adam";  // "sgd" | "adam" | "adamw"
   double lr = 0.001;
-  double momentum = 0.0;      // sgd
-  bool nesterov = false;      // sgd
+  double momentum = 0.0;  // sgd
+  bool nesterov = false;  // sgd
   double weight_decay = 0.0;
   double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;  // adam, adamw
 };

@@ -81,7 +81,8 @@ void run_backward(const Tensor& root, const Tensor& root_grad) {
   // Gradients waiting for the node that produced each tensor.
   std::unordered_map<const Node*, Tensor> pending;
   if (!root.grad_fn()) {
-    if (root.requires_grad()) const_cast<Tensor&>(root).set_grad(accumulate(root.grad(), root_grad.to_plain()));
+    if (root.requires_grad())
+      const_cast<Tensor&>(root).set_grad(accumulate(root.grad(), root_grad.to_plain()));
     return;
   }
   pending[root.grad_fn().get()] = root_grad;

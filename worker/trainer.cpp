@@ -31,28 +31,44 @@ Data load_data(const models::DataSpec& d, uint64_t seed) {
   Data out;
   if (d.dataset == "fashion-mnist") {
     const std::string dir = d.path.empty() ? "/usr/share/datasets/fashion-mnist" : d.path;
-    out.train = models::load_idx(dir + "/train-images-idx3-ubyte.gz", dir + "/train-labels-idx1-ubyte.gz");
-    out.test = models::load_idx(dir + "/t10k-images-idx3-ubyte.gz", dir + "/t10k-labels-idx1-ubyte.gz");
+    out.train =
+        models::load_idx(dir + "/train-images-idx3-ubyte.gz", dir + "/train-labels-idx1-ubyte.gz");
+    out.test =
+        models::load_idx(dir + "/t10k-images-idx3-ubyte.gz", dir + "/t10k-labels-idx1-ubyte.gz");
   } else {  // digits
     const std::string file = d.path.empty() ? "data/digits.csv.gz" : d.path;
     models::Dataset all = models::load_digits_csv(file);
-    auto [train, test] = models::split(all, static_cast<double>(d.test_fraction_permille) / 1000.0, seed);
+    const int64_t test_count = all.size() * d.test_fraction_permille / 1000;
+    auto [train, test] = models::split(all, all.size() - test_count, seed);
     out.train = std::move(train);
     out.test = std::move(test);
   }
-  if (d.train_limit > 0) out.train = models::subset(out.train, d.train_limit);
-  if (d.test_limit > 0) out.test = models::subset(out.test, d.test_limit);
+  if (d.train_limit > 0)
+    out.train = models::subset(out.train, std::min(d.train_limit, out.train.size()));
+  if (d.test_limit > 0)
+    out.test = models::subset(out.test, std::min(d.test_limit, out.test.size()));
   return out;
 }
 
 std::unique_ptr<models::Optimizer> make_optimizer(const models::OptimizerSpec& o,
                                                   const models::Module& model) {
   auto params = model.named_parameters();
-  if (o.name == "sgd")
-    return std::make_unique<models::SGD>(params, o.lr, o.momentum, o.nesterov, o.weight_decay);
-  if (o.name == "adamw")
-    return std::make_unique<models::AdamW>(params, o.lr, o.beta1, o.beta2, o.eps, o.weight_decay);
-  return std::make_unique<models::Adam>(params, o.lr, o.beta1, o.beta2, o.eps, o.weight_decay);
+  if (o.name == "sgd") {
+    models::SGDOptions s;
+    s.lr = o.lr;
+    s.momentum = o.momentum;
+    s.nesterov = o.nesterov;
+    s.weight_decay = o.weight_decay;
+    return std::make_unique<models::SGD>(params, s);
+  }
+  models::AdamOptions a;
+  a.lr = o.lr;
+  a.beta1 = o.beta1;
+  a.beta2 = o.beta2;
+  a.eps = o.eps;
+  a.weight_decay = o.weight_decay;
+  if (o.name == "adamw") return std::make_unique<models::AdamW>(params, a);
+  return std::make_unique<models::Adam>(params, a);
 }
 
 // Correct predictions in a batch: argmax of each row of logits (N, C).
@@ -76,8 +92,9 @@ struct Evaluation {
 Evaluation evaluate(models::Module& model, const models::Dataset& test, int64_t batch_size) {
   model.train(false);
   ops::NoGradGuard no_grad;
-  models::BatchLoader loader(test, {.batch_size = batch_size, .seed = 0, .epoch = 0,
-                                    .shuffle = false, .drop_last = false});
+  models::BatchLoader loader(
+      test,
+      {.batch_size = batch_size, .seed = 0, .epoch = 0, .shuffle = false, .drop_last = false});
   double loss_sum = 0.0;
   int64_t correct = 0, seen = 0;
   while (auto batch = loader.next()) {
@@ -89,7 +106,8 @@ Evaluation evaluate(models::Module& model, const models::Dataset& test, int64_t 
   }
   model.train(true);
   if (seen == 0) return {};
-  return {loss_sum / static_cast<double>(seen), static_cast<double>(correct) / static_cast<double>(seen)};
+  return {loss_sum / static_cast<double>(seen),
+          static_cast<double>(correct) / static_cast<double>(seen)};
 }
 
 void write_checkpoint(const std::string& path, const models::Module& model,
@@ -97,18 +115,18 @@ void write_checkpoint(const std::string& path, const models::Module& model,
                       const TrainResult& r) {
   std::filesystem::path p(path);
   if (p.has_parent_path()) std::filesystem::create_directories(p.parent_path());
-  std::map<std::string, std::string> meta{
-      {"format", "ringmaster-checkpoint-v1"},
-      {"model", spec.model.name},
-      {"epoch", std::to_string(r.epochs)},
-      {"step", std::to_string(r.steps)},
-      {"test_accuracy", std::to_string(r.test_accuracy)},
-      {"spec", spec.source.dump()}};
+  std::map<std::string, std::string> meta{{"format", "ringmaster-checkpoint-v1"},
+                                          {"model", spec.model.name},
+                                          {"epoch", std::to_string(r.epochs)},
+                                          {"step", std::to_string(r.steps)},
+                                          {"test_accuracy", std::to_string(r.test_accuracy)},
+                                          {"spec", spec.source.dump()}};
   models::save_safetensors(path, model.state_dict(), meta);
   // Optimizer state beside the model, so a run can resume exactly.
   std::string opt_path = path;
   const std::string ext = ".safetensors";
-  if (opt_path.size() > ext.size() && opt_path.ends_with(ext)) opt_path.resize(opt_path.size() - ext.size());
+  if (opt_path.size() > ext.size() && opt_path.ends_with(ext))
+    opt_path.resize(opt_path.size() - ext.size());
   opt_path += ".optimizer.safetensors";
   models::save_safetensors(opt_path, optimizer.state(), meta);
 }
@@ -122,8 +140,8 @@ TrainResult run_training(const models::JobSpec& spec, ProgressSink& sink,
   if (spec.train.threads > 0) ops::set_cpu_threads(static_cast<int>(spec.train.threads));
   result.threads = ops::cpu_threads();
   if (ops::cuda_device_count() == 0)
-    sink.on_log("device: cpu, " + std::to_string(result.threads) + " threads (no GPU: " +
-                ops::cuda_unavailable_reason() + ")");
+    sink.on_log("device: cpu, " + std::to_string(result.threads) +
+                " threads (no GPU: " + ops::cuda_unavailable_reason() + ")");
 
   Data data = load_data(spec.data, spec.train.seed);
   result.train_samples = data.train.images.dim(0);
@@ -131,7 +149,8 @@ TrainResult run_training(const models::JobSpec& spec, ProgressSink& sink,
   RM_THROW_IF(result.train_samples == 0, "the training set is empty");
   sink.on_log("data: " + spec.data.dataset + ", " + std::to_string(result.train_samples) +
               " train / " + std::to_string(result.test_samples) + " test images of " +
-              ops::shape_str({data.train.images.dim(1), data.train.images.dim(2), data.train.images.dim(3)}));
+              ops::shape_str(
+                  {data.train.images.dim(1), data.train.images.dim(2), data.train.images.dim(3)}));
 
   std::mt19937_64 rng(spec.train.seed);
   models::ModelConfig cfg;
@@ -140,11 +159,14 @@ TrainResult run_training(const models::JobSpec& spec, ProgressSink& sink,
   cfg.image_size = static_cast<int>(data.train.images.dim(2));
   std::shared_ptr<models::Module> model = models::build_model(spec.model.name, cfg, rng);
   result.parameters = model->num_parameters();
-  sink.on_log("model: " + spec.model.name + ", " + std::to_string(result.parameters) + " parameters");
+  sink.on_log("model: " + spec.model.name + ", " + std::to_string(result.parameters) +
+              " parameters");
   model->train(true);
 
   std::unique_ptr<models::Optimizer> optimizer = make_optimizer(spec.optimizer, *model);
-  std::unique_ptr<models::LrSchedule> schedule = models::make_lr_schedule(spec.lr_schedule, spec.optimizer.lr);
+  const models::LrSchedule schedule = models::LrSchedule::from_json(
+      spec.lr_schedule.empty() ? nlohmann::json{{"type", "constant"}} : spec.lr_schedule,
+      spec.optimizer.lr);
 
   const int64_t batch = spec.train.batch_size;
   const int64_t steps_per_epoch = (result.train_samples + batch - 1) / batch;
@@ -152,8 +174,11 @@ TrainResult run_training(const models::JobSpec& spec, ProgressSink& sink,
   int64_t train_images = 0;
   for (int64_t epoch = 0; epoch < spec.train.epochs; ++epoch) {
     const auto epoch_start = Clock::now();
-    models::BatchLoader loader(data.train, {.batch_size = batch, .seed = spec.train.seed,
-                                            .epoch = epoch, .shuffle = true, .drop_last = false});
+    models::BatchLoader loader(data.train, {.batch_size = batch,
+                                            .seed = spec.train.seed,
+                                            .epoch = epoch,
+                                            .shuffle = true,
+                                            .drop_last = false});
     double loss_sum = 0.0;
     int64_t correct = 0, seen = 0, step = 0;
     double lr = 0.0;
@@ -162,7 +187,7 @@ TrainResult run_training(const models::JobSpec& spec, ProgressSink& sink,
         result.cancelled = true;
         break;
       }
-      lr = schedule->lr_at(epoch, step, steps_per_epoch);
+      lr = schedule.lr_at(epoch, step, steps_per_epoch);
       optimizer->set_lr(lr);
       optimizer->zero_grad();
       ops::Tensor logits = model->forward(b->images);
@@ -204,7 +229,8 @@ TrainResult run_training(const models::JobSpec& spec, ProgressSink& sink,
     r.epoch = epoch + 1;
     r.epochs = spec.train.epochs;
     r.train_loss = loss_sum / static_cast<double>(std::max<int64_t>(seen, 1));
-    r.train_accuracy = static_cast<double>(correct) / static_cast<double>(std::max<int64_t>(seen, 1));
+    r.train_accuracy =
+        static_cast<double>(correct) / static_cast<double>(std::max<int64_t>(seen, 1));
     r.test_loss = ev.loss;
     r.test_accuracy = ev.accuracy;
     r.images_per_second = static_cast<double>(seen) / std::max(epoch_train_seconds, 1e-9);

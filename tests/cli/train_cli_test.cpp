@@ -15,7 +15,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct Run {
+struct ProcessResult {
   int exit_code;
   std::string out, err;
 };
@@ -38,7 +38,7 @@ class TrainCli : public ::testing::Test {
   }
   void TearDown() override { fs::remove_all(dir_); }
 
-  Run train(const nlohmann::json& spec, const std::string& extra = "") {
+  ProcessResult train(const nlohmann::json& spec, const std::string& extra = "") {
     const fs::path spec_path = dir_ / "spec.json";
     std::ofstream(spec_path) << spec.dump(2);
     const std::string cmd = std::string(RINGMASTER_BIN) + " train " + spec_path.string() + " " +
@@ -55,7 +55,8 @@ class TrainCli : public ::testing::Test {
 std::string digits_path() { return std::string(RINGMASTER_SOURCE_DIR) + "/data/digits.csv.gz"; }
 
 TEST_F(TrainCli, TrainsDigitsAndWritesMetricsAndCheckpoint) {
-  if (!fs::exists(digits_path())) GTEST_SKIP() << digits_path() << " missing: run scripts/install-deps.sh";
+  if (!fs::exists(digits_path()))
+    GTEST_SKIP() << digits_path() << " missing: run scripts/install-deps.sh";
   const fs::path ckpt = dir_ / "final.safetensors";
   nlohmann::json spec = {
       {"name", "digits-cli"},
@@ -63,7 +64,7 @@ TEST_F(TrainCli, TrainsDigitsAndWritesMetricsAndCheckpoint) {
       {"train", {{"epochs", 12}, {"batch_size", 32}, {"seed", 3}, {"threads", 2}}},
       {"optimizer", {{"name", "adam"}, {"lr", 0.002}}},
       {"checkpoint", {{"path", ckpt.string()}}}};
-  Run r = train(spec, "--metrics-out " + (dir_ / "metrics.json").string());
+  ProcessResult r = train(spec, "--metrics-out " + (dir_ / "metrics.json").string());
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
 
   // Not a terminal: one plain line per epoch, no carriage-return bar.
@@ -74,7 +75,8 @@ TEST_F(TrainCli, TrainsDigitsAndWritesMetricsAndCheckpoint) {
   EXPECT_EQ(r.out.find('\r'), std::string::npos);
 
   nlohmann::json m = nlohmann::json::parse(slurp(dir_ / "metrics.json"));
-  for (const char* key : {"test_accuracy", "train_loss", "epochs", "images_per_second", "wall_seconds"})
+  for (const char* key :
+       {"test_accuracy", "train_loss", "epochs", "images_per_second", "wall_seconds"})
     EXPECT_TRUE(m.contains(key)) << key;
   EXPECT_EQ(m["epochs"].get<int>(), 12);
   EXPECT_GT(m["images_per_second"].get<double>(), 0.0);
@@ -94,14 +96,15 @@ TEST_F(TrainCli, TrainsDigitsAndWritesMetricsAndCheckpoint) {
 }
 
 TEST_F(TrainCli, BadSpecIsRejectedNamingTheField) {
-  Run r = train({{"train", {{"batch_size", 0}}}, {"colour", "blue"}});
+  ProcessResult r = train({{"train", {{"batch_size", 0}}}, {"colour", "blue"}});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("/train/batch_size: must be >= 1"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("/colour: unknown field"), std::string::npos) << r.err;
 }
 
 TEST_F(TrainCli, MissingDataIsAClearFailure) {
-  Run r = train({{"data", {{"dataset", "fashion-mnist"}, {"path", (dir_ / "nowhere").string()}}}});
+  ProcessResult r =
+      train({{"data", {{"dataset", "fashion-mnist"}, {"path", (dir_ / "nowhere").string()}}}});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("nowhere"), std::string::npos) << r.err;
 }
