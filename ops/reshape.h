@@ -1,7 +1,9 @@
 // Reshape and flatten with autograd. A blocked input is made plain first.
 //   reshape: same number of elements; one dim may be -1 (inferred).
 //   flatten(x, axis): (d0..d{axis-1}, d{axis}*...*d{n-1}), as ONNX Flatten
-//   (axis 0 gives (1, numel)).
+//   (axis 0 gives (1, numel)); axis may be negative (counts from the end).
+// The output is a view of x's storage when x is plain (no copy); backward
+// reshapes dy (made plain) back to x's shape. No kernels: nothing to compute.
 #pragma once
 
 #include "ops/tensor.h"
@@ -10,5 +12,8 @@ namespace ringmaster::ops {
 
 Tensor reshape(const Tensor& x, const Shape& shape);
 Tensor flatten(const Tensor& x, int axis = 1);
+
+// shape with its one -1 (if any) replaced so that it holds numel elements.
+Shape infer_shape(const Shape& shape, int64_t numel);
 
 }  // namespace ringmaster::ops

@@ -5,6 +5,7 @@
 //   returns the mean over N of -log softmax(logits)[label], shape (); its
 //   backward is (softmax - onehot) / N times the incoming scalar gradient.
 //   A label out of range throws ops::Error naming the row.
+// A blocked input is made plain first; outputs and gradients are plain.
 #pragma once
 
 #include "ops/tensor.h"
@@ -13,5 +14,19 @@ namespace ringmaster::ops {
 
 Tensor softmax(const Tensor& x, int axis = -1);
 Tensor softmax_cross_entropy(const Tensor& logits, const Tensor& labels);
+
+// Backend kernels; every tensor plain, axis in [0, ndim).
+struct SoftmaxKernels {
+  void (*forward)(const Tensor& x, int axis, const Tensor& y);
+  void (*backward)(const Tensor& y, const Tensor& dy, int axis, const Tensor& dx);
+  // logits (N, C), labels (N) i32 or i64 -> probs (N, C) and loss () (the
+  // mean). Returns the first row whose label is outside [0, C) (then probs
+  // and loss are unspecified), or -1.
+  int64_t (*cross_entropy_forward)(const Tensor& logits, const Tensor& labels, const Tensor& probs,
+                                   const Tensor& loss);
+  // dlogits (N, C) = (probs - onehot(labels)) * dloss / N; dloss: ().
+  void (*cross_entropy_backward)(const Tensor& probs, const Tensor& labels, const Tensor& dloss,
+                                 const Tensor& dlogits);
+};
 
 }  // namespace ringmaster::ops

@@ -7,6 +7,8 @@
 #include <cstdlib>
 #include <numeric>
 
+#include "ops/cpu/memory_format.h"
+
 namespace ringmaster::ops::testing {
 
 std::mt19937_64& rng() {
@@ -22,6 +24,16 @@ std::mt19937_64& rng() {
 
 Tensor random_tensor(const Shape& shape, float lo, float hi) {
   return Tensor::uniform(shape, rng(), lo, hi);
+}
+
+Tensor to_blocked(const Tensor& t) {
+  RM_CHECK(t.ndim() == 4 && t.dtype() == DType::f32, "to_blocked needs 4-d f32, got ",
+           to_string(t));
+  const dnnl::memory::desc blocked(cpu::dims_of(t.shape()), dnnl::memory::data_type::f32,
+                                   dnnl::memory::format_tag::nChw16c);
+  Tensor b = cpu::to_desc(t, blocked);
+  EXPECT_FALSE(b.is_plain());
+  return b;
 }
 
 double relative_error(const Tensor& got, const RefTensor& want) {

@@ -23,6 +23,10 @@ std::mt19937_64& rng();
 
 Tensor random_tensor(const Shape& shape, float lo = -1.0f, float hi = 1.0f);
 
+// The values of a 4-d f32 tensor (N, C, H, W) in oneDNN's blocked nChw16c
+// layout (channels padded to 16 with zeros), as a conv output would hold them.
+Tensor to_blocked(const Tensor& t);
+
 // max |got - want| / max(max |want|, 1e-3); a single relative figure.
 double relative_error(const Tensor& got, const RefTensor& want);
 

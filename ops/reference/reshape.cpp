@@ -1,0 +1,12 @@
+// Reference reshape: copies the values, infers the -1.
+#include "ops/reference/reshape.h"
+
+#include "ops/reshape.h"
+
+namespace ringmaster::ops::reference {
+
+RefTensor reshape(const RefTensor& x, const Shape& shape) {
+  return RefTensor(infer_shape(shape, x.numel()), x.v);
+}
+
+}  // namespace ringmaster::ops::reference
