@@ -9,6 +9,7 @@
 #pragma once
 
 #include <array>
+#include <memory>
 
 #include "ops/tensor.h"
 
@@ -36,5 +37,24 @@ Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& b, const Conv2dPar
 // Output spatial size along one axis.
 int64_t conv_output_size(int64_t in, int64_t kernel, int64_t stride, int64_t pad_begin,
                          int64_t pad_end, int64_t dilation);
+
+// What a backend's forward keeps for its backward (cached primitives, the
+// input and weights in the layouts it used, the output for fuse_relu). Each
+// backend derives its own; the op only holds it. Immutable once made.
+struct Conv2dSaved {
+  virtual ~Conv2dSaved() = default;
+};
+
+// Backend kernels. The backend allocates y, because the layout is its choice.
+// x: (N, C, H, W) any layout; w: (O, C/groups, KH, KW) plain; b: (O) plain or
+// undefined. y_shape: (N, O, OH, OW), checked by the op. When saved is not
+// null the forward prepares for training and fills *saved for backward.
+// backward fills each of dx (x's shape, backend layout), dw and db (plain)
+// whose pointer is not null.
+struct Conv2dKernels {
+  Tensor (*forward)(const Tensor& x, const Tensor& w, const Tensor& b, const Conv2dParams& p,
+                    const Shape& y_shape, std::shared_ptr<Conv2dSaved>* saved);
+  void (*backward)(const Conv2dSaved& saved, const Tensor& dy, Tensor* dx, Tensor* dw, Tensor* db);
+};
 
 }  // namespace ringmaster::ops
