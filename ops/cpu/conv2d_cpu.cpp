@@ -8,7 +8,7 @@
 #include <unordered_map>
 
 #include "ops/conv2d.h"
-#include "ops/cpu/dnnl_layout.h"
+#include "ops/cpu/dnnl_plan.h"
 #include "ops/cpu/memory_format.h"
 #include "ops/kernel_registry.h"
 
@@ -18,6 +18,7 @@ namespace {
 using dnnl::memory;
 using Tag = memory::format_tag;
 using cpu::Layout;
+using cpu::Primitive;
 using cpu::Reorder;
 
 // Everything about one convolution that does not change from call to call.
@@ -28,18 +29,18 @@ struct ConvPlan {
   memory::desc b_md;  // (O) plain
 
   dnnl::convolution_forward::primitive_desc fwd_pd;
-  dnnl::convolution_forward fwd;
+  Primitive fwd;
   memory::desc src;  // what fwd reads x as
   Layout dst;        // y: (N, O, OH, OW)
   Reorder w_to_fwd;  // plain weights -> fwd weights layout
 
   // Training plans only.
   dnnl::convolution_backward_data::primitive_desc bwd_data_pd;
-  dnnl::convolution_backward_data bwd_data;
+  Primitive bwd_data;
   Layout dx;             // (N, C, H, W)
   Reorder w_fwd_to_bwd;  // fwd weights layout -> bwd-data weights layout
   dnnl::convolution_backward_weights::primitive_desc bwd_w_pd;
-  dnnl::convolution_backward_weights bwd_w;
+  Primitive bwd_w;
   Layout dw_buf;        // bwd-weights diff_weights layout
   Reorder dw_to_plain;  // -> plain (O, C/G, KH, KW)
 };
@@ -79,7 +80,7 @@ std::shared_ptr<ConvPlan> make_plan(const Shape& x_shape, const Shape& w_shape, 
   const memory::dims pad_r{p.padding_end[0], p.padding_end[1]};
   const auto alg = dnnl::algorithm::convolution_direct;
 
-  dnnl::primitive_attr attr;
+  dnnl::primitive_attr attr = cpu::shared_attr();
   if (p.fuse_relu) {
     dnnl::post_ops ops;
     ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
@@ -90,26 +91,27 @@ std::shared_ptr<ConvPlan> make_plan(const Shape& x_shape, const Shape& w_shape, 
   dnnl::convolution_forward::desc fwd_d(prop, alg, src_any, w_any, b_any, dst_any, strides, dilates,
                                         pad_l, pad_r);
   plan->fwd_pd = dnnl::convolution_forward::primitive_desc(fwd_d, attr, cpu::engine());
-  plan->fwd = dnnl::convolution_forward(plan->fwd_pd);
+  plan->fwd = Primitive(plan->fwd_pd);
   plan->src = plan->fwd_pd.src_desc();
   plan->dst = Layout(y_shape, plan->fwd_pd.dst_desc());
   plan->w_to_fwd = Reorder(w_plain, Layout(w_dnnl, plan->fwd_pd.weights_desc()));
   if (!training) return plan;
 
+  const dnnl::primitive_attr shared = cpu::shared_attr();
   dnnl::convolution_backward_data::desc bwd_data_d(alg, src_any, w_any, dst_any, strides, dilates,
                                                    pad_l, pad_r);
-  plan->bwd_data_pd =
-      dnnl::convolution_backward_data::primitive_desc(bwd_data_d, cpu::engine(), plan->fwd_pd);
-  plan->bwd_data = dnnl::convolution_backward_data(plan->bwd_data_pd);
+  plan->bwd_data_pd = dnnl::convolution_backward_data::primitive_desc(bwd_data_d, shared,
+                                                                      cpu::engine(), plan->fwd_pd);
+  plan->bwd_data = Primitive(plan->bwd_data_pd);
   plan->dx = Layout(x_shape, plan->bwd_data_pd.diff_src_desc());
   plan->w_fwd_to_bwd =
       Reorder(plan->fwd_pd.weights_desc(), Layout(w_dnnl, plan->bwd_data_pd.weights_desc()));
 
   dnnl::convolution_backward_weights::desc bwd_w_d(alg, src_any, w_any, b_any, dst_any, strides,
                                                    dilates, pad_l, pad_r);
-  plan->bwd_w_pd =
-      dnnl::convolution_backward_weights::primitive_desc(bwd_w_d, cpu::engine(), plan->fwd_pd);
-  plan->bwd_w = dnnl::convolution_backward_weights(plan->bwd_w_pd);
+  plan->bwd_w_pd = dnnl::convolution_backward_weights::primitive_desc(bwd_w_d, shared,
+                                                                      cpu::engine(), plan->fwd_pd);
+  plan->bwd_w = Primitive(plan->bwd_w_pd);
   plan->dw_buf = Layout(w_dnnl, plan->bwd_w_pd.diff_weights_desc());
   plan->dw_to_plain = Reorder(plan->dw_buf.desc, Layout(w_dnnl, w_plain));
   return plan;
@@ -151,8 +153,7 @@ Tensor conv2d_forward_cpu(const Tensor& x, const Tensor& w, const Tensor& b, con
       {DNNL_ARG_WEIGHTS, memory(plan->w_to_fwd.to.desc, eng, w_used.raw())},
       {DNNL_ARG_DST, memory(plan->dst.desc, eng, y.raw())}};
   if (plan->has_bias) args.emplace(DNNL_ARG_BIAS, memory(plan->b_md, eng, b.raw()));
-  plan->fwd.execute(cpu::stream(), args);
-  cpu::stream().wait();
+  plan->fwd.run(std::move(args));
   if (saved != nullptr) {
     auto s = std::make_shared<CpuConv2dSaved>();
     s->plan = std::move(plan);
@@ -182,7 +183,6 @@ void conv2d_backward_cpu(const Conv2dSaved& saved, const Tensor& dy, Tensor* dx,
   const auto& s = static_cast<const CpuConv2dSaved&>(saved);
   const ConvPlan& plan = *s.plan;
   const dnnl::engine& eng = cpu::engine();
-  dnnl::stream& strm = cpu::stream();
   // g: dL/d(conv output before relu), (N, O, OH, OW).
   Tensor g = dy;
   if (plan.fuse_relu) g = relu_mask(plan.dst, s.y, cpu::to_desc(dy, plan.dst.desc));
@@ -192,11 +192,9 @@ void conv2d_backward_cpu(const Conv2dSaved& saved, const Tensor& dy, Tensor* dx,
     Tensor g_d = cpu::to_desc(g, g_md);
     Tensor w_d = plan.w_fwd_to_bwd(s.w);
     *dx = plan.dx.empty();
-    plan.bwd_data.execute(strm,
-                          {{DNNL_ARG_DIFF_DST, memory(g_md, eng, g_d.raw())},
-                           {DNNL_ARG_WEIGHTS, memory(plan.w_fwd_to_bwd.to.desc, eng, w_d.raw())},
-                           {DNNL_ARG_DIFF_SRC, memory(plan.dx.desc, eng, dx->raw())}});
-    strm.wait();
+    plan.bwd_data.run({{DNNL_ARG_DIFF_DST, memory(g_md, eng, g_d.raw())},
+                       {DNNL_ARG_WEIGHTS, memory(plan.w_fwd_to_bwd.to.desc, eng, w_d.raw())},
+                       {DNNL_ARG_DIFF_SRC, memory(plan.dx.desc, eng, dx->raw())}});
   }
   if (dw != nullptr || db != nullptr) {
     const memory::desc& g_md = plan.bwd_w_pd.diff_dst_desc();
@@ -212,9 +210,8 @@ void conv2d_backward_cpu(const Conv2dSaved& saved, const Tensor& dy, Tensor* dx,
         {DNNL_ARG_DIFF_DST, memory(g_md, eng, g_w.raw())},
         {DNNL_ARG_DIFF_WEIGHTS, memory(plan.dw_buf.desc, eng, dw_raw.raw())}};
     if (plan.has_bias) args.emplace(DNNL_ARG_DIFF_BIAS, memory(plan.b_md, eng, db_t.raw()));
-    plan.bwd_w.execute(strm, args);
+    plan.bwd_w.run(std::move(args));
     if (plan.dw_to_plain.needed) plan.dw_to_plain.into(dw_raw, dw_plain);
-    strm.wait();
     if (dw != nullptr) *dw = dw_plain;
     if (db != nullptr) *db = db_t;
   }

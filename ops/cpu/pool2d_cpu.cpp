@@ -9,7 +9,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "ops/cpu/dnnl_layout.h"
+#include "ops/cpu/dnnl_plan.h"
 #include "ops/cpu/memory_format.h"
 #include "ops/kernel_registry.h"
 #include "ops/pool2d.h"
@@ -18,6 +18,7 @@ namespace ringmaster::ops {
 namespace {
 
 using cpu::Layout;
+using cpu::Primitive;
 using dnnl::memory;
 
 // Everything about one pooling that does not change from call to call.
@@ -26,7 +27,7 @@ struct PoolPlan {
   Layout dx;         // the same layout, for dx
   Layout dst;        // y: (N, C, OH, OW)
   dnnl::pooling_v2_forward::primitive_desc fwd_pd;
-  dnnl::pooling_v2_forward fwd;
+  Primitive fwd;
   memory::desc ws;  // max-pool training workspace; zero desc otherwise
   // count_include_pad with ceil_mode: oneDNN divides every window by KH*KW,
   // PyTorch by the window clipped to the padded input (the extra ceil
@@ -34,9 +35,9 @@ struct PoolPlan {
   bool rescale = false;
   Tensor scale;
   memory::desc scale_md;
-  dnnl::binary mul;  // dst layout * scale -> dst layout
+  Primitive mul;  // dst layout * scale -> dst layout
   // Training plans only.
-  dnnl::pooling_v2_backward bwd;
+  Primitive bwd;
 };
 
 constexpr size_t kKeyLen = 20;
@@ -85,8 +86,9 @@ std::shared_ptr<PoolPlan> make_plan(const memory::desc& src, const Shape& x_shap
       training ? dnnl::prop_kind::forward_training : dnnl::prop_kind::forward_inference;
   dnnl::pooling_v2_forward::desc fwd_d(prop, alg, src, dst_any, strides, kernel, dilation, pad_l,
                                        pad_r);
-  plan->fwd_pd = dnnl::pooling_v2_forward::primitive_desc(fwd_d, cpu::engine());
-  plan->fwd = dnnl::pooling_v2_forward(plan->fwd_pd);
+  const dnnl::primitive_attr shared = cpu::shared_attr();
+  plan->fwd_pd = dnnl::pooling_v2_forward::primitive_desc(fwd_d, shared, cpu::engine());
+  plan->fwd = Primitive(plan->fwd_pd);
   plan->dst = Layout(y_shape, plan->fwd_pd.dst_desc());
   if (training) plan->ws = plan->fwd_pd.workspace_desc();
 
@@ -108,14 +110,14 @@ std::shared_ptr<PoolPlan> make_plan(const memory::desc& src, const Shape& x_shap
     plan->scale_md = cpu::plain_desc(plan->scale.shape(), DType::f32);
     dnnl::binary::desc mul_d(dnnl::algorithm::binary_mul, plan->dst.desc, plan->scale_md,
                              plan->dst.desc);
-    plan->mul = dnnl::binary(dnnl::binary::primitive_desc(mul_d, cpu::engine()));
+    plan->mul = Primitive(dnnl::binary::primitive_desc(mul_d, shared, cpu::engine()));
   }
   if (!training) return plan;
 
   dnnl::pooling_v2_backward::desc bwd_d(alg, src, plan->dst.desc, strides, kernel, dilation, pad_l,
                                         pad_r);
-  plan->bwd = dnnl::pooling_v2_backward(
-      dnnl::pooling_v2_backward::primitive_desc(bwd_d, cpu::engine(), plan->fwd_pd));
+  plan->bwd = Primitive(
+      dnnl::pooling_v2_backward::primitive_desc(bwd_d, shared, cpu::engine(), plan->fwd_pd));
   return plan;
 }
 
@@ -163,9 +165,9 @@ struct CpuPool2dSaved : Pool2dSaved {
 // buf (in plan.dst) *= plan.scale, broadcast over N and C; out may be buf.
 void apply_scale(const PoolPlan& plan, const Tensor& buf, const Tensor& out) {
   const dnnl::engine& eng = cpu::engine();
-  plan.mul.execute(cpu::stream(), {{DNNL_ARG_SRC_0, memory(plan.dst.desc, eng, buf.raw())},
-                                   {DNNL_ARG_SRC_1, memory(plan.scale_md, eng, plan.scale.raw())},
-                                   {DNNL_ARG_DST, memory(plan.dst.desc, eng, out.raw())}});
+  plan.mul.run({{DNNL_ARG_SRC_0, memory(plan.dst.desc, eng, buf.raw())},
+                {DNNL_ARG_SRC_1, memory(plan.scale_md, eng, plan.scale.raw())},
+                {DNNL_ARG_DST, memory(plan.dst.desc, eng, out.raw())}});
 }
 
 Tensor pool2d_forward_cpu(const Tensor& x, PoolKind kind, const Pool2dParams& p,
@@ -181,9 +183,8 @@ Tensor pool2d_forward_cpu(const Tensor& x, PoolKind kind, const Pool2dParams& p,
     ws = Tensor::empty({static_cast<int64_t>(plan->ws.get_size())}, DType::u8);
     args.emplace(DNNL_ARG_WORKSPACE, memory(plan->ws, eng, ws.raw()));
   }
-  plan->fwd.execute(cpu::stream(), args);
+  plan->fwd.run(std::move(args));
   if (plan->rescale) apply_scale(*plan, y, y);
-  cpu::stream().wait();
   if (training) {
     auto s = std::make_shared<CpuPool2dSaved>();
     s->plan = std::move(plan);
@@ -207,8 +208,7 @@ Tensor pool2d_backward_cpu(const Pool2dSaved& saved, const Tensor& dy) {
   std::unordered_map<int, memory> args{{DNNL_ARG_DIFF_DST, memory(plan.dst.desc, eng, g.raw())},
                                        {DNNL_ARG_DIFF_SRC, memory(plan.src, eng, dx.raw())}};
   if (s.ws.defined()) args.emplace(DNNL_ARG_WORKSPACE, memory(plan.ws, eng, s.ws.raw()));
-  plan.bwd.execute(cpu::stream(), args);
-  cpu::stream().wait();
+  plan.bwd.run(std::move(args));
   return dx;
 }
 
