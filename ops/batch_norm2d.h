@@ -6,9 +6,6 @@
 // eval: normalise with running_mean / running_var (no graph through them).
 //   y = gamma * (x - mean) / sqrt(var + eps) + beta.  gamma, beta: (C).
 // Backward gives dx, dgamma, dbeta. Any layout in, same layout out.
-// All of gamma, beta, running_mean, running_var are plain f32 (C); the running
-// statistics may be undefined in training (then nothing is tracked). Training
-// with one value per channel (N * H * W == 1) throws ops::Error, as PyTorch does.
 #pragma once
 
 #include "ops/tensor.h"
@@ -21,6 +18,9 @@ struct BatchNormParams {
   float eps = 1e-5f;
 };
 
+// gamma, beta, running_mean, running_var: plain f32 (C). The running statistics
+// may be undefined in training (then nothing is tracked). Training with one
+// value per channel (N * H * W == 1) throws ops::Error, as PyTorch does.
 Tensor batch_norm2d(const Tensor& x, const Tensor& gamma, const Tensor& beta,
                     const Tensor& running_mean, const Tensor& running_var,
                     const BatchNormParams& p);

@@ -2,8 +2,6 @@
 // the survivors scaled by 1 / (1 - p); in eval (or p == 0) y is x itself.
 // The mask is drawn from `seed` (a counter-based hash of seed and element
 // index), so the same seed gives the same mask on any thread count.
-// A blocked x is masked over its physical buffer (padding stays zero); y has
-// x's layout. p == 1 zeroes everything. The caller picks a fresh seed per step.
 #pragma once
 
 #include <cstdint>
@@ -12,6 +10,8 @@
 
 namespace ringmaster::ops {
 
+// A blocked x is masked over its physical buffer (padding stays zero); y has
+// x's layout. p == 1 zeroes everything. The caller picks a fresh seed per step.
 Tensor dropout(const Tensor& x, float p, bool training, uint64_t seed);
 
 // The mask, as a pure function every backend shares: element i (of the

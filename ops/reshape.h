@@ -2,14 +2,14 @@
 //   reshape: same number of elements; one dim may be -1 (inferred).
 //   flatten(x, axis): (d0..d{axis-1}, d{axis}*...*d{n-1}), as ONNX Flatten
 //   (axis 0 gives (1, numel)); axis may be negative (counts from the end).
-// The output is a view of x's storage when x is plain (no copy); backward
-// reshapes dy (made plain) back to x's shape. No kernels: nothing to compute.
+// No kernels: a plain x gives a view of its storage, a blocked x a plain copy.
 #pragma once
 
 #include "ops/tensor.h"
 
 namespace ringmaster::ops {
 
+// Backward reshapes dy (made plain) back to x's shape.
 Tensor reshape(const Tensor& x, const Shape& shape);
 Tensor flatten(const Tensor& x, int axis = 1);
 

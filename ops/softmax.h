@@ -5,13 +5,13 @@
 //   returns the mean over N of -log softmax(logits)[label], shape (); its
 //   backward is (softmax - onehot) / N times the incoming scalar gradient.
 //   A label out of range throws ops::Error naming the row.
-// A blocked input is made plain first; outputs and gradients are plain.
 #pragma once
 
 #include "ops/tensor.h"
 
 namespace ringmaster::ops {
 
+// A blocked input is made plain first; outputs and gradients are plain.
 Tensor softmax(const Tensor& x, int axis = -1);
 Tensor softmax_cross_entropy(const Tensor& logits, const Tensor& labels);
 

@@ -1,4 +1,5 @@
-// add CPU kernel: one vectorised pass over the shared physical buffer.
+// add CPU kernel: one vectorised pass over the physical buffer that a, b and y
+// share (the layouts were matched before); no broadcasting, f32 only.
 #include "ops/add.h"
 #include "ops/kernel_registry.h"
 #include "ops/tensor_like.h"

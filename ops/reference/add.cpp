@@ -1,4 +1,5 @@
-// Reference add: one loop in double.
+// Reference add: one loop in double over the plain values; layouts were
+// already removed by from_tensor().
 #include "ops/reference/add.h"
 
 namespace ringmaster::ops::reference {

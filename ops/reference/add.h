@@ -1,4 +1,5 @@
-// Reference element-wise a + b of equal shapes. Forward only.
+// Reference element-wise a + b of equal shapes, in double. Forward only; no
+// broadcasting.
 #pragma once
 
 #include "ops/reference/ref_tensor.h"

@@ -1,4 +1,5 @@
-// Reference cast: one scalar conversion per element.
+// Reference cast: one scalar conversion per element through the bit-exact
+// converter (not the F16C path it checks).
 #include "ops/reference/cast.h"
 
 #include "ops/half.h"

@@ -1,4 +1,5 @@
-// Reference dropout: one scalar pass in double.
+// Reference dropout: one scalar pass in double over plain values; the mask
+// comes from the shared keep function, the scaling is recomputed in double.
 #include "ops/reference/dropout.h"
 
 #include "ops/dropout.h"

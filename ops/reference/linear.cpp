@@ -1,4 +1,5 @@
-// Reference linear: one dot product in double per output element.
+// Reference linear: one dot product in double per output element, x read as
+// (N, in) in row-major order (which is the flatten from dim 1).
 #include "ops/reference/linear.h"
 
 namespace ringmaster::ops::reference {

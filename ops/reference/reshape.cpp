@@ -1,4 +1,5 @@
-// Reference reshape: copies the values, infers the -1.
+// Reference reshape: copies the values under the new shape, with the -1
+// inferred by the same rule the op uses.
 #include "ops/reference/reshape.h"
 
 #include "ops/reshape.h"
