@@ -851,9 +851,12 @@ std::string compare(const std::string& what, const Tensor& got_in, const OnnxTen
       max_ref = std::max(max_ref, std::fabs(static_cast<double>(e[i])));
     }
     const double rel = max_diff / max_ref;
-    if (worst >= 0) {
-      sum << what << ": max |diff| " << max_diff << " at " << index_str(w.shape(), worst)
-          << " (got " << g[worst] << ", want " << e[worst] << "), relative " << rel;
+    if (inexact == 0 && nan_bad == 0) {
+      sum << what << ": all " << n << " values bit-exact";
+    } else if (worst >= 0) {
+      sum << what << ": " << inexact << " of " << n << " values inexact, max |diff| " << max_diff
+          << " at " << index_str(w.shape(), worst) << " (got " << g[worst] << ", want " << e[worst]
+          << "), relative " << rel;
     } else {
       sum << what << ": empty";
     }
