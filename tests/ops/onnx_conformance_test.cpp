@@ -214,14 +214,22 @@ constexpr const char* kSceExpanded =
 constexpr const char* kSoftmaxExpanded =
     "Softmax function body (ReduceMax/Sub/Exp/ReduceSum/Div): ops we do not have; the "
     "fused op runs in the base case";
-constexpr const char* kSceWeights =
-    "SoftmaxCrossEntropyLoss with class weights: softmax_cross_entropy has no weight input";
-constexpr const char* kSceIgnore =
-    "SoftmaxCrossEntropyLoss with ignore_index: softmax_cross_entropy has none";
-constexpr const char* kSceNd =
-    "SoftmaxCrossEntropyLoss on (N, C, d1, ...): softmax_cross_entropy takes (N, C) only";
-constexpr const char* kSceNone =
-    "SoftmaxCrossEntropyLoss reduction=none: softmax_cross_entropy returns the mean only";
+// softmax_cross_entropy takes (N, C) logits and labels (N), no class weights
+// and no ignore_index, and reduces by the mean (sum runs as N * mean).
+#define RM_SCE "SoftmaxCrossEntropyLoss with "
+constexpr const char* kSceNd = RM_SCE "(N, C, d1, ...) logits";
+constexpr const char* kSceW = RM_SCE "class weights";
+constexpr const char* kSceWIi = RM_SCE "class weights and ignore_index";
+constexpr const char* kSceWIiNd = RM_SCE "class weights, ignore_index and (N, C, d1, ...) logits";
+constexpr const char* kSceWNd = RM_SCE "class weights and (N, C, d1, ...) logits";
+constexpr const char* kSceIi = RM_SCE "ignore_index";
+constexpr const char* kSceIiNd = RM_SCE "ignore_index and (N, C, d1, ...) logits";
+constexpr const char* kSceNone = RM_SCE "reduction=none (a loss per sample)";
+constexpr const char* kSceNoneW = RM_SCE "reduction=none and class weights";
+constexpr const char* kSceNoneIiNd =
+    RM_SCE "reduction=none, ignore_index and (N, C, d1, ...) logits";
+constexpr const char* kSceNoneNd = RM_SCE "reduction=none and (N, C, d1, ...) logits";
+#undef RM_SCE
 constexpr const char* kMultiNode = "multi-node graph: this suite runs single-node models only";
 constexpr const char* kBatchNormRank =
     "BatchNormalization on a non-4-d input: batch_norm2d takes (N, C, H, W) only";
@@ -321,34 +329,34 @@ constexpr Skipped kSkipped[] = {
     // SoftmaxCrossEntropyLoss
     {"node/test_sce_mean_3d", kSceNd},
     {"node/test_sce_mean_3d_log_prob", kSceNd},
-    {"node/test_sce_mean_weight", kSceWeights},
-    {"node/test_sce_mean_weight_log_prob", kSceWeights},
-    {"node/test_sce_mean_weight_ii", kSceWeights},
-    {"node/test_sce_mean_weight_ii_log_prob", kSceWeights},
-    {"node/test_sce_mean_weight_ii_3d", kSceWeights},
-    {"node/test_sce_mean_weight_ii_3d_log_prob", kSceWeights},
-    {"node/test_sce_mean_weight_ii_4d", kSceWeights},
-    {"node/test_sce_mean_weight_ii_4d_log_prob", kSceWeights},
-    {"node/test_sce_mean_no_weight_ii", kSceIgnore},
-    {"node/test_sce_mean_no_weight_ii_log_prob", kSceIgnore},
-    {"node/test_sce_mean_no_weight_ii_3d", kSceIgnore},
-    {"node/test_sce_mean_no_weight_ii_3d_log_prob", kSceIgnore},
-    {"node/test_sce_mean_no_weight_ii_4d", kSceIgnore},
-    {"node/test_sce_mean_no_weight_ii_4d_log_prob", kSceIgnore},
+    {"node/test_sce_mean_weight", kSceW},
+    {"node/test_sce_mean_weight_log_prob", kSceW},
+    {"node/test_sce_mean_weight_ii", kSceWIi},
+    {"node/test_sce_mean_weight_ii_log_prob", kSceWIi},
+    {"node/test_sce_mean_weight_ii_3d", kSceWIiNd},
+    {"node/test_sce_mean_weight_ii_3d_log_prob", kSceWIiNd},
+    {"node/test_sce_mean_weight_ii_4d", kSceWIiNd},
+    {"node/test_sce_mean_weight_ii_4d_log_prob", kSceWIiNd},
+    {"node/test_sce_mean_no_weight_ii", kSceIi},
+    {"node/test_sce_mean_no_weight_ii_log_prob", kSceIi},
+    {"node/test_sce_mean_no_weight_ii_3d", kSceIiNd},
+    {"node/test_sce_mean_no_weight_ii_3d_log_prob", kSceIiNd},
+    {"node/test_sce_mean_no_weight_ii_4d", kSceIiNd},
+    {"node/test_sce_mean_no_weight_ii_4d_log_prob", kSceIiNd},
     {"node/test_sce_none", kSceNone},
     {"node/test_sce_none_log_prob", kSceNone},
-    {"node/test_sce_none_weights", kSceNone},
-    {"node/test_sce_none_weights_log_prob", kSceNone},
-    {"node/test_sce_NCd1_mean_weight_negative_ii", kSceWeights},
-    {"node/test_sce_NCd1_mean_weight_negative_ii_log_prob", kSceWeights},
-    {"node/test_sce_NCd1d2d3_none_no_weight_negative_ii", kSceNone},
-    {"node/test_sce_NCd1d2d3_none_no_weight_negative_ii_log_prob", kSceNone},
-    {"node/test_sce_NCd1d2d3_sum_weight_high_ii", kSceWeights},
-    {"node/test_sce_NCd1d2d3_sum_weight_high_ii_log_prob", kSceWeights},
-    {"node/test_sce_NCd1d2d3d4d5_mean_weight", kSceWeights},
-    {"node/test_sce_NCd1d2d3d4d5_mean_weight_log_prob", kSceWeights},
-    {"node/test_sce_NCd1d2d3d4d5_none_no_weight", kSceNone},
-    {"node/test_sce_NCd1d2d3d4d5_none_no_weight_log_prob", kSceNone},
+    {"node/test_sce_none_weights", kSceNoneW},
+    {"node/test_sce_none_weights_log_prob", kSceNoneW},
+    {"node/test_sce_NCd1_mean_weight_negative_ii", kSceWIiNd},
+    {"node/test_sce_NCd1_mean_weight_negative_ii_log_prob", kSceWIiNd},
+    {"node/test_sce_NCd1d2d3_none_no_weight_negative_ii", kSceNoneIiNd},
+    {"node/test_sce_NCd1d2d3_none_no_weight_negative_ii_log_prob", kSceNoneIiNd},
+    {"node/test_sce_NCd1d2d3_sum_weight_high_ii", kSceWIi},
+    {"node/test_sce_NCd1d2d3_sum_weight_high_ii_log_prob", kSceWIi},
+    {"node/test_sce_NCd1d2d3d4d5_mean_weight", kSceWNd},
+    {"node/test_sce_NCd1d2d3d4d5_mean_weight_log_prob", kSceWNd},
+    {"node/test_sce_NCd1d2d3d4d5_none_no_weight", kSceNoneNd},
+    {"node/test_sce_NCd1d2d3d4d5_none_no_weight_log_prob", kSceNoneNd},
     {"node/test_sce_NCd1_mean_weight_negative_ii_expanded", kSceExpanded},
     {"node/test_sce_NCd1_mean_weight_negative_ii_log_prob_expanded", kSceExpanded},
     {"node/test_sce_NCd1d2d3_none_no_weight_negative_ii_expanded", kSceExpanded},

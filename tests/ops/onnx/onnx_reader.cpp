@@ -8,7 +8,6 @@
 #include <cstring>
 #include <fstream>
 #include <iterator>
-#include <limits>
 
 #include "ops/check.h"
 
@@ -283,7 +282,7 @@ RawTensor decode_tensor_fields(Wire& w) {
   return r;
 }
 
-// Copies `count` typed values (from raw_data or a typed field) into dst.
+// Copies the values of a typed field into dst, converting each.
 template <class Dst, class Src>
 void fill_from(const std::vector<Src>& src, Dst* dst) {
   for (size_t i = 0; i < src.size(); ++i) dst[i] = static_cast<Dst>(src[i]);
