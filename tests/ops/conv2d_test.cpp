@@ -100,6 +100,29 @@ TEST(Conv2d, BlockedChannelCounts) {
   check_conv({1, 17, 5, 5}, {16, 17, 3, 3}, params(1, 1), true, "17 -> 16 channels");
 }
 
+TEST(Conv2d, FirstLayerNeedsNoInputGradient) {
+  // x needs no grad (data): only dw and db are computed.
+  Tensor x = random_tensor({2, 3, 7, 7});
+  Tensor w = random_tensor({4, 3, 3, 3});
+  Tensor b = random_tensor({4});
+  const Conv2dParams p = params(2, 1);
+  check_gradients(
+      [&](const std::vector<Tensor>& in) { return conv2d(in[0], in[1], in[2], p); },
+      [&](const std::vector<RefTensor>& in) { return reference::conv2d(in[0], in[1], in[2], p); },
+      {x, w, b}, {false, true, true});
+}
+
+TEST(Conv2d, FrozenWeightsGiveInputAndBiasGradients) {
+  Tensor x = random_tensor({2, 3, 6, 7});
+  Tensor w = random_tensor({4, 3, 3, 3});
+  Tensor b = random_tensor({4});
+  const Conv2dParams p = params(1, 1);
+  check_gradients(
+      [&](const std::vector<Tensor>& in) { return conv2d(in[0], in[1], in[2], p); },
+      [&](const std::vector<RefTensor>& in) { return reference::conv2d(in[0], in[1], in[2], p); },
+      {x, w, b}, {true, false, true});
+}
+
 TEST(Conv2d, InferenceMatchesTraining) {
   Tensor x = random_tensor({2, 16, 6, 6});
   Tensor w = random_tensor({16, 16, 3, 3});
