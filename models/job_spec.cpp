@@ -7,6 +7,7 @@
 #include <set>
 #include <sstream>
 
+#include "models/json_fields.h"
 #include "models/lr_schedule.h"
 #include "models/model_registry.h"
 
@@ -189,6 +190,8 @@ JobSpec parse_job_spec(const nlohmann::json& j) {
       spec.lr_schedule = *s;
       try {
         LrSchedule::from_json(*s, spec.optimizer.lr);
+      } catch (const detail::FieldError& e) {
+        problems.push_back({"/lr_schedule/" + e.field(), e.problem()});
       } catch (const std::exception& e) {
         problems.push_back({"/lr_schedule", e.what()});
       }

@@ -14,7 +14,7 @@ JsonFields::JsonFields(const nlohmann::json& j, std::string context)
 }
 
 void JsonFields::fail(const std::string& key, const std::string& problem) const {
-  throw ops::Error(context_ + ": field '" + key + "' " + problem);
+  throw FieldError(context_, key, problem);
 }
 
 bool JsonFields::has(const std::string& key) const { return j_.contains(key); }
@@ -88,13 +88,9 @@ std::vector<double> JsonFields::numbers(const std::string& key) {
 }
 
 void JsonFields::finish() const {
-  std::ostringstream os;
-  int n = 0;
   for (const auto& [key, value] : j_.items()) {
-    if (read_.count(key)) continue;
-    os << (n++ ? ", " : "") << "'" << key << "'";
+    if (!read_.count(key)) fail(key, "is an unknown field");
   }
-  RM_THROW_IF(n > 0, context_, ": unknown field", n > 1 ? "s " : " ", os.str());
 }
 
 }  // namespace ringmaster::models::detail

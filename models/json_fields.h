@@ -11,7 +11,24 @@
 
 #include <nlohmann/json.hpp>
 
+#include "ops/check.h"
+
 namespace ringmaster::models::detail {
+
+// A problem with one field: what JsonFields throws, so a caller can name the
+// field by JSON pointer (what() is "<context>: field '<field>' <problem>").
+class FieldError : public ops::Error {
+ public:
+  FieldError(const std::string& context, std::string field, std::string problem)
+      : ops::Error(context + ": field '" + field + "' " + problem),
+        field_(std::move(field)),
+        problem_(std::move(problem)) {}
+  const std::string& field() const { return field_; }
+  const std::string& problem() const { return problem_; }
+
+ private:
+  std::string field_, problem_;
+};
 
 class JsonFields {
  public:

@@ -78,9 +78,17 @@ TEST(JobSpec, TopLevelMustBeAnObject) {
 }
 
 TEST(JobSpec, BadScheduleIsNamed) {
-  auto ps = problems_of({{"lr_schedule", {{"name", "sawtooth"}}}});
-  ASSERT_FALSE(ps.empty());
-  EXPECT_EQ(ps[0].pointer.rfind("/lr_schedule", 0), 0u) << ps[0].pointer;
+  auto ps = problems_of({{"lr_schedule", {{"type", "sawtooth"}}}});
+  ASSERT_EQ(ps.size(), 1u);
+  EXPECT_EQ(ps[0].pointer, "/lr_schedule/type");
+  EXPECT_NE(ps[0].reason.find("must be one of"), std::string::npos) << ps[0].reason;
+  ps = problems_of({{"lr_schedule", {{"type", "cosine"}}}});
+  ASSERT_EQ(ps.size(), 1u);
+  EXPECT_EQ(ps[0].pointer, "/lr_schedule/t_max");
+  EXPECT_EQ(ps[0].reason, "is required");
+  ps = problems_of({{"lr_schedule", {{"type", "constant"}, {"gama", 0.5}}}});
+  ASSERT_EQ(ps.size(), 1u);
+  EXPECT_EQ(ps[0].pointer, "/lr_schedule/gama");
 }
 
 TEST(JobSpec, MissingFileIsASpecError) {
