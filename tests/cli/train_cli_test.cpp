@@ -95,6 +95,27 @@ TEST_F(TrainCli, TrainsDigitsAndWritesMetricsAndCheckpoint) {
   EXPECT_TRUE(fs::exists(dir_ / "final.optimizer.safetensors"));
 }
 
+TEST_F(TrainCli, ShowsAProgressBarOnATerminal) {
+  if (!fs::exists(digits_path()))
+    GTEST_SKIP() << digits_path() << " missing: run scripts/install-deps.sh";
+  if (std::system("command -v script >/dev/null 2>&1") != 0)
+    GTEST_SKIP() << "no `script` to make a pty";
+  nlohmann::json spec = {{"data", {{"dataset", "digits"}, {"path", digits_path()}}},
+                         {"train", {{"epochs", 2}, {"batch_size", 64}, {"threads", 1}}},
+                         {"checkpoint", {{"path", (dir_ / "c.safetensors").string()}}}};
+  const fs::path spec_path = dir_ / "spec.json";
+  std::ofstream(spec_path) << spec.dump();
+  // `script` runs the command on a pseudo-terminal, as a user's shell would.
+  const std::string cmd = "script -qec '" + std::string(RINGMASTER_BIN) + " train " +
+                          spec_path.string() + "' /dev/null >" + (dir_ / "tty.txt").string() +
+                          " 2>&1 </dev/null";
+  ASSERT_EQ(std::system(cmd.c_str()), 0);
+  const std::string out = slurp(dir_ / "tty.txt");
+  EXPECT_NE(out.find("\r\033[Kepoch 1/2 ["), std::string::npos) << out;
+  EXPECT_NE(out.find("img/s  ETA "), std::string::npos) << out;
+  EXPECT_NE(out.find("epoch 2/2  train loss"), std::string::npos) << out;
+}
+
 TEST_F(TrainCli, BadSpecIsRejectedNamingTheField) {
   ProcessResult r = train({{"train", {{"batch_size", 0}}}, {"colour", "blue"}});
   EXPECT_EQ(r.exit_code, 2);
