@@ -171,6 +171,7 @@ JobSpec parse_job_spec(const nlohmann::json& j) {
       r.integer("eval_batch_size", spec.train.eval_batch_size, 1, 1 << 20);
       r.integer("seed", spec.train.seed, 0);
       r.integer("threads", spec.train.threads, 0, 1024);
+      r.string("device", spec.train.device, {"auto", "cpu", "cuda"});
     }
     if (const nlohmann::json* o = top.object("optimizer")) {
       Reader r(*o, "/optimizer", problems);

@@ -47,6 +47,9 @@ struct TrainSpec {
   int64_t eval_batch_size = 1000;
   uint64_t seed = 1;
   int64_t threads = 0;  // 0: all cores
+  // "auto": a GPU when one is usable, else the CPU; "cpu"; "cuda" (fails
+  // at run time, naming the reason, when no GPU is usable).
+  std::string device = "auto";
 };
 
 struct OptimizerSpec {

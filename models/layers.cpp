@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "ops/device_memory.h"
 #include "ops/dropout.h"
 #include "ops/linear.h"
 #include "ops/relu.h"
@@ -98,7 +99,16 @@ BatchNorm2d::BatchNorm2d(int64_t num_features, double eps, double momentum) {
 ops::Tensor BatchNorm2d::forward(const ops::Tensor& x) {
   ops::BatchNormParams p = params_;
   p.training = is_training();
-  if (p.training) ++num_batches_tracked.data<int64_t>()[0];
+  if (p.training) {
+    if (num_batches_tracked.device().is_cpu()) {
+      ++num_batches_tracked.data<int64_t>()[0];
+    } else {  // one 8-byte round trip per step on a GPU
+      ops::Tensor host = num_batches_tracked.to(ops::Device::cpu());
+      ++host.data<int64_t>()[0];
+      ops::device_copy(num_batches_tracked.raw(), num_batches_tracked.device(), host.raw(),
+                       ops::Device::cpu(), sizeof(int64_t));
+    }
+  }
   return ops::batch_norm2d(x, weight, bias, running_mean, running_var, p);
 }
 

@@ -71,9 +71,34 @@ std::unique_ptr<models::Optimizer> make_optimizer(const models::OptimizerSpec& o
   return std::make_unique<models::Adam>(params, a);
 }
 
-// Correct predictions in a batch: argmax of each row of logits (N, C).
+// The device train.device names ("auto" | "cpu" | "cuda"), said once in the log.
+ops::Device choose_device(const std::string& want, int threads, ProgressSink& sink) {
+  const int gpus = ops::cuda_device_count();
+  const std::string cpu_line = "device: cpu, " + std::to_string(threads) + " threads";
+  if (want == "cuda") {
+    RM_THROW_IF(gpus == 0, "train.device is \"cuda\" but no CUDA device is usable: ",
+                ops::cuda_unavailable_reason());
+    sink.on_log("device: cuda:0 (train.device \"cuda\", " + std::to_string(gpus) +
+                " CUDA device(s))");
+    return ops::Device::cuda(0);
+  }
+  if (want == "cpu") {
+    sink.on_log(cpu_line + " (train.device \"cpu\")");
+    return ops::Device::cpu();
+  }
+  if (gpus > 0) {
+    sink.on_log("device: cuda:0 (train.device \"auto\": " + std::to_string(gpus) +
+                " CUDA device(s) found)");
+    return ops::Device::cuda(0);
+  }
+  sink.on_log(cpu_line + " (no GPU: " + ops::cuda_unavailable_reason() + ")");
+  return ops::Device::cpu();
+}
+
+// Correct predictions in a batch: argmax of each row of logits (N, C) (any
+// device); labels (N) i64 on the cpu.
 int64_t count_correct(const ops::Tensor& logits, const ops::Tensor& labels) {
-  ops::Tensor l = logits.to_plain();
+  ops::Tensor l = logits.to(ops::Device::cpu()).to_plain();
   const float* p = l.data<float>();
   const int64_t* y = labels.data<int64_t>();
   const int64_t n = l.dim(0), c = l.dim(1);
@@ -89,7 +114,8 @@ struct Evaluation {
   double loss = 0.0, accuracy = 0.0;
 };
 
-Evaluation evaluate(models::Module& model, const models::Dataset& test, int64_t batch_size) {
+Evaluation evaluate(models::Module& model, const models::Dataset& test, int64_t batch_size,
+                    ops::Device device) {
   model.train(false);
   ops::NoGradGuard no_grad;
   models::BatchLoader loader(
@@ -98,9 +124,10 @@ Evaluation evaluate(models::Module& model, const models::Dataset& test, int64_t 
   double loss_sum = 0.0;
   int64_t correct = 0, seen = 0;
   while (auto batch = loader.next()) {
-    ops::Tensor logits = model.forward(batch->images);
+    ops::Tensor logits = model.forward(batch->images.to(device));
     const int64_t n = batch->labels.dim(0);
-    loss_sum += ops::softmax_cross_entropy(logits, batch->labels).item() * static_cast<double>(n);
+    loss_sum += ops::softmax_cross_entropy(logits, batch->labels.to(device)).item() *
+                static_cast<double>(n);
     correct += count_correct(logits, batch->labels);
     seen += n;
   }
@@ -139,9 +166,7 @@ TrainResult run_training(const models::JobSpec& spec, ProgressSink& sink,
   TrainResult result;
   if (spec.train.threads > 0) ops::set_cpu_threads(static_cast<int>(spec.train.threads));
   result.threads = ops::cpu_threads();
-  if (ops::cuda_device_count() == 0)
-    sink.on_log("device: cpu, " + std::to_string(result.threads) +
-                " threads (no GPU: " + ops::cuda_unavailable_reason() + ")");
+  const ops::Device device = choose_device(spec.train.device, result.threads, sink);
 
   Data data = load_data(spec.data, spec.train.seed);
   result.train_samples = data.train.images.dim(0);
@@ -162,6 +187,7 @@ TrainResult run_training(const models::JobSpec& spec, ProgressSink& sink,
   sink.on_log("model: " + spec.model.name + ", " + std::to_string(result.parameters) +
               " parameters");
   model->train(true);
+  model->to(device);  // before the optimizer, whose state follows the parameters
 
   std::unique_ptr<models::Optimizer> optimizer = make_optimizer(spec.optimizer, *model);
   const models::LrSchedule schedule = models::LrSchedule::from_json(
@@ -190,8 +216,8 @@ TrainResult run_training(const models::JobSpec& spec, ProgressSink& sink,
       lr = schedule.lr_at(epoch, step, steps_per_epoch);
       optimizer->set_lr(lr);
       optimizer->zero_grad();
-      ops::Tensor logits = model->forward(b->images);
-      ops::Tensor loss = ops::softmax_cross_entropy(logits, b->labels);
+      ops::Tensor logits = model->forward(b->images.to(device));
+      ops::Tensor loss = ops::softmax_cross_entropy(logits, b->labels.to(device));
       loss.backward();
       optimizer->step();
       const int64_t n = b->labels.dim(0);
@@ -224,7 +250,7 @@ TrainResult run_training(const models::JobSpec& spec, ProgressSink& sink,
     train_images += seen;
     if (result.cancelled) break;
 
-    Evaluation ev = evaluate(*model, data.test, spec.train.eval_batch_size);
+    Evaluation ev = evaluate(*model, data.test, spec.train.eval_batch_size, device);
     EpochReport r;
     r.epoch = epoch + 1;
     r.epochs = spec.train.epochs;

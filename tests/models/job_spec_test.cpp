@@ -87,5 +87,15 @@ TEST(JobSpec, MissingFileIsASpecError) {
   EXPECT_THROW(load_job_spec("/nonexistent/spec.json"), SpecError);
 }
 
+TEST(JobSpec, TrainDevice) {
+  EXPECT_EQ(parse_job_spec(nlohmann::json::object()).train.device, "auto");
+  for (const char* d : {"auto", "cpu", "cuda"})
+    EXPECT_EQ(parse_job_spec({{"train", {{"device", d}}}}).train.device, d);
+  auto ps = problems_of({{"train", {{"device", "gpu"}}}});
+  EXPECT_TRUE(has_problem(ps, "/train/device", "must be one of auto, cpu, cuda")) << ps.size();
+  EXPECT_TRUE(
+      has_problem(problems_of({{"train", {{"device", 0}}}}), "/train/device", "must be a string"));
+}
+
 }  // namespace
 }  // namespace ringmaster::models

@@ -1,0 +1,160 @@
+#!/usr/bin/env bash
+# Runs ON the GPU machine, from the repository root, with .device/ carried
+# (made here by scripts/gpu-bundle.sh): finds CUDA 13's cuBLAS and cuDNN (in
+# PyTorch's pip packages, a system CUDA, or anywhere on disk), prints the GPU,
+# runs the GPU tests (cuda_tests, models_tests Cuda*) and the DeepConvNet
+# training benchmark against the identical PyTorch model, then a summary
+# table. Builds nothing. No GPU: says so and exits 2. Budget: < 6 minutes.
+#   scripts/gpu-check.sh [--no-bench] [--rounds N]
+set -uo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+B=$ROOT/.device/bundle
+START=$(date +%s)
+BENCH=1
+ROUNDS=5
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --no-bench) BENCH=0 ;;
+    --rounds) ROUNDS=$2; shift ;;
+    *) echo "usage: $0 [--no-bench] [--rounds N]" >&2; exit 64 ;;
+  esac
+  shift
+done
+say() { printf '== %s\n' "$*"; }
+
+if [ ! -x "$B/cuda_tests" ]; then
+  echo "gpu-check: $B/cuda_tests is missing: run scripts/gpu-bundle.sh here first and carry .device"
+  exit 2
+fi
+cat "$B/MANIFEST" 2>/dev/null | sed 's/^/   /'
+
+# --- the GPU ------------------------------------------------------------------
+GPU=""
+if command -v nvidia-smi >/dev/null 2>&1; then
+  GPU=$(nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>/dev/null | head -1)
+fi
+if [ -z "$GPU" ] && command -v python3 >/dev/null 2>&1; then
+  GPU=$(timeout 60 python3 -c 'import torch; print(torch.cuda.get_device_name(0) if torch.cuda.is_available() else "")' 2>/dev/null)
+fi
+if [ -z "$GPU" ]; then
+  echo "gpu-check: no GPU (nvidia-smi finds none and PyTorch sees no CUDA device); nothing to check"
+  exit 2
+fi
+say "GPU: $GPU"
+
+# --- CUDA libraries: cuDNN 9 and cuBLAS 13 (plus cuBLASLt, NVRTC, the runtime) -
+WANT='libcudnn.so.9 libcublas.so.13 libcublasLt.so.13 libcudart.so.13 libnvrtc.so.13'
+LIBDIRS=$(timeout 90 python3 - "$WANT" <<'EOF' 2>/dev/null
+import os, sys
+want = set(sys.argv[1].split())
+roots = []
+try:
+    import nvidia  # namespace package of NVIDIA's pip wheels (cudnn, cublas, cu13, ...)
+    roots += list(nvidia.__path__)
+except Exception:
+    pass
+try:
+    import importlib.util
+    spec = importlib.util.find_spec("torch")
+    if spec and spec.origin:
+        roots.append(os.path.join(os.path.dirname(spec.origin), "lib"))
+except Exception:
+    pass
+dirs = []
+for root in roots:
+    for dp, _, files in os.walk(root):
+        if want.intersection(files) and dp not in dirs:
+            dirs.append(dp)
+print(":".join(dirs))
+EOF
+)
+for d in /usr/local/cuda/lib64 /usr/local/cuda-13*/lib64 /usr/local/cuda/targets/x86_64-linux/lib; do
+  [ -d "$d" ] && LIBDIRS=${LIBDIRS:+$LIBDIRS:}$d
+done
+missing() {  # the wanted libraries no directory in $1 holds
+  local m="" lib d found
+  for lib in libcudnn.so.9 libcublas.so.13 libcublasLt.so.13; do
+    found=0
+    IFS=: read -ra ds <<<"$1"
+    for d in "${ds[@]}"; do [ -e "$d/$lib" ] && found=1 && break; done
+    [ $found = 1 ] || m="$m $lib"
+  done
+  echo "$m"
+}
+if [ -n "$(missing "$LIBDIRS")" ]; then
+  say "searching the disk for$(missing "$LIBDIRS")"
+  for f in $(timeout 90 find / -xdev \( -name 'libcudnn.so.9*' -o -name 'libcublas.so.13*' -o -name 'libcublasLt.so.13*' -o -name 'libcudart.so.13*' \) 2>/dev/null); do
+    d=$(dirname "$f")
+    case ":$LIBDIRS:" in *":$d:"*) ;; *) LIBDIRS=${LIBDIRS:+$LIBDIRS:}$d ;; esac
+  done
+fi
+LD=$B:$LIBDIRS${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+# libstdc++ from the build machine, only if this system's is too old.
+if LD_LIBRARY_PATH=$LD ldd "$B/cuda_tests" 2>&1 | grep -q "GLIBCXX.*not found"; then
+  LD=$LD:$B/fallback
+  say "using the bundled libstdc++ (this system's is older)"
+fi
+say "CUDA libraries from: ${LIBDIRS:-(none found)}"
+NOTFOUND=$(LD_LIBRARY_PATH=$LD ldd "$B/libringmaster_ops.so" "$B/cuda_tests" 2>&1 | grep -E "not found" | sort -u)
+if [ -n "$NOTFOUND" ]; then
+  echo "gpu-check: libraries missing:"; echo "$NOTFOUND"
+  exit 3
+fi
+for lib in libcudnn.so.9 libcublas.so.13; do
+  LD_LIBRARY_PATH=$LD ldd "$B/libringmaster_ops.so" | grep -m1 "$lib" | sed 's/^\s*/   /'
+done
+
+# --- GPU tests ------------------------------------------------------------------
+export RM_DIGITS_CSV=$B/digits.csv.gz
+LOG=$ROOT/.device/gpu-check-logs
+mkdir -p "$LOG" 2>/dev/null || LOG=$(mktemp -d)
+run_tests() {  # name binary filter timeout
+  local name=$1 bin=$2 filter=$3 limit=$4
+  say "$name ($bin --gtest_filter=$filter)"
+  LD_LIBRARY_PATH=$LD timeout "$limit" "$B/$bin" --gtest_filter="$filter" --gtest_color=no \
+    >"$LOG/$name.log" 2>&1
+  local rc=$?
+  grep -E '^\[  (FAILED|SKIPPED) |^\[  PASSED|^\[==========\]|Failure|error:|check failed|CUDA error|cuDNN error|cuBLAS error' \
+    "$LOG/$name.log" | head -60
+  [ $rc = 124 ] && echo "   TIMED OUT after ${limit}s"
+  grep -A14 'step   cpu loss' "$LOG/$name.log" | sed 's/^/   /'
+  local passed failed skipped
+  passed=$(grep -c '^\[       OK \]' "$LOG/$name.log")
+  failed=$(grep -c '^\[  FAILED  \] [A-Za-z]' "$LOG/$name.log")
+  skipped=$(grep -c '^\[  SKIPPED \] [A-Za-z]' "$LOG/$name.log")
+  SUMMARY="$SUMMARY| $name | $passed | $failed | $skipped | $rc |\n"
+  [ $rc = 0 ] || TESTS_OK=0
+  [ "$skipped" = 0 ] || TESTS_OK=0  # on a GPU nothing may skip
+}
+TESTS_OK=1
+SUMMARY=""
+run_tests cuda_tests cuda_tests '*' 240
+run_tests models_cuda models_tests 'Cuda*' 150
+
+# --- benchmark ----------------------------------------------------------------
+BENCH_TABLE=""
+if [ $BENCH = 1 ]; then
+  ELAPSED=$(( $(date +%s) - START ))
+  if [ $ELAPSED -gt 230 ]; then
+    say "benchmark skipped: ${ELAPSED}s spent already (budget 6 min)"
+  elif ! python3 -c 'import torch' 2>/dev/null; then
+    say "benchmark skipped: python3 has no torch"
+  else
+    say "benchmark: DeepConvNet training, batch 100, fp32, synthetic 28x28, $ROUNDS alternating rounds"
+    LD_LIBRARY_PATH=${LD_LIBRARY_PATH:-} timeout $(( 330 - ELAPSED )) python3 bench/deepconvnet.py \
+      --device cuda --synthetic --rounds "$ROUNDS" --steps 100 --warmup 20 \
+      --ours "$B/bench_train_throughput" --ours-ld-path "$LD" | tee "$LOG/bench.log"
+    BENCH_TABLE=$(grep '^|' "$LOG/bench.log")
+  fi
+fi
+
+# --- summary ------------------------------------------------------------------
+echo
+say "summary ($GPU, $(( $(date +%s) - START )) s)"
+printf '| tests | passed | failed | skipped | exit |\n|---|---|---|---|---|\n'
+printf "$SUMMARY"
+[ -n "$BENCH_TABLE" ] && { echo; echo "$BENCH_TABLE"; }
+echo "logs: $LOG"
+[ $TESTS_OK = 1 ] || { echo "gpu-check: GPU tests FAILED"; exit 1; }
+echo "gpu-check: GPU tests passed"
