@@ -14,16 +14,16 @@ LIMIT_MIB=60
 
 command -v nvcc >/dev/null 2>&1 || [ -x /usr/local/cuda/bin/nvcc ] ||
   { echo "gpu-bundle: no nvcc here: the bundle would have no CUDA backend" >&2; exit 1; }
-cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
-grep -q '^RINGMASTER_CUDA:BOOL=ON' "$BUILD/CMakeCache.txt" || true
+# sm_90 (H100/H200) SASS and compute_90 PTX, whatever an older cache says.
+cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90 >/dev/null
 ninja -j"${JOBS:-2}" -C "$BUILD" cuda_tests models_tests bench_train_throughput ringmaster_ops
 
 rm -rf "$OUT"
 mkdir -p "$OUT/fallback"
 BINS=("$BUILD/tests/ops/cuda_tests" "$BUILD/tests/models/models_tests" "$BUILD/bin/bench_train_throughput")
 cp "${BINS[@]}" "$BUILD/ops/libringmaster_ops.so" "$OUT/"
-nm -D --defined-only "$OUT/libringmaster_ops.so" | grep -q cudnn &&
-  { echo "gpu-bundle: libringmaster_ops.so exports cuDNN symbols?" >&2; exit 1; }
+ldd "$OUT/libringmaster_ops.so" | grep -q libcudnn ||
+  { echo "gpu-bundle: $BUILD has no CUDA backend (configure found no nvcc?)" >&2; exit 1; }
 
 # The Debian libraries the binaries load, except the C library, the CUDA
 # ones and what every Ubuntu has.
@@ -46,7 +46,7 @@ cp data/digits.csv.gz "$OUT/"
 
 {
   echo "ringmaster GPU bundle, $(git rev-parse --short HEAD 2>/dev/null)$(git diff --quiet 2>/dev/null || echo '+dirty'), built $(date -u +%Y-%m-%dT%H:%MZ) on $(. /etc/os-release; echo "$PRETTY_NAME")"
-  echo "CUDA $(/usr/local/cuda/bin/nvcc --version | sed -n 's/.*release \([0-9.]*\).*/\1/p'), cuDNN headers $(sed -n 's/#define CUDNN_MAJOR //p;s/#define CUDNN_MINOR //p' /usr/local/cuda/include/cudnn_version.h | paste -sd.), arch $(sed -n 's/^CMAKE_CUDA_ARCHITECTURES:STRING=//p' "$BUILD/CMakeCache.txt")"
+  echo "CUDA $(/usr/local/cuda/bin/nvcc --version | sed -n 's/.*release \([0-9.]*\).*/\1/p'), cuDNN headers $(sed -n 's/#define CUDNN_MAJOR //p;s/#define CUDNN_MINOR //p' /usr/local/cuda/include/cudnn_version.h | paste -sd.), arch $(sed -n 's/^CMAKE_CUDA_ARCHITECTURES:[A-Z]*=//p' "$BUILD/CMakeCache.txt")"
   echo "needs there: libcudnn.so.9, libcublas.so.13, libcublasLt.so.13$(ldd "$OUT/libringmaster_ops.so" | grep -q libcudart && echo ', libcudart.so.13'), glibc >= $(objdump -T "$OUT"/*.so* "$OUT"/cuda_tests "$OUT"/models_tests "$OUT"/bench_train_throughput 2>/dev/null | grep -o 'GLIBC_[0-9.]*' | sort -uV | tail -1 | sed 's/GLIBC_//')"
 } >"$OUT/MANIFEST"
 

@@ -16,7 +16,7 @@ using testing::random_tensor;
 
 class CudaBatchNorm2d : public testing::CudaTest {};
 
-constexpr double kTolBn = 2e-5;
+constexpr double kTolBn = 1e-4;  // variance and the backward sums, another order
 
 TEST_F(CudaBatchNorm2d, TrainingMatchesCpuIncludingRunningStats) {
   for (const Shape& xs : {Shape{4, 3, 5, 7}, Shape{2, 5, 1, 3}, Shape{7, 1, 3, 3}}) {
