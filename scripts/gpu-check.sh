@@ -2,7 +2,8 @@
 # Runs ON the GPU machine, from the repository root, with .device/ carried
 # (made here by scripts/gpu-bundle.sh): finds CUDA 13's cuBLAS and cuDNN (in
 # PyTorch's pip packages, a system CUDA, or anywhere on disk), prints the GPU,
-# runs the GPU tests (cuda_tests, models_tests Cuda*) and the DeepConvNet
+# runs the GPU tests (cuda_tests, models_tests Cuda*, `ringmaster train` on
+# the GPU) and the DeepConvNet
 # training benchmark against the identical PyTorch model, then a summary
 # table. Builds nothing. No GPU: says so and exits 2. Budget: < 6 minutes.
 #   scripts/gpu-check.sh [--no-bench] [--rounds N] [--dry-run]
@@ -98,7 +99,7 @@ if [ -n "$(missing "$LIBDIRS")" ]; then
 fi
 LD=$B:$LIBDIRS${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 # libstdc++ from the build machine, only if this system's is too old.
-if LD_LIBRARY_PATH=$LD ldd "$B/cuda_tests" 2>&1 | grep -q "GLIBCXX.*not found"; then
+if LD_LIBRARY_PATH=$LD ldd "$B/cuda_tests" 2>&1 | grep "GLIBCXX.*not found" >/dev/null; then
   LD=$LD:$B/fallback
   say "using the bundled libstdc++ (this system's is older)"
 fi
@@ -142,6 +143,27 @@ TESTS_OK=1
 SUMMARY=""
 run_tests cuda_tests cuda_tests '*:-CudaAvailability.*' 240  # that one is for GPU-less machines
 run_tests models_cuda models_tests 'Cuda*' 150
+
+# --- the trainer end to end: `ringmaster train` with train.device "cuda" -------
+say "ringmaster train: DeepConvNet on digits, train.device \"cuda\", 4 epochs"
+TMP=$(mktemp -d)
+cat >"$TMP/spec.json" <<JSON
+{"name": "gpu-check", "data": {"dataset": "digits", "path": "$B/digits.csv.gz"},
+ "train": {"epochs": 4, "batch_size": 32, "seed": 3, "device": "cuda"},
+ "optimizer": {"name": "adam", "lr": 0.002},
+ "checkpoint": {"path": "$TMP/final.safetensors"}}
+JSON
+LD_LIBRARY_PATH=$LD timeout 120 "$B/ringmaster" train "$TMP/spec.json" \
+  --metrics-out "$TMP/metrics.json" >"$LOG/train.log" 2>&1
+RC=$?
+sed 's/^/   /' "$LOG/train.log" | tail -8
+ACC=$(python3 -c "import json; print(json.load(open('$TMP/metrics.json'))['test_accuracy'])" 2>/dev/null)
+OKTRAIN=0
+grep -q '^device: cuda:0' "$LOG/train.log" && [ $RC = 0 ] &&
+  python3 -c "import sys; sys.exit(0 if float('${ACC:-0}') >= 0.9 else 1)" 2>/dev/null && OKTRAIN=1
+SUMMARY="$SUMMARY| ringmaster train (digits, test acc ${ACC:-?}) | $OKTRAIN | $((1 - OKTRAIN)) | 0 | $RC |\n"
+[ $OKTRAIN = 1 ] || TESTS_OK=0
+rm -rf "$TMP"
 
 # --- benchmark ----------------------------------------------------------------
 BENCH_TABLE=""
