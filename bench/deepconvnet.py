@@ -39,6 +39,9 @@ def main():
     ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     ap.add_argument("--synthetic", action="store_true")
     ap.add_argument("--tf32", action="store_true", help="let PyTorch use TF32 (GPU)")
+    ap.add_argument("--precision", default="fp32", choices=["fp32", "fp16"],
+                    help="fp16: mixed precision on both sides (GPU)")
+    ap.add_argument("--table-header", action="store_true", help="print the table's header rows")
     ap.add_argument("--ours", default=os.path.join(ROOT, "build/bin/bench_train_throughput"))
     ap.add_argument("--python", default=sys.executable or "/usr/bin/python3")
     ap.add_argument("--ours-ld-path", default="",
@@ -53,10 +56,12 @@ def main():
               "--threads", str(args.threads), "--device", args.device]
     if args.synthetic:
         common.append("--synthetic")
-    ours_cmd = [args.ours] + common
+    ours_cmd = [args.ours] + common + ["--precision", args.precision]
     torch_cmd = [args.python, os.path.join(ROOT, "bench/pytorch_deepconvnet.py")] + common
     if args.tf32:
         torch_cmd.append("--tf32")
+    if args.precision == "fp16":
+        torch_cmd.append("--amp")
     ours, theirs = [], []
     header = ""
     for r in range(args.rounds):
@@ -78,13 +83,15 @@ def main():
     where = "GPU" if args.device == "cuda" else f"{args.threads} threads"
     data = "synthetic 28x28" if args.synthetic else "Fashion-MNIST"
     print(f"median: ringmaster {mo:.1f} img/s, pytorch {mt:.1f} img/s, "
-          f"ratio {mo / mt:.3f} (DeepConvNet, batch 100, fp32, {where}, {data}, "
+          f"ratio {mo / mt:.3f} (DeepConvNet, batch 100, {args.precision}, {where}, {data}, "
           f"{args.rounds} alternating rounds of {args.steps} steps)")
     print()
-    print(f"| model | device | precision | batch | ringmaster img/s | PyTorch img/s | ratio |")
-    print(f"|---|---|---|---|---|---|---|")
-    print(f"| DeepConvNet | {header.split(',')[0] if args.device == 'cuda' else where} | fp32 | 100 "
-          f"| {mo:.0f} | {mt:.0f} | {mo / mt:.3f} |")
+    if args.table_header:
+        print("| model | device | precision | batch | ringmaster img/s | PyTorch img/s | ratio |")
+        print("|---|---|---|---|---|---|---|")
+    prec = args.precision if args.precision == "fp32" else "fp16 (AMP, loss scaling)"
+    print(f"| DeepConvNet | {header.split(',')[0] if args.device == 'cuda' else where} | {prec} "
+          f"| 100 | {mo:.0f} | {mt:.0f} | {mo / mt:.3f} |")
 
 
 if __name__ == "__main__":

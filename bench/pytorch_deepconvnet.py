@@ -8,6 +8,8 @@ steps after `--warmup` and prints one JSON line with images_per_second. On
 the CPU it uses --threads threads and reports which BLAS library the process
 loaded; on a GPU TF32 is off unless --tf32 (ringmaster computes in full fp32),
 and each batch is copied from host memory, as ringmaster's loop does.
+--amp trains in mixed precision (torch.autocast f16 + GradScaler), the
+counterpart of ringmaster's --precision fp16.
 """
 import argparse
 import gzip
@@ -79,6 +81,7 @@ def main():
     ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     ap.add_argument("--synthetic", action="store_true")
     ap.add_argument("--tf32", action="store_true")
+    ap.add_argument("--amp", action="store_true")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--batch", type=int, default=100)
     ap.add_argument("--warmup", type=int, default=10)
@@ -102,14 +105,27 @@ def main():
     model.train()
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     loss_fn = nn.CrossEntropyLoss()
+    scaler = None
+    if args.amp:
+        try:
+            scaler = torch.amp.GradScaler("cuda")
+        except (AttributeError, TypeError):  # torch < 2.3
+            scaler = torch.cuda.amp.GradScaler()
 
     def step(i):
         xb = xs[i * args.batch:(i + 1) * args.batch].to(dev)
         yb = ys[i * args.batch:(i + 1) * args.batch].to(dev)
         opt.zero_grad()
-        loss = loss_fn(model(xb), yb)
-        loss.backward()
-        opt.step()
+        if scaler is not None:
+            with torch.autocast("cuda", dtype=torch.float16):
+                loss = loss_fn(model(xb), yb)
+            scaler.scale(loss).backward()
+            scaler.step(opt)
+            scaler.update()
+        else:
+            loss = loss_fn(model(xb), yb)
+            loss.backward()
+            opt.step()
         return loss.item()
 
     for i in range(args.warmup):
@@ -121,7 +137,7 @@ def main():
     gpu = torch.cuda.get_device_name(0) if args.device == "cuda" else ""
     print(json.dumps({
         "impl": "pytorch", "torch": torch.__version__, "device": args.device, "gpu": gpu,
-        "tf32": args.tf32, "threads": torch.get_num_threads(),
+        "tf32": args.tf32, "amp": args.amp, "threads": torch.get_num_threads(),
         "mkldnn": torch.backends.mkldnn.is_available(), "blas": loaded_blas(),
         "images_per_second": args.batch * args.steps / dt, "last_loss": loss}))
 

@@ -1,8 +1,9 @@
 // ringmaster side of the DeepConvNet throughput benchmark (bench/deepconvnet.py):
 // the book's DeepConvNet on Fashion-MNIST (x/255) or, with --synthetic, on
 // random 28x28 images of the same shape (the GPU machine has no data sets),
-// batch 100, fp32, Adam, on --device cpu or cuda; times --steps training
-// steps after --warmup and prints one JSON line. Run by hand only.
+// batch 100, Adam, on --device cpu or cuda, --precision fp32 or fp16 (mixed
+// precision with loss scaling, GPU only); times --steps training steps after
+// --warmup and prints one JSON line. Run by hand only.
 #include <chrono>
 #include <cstdio>
 #include <random>
@@ -10,8 +11,10 @@
 #include <CLI/CLI.hpp>
 
 #include "models/dataset.h"
+#include "models/grad_scaler.h"
 #include "models/model_registry.h"
 #include "models/optimizer.h"
+#include "ops/cast.h"
 #include "ops/device_memory.h"
 #include "ops/softmax.h"
 
@@ -37,7 +40,7 @@ int main(int argc, char** argv) {
   namespace m = ringmaster::models;
   namespace o = ringmaster::ops;
   CLI::App app{"DeepConvNet training throughput"};
-  std::string data = "/usr/share/datasets/fashion-mnist", device = "cpu";
+  std::string data = "/usr/share/datasets/fashion-mnist", device = "cpu", precision = "fp32";
   int threads = 2, batch = 100, warmup = 10, steps = 60;
   bool use_synthetic = false;
   app.add_option("--data", data);
@@ -47,6 +50,7 @@ int main(int argc, char** argv) {
   app.add_option("--steps", steps);
   app.add_option("--device", device)->check(CLI::IsMember({"cpu", "cuda"}));
   app.add_flag("--synthetic", use_synthetic, "random images instead of Fashion-MNIST");
+  app.add_option("--precision", precision)->check(CLI::IsMember({"fp32", "fp16"}));
   CLI11_PARSE(app, argc, argv);
 
   if (device == "cuda" && o::cuda_device_count() == 0) {
@@ -54,6 +58,12 @@ int main(int argc, char** argv) {
     return 1;
   }
   const o::Device dev = device == "cuda" ? o::Device::cuda(0) : o::Device::cpu();
+  const bool half = precision == "fp16";
+  if (half && !dev.is_cuda()) {
+    std::fprintf(stderr, "--precision fp16 needs --device cuda\n");
+    return 1;
+  }
+  m::GradScaler scaler;
   o::set_cpu_threads(threads);
   const int64_t n = static_cast<int64_t>(batch) * (warmup + steps);
   m::Dataset train = use_synthetic ? synthetic(n)
@@ -72,9 +82,17 @@ int main(int argc, char** argv) {
   // Batches are copied to the device each step, as a PyTorch loop does.
   auto step = [&](const m::Batch& b) {
     opt.zero_grad();
-    o::Tensor loss = o::softmax_cross_entropy(model->forward(b.images.to(dev)), b.labels.to(dev));
-    loss.backward();
-    opt.step();
+    o::Tensor x = b.images.to(dev);
+    if (half) x = o::cast(x, o::DType::f16);
+    o::Tensor logits = o::cast(model->forward(x), o::DType::f32);
+    o::Tensor loss = o::softmax_cross_entropy(logits, b.labels.to(dev));
+    if (half) {
+      scaler.backward(loss);
+      scaler.step(opt);
+    } else {
+      loss.backward();
+      opt.step();
+    }
     return loss.item();  // a sync point on a GPU
   };
   for (int i = 0; i < warmup; ++i) step(*loader.next());
@@ -83,8 +101,8 @@ int main(int argc, char** argv) {
   for (int i = 0; i < steps; ++i) loss = step(*loader.next());
   const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::printf(
-      "{\"impl\": \"ringmaster\", \"device\": \"%s\", \"threads\": %d, \"images_per_second\": "
-      "%.3f, \"last_loss\": %.6f}\n",
-      dev.str().c_str(), o::cpu_threads(), batch * steps / dt, loss);
+      "{\"impl\": \"ringmaster\", \"device\": \"%s\", \"precision\": \"%s\", \"threads\": %d, "
+      "\"images_per_second\": %.3f, \"last_loss\": %.6f}\n",
+      dev.str().c_str(), precision.c_str(), o::cpu_threads(), batch * steps / dt, loss);
   return 0;
 }

@@ -50,6 +50,9 @@ struct TrainSpec {
   // "auto": a GPU when one is usable, else the CPU; "cpu"; "cuda" (fails
   // at run time, naming the reason, when no GPU is usable).
   std::string device = "auto";
+  // "fp32"; "fp16": mixed precision on a GPU (f16 compute, f32 master
+  // weights, dynamic loss scaling that skips a step on overflow).
+  std::string precision = "fp32";
 };
 
 struct OptimizerSpec {

@@ -27,6 +27,25 @@ void sgd_update(const Tensor& param, const Tensor& grad, const Tensor& momentum_
   kernels(param.device()).sgd(param, grad, momentum_buf, s);
 }
 
+bool unscale_grads(const std::vector<Tensor>& grads, float inv_scale) {
+  // One zeroed flag per device, read back once.
+  std::vector<std::pair<Device, Tensor>> flags;
+  auto flag_for = [&](Device d) {
+    for (auto& [dev, f] : flags)
+      if (dev == d) return f;
+    flags.emplace_back(d, Tensor::zeros({1}, DType::i32, d));
+    return flags.back().second;
+  };
+  for (const Tensor& g : grads) {
+    RM_CHECK(g.defined() && g.dtype() == DType::f32 && g.is_plain(),
+             "unscale_grads: gradients must be plain f32, got ", to_string(g));
+    kernels(g.device()).unscale(g, inv_scale, flag_for(g.device()));
+  }
+  bool found = false;
+  for (const auto& [dev, f] : flags) found = found || f.to(Device::cpu()).data<int32_t>()[0] != 0;
+  return found;
+}
+
 void adam_update(const Tensor& param, const Tensor& grad, const Tensor& m, const Tensor& v,
                  const AdamStep& s) {
   check_like(param, param, "the parameter");

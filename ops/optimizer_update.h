@@ -5,6 +5,8 @@
 // CPU update is done (a CUDA update is queued on the default stream).
 #pragma once
 
+#include <vector>
+
 #include "ops/tensor.h"
 
 namespace ringmaster::ops {
@@ -41,12 +43,19 @@ struct AdamStep {
 void adam_update(const Tensor& param, const Tensor& grad, const Tensor& m, const Tensor& v,
                  const AdamStep& s);
 
+// Mixed precision's overflow check: multiplies every gradient by inv_scale
+// in place and returns true when any value was inf or NaN. Plain f32
+// gradients on any devices (one flag read back per device: a sync).
+bool unscale_grads(const std::vector<Tensor>& grads, float inv_scale);
+
 // Backend kernels; checked arguments.
 struct OptimizerUpdateKernels {
   void (*sgd)(const Tensor& param, const Tensor& grad, const Tensor& momentum_buf,
               const SgdStep& s);
   void (*adam)(const Tensor& param, const Tensor& grad, const Tensor& m, const Tensor& v,
                const AdamStep& s);
+  // grad *= inv_scale; found (one i32 on grad's device) set to 1 on inf/NaN.
+  void (*unscale)(const Tensor& grad, float inv_scale, const Tensor& found);
 };
 
 }  // namespace ringmaster::ops

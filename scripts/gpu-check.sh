@@ -141,29 +141,38 @@ run_tests() {  # name binary filter timeout
 }
 TESTS_OK=1
 SUMMARY=""
-run_tests cuda_tests cuda_tests '*:-CudaAvailability.*' 240  # that one is for GPU-less machines
-run_tests models_cuda models_tests 'Cuda*' 150
+# f32 first; the mixed-precision (CudaHalf*) suites in their own processes,
+# so that a crash there cannot hide the f32 results.
+run_tests cuda_tests cuda_tests '*:-CudaAvailability.*:CudaHalf*' 200  # CudaAvailability: GPU-less only
+run_tests models_cuda models_tests 'Cuda*:-CudaHalf*' 120
+run_tests cuda_tests_fp16 cuda_tests 'CudaHalf*' 90
+run_tests models_cuda_fp16 models_tests 'CudaHalf*' 90
 
 # --- the trainer end to end: `ringmaster train` with train.device "cuda" -------
-say "ringmaster train: DeepConvNet on digits, train.device \"cuda\", 4 epochs"
-TMP=$(mktemp -d)
-cat >"$TMP/spec.json" <<JSON
+train_run() {  # precision
+  local prec=$1 tmp rc acc ok=0
+  say "ringmaster train: DeepConvNet on digits, train.device \"cuda\", $prec, 4 epochs"
+  tmp=$(mktemp -d)
+  cat >"$tmp/spec.json" <<JSON
 {"name": "gpu-check", "data": {"dataset": "digits", "path": "$B/digits.csv.gz"},
- "train": {"epochs": 4, "batch_size": 32, "seed": 3, "device": "cuda"},
+ "train": {"epochs": 4, "batch_size": 32, "seed": 3, "device": "cuda", "precision": "$prec"},
  "optimizer": {"name": "adam", "lr": 0.002},
- "checkpoint": {"path": "$TMP/final.safetensors"}}
+ "checkpoint": {"path": "$tmp/final.safetensors"}}
 JSON
-LD_LIBRARY_PATH=$LD timeout 120 "$B/ringmaster" train "$TMP/spec.json" \
-  --metrics-out "$TMP/metrics.json" >"$LOG/train.log" 2>&1
-RC=$?
-sed 's/^/   /' "$LOG/train.log" | tail -8
-ACC=$(python3 -c "import json; print(json.load(open('$TMP/metrics.json'))['test_accuracy'])" 2>/dev/null)
-OKTRAIN=0
-grep -q '^device: cuda:0' "$LOG/train.log" && [ $RC = 0 ] &&
-  python3 -c "import sys; sys.exit(0 if float('${ACC:-0}') >= 0.9 else 1)" 2>/dev/null && OKTRAIN=1
-SUMMARY="$SUMMARY| ringmaster train (digits, test acc ${ACC:-?}) | $OKTRAIN | $((1 - OKTRAIN)) | 0 | $RC |\n"
-[ $OKTRAIN = 1 ] || TESTS_OK=0
-rm -rf "$TMP"
+  LD_LIBRARY_PATH=$LD timeout 120 "$B/ringmaster" train "$tmp/spec.json" \
+    --metrics-out "$tmp/metrics.json" >"$LOG/train_$prec.log" 2>&1
+  rc=$?
+  sed 's/^/   /' "$LOG/train_$prec.log" | tail -8
+  [ -f "$tmp/metrics.json" ] && sed 's/^/   /' "$tmp/metrics.json" | grep -E 'accuracy|skipped|scale|images'
+  acc=$(python3 -c "import json; print(json.load(open('$tmp/metrics.json'))['test_accuracy'])" 2>/dev/null)
+  grep -q '^device: cuda:0' "$LOG/train_$prec.log" && [ $rc = 0 ] &&
+    python3 -c "import sys; sys.exit(0 if float('${acc:-0}') >= 0.9 else 1)" 2>/dev/null && ok=1
+  SUMMARY="$SUMMARY| ringmaster train $prec (digits, test acc ${acc:-?}) | $ok | $((1 - ok)) | 0 | $rc |\n"
+  [ $ok = 1 ] || TESTS_OK=0
+  rm -rf "$tmp"
+}
+train_run fp32
+train_run fp16
 
 # --- benchmark ----------------------------------------------------------------
 BENCH_TABLE=""
@@ -175,9 +184,18 @@ if [ $BENCH = 1 ]; then
     say "benchmark skipped: python3 has no torch"
   else
     say "benchmark: DeepConvNet training, batch 100, fp32, synthetic 28x28, $ROUNDS alternating rounds"
-    LD_LIBRARY_PATH=${LD_LIBRARY_PATH:-} timeout $(( 330 - ELAPSED )) python3 bench/deepconvnet.py \
+    timeout $(( 330 - ELAPSED )) python3 bench/deepconvnet.py --table-header \
       --device cuda --synthetic --rounds "$ROUNDS" --steps 100 --warmup 20 \
       --ours "$B/bench_train_throughput" --ours-ld-path "$LD" | tee "$LOG/bench.log"
+    ELAPSED=$(( $(date +%s) - START ))
+    if [ $ELAPSED -lt 250 ]; then
+      say "benchmark: the same in mixed precision (ringmaster fp16 vs PyTorch AMP), 3 rounds"
+      timeout $(( 340 - ELAPSED )) python3 bench/deepconvnet.py --precision fp16 \
+        --device cuda --synthetic --rounds 3 --steps 100 --warmup 20 \
+        --ours "$B/bench_train_throughput" --ours-ld-path "$LD" | tee -a "$LOG/bench.log"
+    else
+      say "fp16 benchmark skipped: ${ELAPSED}s spent (budget 6 min)"
+    fi
     BENCH_TABLE=$(grep '^|' "$LOG/bench.log")
   fi
 fi

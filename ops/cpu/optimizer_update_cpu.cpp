@@ -56,8 +56,20 @@ void adam_cpu(const Tensor& param, const Tensor& grad, const Tensor& m_t, const 
   }
 }
 
+void unscale_cpu(const Tensor& grad, float inv_scale, const Tensor& found) {
+  float* g = grad.data<float>();
+  const int64_t n = grad.numel();
+  bool bad = false;
+#pragma omp parallel for schedule(static) reduction(|| : bad) if (n >= kParallelMin)
+  for (int64_t i = 0; i < n; ++i) {
+    bad = bad || !std::isfinite(g[i]);
+    g[i] *= inv_scale;
+  }
+  if (bad) found.data<int32_t>()[0] = 1;
+}
+
 }  // namespace
 
-RM_REGISTER_KERNELS(OptimizerUpdateKernels, cpu, {sgd_cpu, adam_cpu});
+RM_REGISTER_KERNELS(OptimizerUpdateKernels, cpu, {sgd_cpu, adam_cpu, unscale_cpu});
 
 }  // namespace ringmaster::ops

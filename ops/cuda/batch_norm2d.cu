@@ -3,15 +3,20 @@
 // has no call for: the eval-mode backward (statistics are constants), the
 // running-statistics update (PyTorch's unbiased variance, in double like the
 // CPU) and the conversion between cuDNN's saved 1/sqrt(var + eps) and the
-// biased variance our kernel interface passes around. x plain (N, C, H, W).
+// biased variance our kernel interface passes around. x plain (N, C, H, W),
+// f32 or f16 (the statistics and gamma, beta stay f32, as cuDNN wants).
 #include "ops/batch_norm2d.h"
 #include "ops/cuda/cuda_context.h"
+#include "ops/cuda/float_types.cuh"
 #include "ops/kernel_registry.h"
 
 namespace ringmaster::ops {
 namespace {
 
 constexpr int kThreads = 256;
+
+using cuda::load;
+using cuda::store;
 
 // var[c] = 1 / invstd[c]^2 - eps (biased batch variance), in double.
 __global__ void invstd_to_var(const float* invstd, float* var, int64_t c, double eps) {
@@ -32,9 +37,10 @@ __global__ void var_to_invstd(const float* var, float* invstd, int64_t c, double
 
 // Eval-mode backward, one block per channel: dx = dy * gamma * invstd;
 // dgamma = sum(dy * (x - mean) * invstd); dbeta = sum(dy) (sums in double).
-__global__ void eval_backward(const float* x, const float* dy, const float* gamma,
-                              const float* mean, const float* var, double eps, int64_t n, int64_t c,
-                              int64_t hw, float* dx, float* dgamma, float* dbeta) {
+template <class T>
+__global__ void eval_backward(const T* x, const T* dy, const float* gamma, const float* mean,
+                              const float* var, double eps, int64_t n, int64_t c, int64_t hw, T* dx,
+                              float* dgamma, float* dbeta) {
   __shared__ double s_dg[kThreads];
   __shared__ double s_db[kThreads];
   const int64_t ch = blockIdx.x;
@@ -44,9 +50,9 @@ __global__ void eval_backward(const float* x, const float* dy, const float* gamm
   double dg = 0.0, db = 0.0;
   for (int64_t i = threadIdx.x; i < n * hw; i += blockDim.x) {
     const int64_t k = ((i / hw) * c + ch) * hw + i % hw;
-    const float g = dy[k];
-    dx[k] = g * scale;
-    dg += static_cast<double>(g) * static_cast<double>((x[k] - m) * invstd);
+    const float g = load(dy[k]);
+    dx[k] = store<T>(g * scale);
+    dg += static_cast<double>(g) * static_cast<double>((load(x[k]) - m) * invstd);
     db += g;
   }
   s_dg[threadIdx.x] = dg;
@@ -80,8 +86,8 @@ void bn_forward_cuda(const Tensor& x, const Tensor& gamma, const Tensor& beta, c
   const Device d = x.device();
   const int64_t c = x.dim(1);
   cudnnHandle_t h = cuda::cudnn(d.index);
-  cuda::TensorDesc xd(x.dim(0), c, x.dim(2), x.dim(3));
-  cuda::TensorDesc bnd(1, c, 1, 1);
+  cuda::TensorDesc xd(x.dim(0), c, x.dim(2), x.dim(3), x.dtype());
+  cuda::TensorDesc bnd(1, c, 1, 1);  // f32 for f16 x too
   const float one = 1.0f, zero = 0.0f;
   if (!training) {
     CUDNN_CHECK(cudnnBatchNormalizationForwardInference(
@@ -109,12 +115,15 @@ void bn_backward_cuda(const Tensor& x, const Tensor& dy, const Tensor& gamma, co
   const int64_t n = x.dim(0), c = x.dim(1), hw = x.dim(2) * x.dim(3);
   if (!training) {
     cuda::set_device(d.index);
-    eval_backward<<<static_cast<unsigned>(cuda::to_int(c, "C")), kThreads>>>(
-        static_cast<const float*>(x.raw()), static_cast<const float*>(dy.raw()),
-        static_cast<const float*>(gamma.raw()), static_cast<const float*>(mean.raw()),
-        static_cast<const float*>(var.raw()), static_cast<double>(eps), n, c, hw,
-        static_cast<float*>(dx.raw()), static_cast<float*>(dgamma.raw()),
-        static_cast<float*>(dbeta.raw()));
+    cuda::dispatch_float(x.dtype(), [&](auto tag) {
+      using T = cuda::elem_t<decltype(tag)>;
+      eval_backward<T><<<static_cast<unsigned>(cuda::to_int(c, "C")), kThreads>>>(
+          static_cast<const T*>(x.raw()), static_cast<const T*>(dy.raw()),
+          static_cast<const float*>(gamma.raw()), static_cast<const float*>(mean.raw()),
+          static_cast<const float*>(var.raw()), static_cast<double>(eps), n, c, hw,
+          static_cast<T*>(dx.raw()), static_cast<float*>(dgamma.raw()),
+          static_cast<float*>(dbeta.raw()));
+    });
     CUDA_CHECK_LAUNCH();
     return;
   }
@@ -124,7 +133,7 @@ void bn_backward_cuda(const Tensor& x, const Tensor& dy, const Tensor& gamma, co
                                               static_cast<float*>(invstd.raw()), c,
                                               static_cast<double>(eps));
   CUDA_CHECK_LAUNCH();
-  cuda::TensorDesc xd(n, c, x.dim(2), x.dim(3));
+  cuda::TensorDesc xd(n, c, x.dim(2), x.dim(3), x.dtype());
   cuda::TensorDesc bnd(1, c, 1, 1);
   const float one = 1.0f, zero = 0.0f;
   CUDNN_CHECK(cudnnBatchNormalizationBackward(

@@ -1,22 +1,26 @@
 // conv2d CUDA kernels on cuDNN (legacy API): forward, backward data, backward
-// filter and bias grad, with groups, stride and dilation; fp32 with FMA math
-// (no TF32), algorithms from cuDNN's heuristics (v7, like PyTorch without
-// cudnn.benchmark), planned once per shape and cached. cuDNN pads
-// symmetrically only: asymmetric padding pads the input explicitly (own
-// kernel) and runs cuDNN with no padding, and dx is cropped back. The bias
-// and the fused relu are one own pass over y.
+// filter and bias grad, with groups, stride and dilation; f32 with FMA math
+// (no TF32), or f16 with f32 accumulation on tensor cores; algorithms from
+// cuDNN's heuristics (v7, like PyTorch without cudnn.benchmark), planned once
+// per shape and cached. cuDNN pads symmetrically only: asymmetric padding pads
+// the input explicitly (own kernel) and runs cuDNN with no padding, and dx is
+// cropped back. The bias and the fused relu are one own pass over y.
 #include <array>
 #include <map>
 #include <mutex>
 
 #include "ops/conv2d.h"
 #include "ops/cuda/cuda_context.h"
+#include "ops/cuda/float_types.cuh"
 #include "ops/kernel_registry.h"
 
 namespace ringmaster::ops {
 namespace {
 
 constexpr size_t kMaxWorkspace = size_t(1) << 30;  // bytes; algorithms needing more are skipped
+
+using cuda::load;
+using cuda::store;
 
 struct ConvPlan {
   int device = 0;
@@ -25,6 +29,8 @@ struct ConvPlan {
   Shape x_shape, xp_shape;  // (N, C, H, W) as given, and as cuDNN sees it
   Shape w_shape, y_shape;
   bool has_bias = false, fuse_relu = false, training = false;
+  DType dtype = DType::f32;
+  cudnnMathType_t wanted_math = CUDNN_FMA_MATH;  // f32: FMA; f16: tensor cores
 
   cuda::TensorDesc x_desc, y_desc, b_desc;
   cudnnFilterDescriptor_t w_desc = nullptr;
@@ -35,8 +41,8 @@ struct ConvPlan {
   size_t bwd_data_ws = 0;
   cudnnConvolutionBwdFilterAlgo_t bwd_filter_algo{};
   size_t bwd_filter_ws = 0;
-  // The math type each call needs: FMA (full fp32) unless cuDNN offered no
-  // FMA algorithm for a call; only then is the descriptor switched per call.
+  // The math type each call needs: wanted_math unless cuDNN offered no such
+  // algorithm for a call; only then is the descriptor switched per call.
   cudnnMathType_t fwd_math = CUDNN_FMA_MATH, bwd_data_math = CUDNN_FMA_MATH,
                   bwd_filter_math = CUDNN_FMA_MATH;
   void use_math(cudnnMathType_t m) const {
@@ -53,25 +59,30 @@ struct ConvPlan {
   }
 };
 
-// The first successful result with FMA math (full fp32) that fits the
-// workspace limit; failing that, the first successful one (its math type is
-// then set on the descriptor). Aborts when cuDNN offers nothing.
+// The first successful result with the wanted math type (f32: FMA, full
+// fp32; f16: tensor cores) that fits the workspace limit; failing that, the
+// first successful one (its math type is then set on the descriptor).
+// Aborts when cuDNN offers nothing.
 template <class Perf>
-const Perf& choose(const Perf* perf, int count, const char* what) {
+const Perf& choose(const Perf* perf, int count, cudnnMathType_t wanted, const char* what) {
   const Perf* fallback = nullptr;
   for (int i = 0; i < count; ++i) {
     if (perf[i].status != CUDNN_STATUS_SUCCESS || perf[i].memory > kMaxWorkspace) continue;
-    if (perf[i].mathType == CUDNN_FMA_MATH) return perf[i];
+    if (perf[i].mathType == wanted) return perf[i];
     if (fallback == nullptr) fallback = &perf[i];
   }
   RM_CHECK(fallback != nullptr, "cuDNN has no ", what, " algorithm for this convolution");
   return *fallback;
 }
 
-std::shared_ptr<ConvPlan> make_plan(int device, const Shape& xs, const Shape& ws, bool has_bias,
-                                    const Conv2dParams& p, const Shape& ys, bool training) {
+std::shared_ptr<ConvPlan> make_plan(int device, DType dtype, const Shape& xs, const Shape& ws,
+                                    bool has_bias, const Conv2dParams& p, const Shape& ys,
+                                    bool training) {
   auto plan = std::make_shared<ConvPlan>();
   plan->device = device;
+  plan->dtype = dtype;
+  const cudnnMathType_t want = dtype == DType::f16 ? CUDNN_TENSOR_OP_MATH : CUDNN_FMA_MATH;
+  plan->wanted_math = plan->fwd_math = plan->bwd_data_math = plan->bwd_filter_math = want;
   plan->x_shape = xs;
   plan->w_shape = ws;
   plan->y_shape = ys;
@@ -90,20 +101,21 @@ std::shared_ptr<ConvPlan> make_plan(int device, const Shape& xs, const Shape& ws
     pad_h = pad_w = 0;
   }
   const Shape& xp = plan->xp_shape;
-  plan->x_desc.set(xp[0], xp[1], xp[2], xp[3]);
-  plan->y_desc.set(ys[0], ys[1], ys[2], ys[3]);
-  plan->b_desc.set(1, ys[1], 1, 1);
+  plan->x_desc.set(xp[0], xp[1], xp[2], xp[3], dtype);
+  plan->y_desc.set(ys[0], ys[1], ys[2], ys[3], dtype);
+  plan->b_desc.set(1, ys[1], 1, 1, dtype);
   CUDNN_CHECK(cudnnCreateFilterDescriptor(&plan->w_desc));
-  CUDNN_CHECK(cudnnSetFilter4dDescriptor(plan->w_desc, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NCHW,
+  CUDNN_CHECK(cudnnSetFilter4dDescriptor(plan->w_desc, cuda::cudnn_type(dtype), CUDNN_TENSOR_NCHW,
                                          cuda::to_int(ws[0], "O"), cuda::to_int(ws[1], "C/G"),
                                          cuda::to_int(ws[2], "KH"), cuda::to_int(ws[3], "KW")));
   CUDNN_CHECK(cudnnCreateConvolutionDescriptor(&plan->conv));
   CUDNN_CHECK(cudnnSetConvolution2dDescriptor(
       plan->conv, pad_h, pad_w, cuda::to_int(p.stride[0], "stride"),
       cuda::to_int(p.stride[1], "stride"), cuda::to_int(p.dilation[0], "dilation"),
-      cuda::to_int(p.dilation[1], "dilation"), CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT));
+      cuda::to_int(p.dilation[1], "dilation"), CUDNN_CROSS_CORRELATION,
+      CUDNN_DATA_FLOAT));  // f32 accumulation for f16 too
   CUDNN_CHECK(cudnnSetConvolutionGroupCount(plan->conv, cuda::to_int(p.groups, "groups")));
-  CUDNN_CHECK(cudnnSetConvolutionMathType(plan->conv, CUDNN_FMA_MATH));
+  CUDNN_CHECK(cudnnSetConvolutionMathType(plan->conv, want));
   int n = 0, c = 0, h = 0, w = 0;
   CUDNN_CHECK(cudnnGetConvolution2dForwardOutputDim(plan->conv, plan->x_desc.get(), plan->w_desc,
                                                     &n, &c, &h, &w));
@@ -118,7 +130,7 @@ std::shared_ptr<ConvPlan> make_plan(int device, const Shape& xs, const Shape& ws
     CUDNN_CHECK(cudnnGetConvolutionForwardAlgorithm_v7(handle, plan->x_desc.get(), plan->w_desc,
                                                        plan->conv, plan->y_desc.get(), kMax, &got,
                                                        perf));
-    const auto& best = choose(perf, got, "forward");
+    const auto& best = choose(perf, got, want, "forward");
     plan->fwd_algo = best.algo;
     plan->fwd_math = best.mathType;
     CUDNN_CHECK(cudnnSetConvolutionMathType(plan->conv, best.mathType));
@@ -128,12 +140,12 @@ std::shared_ptr<ConvPlan> make_plan(int device, const Shape& xs, const Shape& ws
   }
   if (!training) return plan;
   {
-    CUDNN_CHECK(cudnnSetConvolutionMathType(plan->conv, CUDNN_FMA_MATH));
+    CUDNN_CHECK(cudnnSetConvolutionMathType(plan->conv, want));
     cudnnConvolutionBwdDataAlgoPerf_t perf[kMax];
     CUDNN_CHECK(cudnnGetConvolutionBackwardDataAlgorithm_v7(handle, plan->w_desc,
                                                             plan->y_desc.get(), plan->conv,
                                                             plan->x_desc.get(), kMax, &got, perf));
-    const auto& best = choose(perf, got, "backward data");
+    const auto& best = choose(perf, got, want, "backward data");
     plan->bwd_data_algo = best.algo;
     plan->bwd_data_math = best.mathType;
     CUDNN_CHECK(cudnnSetConvolutionMathType(plan->conv, best.mathType));
@@ -142,12 +154,12 @@ std::shared_ptr<ConvPlan> make_plan(int device, const Shape& xs, const Shape& ws
         plan->bwd_data_algo, &plan->bwd_data_ws));
   }
   {
-    CUDNN_CHECK(cudnnSetConvolutionMathType(plan->conv, CUDNN_FMA_MATH));
+    CUDNN_CHECK(cudnnSetConvolutionMathType(plan->conv, want));
     cudnnConvolutionBwdFilterAlgoPerf_t perf[kMax];
     CUDNN_CHECK(cudnnGetConvolutionBackwardFilterAlgorithm_v7(handle, plan->x_desc.get(),
                                                               plan->y_desc.get(), plan->conv,
                                                               plan->w_desc, kMax, &got, perf));
-    const auto& best = choose(perf, got, "backward filter");
+    const auto& best = choose(perf, got, want, "backward filter");
     plan->bwd_filter_algo = best.algo;
     plan->bwd_filter_math = best.mathType;
     CUDNN_CHECK(cudnnSetConvolutionMathType(plan->conv, best.mathType));
@@ -160,10 +172,12 @@ std::shared_ptr<ConvPlan> make_plan(int device, const Shape& xs, const Shape& ws
   return plan;
 }
 
-std::shared_ptr<ConvPlan> plan_for(int device, const Shape& xs, const Shape& ws, bool has_bias,
-                                   const Conv2dParams& p, const Shape& ys, bool training) {
-  using Key = std::array<int64_t, 20>;
+std::shared_ptr<ConvPlan> plan_for(int device, DType dtype, const Shape& xs, const Shape& ws,
+                                   bool has_bias, const Conv2dParams& p, const Shape& ys,
+                                   bool training) {
+  using Key = std::array<int64_t, 21>;
   const Key key{device,
+                static_cast<int64_t>(dtype),
                 xs[0],
                 xs[1],
                 xs[2],
@@ -188,24 +202,27 @@ std::shared_ptr<ConvPlan> plan_for(int device, const Shape& xs, const Shape& ws,
       new std::map<Key, std::shared_ptr<ConvPlan>>();  // leaked: descriptors outlive cuDNN
   std::lock_guard<std::mutex> lock(mu);
   std::shared_ptr<ConvPlan>& slot = (*cache)[key];
-  if (!slot) slot = make_plan(device, xs, ws, has_bias, p, ys, training);
+  if (!slot) slot = make_plan(device, dtype, xs, ws, has_bias, p, ys, training);
   return slot;
 }
 
 // xp (N, C, H + pt + pb, W + pl + pr) = x zero-padded.
-__global__ void pad_kernel(const float* x, float* xp, int64_t nc, int64_t h, int64_t w, int64_t hp,
+template <class T>
+__global__ void pad_kernel(const T* x, T* xp, int64_t nc, int64_t h, int64_t w, int64_t hp,
                            int64_t wp, int64_t pt, int64_t pl) {
   for (int64_t k = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; k < nc * hp * wp;
        k += int64_t(blockDim.x) * gridDim.x) {
     const int64_t j = k % wp, i = (k / wp) % hp, plane = k / (wp * hp);
     const int64_t si = i - pt, sj = j - pl;
-    xp[k] = (si >= 0 && si < h && sj >= 0 && sj < w) ? x[(plane * h + si) * w + sj] : 0.0f;
+    xp[k] =
+        (si >= 0 && si < h && sj >= 0 && sj < w) ? x[(plane * h + si) * w + sj] : store<T>(0.0f);
   }
 }
 
 // dx (N, C, H, W) = the interior of dxp (N, C, H + pt + pb, W + pl + pr).
-__global__ void crop_kernel(const float* dxp, float* dx, int64_t nc, int64_t h, int64_t w,
-                            int64_t hp, int64_t wp, int64_t pt, int64_t pl) {
+template <class T>
+__global__ void crop_kernel(const T* dxp, T* dx, int64_t nc, int64_t h, int64_t w, int64_t hp,
+                            int64_t wp, int64_t pt, int64_t pl) {
   for (int64_t k = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; k < nc * h * w;
        k += int64_t(blockDim.x) * gridDim.x) {
     const int64_t j = k % w, i = (k / w) % h, plane = k / (w * h);
@@ -214,21 +231,22 @@ __global__ void crop_kernel(const float* dxp, float* dx, int64_t nc, int64_t h, 
 }
 
 // y (N, O, HW) += b[o]; then max(y, 0) when relu.
-__global__ void bias_relu_nchw(float* y, const float* b, int64_t total, int64_t o, int64_t hw,
-                               bool relu) {
+template <class T>
+__global__ void bias_relu_nchw(T* y, const T* b, int64_t total, int64_t o, int64_t hw, bool relu) {
   for (int64_t k = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; k < total;
        k += int64_t(blockDim.x) * gridDim.x) {
-    float v = y[k];
-    if (b != nullptr) v += b[(k / hw) % o];
-    y[k] = relu ? (v > 0.0f ? v : 0.0f) : v;
+    float v = load(y[k]);
+    if (b != nullptr) v += load(b[(k / hw) % o]);
+    y[k] = store<T>(relu ? (v > 0.0f ? v : 0.0f) : v);
   }
 }
 
 // g = dy * (y > 0).
-__global__ void relu_mask(const float* y, const float* dy, float* g, int64_t n) {
+template <class T>
+__global__ void relu_mask(const T* y, const T* dy, T* g, int64_t n) {
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n;
        i += int64_t(blockDim.x) * gridDim.x)
-    g[i] = y[i] > 0.0f ? dy[i] : 0.0f;
+    g[i] = load(y[i]) > 0.0f ? dy[i] : store<T>(0.0f);
 }
 
 Tensor workspace(size_t bytes, Device d) {
@@ -247,19 +265,23 @@ struct CudaConv2dSaved : Conv2dSaved {
 Tensor conv2d_forward_cuda(const Tensor& x, const Tensor& w, const Tensor& b, const Conv2dParams& p,
                            const Shape& y_shape, std::shared_ptr<Conv2dSaved>* saved) {
   const Device d = x.device();
+  const DType t = x.dtype();
   std::shared_ptr<ConvPlan> plan =
-      plan_for(d.index, x.shape(), w.shape(), b.defined(), p, y_shape, saved != nullptr);
+      plan_for(d.index, t, x.shape(), w.shape(), b.defined(), p, y_shape, saved != nullptr);
   cudnnHandle_t handle = cuda::cudnn(d.index);
   Tensor xin = x;
   if (plan->explicit_pad) {
     const Shape& xp = plan->xp_shape;
-    xin = Tensor::empty(xp, DType::f32, d);
-    pad_kernel<<<cuda::blocks_for(xin.numel()), 256>>>(
-        static_cast<const float*>(x.raw()), static_cast<float*>(xin.raw()), xp[0] * xp[1], x.dim(2),
-        x.dim(3), xp[2], xp[3], plan->pad_begin[0], plan->pad_begin[1]);
+    xin = Tensor::empty(xp, t, d);
+    cuda::dispatch_float(t, [&](auto tag) {
+      using T = cuda::elem_t<decltype(tag)>;
+      pad_kernel<T><<<cuda::blocks_for(xin.numel()), 256>>>(
+          static_cast<const T*>(x.raw()), static_cast<T*>(xin.raw()), xp[0] * xp[1], x.dim(2),
+          x.dim(3), xp[2], xp[3], plan->pad_begin[0], plan->pad_begin[1]);
+    });
     CUDA_CHECK_LAUNCH();
   }
-  Tensor y = Tensor::empty(y_shape, DType::f32, d);
+  Tensor y = Tensor::empty(y_shape, t, d);
   Tensor ws = workspace(plan->fwd_ws, d);
   const float one = 1.0f, zero = 0.0f;
   plan->use_math(plan->fwd_math);
@@ -267,9 +289,12 @@ Tensor conv2d_forward_cuda(const Tensor& x, const Tensor& w, const Tensor& b, co
                                       w.raw(), plan->conv, plan->fwd_algo, ptr(ws), plan->fwd_ws,
                                       &zero, plan->y_desc.get(), y.raw()));
   if (b.defined() || p.fuse_relu) {
-    bias_relu_nchw<<<cuda::blocks_for(y.numel()), 256>>>(
-        static_cast<float*>(y.raw()), b.defined() ? static_cast<const float*>(b.raw()) : nullptr,
-        y.numel(), y_shape[1], y_shape[2] * y_shape[3], p.fuse_relu);
+    cuda::dispatch_float(t, [&](auto tag) {
+      using T = cuda::elem_t<decltype(tag)>;
+      bias_relu_nchw<T><<<cuda::blocks_for(y.numel()), 256>>>(
+          static_cast<T*>(y.raw()), b.defined() ? static_cast<const T*>(b.raw()) : nullptr,
+          y.numel(), y_shape[1], y_shape[2] * y_shape[3], p.fuse_relu);
+    });
     CUDA_CHECK_LAUNCH();
   }
   if (saved != nullptr) {
@@ -288,37 +313,44 @@ void conv2d_backward_cuda(const Conv2dSaved& saved, const Tensor& dy, Tensor* dx
   const auto& s = static_cast<const CudaConv2dSaved&>(saved);
   const ConvPlan& plan = *s.plan;
   const Device d = s.x.device();
+  const DType t = plan.dtype;
   cudnnHandle_t handle = cuda::cudnn(d.index);
   const float one = 1.0f, zero = 0.0f;
   // g: dL/d(conv output before relu), (N, O, OH, OW).
   Tensor g = dy;
   if (plan.fuse_relu) {
-    g = Tensor::empty(plan.y_shape, DType::f32, d);
-    relu_mask<<<cuda::blocks_for(g.numel()), 256>>>(static_cast<const float*>(s.y.raw()),
-                                                    static_cast<const float*>(dy.raw()),
-                                                    static_cast<float*>(g.raw()), g.numel());
+    g = Tensor::empty(plan.y_shape, t, d);
+    cuda::dispatch_float(t, [&](auto tag) {
+      using T = cuda::elem_t<decltype(tag)>;
+      relu_mask<T><<<cuda::blocks_for(g.numel()), 256>>>(static_cast<const T*>(s.y.raw()),
+                                                         static_cast<const T*>(dy.raw()),
+                                                         static_cast<T*>(g.raw()), g.numel());
+    });
     CUDA_CHECK_LAUNCH();
   }
   if (dx != nullptr) {
-    Tensor dxp = Tensor::empty(plan.xp_shape, DType::f32, d);
+    Tensor dxp = Tensor::empty(plan.xp_shape, t, d);
     Tensor ws = workspace(plan.bwd_data_ws, d);
     plan.use_math(plan.bwd_data_math);
     CUDNN_CHECK(cudnnConvolutionBackwardData(
         handle, &one, plan.w_desc, s.w.raw(), plan.y_desc.get(), g.raw(), plan.conv,
         plan.bwd_data_algo, ptr(ws), plan.bwd_data_ws, &zero, plan.x_desc.get(), dxp.raw()));
     if (plan.explicit_pad) {
-      *dx = Tensor::empty(plan.x_shape, DType::f32, d);
+      *dx = Tensor::empty(plan.x_shape, t, d);
       const Shape& xp = plan.xp_shape;
-      crop_kernel<<<cuda::blocks_for(dx->numel()), 256>>>(
-          static_cast<const float*>(dxp.raw()), static_cast<float*>(dx->raw()), xp[0] * xp[1],
-          plan.x_shape[2], plan.x_shape[3], xp[2], xp[3], plan.pad_begin[0], plan.pad_begin[1]);
+      cuda::dispatch_float(t, [&](auto tag) {
+        using T = cuda::elem_t<decltype(tag)>;
+        crop_kernel<T><<<cuda::blocks_for(dx->numel()), 256>>>(
+            static_cast<const T*>(dxp.raw()), static_cast<T*>(dx->raw()), xp[0] * xp[1],
+            plan.x_shape[2], plan.x_shape[3], xp[2], xp[3], plan.pad_begin[0], plan.pad_begin[1]);
+      });
       CUDA_CHECK_LAUNCH();
     } else {
       *dx = dxp;
     }
   }
   if (dw != nullptr) {
-    *dw = Tensor::empty(plan.w_shape, DType::f32, d);
+    *dw = Tensor::empty(plan.w_shape, t, d);
     Tensor ws = workspace(plan.bwd_filter_ws, d);
     plan.use_math(plan.bwd_filter_math);
     CUDNN_CHECK(cudnnConvolutionBackwardFilter(
@@ -326,7 +358,7 @@ void conv2d_backward_cuda(const Conv2dSaved& saved, const Tensor& dy, Tensor* dx
         plan.bwd_filter_algo, ptr(ws), plan.bwd_filter_ws, &zero, plan.w_desc, dw->raw()));
   }
   if (db != nullptr) {
-    *db = Tensor::empty({plan.y_shape[1]}, DType::f32, d);
+    *db = Tensor::empty({plan.y_shape[1]}, t, d);
     CUDNN_CHECK(cudnnConvolutionBackwardBias(handle, &one, plan.y_desc.get(), g.raw(), &zero,
                                              plan.b_desc.get(), db->raw()));
   }

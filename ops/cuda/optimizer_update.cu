@@ -44,6 +44,15 @@ __global__ void adam_kernel(float* p, const float* g, float* m, float* v, int64_
   }
 }
 
+__global__ void unscale_kernel(float* g, int64_t n, float inv_scale, int32_t* found) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n;
+       i += int64_t(blockDim.x) * gridDim.x) {
+    const float v = g[i];
+    if (!isfinite(v)) *found = 1;  // every writer stores 1: no atomics needed
+    g[i] = v * inv_scale;
+  }
+}
+
 void sgd_cuda(const Tensor& param, const Tensor& grad, const Tensor& momentum_buf,
               const SgdStep& s) {
   const int64_t n = param.numel();
@@ -70,8 +79,17 @@ void adam_cuda(const Tensor& param, const Tensor& grad, const Tensor& m, const T
   CUDA_CHECK_LAUNCH();
 }
 
+void unscale_cuda(const Tensor& grad, float inv_scale, const Tensor& found) {
+  const int64_t n = grad.numel();
+  if (n == 0) return;
+  cuda::set_device(grad.device().index);
+  unscale_kernel<<<cuda::blocks_for(n), 256>>>(static_cast<float*>(grad.raw()), n, inv_scale,
+                                               static_cast<int32_t*>(found.raw()));
+  CUDA_CHECK_LAUNCH();
+}
+
 }  // namespace
 
-RM_REGISTER_KERNELS(OptimizerUpdateKernels, cuda, {sgd_cuda, adam_cuda});
+RM_REGISTER_KERNELS(OptimizerUpdateKernels, cuda, {sgd_cuda, adam_cuda, unscale_cuda});
 
 }  // namespace ringmaster::ops

@@ -4,15 +4,20 @@
 // padding, ceil_mode's extra end padding, whose windows PyTorch divides by the
 // window clipped to the padded input) runs on our own kernels: forward one
 // thread per output (max keeps the first arg-max, as oneDNN does), backward a
-// gather per input element (deterministic, no atomics).
+// gather per input element (deterministic, no atomics). f32 or f16 (own
+// kernels compute in float and round once).
 #include <algorithm>
 
 #include "ops/cuda/cuda_context.h"
+#include "ops/cuda/float_types.cuh"
 #include "ops/kernel_registry.h"
 #include "ops/pool2d.h"
 
 namespace ringmaster::ops {
 namespace {
+
+using cuda::load;
+using cuda::store;
 
 // Plain numbers every own kernel needs.
 struct Geometry {
@@ -74,12 +79,13 @@ __device__ inline float avg_divisor(const Geometry& g, int64_t i, int64_t j) {
   return static_cast<float>(rows * cols);
 }
 
-__global__ void max_fwd(const float* x, float* y, int32_t* argmax, Geometry g) {
+template <class T>
+__global__ void max_fwd(const T* x, T* y, int32_t* argmax, Geometry g) {
   const int64_t total = g.planes * g.oh * g.ow;
   for (int64_t k = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; k < total;
        k += int64_t(blockDim.x) * gridDim.x) {
     const int64_t j = k % g.ow, i = (k / g.ow) % g.oh, plane = k / (g.ow * g.oh);
-    const float* xp = x + plane * g.h * g.w;
+    const T* xp = x + plane * g.h * g.w;
     float best = 0.0f;
     int64_t arg = -1;
     for (int64_t a = 0; a < g.kh; ++a) {
@@ -88,31 +94,32 @@ __global__ void max_fwd(const float* x, float* y, int32_t* argmax, Geometry g) {
       for (int64_t b = 0; b < g.kw; ++b) {
         const int64_t c = j * g.sw - g.pw + b * g.dw;
         if (c < 0 || c >= g.w) continue;
-        const float v = xp[r * g.w + c];
+        const float v = load(xp[r * g.w + c]);
         if (arg < 0 || v > best) {
           best = v;
           arg = r * g.w + c;
         }
       }
     }
-    y[k] = best;
+    y[k] = store<T>(best);
     if (argmax != nullptr) argmax[k] = static_cast<int32_t>(arg);
   }
 }
 
-__global__ void avg_fwd(const float* x, float* y, Geometry g) {
+template <class T>
+__global__ void avg_fwd(const T* x, T* y, Geometry g) {
   const int64_t total = g.planes * g.oh * g.ow;
   for (int64_t k = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; k < total;
        k += int64_t(blockDim.x) * gridDim.x) {
     const int64_t j = k % g.ow, i = (k / g.ow) % g.oh, plane = k / (g.ow * g.oh);
-    const float* xp = x + plane * g.h * g.w;
+    const T* xp = x + plane * g.h * g.w;
     const int64_t hs = i * g.sh - g.ph, ws = j * g.sw - g.pw;
     const int64_t r0 = hs > 0 ? hs : 0, c0 = ws > 0 ? ws : 0;
     const int64_t r1 = window_end(hs, g.kh, g.h), c1 = window_end(ws, g.kw, g.w);
     float s = 0.0f;
     for (int64_t r = r0; r < r1; ++r)
-      for (int64_t c = c0; c < c1; ++c) s += xp[r * g.w + c];
-    y[k] = s / avg_divisor(g, i, j);
+      for (int64_t c = c0; c < c1; ++c) s += load(xp[r * g.w + c]);
+    y[k] = store<T>(s / avg_divisor(g, i, j));
   }
 }
 
@@ -125,7 +132,8 @@ __device__ inline void candidates(int64_t r, int64_t k, int64_t s, int64_t p, in
   if (hi > out - 1) hi = out - 1;
 }
 
-__global__ void max_bwd(const float* dy, const int32_t* argmax, float* dx, Geometry g) {
+template <class T>
+__global__ void max_bwd(const T* dy, const int32_t* argmax, T* dx, Geometry g) {
   const int64_t total = g.planes * g.h * g.w;
   for (int64_t k = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; k < total;
        k += int64_t(blockDim.x) * gridDim.x) {
@@ -138,12 +146,13 @@ __global__ void max_bwd(const float* dy, const int32_t* argmax, float* dx, Geome
     float acc = 0.0f;
     for (int64_t i = i0; i <= i1; ++i)
       for (int64_t j = j0; j <= j1; ++j)
-        if (argmax[base + i * g.ow + j] == self) acc += dy[base + i * g.ow + j];
-    dx[k] = acc;
+        if (argmax[base + i * g.ow + j] == self) acc += load(dy[base + i * g.ow + j]);
+    dx[k] = store<T>(acc);
   }
 }
 
-__global__ void avg_bwd(const float* dy, float* dx, Geometry g) {
+template <class T>
+__global__ void avg_bwd(const T* dy, T* dx, Geometry g) {
   const int64_t total = g.planes * g.h * g.w;
   for (int64_t k = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; k < total;
        k += int64_t(blockDim.x) * gridDim.x) {
@@ -154,8 +163,9 @@ __global__ void avg_bwd(const float* dy, float* dx, Geometry g) {
     const int64_t base = plane * g.oh * g.ow;
     float acc = 0.0f;
     for (int64_t i = i0; i <= i1; ++i)
-      for (int64_t j = j0; j <= j1; ++j) acc += dy[base + i * g.ow + j] / avg_divisor(g, i, j);
-    dx[k] = acc;
+      for (int64_t j = j0; j <= j1; ++j)
+        acc += load(dy[base + i * g.ow + j]) / avg_divisor(g, i, j);
+    dx[k] = store<T>(acc);
   }
 }
 
@@ -184,7 +194,8 @@ Tensor pool2d_forward_cuda(const Tensor& x, PoolKind kind, const Pool2dParams& p
                            const Shape& y_shape, std::shared_ptr<Pool2dSaved>* saved) {
   const Device d = x.device();
   cuda::set_device(d.index);
-  Tensor y = Tensor::empty(y_shape, DType::f32, d);
+  const DType t = x.dtype();
+  Tensor y = Tensor::empty(y_shape, t, d);
   auto s = std::make_shared<CudaPool2dSaved>();
   s->kind = kind;
   s->p = p;
@@ -193,8 +204,8 @@ Tensor pool2d_forward_cuda(const Tensor& x, PoolKind kind, const Pool2dParams& p
   s->x_shape = x.shape();
   if (y.numel() > 0 && s->use_cudnn) {
     PoolDesc pd(kind, p);
-    cuda::TensorDesc xd(x.dim(0), x.dim(1), x.dim(2), x.dim(3));
-    cuda::TensorDesc yd(y_shape[0], y_shape[1], y_shape[2], y_shape[3]);
+    cuda::TensorDesc xd(x.dim(0), x.dim(1), x.dim(2), x.dim(3), t);
+    cuda::TensorDesc yd(y_shape[0], y_shape[1], y_shape[2], y_shape[3], t);
     const float one = 1.0f, zero = 0.0f;
     CUDNN_CHECK(cudnnPoolingForward(cuda::cudnn(d.index), pd.d, &one, xd.get(), x.raw(), &zero,
                                     yd.get(), y.raw()));
@@ -204,13 +215,19 @@ Tensor pool2d_forward_cuda(const Tensor& x, PoolKind kind, const Pool2dParams& p
     }
   } else if (y.numel() > 0 && kind == PoolKind::max) {
     if (saved != nullptr) s->argmax = Tensor::empty(y_shape, DType::i32, d);
-    max_fwd<<<cuda::blocks_for(y.numel()), 256>>>(
-        static_cast<const float*>(x.raw()), static_cast<float*>(y.raw()),
-        saved != nullptr ? static_cast<int32_t*>(s->argmax.raw()) : nullptr, s->g);
+    cuda::dispatch_float(t, [&](auto tag) {
+      using T = cuda::elem_t<decltype(tag)>;
+      max_fwd<T><<<cuda::blocks_for(y.numel()), 256>>>(
+          static_cast<const T*>(x.raw()), static_cast<T*>(y.raw()),
+          saved != nullptr ? static_cast<int32_t*>(s->argmax.raw()) : nullptr, s->g);
+    });
     CUDA_CHECK_LAUNCH();
   } else if (y.numel() > 0) {
-    avg_fwd<<<cuda::blocks_for(y.numel()), 256>>>(static_cast<const float*>(x.raw()),
-                                                  static_cast<float*>(y.raw()), s->g);
+    cuda::dispatch_float(t, [&](auto tag) {
+      using T = cuda::elem_t<decltype(tag)>;
+      avg_fwd<T><<<cuda::blocks_for(y.numel()), 256>>>(static_cast<const T*>(x.raw()),
+                                                       static_cast<T*>(y.raw()), s->g);
+    });
     CUDA_CHECK_LAUNCH();
   }
   if (saved != nullptr) *saved = std::move(s);
@@ -221,26 +238,33 @@ Tensor pool2d_backward_cuda(const Pool2dSaved& saved, const Tensor& dy) {
   const auto& s = static_cast<const CudaPool2dSaved&>(saved);
   const Device d = dy.device();
   cuda::set_device(d.index);
-  Tensor dx = Tensor::empty(s.x_shape, DType::f32, d);
+  const DType t = dy.dtype();
+  Tensor dx = Tensor::empty(s.x_shape, t, d);
   if (dx.numel() == 0) return dx;
   if (s.use_cudnn) {
     PoolDesc pd(s.kind, s.p);
     const Shape& xs = s.x_shape;
     const Shape& ys = s.y.shape();
-    cuda::TensorDesc xd(xs[0], xs[1], xs[2], xs[3]);
-    cuda::TensorDesc yd(ys[0], ys[1], ys[2], ys[3]);
+    cuda::TensorDesc xd(xs[0], xs[1], xs[2], xs[3], t);
+    cuda::TensorDesc yd(ys[0], ys[1], ys[2], ys[3], t);
     const float one = 1.0f, zero = 0.0f;
     CUDNN_CHECK(cudnnPoolingBackward(cuda::cudnn(d.index), pd.d, &one, yd.get(), s.y.raw(),
                                      yd.get(), dy.raw(), xd.get(), s.x.raw(), &zero, xd.get(),
                                      dx.raw()));
   } else if (s.kind == PoolKind::max) {
-    max_bwd<<<cuda::blocks_for(dx.numel()), 256>>>(static_cast<const float*>(dy.raw()),
-                                                   static_cast<const int32_t*>(s.argmax.raw()),
-                                                   static_cast<float*>(dx.raw()), s.g);
+    cuda::dispatch_float(t, [&](auto tag) {
+      using T = cuda::elem_t<decltype(tag)>;
+      max_bwd<T><<<cuda::blocks_for(dx.numel()), 256>>>(static_cast<const T*>(dy.raw()),
+                                                        static_cast<const int32_t*>(s.argmax.raw()),
+                                                        static_cast<T*>(dx.raw()), s.g);
+    });
     CUDA_CHECK_LAUNCH();
   } else {
-    avg_bwd<<<cuda::blocks_for(dx.numel()), 256>>>(static_cast<const float*>(dy.raw()),
-                                                   static_cast<float*>(dx.raw()), s.g);
+    cuda::dispatch_float(t, [&](auto tag) {
+      using T = cuda::elem_t<decltype(tag)>;
+      avg_bwd<T><<<cuda::blocks_for(dx.numel()), 256>>>(static_cast<const T*>(dy.raw()),
+                                                        static_cast<T*>(dx.raw()), s.g);
+    });
     CUDA_CHECK_LAUNCH();
   }
   return dx;

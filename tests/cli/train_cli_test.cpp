@@ -125,6 +125,19 @@ TEST_F(TrainCli, CudaDeviceWithoutGpuIsAClearError) {
   EXPECT_FALSE(fs::exists(dir_ / "c.safetensors"));
 }
 
+TEST_F(TrainCli, Fp16WithoutGpuIsAClearError) {
+  if (ringmaster::ops::cuda_device_count() > 0) GTEST_SKIP() << "this machine has a GPU";
+  if (!fs::exists(digits_path())) GTEST_SKIP() << digits_path() << " missing";
+  ProcessResult r = train({{"data", {{"dataset", "digits"}, {"path", digits_path()}}},
+                           {"train", {{"precision", "fp16"}, {"threads", 1}}},
+                           {"checkpoint", {{"path", (dir_ / "c.safetensors").string()}}}});
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_NE(r.err.find("train.precision is \"fp16\" but training runs on the cpu (no GPU: " +
+                       ringmaster::ops::cuda_unavailable_reason()),
+            std::string::npos)
+      << r.err;
+}
+
 TEST_F(TrainCli, AutoDeviceSaysWhereItTrains) {
   if (!fs::exists(digits_path())) GTEST_SKIP() << digits_path() << " missing";
   ProcessResult r = train(

@@ -2,8 +2,9 @@
 // the optimizers update on the device (bit-identical to the CPU for the same
 // gradients) and checkpoint their state from there; and DeepConvNet trained
 // on real digits for 100 steps on the GPU follows the CPU's loss curve from
-// the same initial weights and dropout seeds. Every test skips, with the CUDA
-// runtime's reason, where there is no device.
+// the same initial weights and dropout seeds, in f32 and (CudaHalf*) in mixed
+// precision with loss scaling. Every test skips, with the CUDA runtime's
+// reason, where there is no device.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -13,9 +14,11 @@
 #include <filesystem>
 
 #include "models/dataset.h"
+#include "models/grad_scaler.h"
 #include "models/layers.h"
 #include "models/model_registry.h"
 #include "models/optimizer.h"
+#include "ops/cast.h"
 #include "ops/device_memory.h"
 #include "ops/softmax.h"
 
@@ -111,12 +114,15 @@ TEST(CudaOptimizer, SgdAndAdamOnTheGpuMatchTheCpu) {
   optimizer_matches_cpu<AdamW>(AdamOptions{.lr = 1e-2, .weight_decay = 1e-2});
 }
 
-TEST(CudaDeepConvNet, LossCurveMatchesTheCpuOnDigits) {
-  SKIP_WITHOUT_CUDA();
+std::string digits_path() {
   // RM_DIGITS_CSV: where a copied test binary finds the data (scripts/gpu-check.sh).
   const char* env = std::getenv("RM_DIGITS_CSV");
-  const std::string path =
-      env != nullptr ? env : std::string(RINGMASTER_SOURCE_DIR) + "/data/digits.csv.gz";
+  return env != nullptr ? env : std::string(RINGMASTER_SOURCE_DIR) + "/data/digits.csv.gz";
+}
+
+TEST(CudaDeepConvNet, LossCurveMatchesTheCpuOnDigits) {
+  SKIP_WITHOUT_CUDA();
+  const std::string path = digits_path();
   if (!std::filesystem::exists(path)) GTEST_SKIP() << path << " is missing";
   OneThread one_thread;
   const Dataset ds = load_digits_csv(path);
@@ -166,6 +172,60 @@ TEST(CudaDeepConvNet, LossCurveMatchesTheCpuOnDigits) {
   }
   EXPECT_NEAR(tail_g, tail_c, 0.03 * tail_c + 0.01) << "mean of the last 20 steps";
   EXPECT_LT(tail_c, 0.6 * lc[0]) << "the CPU run did not learn";
+}
+
+TEST(CudaHalfDeepConvNet, MixedPrecisionFollowsTheFp32CurveOnDigits) {
+  SKIP_WITHOUT_CUDA();
+  const std::string path = digits_path();
+  if (!std::filesystem::exists(path)) GTEST_SKIP() << path << " is missing";
+  OneThread one_thread;
+  const Dataset ds = load_digits_csv(path);
+  const ModelConfig cfg{.in_channels = 1, .num_classes = 10, .image_size = 8};
+  std::mt19937_64 rng_cpu(21), rng_gpu(21);
+  auto cpu = build_model("deep_convnet", cfg, rng_cpu);
+  auto gpu = build_model("deep_convnet", cfg, rng_gpu);
+  gpu->to(Device::cuda());
+  Adam opt_cpu(cpu->named_parameters(), {.lr = 2e-3});
+  Adam opt_gpu(gpu->named_parameters(), {.lr = 2e-3});
+  GradScaler scaler;
+
+  constexpr int kSteps = 100;
+  std::vector<double> lc, lg;
+  for (int64_t epoch = 0; static_cast<int>(lc.size()) < kSteps; ++epoch) {
+    BatchLoader loader(ds, 50, 7, epoch);
+    while (auto b = loader.next()) {
+      if (static_cast<int>(lc.size()) == kSteps) break;
+      opt_cpu.zero_grad();
+      Tensor loss_c = ops::softmax_cross_entropy(cpu->forward(b->images), b->labels);
+      loss_c.backward();
+      opt_cpu.step();
+      // f16 activations, f32 master weights (the layers cast them), f32 loss.
+      opt_gpu.zero_grad();
+      Tensor x = ops::cast(b->images.to(Device::cuda()), ops::DType::f16);
+      Tensor logits = gpu->forward(x);
+      ASSERT_EQ(logits.dtype(), ops::DType::f16);
+      Tensor loss_g = ops::softmax_cross_entropy(ops::cast(logits, ops::DType::f32),
+                                                 b->labels.to(Device::cuda()));
+      scaler.backward(loss_g);
+      scaler.step(opt_gpu);
+      lc.push_back(loss_c.item());
+      lg.push_back(loss_g.item());
+    }
+  }
+  for (const auto& [name, t] : gpu->named_parameters())
+    ASSERT_EQ(t.dtype(), ops::DType::f32) << name << ": master weights stay f32";
+  std::printf("step   cpu fp32   gpu fp16   (loss scale %.0f, %lld steps skipped)\n",
+              scaler.scale(), static_cast<long long>(scaler.skipped_steps()));
+  for (int i = 0; i < kSteps; i += 10) std::printf("%4d  %9.5f  %9.5f\n", i, lc[i], lg[i]);
+  EXPECT_LT(scaler.skipped_steps(), 10);
+  EXPECT_NEAR(lg[0], lc[0], 5e-3 * lc[0]);
+  double tail_c = 0, tail_g = 0;
+  for (int i = kSteps - 20; i < kSteps; ++i) {
+    tail_c += lc[i] / 20;
+    tail_g += lg[i] / 20;
+  }
+  EXPECT_NEAR(tail_g, tail_c, 0.1 * tail_c + 0.02) << "mean of the last 20 steps";
+  EXPECT_LT(tail_g, 0.6 * lg[0]) << "the fp16 run did not learn";
 }
 
 }  // namespace

@@ -45,6 +45,15 @@ void compare_with_cpu(const Fn& f, const std::vector<Tensor>& cpu_inputs,
                       const std::vector<bool>& grad, double fwd_tol, double bwd_tol,
                       const std::string& what);
 
+// Mixed precision: the inputs marked in `half` are rounded to f16 values;
+// the CPU runs f in f32 on the rounded values, the GPU on f16 tensors of the
+// same values (the others stay f32 on both). Outputs and the gradients of
+// the inputs marked in `grad` are compared within the tolerances (the GPU's
+// come back f16 where its input was f16).
+void compare_half_with_cpu(const Fn& f, const std::vector<Tensor>& cpu_inputs,
+                           const std::vector<bool>& half, const std::vector<bool>& grad,
+                           double fwd_tol, double bwd_tol, const std::string& what);
+
 }  // namespace ringmaster::ops::testing
 
 // First line of every CUDA test body that is not a fixture method.
