@@ -2,13 +2,15 @@
 # Runs ON the GPU machine, from the repository root, with .device/ carried
 # (made here by scripts/gpu-bundle.sh): finds CUDA 13's cuBLAS and cuDNN (in
 # PyTorch's pip packages, a system CUDA, or anywhere on disk), prints the GPU,
-# runs the GPU tests (cuda_tests, models_tests Cuda*, `ringmaster train` on
-# the GPU) and the DeepConvNet
-# training benchmark against the identical PyTorch model, then a summary
+# runs the GPU tests (cuda_tests and models_tests Cuda*, f32 first, then the
+# fp16 suites in their own processes; `ringmaster train` on the GPU in fp32
+# and fp16) and the DeepConvNet training benchmark against the identical
+# PyTorch model (fp32, then fp16 vs AMP if time allows), then a summary
 # table. Builds nothing. No GPU: says so and exits 2. Budget: < 6 minutes.
 #   scripts/gpu-check.sh [--no-bench] [--rounds N] [--dry-run]
 # --dry-run goes on without a GPU (the tests then skip and count as failed):
 # it checks the script, the bundle and the library search on any machine.
+# GPU_CHECK_LOGS=dir puts the full logs there (default .device/gpu-check-logs).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
