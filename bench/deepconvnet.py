@@ -2,12 +2,16 @@
 """DeepConvNet training throughput: ringmaster against PyTorch, one run.
 
 Alternates the two (ringmaster, pytorch, ringmaster, ...) for --rounds rounds,
-each a fresh process timing --steps training steps (batch 100, fp32, 2
-threads, real Fashion-MNIST) after a warm-up, and prints every figure, the
-medians and the ratio ringmaster/pytorch of the medians. PyTorch gets its best
-setup here: 2 threads, oneDNN (mkldnn) convolutions, OpenBLAS; the BLAS it
-loaded is printed. Run from the repository root after scripts/build.sh:
+each a fresh process timing --steps training steps (batch 100, fp32) after a
+warm-up, and prints every figure, the medians, the ratio ringmaster/pytorch of
+the medians and a Markdown table. On the CPU (default) both use --threads
+threads and real Fashion-MNIST; PyTorch gets its best setup there: oneDNN
+(mkldnn) convolutions, OpenBLAS; the BLAS it loaded is printed. With
+--device cuda both train on the GPU (full fp32: PyTorch's TF32 is off unless
+--tf32), and --synthetic uses random images of Fashion-MNIST's shape.
+Run from the repository root after scripts/build.sh:
     bench/deepconvnet.py [--rounds 9]
+    bench/deepconvnet.py --device cuda --synthetic --ours .device/bundle/bench_train_throughput
 """
 import argparse
 import json
@@ -20,8 +24,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def run(cmd, env):
-    out = subprocess.run(cmd, capture_output=True, text=True, env=env, check=True).stdout
-    return json.loads(out.strip().splitlines()[-1])
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    if proc.returncode != 0:
+        sys.exit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stdout}{proc.stderr}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
 def main():
@@ -30,29 +36,62 @@ def main():
     ap.add_argument("--steps", type=int, default=60)
     ap.add_argument("--warmup", type=int, default=10)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    ap.add_argument("--synthetic", action="store_true")
+    ap.add_argument("--tf32", action="store_true", help="let PyTorch use TF32 (GPU)")
+    ap.add_argument("--precision", default="fp32", choices=["fp32", "fp16"],
+                    help="fp16: mixed precision on both sides (GPU)")
+    ap.add_argument("--table-header", action="store_true", help="print the table's header rows")
+    ap.add_argument("--ours", default=os.path.join(ROOT, "build/bin/bench_train_throughput"))
+    ap.add_argument("--python", default=sys.executable or "/usr/bin/python3")
+    ap.add_argument("--ours-ld-path", default="",
+                    help="LD_LIBRARY_PATH for ringmaster only (PyTorch keeps its own)")
     args = ap.parse_args()
     env = dict(os.environ, OMP_NUM_THREADS=str(args.threads),
                OPENBLAS_NUM_THREADS=str(args.threads))
+    ours_env = dict(env)
+    if args.ours_ld_path:
+        ours_env["LD_LIBRARY_PATH"] = args.ours_ld_path
     common = ["--steps", str(args.steps), "--warmup", str(args.warmup),
-              "--threads", str(args.threads)]
-    ours_cmd = [os.path.join(ROOT, "build/bin/bench_train_throughput")] + common
-    torch_cmd = ["/usr/bin/python3", os.path.join(ROOT, "bench/pytorch_deepconvnet.py")] + common
+              "--threads", str(args.threads), "--device", args.device]
+    if args.synthetic:
+        common.append("--synthetic")
+    ours_cmd = [args.ours] + common + ["--precision", args.precision]
+    torch_cmd = [args.python, os.path.join(ROOT, "bench/pytorch_deepconvnet.py")] + common
+    if args.tf32:
+        torch_cmd.append("--tf32")
+    if args.precision == "fp16":
+        torch_cmd.append("--amp")
     ours, theirs = [], []
+    header = ""
     for r in range(args.rounds):
-        a = run(ours_cmd, env)
+        a = run(ours_cmd, ours_env)
         b = run(torch_cmd, env)
         if r == 0:
-            print(f"pytorch {b['torch']}, threads {b['threads']}, mkldnn {b['mkldnn']}, "
-                  f"BLAS loaded: {', '.join(b['blas']) or 'none found'}")
-            print(f"ringmaster threads {a['threads']}")
+            if args.device == "cuda":
+                header = f"{b['gpu']}, pytorch {b['torch']}, TF32 {'on' if b['tf32'] else 'off'}"
+            else:
+                header = (f"pytorch {b['torch']}, threads {b['threads']}, mkldnn {b['mkldnn']}, "
+                          f"BLAS loaded: {', '.join(b['blas']) or 'none found'}")
+            print(header)
+            print(f"ringmaster on {a.get('device', 'cpu')}, threads {a['threads']}")
         ours.append(a["images_per_second"])
         theirs.append(b["images_per_second"])
         print(f"round {r + 1}: ringmaster {a['images_per_second']:8.1f} img/s   "
               f"pytorch {b['images_per_second']:8.1f} img/s", flush=True)
     mo, mt = statistics.median(ours), statistics.median(theirs)
+    where = "GPU" if args.device == "cuda" else f"{args.threads} threads"
+    data = "synthetic 28x28" if args.synthetic else "Fashion-MNIST"
     print(f"median: ringmaster {mo:.1f} img/s, pytorch {mt:.1f} img/s, "
-          f"ratio {mo / mt:.3f} (DeepConvNet, batch 100, fp32, {args.threads} threads, "
+          f"ratio {mo / mt:.3f} (DeepConvNet, batch 100, {args.precision}, {where}, {data}, "
           f"{args.rounds} alternating rounds of {args.steps} steps)")
+    print()
+    if args.table_header:
+        print("| model | device | precision | batch | ringmaster img/s | PyTorch img/s | ratio |")
+        print("|---|---|---|---|---|---|---|")
+    prec = args.precision if args.precision == "fp32" else "fp16 (AMP, loss scaling)"
+    print(f"| DeepConvNet | {header.split(',')[0] if args.device == 'cuda' else where} | {prec} "
+          f"| 100 | {mo:.0f} | {mt:.0f} | {mo / mt:.3f} |")
 
 
 if __name__ == "__main__":

@@ -1,10 +1,15 @@
 #!/usr/bin/python3
-"""PyTorch side of the DeepConvNet throughput benchmark (bench/deepconvnet.sh).
+"""PyTorch side of the DeepConvNet throughput benchmark (bench/deepconvnet.py).
 
 The identical network (the book's DeepConvNet), the same data (real
-Fashion-MNIST, x/255), batch 100, fp32, Adam; times `--steps` training steps
-after `--warmup` and prints one JSON line with images_per_second. Uses 2
-threads and reports which BLAS library the process loaded.
+Fashion-MNIST, x/255, or with --synthetic random images of that shape),
+batch 100, fp32, Adam, on --device cpu or cuda; times `--steps` training
+steps after `--warmup` and prints one JSON line with images_per_second. On
+the CPU it uses --threads threads and reports which BLAS library the process
+loaded; on a GPU TF32 is off unless --tf32 (ringmaster computes in full fp32),
+and each batch is copied from host memory, as ringmaster's loop does.
+--amp trains in mixed precision (torch.autocast f16 + GradScaler), the
+counterpart of ringmaster's --precision fp16.
 """
 import argparse
 import gzip
@@ -63,9 +68,20 @@ def loaded_blas():
     return sorted(libs)
 
 
+def synthetic(n):
+    rng = np.random.default_rng(1)
+    x = rng.integers(0, 256, size=(n, 1, 28, 28), dtype=np.uint8)
+    y = rng.integers(0, 10, size=n).astype(np.int64)
+    return x, y
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", default="/usr/share/datasets/fashion-mnist")
+    ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    ap.add_argument("--synthetic", action="store_true")
+    ap.add_argument("--tf32", action="store_true")
+    ap.add_argument("--amp", action="store_true")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--batch", type=int, default=100)
     ap.add_argument("--warmup", type=int, default=10)
@@ -73,23 +89,43 @@ def main():
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(1)
+    dev = torch.device(args.device)
+    if args.device == "cuda":
+        torch.backends.cudnn.allow_tf32 = args.tf32
+        torch.backends.cuda.matmul.allow_tf32 = args.tf32
     n = args.batch * (args.warmup + args.steps)
-    x = load_idx_images(args.data + "/train-images-idx3-ubyte.gz", n)
-    y = load_idx_labels(args.data + "/train-labels-idx1-ubyte.gz", n)
+    if args.synthetic:
+        x, y = synthetic(n)
+    else:
+        x = load_idx_images(args.data + "/train-images-idx3-ubyte.gz", n)
+        y = load_idx_labels(args.data + "/train-labels-idx1-ubyte.gz", n)
     xs = torch.from_numpy(x.astype(np.float32) / 255.0)
     ys = torch.from_numpy(y)
-    model = DeepConvNet()
+    model = DeepConvNet().to(dev)
     model.train()
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     loss_fn = nn.CrossEntropyLoss()
+    scaler = None
+    if args.amp:
+        try:
+            scaler = torch.amp.GradScaler("cuda")
+        except (AttributeError, TypeError):  # torch < 2.3
+            scaler = torch.cuda.amp.GradScaler()
 
     def step(i):
-        xb = xs[i * args.batch:(i + 1) * args.batch]
-        yb = ys[i * args.batch:(i + 1) * args.batch]
+        xb = xs[i * args.batch:(i + 1) * args.batch].to(dev)
+        yb = ys[i * args.batch:(i + 1) * args.batch].to(dev)
         opt.zero_grad()
-        loss = loss_fn(model(xb), yb)
-        loss.backward()
-        opt.step()
+        if scaler is not None:
+            with torch.autocast("cuda", dtype=torch.float16):
+                loss = loss_fn(model(xb), yb)
+            scaler.scale(loss).backward()
+            scaler.step(opt)
+            scaler.update()
+        else:
+            loss = loss_fn(model(xb), yb)
+            loss.backward()
+            opt.step()
         return loss.item()
 
     for i in range(args.warmup):
@@ -98,8 +134,10 @@ def main():
     for i in range(args.warmup, args.warmup + args.steps):
         loss = step(i)
     dt = time.perf_counter() - t0
+    gpu = torch.cuda.get_device_name(0) if args.device == "cuda" else ""
     print(json.dumps({
-        "impl": "pytorch", "torch": torch.__version__, "threads": torch.get_num_threads(),
+        "impl": "pytorch", "torch": torch.__version__, "device": args.device, "gpu": gpu,
+        "tf32": args.tf32, "amp": args.amp, "threads": torch.get_num_threads(),
         "mkldnn": torch.backends.mkldnn.is_available(), "blas": loaded_blas(),
         "images_per_second": args.batch * args.steps / dt, "last_loss": loss}))
 

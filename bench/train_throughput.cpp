@@ -1,7 +1,9 @@
 // ringmaster side of the DeepConvNet throughput benchmark (bench/deepconvnet.py):
-// the book's DeepConvNet on real Fashion-MNIST (x/255), batch 100, fp32, Adam;
-// times --steps training steps after --warmup and prints one JSON line. Run by
-// hand only; never part of the test suite.
+// the book's DeepConvNet on Fashion-MNIST (x/255) or, with --synthetic, on
+// random 28x28 images of the same shape (the GPU machine has no data sets),
+// batch 100, Adam, on --device cpu or cuda, --precision fp32 or fp16 (mixed
+// precision with loss scaling, GPU only); times --steps training steps after
+// --warmup and prints one JSON line. Run by hand only.
 #include <chrono>
 #include <cstdio>
 #include <random>
@@ -9,48 +11,98 @@
 #include <CLI/CLI.hpp>
 
 #include "models/dataset.h"
+#include "models/grad_scaler.h"
 #include "models/model_registry.h"
 #include "models/optimizer.h"
+#include "ops/cast.h"
 #include "ops/device_memory.h"
 #include "ops/softmax.h"
+
+namespace {
+
+// n random 28x28 grey images with random labels 0..9 (fixed seed).
+ringmaster::models::Dataset synthetic(int64_t n) {
+  namespace m = ringmaster::models;
+  namespace o = ringmaster::ops;
+  m::Dataset ds;
+  ds.images = o::Tensor::empty({n, 1, 28, 28}, o::DType::u8);
+  ds.num_classes = 10;
+  std::mt19937_64 rng(1);
+  uint8_t* px = ds.images.data<uint8_t>();
+  for (int64_t i = 0; i < ds.images.numel(); ++i) px[i] = static_cast<uint8_t>(rng() >> 56);
+  for (int64_t i = 0; i < n; ++i) ds.labels.push_back(static_cast<int64_t>(rng() % 10));
+  return ds;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   namespace m = ringmaster::models;
   namespace o = ringmaster::ops;
   CLI::App app{"DeepConvNet training throughput"};
-  std::string data = "/usr/share/datasets/fashion-mnist";
+  std::string data = "/usr/share/datasets/fashion-mnist", device = "cpu", precision = "fp32";
   int threads = 2, batch = 100, warmup = 10, steps = 60;
+  bool use_synthetic = false;
   app.add_option("--data", data);
   app.add_option("--threads", threads);
   app.add_option("--batch", batch);
   app.add_option("--warmup", warmup);
   app.add_option("--steps", steps);
+  app.add_option("--device", device)->check(CLI::IsMember({"cpu", "cuda"}));
+  app.add_flag("--synthetic", use_synthetic, "random images instead of Fashion-MNIST");
+  app.add_option("--precision", precision)->check(CLI::IsMember({"fp32", "fp16"}));
   CLI11_PARSE(app, argc, argv);
 
+  if (device == "cuda" && o::cuda_device_count() == 0) {
+    std::fprintf(stderr, "no CUDA device: %s\n", o::cuda_unavailable_reason().c_str());
+    return 1;
+  }
+  const o::Device dev = device == "cuda" ? o::Device::cuda(0) : o::Device::cpu();
+  const bool half = precision == "fp16";
+  if (half && !dev.is_cuda()) {
+    std::fprintf(stderr, "--precision fp16 needs --device cuda\n");
+    return 1;
+  }
+  m::GradScaler scaler;
   o::set_cpu_threads(threads);
-  m::Dataset train = m::load_idx(data + "/train-images-idx3-ubyte.gz", data + "/train-labels-idx1-ubyte.gz");
-  train = m::subset(train, static_cast<int64_t>(batch) * (warmup + steps));
+  const int64_t n = static_cast<int64_t>(batch) * (warmup + steps);
+  m::Dataset train = use_synthetic ? synthetic(n)
+                                   : m::subset(m::load_idx(data + "/train-images-idx3-ubyte.gz",
+                                                           data + "/train-labels-idx1-ubyte.gz"),
+                                               n);
   std::mt19937_64 rng(1);
   auto model = m::build_model("deep_convnet", {1, 10, 28}, rng);
   model->train(true);
+  model->to(dev);
   m::AdamOptions ao;
   ao.lr = 1e-3;
   m::Adam opt(model->named_parameters(), ao);
   m::BatchLoader loader(train, batch, /*seed=*/1, /*epoch=*/0, /*shuffle=*/false);
 
+  // Batches are copied to the device each step, as a PyTorch loop does.
   auto step = [&](const m::Batch& b) {
     opt.zero_grad();
-    o::Tensor loss = o::softmax_cross_entropy(model->forward(b.images), b.labels);
-    loss.backward();
-    opt.step();
-    return loss.item();
+    o::Tensor x = b.images.to(dev);
+    if (half) x = o::cast(x, o::DType::f16);
+    o::Tensor logits = o::cast(model->forward(x), o::DType::f32);
+    o::Tensor loss = o::softmax_cross_entropy(logits, b.labels.to(dev));
+    if (half) {
+      scaler.backward(loss);
+      scaler.step(opt);
+    } else {
+      loss.backward();
+      opt.step();
+    }
+    return loss.item();  // a sync point on a GPU
   };
   for (int i = 0; i < warmup; ++i) step(*loader.next());
   const auto t0 = std::chrono::steady_clock::now();
   double loss = 0.0;
   for (int i = 0; i < steps; ++i) loss = step(*loader.next());
   const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  std::printf("{\"impl\": \"ringmaster\", \"threads\": %d, \"images_per_second\": %.3f, \"last_loss\": %.6f}\n",
-              o::cpu_threads(), batch * steps / dt, loss);
+  std::printf(
+      "{\"impl\": \"ringmaster\", \"device\": \"%s\", \"precision\": \"%s\", \"threads\": %d, "
+      "\"images_per_second\": %.3f, \"last_loss\": %.6f}\n",
+      dev.str().c_str(), precision.c_str(), o::cpu_threads(), batch * steps / dt, loss);
   return 0;
 }

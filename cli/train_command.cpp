@@ -36,6 +36,10 @@ void write_metrics(const std::string& path, const worker::TrainResult& r) {
                       {"test_samples", r.test_samples},
                       {"parameters", r.parameters},
                       {"threads", r.threads},
+                      {"device", r.device},
+                      {"precision", r.precision},
+                      {"skipped_steps", r.skipped_steps},
+                      {"loss_scale", r.loss_scale},
                       {"checkpoint", r.checkpoint_path}};
   std::filesystem::path p(path);
   if (p.has_parent_path()) std::filesystem::create_directories(p.parent_path());

@@ -172,6 +172,10 @@ JobSpec parse_job_spec(const nlohmann::json& j) {
       r.integer("eval_batch_size", spec.train.eval_batch_size, 1, 1 << 20);
       r.integer("seed", spec.train.seed, 0);
       r.integer("threads", spec.train.threads, 0, 1024);
+      r.string("device", spec.train.device, {"auto", "cpu", "cuda"});
+      r.string("precision", spec.train.precision, {"fp16", "fp32"});
+      if (spec.train.precision == "fp16" && spec.train.device == "cpu")
+        r.problem("precision", "fp16 needs a GPU: set train.device to \"cuda\" or \"auto\"");
     }
     if (const nlohmann::json* o = top.object("optimizer")) {
       Reader r(*o, "/optimizer", problems);

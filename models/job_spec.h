@@ -47,6 +47,12 @@ struct TrainSpec {
   int64_t eval_batch_size = 1000;
   uint64_t seed = 1;
   int64_t threads = 0;  // 0: all cores
+  // "auto": a GPU when one is usable, else the CPU; "cpu"; "cuda" (fails
+  // at run time, naming the reason, when no GPU is usable).
+  std::string device = "auto";
+  // "fp32"; "fp16": mixed precision on a GPU (f16 compute, f32 master
+  // weights, dynamic loss scaling that skips a step on overflow).
+  std::string precision = "fp32";
 };
 
 struct OptimizerSpec {

@@ -4,6 +4,8 @@
 
 #include <cmath>
 
+#include "ops/cast.h"
+#include "ops/device_memory.h"
 #include "ops/dropout.h"
 #include "ops/linear.h"
 #include "ops/relu.h"
@@ -34,6 +36,12 @@ ops::Pool2dParams pool_params(int64_t kernel, const Pool2dOptions& o) {
   return p;
 }
 
+// A parameter in the dtype x computes in: itself, or (mixed precision) an f16
+// copy whose gradient autograd casts back to f32 for the parameter.
+ops::Tensor in_dtype_of(const ops::Tensor& p, const ops::Tensor& x) {
+  return p.defined() && p.dtype() != x.dtype() ? ops::cast(p, x.dtype()) : p;
+}
+
 }  // namespace
 
 ops::Tensor he_normal(const ops::Shape& shape, int64_t fan_in, std::mt19937_64& rng) {
@@ -59,7 +67,9 @@ Conv2d::Conv2d(int64_t in_channels, int64_t out_channels, int64_t kernel_size, s
   if (o.bias) bias = register_parameter("bias", ops::Tensor::zeros({out_channels}));
 }
 
-ops::Tensor Conv2d::forward(const ops::Tensor& x) { return ops::conv2d(x, weight, bias, params_); }
+ops::Tensor Conv2d::forward(const ops::Tensor& x) {
+  return ops::conv2d(x, in_dtype_of(weight, x), in_dtype_of(bias, x), params_);
+}
 
 Linear::Linear(int64_t in_features, int64_t out_features, std::mt19937_64& rng, LinearOptions o)
     : fuse_relu_(o.fuse_relu) {
@@ -69,7 +79,7 @@ Linear::Linear(int64_t in_features, int64_t out_features, std::mt19937_64& rng, 
 }
 
 ops::Tensor Linear::forward(const ops::Tensor& x) {
-  return ops::linear(x, weight, bias, fuse_relu_);
+  return ops::linear(x, in_dtype_of(weight, x), in_dtype_of(bias, x), fuse_relu_);
 }
 
 ops::Tensor ReLU::forward(const ops::Tensor& x) { return ops::relu(x); }
@@ -98,7 +108,16 @@ BatchNorm2d::BatchNorm2d(int64_t num_features, double eps, double momentum) {
 ops::Tensor BatchNorm2d::forward(const ops::Tensor& x) {
   ops::BatchNormParams p = params_;
   p.training = is_training();
-  if (p.training) ++num_batches_tracked.data<int64_t>()[0];
+  if (p.training) {
+    if (num_batches_tracked.device().is_cpu()) {
+      ++num_batches_tracked.data<int64_t>()[0];
+    } else {  // one 8-byte round trip per step on a GPU
+      ops::Tensor host = num_batches_tracked.to(ops::Device::cpu());
+      ++host.data<int64_t>()[0];
+      ops::device_copy(num_batches_tracked.raw(), num_batches_tracked.device(), host.raw(),
+                       ops::Device::cpu(), sizeof(int64_t));
+    }
+  }
   return ops::batch_norm2d(x, weight, bias, running_mean, running_var, p);
 }
 

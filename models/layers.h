@@ -4,7 +4,10 @@
 // conv/linear weights, std = sqrt(2 / fan_in); zero biases). They add no
 // math of their own: shapes and numerics are the ops' contracts (ops/*.h).
 // Activations may leave a layer in oneDNN's blocked layout; Flatten and
-// Linear give plain tensors. Same thread-safety as Module: none.
+// Linear give plain tensors. Mixed precision: a layer computes in its
+// input's dtype; f32 parameters meet an f16 input as f16 copies (ops::cast,
+// so their gradients come back f32), BatchNorm keeps f32 statistics. Same
+// thread-safety as Module: none.
 #pragma once
 
 #include <cstdint>

@@ -205,6 +205,22 @@ LoadStateResult Module::load_state_dict(const TensorMap& state, bool strict) {
   return result;
 }
 
+void Module::to(ops::Device device) {
+  NamedTensors all = named_parameters();
+  NamedTensors bufs = named_buffers();
+  all.insert(all.end(), bufs.begin(), bufs.end());
+  for (auto& [name, t] : all) {
+    if (t.device() != device) t.set_data(t.to(device));
+    if (t.grad().defined() && t.grad().device() != device) t.set_grad(t.grad().to(device));
+  }
+}
+
+ops::Device Module::device() const {
+  NamedTensors all = named_parameters();
+  if (all.empty()) all = named_buffers();
+  return all.empty() ? ops::Device::cpu() : all.front().second.device();
+}
+
 int64_t Module::num_parameters(bool trainable_only) const {
   int64_t n = 0;
   for (const auto& [name, t] : named_parameters())

@@ -95,6 +95,15 @@ class Module {
   // Elements in all parameters (trainable_only: those with requires_grad).
   int64_t num_parameters(bool trainable_only = false) const;
 
+  // Moves every parameter, buffer and existing grad of the tree to `device`,
+  // in place (ops::Tensor::set_data): the layers' members, named_parameters()
+  // handles and an optimizer's handles stay valid and now hold device memory.
+  // Optimizer state is not moved: move the model before making the
+  // optimizer. Blocks while copying; a no-op for tensors already there.
+  void to(ops::Device device);
+  // The device of the first parameter (or buffer); cpu when there is none.
+  ops::Device device() const;
+
  private:
   void register_child(const std::string& name, std::shared_ptr<Module> m);
   void check_new_name(const std::string& name) const;

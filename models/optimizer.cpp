@@ -1,20 +1,21 @@
-// SGD, Adam and AdamW (see optimizer.h): PyTorch's update rules as one fused
-// loop per parameter over raw f32 buffers, parallel with OpenMP.
+// SGD, Adam and AdamW (see optimizer.h): PyTorch's scalars formed here in
+// double, the per-element update in ops/optimizer_update.h on the
+// parameter's device.
 #include "models/optimizer.h"
 
 #include <cmath>
 #include <cstring>
 
 #include "models/json_fields.h"
+#include "ops/optimizer_update.h"
 
 namespace ringmaster::models {
 
 namespace {
 
-// Below this many elements a parameter is updated by one thread.
-constexpr int64_t kParallelMin = 1 << 14;
-
-ops::Tensor zeros_like_param(const ops::Tensor& p) { return ops::Tensor::zeros(p.shape()); }
+ops::Tensor zeros_like_param(const ops::Tensor& p) {
+  return ops::Tensor::zeros(p.shape(), ops::DType::f32, p.device());
+}
 
 ops::Tensor scalar_i64(int64_t v) {
   ops::Tensor t = ops::Tensor::empty({}, ops::DType::i64);
@@ -32,9 +33,8 @@ int64_t read_scalar_i64(const ops::Tensor& t, const std::string& name) {
 
 Optimizer::Optimizer(NamedTensors params, double lr) : params_(std::move(params)), lr_(lr) {
   for (const auto& [name, p] : params_) {
-    RM_CHECK(p.defined() && p.dtype() == ops::DType::f32 && p.device().is_cpu() && p.is_plain(),
-             "optimizer parameter '", name, "' must be plain f32 on the cpu, got ",
-             ops::to_string(p));
+    RM_CHECK(p.defined() && p.dtype() == ops::DType::f32 && p.is_plain(), "optimizer parameter '",
+             name, "' must be plain f32, got ", ops::to_string(p));
   }
 }
 
@@ -52,10 +52,10 @@ std::vector<Optimizer::Active> Optimizer::active() const {
       g = g.to_plain();
       const_cast<ops::Tensor&>(p).set_grad(g);
     }
-    RM_CHECK(g.dtype() == ops::DType::f32 && g.device().is_cpu() && g.shape() == p.shape(),
+    RM_CHECK(g.dtype() == ops::DType::f32 && g.device() == p.device() && g.shape() == p.shape(),
              "gradient of '", name, "' is ", ops::to_string(g), " for a parameter ",
              ops::to_string(p));
-    out.push_back({i, p.data<float>(), g.data<float>(), p.numel()});
+    out.push_back({i, p, g});
   }
   return out;
 }
@@ -88,7 +88,8 @@ void Optimizer::import_family(const std::string& prefix, const TensorMap& in,
     RM_THROW_IF(src.shape() != params_[i].second.shape() || src.dtype() != ops::DType::f32,
                 "optimizer state '", key, "' is ", ops::to_string(src), ", the parameter is ",
                 ops::to_string(params_[i].second));
-    family[i] = src.to(ops::Device::cpu()).to_plain().clone();
+    const ops::Tensor plain = src.to(ops::Device::cpu()).to_plain();
+    family[i] = plain.to(params_[i].second.device()).clone();
     used[key] = true;
   }
 }
@@ -111,31 +112,21 @@ SGD::SGD(NamedTensors params, SGDOptions o) : Optimizer(std::move(params), o.lr)
 }
 
 void SGD::step() {
-  const float lr = static_cast<float>(lr_);
-  const float wd = static_cast<float>(options_.weight_decay);
-  const float mom = static_cast<float>(options_.momentum);
-  const float damp = 1.0f - static_cast<float>(options_.dampening);
-  const bool nesterov = options_.nesterov;
+  ops::SgdStep s;
+  s.lr = static_cast<float>(lr_);
+  s.weight_decay = static_cast<float>(options_.weight_decay);
+  s.momentum = static_cast<float>(options_.momentum);
+  s.one_minus_dampening = 1.0f - static_cast<float>(options_.dampening);
+  s.nesterov = options_.nesterov;
   for (const Active& a : active()) {
-    float* p = a.p;
-    const float* g = a.g;
-    const int64_t n = a.n;
-    if (mom == 0.0f) {
-#pragma omp parallel for schedule(static) if (n >= kParallelMin)
-      for (int64_t i = 0; i < n; ++i) p[i] -= lr * (g[i] + wd * p[i]);
+    if (s.momentum == 0.0f) {
+      ops::sgd_update(a.p, a.g, ops::Tensor(), s);
       continue;
     }
     auto it = momentum_.find(a.index);
-    const bool first = it == momentum_.end();
-    if (first) it = momentum_.emplace(a.index, zeros_like_param(params_[a.index].second)).first;
-    float* buf = it->second.data<float>();
-#pragma omp parallel for schedule(static) if (n >= kParallelMin)
-    for (int64_t i = 0; i < n; ++i) {
-      const float d = g[i] + wd * p[i];
-      const float b = first ? d : mom * buf[i] + damp * d;
-      buf[i] = b;
-      p[i] -= lr * (nesterov ? d + mom * b : b);
-    }
+    s.first = it == momentum_.end();
+    if (s.first) it = momentum_.emplace(a.index, zeros_like_param(a.p)).first;
+    ops::sgd_update(a.p, a.g, it->second, s);
   }
   ++steps_;
 }
@@ -170,39 +161,27 @@ Adam::Adam(NamedTensors params, AdamOptions o, bool decoupled)
 void Adam::step() {
   const double b1 = options_.beta1, b2 = options_.beta2;
   for (const Active& a : active()) {
-    const ops::Tensor& param = params_[a.index].second;
     auto mit = m_.find(a.index);
     if (mit == m_.end()) {
-      mit = m_.emplace(a.index, zeros_like_param(param)).first;
-      v_[a.index] = zeros_like_param(param);
+      mit = m_.emplace(a.index, zeros_like_param(a.p)).first;
+      v_[a.index] = zeros_like_param(a.p);
       t_[a.index] = 0;
     }
     const int64_t t = ++t_[a.index];
-    float* m = mit->second.data<float>();
-    float* v = v_.at(a.index).data<float>();
-    float* p = a.p;
-    const float* g = a.g;
-    const int64_t n = a.n;
     // Scalars as PyTorch forms them (in double, then applied to f32 tensors).
     const double bias1 = 1.0 - std::pow(b1, static_cast<double>(t));
     const double bias2_sqrt = std::sqrt(1.0 - std::pow(b2, static_cast<double>(t)));
-    const float step_size = static_cast<float>(lr_ / bias1);
-    const float fbias2_sqrt = static_cast<float>(bias2_sqrt);
-    const float fb1 = static_cast<float>(b1), fb2 = static_cast<float>(b2);
-    const float one_b1 = static_cast<float>(1.0 - b1), one_b2 = static_cast<float>(1.0 - b2);
-    const float eps = static_cast<float>(options_.eps);
-    const float l2 = decoupled_ ? 0.0f : static_cast<float>(options_.weight_decay);
-    const float shrink = decoupled_ ? static_cast<float>(1.0 - lr_ * options_.weight_decay) : 1.0f;
-#pragma omp parallel for schedule(static) if (n >= kParallelMin)
-    for (int64_t i = 0; i < n; ++i) {
-      const float pi = p[i] * shrink;
-      const float gi = g[i] + l2 * pi;
-      const float mi = fb1 * m[i] + one_b1 * gi;
-      const float vi = fb2 * v[i] + one_b2 * gi * gi;
-      m[i] = mi;
-      v[i] = vi;
-      p[i] = pi - step_size * mi / (std::sqrt(vi) / fbias2_sqrt + eps);
-    }
+    ops::AdamStep s;
+    s.step_size = static_cast<float>(lr_ / bias1);
+    s.bias2_sqrt = static_cast<float>(bias2_sqrt);
+    s.beta1 = static_cast<float>(b1);
+    s.beta2 = static_cast<float>(b2);
+    s.one_minus_beta1 = static_cast<float>(1.0 - b1);
+    s.one_minus_beta2 = static_cast<float>(1.0 - b2);
+    s.eps = static_cast<float>(options_.eps);
+    s.l2 = decoupled_ ? 0.0f : static_cast<float>(options_.weight_decay);
+    s.shrink = decoupled_ ? static_cast<float>(1.0 - lr_ * options_.weight_decay) : 1.0f;
+    ops::adam_update(a.p, a.g, mit->second, v_.at(a.index), s);
   }
   ++steps_;
 }

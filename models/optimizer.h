@@ -1,15 +1,17 @@
 // Optimizers over named f32 parameters: SGD (momentum, dampening, Nesterov,
 // L2 weight decay), Adam (L2) and AdamW (decoupled), each with PyTorch's
-// update rule (torch.optim, 1.13), as OpenMP loops over raw f32 buffers in
-// float. No LR schedule (lr_schedule.h; the caller calls set_lr), no
-// gradient clipping, no all-reduce.
+// update rule (torch.optim, 1.13), in float through ops/optimizer_update.h
+// (a kernel per device). No LR schedule (lr_schedule.h; the caller calls
+// set_lr), no gradient clipping, no all-reduce.
 //
 // Ownership: the optimizer holds handles to the parameter tensors (shared
-// storage with the model) and owns its state tensors. A parameter is skipped
-// by step() while its requires_grad is off or it has no grad (frozen layers;
-// its state is left alone). Parameters and grads must be plain f32 on the
-// CPU (a blocked grad is made plain). Not thread-safe; step() blocks until
-// the update is done.
+// storage with the model) and owns its state tensors, kept on each
+// parameter's device. A parameter is skipped by step() while its
+// requires_grad is off or it has no grad (frozen layers; its state is left
+// alone). Parameters and grads must be plain f32, each grad on its
+// parameter's device (a blocked grad is made plain). Move the model
+// (Module::to) before making the optimizer. Not thread-safe; step() blocks
+// until a CPU update is done (CUDA updates are queued on the device).
 #pragma once
 
 #include <cstdint>
@@ -52,9 +54,7 @@ class Optimizer {
   // The parameters step() updates now, with their (plain) grads.
   struct Active {
     size_t index;  // into params()
-    float* p;
-    const float* g;
-    int64_t n;
+    ops::Tensor p, g;
   };
   std::vector<Active> active() const;
   // Exports/imports one per-parameter state tensor family (keyed by index).

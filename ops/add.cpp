@@ -27,8 +27,8 @@ class AddBackward : public Node {
 }  // namespace
 
 Tensor add(const Tensor& a, const Tensor& b) {
-  RM_CHECK(a.dtype() == DType::f32 && b.dtype() == DType::f32, "add needs f32, got ", to_string(a),
-           " and ", to_string(b));
+  RM_CHECK(is_compute_dtype(a) && a.dtype() == b.dtype(), "add needs f32 (or f16 on a GPU), got ",
+           to_string(a), " and ", to_string(b));
   RM_CHECK(a.shape() == b.shape(), "add needs equal shapes, got ", shape_str(a.shape()), " and ",
            shape_str(b.shape()));
   RM_CHECK(a.device() == b.device(), "add: a on ", a.device().str(), ", b on ", b.device().str());

@@ -1,7 +1,8 @@
 // Element-wise a + b of equal shapes (a residual connection). If the layouts
 // differ, b is converted to a's layout; the output has a's layout.
 // Backward passes dy to both inputs unchanged (b's gradient may arrive in a's
-// layout; autograd accumulates across layouts). No broadcasting.
+// layout; autograd accumulates across layouts). No broadcasting. f32, or
+// f16 on a GPU (both inputs of one dtype).
 #pragma once
 
 #include "ops/tensor.h"

@@ -6,7 +6,9 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "ops/add.h"
 #include "ops/cpu/memory_format.h"
+#include "ops/kernel_registry.h"
 
 namespace ringmaster::ops {
 namespace {
@@ -40,8 +42,18 @@ Tensor accumulate(const Tensor& a, const Tensor& b) {
   if (!b.defined()) return a;
   RM_CHECK(a.shape() == b.shape(), "gradient shapes differ: ", shape_str(a.shape()), " vs ",
            shape_str(b.shape()));
+  RM_CHECK(a.device() == b.device(), "gradients on ", a.device().str(), " and ", b.device().str());
+  if (a.device().is_cuda()) {
+    // CUDA tensors are plain: the backend's add kernel (f32, or f16 under
+    // mixed precision), into a fresh buffer.
+    RM_CHECK(a.dtype() == b.dtype() && (a.dtype() == DType::f32 || a.dtype() == DType::f16),
+             "gradients must be f32 or f16 of one dtype, got ", to_string(a), " and ",
+             to_string(b));
+    Tensor out = Tensor::empty(a.shape(), a.dtype(), a.device());
+    KernelTable<AddKernels>::get().on(a.device(), "gradient accumulation").forward(a, b, out);
+    return out;
+  }
   RM_CHECK(a.dtype() == DType::f32 && b.dtype() == DType::f32, "gradients must be f32");
-  RM_CHECK(a.device().is_cpu() && b.device().is_cpu(), "cpu gradients only here");
   // Same physical layout: add the raw buffers (padding is zero in both).
   Tensor out = a.clone();
   Tensor bb = cpu::to_desc(b, cpu::desc_of(out));

@@ -61,8 +61,8 @@ class BatchNormBackward : public Node {
 Tensor batch_norm2d(const Tensor& x, const Tensor& gamma, const Tensor& beta,
                     const Tensor& running_mean, const Tensor& running_var,
                     const BatchNormParams& p) {
-  RM_CHECK(x.dtype() == DType::f32 && x.ndim() == 4, "batch_norm2d needs f32 (N, C, H, W), got ",
-           to_string(x));
+  RM_CHECK(is_compute_dtype(x) && x.ndim() == 4,
+           "batch_norm2d needs f32 (or f16 on a GPU) (N, C, H, W), got ", to_string(x));
   check_channel_vector(gamma, "gamma", x);
   check_channel_vector(beta, "beta", x);
   RM_CHECK(p.eps > 0.0f, "batch_norm2d: eps must be positive, got ", p.eps);

@@ -5,7 +5,8 @@
 //   as PyTorch does).
 // eval: normalise with running_mean / running_var (no graph through them).
 //   y = gamma * (x - mean) / sqrt(var + eps) + beta.  gamma, beta: (C).
-// Backward gives dx, dgamma, dbeta. Any layout in, same layout out.
+// Backward gives dx, dgamma, dbeta. Any layout in, same layout out. x (and
+// y, dx) f32, or f16 on a GPU; gamma, beta and the statistics are always f32.
 #pragma once
 
 #include "ops/tensor.h"

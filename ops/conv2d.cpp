@@ -5,6 +5,7 @@
 
 #include "ops/autograd.h"
 #include "ops/kernel_registry.h"
+#include "ops/tensor_like.h"
 
 namespace ringmaster::ops {
 namespace {
@@ -44,8 +45,9 @@ Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& b, const Conv2dPar
   RM_CHECK(x.defined() && w.defined(), "conv2d needs an input and weights");
   RM_CHECK(x.ndim() == 4, "conv2d input must be (N, C, H, W), got ", to_string(x));
   RM_CHECK(w.ndim() == 4, "conv2d weights must be (O, C/groups, KH, KW), got ", to_string(w));
-  RM_CHECK(x.dtype() == DType::f32 && w.dtype() == DType::f32, "conv2d needs f32, got ",
-           to_string(x), " and ", to_string(w));
+  RM_CHECK(is_compute_dtype(x) && w.dtype() == x.dtype(),
+           "conv2d needs f32 (or f16 on a GPU) input and weights of one dtype, got ", to_string(x),
+           " and ", to_string(w));
   RM_CHECK(x.device() == w.device(), "conv2d input on ", x.device().str(), ", weights on ",
            w.device().str());
   RM_CHECK(p.groups >= 1, "conv2d groups must be >= 1, got ", p.groups);
@@ -56,8 +58,8 @@ Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& b, const Conv2dPar
            w.dim(1) * p.groups, " input channels with groups ", p.groups, ", input is ",
            shape_str(x.shape()));
   if (b.defined()) {
-    RM_CHECK(b.ndim() == 1 && b.dim(0) == c_out && b.dtype() == DType::f32,
-             "conv2d bias must be f32 (", c_out, "), got ", to_string(b));
+    RM_CHECK(b.ndim() == 1 && b.dim(0) == c_out && b.dtype() == x.dtype(), "conv2d bias must be ",
+             dtype_name(x.dtype()), " (", c_out, "), got ", to_string(b));
     RM_CHECK(b.device() == x.device(), "conv2d bias on ", b.device().str(), ", input on ",
              x.device().str());
   }

@@ -1,7 +1,8 @@
 // 2-d convolution (cross-correlation, as PyTorch and ONNX define it).
 //   x: (N, C, H, W), w: (O, C/groups, KH, KW), b: (O) or undefined.
 //   y: (N, O, OH, OW), OH = (H + pad_begin + pad_end - dilation*(KH-1) - 1) / stride + 1.
-// dilation 1 means no dilation (PyTorch's convention). fuse_relu applies
+// dilation 1 means no dilation (PyTorch's convention). f32; on a GPU also
+// f16 (x, w and b of one dtype; cuDNN accumulates in f32). fuse_relu applies
 // max(y, 0) in the same pass (oneDNN post-op); its backward then masks dy by y > 0.
 // On CPU the output stays in oneDNN's preferred blocked layout (e.g.
 // nChw16c): the next oneDNN op consumes it without a reorder; to_plain()

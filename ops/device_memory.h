@@ -23,6 +23,11 @@ std::string cuda_unavailable_reason();
 bool cuda_built();
 // Releases cached free blocks back to the system (all devices).
 void release_cached_memory();
+// Test aid: while on, every CUDA block handed out (fresh or cached) is first
+// filled with 0xFF bytes, NaN as f32 and f16, so a kernel that leaves an
+// output element unwritten fails its test. Also on when RM_CUDA_POISON=1.
+// Costs a memset per allocation; no-op in a build without CUDA.
+void set_cuda_alloc_poison(bool on);
 
 // Number of threads our CPU kernels and oneDNN use in this process.
 void set_cpu_threads(int n);

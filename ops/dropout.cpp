@@ -18,6 +18,7 @@ class DropoutBackward : public Node {
   // Keeps x's shape and layout (not its values); mask: (physical elements) u8.
   DropoutBackward(const Tensor& x, Tensor mask, float scale)
       : shape_(x.shape()),
+        dtype_(x.dtype()),
         device_(x.device()),
         format_(x.format()),
         nbytes_(x.nbytes()),
@@ -25,8 +26,8 @@ class DropoutBackward : public Node {
         scale_(scale) {}
 
   std::vector<Tensor> backward(const Tensor& dy) override {
-    Tensor dx = format_ ? Tensor::empty_with_format(shape_, DType::f32, format_, nbytes_)
-                        : Tensor::empty(shape_, DType::f32, device_);
+    Tensor dx = format_ ? Tensor::empty_with_format(shape_, dtype_, format_, nbytes_)
+                        : Tensor::empty(shape_, dtype_, device_);
     kernels(device_).backward(same_layout_as(dy, dx), mask_, scale_, dx);
     return {dx};
   }
@@ -34,6 +35,7 @@ class DropoutBackward : public Node {
 
  private:
   Shape shape_;
+  DType dtype_;
   Device device_;
   std::shared_ptr<const MemoryFormat> format_;
   size_t nbytes_;
@@ -44,7 +46,7 @@ class DropoutBackward : public Node {
 }  // namespace
 
 Tensor dropout(const Tensor& x, float p, bool training, uint64_t seed) {
-  RM_CHECK(x.dtype() == DType::f32, "dropout needs f32, got ", to_string(x));
+  RM_CHECK(is_compute_dtype(x), "dropout needs f32 (or f16 on a GPU), got ", to_string(x));
   RM_CHECK(p >= 0.0f && p <= 1.0f, "dropout probability must be in [0, 1], got ", p);
   if (!training || p == 0.0f) return x;
   const float scale = p < 1.0f ? 1.0f / (1.0f - p) : 0.0f;

@@ -1,7 +1,8 @@
 // Inverted dropout: in training each element is zeroed with probability p and
 // the survivors scaled by 1 / (1 - p); in eval (or p == 0) y is x itself.
 // The mask is drawn from `seed` (a counter-based hash of seed and element
-// index), so the same seed gives the same mask on any thread count.
+// index), so the same seed gives the same mask on any thread count and on
+// any device. f32, or f16 on a GPU.
 #pragma once
 
 #include <cstdint>

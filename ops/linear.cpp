@@ -39,8 +39,8 @@ class LinearBackward : public Node {
       k.backward_data(dy, w_, dx);
     }
     if (want_w || want_b) {
-      dw = Tensor::empty(w_.shape(), DType::f32, w_.device());
-      if (has_bias_) db = Tensor::empty({w_.dim(0)}, DType::f32, w_.device());
+      dw = Tensor::empty(w_.shape(), w_.dtype(), w_.device());
+      if (has_bias_) db = Tensor::empty({w_.dim(0)}, w_.dtype(), w_.device());
       k.backward_weights(x_, dy, dw, db);
     }
     return {want_x ? dx : Tensor(), want_w ? dw : Tensor(), want_b ? db : Tensor()};
@@ -56,8 +56,9 @@ class LinearBackward : public Node {
 }  // namespace
 
 Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b, bool fuse_relu) {
-  RM_CHECK(x.dtype() == DType::f32 && w.dtype() == DType::f32, "linear needs f32, got x ",
-           to_string(x), ", w ", to_string(w));
+  RM_CHECK(is_compute_dtype(x) && w.dtype() == x.dtype(),
+           "linear needs f32 (or f16 on a GPU) x and w of one dtype, got x ", to_string(x), ", w ",
+           to_string(w));
   RM_CHECK(x.ndim() >= 2 && x.ndim() <= 5, "linear needs x (N, in) or (N, C, [D,] H, W), got ",
            to_string(x));
   RM_CHECK(w.ndim() == 2 && w.is_plain(), "linear needs a plain weight (out, in), got ",
@@ -68,12 +69,13 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b, bool fuse_relu)
   RM_CHECK(w.device() == x.device(), "linear: x on ", x.device().str(), ", w on ",
            w.device().str());
   if (b.defined()) {
-    RM_CHECK(b.dtype() == DType::f32 && b.is_plain() && b.shape() == Shape{w.dim(0)},
-             "linear: bias must be plain f32 (", w.dim(0), "), got ", to_string(b));
+    RM_CHECK(b.dtype() == x.dtype() && b.is_plain() && b.shape() == Shape{w.dim(0)},
+             "linear: bias must be plain ", dtype_name(x.dtype()), " (", w.dim(0), "), got ",
+             to_string(b));
     RM_CHECK(b.device() == x.device(), "linear: bias on ", b.device().str());
   }
   // y: (N, out) plain.
-  Tensor y = Tensor::empty({x.dim(0), w.dim(0)}, DType::f32, x.device());
+  Tensor y = Tensor::empty({x.dim(0), w.dim(0)}, x.dtype(), x.device());
   kernels(x.device()).forward(x, w, b, fuse_relu, y);
   if (!needs_grad({&x, &w, &b})) return y;
   auto node = std::make_shared<LinearBackward>(x.detach(), w.detach(), b.defined(),

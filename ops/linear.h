@@ -3,6 +3,7 @@
 //   y: (N, out), plain. fuse_relu applies max(y, 0) in the same pass.
 // x may be blocked (a conv output): it is consumed in its layout, without a
 // reorder, and its gradient comes back in that layout. w, b and their grads are plain.
+// f32; on a GPU also f16 (x, w, b of one dtype; cuBLAS accumulates in f32).
 #pragma once
 
 #include "ops/tensor.h"

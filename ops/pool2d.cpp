@@ -5,6 +5,7 @@
 
 #include "ops/autograd.h"
 #include "ops/kernel_registry.h"
+#include "ops/tensor_like.h"
 
 namespace ringmaster::ops {
 namespace {
@@ -26,7 +27,7 @@ class Pool2dBackward : public Node {
 
 Tensor pool2d(const Tensor& x, PoolKind kind, const Pool2dParams& p, const char* name) {
   RM_CHECK(x.defined() && x.ndim() == 4, name, " input must be (N, C, H, W), got ", to_string(x));
-  RM_CHECK(x.dtype() == DType::f32, name, " needs f32, got ", to_string(x));
+  RM_CHECK(is_compute_dtype(x), name, " needs f32 (or f16 on a GPU), got ", to_string(x));
   for (int i = 0; i < 2; ++i) {
     RM_CHECK(p.kernel[i] >= 1 && p.stride[i] >= 1 && p.dilation[i] >= 1, name,
              " kernel, stride and dilation must be >= 1, got ", p.kernel[i], ", ", p.stride[i],

@@ -5,7 +5,7 @@
 // region only). Average pooling divides by the window size including padding
 // when count_include_pad, else by the number of real elements. Max-pool
 // backward routes dy to the arg-max of each window (first max on ties).
-// Any physical layout in, the same kind of layout out.
+// Any physical layout in, the same kind of layout out. f32, or f16 on a GPU.
 #pragma once
 
 #include <array>

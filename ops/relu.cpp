@@ -26,7 +26,7 @@ class ReluBackward : public Node {
 }  // namespace
 
 Tensor relu(const Tensor& x) {
-  RM_CHECK(x.dtype() == DType::f32, "relu needs f32, got ", to_string(x));
+  RM_CHECK(is_compute_dtype(x), "relu needs f32 (or f16 on a GPU), got ", to_string(x));
   Tensor y = empty_like(x);
   KernelTable<ReluKernels>::get().on(x.device(), "relu").forward(x, y);
   if (!needs_grad({&x})) return y;

@@ -271,6 +271,17 @@ Tensor Tensor::to(Device device) const {
   return out;
 }
 
+void Tensor::set_data(const Tensor& src) {
+  TensorImpl& impl = TensorImplAccess::impl(*this);
+  const TensorImpl& from = TensorImplAccess::impl(src);
+  impl.storage = from.storage;
+  impl.offset = from.offset;
+  impl.shape = from.shape;
+  impl.dtype = from.dtype;
+  impl.format = from.format;
+  impl.grad_fn = nullptr;
+}
+
 bool Tensor::requires_grad() const { return TensorImplAccess::impl(*this).requires_grad; }
 
 Tensor& Tensor::set_requires_grad(bool on) {
@@ -300,6 +311,7 @@ void Tensor::backward(const Tensor& grad_output) const {
              shape_str(shape()));
     g = Tensor::full(shape(), 1.0f);
   }
+  if (g.device() != device()) g = g.to(device());
   run_backward(*this, g);
 }
 

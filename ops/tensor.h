@@ -99,6 +99,11 @@ class Tensor {
   Tensor clone() const;                      // deep copy, same layout, no autograd
   Tensor detach() const;                     // shares storage, no autograd history
   Tensor to(Device device) const;            // copy across devices
+  // PyTorch's `t.data = src`: this tensor takes src's storage, shape, dtype
+  // and layout in place, so every handle sharing it (a module member, an
+  // optimizer's list) sees the change; requires_grad and grad are kept,
+  // grad_fn is dropped. Views made earlier keep the old storage.
+  void set_data(const Tensor& src);
 
   // Autograd.
   bool requires_grad() const;

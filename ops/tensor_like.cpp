@@ -25,6 +25,10 @@ Tensor same_layout_as(const Tensor& t, const Tensor& like) {
   return cpu::to_desc(t, cpu::desc_of(like));
 }
 
+bool is_compute_dtype(const Tensor& t) {
+  return t.dtype() == DType::f32 || (t.dtype() == DType::f16 && t.device().is_cuda());
+}
+
 int64_t physical_numel(const Tensor& t) {
   return static_cast<int64_t>(t.nbytes() / dtype_size(t.dtype()));
 }

@@ -14,5 +14,8 @@ Tensor zeros_like(const Tensor& t);
 Tensor same_layout_as(const Tensor& t, const Tensor& like);
 // Number of elements in the physical buffer (includes blocked padding).
 int64_t physical_numel(const Tensor& t);
+// A dtype the float ops compute in: f32 anywhere, or f16 on a CUDA device
+// (mixed precision; the CPU kernels are f32 only).
+bool is_compute_dtype(const Tensor& t);
 
 }  // namespace ringmaster::ops

@@ -3,15 +3,19 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <filesystem>
+#include <optional>
 #include <random>
 
 #include "models/dataset.h"
+#include "models/grad_scaler.h"
 #include "models/lr_schedule.h"
 #include "models/model_registry.h"
 #include "models/optimizer.h"
 #include "models/safetensors.h"
 #include "ops/autograd.h"
+#include "ops/cast.h"
 #include "ops/device_memory.h"
 #include "ops/softmax.h"
 
@@ -71,9 +75,34 @@ std::unique_ptr<models::Optimizer> make_optimizer(const models::OptimizerSpec& o
   return std::make_unique<models::Adam>(params, a);
 }
 
-// Correct predictions in a batch: argmax of each row of logits (N, C).
+// The device train.device names ("auto" | "cpu" | "cuda"), said once in the log.
+ops::Device choose_device(const std::string& want, int threads, ProgressSink& sink) {
+  const int gpus = ops::cuda_device_count();
+  const std::string cpu_line = "device: cpu, " + std::to_string(threads) + " threads";
+  if (want == "cuda") {
+    RM_THROW_IF(gpus == 0, "train.device is \"cuda\" but no CUDA device is usable: ",
+                ops::cuda_unavailable_reason());
+    sink.on_log("device: cuda:0 (train.device \"cuda\", " + std::to_string(gpus) +
+                " CUDA device(s))");
+    return ops::Device::cuda(0);
+  }
+  if (want == "cpu") {
+    sink.on_log(cpu_line + " (train.device \"cpu\")");
+    return ops::Device::cpu();
+  }
+  if (gpus > 0) {
+    sink.on_log("device: cuda:0 (train.device \"auto\": " + std::to_string(gpus) +
+                " CUDA device(s) found)");
+    return ops::Device::cuda(0);
+  }
+  sink.on_log(cpu_line + " (no GPU: " + ops::cuda_unavailable_reason() + ")");
+  return ops::Device::cpu();
+}
+
+// Correct predictions in a batch: argmax of each row of logits (N, C) (any
+// device); labels (N) i64 on the cpu.
 int64_t count_correct(const ops::Tensor& logits, const ops::Tensor& labels) {
-  ops::Tensor l = logits.to_plain();
+  ops::Tensor l = logits.to(ops::Device::cpu()).to_plain();
   const float* p = l.data<float>();
   const int64_t* y = labels.data<int64_t>();
   const int64_t n = l.dim(0), c = l.dim(1);
@@ -89,7 +118,19 @@ struct Evaluation {
   double loss = 0.0, accuracy = 0.0;
 };
 
-Evaluation evaluate(models::Module& model, const models::Dataset& test, int64_t batch_size) {
+// The model's input on the device, in the dtype it computes in.
+ops::Tensor input(const ops::Tensor& images, ops::Device device, bool half) {
+  ops::Tensor x = images.to(device);
+  return half ? ops::cast(x, ops::DType::f16) : x;
+}
+
+// Logits (N, C) in f32 whatever the compute dtype (the loss is always f32).
+ops::Tensor logits_f32(models::Module& model, const ops::Tensor& x) {
+  return ops::cast(model.forward(x), ops::DType::f32);
+}
+
+Evaluation evaluate(models::Module& model, const models::Dataset& test, int64_t batch_size,
+                    ops::Device device, bool half) {
   model.train(false);
   ops::NoGradGuard no_grad;
   models::BatchLoader loader(
@@ -98,9 +139,10 @@ Evaluation evaluate(models::Module& model, const models::Dataset& test, int64_t 
   double loss_sum = 0.0;
   int64_t correct = 0, seen = 0;
   while (auto batch = loader.next()) {
-    ops::Tensor logits = model.forward(batch->images);
+    ops::Tensor logits = logits_f32(model, input(batch->images, device, half));
     const int64_t n = batch->labels.dim(0);
-    loss_sum += ops::softmax_cross_entropy(logits, batch->labels).item() * static_cast<double>(n);
+    loss_sum += ops::softmax_cross_entropy(logits, batch->labels.to(device)).item() *
+                static_cast<double>(n);
     correct += count_correct(logits, batch->labels);
     seen += n;
   }
@@ -139,9 +181,18 @@ TrainResult run_training(const models::JobSpec& spec, ProgressSink& sink,
   TrainResult result;
   if (spec.train.threads > 0) ops::set_cpu_threads(static_cast<int>(spec.train.threads));
   result.threads = ops::cpu_threads();
-  if (ops::cuda_device_count() == 0)
-    sink.on_log("device: cpu, " + std::to_string(result.threads) +
-                " threads (no GPU: " + ops::cuda_unavailable_reason() + ")");
+  const ops::Device device = choose_device(spec.train.device, result.threads, sink);
+  const bool half = spec.train.precision == "fp16";
+  RM_THROW_IF(half && !device.is_cuda(), "train.precision is \"fp16\" but training runs on the ",
+              "cpu (no GPU: ", ops::cuda_unavailable_reason(), ")");
+  result.device = device.str();
+  result.precision = spec.train.precision;
+  std::optional<models::GradScaler> scaler;
+  if (half) {
+    scaler.emplace();
+    sink.on_log("precision: fp16 compute, fp32 master weights, loss scale " +
+                std::to_string(static_cast<int64_t>(scaler->scale())) + " (dynamic)");
+  }
 
   Data data = load_data(spec.data, spec.train.seed);
   result.train_samples = data.train.images.dim(0);
@@ -162,6 +213,7 @@ TrainResult run_training(const models::JobSpec& spec, ProgressSink& sink,
   sink.on_log("model: " + spec.model.name + ", " + std::to_string(result.parameters) +
               " parameters");
   model->train(true);
+  model->to(device);  // before the optimizer, whose state follows the parameters
 
   std::unique_ptr<models::Optimizer> optimizer = make_optimizer(spec.optimizer, *model);
   const models::LrSchedule schedule = models::LrSchedule::from_json(
@@ -180,7 +232,7 @@ TrainResult run_training(const models::JobSpec& spec, ProgressSink& sink,
                                             .shuffle = true,
                                             .drop_last = false});
     double loss_sum = 0.0;
-    int64_t correct = 0, seen = 0, step = 0;
+    int64_t correct = 0, seen = 0, step = 0, loss_seen = 0;
     double lr = 0.0;
     while (auto b = loader.next()) {
       if (cancel != nullptr && cancel->load()) {
@@ -190,15 +242,32 @@ TrainResult run_training(const models::JobSpec& spec, ProgressSink& sink,
       lr = schedule.lr_at(epoch, step, steps_per_epoch);
       optimizer->set_lr(lr);
       optimizer->zero_grad();
-      ops::Tensor logits = model->forward(b->images);
-      ops::Tensor loss = ops::softmax_cross_entropy(logits, b->labels);
-      loss.backward();
-      optimizer->step();
+      ops::Tensor logits = logits_f32(*model, input(b->images, device, half));
+      ops::Tensor loss = ops::softmax_cross_entropy(logits, b->labels.to(device));
       const int64_t n = b->labels.dim(0);
+      if (scaler) {
+        // Overflow (inf or NaN gradients, or loss) skips the step and lowers the scale.
+        scaler->backward(loss);
+        const double before = scaler->scale();
+        if (!scaler->step(*optimizer)) {
+          sink.on_log("fp16: gradient overflow at epoch " + std::to_string(epoch + 1) + " step " +
+                      std::to_string(step + 1) + ": step skipped, loss scale " +
+                      std::to_string(before) + " -> " + std::to_string(scaler->scale()));
+          RM_THROW_IF(scaler->scale() < 1.0, "training diverged in fp16: the loss scale fell ",
+                      "below 1 at epoch ", epoch + 1, " step ", step + 1,
+                      " (lower the learning rate, or use fp32)");
+        }
+      } else {
+        loss.backward();
+        optimizer->step();
+      }
       const double l = loss.item();
-      RM_THROW_IF(!std::isfinite(l), "training diverged: loss is ", l, " at epoch ", epoch + 1,
-                  " step ", step + 1, " (lower the learning rate)");
-      loss_sum += l * static_cast<double>(n);
+      RM_THROW_IF(!std::isfinite(l) && !scaler, "training diverged: loss is ", l, " at epoch ",
+                  epoch + 1, " step ", step + 1, " (lower the learning rate)");
+      if (std::isfinite(l)) {
+        loss_sum += l * static_cast<double>(n);
+        loss_seen += n;
+      }
       correct += count_correct(logits, b->labels);
       seen += n;
       ++step;
@@ -209,7 +278,7 @@ TrainResult run_training(const models::JobSpec& spec, ProgressSink& sink,
       p.epochs = spec.train.epochs;
       p.step = step;
       p.steps_per_epoch = steps_per_epoch;
-      p.loss = loss_sum / static_cast<double>(seen);
+      p.loss = loss_sum / static_cast<double>(std::max<int64_t>(loss_seen, 1));
       p.accuracy = static_cast<double>(correct) / static_cast<double>(seen);
       p.samples_per_second = static_cast<double>(seen) / std::max(secs, 1e-9);
       const double total_steps = static_cast<double>(steps_per_epoch * spec.train.epochs);
@@ -224,11 +293,11 @@ TrainResult run_training(const models::JobSpec& spec, ProgressSink& sink,
     train_images += seen;
     if (result.cancelled) break;
 
-    Evaluation ev = evaluate(*model, data.test, spec.train.eval_batch_size);
+    Evaluation ev = evaluate(*model, data.test, spec.train.eval_batch_size, device, half);
     EpochReport r;
     r.epoch = epoch + 1;
     r.epochs = spec.train.epochs;
-    r.train_loss = loss_sum / static_cast<double>(std::max<int64_t>(seen, 1));
+    r.train_loss = loss_sum / static_cast<double>(std::max<int64_t>(loss_seen, 1));
     r.train_accuracy =
         static_cast<double>(correct) / static_cast<double>(std::max<int64_t>(seen, 1));
     r.test_loss = ev.loss;
@@ -244,6 +313,10 @@ TrainResult run_training(const models::JobSpec& spec, ProgressSink& sink,
     result.test_accuracy = r.test_accuracy;
   }
   result.images_per_second = static_cast<double>(train_images) / std::max(train_seconds, 1e-9);
+  if (scaler) {
+    result.skipped_steps = scaler->skipped_steps();
+    result.loss_scale = scaler->scale();
+  }
   if (!result.cancelled) {
     result.checkpoint_path = spec.checkpoint.path;
     write_checkpoint(spec.checkpoint.path, *model, *optimizer, spec, result);

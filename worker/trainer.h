@@ -44,6 +44,10 @@ struct TrainResult {
   int64_t train_samples = 0, test_samples = 0;
   int64_t parameters = 0;
   int threads = 0;
+  std::string device;         // "cpu" or "cuda:0"
+  std::string precision;      // "fp32" or "fp16"
+  int64_t skipped_steps = 0;  // fp16: steps skipped on gradient overflow
+  double loss_scale = 0.0;    // fp16: the loss scale at the end (0 in fp32)
   std::string checkpoint_path;
   bool cancelled = false;
 };

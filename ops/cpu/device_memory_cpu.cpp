@@ -48,6 +48,8 @@ void release_cached_memory() {
   cuda::release_cached();
 }
 
+void set_cuda_alloc_poison(bool on) { cuda::set_alloc_poison(on); }
+
 void set_cpu_threads(int n) {
   RM_CHECK(n >= 1, "thread count must be >= 1, got ", n);
   omp_set_num_threads(n);

@@ -1,16 +1,22 @@
 // CUDA memory via the runtime API (built only with CUDA). Allocations are
 // cached per (device, size) like the host allocator; device discovery never
-// throws: no driver or no GPU means 0 devices and a stated reason.
+// throws: no driver or no GPU means 0 devices and a stated reason. With
+// poisoning on (set_alloc_poison or RM_CUDA_POISON=1) every block handed out
+// is filled with 0xFF bytes (NaN as f32 and f16), so tests see unwritten output.
 #include "ops/cuda/cuda_memory.h"
 
 #include <cuda_runtime.h>
 
+#include <atomic>
+#include <cstdlib>
+#include <cstring>
 #include <map>
 #include <mutex>
 #include <vector>
 
 #include "ops/check.h"
 #include "ops/cuda/cuda_check.h"
+#include "ops/cuda/cuda_context.h"
 
 namespace ringmaster::ops::cuda {
 namespace {
@@ -46,6 +52,19 @@ Cache& cache() {
   return *c;
 }
 
+std::atomic<bool>& poison_flag() {
+  static std::atomic<bool> on = [] {
+    const char* e = std::getenv("RM_CUDA_POISON");
+    return e != nullptr && std::strcmp(e, "0") != 0 && e[0] != '\0';
+  }();
+  return on;
+}
+
+void* poisoned(void* p, size_t n) {
+  if (poison_flag().load(std::memory_order_relaxed)) CUDA_CHECK(cudaMemset(p, 0xFF, n));
+  return p;
+}
+
 }  // namespace
 
 bool built() { return true; }
@@ -53,8 +72,8 @@ int device_count() { return probe().count; }
 std::string unavailable_reason() { return probe().reason; }
 
 void* alloc(size_t nbytes, int device) {
-  RM_THROW_IF(device >= device_count(), "cuda:", device, " is not available: ",
-              probe().reason.empty() ? "no such device" : probe().reason);
+  RM_THROW_IF(device >= device_count(), "cuda:", device,
+              " is not available: ", probe().reason.empty() ? "no such device" : probe().reason);
   const size_t n = nbytes == 0 ? 256 : (nbytes + 255) / 256 * 256;
   {
     std::lock_guard<std::mutex> lock(cache().mu);
@@ -62,14 +81,24 @@ void* alloc(size_t nbytes, int device) {
     if (it != cache().free_blocks.end() && !it->second.empty()) {
       void* p = it->second.back();
       it->second.pop_back();
-      return p;
+      return poisoned(p, n);
     }
   }
-  CUDA_CHECK(cudaSetDevice(device));
+  set_device(device);
   void* p = nullptr;
-  CUDA_CHECK(cudaMalloc(&p, n));
-  return p;
+  cudaError_t err = cudaMalloc(&p, n);
+  if (err == cudaErrorMemoryAllocation) {
+    // Give the cached blocks back and try once more before failing.
+    cudaGetLastError();
+    release_cached();
+    err = cudaMalloc(&p, n);
+  }
+  RM_THROW_IF(err != cudaSuccess, "cuda:", device, ": cannot allocate ", n,
+              " bytes: ", cudaGetErrorString(err));
+  return poisoned(p, n);
 }
+
+void set_alloc_poison(bool on) { poison_flag().store(on); }
 
 void free(void* ptr, size_t nbytes, int device) {
   if (ptr == nullptr) return;
@@ -79,8 +108,9 @@ void free(void* ptr, size_t nbytes, int device) {
 }
 
 void copy(void* dst, bool dst_on_gpu, const void* src, bool src_on_gpu, size_t nbytes) {
-  cudaMemcpyKind kind = dst_on_gpu ? (src_on_gpu ? cudaMemcpyDeviceToDevice : cudaMemcpyHostToDevice)
-                                   : cudaMemcpyDeviceToHost;
+  cudaMemcpyKind kind = dst_on_gpu
+                            ? (src_on_gpu ? cudaMemcpyDeviceToDevice : cudaMemcpyHostToDevice)
+                            : cudaMemcpyDeviceToHost;
   CUDA_CHECK(cudaMemcpy(dst, src, nbytes, kind));
 }
 

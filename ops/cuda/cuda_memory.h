@@ -16,5 +16,7 @@ void free(void* ptr, size_t nbytes, int device);
 void copy(void* dst, bool dst_on_gpu, const void* src, bool src_on_gpu, size_t nbytes);
 void memset_zero(void* ptr, size_t nbytes);
 void release_cached();
+// Fill every block handed out with 0xFF bytes (a test aid; no-op without CUDA).
+void set_alloc_poison(bool on);
 
 }  // namespace ringmaster::ops::cuda

@@ -16,5 +16,6 @@ void free(void*, size_t, int) {}
 void copy(void*, bool, const void*, bool, size_t) { throw Error(kReason); }
 void memset_zero(void*, size_t) { throw Error(kReason); }
 void release_cached() {}
+void set_alloc_poison(bool) {}
 
 }  // namespace ringmaster::ops::cuda

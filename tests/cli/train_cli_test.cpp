@@ -11,6 +11,8 @@
 #include <sstream>
 #include <string>
 
+#include "ops/device_memory.h"
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -128,6 +130,52 @@ TEST_F(TrainCli, MissingDataIsAClearFailure) {
       train({{"data", {{"dataset", "fashion-mnist"}, {"path", (dir_ / "nowhere").string()}}}});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("nowhere"), std::string::npos) << r.err;
+}
+
+TEST_F(TrainCli, CudaDeviceWithoutGpuIsAClearError) {
+  if (ringmaster::ops::cuda_device_count() > 0) GTEST_SKIP() << "this machine has a GPU";
+  if (!fs::exists(digits_path())) GTEST_SKIP() << digits_path() << " missing";
+  ProcessResult r = train({{"data", {{"dataset", "digits"}, {"path", digits_path()}}},
+                           {"train", {{"device", "cuda"}, {"threads", 1}}},
+                           {"checkpoint", {{"path", (dir_ / "c.safetensors").string()}}}});
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_NE(r.err.find("train.device is \"cuda\" but no CUDA device is usable: " +
+                       ringmaster::ops::cuda_unavailable_reason()),
+            std::string::npos)
+      << r.err;
+  EXPECT_FALSE(fs::exists(dir_ / "c.safetensors"));
+}
+
+TEST_F(TrainCli, Fp16WithoutGpuIsAClearError) {
+  if (ringmaster::ops::cuda_device_count() > 0) GTEST_SKIP() << "this machine has a GPU";
+  if (!fs::exists(digits_path())) GTEST_SKIP() << digits_path() << " missing";
+  ProcessResult r = train({{"data", {{"dataset", "digits"}, {"path", digits_path()}}},
+                           {"train", {{"precision", "fp16"}, {"threads", 1}}},
+                           {"checkpoint", {{"path", (dir_ / "c.safetensors").string()}}}});
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_NE(r.err.find("train.precision is \"fp16\" but training runs on the cpu (no GPU: " +
+                       ringmaster::ops::cuda_unavailable_reason()),
+            std::string::npos)
+      << r.err;
+}
+
+TEST_F(TrainCli, AutoDeviceSaysWhereItTrains) {
+  if (!fs::exists(digits_path())) GTEST_SKIP() << digits_path() << " missing";
+  ProcessResult r = train(
+      {{"data",
+        {{"dataset", "digits"}, {"path", digits_path()}, {"train_limit", 64}, {"test_limit", 32}}},
+       {"train", {{"device", "auto"}, {"threads", 1}, {"batch_size", 32}}},
+       {"checkpoint", {{"path", (dir_ / "c.safetensors").string()}}}});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  const bool gpu = ringmaster::ops::cuda_device_count() > 0;
+  const std::string want =
+      gpu ? "device: cuda:0 (train.device \"auto\"" : "device: cpu, 1 threads (no GPU: ";
+  EXPECT_NE(r.out.find(want), std::string::npos) << r.out;
+  size_t lines = 0;
+  for (size_t at = r.out.find("device: "); at != std::string::npos;
+       at = r.out.find("device: ", at + 1))
+    ++lines;
+  EXPECT_EQ(lines, 1u) << "said once: " << r.out;
 }
 
 }  // namespace

@@ -95,5 +95,24 @@ TEST(JobSpec, MissingFileIsASpecError) {
   EXPECT_THROW(load_job_spec("/nonexistent/spec.json"), SpecError);
 }
 
+TEST(JobSpec, TrainDevice) {
+  EXPECT_EQ(parse_job_spec(nlohmann::json::object()).train.device, "auto");
+  for (const char* d : {"auto", "cpu", "cuda"})
+    EXPECT_EQ(parse_job_spec({{"train", {{"device", d}}}}).train.device, d);
+  auto ps = problems_of({{"train", {{"device", "gpu"}}}});
+  EXPECT_TRUE(has_problem(ps, "/train/device", "must be one of auto, cpu, cuda")) << ps.size();
+  EXPECT_TRUE(
+      has_problem(problems_of({{"train", {{"device", 0}}}}), "/train/device", "must be a string"));
+}
+
+TEST(JobSpec, TrainPrecision) {
+  EXPECT_EQ(parse_job_spec(nlohmann::json::object()).train.precision, "fp32");
+  EXPECT_EQ(parse_job_spec({{"train", {{"precision", "fp16"}}}}).train.precision, "fp16");
+  EXPECT_TRUE(has_problem(problems_of({{"train", {{"precision", "bf16"}}}}), "/train/precision",
+                          "must be one of fp16, fp32"));
+  EXPECT_TRUE(has_problem(problems_of({{"train", {{"precision", "fp16"}, {"device", "cpu"}}}}),
+                          "/train/precision", "fp16 needs a GPU"));
+}
+
 }  // namespace
 }  // namespace ringmaster::models

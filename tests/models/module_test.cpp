@@ -186,5 +186,31 @@ TEST(Module, ReplaceChildKeepsPosition) {
                                       "head.bias"}));
 }
 
+TEST(Module, ToTheSameDeviceKeepsHandlesAndStorage) {
+  Block b;
+  Tensor w = b.named_parameters()[0].second;
+  const Tensor before = w.detach();
+  b.to(ops::Device::cpu());
+  EXPECT_TRUE(w.same_storage(before));
+  EXPECT_TRUE(b.device().is_cpu());
+}
+
+TEST(Module, SetDataSwapsStorageUnderEveryHandle) {
+  // What Module::to does per tensor: every handle of the parameter sees the
+  // new storage; requires_grad and grad survive.
+  Block b;
+  Tensor handle = b.named_parameters()[0].second;
+  Tensor other = b.state_dict().at("0.weight");  // a detached view: keeps the old storage
+  handle.set_grad(Tensor::full(handle.shape(), 2.0f));
+  Tensor replacement = Tensor::full(handle.shape(), 5.0f);
+  handle.set_data(replacement);
+  Tensor again = b.named_parameters()[0].second;
+  EXPECT_TRUE(again.same_storage(replacement));
+  EXPECT_EQ(again.to_vector()[0], 5.0f);
+  EXPECT_TRUE(again.requires_grad());
+  EXPECT_EQ(again.grad().to_vector()[0], 2.0f);
+  EXPECT_EQ(other.to_vector()[0], 1.0f);
+}
+
 }  // namespace
 }  // namespace ringmaster::models

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Runs HERE (no GPU needed): builds Release and gathers into .device/bundle/
+# what the GPU machine needs for scripts/gpu-check.sh: the GPU test and bench
+# binaries, the ringmaster CLI, libringmaster_ops.so, the Debian libraries they load that a plain
+# Ubuntu image with CUDA 13 lacks (oneDNN, OpenCL loader, libgomp; libstdc++
+# as a fallback only), all stripped, and data/digits.csv.gz. The CUDA
+# runtime, cuBLAS and cuDNN are NOT copied: the GPU machine has them.
+# Checks the total stays under 60 MiB. .device/ is git-ignored.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BUILD=${BUILD_DIR:-build}
+OUT=.device/bundle
+LIMIT_MIB=60
+
+command -v nvcc >/dev/null 2>&1 || [ -x /usr/local/cuda/bin/nvcc ] ||
+  { echo "gpu-bundle: no nvcc here: the bundle would have no CUDA backend" >&2; exit 1; }
+# sm_90 (H100/H200) SASS and compute_90 PTX, whatever an older cache says.
+cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90 >/dev/null
+ninja -j"${JOBS:-2}" -C "$BUILD" cuda_tests models_tests bench_train_throughput ringmaster ringmaster_ops
+
+rm -rf "$OUT"
+mkdir -p "$OUT/fallback"
+BINS=("$BUILD/tests/ops/cuda_tests" "$BUILD/tests/models/models_tests" "$BUILD/bin/bench_train_throughput" "$BUILD/bin/ringmaster")
+cp "${BINS[@]}" "$BUILD/ops/libringmaster_ops.so" "$OUT/"
+ldd "$OUT/libringmaster_ops.so" | grep libcudnn >/dev/null ||
+  { echo "gpu-bundle: $BUILD has no CUDA backend (configure found no nvcc?)" >&2; exit 1; }
+
+# The Debian libraries the binaries load, except the C library, the CUDA
+# ones and what every Ubuntu has.
+resolve() { ldd "$1" | awk '$2 == "=>" && $3 ~ /^\// {print $1, $3}'; }
+declare -A COPY=()
+for f in "$OUT"/cuda_tests "$OUT"/models_tests "$OUT"/bench_train_throughput "$OUT"/ringmaster "$OUT"/libringmaster_ops.so; do
+  while read -r name path; do
+    case "$name" in
+      libdnnl.so.*|libOpenCL.so.*|libgomp.so.*|libgtest*.so*|libgmock*.so*|libz.so.*) COPY[$name]=$path ;;
+      libstdc++.so.*) COPY["fallback/$name"]=$path ;;
+      libcudart*|libcublas*|libcudnn*|libnvrtc*|libcuda.so*) ;;  # the GPU machine's own
+    esac
+  done < <(resolve "$f")
+done
+for name in "${!COPY[@]}"; do cp -L "${COPY[$name]}" "$OUT/$name"; done
+chmod u+w "$OUT"/* "$OUT"/fallback/* 2>/dev/null || true
+strip --strip-unneeded "$OUT"/*.so* "$OUT"/fallback/* 2>/dev/null || true
+strip --strip-all "$OUT"/cuda_tests "$OUT"/models_tests "$OUT"/bench_train_throughput "$OUT"/ringmaster
+cp data/digits.csv.gz "$OUT/"
+
+{
+  echo "ringmaster GPU bundle, $(git rev-parse --short HEAD 2>/dev/null)$(git diff --quiet 2>/dev/null || echo '+dirty'), built $(date -u +%Y-%m-%dT%H:%MZ) on $(. /etc/os-release; echo "$PRETTY_NAME")"
+  echo "CUDA $(/usr/local/cuda/bin/nvcc --version | sed -n 's/.*release \([0-9.]*\).*/\1/p'), cuDNN headers $(sed -n 's/#define CUDNN_MAJOR //p;s/#define CUDNN_MINOR //p' /usr/local/cuda/include/cudnn_version.h | paste -sd.), arch $(sed -n 's/^CMAKE_CUDA_ARCHITECTURES:[A-Z]*=//p' "$BUILD/CMakeCache.txt")"
+  echo "needs there: libcudnn.so.9, libcublas.so.13, libcublasLt.so.13$(ldd "$OUT/libringmaster_ops.so" | grep libcudart >/dev/null && echo ', libcudart.so.13'), glibc >= $(objdump -T "$OUT"/*.so* "$OUT"/cuda_tests "$OUT"/models_tests "$OUT"/bench_train_throughput "$OUT"/ringmaster 2>/dev/null | grep -o 'GLIBC_[0-9.]*' | sort -uV | tail -1 | sed 's/GLIBC_//')"
+} >"$OUT/MANIFEST"
+
+ls -la "$OUT" "$OUT/fallback"
+TOTAL=$(du -sb "$OUT" | cut -f1)
+echo "gpu-bundle: $OUT is $(( TOTAL / 1048576 )) MiB ($TOTAL bytes)"
+cat "$OUT/MANIFEST"
+if [ "$TOTAL" -gt $(( LIMIT_MIB * 1048576 )) ]; then
+  echo "gpu-bundle: over ${LIMIT_MIB} MiB" >&2
+  exit 1
+fi
