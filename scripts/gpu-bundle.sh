@@ -21,15 +21,15 @@ ninja -j"${JOBS:-2}" -C "$BUILD" cuda_tests models_tests bench_train_throughput 
 rm -rf "$OUT"
 mkdir -p "$OUT/fallback"
 BINS=("$BUILD/tests/ops/cuda_tests" "$BUILD/tests/models/models_tests" "$BUILD/bin/bench_train_throughput" "$BUILD/bin/ringmaster")
-cp "${BINS[@]}" "$BUILD/ops/libringmaster_ops.so" "$OUT/"
-ldd "$OUT/libringmaster_ops.so" | grep libcudnn >/dev/null ||
+cp "${BINS[@]}" "$BUILD/ops/libringmaster_ops.so" "$BUILD/ops/libringmaster_ops_cuda.so" "$OUT/"
+ldd "$OUT/libringmaster_ops_cuda.so" | grep libcudnn >/dev/null ||
   { echo "gpu-bundle: $BUILD has no CUDA backend (configure found no nvcc?)" >&2; exit 1; }
 
 # The Debian libraries the binaries load, except the C library, the CUDA
 # ones and what every Ubuntu has.
 resolve() { ldd "$1" | awk '$2 == "=>" && $3 ~ /^\// {print $1, $3}'; }
 declare -A COPY=()
-for f in "$OUT"/cuda_tests "$OUT"/models_tests "$OUT"/bench_train_throughput "$OUT"/ringmaster "$OUT"/libringmaster_ops.so; do
+for f in "$OUT"/cuda_tests "$OUT"/models_tests "$OUT"/bench_train_throughput "$OUT"/ringmaster "$OUT"/libringmaster_ops.so "$OUT"/libringmaster_ops_cuda.so; do
   while read -r name path; do
     case "$name" in
       libdnnl.so.*|libOpenCL.so.*|libgomp.so.*|libgtest*.so*|libgmock*.so*|libz.so.*) COPY[$name]=$path ;;
@@ -47,7 +47,7 @@ cp data/digits.csv.gz "$OUT/"
 {
   echo "ringmaster GPU bundle, $(git rev-parse --short HEAD 2>/dev/null)$(git diff --quiet 2>/dev/null || echo '+dirty'), built $(date -u +%Y-%m-%dT%H:%MZ) on $(. /etc/os-release; echo "$PRETTY_NAME")"
   echo "CUDA $(/usr/local/cuda/bin/nvcc --version | sed -n 's/.*release \([0-9.]*\).*/\1/p'), cuDNN headers $(sed -n 's/#define CUDNN_MAJOR //p;s/#define CUDNN_MINOR //p' /usr/local/cuda/include/cudnn_version.h | paste -sd.), arch $(sed -n 's/^CMAKE_CUDA_ARCHITECTURES:[A-Z]*=//p' "$BUILD/CMakeCache.txt")"
-  echo "needs there: libcudnn.so.9, libcublas.so.13, libcublasLt.so.13$(ldd "$OUT/libringmaster_ops.so" | grep libcudart >/dev/null && echo ', libcudart.so.13'), glibc >= $(objdump -T "$OUT"/*.so* "$OUT"/cuda_tests "$OUT"/models_tests "$OUT"/bench_train_throughput "$OUT"/ringmaster 2>/dev/null | grep -o 'GLIBC_[0-9.]*' | sort -uV | tail -1 | sed 's/GLIBC_//')"
+  echo "needs there: libcudnn.so.9, libcublas.so.13, libcublasLt.so.13$(ldd "$OUT/libringmaster_ops_cuda.so" | grep libcudart >/dev/null && echo ', libcudart.so.13'), glibc >= $(objdump -T "$OUT"/*.so* "$OUT"/cuda_tests "$OUT"/models_tests "$OUT"/bench_train_throughput "$OUT"/ringmaster 2>/dev/null | grep -o 'GLIBC_[0-9.]*' | sort -uV | tail -1 | sed 's/GLIBC_//')"
 } >"$OUT/MANIFEST"
 
 ls -la "$OUT" "$OUT/fallback"

@@ -3,7 +3,7 @@
 // throws: no driver or no GPU means 0 devices and a stated reason. With
 // poisoning on (set_alloc_poison or RM_CUDA_POISON=1) every block handed out
 // is filled with 0xFF bytes (NaN as f32 and f16), so tests see unwritten output.
-#include "ops/cuda/cuda_memory.h"
+#include "ops/cuda/cuda_api.h"
 
 #include <cuda_runtime.h>
 
@@ -20,6 +20,7 @@
 
 namespace ringmaster::ops::cuda {
 namespace {
+// The runtime side of CudaApi; the core reaches these through ringmaster_cuda_api().
 
 struct Probe {
   int count = 0;
@@ -65,9 +66,8 @@ void* poisoned(void* p, size_t n) {
   return p;
 }
 
-}  // namespace
+void release_cached();
 
-bool built() { return true; }
 int device_count() { return probe().count; }
 std::string unavailable_reason() { return probe().reason; }
 
@@ -124,4 +124,13 @@ void release_cached() {
   cache().free_blocks.clear();
 }
 
+}  // namespace
 }  // namespace ringmaster::ops::cuda
+
+extern "C" const ringmaster::ops::cuda::CudaApi* ringmaster_cuda_api() {
+  namespace c = ringmaster::ops::cuda;
+  static const c::CudaApi api{
+      c::device_count, c::unavailable_reason, c::alloc,          c::free,
+      c::copy,         c::memset_zero,        c::release_cached, c::set_alloc_poison};
+  return &api;
+}

@@ -1,0 +1,26 @@
+// The table of CUDA runtime entry points that libringmaster_ops_cuda.so hands
+// to the core ops library when it is loaded (ops/cuda/cuda_loader.cpp). The
+// core never links the CUDA libraries itself: cuBLAS and cuDNN (half a
+// gigabyte to map and relocate) load only on a machine with a GPU.
+#pragma once
+
+#include <cstddef>
+#include <string>
+
+namespace ringmaster::ops::cuda {
+
+struct CudaApi {
+  int (*device_count)();
+  std::string (*unavailable_reason)();
+  void* (*alloc)(size_t nbytes, int device);
+  void (*free)(void* ptr, size_t nbytes, int device);
+  void (*copy)(void* dst, bool dst_on_gpu, const void* src, bool src_on_gpu, size_t nbytes);
+  void (*memset_zero)(void* ptr, size_t nbytes);
+  void (*release_cached)();
+  void (*set_alloc_poison)(bool on);
+};
+
+}  // namespace ringmaster::ops::cuda
+
+// Exported by libringmaster_ops_cuda.so (looked up with dlsym).
+extern "C" const ringmaster::ops::cuda::CudaApi* ringmaster_cuda_api();
