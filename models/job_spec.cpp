@@ -9,6 +9,7 @@
 
 #include "models/lr_schedule.h"
 #include "models/model_registry.h"
+#include "models/spec_reader.h"
 
 namespace ringmaster::models {
 
@@ -140,6 +141,62 @@ class Reader {
   bool ok_ = false;
 };
 
+// The model object at `pointer`: an architecture (name, its options, init,
+// freeze, and checkpoint for ensemble members) or {"ensemble": [...]}.
+void parse_model(const nlohmann::json& m, const std::string& pointer, bool member, ModelSpec& out,
+                 std::vector<SpecProblem>& problems) {
+  if (!member && m.is_object() && m.contains("ensemble")) {
+    SpecReader r(m, pointer, problems);
+    const nlohmann::json* e = r.raw("ensemble");
+    out.name = "ensemble";
+    if (!e->is_array() || e->size() < 2) {
+      r.problem("ensemble", "must be an array of at least 2 model objects");
+      return;
+    }
+    out.ensemble.resize(e->size());
+    for (size_t i = 0; i < e->size(); ++i)
+      parse_model((*e)[i], r.child("ensemble/" + std::to_string(i)), true, out.ensemble[i],
+                  problems);
+    return;
+  }
+  // The job spec owns these fields; the architecture's reader reads the rest.
+  const std::set<std::string> ours = {"name", "init", "freeze", "checkpoint"};
+  std::set<std::string> theirs;
+  if (m.is_object()) {
+    for (auto it = m.begin(); it != m.end(); ++it) {
+      if (!ours.count(it.key())) {
+        theirs.insert(it.key());
+        out.options[it.key()] = it.value();
+      }
+    }
+  }
+  {
+    SpecReader own(m, pointer, problems, theirs);
+    if (!own.ok()) return;
+    own.string("name", out.name);
+    own.strings("freeze", out.freeze);
+    if (member) {
+      own.string("checkpoint", out.checkpoint);
+    } else if (own.has("checkpoint")) {
+      own.raw("checkpoint");
+      own.problem("checkpoint", "only for ensemble members (use init.checkpoint to fine-tune)");
+    }
+    if (const nlohmann::json* init = own.raw("init")) {
+      SpecReader ir(*init, own.child("init"), problems);
+      ir.string("checkpoint", out.init.checkpoint);
+      ir.strings("include", out.init.include);
+      ir.strings("exclude", out.init.exclude);
+      ir.boolean("replace_head", out.init.replace_head);
+      if (ir.ok() && out.init.checkpoint.empty()) ir.problem("checkpoint", "is required");
+      if (!out.checkpoint.empty())
+        own.problem("init", "a member with a checkpoint loads all of it; drop init");
+    }
+  }
+  // Validation only: the trainer builds the model once the data is loaded.
+  SpecReader theirs_reader(m, pointer, problems, ours);
+  read_model_options(out.name, theirs_reader);
+}
+
 }  // namespace
 
 JobSpec parse_job_spec(const nlohmann::json& j) {
@@ -149,11 +206,8 @@ JobSpec parse_job_spec(const nlohmann::json& j) {
   {
     Reader top(j, "", problems);
     top.string("name", spec.name);
-    if (const nlohmann::json* m = top.object("model")) {
-      Reader r(*m, "/model", problems);
-      const std::vector<std::string> names = model_names();
-      r.string("name", spec.model.name, std::set<std::string>(names.begin(), names.end()));
-    }
+    if (const nlohmann::json* m = top.object("model"))
+      parse_model(*m, "/model", false, spec.model, problems);
     if (const nlohmann::json* d = top.object("data")) {
       Reader r(*d, "/data", problems);
       r.string("dataset", spec.data.dataset, {"digits", "fashion-mnist"});

@@ -29,8 +29,24 @@ class SpecError : public std::runtime_error {
   std::vector<SpecProblem> problems_;
 };
 
+// Transfer learning: initialise some of the model's tensors from a
+// checkpoint (see README's spec table).
+struct InitSpec {
+  std::string checkpoint;                 // safetensors file; empty: no initialisation
+  std::vector<std::string> include{"*"};  // globs of parameter/buffer names to load
+  std::vector<std::string> exclude;       // globs of names not to load
+  bool replace_head = false;              // also skip the final layer (a fresh head)
+};
+
 struct ModelSpec {
-  std::string name = "deep_convnet";
+  std::string name = "deep_convnet";  // "ensemble" when ensemble is non-empty
+  // The architecture's own fields (the model object without name, init,
+  // freeze and checkpoint), validated by its options reader.
+  nlohmann::json options = nlohmann::json::object();
+  InitSpec init;
+  std::vector<std::string> freeze;  // globs of parameter names not to train
+  std::string checkpoint;           // ensemble members: all weights from here, frozen
+  std::vector<ModelSpec> ensemble;  // members whose probabilities are averaged
 };
 
 struct DataSpec {

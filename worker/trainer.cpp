@@ -7,10 +7,12 @@
 #include <random>
 
 #include "models/dataset.h"
+#include "models/ensemble.h"
 #include "models/lr_schedule.h"
-#include "models/model_registry.h"
+#include "models/model_builder.h"
 #include "models/optimizer.h"
 #include "models/safetensors.h"
+#include "ops/add.h"
 #include "ops/autograd.h"
 #include "ops/device_memory.h"
 #include "ops/softmax.h"
@@ -157,11 +159,24 @@ TrainResult run_training(const models::JobSpec& spec, ProgressSink& sink,
   cfg.in_channels = static_cast<int>(data.train.images.dim(1));
   cfg.num_classes = data.train.num_classes;
   cfg.image_size = static_cast<int>(data.train.images.dim(2));
-  std::shared_ptr<models::Module> model = models::build_model(spec.model.name, cfg, rng);
+  std::vector<std::string> build_log;
+  std::shared_ptr<models::Module> model =
+      models::build_model_from_spec(spec.model, cfg, rng, &build_log);
+  for (const std::string& line : build_log) sink.on_log(line);
   result.parameters = model->num_parameters();
+  const int64_t trainable = model->num_parameters(/*trainable_only=*/true);
   sink.on_log("model: " + spec.model.name + ", " + std::to_string(result.parameters) +
-              " parameters");
+              " parameters (" + std::to_string(trainable) + " trainable)");
   model->train(true);
+  // An ensemble trains each member that has trainable parameters on its own
+  // loss (the sum of the members' losses); frozen members only vote at eval.
+  auto* ensemble = dynamic_cast<models::Ensemble*>(model.get());
+  std::vector<std::shared_ptr<models::Module>> trained_members;
+  if (ensemble != nullptr) {
+    for (size_t i = 0; i < ensemble->size(); ++i)
+      if (ensemble->member(i)->num_parameters(true) > 0)
+        trained_members.push_back(ensemble->member(i));
+  }
 
   std::unique_ptr<models::Optimizer> optimizer = make_optimizer(spec.optimizer, *model);
   const models::LrSchedule schedule = models::LrSchedule::from_json(
@@ -172,6 +187,7 @@ TrainResult run_training(const models::JobSpec& spec, ProgressSink& sink,
   const int64_t steps_per_epoch = (result.train_samples + batch - 1) / batch;
   double train_seconds = 0.0;
   int64_t train_images = 0;
+  if (trainable == 0) sink.on_log("nothing to train: evaluating only");
   for (int64_t epoch = 0; epoch < spec.train.epochs; ++epoch) {
     const auto epoch_start = Clock::now();
     models::BatchLoader loader(data.train, {.batch_size = batch,
@@ -182,7 +198,7 @@ TrainResult run_training(const models::JobSpec& spec, ProgressSink& sink,
     double loss_sum = 0.0;
     int64_t correct = 0, seen = 0, step = 0;
     double lr = 0.0;
-    while (auto b = loader.next()) {
+    while (auto b = trainable > 0 ? loader.next() : std::nullopt) {
       if (cancel != nullptr && cancel->load()) {
         result.cancelled = true;
         break;
@@ -190,8 +206,19 @@ TrainResult run_training(const models::JobSpec& spec, ProgressSink& sink,
       lr = schedule.lr_at(epoch, step, steps_per_epoch);
       optimizer->set_lr(lr);
       optimizer->zero_grad();
-      ops::Tensor logits = model->forward(b->images);
-      ops::Tensor loss = ops::softmax_cross_entropy(logits, b->labels);
+      ops::Tensor logits, loss;
+      if (ensemble != nullptr) {
+        std::vector<ops::Tensor> outs;
+        for (const auto& m : trained_members) {
+          outs.push_back(m->forward(b->images));
+          ops::Tensor l = ops::softmax_cross_entropy(outs.back(), b->labels);
+          loss = loss.defined() ? ops::add(loss, l) : l;
+        }
+        logits = models::Ensemble::average_log_probs(outs);
+      } else {
+        logits = model->forward(b->images);
+        loss = ops::softmax_cross_entropy(logits, b->labels);
+      }
       loss.backward();
       optimizer->step();
       const int64_t n = b->labels.dim(0);
@@ -242,6 +269,7 @@ TrainResult run_training(const models::JobSpec& spec, ProgressSink& sink,
     result.train_accuracy = r.train_accuracy;
     result.test_loss = r.test_loss;
     result.test_accuracy = r.test_accuracy;
+    if (trainable == 0) break;  // one evaluation is all there is
   }
   result.images_per_second = static_cast<double>(train_images) / std::max(train_seconds, 1e-9);
   if (!result.cancelled) {

@@ -87,5 +87,68 @@ TEST(JobSpec, MissingFileIsASpecError) {
   EXPECT_THROW(load_job_spec("/nonexistent/spec.json"), SpecError);
 }
 
+TEST(JobSpec, ModelOptionsGoToTheArchitecture) {
+  JobSpec s = parse_job_spec({{"model", {{"name", "resnet"}, {"depth", 20}, {"shortcut", "B"}}}});
+  EXPECT_EQ(s.model.name, "resnet");
+  EXPECT_EQ(s.model.options, (nlohmann::json{{"depth", 20}, {"shortcut", "B"}}));
+  s = parse_job_spec({{"model", {{"name", "vgg"}, {"depth", 16}}}});
+  EXPECT_EQ(s.model.options.at("depth"), 16);
+  auto ps = problems_of({{"model", {{"name", "resnet"}, {"depth", 19}, {"bogus", true}}}});
+  EXPECT_TRUE(has_problem(ps, "/model/depth", "6n+2"));
+  EXPECT_TRUE(has_problem(ps, "/model/bogus", "unknown field"));
+  EXPECT_EQ(ps.size(), 2u);
+  ps = problems_of({{"model", {{"name", "alexnet"}}}});
+  EXPECT_TRUE(has_problem(ps, "/model/name", "must be one of deep_convnet, fcn"));
+  ps = problems_of({{"model", {{"name", "deep_convnet"}, {"depth", 3}}}});
+  EXPECT_TRUE(has_problem(ps, "/model/depth", "unknown field"));
+}
+
+TEST(JobSpec, TransferFields) {
+  JobSpec s = parse_job_spec(
+      {{"model",
+        {{"name", "resnet"},
+         {"depth", 20},
+         {"init", {{"checkpoint", "a.safetensors"}, {"exclude", {"fc.*"}}, {"replace_head", true}}},
+         {"freeze", {"conv1.*", "layer1.*"}}}}});
+  EXPECT_EQ(s.model.init.checkpoint, "a.safetensors");
+  EXPECT_EQ(s.model.init.include, std::vector<std::string>{"*"});
+  EXPECT_EQ(s.model.init.exclude, std::vector<std::string>{"fc.*"});
+  EXPECT_TRUE(s.model.init.replace_head);
+  EXPECT_EQ(s.model.freeze, (std::vector<std::string>{"conv1.*", "layer1.*"}));
+  EXPECT_EQ(s.model.options, (nlohmann::json{{"depth", 20}}));
+  auto ps = problems_of({{"model",
+                          {{"init", {{"include", "x"}, {"extra", 1}}},
+                           {"freeze", {"a", 3}},
+                           {"checkpoint", "b.safetensors"}}}});
+  EXPECT_TRUE(has_problem(ps, "/model/init/include", "array of strings"));
+  EXPECT_TRUE(has_problem(ps, "/model/init/extra", "unknown field"));
+  EXPECT_TRUE(has_problem(ps, "/model/init/checkpoint", "is required"));
+  EXPECT_TRUE(has_problem(ps, "/model/freeze/1", "must be a string"));
+  EXPECT_TRUE(has_problem(ps, "/model/checkpoint", "only for ensemble members"));
+}
+
+TEST(JobSpec, Ensembles) {
+  JobSpec s = parse_job_spec(
+      {{"model",
+        {{"ensemble",
+          {{{"name", "resnet"}, {"depth", 20}},
+           {{"name", "googlenet"}, {"variant", "small"}, {"checkpoint", "g.safetensors"}}}}}}});
+  EXPECT_EQ(s.model.name, "ensemble");
+  ASSERT_EQ(s.model.ensemble.size(), 2u);
+  EXPECT_EQ(s.model.ensemble[1].name, "googlenet");
+  EXPECT_EQ(s.model.ensemble[1].checkpoint, "g.safetensors");
+  EXPECT_EQ(s.model.ensemble[1].options, (nlohmann::json{{"variant", "small"}}));
+  auto ps =
+      problems_of({{"model",
+                    {{"ensemble", {{{"name", "resnet"}, {"depth", 7}}, {{"name", "nope"}}, 3}},
+                     {"name", "x"}}}});
+  EXPECT_TRUE(has_problem(ps, "/model/ensemble/0/depth", "must be >= 8"));
+  EXPECT_TRUE(has_problem(ps, "/model/ensemble/1/name", "must be one of"));
+  EXPECT_TRUE(has_problem(ps, "/model/ensemble/2", "must be an object"));
+  EXPECT_TRUE(has_problem(ps, "/model/name", "unknown field"));
+  ps = problems_of({{"model", {{"ensemble", {{{"name", "resnet"}}}}}}});
+  EXPECT_TRUE(has_problem(ps, "/model/ensemble", "at least 2"));
+}
+
 }  // namespace
 }  // namespace ringmaster::models
