@@ -336,11 +336,18 @@ Batch BatchLoader::make_batch(int64_t b) const {
   const uint8_t* src = ds_.images.data<uint8_t>();
   float* dst = out.images.data<float>();
   int64_t* labels = out.labels.data<int64_t>();
+  std::vector<uint8_t> scratch(opt_.augment ? static_cast<size_t>(per) : 0);  // (C, H, W)
   for (int64_t i = 0; i < count; ++i) {
     const int64_t k = out.indices[static_cast<size_t>(i)];
     labels[i] = ds_.labels[static_cast<size_t>(k)];
+    const uint8_t* sample = src + k * per;
+    if (opt_.augment) {
+      std::copy_n(sample, per, scratch.data());
+      opt_.augment->apply(scratch.data(), c, s[2], s[3], opt_.seed, opt_.epoch, k);
+      sample = scratch.data();
+    }
     for (int64_t ch = 0; ch < c; ++ch) {
-      const uint8_t* x = src + k * per + ch * hw;
+      const uint8_t* x = sample + ch * hw;
       float* y = dst + i * per + ch * hw;
       const float a = scale[static_cast<size_t>(ch)], z = shift[static_cast<size_t>(ch)];
       for (int64_t j = 0; j < hw; ++j) y[j] = static_cast<float>(x[j]) * a + z;

@@ -2,8 +2,9 @@
 // style IDX files (gzip, e.g. Fashion-MNIST) and scikit-learn's digits CSV
 // into u8 images; the loader shuffles by a pure function of (seed, epoch),
 // shards by rank like torch's DistributedSampler, converts to normalised f32
-// batches and prepares the next batch on a background thread. No
-// augmentation here, and no lazy/streaming loading: everything is in memory.
+// batches and prepares the next batch on a background thread, augmenting
+// each sample (augment.h) when asked. No lazy/streaming loading: everything
+// is in memory.
 //
 // Errors: bad or truncated files throw ops::Error naming the file and the
 // problem. Bad loader options throw ops::Error; misuse of the API (a
@@ -13,6 +14,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <exception>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -20,6 +22,7 @@
 #include <utility>
 #include <vector>
 
+#include "models/augment.h"
 #include "ops/tensor.h"
 
 namespace ringmaster::models {
@@ -73,7 +76,10 @@ struct BatchLoaderOptions {
   int rank = 0;
   int world_size = 1;
   int64_t start_batch = 0;  // skip this many batches (resume mid-epoch)
-  bool prefetch = true;     // false: build each batch inside next()
+  // Applied to each sample's u8 pixels before normalisation, keyed by
+  // (seed, epoch, dataset index); null: none.
+  std::shared_ptr<const Augmenter> augment;
+  bool prefetch = true;  // false: build each batch inside next()
 };
 
 struct Batch {

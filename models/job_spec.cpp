@@ -141,6 +141,74 @@ class Reader {
   bool ok_ = false;
 };
 
+// data.augment: an array of steps {"type": ..., "p": ..., per-type fields}.
+void parse_augment(SpecReader& data, std::vector<AugmentStep>& out) {
+  const nlohmann::json* a = data.raw("augment");
+  if (a == nullptr) return;
+  if (!a->is_array()) {
+    data.problem("augment", std::string("must be an array of steps, got ") + json_type_name(*a));
+    return;
+  }
+  for (size_t i = 0; i < a->size(); ++i) {
+    SpecReader r((*a)[i], data.child("augment/" + std::to_string(i)), data.problems());
+    if (!r.ok()) continue;
+    std::string type;
+    r.string("type", type);
+    AugmentStep st;
+    if (!augment_kind_from_name(type, st.kind)) {
+      r.problem("type", type.empty() && !r.has("type")
+                            ? "is required (rotate, translate, crop, hflip, scale, "
+                              "color_jitter, cutout)"
+                            : "must be one of rotate, translate, crop, hflip, scale, "
+                              "color_jitter, cutout, got \"" +
+                                  type + "\"");
+      continue;
+    }
+    auto required = [&](const char* key) {
+      if (!r.has(key)) r.problem(key, std::string("is required for ") + type);
+    };
+    st.p = st.kind == AugmentStep::Kind::hflip ? 0.5 : 1.0;
+    r.number("p", st.p, 0.0, 1.0);
+    using K = AugmentStep::Kind;
+    if (st.kind != K::hflip && st.kind != K::color_jitter) r.integer("fill", st.fill, 0, 255);
+    switch (st.kind) {
+      case K::rotate:
+        required("degrees");
+        r.number("degrees", st.degrees, 0.0, 180.0, true);
+        break;
+      case K::translate:
+        required("pixels");
+        r.integer("pixels", st.pixels, 1, 4096);
+        break;
+      case K::crop:
+        required("padding");
+        r.integer("padding", st.padding, 1, 4096);
+        break;
+      case K::hflip:
+        break;
+      case K::scale:
+        required("min");
+        required("max");
+        r.number("min", st.min_scale, 0.1, 10.0);
+        r.number("max", st.max_scale, 0.1, 10.0);
+        if (st.min_scale > st.max_scale) r.problem("max", "must be >= min");
+        break;
+      case K::color_jitter:
+        r.number("brightness", st.brightness, 0.0, 1.0);
+        r.number("contrast", st.contrast, 0.0, 1.0);
+        r.number("saturation", st.saturation, 0.0, 1.0);
+        if (st.brightness == 0.0 && st.contrast == 0.0 && st.saturation == 0.0)
+          r.problem("", "color_jitter needs brightness, contrast or saturation > 0");
+        break;
+      case K::cutout:
+        required("size");
+        r.integer("size", st.size, 1, 4096);
+        break;
+    }
+    out.push_back(st);
+  }
+}
+
 // The model object at `pointer`: an architecture (name, its options, init,
 // freeze, and checkpoint for ensemble members) or {"ensemble": [...]}.
 void parse_model(const nlohmann::json& m, const std::string& pointer, bool member, ModelSpec& out,
@@ -209,7 +277,8 @@ JobSpec parse_job_spec(const nlohmann::json& j) {
     if (const nlohmann::json* m = top.object("model"))
       parse_model(*m, "/model", false, spec.model, problems);
     if (const nlohmann::json* d = top.object("data")) {
-      Reader r(*d, "/data", problems);
+      SpecReader r(*d, "/data", problems);
+      parse_augment(r, spec.data.augment);
       r.string("dataset", spec.data.dataset, {"digits", "fashion-mnist"});
       r.string("path", spec.data.path);
       r.integer("train_limit", spec.data.train_limit, 0);

@@ -12,6 +12,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "models/augment.h"
+
 namespace ringmaster::models {
 
 struct SpecProblem {
@@ -55,6 +57,7 @@ struct DataSpec {
   int64_t train_limit = 0;                // first N training samples (0: all)
   int64_t test_limit = 0;                 // first N test samples (0: all)
   int64_t test_fraction_permille = 0;     // digits only: held-out share (default 280 = 28%)
+  std::vector<AugmentStep> augment;       // training batches only, in order
 };
 
 struct TrainSpec {

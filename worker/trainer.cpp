@@ -25,33 +25,6 @@ double seconds_since(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
 }
 
-struct Data {
-  models::Dataset train, test;
-};
-
-Data load_data(const models::DataSpec& d, uint64_t seed) {
-  Data out;
-  if (d.dataset == "fashion-mnist") {
-    const std::string dir = d.path.empty() ? "/usr/share/datasets/fashion-mnist" : d.path;
-    out.train =
-        models::load_idx(dir + "/train-images-idx3-ubyte.gz", dir + "/train-labels-idx1-ubyte.gz");
-    out.test =
-        models::load_idx(dir + "/t10k-images-idx3-ubyte.gz", dir + "/t10k-labels-idx1-ubyte.gz");
-  } else {  // digits
-    const std::string file = d.path.empty() ? "data/digits.csv.gz" : d.path;
-    models::Dataset all = models::load_digits_csv(file);
-    const int64_t test_count = all.size() * d.test_fraction_permille / 1000;
-    auto [train, test] = models::split(all, all.size() - test_count, seed);
-    out.train = std::move(train);
-    out.test = std::move(test);
-  }
-  if (d.train_limit > 0)
-    out.train = models::subset(out.train, std::min(d.train_limit, out.train.size()));
-  if (d.test_limit > 0)
-    out.test = models::subset(out.test, std::min(d.test_limit, out.test.size()));
-  return out;
-}
-
 std::unique_ptr<models::Optimizer> make_optimizer(const models::OptimizerSpec& o,
                                                   const models::Module& model) {
   auto params = model.named_parameters();
@@ -135,6 +108,29 @@ void write_checkpoint(const std::string& path, const models::Module& model,
 
 }  // namespace
 
+TrainTestData load_data(const models::DataSpec& d, uint64_t seed) {
+  TrainTestData out;
+  if (d.dataset == "fashion-mnist") {
+    const std::string dir = d.path.empty() ? "/usr/share/datasets/fashion-mnist" : d.path;
+    out.train =
+        models::load_idx(dir + "/train-images-idx3-ubyte.gz", dir + "/train-labels-idx1-ubyte.gz");
+    out.test =
+        models::load_idx(dir + "/t10k-images-idx3-ubyte.gz", dir + "/t10k-labels-idx1-ubyte.gz");
+  } else {  // digits
+    const std::string file = d.path.empty() ? "data/digits.csv.gz" : d.path;
+    models::Dataset all = models::load_digits_csv(file);
+    const int64_t test_count = all.size() * d.test_fraction_permille / 1000;
+    auto [train, test] = models::split(all, all.size() - test_count, seed);
+    out.train = std::move(train);
+    out.test = std::move(test);
+  }
+  if (d.train_limit > 0)
+    out.train = models::subset(out.train, std::min(d.train_limit, out.train.size()));
+  if (d.test_limit > 0)
+    out.test = models::subset(out.test, std::min(d.test_limit, out.test.size()));
+  return out;
+}
+
 TrainResult run_training(const models::JobSpec& spec, ProgressSink& sink,
                          const std::atomic<bool>* cancel) {
   const auto start = Clock::now();
@@ -145,7 +141,7 @@ TrainResult run_training(const models::JobSpec& spec, ProgressSink& sink,
     sink.on_log("device: cpu, " + std::to_string(result.threads) +
                 " threads (no GPU: " + ops::cuda_unavailable_reason() + ")");
 
-  Data data = load_data(spec.data, spec.train.seed);
+  TrainTestData data = load_data(spec.data, spec.train.seed);
   result.train_samples = data.train.images.dim(0);
   result.test_samples = data.test.images.dim(0);
   RM_THROW_IF(result.train_samples == 0, "the training set is empty");
@@ -188,13 +184,22 @@ TrainResult run_training(const models::JobSpec& spec, ProgressSink& sink,
   double train_seconds = 0.0;
   int64_t train_images = 0;
   if (trainable == 0) sink.on_log("nothing to train: evaluating only");
+  std::shared_ptr<const models::Augmenter> augment;
+  if (!spec.data.augment.empty()) {
+    augment = std::make_shared<models::Augmenter>(spec.data.augment);
+    std::string steps;
+    for (const auto& st : spec.data.augment)
+      steps += std::string(steps.empty() ? "" : ", ") + models::augment_kind_name(st.kind);
+    sink.on_log("augment: " + steps);
+  }
   for (int64_t epoch = 0; epoch < spec.train.epochs; ++epoch) {
     const auto epoch_start = Clock::now();
     models::BatchLoader loader(data.train, {.batch_size = batch,
                                             .seed = spec.train.seed,
                                             .epoch = epoch,
                                             .shuffle = true,
-                                            .drop_last = false});
+                                            .drop_last = false,
+                                            .augment = augment});
     double loss_sum = 0.0;
     int64_t correct = 0, seen = 0, step = 0;
     double lr = 0.0;

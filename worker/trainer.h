@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <string>
 
+#include "models/dataset.h"
 #include "models/job_spec.h"
 
 namespace ringmaster::worker {
@@ -56,6 +57,13 @@ class ProgressSink {
   virtual void on_step(const StepProgress& p) = 0;
   virtual void on_epoch(const EpochReport& r) = 0;
 };
+
+// The spec's data set as the trainer uses it: loaded, split (digits) and
+// limited. Throws ops::Error for missing or corrupt files. Blocks on I/O.
+struct TrainTestData {
+  models::Dataset train, test;
+};
+TrainTestData load_data(const models::DataSpec& d, uint64_t seed);
 
 // Runs the job. `cancel`, when given and set, stops after the current step
 // (the result then has cancelled = true and no checkpoint is written).

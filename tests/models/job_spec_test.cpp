@@ -150,5 +150,34 @@ TEST(JobSpec, Ensembles) {
   EXPECT_TRUE(has_problem(ps, "/model/ensemble", "at least 2"));
 }
 
+TEST(JobSpec, AugmentSteps) {
+  JobSpec s = parse_job_spec({{"data",
+                               {{"augment",
+                                 {{{"type", "crop"}, {"padding", 4}},
+                                  {{"type", "hflip"}},
+                                  {{"type", "rotate"}, {"degrees", 10}, {"p", 0.3}, {"fill", 255}},
+                                  {{"type", "color_jitter"}, {"brightness", 0.2}}}}}}});
+  ASSERT_EQ(s.data.augment.size(), 4u);
+  EXPECT_EQ(s.data.augment[0].kind, AugmentStep::Kind::crop);
+  EXPECT_EQ(s.data.augment[0].padding, 4);
+  EXPECT_EQ(s.data.augment[1].p, 0.5);
+  EXPECT_EQ(s.data.augment[2].p, 0.3);
+  EXPECT_EQ(s.data.augment[2].fill, 255);
+  auto ps = problems_of({{"data",
+                          {{"augment",
+                            {{{"type", "warp"}},
+                             {{"type", "rotate"}},
+                             {{"type", "scale"}, {"min", 1.2}, {"max", 0.9}},
+                             {{"type", "hflip"}, {"pixels", 2}},
+                             {{"type", "cutout"}, {"size", 0}, {"p", 2}}}}}}});
+  EXPECT_TRUE(has_problem(ps, "/data/augment/0/type", "must be one of"));
+  EXPECT_TRUE(has_problem(ps, "/data/augment/1/degrees", "is required"));
+  EXPECT_TRUE(has_problem(ps, "/data/augment/2/max", "must be >= min"));
+  EXPECT_TRUE(has_problem(ps, "/data/augment/3/pixels", "unknown field"));
+  EXPECT_TRUE(has_problem(ps, "/data/augment/4/size", "must be >= 1"));
+  EXPECT_TRUE(has_problem(ps, "/data/augment/4/p", "must be <= 1"));
+  EXPECT_TRUE(has_problem(problems_of({{"data", {{"augment", 3}}}}), "/data/augment", "array"));
+}
+
 }  // namespace
 }  // namespace ringmaster::models
