@@ -109,4 +109,47 @@ TEST_F(TrainCli, MissingDataIsAClearFailure) {
   EXPECT_NE(r.err.find("nowhere"), std::string::npos) << r.err;
 }
 
+TEST_F(TrainCli, FineTunesFromACheckpointAndEnsemblesIt) {
+  if (!fs::exists(digits_path()))
+    GTEST_SKIP() << digits_path() << " missing: run scripts/install-deps.sh";
+  const std::string pre = (dir_ / "pre.safetensors").string();
+  const nlohmann::json data = {{"dataset", "digits"}, {"path", digits_path()}};
+  const nlohmann::json train_opts = {{"epochs", 1}, {"batch_size", 32}, {"threads", 1}};
+  ProcessResult r = train({{"model", {{"name", "resnet"}, {"depth", 8}}},
+                           {"data", data},
+                           {"train", train_opts},
+                           {"checkpoint", {{"path", pre}}}});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  // Fine-tune: the backbone from the checkpoint, a fresh head, the stem frozen.
+  r = train({{"model",
+              {{"name", "resnet"},
+               {"depth", 8},
+               {"init", {{"checkpoint", pre}, {"replace_head", true}}},
+               {"freeze", {"conv1.*", "bn1.*"}}}},
+             {"data", data},
+             {"train", train_opts},
+             {"checkpoint", {{"path", (dir_ / "ft.safetensors").string()}}}});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("init: fresh head 'fc'"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("freeze 'conv1.*': 1 parameters"), std::string::npos) << r.out;
+  // A wrong architecture for the checkpoint names the first mismatching tensor.
+  r = train(
+      {{"model", {{"name", "resnet"}, {"depth", 8}, {"width", 8}, {"init", {{"checkpoint", pre}}}}},
+       {"data", data},
+       {"train", train_opts}});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("shape mismatch for '"), std::string::npos) << r.err;
+  // Ensemble: the pretrained net (frozen) and a fresh one trained beside it.
+  r = train(
+      {{"model",
+        {{"ensemble",
+          {{{"name", "resnet"}, {"depth", 8}, {"checkpoint", pre}}, {{"name", "deep_convnet"}}}}}},
+       {"data", data},
+       {"train", train_opts},
+       {"checkpoint", {{"path", (dir_ / "ens.safetensors").string()}}}});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("member 0: resnet loaded from"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("model: ensemble"), std::string::npos) << r.out;
+}
+
 }  // namespace
