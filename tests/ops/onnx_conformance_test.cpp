@@ -37,6 +37,7 @@
 #include "ops/resize.h"
 #include "ops/slice.h"
 #include "ops/softmax.h"
+#include "ops/spatial_cross_entropy.h"
 
 namespace ringmaster::ops {
 
@@ -188,6 +189,8 @@ constexpr const char* kRun[] = {
     "node/test_sce_mean_log_prob",
     "node/test_sce_sum",
     "node/test_sce_sum_log_prob",
+    "node/test_sce_mean_3d",
+    "node/test_sce_mean_3d_log_prob",
     // ConvTranspose (2-d; pads, output_padding, output_shape, auto_pad, dilations, group)
     "node/test_convtranspose",
     "node/test_convtranspose_autopad_same",
@@ -250,7 +253,6 @@ constexpr const char* kSoftmaxExpanded =
 // softmax_cross_entropy takes (N, C) logits and labels (N), no class weights
 // and no ignore_index, and reduces by the mean (sum runs as N * mean).
 #define RM_SCE "SoftmaxCrossEntropyLoss with "
-constexpr const char* kSceNd = RM_SCE "(N, C, d1, ...) logits";
 constexpr const char* kSceW = RM_SCE "class weights";
 constexpr const char* kSceWIi = RM_SCE "class weights and ignore_index";
 constexpr const char* kSceWIiNd = RM_SCE "class weights, ignore_index and (N, C, d1, ...) logits";
@@ -366,8 +368,6 @@ constexpr Skipped kSkipped[] = {
     {"node/test_softmax_large_number_expanded", kSoftmaxExpanded},
     {"node/test_softmax_negative_axis_expanded", kSoftmaxExpanded},
     // SoftmaxCrossEntropyLoss
-    {"node/test_sce_mean_3d", kSceNd},
-    {"node/test_sce_mean_3d_log_prob", kSceNd},
     {"node/test_sce_mean_weight", kSceW},
     {"node/test_sce_mean_weight_log_prob", kSceW},
     {"node/test_sce_mean_weight_ii", kSceWIi},
@@ -755,11 +755,13 @@ std::vector<Tensor> run_sce(Case& c) {
   require(n.find("ignore_index") == nullptr, "SoftmaxCrossEntropyLoss with ignore_index");
   require(reduction == "mean" || reduction == "sum", "reduction " + reduction);
   const Tensor& x = c.input(0);
-  require(x.ndim() == 2, "SoftmaxCrossEntropyLoss on a non-2-d input");
-  Tensor loss = softmax_cross_entropy(x, c.input(1));
+  require(x.ndim() >= 2, "SoftmaxCrossEntropyLoss on a 1-d input");
+  if (x.ndim() > 2) c.notes.push_back("(N, C, d1, ...) logits: spatial_cross_entropy");
+  Tensor loss =
+      x.ndim() == 2 ? softmax_cross_entropy(x, c.input(1)) : spatial_cross_entropy(x, c.input(1));
   if (reduction == "sum") {
-    loss = Tensor::full(loss.shape(), loss.item() * static_cast<float>(x.dim(0)));
-    c.notes.push_back("reduction=sum checked as N * our mean");
+    loss = Tensor::full(loss.shape(), loss.item() * static_cast<float>(x.numel() / x.dim(1)));
+    c.notes.push_back("reduction=sum checked as (pixels) * our mean");
   }
   std::vector<Tensor> out{loss};
   if (c.node->outputs.size() > 1) {
