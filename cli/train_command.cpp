@@ -37,6 +37,7 @@ void write_metrics(const std::string& path, const worker::TrainResult& r) {
                       {"parameters", r.parameters},
                       {"threads", r.threads},
                       {"checkpoint", r.checkpoint_path}};
+  if (r.test_mean_iou >= 0.0) j["test_mean_iou"] = r.test_mean_iou;
   std::filesystem::path p(path);
   if (p.has_parent_path()) std::filesystem::create_directories(p.parent_path());
   std::ofstream out(path);

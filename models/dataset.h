@@ -33,6 +33,9 @@ struct Dataset {
   ops::Tensor images;
   std::vector<int64_t> labels;
   int num_classes = 0;
+  // Segmentation data only: (N, H, W) u8, the class of every pixel (labels
+  // then hold one class per image, unused by training); undefined otherwise.
+  ops::Tensor masks;
   int64_t size() const { return static_cast<int64_t>(labels.size()); }
 };
 
@@ -85,6 +88,7 @@ struct BatchLoaderOptions {
 struct Batch {
   ops::Tensor images;            // (B, C, H, W) f32, plain
   ops::Tensor labels;            // (B) i64
+  ops::Tensor masks;             // (B, H, W) i64 when the data set has masks
   std::vector<int64_t> indices;  // the dataset indices of the B samples
   int64_t index = 0;             // batch number within the epoch
 };

@@ -279,7 +279,19 @@ JobSpec parse_job_spec(const nlohmann::json& j) {
     if (const nlohmann::json* d = top.object("data")) {
       SpecReader r(*d, "/data", problems);
       parse_augment(r, spec.data.augment);
-      r.string("dataset", spec.data.dataset, {"digits", "fashion-mnist"});
+      r.string("dataset", spec.data.dataset, {"digits", "fashion-composites", "fashion-mnist"});
+      if (const nlohmann::json* c = r.raw("composites")) {
+        SpecReader cr(*c, r.child("composites"), problems);
+        cr.integer("size", spec.data.composite_size, 28, 1024);
+        cr.integer("train", spec.data.composite_train, 1, 1000000);
+        cr.integer("test", spec.data.composite_test, 1, 1000000);
+        cr.integer("max_items", spec.data.composite_max_items, 1, 64);
+        int64_t seed = static_cast<int64_t>(spec.data.composite_seed);
+        cr.integer("seed", seed, 0);
+        spec.data.composite_seed = static_cast<uint64_t>(seed);
+        if (spec.data.dataset != "fashion-composites")
+          r.problem("composites", "only for the fashion-composites data set");
+      }
       r.string("path", spec.data.path);
       r.integer("train_limit", spec.data.train_limit, 0);
       r.integer("test_limit", spec.data.test_limit, 0);
@@ -323,6 +335,8 @@ JobSpec parse_job_spec(const nlohmann::json& j) {
   }
   if (spec.data.dataset == "digits" && spec.data.test_fraction_permille == 0)
     spec.data.test_fraction_permille = 280;
+  if (spec.data.dataset == "fashion-composites" && !spec.data.augment.empty())
+    problems.push_back({"/data/augment", "is for classification data (composites have masks)"});
   if (spec.data.dataset != "digits" && spec.data.test_fraction_permille != 0)
     problems.push_back(
         {"/data/test_fraction", "only for the digits data set (fashion-mnist has a test set)"});

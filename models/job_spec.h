@@ -52,12 +52,16 @@ struct ModelSpec {
 };
 
 struct DataSpec {
-  std::string dataset = "fashion-mnist";  // "fashion-mnist" | "digits"
+  std::string dataset = "fashion-mnist";  // "fashion-mnist" | "digits" | "fashion-composites"
   std::string path;                       // folder or file; default per dataset
   int64_t train_limit = 0;                // first N training samples (0: all)
   int64_t test_limit = 0;                 // first N test samples (0: all)
   int64_t test_fraction_permille = 0;     // digits only: held-out share (default 280 = 28%)
   std::vector<AugmentStep> augment;       // training batches only, in order
+  // fashion-composites (segmentation) only: see models/composites.h.
+  int64_t composite_size = 64, composite_train = 4000, composite_test = 1000;
+  int64_t composite_max_items = 3;
+  uint64_t composite_seed = 1;
 };
 
 struct TrainSpec {

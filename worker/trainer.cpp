@@ -3,9 +3,11 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <random>
 
+#include "models/composites.h"
 #include "models/dataset.h"
 #include "models/ensemble.h"
 #include "models/lr_schedule.h"
@@ -16,6 +18,7 @@
 #include "ops/autograd.h"
 #include "ops/device_memory.h"
 #include "ops/softmax.h"
+#include "ops/spatial_cross_entropy.h"
 
 namespace ringmaster::worker {
 namespace {
@@ -46,22 +49,50 @@ std::unique_ptr<models::Optimizer> make_optimizer(const models::OptimizerSpec& o
   return std::make_unique<models::Adam>(params, a);
 }
 
-// Correct predictions in a batch: argmax of each row of logits (N, C).
-int64_t count_correct(const ops::Tensor& logits, const ops::Tensor& labels) {
+// What a batch is scored against: labels (N), or masks (N, H, W) for
+// segmentation data (logits (N, C, H, W)).
+const ops::Tensor& targets_of(const models::Batch& b) {
+  return b.masks.defined() ? b.masks : b.labels;
+}
+
+ops::Tensor loss_of(const ops::Tensor& logits, const ops::Tensor& targets) {
+  return targets.ndim() == 1 ? ops::softmax_cross_entropy(logits, targets)
+                             : ops::spatial_cross_entropy(logits, targets);
+}
+
+// Argmax over C of logits viewed as (N, C, S) against targets (N*S); adds
+// per-class intersections and unions when `iou` is given (segmentation).
+// Returns the number of correct predictions (images, or pixels).
+struct IouCounts {
+  std::vector<int64_t> intersection, union_;
+};
+int64_t count_correct(const ops::Tensor& logits, const ops::Tensor& targets,
+                      IouCounts* iou = nullptr) {
   ops::Tensor l = logits.to_plain();
   const float* p = l.data<float>();
-  const int64_t* y = labels.data<int64_t>();
-  const int64_t n = l.dim(0), c = l.dim(1);
+  const int64_t* y = targets.data<int64_t>();
+  const int64_t n = l.dim(0), c = l.dim(1), s = l.numel() / (n * c);
   int64_t correct = 0;
   for (int64_t i = 0; i < n; ++i) {
-    const float* row = p + i * c;
-    correct += (std::max_element(row, row + c) - row) == y[i];
+    for (int64_t j = 0; j < s; ++j) {
+      int64_t best = 0;
+      for (int64_t k = 1; k < c; ++k)
+        if (p[(i * c + k) * s + j] > p[(i * c + best) * s + j]) best = k;
+      const int64_t want = y[i * s + j];
+      correct += best == want;
+      if (iou != nullptr) {
+        ++iou->union_[static_cast<size_t>(best)];
+        if (best != want) ++iou->union_[static_cast<size_t>(want)];
+        if (best == want) ++iou->intersection[static_cast<size_t>(best)];
+      }
+    }
   }
   return correct;
 }
 
 struct Evaluation {
   double loss = 0.0, accuracy = 0.0;
+  double mean_iou = -1.0;  // segmentation only: over classes present in truth or prediction
 };
 
 Evaluation evaluate(models::Module& model, const models::Dataset& test, int64_t batch_size) {
@@ -70,19 +101,35 @@ Evaluation evaluate(models::Module& model, const models::Dataset& test, int64_t 
   models::BatchLoader loader(
       test,
       {.batch_size = batch_size, .seed = 0, .epoch = 0, .shuffle = false, .drop_last = false});
+  const bool seg = test.masks.defined();
+  IouCounts iou{std::vector<int64_t>(static_cast<size_t>(test.num_classes)),
+                std::vector<int64_t>(static_cast<size_t>(test.num_classes))};
   double loss_sum = 0.0;
-  int64_t correct = 0, seen = 0;
+  int64_t correct = 0, seen = 0, units = 0;
   while (auto batch = loader.next()) {
     ops::Tensor logits = model.forward(batch->images);
+    const ops::Tensor& t = targets_of(*batch);
     const int64_t n = batch->labels.dim(0);
-    loss_sum += ops::softmax_cross_entropy(logits, batch->labels).item() * static_cast<double>(n);
-    correct += count_correct(logits, batch->labels);
+    loss_sum += loss_of(logits, t).item() * static_cast<double>(n);
+    correct += count_correct(logits, t, seg ? &iou : nullptr);
     seen += n;
+    units += t.numel();
   }
   model.train(true);
   if (seen == 0) return {};
-  return {loss_sum / static_cast<double>(seen),
-          static_cast<double>(correct) / static_cast<double>(seen)};
+  Evaluation ev{loss_sum / static_cast<double>(seen),
+                static_cast<double>(correct) / static_cast<double>(units)};
+  if (seg) {
+    double sum = 0.0;
+    int present = 0;
+    for (size_t k = 0; k < iou.union_.size(); ++k) {
+      if (iou.union_[k] == 0) continue;
+      sum += static_cast<double>(iou.intersection[k]) / static_cast<double>(iou.union_[k]);
+      ++present;
+    }
+    ev.mean_iou = present > 0 ? sum / present : 0.0;
+  }
+  return ev;
 }
 
 void write_checkpoint(const std::string& path, const models::Module& model,
@@ -116,6 +163,22 @@ TrainTestData load_data(const models::DataSpec& d, uint64_t seed) {
         models::load_idx(dir + "/train-images-idx3-ubyte.gz", dir + "/train-labels-idx1-ubyte.gz");
     out.test =
         models::load_idx(dir + "/t10k-images-idx3-ubyte.gz", dir + "/t10k-labels-idx1-ubyte.gz");
+  } else if (d.dataset == "fashion-composites") {
+    // Segmentation: training composites from the training items, test
+    // composites from the held-out test items.
+    const std::string dir = d.path.empty() ? "/usr/share/datasets/fashion-mnist" : d.path;
+    models::CompositeOptions o{.count = d.composite_train,
+                               .size = d.composite_size,
+                               .max_items = d.composite_max_items,
+                               .seed = d.composite_seed};
+    out.train = models::make_composites(
+        models::load_idx(dir + "/train-images-idx3-ubyte.gz", dir + "/train-labels-idx1-ubyte.gz"),
+        o);
+    o.count = d.composite_test;
+    o.seed = d.composite_seed + 1;
+    out.test = models::make_composites(
+        models::load_idx(dir + "/t10k-images-idx3-ubyte.gz", dir + "/t10k-labels-idx1-ubyte.gz"),
+        o);
   } else {  // digits
     const std::string file = d.path.empty() ? "data/digits.csv.gz" : d.path;
     models::Dataset all = models::load_digits_csv(file);
@@ -167,6 +230,8 @@ TrainResult run_training(const models::JobSpec& spec, ProgressSink& sink,
   // An ensemble trains each member that has trainable parameters on its own
   // loss (the sum of the members' losses); frozen members only vote at eval.
   auto* ensemble = dynamic_cast<models::Ensemble*>(model.get());
+  RM_THROW_IF(ensemble != nullptr && data.train.masks.defined(),
+              "ensembles average class probabilities per image; this data set is segmentation");
   std::vector<std::shared_ptr<models::Module>> trained_members;
   if (ensemble != nullptr) {
     for (size_t i = 0; i < ensemble->size(); ++i)
@@ -201,7 +266,7 @@ TrainResult run_training(const models::JobSpec& spec, ProgressSink& sink,
                                             .drop_last = false,
                                             .augment = augment});
     double loss_sum = 0.0;
-    int64_t correct = 0, seen = 0, step = 0;
+    int64_t correct = 0, seen = 0, units = 0, step = 0;  // units: images, or pixels
     double lr = 0.0;
     while (auto b = trainable > 0 ? loader.next() : std::nullopt) {
       if (cancel != nullptr && cancel->load()) {
@@ -212,17 +277,18 @@ TrainResult run_training(const models::JobSpec& spec, ProgressSink& sink,
       optimizer->set_lr(lr);
       optimizer->zero_grad();
       ops::Tensor logits, loss;
+      const ops::Tensor& targets = targets_of(*b);
       if (ensemble != nullptr) {
         std::vector<ops::Tensor> outs;
         for (const auto& m : trained_members) {
           outs.push_back(m->forward(b->images));
-          ops::Tensor l = ops::softmax_cross_entropy(outs.back(), b->labels);
+          ops::Tensor l = ops::softmax_cross_entropy(outs.back(), targets);
           loss = loss.defined() ? ops::add(loss, l) : l;
         }
         logits = models::Ensemble::average_log_probs(outs);
       } else {
         logits = model->forward(b->images);
-        loss = ops::softmax_cross_entropy(logits, b->labels);
+        loss = loss_of(logits, targets);
       }
       loss.backward();
       optimizer->step();
@@ -231,8 +297,9 @@ TrainResult run_training(const models::JobSpec& spec, ProgressSink& sink,
       RM_THROW_IF(!std::isfinite(l), "training diverged: loss is ", l, " at epoch ", epoch + 1,
                   " step ", step + 1, " (lower the learning rate)");
       loss_sum += l * static_cast<double>(n);
-      correct += count_correct(logits, b->labels);
+      correct += count_correct(logits, targets);
       seen += n;
+      units += targets.numel();
       ++step;
       ++result.steps;
       const double secs = seconds_since(epoch_start);
@@ -242,7 +309,7 @@ TrainResult run_training(const models::JobSpec& spec, ProgressSink& sink,
       p.step = step;
       p.steps_per_epoch = steps_per_epoch;
       p.loss = loss_sum / static_cast<double>(seen);
-      p.accuracy = static_cast<double>(correct) / static_cast<double>(seen);
+      p.accuracy = static_cast<double>(correct) / static_cast<double>(units);
       p.samples_per_second = static_cast<double>(seen) / std::max(secs, 1e-9);
       const double total_steps = static_cast<double>(steps_per_epoch * spec.train.epochs);
       const double done_steps = static_cast<double>(result.steps);
@@ -262,18 +329,26 @@ TrainResult run_training(const models::JobSpec& spec, ProgressSink& sink,
     r.epochs = spec.train.epochs;
     r.train_loss = loss_sum / static_cast<double>(std::max<int64_t>(seen, 1));
     r.train_accuracy =
-        static_cast<double>(correct) / static_cast<double>(std::max<int64_t>(seen, 1));
+        static_cast<double>(correct) / static_cast<double>(std::max<int64_t>(units, 1));
     r.test_loss = ev.loss;
     r.test_accuracy = ev.accuracy;
     r.images_per_second = static_cast<double>(seen) / std::max(epoch_train_seconds, 1e-9);
     r.epoch_seconds = seconds_since(epoch_start);
     r.lr = lr;
+    r.test_mean_iou = ev.mean_iou;
     sink.on_epoch(r);
+    if (ev.mean_iou >= 0.0) {
+      char line[96];
+      std::snprintf(line, sizeof line, "epoch %lld: test pixel accuracy %.2f%%, mean IoU %.4f",
+                    static_cast<long long>(epoch + 1), 100.0 * ev.accuracy, ev.mean_iou);
+      sink.on_log(line);
+    }
     result.epochs = epoch + 1;
     result.train_loss = r.train_loss;
     result.train_accuracy = r.train_accuracy;
     result.test_loss = r.test_loss;
     result.test_accuracy = r.test_accuracy;
+    result.test_mean_iou = r.test_mean_iou;
     if (trainable == 0) break;  // one evaluation is all there is
   }
   result.images_per_second = static_cast<double>(train_images) / std::max(train_seconds, 1e-9);

@@ -33,6 +33,7 @@ struct EpochReport {
   double images_per_second = 0.0;  // training only, this epoch
   double epoch_seconds = 0.0;
   double lr = 0.0;
+  double test_mean_iou = -1.0;  // segmentation data only (accuracies are then per pixel)
 };
 
 struct TrainResult {
@@ -40,6 +41,7 @@ struct TrainResult {
   int64_t steps = 0;
   double train_loss = 0.0, train_accuracy = 0.0;  // last epoch
   double test_loss = 0.0, test_accuracy = 0.0;    // after the last epoch
+  double test_mean_iou = -1.0;                    // segmentation data only
   double images_per_second = 0.0;                 // training images / training seconds, all epochs
   double wall_seconds = 0.0;                      // everything, loading and evaluation included
   int64_t train_samples = 0, test_samples = 0;

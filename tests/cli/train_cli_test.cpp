@@ -152,4 +152,28 @@ TEST_F(TrainCli, FineTunesFromACheckpointAndEnsemblesIt) {
   EXPECT_NE(r.out.find("model: ensemble"), std::string::npos) << r.out;
 }
 
+TEST_F(TrainCli, SegmentsFashionCompositesWithFcn) {
+  if (!fs::exists("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz"))
+    GTEST_SKIP() << "Fashion-MNIST missing: run scripts/install-deps.sh";
+  ProcessResult r =
+      train({{"model",
+              {{"name", "fcn"},
+               {"head", "16s"},
+               {"backbone", {{"stack", {8, "M", 16, "M", 16, "M"}}}},
+               {"head_width", 16},
+               {"head_kernel", 1}}},
+             {"data",
+              {{"dataset", "fashion-composites"},
+               {"composites", {{"size", 32}, {"train", 64}, {"test", 16}, {"max_items", 1}}}}},
+             {"train", {{"epochs", 1}, {"batch_size", 16}, {"threads", 1}}},
+             {"checkpoint", {{"path", (dir_ / "fcn.safetensors").string()}}}},
+            "--metrics-out " + (dir_ / "m.json").string());
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("mean IoU"), std::string::npos) << r.out;
+  const nlohmann::json m = nlohmann::json::parse(slurp(dir_ / "m.json"));
+  ASSERT_TRUE(m.contains("test_mean_iou")) << m.dump();
+  EXPECT_GE(m["test_mean_iou"].get<double>(), 0.0);
+  EXPECT_LE(m["test_mean_iou"].get<double>(), 1.0);
+}
+
 }  // namespace

@@ -179,5 +179,25 @@ TEST(JobSpec, AugmentSteps) {
   EXPECT_TRUE(has_problem(problems_of({{"data", {{"augment", 3}}}}), "/data/augment", "array"));
 }
 
+TEST(JobSpec, SegmentationComposites) {
+  JobSpec s = parse_job_spec(
+      {{"data",
+        {{"dataset", "fashion-composites"},
+         {"composites", {{"size", 48}, {"train", 100}, {"test", 20}, {"max_items", 2}}}}}});
+  EXPECT_EQ(s.data.composite_size, 48);
+  EXPECT_EQ(s.data.composite_train, 100);
+  EXPECT_EQ(s.data.composite_test, 20);
+  EXPECT_EQ(s.data.composite_max_items, 2);
+  auto ps = problems_of({{"data",
+                          {{"dataset", "fashion-composites"},
+                           {"composites", {{"size", 20}, {"extra", 1}}},
+                           {"augment", {{{"type", "hflip"}}}}}}});
+  EXPECT_TRUE(has_problem(ps, "/data/composites/size", "must be >= 28"));
+  EXPECT_TRUE(has_problem(ps, "/data/composites/extra", "unknown field"));
+  EXPECT_TRUE(has_problem(ps, "/data/augment", "classification"));
+  EXPECT_TRUE(has_problem(problems_of({{"data", {{"composites", {{"size", 64}}}}}}),
+                          "/data/composites", "only for the fashion-composites"));
+}
+
 }  // namespace
 }  // namespace ringmaster::models
