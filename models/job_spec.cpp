@@ -295,6 +295,7 @@ JobSpec parse_job_spec(const nlohmann::json& j) {
       r.string("path", spec.data.path);
       r.integer("train_limit", spec.data.train_limit, 0);
       r.integer("test_limit", spec.data.test_limit, 0);
+      r.integer("train_per_class", spec.data.train_per_class, 0);
       double frac = -1.0;
       r.number("test_fraction", frac, 0.0, 0.9, true);
       if (frac > 0.0) spec.data.test_fraction_permille = static_cast<int64_t>(frac * 1000.0 + 0.5);

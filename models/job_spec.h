@@ -56,6 +56,7 @@ struct DataSpec {
   std::string path;                       // folder or file; default per dataset
   int64_t train_limit = 0;                // first N training samples (0: all)
   int64_t test_limit = 0;                 // first N test samples (0: all)
+  int64_t train_per_class = 0;            // first N training samples of each class (0: all)
   int64_t test_fraction_permille = 0;     // digits only: held-out share (default 280 = 28%)
   std::vector<AugmentStep> augment;       // training batches only, in order
   // fashion-composites (segmentation) only: see models/composites.h.

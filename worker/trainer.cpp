@@ -191,6 +191,17 @@ TrainTestData load_data(const models::DataSpec& d, uint64_t seed) {
     out.train = models::subset(out.train, std::min(d.train_limit, out.train.size()));
   if (d.test_limit > 0)
     out.test = models::subset(out.test, std::min(d.test_limit, out.test.size()));
+  if (d.train_per_class > 0) {  // few-shot: the first N of each class, in data set order
+    std::vector<int64_t> taken(static_cast<size_t>(out.train.num_classes)), keep;
+    for (int64_t i = 0; i < out.train.size(); ++i) {
+      const auto c = static_cast<size_t>(out.train.labels[static_cast<size_t>(i)]);
+      if (taken[c] < d.train_per_class) {
+        ++taken[c];
+        keep.push_back(i);
+      }
+    }
+    out.train = models::subset(out.train, keep);
+  }
   return out;
 }
 

@@ -120,17 +120,19 @@ TEST_F(TrainCli, FineTunesFromACheckpointAndEnsemblesIt) {
                            {"train", train_opts},
                            {"checkpoint", {{"path", pre}}}});
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
-  // Fine-tune: the backbone from the checkpoint, a fresh head, the stem frozen.
+  // Fine-tune on 5 labels per class: the backbone from the checkpoint, a
+  // fresh head, the stem frozen.
   r = train({{"model",
               {{"name", "resnet"},
                {"depth", 8},
                {"init", {{"checkpoint", pre}, {"replace_head", true}}},
                {"freeze", {"conv1.*", "bn1.*"}}}},
-             {"data", data},
+             {"data", {{"dataset", "digits"}, {"path", digits_path()}, {"train_per_class", 5}}},
              {"train", train_opts},
              {"checkpoint", {{"path", (dir_ / "ft.safetensors").string()}}}});
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_NE(r.out.find("init: fresh head 'fc'"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("data: digits, 50 train"), std::string::npos) << r.out;  // 5 per class
   EXPECT_NE(r.out.find("freeze 'conv1.*': 1 parameters"), std::string::npos) << r.out;
   // A wrong architecture for the checkpoint names the first mismatching tensor.
   r = train(

@@ -188,6 +188,9 @@ TEST(JobSpec, SegmentationComposites) {
   EXPECT_EQ(s.data.composite_train, 100);
   EXPECT_EQ(s.data.composite_test, 20);
   EXPECT_EQ(s.data.composite_max_items, 2);
+  EXPECT_EQ(parse_job_spec({{"data", {{"train_per_class", 10}}}}).data.train_per_class, 10);
+  EXPECT_TRUE(has_problem(problems_of({{"data", {{"train_per_class", -1}}}}),
+                          "/data/train_per_class", "must be >= 0"));
   auto ps = problems_of({{"data",
                           {{"dataset", "fashion-composites"},
                            {"composites", {{"size", 20}, {"extra", 1}}},
