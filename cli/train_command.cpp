@@ -41,6 +41,7 @@ void write_metrics(const std::string& path, const worker::TrainResult& r) {
                       {"skipped_steps", r.skipped_steps},
                       {"loss_scale", r.loss_scale},
                       {"checkpoint", r.checkpoint_path}};
+  if (r.test_mean_iou >= 0.0) j["test_mean_iou"] = r.test_mean_iou;
   std::filesystem::path p(path);
   if (p.has_parent_path()) std::filesystem::create_directories(p.parent_path());
   std::ofstream out(path);

@@ -109,6 +109,11 @@ void check_dataset(const Dataset& ds) {
                ds.images.device().is_cpu() && ds.images.is_plain() && ds.images.dim(0) == ds.size(),
            "a Dataset holds (N, C, H, W) u8 cpu images and N labels; got ",
            ops::to_string(ds.images), " and ", ds.size(), " labels");
+  RM_CHECK(!ds.masks.defined() ||
+               (ds.masks.dtype() == ops::DType::u8 && ds.masks.is_plain() &&
+                ds.masks.shape() == ops::Shape{ds.size(), ds.images.dim(2), ds.images.dim(3)}),
+           "a Dataset's masks are (N, H, W) u8 for images ", ops::to_string(ds.images), "; got ",
+           ops::to_string(ds.masks));
 }
 
 }  // namespace
@@ -215,6 +220,15 @@ Dataset subset(const Dataset& ds, const std::vector<int64_t>& indices) {
     std::memcpy(dst + static_cast<int64_t>(i) * per, src + k * per, static_cast<size_t>(per));
     out.labels.push_back(ds.labels[static_cast<size_t>(k)]);
   }
+  if (ds.masks.defined()) {
+    const int64_t hw = s[2] * s[3];
+    out.masks =
+        ops::Tensor::empty({static_cast<int64_t>(indices.size()), s[2], s[3]}, ops::DType::u8);
+    for (size_t i = 0; i < indices.size(); ++i) {
+      std::memcpy(out.masks.data<uint8_t>() + static_cast<int64_t>(i) * hw,
+                  ds.masks.data<uint8_t>() + indices[i] * hw, static_cast<size_t>(hw));
+    }
+  }
   return out;
 }
 
@@ -279,6 +293,8 @@ BatchLoader::BatchLoader(Dataset ds, BatchLoaderOptions options)
               "batch loader: mean/std have ", opt_.mean.size(), " values for ", channels,
               " channels");
   for (float s : opt_.std) RM_THROW_IF(!(s > 0), "batch loader: std must be > 0, got ", s);
+  RM_THROW_IF(opt_.augment && ds_.masks.defined(),
+              "batch loader: data.augment is for classification data; this set has masks");
 
   std::vector<int64_t> epoch_order;
   if (opt_.shuffle) {
@@ -326,6 +342,15 @@ Batch BatchLoader::make_batch(int64_t b) const {
   out.indices.assign(order_.begin() + begin, order_.begin() + begin + count);
   out.images = ops::Tensor::empty({count, c, s[2], s[3]});
   out.labels = ops::Tensor::empty({count}, ops::DType::i64);
+  if (ds_.masks.defined()) {
+    out.masks = ops::Tensor::empty({count, s[2], s[3]}, ops::DType::i64);  // (B, H, W)
+    int64_t* m = out.masks.data<int64_t>();
+    for (int64_t i = 0; i < count; ++i) {
+      const uint8_t* src_mask =
+          ds_.masks.data<uint8_t>() + out.indices[static_cast<size_t>(i)] * s[2] * s[3];
+      for (int64_t j = 0; j < s[2] * s[3]; ++j) m[i * s[2] * s[3] + j] = src_mask[j];
+    }
+  }
   // y = x * scale[c] + shift[c], folding x / 255 and (x - mean) / std.
   std::vector<float> scale(static_cast<size_t>(c), 1.0f / 255.0f), shift(static_cast<size_t>(c));
   for (int64_t ch = 0; ch < c && !opt_.mean.empty(); ++ch) {
@@ -336,11 +361,18 @@ Batch BatchLoader::make_batch(int64_t b) const {
   const uint8_t* src = ds_.images.data<uint8_t>();
   float* dst = out.images.data<float>();
   int64_t* labels = out.labels.data<int64_t>();
+  std::vector<uint8_t> scratch(opt_.augment ? static_cast<size_t>(per) : 0);  // (C, H, W)
   for (int64_t i = 0; i < count; ++i) {
     const int64_t k = out.indices[static_cast<size_t>(i)];
     labels[i] = ds_.labels[static_cast<size_t>(k)];
+    const uint8_t* sample = src + k * per;
+    if (opt_.augment) {
+      std::copy_n(sample, per, scratch.data());
+      opt_.augment->apply(scratch.data(), c, s[2], s[3], opt_.seed, opt_.epoch, k);
+      sample = scratch.data();
+    }
     for (int64_t ch = 0; ch < c; ++ch) {
-      const uint8_t* x = src + k * per + ch * hw;
+      const uint8_t* x = sample + ch * hw;
       float* y = dst + i * per + ch * hw;
       const float a = scale[static_cast<size_t>(ch)], z = shift[static_cast<size_t>(ch)];
       for (int64_t j = 0; j < hw; ++j) y[j] = static_cast<float>(x[j]) * a + z;

@@ -2,8 +2,9 @@
 // style IDX files (gzip, e.g. Fashion-MNIST) and scikit-learn's digits CSV
 // into u8 images; the loader shuffles by a pure function of (seed, epoch),
 // shards by rank like torch's DistributedSampler, converts to normalised f32
-// batches and prepares the next batch on a background thread. No
-// augmentation here, and no lazy/streaming loading: everything is in memory.
+// batches and prepares the next batch on a background thread, augmenting
+// each sample (augment.h) when asked. No lazy/streaming loading: everything
+// is in memory.
 //
 // Errors: bad or truncated files throw ops::Error naming the file and the
 // problem. Bad loader options throw ops::Error; misuse of the API (a
@@ -13,6 +14,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <exception>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -20,6 +22,7 @@
 #include <utility>
 #include <vector>
 
+#include "models/augment.h"
 #include "ops/tensor.h"
 
 namespace ringmaster::models {
@@ -30,6 +33,9 @@ struct Dataset {
   ops::Tensor images;
   std::vector<int64_t> labels;
   int num_classes = 0;
+  // Segmentation data only: (N, H, W) u8, the class of every pixel (labels
+  // then hold one class per image, unused by training); undefined otherwise.
+  ops::Tensor masks;
   int64_t size() const { return static_cast<int64_t>(labels.size()); }
 };
 
@@ -73,12 +79,16 @@ struct BatchLoaderOptions {
   int rank = 0;
   int world_size = 1;
   int64_t start_batch = 0;  // skip this many batches (resume mid-epoch)
-  bool prefetch = true;     // false: build each batch inside next()
+  // Applied to each sample's u8 pixels before normalisation, keyed by
+  // (seed, epoch, dataset index); null: none.
+  std::shared_ptr<const Augmenter> augment;
+  bool prefetch = true;  // false: build each batch inside next()
 };
 
 struct Batch {
   ops::Tensor images;            // (B, C, H, W) f32, plain
   ops::Tensor labels;            // (B) i64
+  ops::Tensor masks;             // (B, H, W) i64 when the data set has masks
   std::vector<int64_t> indices;  // the dataset indices of the B samples
   int64_t index = 0;             // batch number within the epoch
 };

@@ -49,4 +49,11 @@ std::shared_ptr<Module> make_deep_convnet(int in_channels, int num_classes, int 
   return net;
 }
 
+void read_deep_convnet_options(SpecReader&, DeepConvNetOptions&) {}
+
+std::shared_ptr<Module> make_deep_convnet(const DeepConvNetOptions&, const ModelConfig& cfg,
+                                          std::mt19937_64& rng) {
+  return make_deep_convnet(cfg.in_channels, cfg.num_classes, cfg.image_size, rng);
+}
+
 }  // namespace ringmaster::models

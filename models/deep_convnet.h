@@ -8,7 +8,9 @@
 #include <memory>
 #include <random>
 
+#include "models/model_registry.h"
 #include "models/module.h"
+#include "models/spec_reader.h"
 
 namespace ringmaster::models {
 
@@ -29,6 +31,12 @@ namespace ringmaster::models {
 // The result is a Sequential; its children can be replaced by name
 // (register_module("fc2", ...)) for fine-tuning.
 std::shared_ptr<Module> make_deep_convnet(int in_channels, int num_classes, int image_size,
+                                          std::mt19937_64& rng);
+
+// The registry's entry: deep_convnet has no options of its own.
+struct DeepConvNetOptions {};
+void read_deep_convnet_options(SpecReader& r, DeepConvNetOptions& o);
+std::shared_ptr<Module> make_deep_convnet(const DeepConvNetOptions& o, const ModelConfig& cfg,
                                           std::mt19937_64& rng);
 
 // The flattened feature size 64*S*S that fc1 sees (0 when too small).

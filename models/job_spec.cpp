@@ -10,6 +10,7 @@
 #include "models/json_fields.h"
 #include "models/lr_schedule.h"
 #include "models/model_registry.h"
+#include "models/spec_reader.h"
 
 namespace ringmaster::models {
 
@@ -141,6 +142,130 @@ class Reader {
   bool ok_ = false;
 };
 
+// data.augment: an array of steps {"type": ..., "p": ..., per-type fields}.
+void parse_augment(SpecReader& data, std::vector<AugmentStep>& out) {
+  const nlohmann::json* a = data.raw("augment");
+  if (a == nullptr) return;
+  if (!a->is_array()) {
+    data.problem("augment", std::string("must be an array of steps, got ") + json_type_name(*a));
+    return;
+  }
+  for (size_t i = 0; i < a->size(); ++i) {
+    SpecReader r((*a)[i], data.child("augment/" + std::to_string(i)), data.problems());
+    if (!r.ok()) continue;
+    std::string type;
+    r.string("type", type);
+    AugmentStep st;
+    if (!augment_kind_from_name(type, st.kind)) {
+      r.problem("type", type.empty() && !r.has("type")
+                            ? "is required (rotate, translate, crop, hflip, scale, "
+                              "color_jitter, cutout)"
+                            : "must be one of rotate, translate, crop, hflip, scale, "
+                              "color_jitter, cutout, got \"" +
+                                  type + "\"");
+      continue;
+    }
+    auto required = [&](const char* key) {
+      if (!r.has(key)) r.problem(key, std::string("is required for ") + type);
+    };
+    st.p = st.kind == AugmentStep::Kind::hflip ? 0.5 : 1.0;
+    r.number("p", st.p, 0.0, 1.0);
+    using K = AugmentStep::Kind;
+    if (st.kind != K::hflip && st.kind != K::color_jitter) r.integer("fill", st.fill, 0, 255);
+    switch (st.kind) {
+      case K::rotate:
+        required("degrees");
+        r.number("degrees", st.degrees, 0.0, 180.0, true);
+        break;
+      case K::translate:
+        required("pixels");
+        r.integer("pixels", st.pixels, 1, 4096);
+        break;
+      case K::crop:
+        required("padding");
+        r.integer("padding", st.padding, 1, 4096);
+        break;
+      case K::hflip:
+        break;
+      case K::scale:
+        required("min");
+        required("max");
+        r.number("min", st.min_scale, 0.1, 10.0);
+        r.number("max", st.max_scale, 0.1, 10.0);
+        if (st.min_scale > st.max_scale) r.problem("max", "must be >= min");
+        break;
+      case K::color_jitter:
+        r.number("brightness", st.brightness, 0.0, 1.0);
+        r.number("contrast", st.contrast, 0.0, 1.0);
+        r.number("saturation", st.saturation, 0.0, 1.0);
+        if (st.brightness == 0.0 && st.contrast == 0.0 && st.saturation == 0.0)
+          r.problem("", "color_jitter needs brightness, contrast or saturation > 0");
+        break;
+      case K::cutout:
+        required("size");
+        r.integer("size", st.size, 1, 4096);
+        break;
+    }
+    out.push_back(st);
+  }
+}
+
+// The model object at `pointer`: an architecture (name, its options, init,
+// freeze, and checkpoint for ensemble members) or {"ensemble": [...]}.
+void parse_model(const nlohmann::json& m, const std::string& pointer, bool member, ModelSpec& out,
+                 std::vector<SpecProblem>& problems) {
+  if (!member && m.is_object() && m.contains("ensemble")) {
+    SpecReader r(m, pointer, problems);
+    const nlohmann::json* e = r.raw("ensemble");
+    out.name = "ensemble";
+    if (!e->is_array() || e->size() < 2) {
+      r.problem("ensemble", "must be an array of at least 2 model objects");
+      return;
+    }
+    out.ensemble.resize(e->size());
+    for (size_t i = 0; i < e->size(); ++i)
+      parse_model((*e)[i], r.child("ensemble/" + std::to_string(i)), true, out.ensemble[i],
+                  problems);
+    return;
+  }
+  // The job spec owns these fields; the architecture's reader reads the rest.
+  const std::set<std::string> ours = {"name", "init", "freeze", "checkpoint"};
+  std::set<std::string> theirs;
+  if (m.is_object()) {
+    for (auto it = m.begin(); it != m.end(); ++it) {
+      if (!ours.count(it.key())) {
+        theirs.insert(it.key());
+        out.options[it.key()] = it.value();
+      }
+    }
+  }
+  {
+    SpecReader own(m, pointer, problems, theirs);
+    if (!own.ok()) return;
+    own.string("name", out.name);
+    own.strings("freeze", out.freeze);
+    if (member) {
+      own.string("checkpoint", out.checkpoint);
+    } else if (own.has("checkpoint")) {
+      own.raw("checkpoint");
+      own.problem("checkpoint", "only for ensemble members (use init.checkpoint to fine-tune)");
+    }
+    if (const nlohmann::json* init = own.raw("init")) {
+      SpecReader ir(*init, own.child("init"), problems);
+      ir.string("checkpoint", out.init.checkpoint);
+      ir.strings("include", out.init.include);
+      ir.strings("exclude", out.init.exclude);
+      ir.boolean("replace_head", out.init.replace_head);
+      if (ir.ok() && out.init.checkpoint.empty()) ir.problem("checkpoint", "is required");
+      if (!out.checkpoint.empty())
+        own.problem("init", "a member with a checkpoint loads all of it; drop init");
+    }
+  }
+  // Validation only: the trainer builds the model once the data is loaded.
+  SpecReader theirs_reader(m, pointer, problems, ours);
+  read_model_options(out.name, theirs_reader);
+}
+
 }  // namespace
 
 JobSpec parse_job_spec(const nlohmann::json& j) {
@@ -150,17 +275,28 @@ JobSpec parse_job_spec(const nlohmann::json& j) {
   {
     Reader top(j, "", problems);
     top.string("name", spec.name);
-    if (const nlohmann::json* m = top.object("model")) {
-      Reader r(*m, "/model", problems);
-      const std::vector<std::string> names = model_names();
-      r.string("name", spec.model.name, std::set<std::string>(names.begin(), names.end()));
-    }
+    if (const nlohmann::json* m = top.object("model"))
+      parse_model(*m, "/model", false, spec.model, problems);
     if (const nlohmann::json* d = top.object("data")) {
-      Reader r(*d, "/data", problems);
-      r.string("dataset", spec.data.dataset, {"digits", "fashion-mnist"});
+      SpecReader r(*d, "/data", problems);
+      parse_augment(r, spec.data.augment);
+      r.string("dataset", spec.data.dataset, {"digits", "fashion-composites", "fashion-mnist"});
+      if (const nlohmann::json* c = r.raw("composites")) {
+        SpecReader cr(*c, r.child("composites"), problems);
+        cr.integer("size", spec.data.composite_size, 28, 1024);
+        cr.integer("train", spec.data.composite_train, 1, 1000000);
+        cr.integer("test", spec.data.composite_test, 1, 1000000);
+        cr.integer("max_items", spec.data.composite_max_items, 1, 64);
+        int64_t seed = static_cast<int64_t>(spec.data.composite_seed);
+        cr.integer("seed", seed, 0);
+        spec.data.composite_seed = static_cast<uint64_t>(seed);
+        if (spec.data.dataset != "fashion-composites")
+          r.problem("composites", "only for the fashion-composites data set");
+      }
       r.string("path", spec.data.path);
       r.integer("train_limit", spec.data.train_limit, 0);
       r.integer("test_limit", spec.data.test_limit, 0);
+      r.integer("train_per_class", spec.data.train_per_class, 0);
       double frac = -1.0;
       r.number("test_fraction", frac, 0.0, 0.9, true);
       if (frac > 0.0) spec.data.test_fraction_permille = static_cast<int64_t>(frac * 1000.0 + 0.5);
@@ -207,6 +343,8 @@ JobSpec parse_job_spec(const nlohmann::json& j) {
   }
   if (spec.data.dataset == "digits" && spec.data.test_fraction_permille == 0)
     spec.data.test_fraction_permille = 280;
+  if (spec.data.dataset == "fashion-composites" && !spec.data.augment.empty())
+    problems.push_back({"/data/augment", "is for classification data (composites have masks)"});
   if (spec.data.dataset != "digits" && spec.data.test_fraction_permille != 0)
     problems.push_back(
         {"/data/test_fraction", "only for the digits data set (fashion-mnist has a test set)"});

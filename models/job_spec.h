@@ -12,6 +12,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "models/augment.h"
+
 namespace ringmaster::models {
 
 struct SpecProblem {
@@ -29,16 +31,38 @@ class SpecError : public std::runtime_error {
   std::vector<SpecProblem> problems_;
 };
 
+// Transfer learning: initialise some of the model's tensors from a
+// checkpoint (see README's spec table).
+struct InitSpec {
+  std::string checkpoint;                 // safetensors file; empty: no initialisation
+  std::vector<std::string> include{"*"};  // globs of parameter/buffer names to load
+  std::vector<std::string> exclude;       // globs of names not to load
+  bool replace_head = false;              // also skip the final layer (a fresh head)
+};
+
 struct ModelSpec {
-  std::string name = "deep_convnet";
+  std::string name = "deep_convnet";  // "ensemble" when ensemble is non-empty
+  // The architecture's own fields (the model object without name, init,
+  // freeze and checkpoint), validated by its options reader.
+  nlohmann::json options = nlohmann::json::object();
+  InitSpec init;
+  std::vector<std::string> freeze;  // globs of parameter names not to train
+  std::string checkpoint;           // ensemble members: all weights from here, frozen
+  std::vector<ModelSpec> ensemble;  // members whose probabilities are averaged
 };
 
 struct DataSpec {
-  std::string dataset = "fashion-mnist";  // "fashion-mnist" | "digits"
+  std::string dataset = "fashion-mnist";  // "fashion-mnist" | "digits" | "fashion-composites"
   std::string path;                       // folder or file; default per dataset
   int64_t train_limit = 0;                // first N training samples (0: all)
   int64_t test_limit = 0;                 // first N test samples (0: all)
+  int64_t train_per_class = 0;            // first N training samples of each class (0: all)
   int64_t test_fraction_permille = 0;     // digits only: held-out share (default 280 = 28%)
+  std::vector<AugmentStep> augment;       // training batches only, in order
+  // fashion-composites (segmentation) only: see models/composites.h.
+  int64_t composite_size = 64, composite_train = 4000, composite_test = 1000;
+  int64_t composite_max_items = 3;
+  uint64_t composite_seed = 1;
 };
 
 struct TrainSpec {

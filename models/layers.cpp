@@ -3,6 +3,7 @@
 #include "models/layers.h"
 
 #include <cmath>
+#include <vector>
 
 #include "ops/cast.h"
 #include "ops/device_memory.h"
@@ -71,6 +72,50 @@ ops::Tensor Conv2d::forward(const ops::Tensor& x) {
   return ops::conv2d(x, in_dtype_of(weight, x), in_dtype_of(bias, x), params_);
 }
 
+ConvTranspose2d::ConvTranspose2d(int64_t in_channels, int64_t out_channels, int64_t kernel_size,
+                                 std::mt19937_64& rng, ConvTranspose2dOptions o) {
+  RM_CHECK(in_channels > 0 && out_channels > 0 && kernel_size > 0 && o.groups > 0 &&
+               in_channels % o.groups == 0 && out_channels % o.groups == 0,
+           "conv_transpose in ", in_channels, " out ", out_channels, " kernel ", kernel_size,
+           " groups ", o.groups);
+  RM_CHECK(o.stride > 0 && o.padding >= 0 && o.output_padding >= 0 && o.output_padding < o.stride,
+           "conv_transpose stride ", o.stride, " padding ", o.padding, " output_padding ",
+           o.output_padding);
+  params_ = ops::ConvTranspose2dParams::symmetric(o.stride, o.padding, o.output_padding);
+  params_.groups = o.groups;
+  const int64_t cout = out_channels / o.groups;
+  weight = register_parameter("weight", he_normal({in_channels, cout, kernel_size, kernel_size},
+                                                  cout * kernel_size * kernel_size, rng));
+  if (o.bias) bias = register_parameter("bias", ops::Tensor::zeros({out_channels}));
+}
+
+ops::Tensor ConvTranspose2d::forward(const ops::Tensor& x) {
+  return ops::conv_transpose2d(x, weight, bias, params_);
+}
+
+ops::Tensor bilinear_upsampling_weight(int64_t channels, int64_t kernel_size) {
+  RM_CHECK(channels > 0 && kernel_size > 0, "bilinear weight channels ", channels, " kernel ",
+           kernel_size);
+  const int64_t factor = (kernel_size + 1) / 2;
+  const double centre = kernel_size % 2 == 1 ? factor - 1.0 : factor - 0.5;
+  std::vector<double> f(static_cast<size_t>(kernel_size));
+  for (int64_t u = 0; u < kernel_size; ++u) {
+    f[static_cast<size_t>(u)] = 1.0 - std::fabs(static_cast<double>(u) - centre) / factor;
+  }
+  ops::Tensor w = ops::Tensor::zeros({channels, channels, kernel_size, kernel_size});
+  float* d = w.data<float>();  // (C, C, K, K)
+  for (int64_t c = 0; c < channels; ++c) {
+    float* plane = d + (c * channels + c) * kernel_size * kernel_size;
+    for (int64_t u = 0; u < kernel_size; ++u) {
+      for (int64_t v = 0; v < kernel_size; ++v) {
+        plane[u * kernel_size + v] =
+            static_cast<float>(f[static_cast<size_t>(u)] * f[static_cast<size_t>(v)]);
+      }
+    }
+  }
+  return w;
+}
+
 Linear::Linear(int64_t in_features, int64_t out_features, std::mt19937_64& rng, LinearOptions o)
     : fuse_relu_(o.fuse_relu) {
   RM_CHECK(in_features > 0 && out_features > 0, "linear in ", in_features, " out ", out_features);
@@ -91,6 +136,16 @@ AvgPool2d::AvgPool2d(int64_t kernel_size, Pool2dOptions o) : params_(pool_params
 ops::Tensor AvgPool2d::forward(const ops::Tensor& x) { return ops::avg_pool2d(x, params_); }
 
 ops::Tensor GlobalAvgPool2d::forward(const ops::Tensor& x) { return ops::global_avg_pool2d(x); }
+
+LocalResponseNorm::LocalResponseNorm(int64_t size, double alpha, double beta, double k) {
+  RM_CHECK(size > 0 && size % 2 == 1 && alpha >= 0 && beta >= 0 && k > 0, "lrn size ", size,
+           " alpha ", alpha, " beta ", beta, " k ", k);
+  params_ = {size, static_cast<float>(alpha), static_cast<float>(beta), static_cast<float>(k)};
+}
+
+ops::Tensor LocalResponseNorm::forward(const ops::Tensor& x) {
+  return ops::local_response_norm(x, params_);
+}
 
 BatchNorm2d::BatchNorm2d(int64_t num_features, double eps, double momentum) {
   RM_CHECK(num_features > 0 && eps > 0 && momentum >= 0 && momentum <= 1, "batch norm features ",

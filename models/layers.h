@@ -1,5 +1,6 @@
-// Layers: thin Modules over the ops (conv, linear, activations, pooling,
-// batch norm, dropout, flatten) and Sequential. Each layer owns its
+// Layers: thin Modules over the ops (conv, transposed conv, linear,
+// activations, pooling, batch norm, local response norm, dropout, flatten)
+// and Sequential. Each layer owns its
 // parameters, initialised from a caller's std::mt19937_64 (He normal for
 // conv/linear weights, std = sqrt(2 / fan_in); zero biases). They add no
 // math of their own: shapes and numerics are the ops' contracts (ops/*.h).
@@ -18,6 +19,8 @@
 #include "models/module.h"
 #include "ops/batch_norm2d.h"
 #include "ops/conv2d.h"
+#include "ops/conv_transpose2d.h"
+#include "ops/lrn.h"
 #include "ops/pool2d.h"
 
 namespace ringmaster::models {
@@ -47,6 +50,37 @@ class Conv2d : public Module {
  private:
   ops::Conv2dParams params_;
 };
+
+struct ConvTranspose2dOptions {
+  int64_t stride = 1;
+  int64_t padding = 0;         // the same on all four sides
+  int64_t output_padding = 0;  // extra bottom/right rows and columns (< stride)
+  int64_t groups = 1;
+  bool bias = true;
+};
+
+// weight: (in, out/groups, k, k) as PyTorch's ConvTranspose2d; bias: (out).
+// He-initialised like Conv2d (fan_in = out/groups * k * k); FCN overwrites
+// the weights with bilinear_upsampling_weight().
+class ConvTranspose2d : public Module {
+ public:
+  ConvTranspose2d(int64_t in_channels, int64_t out_channels, int64_t kernel_size,
+                  std::mt19937_64& rng, ConvTranspose2dOptions options = {});
+  ops::Tensor forward(const ops::Tensor& x) override;
+  const ops::ConvTranspose2dParams& params() const { return params_; }
+
+  ops::Tensor weight, bias;  // bias undefined when options.bias is false
+
+ private:
+  ops::ConvTranspose2dParams params_;
+};
+
+// (channels, channels, k, k) weights that make a stride-s transposed conv
+// (k = 2s, padding s/2) upsample each channel on its own by bilinear
+// interpolation (FCN's initialisation): w[c][c] = outer(f, f),
+// f(u) = 1 - |u - centre| / factor, factor = (k + 1) / 2, centre = factor - 1
+// (k odd) or factor - 0.5 (k even); w[c][d] = 0 for c != d.
+ops::Tensor bilinear_upsampling_weight(int64_t channels, int64_t kernel_size);
 
 struct LinearOptions {
   bool bias = true;
@@ -102,6 +136,16 @@ class AvgPool2d : public Module {
 class GlobalAvgPool2d : public Module {
  public:
   ops::Tensor forward(const ops::Tensor& x) override;
+};
+
+// Local response normalisation across channels (ops/lrn.h); no parameters.
+class LocalResponseNorm : public Module {
+ public:
+  explicit LocalResponseNorm(int64_t size, double alpha = 1e-4, double beta = 0.75, double k = 1.0);
+  ops::Tensor forward(const ops::Tensor& x) override;
+
+ private:
+  ops::LrnParams params_;
 };
 
 // Parameters weight (C) = 1, bias (C) = 0; buffers running_mean (C) = 0,

@@ -1,25 +1,41 @@
-// The table of architectures (see model_registry.h). One line per model.
+// The table of architectures (see model_registry.h). One line per model: its
+// name, its options reader and its factory.
 #include "models/model_registry.h"
 
 #include <algorithm>
-#include <functional>
 #include <map>
 #include <sstream>
 
 #include "models/deep_convnet.h"
+#include "models/fcn.h"
+#include "models/googlenet.h"
+#include "models/resnet.h"
+#include "models/vgg.h"
 
 namespace ringmaster::models {
 
 namespace {
 
-using Factory = std::function<std::shared_ptr<Module>(const ModelConfig&, std::mt19937_64&)>;
+using Reader = std::function<ModelBuilder(SpecReader&)>;
 
-const std::map<std::string, Factory>& registry() {
-  static const std::map<std::string, Factory> table = {
-      {"deep_convnet",
-       [](const ModelConfig& c, std::mt19937_64& rng) {
-         return make_deep_convnet(c.in_channels, c.num_classes, c.image_size, rng);
-       }},
+// Options struct O read by read(r, o), built by make(o, cfg, rng).
+template <class O>
+Reader entry(void (*read)(SpecReader&, O&),
+             std::shared_ptr<Module> (*make)(const O&, const ModelConfig&, std::mt19937_64&)) {
+  return [read, make](SpecReader& r) -> ModelBuilder {
+    O o;
+    read(r, o);
+    return [o, make](const ModelConfig& c, std::mt19937_64& rng) { return make(o, c, rng); };
+  };
+}
+
+const std::map<std::string, Reader>& registry() {
+  static const std::map<std::string, Reader> table = {
+      {"deep_convnet", entry(read_deep_convnet_options, make_deep_convnet)},
+      {"fcn", entry(read_fcn_options, make_fcn)},
+      {"googlenet", entry(read_googlenet_options, make_googlenet)},
+      {"resnet", entry(read_resnet_options, make_resnet)},
+      {"vgg", entry(read_vgg_options, make_vgg)},
   };
   return table;
 }
@@ -32,16 +48,36 @@ std::vector<std::string> model_names() {
   return names;
 }
 
-std::shared_ptr<Module> build_model(const std::string& name, const ModelConfig& cfg,
-                                    std::mt19937_64& rng) {
+ModelBuilder read_model_options(const std::string& name, SpecReader& r) {
   auto it = registry().find(name);
   if (it == registry().end()) {
+    std::string list;
+    for (const std::string& n : model_names()) list += (list.empty() ? "" : ", ") + n;
+    r.problem("name", "must be one of " + list + ", got \"" + name + "\"");
+    return nullptr;
+  }
+  return it->second(r);
+}
+
+std::shared_ptr<Module> build_model(const std::string& name, const ModelConfig& cfg,
+                                    std::mt19937_64& rng, const nlohmann::json& options) {
+  std::vector<SpecProblem> problems;
+  ModelBuilder builder;
+  {
+    // null (an empty initializer list) means no options.
+    SpecReader r(options.is_null() ? nlohmann::json::object() : options, "", problems);
+    builder = read_model_options(name, r);
+  }
+  if (!problems.empty()) {
     std::ostringstream os;
-    os << "unknown model '" << name << "'; known models:";
-    for (const std::string& n : model_names()) os << " " << n;
+    os << "model '" << name << "': " << format_problems(problems);
+    if (!builder) {
+      os << "; known models:";
+      for (const std::string& n : model_names()) os << " " << n;
+    }
     throw ops::Error(os.str());
   }
-  return it->second(cfg, rng);
+  return builder(cfg, rng);
 }
 
 }  // namespace ringmaster::models

@@ -4,20 +4,25 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <optional>
 #include <random>
 
+#include "models/composites.h"
 #include "models/dataset.h"
+#include "models/ensemble.h"
 #include "models/grad_scaler.h"
 #include "models/lr_schedule.h"
-#include "models/model_registry.h"
+#include "models/model_builder.h"
 #include "models/optimizer.h"
 #include "models/safetensors.h"
+#include "ops/add.h"
 #include "ops/autograd.h"
 #include "ops/cast.h"
 #include "ops/device_memory.h"
 #include "ops/softmax.h"
+#include "ops/spatial_cross_entropy.h"
 
 namespace ringmaster::worker {
 namespace {
@@ -25,33 +30,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
-}
-
-struct Data {
-  models::Dataset train, test;
-};
-
-Data load_data(const models::DataSpec& d, uint64_t seed) {
-  Data out;
-  if (d.dataset == "fashion-mnist") {
-    const std::string dir = d.path.empty() ? "/usr/share/datasets/fashion-mnist" : d.path;
-    out.train =
-        models::load_idx(dir + "/train-images-idx3-ubyte.gz", dir + "/train-labels-idx1-ubyte.gz");
-    out.test =
-        models::load_idx(dir + "/t10k-images-idx3-ubyte.gz", dir + "/t10k-labels-idx1-ubyte.gz");
-  } else {  // digits
-    const std::string file = d.path.empty() ? "data/digits.csv.gz" : d.path;
-    models::Dataset all = models::load_digits_csv(file);
-    const int64_t test_count = all.size() * d.test_fraction_permille / 1000;
-    auto [train, test] = models::split(all, all.size() - test_count, seed);
-    out.train = std::move(train);
-    out.test = std::move(test);
-  }
-  if (d.train_limit > 0)
-    out.train = models::subset(out.train, std::min(d.train_limit, out.train.size()));
-  if (d.test_limit > 0)
-    out.test = models::subset(out.test, std::min(d.test_limit, out.test.size()));
-  return out;
 }
 
 std::unique_ptr<models::Optimizer> make_optimizer(const models::OptimizerSpec& o,
@@ -99,23 +77,50 @@ ops::Device choose_device(const std::string& want, int threads, ProgressSink& si
   return ops::Device::cpu();
 }
 
-// Correct predictions in a batch: argmax of each row of logits (N, C) (any
-// device); labels (N) i64 on the cpu.
-int64_t count_correct(const ops::Tensor& logits, const ops::Tensor& labels) {
+// What a batch is scored against: labels (N), or masks (N, H, W) for
+// segmentation data (logits (N, C, H, W)).
+const ops::Tensor& targets_of(const models::Batch& b) {
+  return b.masks.defined() ? b.masks : b.labels;
+}
+
+ops::Tensor loss_of(const ops::Tensor& logits, const ops::Tensor& targets) {
+  return targets.ndim() == 1 ? ops::softmax_cross_entropy(logits, targets)
+                             : ops::spatial_cross_entropy(logits, targets);
+}
+
+// Argmax over C of logits viewed as (N, C, S) against targets (N*S); adds
+// per-class intersections and unions when `iou` is given (segmentation).
+// Returns the number of correct predictions (images, or pixels).
+struct IouCounts {
+  std::vector<int64_t> intersection, union_;
+};
+int64_t count_correct(const ops::Tensor& logits, const ops::Tensor& targets,
+                      IouCounts* iou = nullptr) {
   ops::Tensor l = logits.to(ops::Device::cpu()).to_plain();
   const float* p = l.data<float>();
-  const int64_t* y = labels.data<int64_t>();
-  const int64_t n = l.dim(0), c = l.dim(1);
+  const int64_t* y = targets.data<int64_t>();
+  const int64_t n = l.dim(0), c = l.dim(1), s = l.numel() / (n * c);
   int64_t correct = 0;
   for (int64_t i = 0; i < n; ++i) {
-    const float* row = p + i * c;
-    correct += (std::max_element(row, row + c) - row) == y[i];
+    for (int64_t j = 0; j < s; ++j) {
+      int64_t best = 0;
+      for (int64_t k = 1; k < c; ++k)
+        if (p[(i * c + k) * s + j] > p[(i * c + best) * s + j]) best = k;
+      const int64_t want = y[i * s + j];
+      correct += best == want;
+      if (iou != nullptr) {
+        ++iou->union_[static_cast<size_t>(best)];
+        if (best != want) ++iou->union_[static_cast<size_t>(want)];
+        if (best == want) ++iou->intersection[static_cast<size_t>(best)];
+      }
+    }
   }
   return correct;
 }
 
 struct Evaluation {
   double loss = 0.0, accuracy = 0.0;
+  double mean_iou = -1.0;  // segmentation only: over classes present in truth or prediction
 };
 
 // The model's input on the device, in the dtype it computes in.
@@ -136,20 +141,35 @@ Evaluation evaluate(models::Module& model, const models::Dataset& test, int64_t 
   models::BatchLoader loader(
       test,
       {.batch_size = batch_size, .seed = 0, .epoch = 0, .shuffle = false, .drop_last = false});
+  const bool seg = test.masks.defined();
+  IouCounts iou{std::vector<int64_t>(static_cast<size_t>(test.num_classes)),
+                std::vector<int64_t>(static_cast<size_t>(test.num_classes))};
   double loss_sum = 0.0;
-  int64_t correct = 0, seen = 0;
+  int64_t correct = 0, seen = 0, units = 0;
   while (auto batch = loader.next()) {
     ops::Tensor logits = logits_f32(model, input(batch->images, device, half));
+    const ops::Tensor& t = targets_of(*batch);
     const int64_t n = batch->labels.dim(0);
-    loss_sum += ops::softmax_cross_entropy(logits, batch->labels.to(device)).item() *
-                static_cast<double>(n);
-    correct += count_correct(logits, batch->labels);
+    loss_sum += loss_of(logits, t.to(device)).item() * static_cast<double>(n);
+    correct += count_correct(logits, t, seg ? &iou : nullptr);
     seen += n;
+    units += t.numel();
   }
   model.train(true);
   if (seen == 0) return {};
-  return {loss_sum / static_cast<double>(seen),
-          static_cast<double>(correct) / static_cast<double>(seen)};
+  Evaluation ev{loss_sum / static_cast<double>(seen),
+                static_cast<double>(correct) / static_cast<double>(units)};
+  if (seg) {
+    double sum = 0.0;
+    int present = 0;
+    for (size_t k = 0; k < iou.union_.size(); ++k) {
+      if (iou.union_[k] == 0) continue;
+      sum += static_cast<double>(iou.intersection[k]) / static_cast<double>(iou.union_[k]);
+      ++present;
+    }
+    ev.mean_iou = present > 0 ? sum / present : 0.0;
+  }
+  return ev;
 }
 
 void write_checkpoint(const std::string& path, const models::Module& model,
@@ -175,6 +195,56 @@ void write_checkpoint(const std::string& path, const models::Module& model,
 
 }  // namespace
 
+TrainTestData load_data(const models::DataSpec& d, uint64_t seed) {
+  TrainTestData out;
+  if (d.dataset == "fashion-mnist") {
+    const std::string dir = d.path.empty() ? "/usr/share/datasets/fashion-mnist" : d.path;
+    out.train =
+        models::load_idx(dir + "/train-images-idx3-ubyte.gz", dir + "/train-labels-idx1-ubyte.gz");
+    out.test =
+        models::load_idx(dir + "/t10k-images-idx3-ubyte.gz", dir + "/t10k-labels-idx1-ubyte.gz");
+  } else if (d.dataset == "fashion-composites") {
+    // Segmentation: training composites from the training items, test
+    // composites from the held-out test items.
+    const std::string dir = d.path.empty() ? "/usr/share/datasets/fashion-mnist" : d.path;
+    models::CompositeOptions o{.count = d.composite_train,
+                               .size = d.composite_size,
+                               .max_items = d.composite_max_items,
+                               .seed = d.composite_seed};
+    out.train = models::make_composites(
+        models::load_idx(dir + "/train-images-idx3-ubyte.gz", dir + "/train-labels-idx1-ubyte.gz"),
+        o);
+    o.count = d.composite_test;
+    o.seed = d.composite_seed + 1;
+    out.test = models::make_composites(
+        models::load_idx(dir + "/t10k-images-idx3-ubyte.gz", dir + "/t10k-labels-idx1-ubyte.gz"),
+        o);
+  } else {  // digits
+    const std::string file = d.path.empty() ? "data/digits.csv.gz" : d.path;
+    models::Dataset all = models::load_digits_csv(file);
+    const int64_t test_count = all.size() * d.test_fraction_permille / 1000;
+    auto [train, test] = models::split(all, all.size() - test_count, seed);
+    out.train = std::move(train);
+    out.test = std::move(test);
+  }
+  if (d.train_limit > 0)
+    out.train = models::subset(out.train, std::min(d.train_limit, out.train.size()));
+  if (d.test_limit > 0)
+    out.test = models::subset(out.test, std::min(d.test_limit, out.test.size()));
+  if (d.train_per_class > 0) {  // few-shot: the first N of each class, in data set order
+    std::vector<int64_t> taken(static_cast<size_t>(out.train.num_classes)), keep;
+    for (int64_t i = 0; i < out.train.size(); ++i) {
+      const auto c = static_cast<size_t>(out.train.labels[static_cast<size_t>(i)]);
+      if (taken[c] < d.train_per_class) {
+        ++taken[c];
+        keep.push_back(i);
+      }
+    }
+    out.train = models::subset(out.train, keep);
+  }
+  return out;
+}
+
 TrainResult run_training(const models::JobSpec& spec, ProgressSink& sink,
                          const std::atomic<bool>* cancel) {
   const auto start = Clock::now();
@@ -194,7 +264,7 @@ TrainResult run_training(const models::JobSpec& spec, ProgressSink& sink,
                 std::to_string(static_cast<int64_t>(scaler->scale())) + " (dynamic)");
   }
 
-  Data data = load_data(spec.data, spec.train.seed);
+  TrainTestData data = load_data(spec.data, spec.train.seed);
   result.train_samples = data.train.images.dim(0);
   result.test_samples = data.test.images.dim(0);
   RM_THROW_IF(result.train_samples == 0, "the training set is empty");
@@ -208,11 +278,26 @@ TrainResult run_training(const models::JobSpec& spec, ProgressSink& sink,
   cfg.in_channels = static_cast<int>(data.train.images.dim(1));
   cfg.num_classes = data.train.num_classes;
   cfg.image_size = static_cast<int>(data.train.images.dim(2));
-  std::shared_ptr<models::Module> model = models::build_model(spec.model.name, cfg, rng);
+  std::vector<std::string> build_log;
+  std::shared_ptr<models::Module> model =
+      models::build_model_from_spec(spec.model, cfg, rng, &build_log);
+  for (const std::string& line : build_log) sink.on_log(line);
   result.parameters = model->num_parameters();
+  const int64_t trainable = model->num_parameters(/*trainable_only=*/true);
   sink.on_log("model: " + spec.model.name + ", " + std::to_string(result.parameters) +
-              " parameters");
+              " parameters (" + std::to_string(trainable) + " trainable)");
   model->train(true);
+  // An ensemble trains each member that has trainable parameters on its own
+  // loss (the sum of the members' losses); frozen members only vote at eval.
+  auto* ensemble = dynamic_cast<models::Ensemble*>(model.get());
+  RM_THROW_IF(ensemble != nullptr && data.train.masks.defined(),
+              "ensembles average class probabilities per image; this data set is segmentation");
+  std::vector<std::shared_ptr<models::Module>> trained_members;
+  if (ensemble != nullptr) {
+    for (size_t i = 0; i < ensemble->size(); ++i)
+      if (ensemble->member(i)->num_parameters(true) > 0)
+        trained_members.push_back(ensemble->member(i));
+  }
   model->to(device);  // before the optimizer, whose state follows the parameters
 
   std::unique_ptr<models::Optimizer> optimizer = make_optimizer(spec.optimizer, *model);
@@ -224,17 +309,27 @@ TrainResult run_training(const models::JobSpec& spec, ProgressSink& sink,
   const int64_t steps_per_epoch = (result.train_samples + batch - 1) / batch;
   double train_seconds = 0.0;
   int64_t train_images = 0;
+  if (trainable == 0) sink.on_log("nothing to train: evaluating only");
+  std::shared_ptr<const models::Augmenter> augment;
+  if (!spec.data.augment.empty()) {
+    augment = std::make_shared<models::Augmenter>(spec.data.augment);
+    std::string steps;
+    for (const auto& st : spec.data.augment)
+      steps += std::string(steps.empty() ? "" : ", ") + models::augment_kind_name(st.kind);
+    sink.on_log("augment: " + steps);
+  }
   for (int64_t epoch = 0; epoch < spec.train.epochs; ++epoch) {
     const auto epoch_start = Clock::now();
     models::BatchLoader loader(data.train, {.batch_size = batch,
                                             .seed = spec.train.seed,
                                             .epoch = epoch,
                                             .shuffle = true,
-                                            .drop_last = false});
+                                            .drop_last = false,
+                                            .augment = augment});
     double loss_sum = 0.0;
-    int64_t correct = 0, seen = 0, step = 0, loss_seen = 0;
+    int64_t correct = 0, seen = 0, units = 0, step = 0, loss_seen = 0;  // units: images, or pixels
     double lr = 0.0;
-    while (auto b = loader.next()) {
+    while (auto b = trainable > 0 ? loader.next() : std::nullopt) {
       if (cancel != nullptr && cancel->load()) {
         result.cancelled = true;
         break;
@@ -242,8 +337,21 @@ TrainResult run_training(const models::JobSpec& spec, ProgressSink& sink,
       lr = schedule.lr_at(epoch, step, steps_per_epoch);
       optimizer->set_lr(lr);
       optimizer->zero_grad();
-      ops::Tensor logits = logits_f32(*model, input(b->images, device, half));
-      ops::Tensor loss = ops::softmax_cross_entropy(logits, b->labels.to(device));
+      ops::Tensor logits, loss;
+      const ops::Tensor& targets = targets_of(*b);
+      const ops::Tensor targets_on_device = targets.to(device);
+      if (ensemble != nullptr) {
+        std::vector<ops::Tensor> outs;
+        for (const auto& m : trained_members) {
+          outs.push_back(logits_f32(*m, input(b->images, device, half)));
+          ops::Tensor l = ops::softmax_cross_entropy(outs.back(), targets_on_device);
+          loss = loss.defined() ? ops::add(loss, l) : l;
+        }
+        logits = models::Ensemble::average_log_probs(outs);
+      } else {
+        logits = logits_f32(*model, input(b->images, device, half));
+        loss = loss_of(logits, targets_on_device);
+      }
       const int64_t n = b->labels.dim(0);
       if (scaler) {
         // Overflow (inf or NaN gradients, or loss) skips the step and lowers the scale.
@@ -268,8 +376,9 @@ TrainResult run_training(const models::JobSpec& spec, ProgressSink& sink,
         loss_sum += l * static_cast<double>(n);
         loss_seen += n;
       }
-      correct += count_correct(logits, b->labels);
+      correct += count_correct(logits, targets);
       seen += n;
+      units += targets.numel();
       ++step;
       ++result.steps;
       const double secs = seconds_since(epoch_start);
@@ -279,7 +388,7 @@ TrainResult run_training(const models::JobSpec& spec, ProgressSink& sink,
       p.step = step;
       p.steps_per_epoch = steps_per_epoch;
       p.loss = loss_sum / static_cast<double>(std::max<int64_t>(loss_seen, 1));
-      p.accuracy = static_cast<double>(correct) / static_cast<double>(seen);
+      p.accuracy = static_cast<double>(correct) / static_cast<double>(units);
       p.samples_per_second = static_cast<double>(seen) / std::max(secs, 1e-9);
       const double total_steps = static_cast<double>(steps_per_epoch * spec.train.epochs);
       const double done_steps = static_cast<double>(result.steps);
@@ -299,18 +408,27 @@ TrainResult run_training(const models::JobSpec& spec, ProgressSink& sink,
     r.epochs = spec.train.epochs;
     r.train_loss = loss_sum / static_cast<double>(std::max<int64_t>(loss_seen, 1));
     r.train_accuracy =
-        static_cast<double>(correct) / static_cast<double>(std::max<int64_t>(seen, 1));
+        static_cast<double>(correct) / static_cast<double>(std::max<int64_t>(units, 1));
     r.test_loss = ev.loss;
     r.test_accuracy = ev.accuracy;
     r.images_per_second = static_cast<double>(seen) / std::max(epoch_train_seconds, 1e-9);
     r.epoch_seconds = seconds_since(epoch_start);
     r.lr = lr;
+    r.test_mean_iou = ev.mean_iou;
     sink.on_epoch(r);
+    if (ev.mean_iou >= 0.0) {
+      char line[96];
+      std::snprintf(line, sizeof line, "epoch %lld: test pixel accuracy %.2f%%, mean IoU %.4f",
+                    static_cast<long long>(epoch + 1), 100.0 * ev.accuracy, ev.mean_iou);
+      sink.on_log(line);
+    }
     result.epochs = epoch + 1;
     result.train_loss = r.train_loss;
     result.train_accuracy = r.train_accuracy;
     result.test_loss = r.test_loss;
     result.test_accuracy = r.test_accuracy;
+    result.test_mean_iou = r.test_mean_iou;
+    if (trainable == 0) break;  // one evaluation is all there is
   }
   result.images_per_second = static_cast<double>(train_images) / std::max(train_seconds, 1e-9);
   if (scaler) {

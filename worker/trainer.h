@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <string>
 
+#include "models/dataset.h"
 #include "models/job_spec.h"
 
 namespace ringmaster::worker {
@@ -32,6 +33,7 @@ struct EpochReport {
   double images_per_second = 0.0;  // training only, this epoch
   double epoch_seconds = 0.0;
   double lr = 0.0;
+  double test_mean_iou = -1.0;  // segmentation data only (accuracies are then per pixel)
 };
 
 struct TrainResult {
@@ -39,6 +41,7 @@ struct TrainResult {
   int64_t steps = 0;
   double train_loss = 0.0, train_accuracy = 0.0;  // last epoch
   double test_loss = 0.0, test_accuracy = 0.0;    // after the last epoch
+  double test_mean_iou = -1.0;                    // segmentation data only
   double images_per_second = 0.0;                 // training images / training seconds, all epochs
   double wall_seconds = 0.0;                      // everything, loading and evaluation included
   int64_t train_samples = 0, test_samples = 0;
@@ -60,6 +63,13 @@ class ProgressSink {
   virtual void on_step(const StepProgress& p) = 0;
   virtual void on_epoch(const EpochReport& r) = 0;
 };
+
+// The spec's data set as the trainer uses it: loaded, split (digits) and
+// limited. Throws ops::Error for missing or corrupt files. Blocks on I/O.
+struct TrainTestData {
+  models::Dataset train, test;
+};
+TrainTestData load_data(const models::DataSpec& d, uint64_t seed);
 
 // Runs the job. `cancel`, when given and set, stops after the current step
 // (the result then has cancelled = true and no checkpoint is written).

@@ -178,4 +178,73 @@ TEST_F(TrainCli, AutoDeviceSaysWhereItTrains) {
   EXPECT_EQ(lines, 1u) << "said once: " << r.out;
 }
 
+TEST_F(TrainCli, FineTunesFromACheckpointAndEnsemblesIt) {
+  if (!fs::exists(digits_path()))
+    GTEST_SKIP() << digits_path() << " missing: run scripts/install-deps.sh";
+  const std::string pre = (dir_ / "pre.safetensors").string();
+  const nlohmann::json data = {{"dataset", "digits"}, {"path", digits_path()}};
+  const nlohmann::json train_opts = {{"epochs", 1}, {"batch_size", 32}, {"threads", 1}};
+  ProcessResult r = train({{"model", {{"name", "resnet"}, {"depth", 8}}},
+                           {"data", data},
+                           {"train", train_opts},
+                           {"checkpoint", {{"path", pre}}}});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  // Fine-tune on 5 labels per class: the backbone from the checkpoint, a
+  // fresh head, the stem frozen.
+  r = train({{"model",
+              {{"name", "resnet"},
+               {"depth", 8},
+               {"init", {{"checkpoint", pre}, {"replace_head", true}}},
+               {"freeze", {"conv1.*", "bn1.*"}}}},
+             {"data", {{"dataset", "digits"}, {"path", digits_path()}, {"train_per_class", 5}}},
+             {"train", train_opts},
+             {"checkpoint", {{"path", (dir_ / "ft.safetensors").string()}}}});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("init: fresh head 'fc'"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("data: digits, 50 train"), std::string::npos) << r.out;  // 5 per class
+  EXPECT_NE(r.out.find("freeze 'conv1.*': 1 parameters"), std::string::npos) << r.out;
+  // A wrong architecture for the checkpoint names the first mismatching tensor.
+  r = train(
+      {{"model", {{"name", "resnet"}, {"depth", 8}, {"width", 8}, {"init", {{"checkpoint", pre}}}}},
+       {"data", data},
+       {"train", train_opts}});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("shape mismatch for '"), std::string::npos) << r.err;
+  // Ensemble: the pretrained net (frozen) and a fresh one trained beside it.
+  r = train(
+      {{"model",
+        {{"ensemble",
+          {{{"name", "resnet"}, {"depth", 8}, {"checkpoint", pre}}, {{"name", "deep_convnet"}}}}}},
+       {"data", data},
+       {"train", train_opts},
+       {"checkpoint", {{"path", (dir_ / "ens.safetensors").string()}}}});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("member 0: resnet loaded from"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("model: ensemble"), std::string::npos) << r.out;
+}
+
+TEST_F(TrainCli, SegmentsFashionCompositesWithFcn) {
+  if (!fs::exists("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz"))
+    GTEST_SKIP() << "Fashion-MNIST missing: run scripts/install-deps.sh";
+  ProcessResult r =
+      train({{"model",
+              {{"name", "fcn"},
+               {"head", "16s"},
+               {"backbone", {{"stack", {8, "M", 16, "M", 16, "M"}}}},
+               {"head_width", 16},
+               {"head_kernel", 1}}},
+             {"data",
+              {{"dataset", "fashion-composites"},
+               {"composites", {{"size", 32}, {"train", 64}, {"test", 16}, {"max_items", 1}}}}},
+             {"train", {{"epochs", 1}, {"batch_size", 16}, {"threads", 1}}},
+             {"checkpoint", {{"path", (dir_ / "fcn.safetensors").string()}}}},
+            "--metrics-out " + (dir_ / "m.json").string());
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("mean IoU"), std::string::npos) << r.out;
+  const nlohmann::json m = nlohmann::json::parse(slurp(dir_ / "m.json"));
+  ASSERT_TRUE(m.contains("test_mean_iou")) << m.dump();
+  EXPECT_GE(m["test_mean_iou"].get<double>(), 0.0);
+  EXPECT_LE(m["test_mean_iou"].get<double>(), 1.0);
+}
+
 }  // namespace

@@ -114,5 +114,120 @@ TEST(JobSpec, TrainPrecision) {
                           "/train/precision", "fp16 needs a GPU"));
 }
 
+TEST(JobSpec, ModelOptionsGoToTheArchitecture) {
+  JobSpec s = parse_job_spec({{"model", {{"name", "resnet"}, {"depth", 20}, {"shortcut", "B"}}}});
+  EXPECT_EQ(s.model.name, "resnet");
+  EXPECT_EQ(s.model.options, (nlohmann::json{{"depth", 20}, {"shortcut", "B"}}));
+  s = parse_job_spec({{"model", {{"name", "vgg"}, {"depth", 16}}}});
+  EXPECT_EQ(s.model.options.at("depth"), 16);
+  auto ps = problems_of({{"model", {{"name", "resnet"}, {"depth", 19}, {"bogus", true}}}});
+  EXPECT_TRUE(has_problem(ps, "/model/depth", "6n+2"));
+  EXPECT_TRUE(has_problem(ps, "/model/bogus", "unknown field"));
+  EXPECT_EQ(ps.size(), 2u);
+  ps = problems_of({{"model", {{"name", "alexnet"}}}});
+  EXPECT_TRUE(has_problem(ps, "/model/name", "must be one of deep_convnet, fcn"));
+  ps = problems_of({{"model", {{"name", "deep_convnet"}, {"depth", 3}}}});
+  EXPECT_TRUE(has_problem(ps, "/model/depth", "unknown field"));
+}
+
+TEST(JobSpec, TransferFields) {
+  JobSpec s = parse_job_spec(
+      {{"model",
+        {{"name", "resnet"},
+         {"depth", 20},
+         {"init", {{"checkpoint", "a.safetensors"}, {"exclude", {"fc.*"}}, {"replace_head", true}}},
+         {"freeze", {"conv1.*", "layer1.*"}}}}});
+  EXPECT_EQ(s.model.init.checkpoint, "a.safetensors");
+  EXPECT_EQ(s.model.init.include, std::vector<std::string>{"*"});
+  EXPECT_EQ(s.model.init.exclude, std::vector<std::string>{"fc.*"});
+  EXPECT_TRUE(s.model.init.replace_head);
+  EXPECT_EQ(s.model.freeze, (std::vector<std::string>{"conv1.*", "layer1.*"}));
+  EXPECT_EQ(s.model.options, (nlohmann::json{{"depth", 20}}));
+  auto ps = problems_of({{"model",
+                          {{"init", {{"include", "x"}, {"extra", 1}}},
+                           {"freeze", {"a", 3}},
+                           {"checkpoint", "b.safetensors"}}}});
+  EXPECT_TRUE(has_problem(ps, "/model/init/include", "array of strings"));
+  EXPECT_TRUE(has_problem(ps, "/model/init/extra", "unknown field"));
+  EXPECT_TRUE(has_problem(ps, "/model/init/checkpoint", "is required"));
+  EXPECT_TRUE(has_problem(ps, "/model/freeze/1", "must be a string"));
+  EXPECT_TRUE(has_problem(ps, "/model/checkpoint", "only for ensemble members"));
+}
+
+TEST(JobSpec, Ensembles) {
+  JobSpec s = parse_job_spec(
+      {{"model",
+        {{"ensemble",
+          {{{"name", "resnet"}, {"depth", 20}},
+           {{"name", "googlenet"}, {"variant", "small"}, {"checkpoint", "g.safetensors"}}}}}}});
+  EXPECT_EQ(s.model.name, "ensemble");
+  ASSERT_EQ(s.model.ensemble.size(), 2u);
+  EXPECT_EQ(s.model.ensemble[1].name, "googlenet");
+  EXPECT_EQ(s.model.ensemble[1].checkpoint, "g.safetensors");
+  EXPECT_EQ(s.model.ensemble[1].options, (nlohmann::json{{"variant", "small"}}));
+  auto ps =
+      problems_of({{"model",
+                    {{"ensemble", {{{"name", "resnet"}, {"depth", 7}}, {{"name", "nope"}}, 3}},
+                     {"name", "x"}}}});
+  EXPECT_TRUE(has_problem(ps, "/model/ensemble/0/depth", "must be >= 8"));
+  EXPECT_TRUE(has_problem(ps, "/model/ensemble/1/name", "must be one of"));
+  EXPECT_TRUE(has_problem(ps, "/model/ensemble/2", "must be an object"));
+  EXPECT_TRUE(has_problem(ps, "/model/name", "unknown field"));
+  ps = problems_of({{"model", {{"ensemble", {{{"name", "resnet"}}}}}}});
+  EXPECT_TRUE(has_problem(ps, "/model/ensemble", "at least 2"));
+}
+
+TEST(JobSpec, AugmentSteps) {
+  JobSpec s = parse_job_spec({{"data",
+                               {{"augment",
+                                 {{{"type", "crop"}, {"padding", 4}},
+                                  {{"type", "hflip"}},
+                                  {{"type", "rotate"}, {"degrees", 10}, {"p", 0.3}, {"fill", 255}},
+                                  {{"type", "color_jitter"}, {"brightness", 0.2}}}}}}});
+  ASSERT_EQ(s.data.augment.size(), 4u);
+  EXPECT_EQ(s.data.augment[0].kind, AugmentStep::Kind::crop);
+  EXPECT_EQ(s.data.augment[0].padding, 4);
+  EXPECT_EQ(s.data.augment[1].p, 0.5);
+  EXPECT_EQ(s.data.augment[2].p, 0.3);
+  EXPECT_EQ(s.data.augment[2].fill, 255);
+  auto ps = problems_of({{"data",
+                          {{"augment",
+                            {{{"type", "warp"}},
+                             {{"type", "rotate"}},
+                             {{"type", "scale"}, {"min", 1.2}, {"max", 0.9}},
+                             {{"type", "hflip"}, {"pixels", 2}},
+                             {{"type", "cutout"}, {"size", 0}, {"p", 2}}}}}}});
+  EXPECT_TRUE(has_problem(ps, "/data/augment/0/type", "must be one of"));
+  EXPECT_TRUE(has_problem(ps, "/data/augment/1/degrees", "is required"));
+  EXPECT_TRUE(has_problem(ps, "/data/augment/2/max", "must be >= min"));
+  EXPECT_TRUE(has_problem(ps, "/data/augment/3/pixels", "unknown field"));
+  EXPECT_TRUE(has_problem(ps, "/data/augment/4/size", "must be >= 1"));
+  EXPECT_TRUE(has_problem(ps, "/data/augment/4/p", "must be <= 1"));
+  EXPECT_TRUE(has_problem(problems_of({{"data", {{"augment", 3}}}}), "/data/augment", "array"));
+}
+
+TEST(JobSpec, SegmentationComposites) {
+  JobSpec s = parse_job_spec(
+      {{"data",
+        {{"dataset", "fashion-composites"},
+         {"composites", {{"size", 48}, {"train", 100}, {"test", 20}, {"max_items", 2}}}}}});
+  EXPECT_EQ(s.data.composite_size, 48);
+  EXPECT_EQ(s.data.composite_train, 100);
+  EXPECT_EQ(s.data.composite_test, 20);
+  EXPECT_EQ(s.data.composite_max_items, 2);
+  EXPECT_EQ(parse_job_spec({{"data", {{"train_per_class", 10}}}}).data.train_per_class, 10);
+  EXPECT_TRUE(has_problem(problems_of({{"data", {{"train_per_class", -1}}}}),
+                          "/data/train_per_class", "must be >= 0"));
+  auto ps = problems_of({{"data",
+                          {{"dataset", "fashion-composites"},
+                           {"composites", {{"size", 20}, {"extra", 1}}},
+                           {"augment", {{{"type", "hflip"}}}}}}});
+  EXPECT_TRUE(has_problem(ps, "/data/composites/size", "must be >= 28"));
+  EXPECT_TRUE(has_problem(ps, "/data/composites/extra", "unknown field"));
+  EXPECT_TRUE(has_problem(ps, "/data/augment", "classification"));
+  EXPECT_TRUE(has_problem(problems_of({{"data", {{"composites", {{"size", 64}}}}}}),
+                          "/data/composites", "only for the fashion-composites"));
+}
+
 }  // namespace
 }  // namespace ringmaster::models

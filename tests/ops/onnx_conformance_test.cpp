@@ -26,13 +26,18 @@
 #include "ops/cast.h"
 #include "ops/concat.h"
 #include "ops/conv2d.h"
+#include "ops/conv_transpose2d.h"
 #include "ops/dropout.h"
 #include "ops/half.h"
 #include "ops/linear.h"
+#include "ops/lrn.h"
 #include "ops/pool2d.h"
 #include "ops/relu.h"
 #include "ops/reshape.h"
+#include "ops/resize.h"
+#include "ops/slice.h"
 #include "ops/softmax.h"
+#include "ops/spatial_cross_entropy.h"
 
 namespace ringmaster::ops {
 
@@ -184,6 +189,37 @@ constexpr const char* kRun[] = {
     "node/test_sce_mean_log_prob",
     "node/test_sce_sum",
     "node/test_sce_sum_log_prob",
+    "node/test_sce_mean_3d",
+    "node/test_sce_mean_3d_log_prob",
+    // ConvTranspose (2-d; pads, output_padding, output_shape, auto_pad, dilations, group)
+    "node/test_convtranspose",
+    "node/test_convtranspose_autopad_same",
+    "node/test_convtranspose_dilations",
+    "node/test_convtranspose_kernel_shape",
+    "node/test_convtranspose_output_shape",
+    "node/test_convtranspose_pad",
+    "node/test_convtranspose_pads",
+    "node/test_convtranspose_with_kernel",
+    "pytorch-converted/test_ConvTranspose2d",
+    "pytorch-converted/test_ConvTranspose2d_no_bias",
+    "pytorch-operator/test_operator_convtranspose",
+    // Resize (mode linear on H and W: half_pixel, align_corners, pytorch_half_pixel)
+    "node/test_resize_downsample_scales_linear",
+    "node/test_resize_downsample_scales_linear_align_corners",
+    "node/test_resize_downsample_sizes_linear_pytorch_half_pixel",
+    "node/test_resize_upsample_scales_linear",
+    "node/test_resize_upsample_scales_linear_align_corners",
+    // LRN
+    "node/test_lrn",
+    "node/test_lrn_default",
+    // Slice (steps 1; negative and out-of-range bounds resolved as ONNX says)
+    "node/test_slice",
+    "node/test_slice_default_axes",
+    "node/test_slice_default_steps",
+    "node/test_slice_end_out_of_bounds",
+    "node/test_slice_neg",
+    "node/test_slice_negative_axes",
+    "node/test_slice_start_out_of_bounds",
 };
 
 struct Skipped {
@@ -217,7 +253,6 @@ constexpr const char* kSoftmaxExpanded =
 // softmax_cross_entropy takes (N, C) logits and labels (N), no class weights
 // and no ignore_index, and reduces by the mean (sum runs as N * mean).
 #define RM_SCE "SoftmaxCrossEntropyLoss with "
-constexpr const char* kSceNd = RM_SCE "(N, C, d1, ...) logits";
 constexpr const char* kSceW = RM_SCE "class weights";
 constexpr const char* kSceWIi = RM_SCE "class weights and ignore_index";
 constexpr const char* kSceWIiNd = RM_SCE "class weights, ignore_index and (N, C, d1, ...) logits";
@@ -231,6 +266,12 @@ constexpr const char* kSceNoneIiNd =
 constexpr const char* kSceNoneNd = RM_SCE "reduction=none and (N, C, d1, ...) logits";
 #undef RM_SCE
 constexpr const char* kMultiNode = "multi-node graph: this suite runs single-node models only";
+constexpr const char* kConvT1d =
+    "1-d transposed convolution: conv_transpose2d takes (N, C, H, W) only";
+constexpr const char* kConvT3d =
+    "3-d transposed convolution: conv_transpose2d takes (N, C, H, W) only";
+constexpr const char* kResizeNearest = "Resize mode nearest: resize_bilinear is linear only";
+constexpr const char* kResizeCubic = "Resize mode cubic: resize_bilinear is linear only";
 constexpr const char* kBatchNormRank =
     "BatchNormalization on a non-4-d input: batch_norm2d takes (N, C, H, W) only";
 
@@ -327,8 +368,6 @@ constexpr Skipped kSkipped[] = {
     {"node/test_softmax_large_number_expanded", kSoftmaxExpanded},
     {"node/test_softmax_negative_axis_expanded", kSoftmaxExpanded},
     // SoftmaxCrossEntropyLoss
-    {"node/test_sce_mean_3d", kSceNd},
-    {"node/test_sce_mean_3d_log_prob", kSceNd},
     {"node/test_sce_mean_weight", kSceW},
     {"node/test_sce_mean_weight_log_prob", kSceW},
     {"node/test_sce_mean_weight_ii", kSceWIi},
@@ -391,6 +430,32 @@ constexpr Skipped kSkipped[] = {
     {"node/test_sce_none_weights_log_prob_expanded", kSceExpanded},
     {"node/test_sce_sum_expanded", kSceExpanded},
     {"node/test_sce_sum_log_prob_expanded", kSceExpanded},
+    // ConvTranspose
+    {"node/test_convtranspose_1d", kConvT1d},
+    {"node/test_convtranspose_3d", kConvT3d},
+    // Resize
+    {"node/test_resize_downsample_scales_cubic", kResizeCubic},
+    {"node/test_resize_downsample_scales_cubic_A_n0p5_exclude_outside", kResizeCubic},
+    {"node/test_resize_downsample_scales_cubic_align_corners", kResizeCubic},
+    {"node/test_resize_downsample_sizes_cubic", kResizeCubic},
+    {"node/test_resize_upsample_scales_cubic", kResizeCubic},
+    {"node/test_resize_upsample_scales_cubic_A_n0p5_exclude_outside", kResizeCubic},
+    {"node/test_resize_upsample_scales_cubic_align_corners", kResizeCubic},
+    {"node/test_resize_upsample_scales_cubic_asymmetric", kResizeCubic},
+    {"node/test_resize_upsample_sizes_cubic", kResizeCubic},
+    {"node/test_resize_downsample_scales_nearest", kResizeNearest},
+    {"node/test_resize_downsample_sizes_nearest", kResizeNearest},
+    {"node/test_resize_downsample_sizes_nearest_tf_half_pixel_for_nn", kResizeNearest},
+    {"node/test_resize_upsample_scales_nearest", kResizeNearest},
+    {"node/test_resize_upsample_sizes_nearest", kResizeNearest},
+    {"node/test_resize_upsample_sizes_nearest_ceil_half_pixel", kResizeNearest},
+    {"node/test_resize_upsample_sizes_nearest_floor_align_corners", kResizeNearest},
+    {"node/test_resize_upsample_sizes_nearest_round_prefer_ceil_asymmetric", kResizeNearest},
+    {"node/test_resize_tf_crop_and_resize",
+     "Resize coordinate_transformation_mode tf_crop_and_resize (a region of interest): "
+     "resize_bilinear resizes the whole image"},
+    // Slice
+    {"node/test_slice_neg_steps", "Slice with steps != 1: slice takes step 1 only"},
     // Multi-node graphs that use one of our ops among others.
     {"pytorch-converted/test_PixelShuffle", kMultiNode},
     {"pytorch-converted/test_Softmin", kMultiNode},
@@ -402,6 +467,7 @@ constexpr Skipped kSkipped[] = {
     {"pytorch-operator/test_operator_non_float_params", kMultiNode},
     {"pytorch-operator/test_operator_params", kMultiNode},
     {"pytorch-operator/test_operator_repeat_dim_overflow", kMultiNode},
+    {"pytorch-operator/test_operator_index", kMultiNode},
 };
 
 // The folders scanned by the table check, and the ONNX ops we map.
@@ -422,7 +488,11 @@ const std::set<std::string>& our_op_types() {
                                           "Dropout",
                                           "Cast",
                                           "CastLike",
-                                          "SoftmaxCrossEntropyLoss"};
+                                          "SoftmaxCrossEntropyLoss",
+                                          "ConvTranspose",
+                                          "Resize",
+                                          "LRN",
+                                          "Slice"};
   return s;
 }
 
@@ -685,11 +755,13 @@ std::vector<Tensor> run_sce(Case& c) {
   require(n.find("ignore_index") == nullptr, "SoftmaxCrossEntropyLoss with ignore_index");
   require(reduction == "mean" || reduction == "sum", "reduction " + reduction);
   const Tensor& x = c.input(0);
-  require(x.ndim() == 2, "SoftmaxCrossEntropyLoss on a non-2-d input");
-  Tensor loss = softmax_cross_entropy(x, c.input(1));
+  require(x.ndim() >= 2, "SoftmaxCrossEntropyLoss on a 1-d input");
+  if (x.ndim() > 2) c.notes.push_back("(N, C, d1, ...) logits: spatial_cross_entropy");
+  Tensor loss =
+      x.ndim() == 2 ? softmax_cross_entropy(x, c.input(1)) : spatial_cross_entropy(x, c.input(1));
   if (reduction == "sum") {
-    loss = Tensor::full(loss.shape(), loss.item() * static_cast<float>(x.dim(0)));
-    c.notes.push_back("reduction=sum checked as N * our mean");
+    loss = Tensor::full(loss.shape(), loss.item() * static_cast<float>(x.numel() / x.dim(1)));
+    c.notes.push_back("reduction=sum checked as (pixels) * our mean");
   }
   std::vector<Tensor> out{loss};
   if (c.node->outputs.size() > 1) {
@@ -780,6 +852,137 @@ std::vector<Tensor> run_cast(Case& c) {
   return {};
 }
 
+// --- ConvTranspose --------------------------------------------------------
+std::vector<Tensor> run_conv_transpose(Case& c) {
+  const Node& n = *c.node;
+  const Tensor& x = c.input(0);
+  const Tensor& w = c.input(1);
+  require(x.ndim() == 4 && w.ndim() == 4, "ConvTranspose on a non-4-d input");
+  ConvTranspose2dParams p;
+  const std::array<int64_t, 2> kernel = pair_attr(n, "kernel_shape", {w.dim(2), w.dim(3)});
+  require(kernel[0] == w.dim(2) && kernel[1] == w.dim(3), "kernel_shape disagrees with W");
+  p.stride = pair_attr(n, "strides", {1, 1});
+  p.dilation = pair_attr(n, "dilations", {1, 1});
+  p.groups = n.get_int("group", 1);
+  p.output_padding = pair_attr(n, "output_padding", {0, 0});
+  const std::string mode = n.get_string("auto_pad", "NOTSET");
+  const onnx::Attribute* out_shape = n.find("output_shape");
+  if (out_shape != nullptr || mode == "SAME_UPPER" || mode == "SAME_LOWER") {
+    // ONNX: total padding = stride*(in-1) + output_padding + extent - out,
+    // out = output_shape, or in*stride for SAME_*. A negative total (the
+    // output is larger than the plain result) becomes extra output_padding.
+    require(out_shape == nullptr || out_shape->ints.size() == 2, "output_shape of 2 values");
+    for (int i = 0; i < 2; ++i) {
+      const int64_t in = x.dim(2 + i);
+      const int64_t out = out_shape ? out_shape->ints[static_cast<size_t>(i)] : in * p.stride[i];
+      const int64_t extent = (kernel[i] - 1) * p.dilation[i] + 1;
+      const int64_t total = p.stride[i] * (in - 1) + p.output_padding[i] + extent - out;
+      if (total < 0) {
+        p.output_padding[i] -= total;
+        continue;
+      }
+      const int64_t small = total / 2, big = total - small;
+      const bool upper = mode == "SAME_UPPER";
+      p.padding_begin[i] = upper ? small : big;
+      p.padding_end[i] = upper ? big : small;
+    }
+    c.notes.push_back(
+        "pads derived from output_shape/auto_pad: (" + std::to_string(p.padding_begin[0]) + "+" +
+        std::to_string(p.padding_end[0]) + ")x(" + std::to_string(p.padding_begin[1]) + "+" +
+        std::to_string(p.padding_end[1]) + "), output_padding " +
+        std::to_string(p.output_padding[0]) + "x" + std::to_string(p.output_padding[1]));
+  } else {
+    require(mode == "NOTSET" || mode == "VALID", "unknown auto_pad " + mode);
+    const std::vector<int64_t> pads = n.get_ints("pads", {0, 0, 0, 0});
+    require(pads.size() == 4, "pads of a 2-d node must have 4 values");
+    p.padding_begin = {pads[0], pads[1]};
+    p.padding_end = {pads[2], pads[3]};
+  }
+  const Tensor b = c.has(2) ? c.input(2) : Tensor();
+  return {conv_transpose2d(x, w, b, p).to_plain()};
+}
+
+// --- Resize ---------------------------------------------------------------
+std::vector<Tensor> run_resize(Case& c) {
+  const Node& n = *c.node;
+  const Tensor& x = c.input(0);
+  require(x.ndim() == 4, "Resize on a non-4-d input");
+  require(n.get_string("mode", "nearest") == "linear", "Resize mode " + n.get_string("mode", ""));
+  const std::string ct = n.get_string("coordinate_transformation_mode", "half_pixel");
+  ResizeParams p;
+  if (ct == "half_pixel") {
+    p.coordinates = ResizeCoordinates::half_pixel;
+  } else if (ct == "pytorch_half_pixel") {
+    p.coordinates = ResizeCoordinates::pytorch_half_pixel;
+  } else if (ct == "align_corners") {
+    p.coordinates = ResizeCoordinates::align_corners;
+  } else {
+    require(ct == "asymmetric", "coordinate_transformation_mode " + ct);
+    p.coordinates = ResizeCoordinates::asymmetric;
+  }
+  if (c.has(3) && c.input(3).numel() > 0) {  // sizes
+    const Tensor& s = c.input(3);
+    require(s.dtype() == DType::i64 && s.numel() == 4, "sizes must be 4 INT64 values");
+    const int64_t* v = s.data<int64_t>();
+    require(v[0] == x.dim(0) && v[1] == x.dim(1), "Resize of N or C");
+    p.out_h = v[2];
+    p.out_w = v[3];
+  } else {
+    const std::vector<float> sc = c.input(2).to_vector();  // scales
+    require(sc.size() == 4 && sc[0] == 1.0f && sc[1] == 1.0f, "scales must be (1, 1, sh, sw)");
+    p.scale_h = sc[2];
+    p.scale_w = sc[3];
+    p.out_h = static_cast<int64_t>(std::floor(static_cast<double>(x.dim(2)) * sc[2]));
+    p.out_w = static_cast<int64_t>(std::floor(static_cast<double>(x.dim(3)) * sc[3]));
+  }
+  return {resize_bilinear(x, p)};
+}
+
+// --- LRN ------------------------------------------------------------------
+std::vector<Tensor> run_lrn(Case& c) {
+  const Node& n = *c.node;
+  require(c.input(0).ndim() == 4, "LRN on a non-4-d input");
+  LrnParams p;
+  p.size = n.get_int("size", 0);
+  p.alpha = n.get_float("alpha", 1e-4f);
+  p.beta = n.get_float("beta", 0.75f);
+  p.k = n.get_float("bias", 1.0f);
+  require(p.size % 2 == 1, "LRN with an even size");
+  return {local_response_norm(c.input(0), p).to_plain()};
+}
+
+// --- Slice ----------------------------------------------------------------
+std::vector<Tensor> run_slice(Case& c) {
+  const Tensor& x = c.input(0);
+  auto ints = [&](size_t i) {
+    const Tensor& t = c.input(i);
+    require(t.dtype() == DType::i64 || t.dtype() == DType::i32, "Slice index input not INT");
+    std::vector<int64_t> v(static_cast<size_t>(t.numel()));
+    for (size_t k = 0; k < v.size(); ++k) {
+      v[k] = t.dtype() == DType::i64 ? t.data<int64_t>()[k] : t.data<int32_t>()[k];
+    }
+    return v;
+  };
+  const std::vector<int64_t> starts = ints(1), ends = ints(2);
+  std::vector<int64_t> axes(starts.size());
+  for (size_t k = 0; k < axes.size(); ++k) axes[k] = static_cast<int64_t>(k);
+  if (c.has(3)) axes = ints(3);
+  if (c.has(4)) {
+    for (int64_t s : ints(4)) require(s == 1, "Slice with steps != 1");
+  }
+  Tensor y = x;
+  for (size_t k = 0; k < starts.size(); ++k) {
+    const int64_t a = normalize_axis(axes[k], x.ndim());
+    const int64_t dim = x.dim(static_cast<int>(a));
+    // ONNX: negative bounds count from the end; then clamp to [0, dim].
+    auto resolve = [dim](int64_t v) { return std::clamp(v < 0 ? v + dim : v, int64_t{0}, dim); };
+    const int64_t b = resolve(starts[k]);
+    const int64_t e = std::max(b, resolve(ends[k]));
+    y = slice(y, static_cast<int>(a), b, e);
+  }
+  return {y};
+}
+
 const std::map<std::string, Runner>& runners() {
   static const std::map<std::string, Runner> m = {
       {"Relu", run_relu},
@@ -797,6 +1000,10 @@ const std::map<std::string, Runner>& runners() {
       {"Reshape", run_reshape},
       {"Dropout", run_dropout},
       {"Cast", run_cast},
+      {"ConvTranspose", run_conv_transpose},
+      {"Resize", run_resize},
+      {"LRN", run_lrn},
+      {"Slice", run_slice},
   };
   return m;
 }

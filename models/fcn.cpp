@@ -1,0 +1,132 @@
+// fcn (see fcn.h): the module runs the backbone child by child, keeps the
+// outputs of its last three pools, and fuses the skip scores on the way up.
+#include "models/fcn.h"
+
+#include "models/layers.h"
+#include "models/vgg.h"
+#include "ops/add.h"
+#include "ops/slice.h"
+
+namespace ringmaster::models {
+
+namespace {
+
+// A stride-s transposed conv (k = 2s, padding s/2, no bias) on k channels,
+// initialised to bilinear upsampling.
+std::shared_ptr<ConvTranspose2d> upsampler(int64_t classes, int64_t s, std::mt19937_64& rng) {
+  auto up = std::make_shared<ConvTranspose2d>(
+      classes, classes, 2 * s, rng,
+      ConvTranspose2dOptions{.stride = s, .padding = s / 2, .bias = false});
+  const ops::Tensor w = bilinear_upsampling_weight(classes, 2 * s);
+  std::copy_n(w.data<float>(), w.numel(), up->weight.data<float>());
+  return up;
+}
+
+std::shared_ptr<Conv2d> zero_conv1x1(int64_t in, int64_t out, std::mt19937_64& rng) {
+  auto c = std::make_shared<Conv2d>(in, out, 1, rng);
+  std::fill_n(c->weight.data<float>(), c->weight.numel(), 0.0f);
+  return c;
+}
+
+class Fcn : public Module {
+ public:
+  Fcn(const FcnOptions& o, const ModelConfig& cfg, std::mt19937_64& rng) : skips_(0) {
+    const std::vector<int64_t> stack =
+        o.backbone_stack.empty() ? vgg_stack(o.backbone_depth) : o.backbone_stack;
+    skips_ = o.head == "8s" ? 2 : o.head == "16s" ? 1 : 0;
+    // Channels after each pool, in order.
+    std::vector<int64_t> pool_channels;
+    int64_t channels = cfg.in_channels;
+    for (int64_t v : stack) {
+      if (v == kVggPool) {
+        pool_channels.push_back(channels);
+      } else {
+        channels = v;
+      }
+    }
+    const int64_t pools = static_cast<int64_t>(pool_channels.size());
+    RM_THROW_IF(pools < skips_ + 1, "fcn: head ", o.head, " needs a backbone with at least ",
+                skips_ + 1, " pools, got ", pools);
+    const int64_t k = cfg.num_classes;
+    features_ = register_module("features",
+                                make_vgg_features(stack, cfg.in_channels, o.batch_norm, true, rng));
+    const int64_t w = o.head_width;
+    fc6_ = register_module(
+        "fc6",
+        std::make_shared<Conv2d>(channels, w, o.head_kernel, rng,
+                                 Conv2dOptions{.padding = o.head_kernel / 2, .fuse_relu = true}));
+    drop6_ = register_module("drop6", std::make_shared<Dropout>(o.dropout, rng));
+    fc7_ = register_module(
+        "fc7", std::make_shared<Conv2d>(w, w, 1, rng, Conv2dOptions{.fuse_relu = true}));
+    drop7_ = register_module("drop7", std::make_shared<Dropout>(o.dropout, rng));
+    score_fr_ = register_module("score_fr", std::make_shared<Conv2d>(w, k, 1, rng));
+    if (skips_ >= 1) {
+      score_pool4_ = register_module(
+          "score_pool4", zero_conv1x1(pool_channels[static_cast<size_t>(pools - 2)], k, rng));
+      upscore2_ = register_module("upscore2", upsampler(k, 2, rng));
+    }
+    if (skips_ >= 2) {
+      score_pool3_ = register_module(
+          "score_pool3", zero_conv1x1(pool_channels[static_cast<size_t>(pools - 3)], k, rng));
+      upscore_pool4_ = register_module("upscore_pool4", upsampler(k, 2, rng));
+    }
+    upscore_ = register_module("upscore", upsampler(k, int64_t{1} << (pools - skips_), rng));
+  }
+
+  // x: (N, C, H, W) -> (N, K, H, W).
+  ops::Tensor forward(const ops::Tensor& x) override {
+    std::vector<ops::Tensor> pooled;  // outputs of every pool, in order
+    ops::Tensor h = x;
+    for (const auto& [name, m] : features_->named_children()) {
+      h = m->forward(h);
+      if (dynamic_cast<MaxPool2d*>(m.get()) != nullptr) pooled.push_back(h);
+    }
+    h = drop7_->forward(fc7_->forward(drop6_->forward(fc6_->forward(h))));
+    ops::Tensor score = score_fr_->forward(h);  // (N, K, H/2^P, W/2^P)
+    const size_t p = pooled.size();
+    if (skips_ >= 1) score = fuse(upscore2_, score, score_pool4_->forward(pooled[p - 2]));
+    if (skips_ >= 2) score = fuse(upscore_pool4_, score, score_pool3_->forward(pooled[p - 3]));
+    return ops::crop2d(upscore_->forward(score), 0, 0, x.dim(2), x.dim(3));
+  }
+
+ private:
+  // up(score) cropped to skip's size, plus skip: (N, K, h, w).
+  static ops::Tensor fuse(const std::shared_ptr<Module>& up, const ops::Tensor& score,
+                          const ops::Tensor& skip) {
+    ops::Tensor u = ops::crop2d(up->forward(score), 0, 0, skip.dim(2), skip.dim(3));
+    return ops::add(u, skip);
+  }
+
+  int64_t skips_;
+  std::shared_ptr<Module> features_, fc6_, drop6_, fc7_, drop7_, score_fr_;
+  std::shared_ptr<Module> score_pool4_, upscore2_, score_pool3_, upscore_pool4_, upscore_;
+};
+
+}  // namespace
+
+void read_fcn_options(SpecReader& r, FcnOptions& o) {
+  r.string("head", o.head, {"16s", "32s", "8s"});
+  if (const nlohmann::json* b = r.raw("backbone")) {
+    SpecReader br(*b, r.child("backbone"), r.problems());
+    std::string name = "vgg";
+    br.string("name", name, {"vgg"});
+    br.integer("depth", o.backbone_depth, 11, 19);
+    if (vgg_stack(o.backbone_depth).empty())
+      br.problem("depth", "must be 11, 13, 16 or 19, got " + std::to_string(o.backbone_depth));
+    read_vgg_stack(br, o.backbone_stack);
+    br.boolean("batch_norm", o.batch_norm);
+  }
+  r.integer("head_width", o.head_width, 1, 65536);
+  r.integer("head_kernel", o.head_kernel, 1, 15);
+  if (o.head_kernel % 2 == 0) r.problem("head_kernel", "must be odd");
+  r.number("dropout", o.dropout, 0.0, 0.99);
+}
+
+std::shared_ptr<Module> make_fcn(const FcnOptions& o, const ModelConfig& cfg,
+                                 std::mt19937_64& rng) {
+  RM_THROW_IF(cfg.in_channels <= 0 || cfg.num_classes <= 0, "fcn: in_channels ", cfg.in_channels,
+              " and num_classes ", cfg.num_classes, " must be positive");
+  return std::make_shared<Fcn>(o, cfg, rng);
+}
+
+}  // namespace ringmaster::models

@@ -1,0 +1,45 @@
+// fcn: fully convolutional network for semantic segmentation (Long, Shelhamer
+// and Darrell, 2015) on a VGG-style backbone: the backbone's pools (ceil
+// mode), fc6/fc7 as convolutions, a 1x1 convolution classifier (score_fr),
+// and transposed convolutions initialised to exact bilinear upsampling. Heads:
+//   32s: score_fr upsampled by 2^P to the input (P = the backbone's pools);
+//   16s: score_fr x2 + score_pool4 (1x1 on the last-but-one pool), then x2^(P-1);
+//   8s:  that x2 + score_pool3 (1x1 on the pool before), then x2^(P-2).
+// Skip classifiers start at zero (as in the paper), so a fresh 8s equals a
+// fresh 32s. One forward labels every pixel: (N, C, H, W) -> (N, K, H, W)
+// logits, cropped from the top-left (the pools and deconvolutions share the
+// half-pixel grid). No softmax, no pretrained backbone, no CRF.
+#pragma once
+
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "models/model_registry.h"
+#include "models/module.h"
+#include "models/spec_reader.h"
+
+namespace ringmaster::models {
+
+struct FcnOptions {
+  std::string head = "8s";              // "32s" | "16s" | "8s"
+  int64_t backbone_depth = 16;          // a VGG depth (11, 13, 16, 19)
+  std::vector<int64_t> backbone_stack;  // or a custom VGG stack (kVggPool marks pools)
+  bool batch_norm = false;              // in the backbone
+  int64_t head_width = 4096;            // fc6 / fc7 channels
+  int64_t head_kernel = 7;              // fc6 kernel (odd; padded to keep the size)
+  double dropout = 0.5;                 // after fc6 and fc7
+};
+
+// Spec fields: head, backbone {depth | stack, batch_norm}, head_width,
+// head_kernel, dropout (see README's spec table).
+void read_fcn_options(SpecReader& r, FcnOptions& o);
+
+// cfg.num_classes is the number of segmentation classes. Names: features.<i>
+// (torchvision's VGG indices), fc6, fc7, score_fr, score_pool4, score_pool3,
+// upscore2, upscore_pool4, upscore. Throws ops::Error when the backbone has
+// too few pools for the head.
+std::shared_ptr<Module> make_fcn(const FcnOptions& o, const ModelConfig& cfg, std::mt19937_64& rng);
+
+}  // namespace ringmaster::models

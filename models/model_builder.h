@@ -1,0 +1,36 @@
+// Builds the model a job spec describes, once the data's shape is known: the
+// architecture from the registry (or an ensemble of them), then transfer
+// learning (init from a checkpoint with include/exclude globs, a fresh head),
+// then freezing by glob. Errors (a missing file, a shape mismatch, named by
+// parameter, a pattern that matches nothing) throw ops::Error. Blocks on
+// checkpoint reads; not thread-safe per model.
+#pragma once
+
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "models/job_spec.h"
+#include "models/model_registry.h"
+#include "models/module.h"
+
+namespace ringmaster::models {
+
+// log, when given, receives one line per thing done ("init: 58 tensors from ...").
+std::shared_ptr<Module> build_model_from_spec(const ModelSpec& spec, const ModelConfig& cfg,
+                                              std::mt19937_64& rng,
+                                              std::vector<std::string>* log = nullptr);
+
+// Loads the entries of `checkpoint` whose names match an include glob and no
+// exclude glob into model (shapes must match; see Module::load_state_dict).
+// Returns the names loaded. Throws ops::Error when nothing matches.
+std::vector<std::string> load_matching(Module& model, const std::string& checkpoint,
+                                       const std::vector<std::string>& include,
+                                       const std::vector<std::string>& exclude);
+
+// The module path of the model's last parameter ("fc" for "fc.bias"): the
+// head that init.replace_head leaves out. Empty when the model has none.
+std::string head_name(const Module& model);
+
+}  // namespace ringmaster::models

@@ -1,0 +1,61 @@
+// SpecReader: strict reading of one JSON object of a job spec. Each typed
+// read marks its key as used and records a SpecProblem (JSON pointer and
+// reason) instead of throwing, so a caller collects every problem at once;
+// on destruction, any key nobody read is an "unknown field" problem.
+// Architectures read their options with it (model_registry.h). Internal to
+// models/; one reader per object, one thread; it never blocks.
+#pragma once
+
+#include <cstdint>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "models/job_spec.h"
+
+namespace ringmaster::models {
+
+class SpecReader {
+ public:
+  // j is copied (a spec object is small). pointer: j's JSON pointer ("/model"). Keys in
+  // `owned_elsewhere` are neither read nor reported as unknown.
+  SpecReader(const nlohmann::json& j, std::string pointer, std::vector<SpecProblem>& problems,
+             std::set<std::string> owned_elsewhere = {});
+  ~SpecReader();
+  SpecReader(const SpecReader&) = delete;
+  SpecReader& operator=(const SpecReader&) = delete;
+
+  bool ok() const { return ok_; }  // j is an object
+  bool has(const std::string& key) const;
+  // Each read leaves `out` unchanged when the key is absent or bad.
+  void string(const std::string& key, std::string& out, const std::set<std::string>& allowed = {});
+  void integer(const std::string& key, int64_t& out, int64_t min, int64_t max = INT64_MAX);
+  void number(const std::string& key, double& out, double min, double max, bool min_open = false);
+  void boolean(const std::string& key, bool& out);
+  void strings(const std::string& key, std::vector<std::string>& out);
+  // The raw value (marked used), or null when absent.
+  const nlohmann::json* raw(const std::string& key);
+
+  std::string pointer() const { return pointer_; }
+  // Where problems go (for a nested object's own reader).
+  std::vector<SpecProblem>& problems() { return problems_; }
+  std::string child(const std::string& key) const { return pointer_ + "/" + key; }
+  // Records a problem at this object's pointer + "/" + key ("" for the object).
+  void problem(const std::string& key, const std::string& reason);
+
+ private:
+  const nlohmann::json* find(const std::string& key);
+
+  const nlohmann::json j_;
+  std::string pointer_;
+  std::vector<SpecProblem>& problems_;
+  std::set<std::string> used_;
+  bool ok_ = false;
+};
+
+// "an integer", "a string", ...: for messages.
+const char* json_type_name(const nlohmann::json& j);
+
+}  // namespace ringmaster::models

@@ -1,0 +1,150 @@
+// fcn: the bilinear-initialised transposed convolution equals bilinear
+// upsampling (resize_bilinear, align_corners=False) wherever both taps fall
+// inside the input; per-pixel output shapes for 32s/16s/8s, also for sizes
+// the pools do not divide; skip scores start at zero;
+// backward reaches the skip layers; head/backbone validation.
+#include "models/fcn.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "models/layers.h"
+#include "models/model_registry.h"
+#include "ops/resize.h"
+#include "ops/softmax.h"
+
+namespace ringmaster::models {
+namespace {
+
+using ops::Tensor;
+
+const nlohmann::json kSmall = {{"backbone", {{"stack", {8, "M", 8, "M", 16, "M", 16, "M"}}}},
+                               {"head_width", 16},
+                               {"head_kernel", 3}};
+
+std::shared_ptr<Module> fcn(nlohmann::json options, const std::string& head, ModelConfig cfg,
+                            uint64_t seed = 1) {
+  options["head"] = head;
+  std::mt19937_64 rng(seed);
+  return build_model("fcn", cfg, rng, options);
+}
+
+TEST(Fcn, BilinearDeconvolutionEqualsBilinearUpsampling) {
+  std::mt19937_64 rng(1);
+  for (int64_t s : {2, 4, 8, 16, 32}) {
+    const int64_t c = 3, h = 5, w = 4;
+    ConvTranspose2d up(c, c, 2 * s, rng,
+                       ConvTranspose2dOptions{.stride = s, .padding = s / 2, .bias = false});
+    const Tensor bw = bilinear_upsampling_weight(c, 2 * s);
+    std::copy_n(bw.data<float>(), bw.numel(), up.weight.data<float>());
+    Tensor x = Tensor::uniform({2, c, h, w}, rng, -1, 1);
+    const std::vector<float> got = up.forward(x).to_plain().to_vector();
+    const std::vector<float> want =
+        ops::resize_bilinear(x, ops::ResizeParams::to(h * s, w * s, false)).to_vector();
+    ASSERT_EQ(got.size(), want.size());
+    // Output pixel i samples input (i + 0.5)/s - 0.5; within [0, in - 1] both
+    // taps are real pixels, outside one is the deconvolution's zero padding.
+    auto inside = [s](int64_t i, int64_t in) {
+      const double src = (static_cast<double>(i) + 0.5) / static_cast<double>(s) - 0.5;
+      return src >= 0.0 && src <= static_cast<double>(in - 1);
+    };
+    int64_t checked = 0;
+    double worst = 0.0;
+    for (int64_t n = 0; n < 2 * c; ++n) {
+      for (int64_t i = 0; i < h * s; ++i) {
+        for (int64_t j = 0; j < w * s; ++j) {
+          if (!inside(i, h) || !inside(j, w)) continue;
+          const size_t k = static_cast<size_t>((n * h * s + i) * w * s + j);
+          worst = std::max(worst, static_cast<double>(std::fabs(got[k] - want[k])));
+          ++checked;
+        }
+      }
+    }
+    EXPECT_EQ(checked, 2 * c * (h - 1) * s * (w - 1) * s) << "stride " << s;
+    EXPECT_LE(worst, 1e-5) << "stride " << s;
+  }
+}
+
+TEST(Fcn, BilinearWeightIsDiagonalAndSumsToStrideSquared) {
+  // Each output pixel of a stride-s bilinear deconvolution takes weights that
+  // sum to 1 from its input taps, so a kernel sums to s*s.
+  const Tensor w = bilinear_upsampling_weight(2, 8);
+  const std::vector<float> v = w.to_vector();
+  double diag = 0, off = 0;
+  for (int64_t i = 0; i < 64; ++i) {
+    diag += v[static_cast<size_t>(i)];                 // [0][0]
+    off += std::fabs(v[static_cast<size_t>(64 + i)]);  // [0][1]
+  }
+  EXPECT_NEAR(diag, 16.0, 1e-5);
+  EXPECT_EQ(off, 0.0);
+}
+
+TEST(Fcn, PerPixelOutputForEveryHead) {
+  std::mt19937_64 rng(2);
+  for (const char* head : {"32s", "16s", "8s"}) {
+    for (int64_t size : {32, 28, 37}) {
+      auto net = fcn(kSmall, head, {.in_channels = 3, .num_classes = 5, .image_size = 32});
+      Tensor y = net->forward(Tensor::uniform({2, 3, size, size + 3}, rng, 0, 1));
+      EXPECT_EQ(y.shape(), (ops::Shape{2, 5, size, size + 3})) << head << " " << size;
+    }
+  }
+}
+
+TEST(Fcn, SkipScoresStartAtZeroAndUpsamplersBilinear) {
+  auto net = fcn(kSmall, "8s", {.in_channels = 3, .num_classes = 4, .image_size = 32});
+  const TensorMap sd = net->state_dict();
+  for (const char* n :
+       {"score_pool3.weight", "score_pool3.bias", "score_pool4.weight", "score_pool4.bias"}) {
+    for (float v : sd.at(n).to_vector()) ASSERT_EQ(v, 0.0f) << n;
+  }
+  // 4 pools: score_fr at stride 16, two x2 fusions, then x4 to the input.
+  EXPECT_EQ(sd.at("upscore2.weight").shape(), (ops::Shape{4, 4, 4, 4}));
+  EXPECT_EQ(sd.at("upscore_pool4.weight").shape(), (ops::Shape{4, 4, 4, 4}));
+  EXPECT_EQ(sd.at("upscore.weight").shape(), (ops::Shape{4, 4, 8, 8}));
+  EXPECT_EQ(sd.at("upscore.weight").to_vector(), bilinear_upsampling_weight(4, 8).to_vector());
+  EXPECT_FALSE(sd.count("upscore.bias"));
+}
+
+TEST(Fcn, BackwardReachesSkipLayers) {
+  std::mt19937_64 rng(4);
+  auto net = fcn(kSmall, "8s", {.in_channels = 1, .num_classes = 3, .image_size = 16});
+  Tensor logits = net->forward(Tensor::uniform({2, 1, 16, 16}, rng, 0, 1));  // (2, 3, 16, 16)
+  logits.backward(Tensor::uniform(logits.shape(), rng, -1, 1));
+  for (const char* n :
+       {"score_pool3.weight", "score_pool4.weight", "upscore.weight", "features.0.weight"}) {
+    bool found = false;
+    for (const auto& [name, p] : net->named_parameters()) {
+      if (name != n) continue;
+      found = true;
+      ASSERT_TRUE(p.grad().defined()) << n;
+      double s = 0;
+      for (float g : p.grad().to_vector()) s += std::fabs(g);
+      EXPECT_GT(s, 0.0) << n;
+    }
+    EXPECT_TRUE(found) << n;
+  }
+}
+
+TEST(Fcn, HeadNeedsEnoughPoolsAndOptionsAreValidated) {
+  nlohmann::json two_pools = kSmall;
+  two_pools["backbone"]["stack"] = {8, "M", 8, "M"};
+  EXPECT_THROW(fcn(two_pools, "8s", {.in_channels = 1, .num_classes = 2, .image_size = 16}),
+               ops::Error);
+  EXPECT_NO_THROW(fcn(two_pools, "16s", {.in_channels = 1, .num_classes = 2, .image_size = 16}));
+  std::vector<SpecProblem> problems;
+  {
+    SpecReader r(
+        nlohmann::json{{"head", "4s"}, {"backbone", {{"depth", 15}, {"x", 1}}}, {"head_kernel", 4}},
+        "/model", problems);
+    FcnOptions o;
+    read_fcn_options(r, o);
+  }
+  std::vector<std::string> pointers;
+  for (const auto& p : problems) pointers.push_back(p.pointer);
+  EXPECT_EQ(pointers, (std::vector<std::string>{"/model/head", "/model/backbone/depth",
+                                                "/model/backbone/x", "/model/head_kernel"}));
+}
+
+}  // namespace
+}  // namespace ringmaster::models
