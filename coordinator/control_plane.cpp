@@ -53,20 +53,28 @@ ControlPlane::Stats ControlPlane::stats() const {
 void ControlPlane::run() {
   auto last_expire = std::chrono::steady_clock::now();
   while (!stop_) {
-    auto env = socket_->receive(options_.poll_interval);
-    for (int n = 0; env && n < kMaxBatch; ++n) {
-      handle(*env);
-      env = socket_->receive(std::chrono::milliseconds(0));
+    try {
+      auto env = socket_->receive(options_.poll_interval);
+      for (int n = 0; env && n < kMaxBatch; ++n) {
+        handle(*env);
+        env = socket_->receive(std::chrono::milliseconds(0));
+      }
+      if (env) handle(*env);
+      const auto now = std::chrono::steady_clock::now();
+      if (now - last_expire >= std::chrono::milliseconds(100)) {
+        expire_workers(now);
+        last_expire = now;
+      }
+      if (!reconciled_ && now - started_ > workers_.timeout()) reconcile_after_restart();
+      send_cancels();
+      if (cluster_changed_ || jobs_.version() != scheduled_version_) schedule();
+    } catch (const std::exception& e) {
+      // A store failure mid-pass: nothing was acknowledged that is not on
+      // disk; the next pass tries again.
+      std::fprintf(stderr, "coordinator: control plane: %s\n", e.what());
+      cluster_changed_ = true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
-    if (env) handle(*env);
-    const auto now = std::chrono::steady_clock::now();
-    if (now - last_expire >= std::chrono::milliseconds(100)) {
-      expire_workers(now);
-      last_expire = now;
-    }
-    if (!reconciled_ && now - started_ > workers_.timeout()) reconcile_after_restart();
-    send_cancels();
-    if (cluster_changed_ || jobs_.version() != scheduled_version_) schedule();
   }
 }
 
@@ -144,6 +152,9 @@ void ControlPlane::on_register(const std::string& peer, const comm::Message& m) 
   info.slots = h["slots"];
   workers_.upsert(info, std::chrono::steady_clock::now());
   cluster_changed_ = true;
+  send(peer, {"registered",
+              {{"worker_id", peer}, {"heartbeat_interval_ms", options_.heartbeat_interval.count()}},
+              {}});
 
   // Reconcile what the worker says it has with what the store says it runs.
   std::map<std::string, bool> reported;
@@ -188,9 +199,6 @@ void ControlPlane::on_register(const std::string& peer, const comm::Message& m) 
       std::fprintf(stderr, "coordinator: store error: %s\n", e.what());
     }
   }
-  send(peer, {"registered",
-              {{"worker_id", peer}, {"heartbeat_interval_ms", options_.heartbeat_interval.count()}},
-              {}});
 }
 
 void ControlPlane::on_heartbeat(const std::string& peer, const comm::Message& m) {

@@ -73,7 +73,6 @@ Coordinator::Coordinator(CoordinatorOptions o) : impl_(std::make_unique<Impl>())
   rest.token = o.token;
   rest.policy.checkpoint_root = fs::weakly_canonical(root);
   rest.policy.state_dir = fs::weakly_canonical(state);
-  rest.policy.base_dir = fs::current_path();
   ControlPlane* control = s.control.get();
   rest.extra_metrics = [control] {
     const ControlPlane::Stats st = control->stats();

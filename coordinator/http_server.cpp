@@ -4,6 +4,10 @@
 // close. Protocol errors get a problem+json answer and the connection ends.
 #include "coordinator/http_server.h"
 
+#include <sys/socket.h>
+
+#include <cerrno>
+
 #include <atomic>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -78,6 +82,14 @@ HttpRequest convert(const http::request<http::string_body>& req) {
   return r;
 }
 
+// True when the peer has closed its end: a quiet stream would otherwise only
+// notice at its next write, which may never come.
+bool peer_closed(tcp::socket& socket) {
+  char byte;
+  const ssize_t n = ::recv(socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+}
+
 template <class Message>
 void apply_headers(Message& m, const HttpResponse& resp) {
   m.set(http::field::server, "ringmaster");
@@ -150,6 +162,10 @@ struct HttpServer::Impl {
       timer.expires_after(options.stream_poll);
       co_await timer.async_wait(asio::redirect_error(use_awaitable, ec));
       if (ec) co_return;
+      if (peer_closed(stream.socket())) {
+        ec = asio::error::eof;
+        co_return;
+      }
     }
     stream.expires_after(options.idle_timeout);
     co_await asio::async_write(stream, http::make_chunk_last(),

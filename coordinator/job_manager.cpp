@@ -224,7 +224,10 @@ bool JobManager::record_progress(const std::string& id, const std::string& worke
   Entry* e = find_locked(id);
   if (!e || e->job.state != JobState::kRunning || !on_worker_locked(*e, worker)) return false;
   if (kind == "epoch") {
-    if (e->epochs.size() < 100000) e->epochs.push_back(report);
+    // Where in the log it arrived, so a follower can interleave the two.
+    nlohmann::json r = report;
+    r["log_line"] = e->log_lines;
+    if (e->epochs.size() < 100000) e->epochs.push_back(std::move(r));
   } else {
     e->progress = report;
   }

@@ -27,8 +27,10 @@ namespace ringmaster::coordinator {
 // A job plus what the coordinator knows about it only in memory.
 struct JobView {
   Job job;
-  nlohmann::json progress;                          // latest step report, or null
-  nlohmann::json epochs = nlohmann::json::array();  // one report per finished epoch
+  nlohmann::json progress;  // latest step report, or null
+  // One report per finished epoch, each with "log_line": the log's length
+  // when it arrived.
+  nlohmann::json epochs = nlohmann::json::array();
   std::string unschedulable;  // PENDING: why no cluster of today's size can hold it
   int64_t log_lines = 0;
 };

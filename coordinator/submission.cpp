@@ -17,7 +17,7 @@ std::string check_checkpoint(const std::string& path, const SubmissionPolicy& po
                              fs::path& resolved) {
   if (path.empty()) return "must not be empty";
   fs::path p(path);
-  if (p.is_relative()) p = policy.base_dir / p;
+  if (p.is_relative()) p = policy.checkpoint_root / p;
   std::error_code ec;
   fs::path canon = fs::weakly_canonical(p, ec);  // resolves symlinks of the parts that exist
   if (ec) canon = p.lexically_normal();
@@ -62,18 +62,27 @@ Submission validate_submission(const std::string& body, const SubmissionPolicy& 
     problems = e.problems();
   }
   // The checkpoint rule applies even when other fields are wrong, so a user
-  // sees every problem at once.
+  // sees every problem at once. No path: <root>/<name>/final.safetensors.
+  const nlohmann::json* given = nullptr;
+  if (j.is_object() && j.contains("checkpoint") && j["checkpoint"].is_object() &&
+      j["checkpoint"].contains("path") && j["checkpoint"]["path"].is_string())
+    given = &j["checkpoint"]["path"];
   std::string checkpoint;
-  if (parsed) {
-    checkpoint = s.spec.checkpoint.path;
-  } else if (j.is_object() && j.contains("checkpoint") && j["checkpoint"].is_object() &&
-             j["checkpoint"].contains("path") && j["checkpoint"]["path"].is_string()) {
-    checkpoint = j["checkpoint"]["path"].get<std::string>();
-  }
+  if (given)
+    checkpoint = given->get<std::string>();
+  else if (parsed)
+    checkpoint = s.spec.name + "/final.safetensors";
   fs::path resolved;
-  if (!checkpoint.empty() || parsed) {
-    if (std::string why = check_checkpoint(checkpoint, policy, resolved); !why.empty())
-      problems.push_back({"/checkpoint/path", why});
+  if (given || parsed) {
+    if (std::string why = check_checkpoint(checkpoint, policy, resolved); !why.empty()) {
+      if (given)
+        problems.push_back({"/checkpoint/path", why});
+      else
+        problems.push_back({"/name",
+                            "names the default checkpoint <root>/<name>/final.safetensors, "
+                            "which " +
+                                why + "; use a plain name or set /checkpoint/path"});
+    }
   }
   if (!problems.empty()) throw models::SpecError(std::move(problems));
   s.spec.checkpoint.path = resolved.string();

@@ -1,8 +1,9 @@
 // Validation of a submitted job body, beyond the spec's own rules: the JSON
 // must parse, the spec must be valid (models::parse_job_spec), and the
 // checkpoint must land under the coordinator's checkpoint root and outside
-// its state folder. Produces the normalised spec workers receive (checkpoint
-// path made absolute). Pure apart from resolving symlinks; thread-safe.
+// its state folder. A relative checkpoint path is relative to the root; none
+// means <root>/<name>/final.safetensors. Produces the normalised spec workers
+// receive (checkpoint path absolute). Pure apart from resolving symlinks.
 #pragma once
 
 #include <cstdint>
@@ -18,7 +19,6 @@ namespace ringmaster::coordinator {
 struct SubmissionPolicy {
   std::filesystem::path checkpoint_root;  // absolute; checkpoints must be below it
   std::filesystem::path state_dir;        // absolute; checkpoints must not be in it
-  std::filesystem::path base_dir;         // relative paths in specs are relative to this
 };
 
 struct Submission {
