@@ -1,0 +1,11 @@
+// `ringmaster cancel ID`: cancels a job (idempotent).
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace ringmaster::cli {
+
+// Adds the subcommand; its callback runs it and sets the process exit code.
+void add_cancel_command(CLI::App& app, int& exit_code);
+
+}  // namespace ringmaster::cli
