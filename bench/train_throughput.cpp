@@ -28,7 +28,8 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   o::set_cpu_threads(threads);
-  m::Dataset train = m::load_idx(data + "/train-images-idx3-ubyte.gz", data + "/train-labels-idx1-ubyte.gz");
+  m::Dataset train =
+      m::load_idx(data + "/train-images-idx3-ubyte.gz", data + "/train-labels-idx1-ubyte.gz");
   train = m::subset(train, static_cast<int64_t>(batch) * (warmup + steps));
   std::mt19937_64 rng(1);
   auto model = m::build_model("deep_convnet", {1, 10, 28}, rng);
@@ -50,7 +51,9 @@ int main(int argc, char** argv) {
   double loss = 0.0;
   for (int i = 0; i < steps; ++i) loss = step(*loader.next());
   const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  std::printf("{\"impl\": \"ringmaster\", \"threads\": %d, \"images_per_second\": %.3f, \"last_loss\": %.6f}\n",
-              o::cpu_threads(), batch * steps / dt, loss);
+  std::printf(
+      "{\"impl\": \"ringmaster\", \"threads\": %d, \"images_per_second\": %.3f, \"last_loss\": "
+      "%.6f}\n",
+      o::cpu_threads(), batch * steps / dt, loss);
   return 0;
 }

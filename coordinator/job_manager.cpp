@@ -6,6 +6,11 @@
 #include <algorithm>
 
 namespace ringmaster::coordinator {
+namespace {
+
+JobDemand demand_of(const Job& j) { return {j.id, j.priority, j.seq, j.workers, j.cores, j.gpus}; }
+
+}  // namespace
 
 JobManager::JobManager(JobStore& store) : store_(store) {
   for (Job& j : store_.load_all()) {
@@ -14,12 +19,25 @@ JobManager::JobManager(JobStore& store) : store_(store) {
     const int64_t seq = j.seq;
     seq_of_[j.id] = seq;
     if (!j.idempotency_key.empty()) by_key_[j.idempotency_key] = seq;
-    if (j.state == JobState::kPending) pending_[{-j.priority, seq}] = seq;
+    const bool pending = j.state == JobState::kPending;
     e.job = std::move(j);
-    by_seq_.emplace(seq, std::move(e));
+    const Entry& stored = by_seq_.emplace(seq, std::move(e)).first->second;
+    if (pending) pending_.push_back(demand_of(stored.job));
   }
+  std::sort(pending_.begin(), pending_.end(), queue_before);
   next_seq_ = store_.next_seq();
   if (!by_seq_.empty()) next_seq_ = std::max(next_seq_, by_seq_.rbegin()->first + 1);
+}
+
+void JobManager::insert_pending_locked(const Job& j) {
+  const JobDemand d = demand_of(j);
+  pending_.insert(std::upper_bound(pending_.begin(), pending_.end(), d, queue_before), d);
+}
+
+void JobManager::erase_pending_locked(const Job& j) {
+  const JobDemand d = demand_of(j);
+  auto it = std::lower_bound(pending_.begin(), pending_.end(), d, queue_before);
+  if (it != pending_.end() && it->seq == j.seq) pending_.erase(it);
 }
 
 JobView JobManager::view_locked(const Entry& e) const {
@@ -45,8 +63,8 @@ void JobManager::commit_locked(Entry& e, const Job& next) {
   store_.put(next);  // throws: memory unchanged
   const bool was_pending = e.job.state == JobState::kPending;
   const bool is_pending = next.state == JobState::kPending;
-  if (was_pending) pending_.erase({-e.job.priority, e.job.seq});
-  if (is_pending) pending_[{-next.priority, next.seq}] = next.seq;
+  if (was_pending) erase_pending_locked(e.job);
+  if (is_pending) insert_pending_locked(next);
   if (is_terminal(next.state) && !is_terminal(e.job.state)) e.progress = nullptr;
   if (!is_pending) e.unschedulable.clear();
   if (was_pending != is_pending || is_terminal(next.state)) ++version_;
@@ -82,8 +100,8 @@ JobManager::Submitted JobManager::submit(const NewJob& n) {
   ++next_seq_;
   seq_of_[j.id] = j.seq;
   if (!j.idempotency_key.empty()) by_key_[j.idempotency_key] = j.seq;
-  pending_[{-j.priority, j.seq}] = j.seq;
   Entry& e = by_seq_[j.seq];
+  insert_pending_locked(j);
   e.job = std::move(j);
   ++version_;
   return {view_locked(e), true};
@@ -174,11 +192,7 @@ JobManager::LogChunk JobManager::read_logs(const std::string& id, int64_t from_l
 std::vector<JobDemand> JobManager::queue() const {
   std::lock_guard lock(mu_);
   std::vector<JobDemand> out;
-  out.reserve(pending_.size());
-  for (const auto& [key, seq] : pending_) {
-    const Job& j = by_seq_.at(seq).job;
-    out.push_back({j.id, j.priority, j.seq, j.workers, j.cores, j.gpus});
-  }
+  out = pending_;  // contiguous: cheap to copy even with cold caches
   return out;
 }
 
@@ -211,11 +225,24 @@ void JobManager::requeue(const std::string& id, const std::string& why) {
 
 void JobManager::set_unschedulable(const std::vector<Unschedulable>& jobs) {
   std::lock_guard lock(mu_);
-  for (auto& [seq, e] : by_seq_) e.unschedulable.clear();
+  // Usually the same jobs with the same reasons as last pass: touch only what
+  // changed (a pass is O(unschedulable), not O(all jobs)).
+  ++flag_pass_;
+  std::vector<int64_t> flagged;
+  flagged.reserve(jobs.size());
   for (const auto& u : jobs) {
-    if (Entry* e = find_locked(u.job_id); e && e->job.state == JobState::kPending)
-      e->unschedulable = u.reason;
+    auto id = seq_of_.find(u.job_id);
+    if (id == seq_of_.end()) continue;
+    Entry& e = by_seq_.at(id->second);
+    if (e.job.state != JobState::kPending) continue;
+    if (e.unschedulable != u.reason) e.unschedulable = u.reason;
+    e.flag_pass = flag_pass_;
+    flagged.push_back(e.job.seq);
   }
+  for (int64_t seq : flagged_)
+    if (auto it = by_seq_.find(seq); it != by_seq_.end() && it->second.flag_pass != flag_pass_)
+      it->second.unschedulable.clear();
+  flagged_ = std::move(flagged);
 }
 
 bool JobManager::record_progress(const std::string& id, const std::string& worker,

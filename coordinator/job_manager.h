@@ -119,6 +119,7 @@ class JobManager {
     nlohmann::json progress;
     nlohmann::json epochs = nlohmann::json::array();
     std::string unschedulable;
+    uint64_t flag_pass = 0;  // the set_unschedulable pass that last flagged it
     int64_t log_lines = 0;
   };
   JobView view_locked(const Entry& e) const;
@@ -126,13 +127,19 @@ class JobManager {
   const Entry* find_locked(const std::string& id) const;
   bool on_worker_locked(const Entry& e, const std::string& worker) const;
   void commit_locked(Entry& e, const Job& next);  // store, then memory
+  void insert_pending_locked(const Job& j);
+  void erase_pending_locked(const Job& j);
 
   JobStore& store_;
   mutable std::mutex mu_;
   std::map<int64_t, Entry> by_seq_;
   std::unordered_map<std::string, int64_t> seq_of_;
-  std::unordered_map<std::string, int64_t> by_key_;         // idempotency key -> seq
-  std::map<std::pair<int64_t, int64_t>, int64_t> pending_;  // (-priority, seq) -> seq
+  std::unordered_map<std::string, int64_t> by_key_;  // idempotency key -> seq
+  // Pending jobs' demands in queue order (queue_before): a sorted vector, so
+  // queue() is one contiguous copy; an insert or erase moves at most the tail.
+  std::vector<JobDemand> pending_;
+  std::vector<int64_t> flagged_;  // seqs currently marked unschedulable
+  uint64_t flag_pass_ = 0;
   std::vector<std::string> cancel_outbox_;
   int64_t next_seq_ = 1;
   std::atomic<uint64_t> version_{0};

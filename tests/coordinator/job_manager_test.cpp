@@ -144,5 +144,18 @@ TEST_F(JobManagerTest, ListFiltersByStateAndRequeueCountsARestart) {
   EXPECT_EQ(jobs_->queue()[0].id, a);  // keeps its place
 }
 
+TEST_F(JobManagerTest, UnschedulableReasonsFollowTheLatestPass) {
+  const std::string a = submit("a"), b = submit("b");
+  jobs_->set_unschedulable({{a, "no live workers"}, {b, "no live workers"}});
+  EXPECT_EQ(jobs_->get(a)->unschedulable, "no live workers");
+  jobs_->set_unschedulable({{b, "needs 64 cores per worker; the largest worker has 8"}});
+  EXPECT_EQ(jobs_->get(a)->unschedulable, "");
+  EXPECT_EQ(jobs_->get(b)->unschedulable, "needs 64 cores per worker; the largest worker has 8");
+  jobs_->start({b, {"w1"}});
+  EXPECT_EQ(jobs_->get(b)->unschedulable, "");  // only pending jobs carry one
+  jobs_->set_unschedulable({});
+  EXPECT_EQ(jobs_->get(a)->unschedulable, "");
+}
+
 }  // namespace
 }  // namespace ringmaster::coordinator
