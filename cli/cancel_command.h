@@ -1,4 +1,5 @@
-// `ringmaster cancel ID`: cancels a job (idempotent).
+// `ringmaster cancel ID`: cancels a job (idempotent). A running job stops
+// after its current step; this command does not wait for that.
 #pragma once
 
 #include <CLI/CLI.hpp>

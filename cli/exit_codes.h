@@ -1,4 +1,5 @@
 // Exit codes shared by every cluster subcommand (README: "Exit codes").
+// Constants only.
 #pragma once
 
 namespace ringmaster::cli {

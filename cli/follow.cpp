@@ -47,7 +47,7 @@ int follow_job(HttpClient& client, const std::string& id, std::FILE* out, bool t
                const std::atomic<bool>* interrupted) {
   ProgressDisplay display(out, terminal);
   int64_t next_line = 0;
-  size_t epochs_shown = 0;
+  int64_t last_epoch = 0;
   std::string last_wait;
   int failures = 0;
   std::vector<std::string> lines;  // fetched, not yet shown
@@ -94,9 +94,12 @@ int follow_job(HttpClient& client, const std::string& id, std::FILE* out, bool t
     // Interleave: each epoch report goes after the log lines that came before it.
     int64_t shown_upto = first;
     size_t li = 0;
+    // The job keeps its most recent epoch reports; show those not shown yet.
     const nlohmann::json epochs = job.value("epochs", nlohmann::json::array());
-    for (; epochs_shown < epochs.size(); ++epochs_shown) {
-      const auto& e = epochs[epochs_shown];
+    for (const auto& e : epochs) {
+      const int64_t epoch = e.value("epoch", int64_t{0});
+      if (epoch <= last_epoch) continue;
+      last_epoch = epoch;
       const int64_t at = e.value("log_line", int64_t{0});
       for (; li < lines.size() && shown_upto < at; ++li, ++shown_upto) display.on_log(lines[li]);
       display.on_epoch(worker::epoch_from_json(e));

@@ -1,4 +1,5 @@
-// `ringmaster jobs [--state S] [-o json]`: lists jobs, one line each.
+// `ringmaster jobs [--state S] [-o json]`: lists the most recent jobs, one line
+// each (state, worker, progress or result). Read-only.
 #pragma once
 
 #include <CLI/CLI.hpp>

@@ -1,4 +1,5 @@
-// `ringmaster logs ID [-f]`: a job's log lines; -f streams them until it ends.
+// `ringmaster logs ID [-f]`: a job's log lines; -f streams them until the job
+// ends (resuming where it left off if the stream breaks).
 #pragma once
 
 #include <CLI/CLI.hpp>

@@ -1,4 +1,5 @@
-// `ringmaster status ID [-o json]`: one job in detail.
+// `ringmaster status ID [-o json]`: one job in detail (state, placement,
+// timestamps, progress, result). Read-only.
 #pragma once
 
 #include <CLI/CLI.hpp>

@@ -1,4 +1,5 @@
-// `ringmaster workers [-o json]`: the workers the coordinator knows.
+// `ringmaster workers [-o json]`: the workers the coordinator knows, live and
+// dead (with why), and the tasks they hold. Read-only.
 #pragma once
 
 #include <CLI/CLI.hpp>

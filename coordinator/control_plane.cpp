@@ -206,11 +206,7 @@ void ControlPlane::on_heartbeat(const std::string& peer, const comm::Message& m)
   // cancelled while it was away) is told to stop.
   for (const auto& id_json : m.header["running"]) {
     const std::string id = id_json;
-    auto v = jobs_.get(id);
-    const bool ours =
-        v && v->job.state == JobState::kRunning &&
-        std::find(v->job.placement.begin(), v->job.placement.end(), peer) != v->job.placement.end();
-    if (!ours)
+    if (!jobs_.runs_on(id, peer))
       send(peer, {"cancel", {{"job_id", id}, {"reason", "the coordinator no longer runs it"}}, {}});
   }
   send(peer, {"heartbeat_ack", nlohmann::json::object(), {}});

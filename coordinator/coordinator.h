@@ -40,6 +40,8 @@ bool is_loopback_address(const std::string& host);
 // The host part of "tcp://HOST:PORT".
 std::string zmq_endpoint_host(const std::string& endpoint);
 
+// Owns the store, the managers and both servers. Not thread-safe: construct,
+// start and stop from one thread; the servers run on their own threads.
 class Coordinator {
  public:
   // Validates the options (throws ConfigError) and opens the store (throws

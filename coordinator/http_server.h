@@ -51,6 +51,8 @@ struct HttpServerOptions {
   int max_connections = 512;              // more are closed at once
 };
 
+// Owns its I/O threads and connections. start() and stop() from one thread;
+// the handler is called concurrently from the I/O threads.
 class HttpServer {
  public:
   using Handler = std::function<HttpResponse(const HttpRequest&)>;

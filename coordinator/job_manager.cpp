@@ -254,7 +254,8 @@ bool JobManager::record_progress(const std::string& id, const std::string& worke
     // Where in the log it arrived, so a follower can interleave the two.
     nlohmann::json r = report;
     r["log_line"] = e->log_lines;
-    if (e->epochs.size() < 100000) e->epochs.push_back(std::move(r));
+    e->epochs.push_back(std::move(r));
+    if (e->epochs.size() > kMaxEpochReports) e->epochs.erase(e->epochs.begin());
   } else {
     e->progress = report;
   }
@@ -325,6 +326,12 @@ std::vector<Job> JobManager::running() const {
   for (const auto& [seq, e] : by_seq_)
     if (e.job.state == JobState::kRunning) out.push_back(e.job);
   return out;
+}
+
+bool JobManager::runs_on(const std::string& id, const std::string& worker) const {
+  std::lock_guard lock(mu_);
+  const Entry* e = find_locked(id);
+  return e && e->job.state == JobState::kRunning && on_worker_locked(*e, worker);
 }
 
 std::map<JobState, int64_t> JobManager::counts() const {

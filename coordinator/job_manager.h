@@ -28,8 +28,8 @@ namespace ringmaster::coordinator {
 struct JobView {
   Job job;
   nlohmann::json progress;  // latest step report, or null
-  // One report per finished epoch, each with "log_line": the log's length
-  // when it arrived.
+  // The reports of the last kMaxEpochReports finished epochs, each with
+  // "log_line": the log's length when it arrived.
   nlohmann::json epochs = nlohmann::json::array();
   std::string unschedulable;  // PENDING: why no cluster of today's size can hold it
   int64_t log_lines = 0;
@@ -54,8 +54,10 @@ struct NewJob {
 class JobManager {
  public:
   static constexpr int64_t kMaxLogLinesPerJob = 100000;
+  static constexpr size_t kMaxEpochReports = 100;  // most recent kept per job
 
-  // Loads every job from the store. Throws StoreError.
+  // Loads every job from the store, which it borrows (it must outlive the
+  // manager). Throws StoreError.
   explicit JobManager(JobStore& store);
 
   // --- for request handlers ---
@@ -111,6 +113,8 @@ class JobManager {
   // RUNNING jobs whose cancel has not been sent yet; each is handed out once.
   std::vector<Job> take_cancel_requests();
   std::vector<Job> running() const;
+  // True when the job is RUNNING with `worker` in its placement (cheap: no copy).
+  bool runs_on(const std::string& id, const std::string& worker) const;
   std::map<JobState, int64_t> counts() const;
 
  private:

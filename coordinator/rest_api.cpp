@@ -89,7 +89,7 @@ HttpResponse RestApi::handle(const HttpRequest& req) const {
   const std::string& path = req.path;
   const std::string& m = req.method;
   if (path == "/healthz") {
-    if (m != "GET" && m != "HEAD") return method_not_allowed("GET");
+    if (m != "GET") return method_not_allowed("GET");
     return json_response(200, {{"status", "ok"}});
   }
   if (!options_.token.empty()) {

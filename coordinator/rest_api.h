@@ -24,6 +24,7 @@ struct RestOptions {
 
 class RestApi {
  public:
+  // Borrows the managers; they must outlive it.
   RestApi(JobManager& jobs, WorkerRegistry& workers, RestOptions options);
   // The router: authentication, then one handler per route; 404 / 405 else.
   HttpResponse handle(const HttpRequest& req) const;

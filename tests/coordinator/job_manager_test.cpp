@@ -144,6 +144,20 @@ TEST_F(JobManagerTest, ListFiltersByStateAndRequeueCountsARestart) {
   EXPECT_EQ(jobs_->queue()[0].id, a);  // keeps its place
 }
 
+TEST_F(JobManagerTest, KeepsTheMostRecentEpochReports) {
+  const std::string a = submit("a");
+  jobs_->start({a, {"w1"}});
+  for (int e = 1; e <= 150; ++e)
+    EXPECT_TRUE(jobs_->record_progress(a, "w1", "epoch", {{"epoch", e}}));
+  EXPECT_FALSE(jobs_->record_progress(a, "w2", "epoch", {{"epoch", 151}}));  // not its worker
+  const auto epochs = jobs_->get(a)->epochs;
+  ASSERT_EQ(epochs.size(), JobManager::kMaxEpochReports);
+  EXPECT_EQ(epochs.front()["epoch"], 51);
+  EXPECT_EQ(epochs.back()["epoch"], 150);
+  EXPECT_TRUE(jobs_->runs_on(a, "w1"));
+  EXPECT_FALSE(jobs_->runs_on(a, "w2"));
+}
+
 TEST_F(JobManagerTest, UnschedulableReasonsFollowTheLatestPass) {
   const std::string a = submit("a"), b = submit("b");
   jobs_->set_unschedulable({{a, "no live workers"}, {b, "no live workers"}});

@@ -1,4 +1,5 @@
-// A fresh temporary folder per test, removed afterwards.
+// A fresh temporary folder per test, named after the test and this process,
+// so parallel ctest runs never share one. The caller removes it.
 #pragma once
 
 #include <gtest/gtest.h>

@@ -1,11 +1,8 @@
-// The cluster as a user runs it: real `ringmaster` processes on loopback.
-// A coordinator and two workers run several jobs on real digits; one is
-// followed to SUCCEEDED with `submit --follow`, one is cancelled, and the
-// coordinator is killed with SIGKILL while jobs are queued and running, then
-// restarted: every job is there in its state, the running ones are
-// reconciled when their workers register again, and the queue then runs to
-// the end. Also `ringmaster up` (a job followed to its end, Ctrl-C) and the
-// CLI's exit codes.
+// The cluster as a user runs it, real `ringmaster` processes on loopback: a
+// coordinator and two workers run jobs on real digits (one followed to
+// SUCCEEDED, one cancelled), the coordinator is SIGKILLed with jobs queued and
+// running and restarted with nothing lost; `ringmaster up` (a followed job,
+// Ctrl-C); the CLI's exit codes.
 #include <gtest/gtest.h>
 
 #include <filesystem>
