@@ -118,7 +118,9 @@ int follow_job(HttpClient& client, const std::string& id, std::FILE* out, bool t
         last_wait = wait;
       }
     } else if (state == "RUNNING") {
-      if (job.contains("progress") && job["progress"].is_object())
+      // The bar of an epoch already reported in full would only repeat it.
+      if (job.contains("progress") && job["progress"].is_object() &&
+          job["progress"].value("epoch", int64_t{0}) > last_epoch)
         display.on_step(worker::step_from_json(job["progress"]));
     } else if (!state.empty()) {
       if (logs_r.header("x-job-finished") == "false") continue;  // lines still to fetch
