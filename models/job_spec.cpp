@@ -340,6 +340,16 @@ JobSpec parse_job_spec(const nlohmann::json& j) {
       Reader r(*c, "/checkpoint", problems);
       r.string("path", spec.checkpoint.path);
     }
+    if (const nlohmann::json* res = top.object("resources")) {
+      Reader r(*res, "/resources", problems);
+      r.integer("workers", spec.resources.workers, 1, 4096);
+      r.integer("cores", spec.resources.cores, 1, 1024);
+      r.integer("gpus", spec.resources.gpus, 0, 64);
+      if (spec.resources.workers > 1)
+        r.problem("workers",
+                  "data-parallel training is not available yet: a job runs on 1 worker");
+    }
+    top.integer("priority", spec.priority, -1000, 1000);
   }
   if (spec.data.dataset == "digits" && spec.data.test_fraction_permille == 0)
     spec.data.test_fraction_permille = 280;

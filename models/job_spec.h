@@ -92,6 +92,15 @@ struct CheckpointSpec {
   std::string path;  // final checkpoint (safetensors); default runs/<name>/final.safetensors
 };
 
+// Cluster resources: a gang of `workers` workers, each with at least `cores`
+// CPU cores and `gpus` GPUs free. The coordinator's scheduler reads these; a
+// single-process `ringmaster train` ignores them.
+struct ResourcesSpec {
+  int64_t workers = 1;  // gang size; > 1 is rejected until data-parallel training exists
+  int64_t cores = 1;    // per worker
+  int64_t gpus = 0;     // per worker
+};
+
 struct JobSpec {
   std::string name = "job";
   ModelSpec model;
@@ -100,6 +109,8 @@ struct JobSpec {
   OptimizerSpec optimizer;
   nlohmann::json lr_schedule = nlohmann::json::object();  // validated by the schedule builder
   CheckpointSpec checkpoint;
+  ResourcesSpec resources;
+  int64_t priority = 0;   // higher is scheduled first; ties in submission order
   nlohmann::json source;  // the spec as submitted
 };
 

@@ -91,6 +91,34 @@ TEST(JobSpec, BadScheduleIsNamed) {
   EXPECT_EQ(ps[0].pointer, "/lr_schedule/gama");
 }
 
+TEST(JobSpec, ResourcesAndPriorityHaveDefaultsAndBounds) {
+  JobSpec d = parse_job_spec(nlohmann::json::object());
+  EXPECT_EQ(d.resources.workers, 1);
+  EXPECT_EQ(d.resources.cores, 1);
+  EXPECT_EQ(d.resources.gpus, 0);
+  EXPECT_EQ(d.priority, 0);
+
+  JobSpec s = parse_job_spec({{"resources", {{"workers", 1}, {"cores", 4}, {"gpus", 2}}},
+                              {"priority", 7}});
+  EXPECT_EQ(s.resources.cores, 4);
+  EXPECT_EQ(s.resources.gpus, 2);
+  EXPECT_EQ(s.priority, 7);
+
+  auto ps = problems_of({{"resources", {{"cores", -1}, {"gpus", 1000}, {"ram", 1}}},
+                         {"priority", "high"}});
+  EXPECT_TRUE(has_problem(ps, "/resources/cores", "must be >= 1"));
+  EXPECT_TRUE(has_problem(ps, "/resources/gpus", "must be <= 64"));
+  EXPECT_TRUE(has_problem(ps, "/resources/ram", "unknown field"));
+  EXPECT_TRUE(has_problem(ps, "/priority", "must be an integer"));
+}
+
+TEST(JobSpec, MoreThanOneWorkerIsRejectedUntilDataParallelExists) {
+  auto ps = problems_of({{"resources", {{"workers", 2}}}});
+  ASSERT_EQ(ps.size(), 1u);
+  EXPECT_EQ(ps[0].pointer, "/resources/workers");
+  EXPECT_NE(ps[0].reason.find("data-parallel training is not available yet"), std::string::npos);
+}
+
 TEST(JobSpec, MissingFileIsASpecError) {
   EXPECT_THROW(load_job_spec("/nonexistent/spec.json"), SpecError);
 }

@@ -1,0 +1,274 @@
+// `ringmaster up` (see up_command.h): starts the coordinator, waits for the
+// endpoints it writes, starts the workers, waits until they have registered,
+// optionally submits (and follows) a job, and on Ctrl-C or the job's end
+// stops the workers first (so they report) and then the coordinator. Every
+// wait is bounded. Exit codes: those of `submit --follow` when following;
+// else 0 after Ctrl-C, 1 when the cluster could not start.
+#include "cli/up_command.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <thread>
+
+#include "cli/child_process.h"
+#include "cli/client_options.h"
+#include "cli/exit_codes.h"
+#include "cli/follow.h"
+#include "cli/signals.h"
+#include "cli/submit_command.h"
+
+namespace ringmaster::cli {
+namespace {
+
+namespace fs = std::filesystem;
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+struct UpOptions {
+  int workers = 1;
+  int port = 8080;
+  int zmq_port = 5555;
+  std::string state_dir = "runs/cluster";
+  std::string checkpoint_root = "runs";
+  std::string submit;
+  bool follow = false;
+  int cores_per_worker = 0;
+  std::string token, token_file;
+  std::string durability = "full";
+};
+
+std::string tail_of(const fs::path& p, size_t max_bytes = 2000) {
+  std::ifstream in(p);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string s = ss.str();
+  return s.size() > max_bytes ? s.substr(s.size() - max_bytes) : s;
+}
+
+class Cluster {
+ public:
+  explicit Cluster(const UpOptions& o) : o_(o), state_(fs::absolute(o.state_dir)) {}
+  ~Cluster() { stop(); }
+
+  // Returns 0, or prints why and returns the exit code.
+  int start(const std::string& token) {
+    std::error_code ec;
+    fs::create_directories(state_, ec);
+    if (ec) return fail("cannot create " + state_.string() + ": " + ec.message());
+    const fs::path endpoints = state_ / "coordinator.json";
+    fs::remove(endpoints, ec);  // a stale one from a killed run must not fool us
+
+    std::vector<std::string> args = {"coordinator",
+                                     "--host",
+                                     "127.0.0.1",
+                                     "--port",
+                                     std::to_string(o_.port),
+                                     "--zmq",
+                                     "tcp://127.0.0.1:" + std::to_string(o_.zmq_port),
+                                     "--state-dir",
+                                     state_.string(),
+                                     "--checkpoint-root",
+                                     o_.checkpoint_root,
+                                     "--durability",
+                                     o_.durability};
+    if (!token.empty()) args.insert(args.end(), {"--token", token});
+    coordinator_.start(args, (state_ / "coordinator.log").string());
+
+    const auto deadline = std::chrono::steady_clock::now() + seconds(30);
+    while (!fs::exists(endpoints)) {
+      if (!coordinator_.running())
+        return fail("the coordinator exited (status " + std::to_string(coordinator_.exit_status()) +
+                    "):\n" + tail_of(state_ / "coordinator.log") +
+                    (o_.port != 0 ? "(--port 0 --zmq-port 0 pick free ports)" : ""));
+      if (std::chrono::steady_clock::now() > deadline || stop_requested())
+        return fail("the coordinator did not come up within 30 s; see " +
+                    (state_ / "coordinator.log").string());
+      std::this_thread::sleep_for(milliseconds(50));
+    }
+    std::ifstream in(endpoints);
+    const nlohmann::json ep = nlohmann::json::parse(in, nullptr, false);
+    if (!ep.is_object() || !ep.contains("http") || !ep.contains("zmq"))
+      return fail("unreadable " + endpoints.string());
+    http_ = ep["http"];
+    zmq_ = ep["zmq"];
+
+    int cores = o_.cores_per_worker;
+    if (cores <= 0) {
+      const unsigned hw = std::thread::hardware_concurrency();
+      cores = std::max(1, static_cast<int>(hw > 0 ? hw : 1) / o_.workers);
+    }
+    for (int i = 1; i <= o_.workers; ++i) {
+      auto w = std::make_unique<ChildProcess>();
+      w->start({"worker", "--coordinator", zmq_, "--name", "worker-" + std::to_string(i), "--cores",
+                std::to_string(cores)},
+               (state_ / ("worker-" + std::to_string(i) + ".log")).string());
+      workers_.push_back(std::move(w));
+    }
+    return wait_for_workers(token);
+  }
+
+  // Workers first, so their last reports reach the coordinator; then it.
+  void stop() {
+    if (stopped_) return;
+    stopped_ = true;
+    for (auto& w : workers_) w->signal(SIGTERM);
+    for (auto& w : workers_)
+      if (!w->wait(seconds(25))) w->signal(SIGKILL);
+    coordinator_.signal(SIGTERM);
+    if (!coordinator_.wait(seconds(10))) coordinator_.signal(SIGKILL);
+    coordinator_.wait(seconds(5));
+  }
+
+  // Something died that should not have: its name, else "".
+  std::string casualty() {
+    if (!coordinator_.running())
+      return "the coordinator (see " + (state_ / "coordinator.log").string() + ")";
+    for (size_t i = 0; i < workers_.size(); ++i)
+      if (!workers_[i]->running())
+        return "worker-" + std::to_string(i + 1) + " (see " +
+               (state_ / ("worker-" + std::to_string(i + 1) + ".log")).string() + ")";
+    return "";
+  }
+
+  const std::string& http() const { return http_; }
+  const std::string& zmq() const { return zmq_; }
+  const fs::path& state() const { return state_; }
+
+ private:
+  int fail(const std::string& why) {
+    std::fprintf(stderr, "ringmaster up: %s\n", why.c_str());
+    stop();
+    return kExitFailed;
+  }
+
+  int wait_for_workers(const std::string& token) {
+    HttpClient client(http_, token, seconds(5));
+    const auto deadline = std::chrono::steady_clock::now() + seconds(30);
+    for (;;) {
+      int alive = 0;
+      try {
+        const HttpResult r = client.request("GET", "/v1/workers");
+        if (r.status == 200)
+          for (const auto& w : r.json().value("workers", nlohmann::json::array()))
+            alive += w.value("state", "") == "ALIVE";
+      } catch (const ConnectionError&) {
+      }
+      if (alive >= o_.workers) return kExitOk;
+      if (std::string dead = casualty(); !dead.empty()) return fail(dead + " exited at start");
+      if (std::chrono::steady_clock::now() > deadline || stop_requested())
+        return fail(std::to_string(alive) + " of " + std::to_string(o_.workers) +
+                    " workers registered within 30 s; see the logs in " + state_.string());
+      std::this_thread::sleep_for(milliseconds(100));
+    }
+  }
+
+  const UpOptions& o_;
+  fs::path state_;
+  ChildProcess coordinator_;
+  std::vector<std::unique_ptr<ChildProcess>> workers_;
+  std::string http_, zmq_;
+  bool stopped_ = false;
+};
+
+int run_up(const UpOptions& o) {
+  std::string token;
+  try {
+    token = resolve_token(o.token, o.token_file);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "ringmaster up: %s\n", e.what());
+    return kExitUsage;
+  }
+  if (o.follow && o.submit.empty()) {
+    std::fprintf(stderr, "ringmaster up: --follow needs --submit SPEC\n");
+    return kExitUsage;
+  }
+  if (!o.submit.empty() && !fs::exists(o.submit)) {
+    std::fprintf(stderr, "ringmaster up: cannot read %s\n", o.submit.c_str());
+    return kExitUsage;
+  }
+  install_stop_signals();
+  Cluster cluster(o);
+  if (int rc = cluster.start(token); rc != kExitOk) return rc;
+  std::printf(
+      "ringmaster up: coordinator at %s (control plane %s), %d worker%s; state and logs in %s\n"
+      "  Ctrl-C stops everything. From another shell: ringmaster jobs | submit SPEC | workers\n",
+      cluster.http().c_str(), cluster.zmq().c_str(), o.workers, o.workers == 1 ? "" : "s",
+      cluster.state().string().c_str());
+  std::fflush(stdout);
+
+  int rc = kExitOk;
+  if (!o.submit.empty()) {
+    HttpClient client(cluster.http(), token);
+    std::string id;
+    try {
+      rc = submit_spec_file(client, o.submit, &id);
+      if (rc == kExitOk) {
+        std::printf("submitted %s (%s)\n", id.c_str(), o.submit.c_str());
+        std::fflush(stdout);
+        if (o.follow) {
+          rc = follow_job(client, id, stdout, isatty(fileno(stdout)) != 0, &stop_flag());
+          std::printf("ringmaster up: stopping the cluster\n");
+          std::fflush(stdout);
+          cluster.stop();
+          return rc;
+        }
+      }
+    } catch (const ConnectionError& e) {
+      std::fprintf(stderr, "ringmaster up: %s\n", e.what());
+      rc = kExitConnection;
+    }
+    if (rc != kExitOk) return rc;
+  }
+  // Serve until Ctrl-C, or until a process of ours dies.
+  while (!stop_requested()) {
+    if (std::string dead = cluster.casualty(); !dead.empty()) {
+      std::fprintf(stderr, "ringmaster up: %s exited; stopping the cluster\n", dead.c_str());
+      rc = kExitFailed;
+      break;
+    }
+    std::this_thread::sleep_for(milliseconds(200));
+  }
+  std::printf("\nringmaster up: stopping the cluster\n");
+  std::fflush(stdout);
+  cluster.stop();
+  return rc;
+}
+
+}  // namespace
+
+void add_up_command(CLI::App& app, int& exit_code) {
+  auto o = std::make_shared<UpOptions>();
+  CLI::App* cmd =
+      app.add_subcommand("up", "Run a local cluster (coordinator + N workers) until Ctrl-C");
+  cmd->add_option("--workers,-n", o->workers, "Worker processes")
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
+  cmd->add_option("--port", o->port, "REST port (0: any free port)")
+      ->check(CLI::Range(0, 65535))
+      ->capture_default_str();
+  cmd->add_option("--zmq-port", o->zmq_port, "Control-plane port (0: any free port)")
+      ->check(CLI::Range(0, 65535))
+      ->capture_default_str();
+  cmd->add_option("--state-dir", o->state_dir, "Job store and process logs")->capture_default_str();
+  cmd->add_option("--checkpoint-root", o->checkpoint_root, "Checkpoints must be below this")
+      ->capture_default_str();
+  cmd->add_option("--cores-per-worker", o->cores_per_worker,
+                  "Cores each worker offers (default: this machine's cores / workers)")
+      ->check(CLI::Range(0, 4096));
+  cmd->add_option("--submit", o->submit, "Submit this job spec once the cluster is up");
+  cmd->add_flag("--follow,-f", o->follow,
+                "Follow the submitted job, then stop the cluster and exit with its result");
+  cmd->add_option("--token", o->token, "Bearer token for the REST API (default: RINGMASTER_TOKEN)");
+  cmd->add_option("--token-file", o->token_file, "Read the bearer token from this file");
+  cmd->add_option("--durability", o->durability, "full or normal (see `coordinator --help`)")
+      ->check(CLI::IsMember({"full", "normal"}))
+      ->capture_default_str();
+  cmd->callback([o, &exit_code] { exit_code = run_up(*o); });
+}
+
+}  // namespace ringmaster::cli

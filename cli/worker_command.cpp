@@ -1,0 +1,79 @@
+// `ringmaster worker` (see worker_command.h). Exit codes: 0 stopped by a
+// signal, 3 the coordinator was unreachable for --coordinator-timeout, 1 a
+// bad endpoint.
+#include "cli/worker_command.h"
+
+#include <chrono>
+#include <cstdio>
+#include <thread>
+
+#include "cli/exit_codes.h"
+#include "cli/signals.h"
+#include "comm/transport.h"
+#include "worker/agent.h"
+
+namespace ringmaster::cli {
+namespace {
+
+struct WorkerCliOptions {
+  std::string coordinator = "tcp://127.0.0.1:5555";
+  std::string name;
+  int64_t cores = 0;
+  int64_t gpus = -1;
+  double coordinator_timeout = 60.0;
+};
+
+int run_worker(const WorkerCliOptions& o) {
+  worker::AgentOptions a;
+  a.coordinator = o.coordinator;
+  a.name = o.name;
+  a.cores = o.cores;
+  a.gpus = o.gpus;
+  a.coordinator_timeout =
+      std::chrono::milliseconds(static_cast<int64_t>(o.coordinator_timeout * 1000));
+  install_stop_signals();
+  worker::Agent agent(a);
+  std::printf("worker %s: connecting to %s\n", agent.id().c_str(), o.coordinator.c_str());
+  std::fflush(stdout);
+  // The loop polls its own flag; this thread turns a signal into a stop.
+  std::atomic<bool> done{false};
+  std::thread watcher([&] {
+    while (!done.load()) {
+      if (stop_requested()) {
+        agent.request_stop();
+        return;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  });
+  int rc = kExitFailed;
+  try {
+    rc = agent.run();
+  } catch (const comm::TransportError& e) {
+    std::fprintf(stderr, "ringmaster worker: %s\n", e.what());
+    rc = kExitUsage;
+  }
+  done = true;
+  watcher.join();
+  return rc;
+}
+
+}  // namespace
+
+void add_worker_command(CLI::App& app, int& exit_code) {
+  auto o = std::make_shared<WorkerCliOptions>();
+  CLI::App* cmd = app.add_subcommand("worker", "Run a worker that takes tasks from a coordinator");
+  cmd->add_option("--coordinator", o->coordinator, "The coordinator's control-plane endpoint")
+      ->capture_default_str();
+  cmd->add_option("--name", o->name, "Worker id (default: HOSTNAME-PID)");
+  cmd->add_option("--cores", o->cores, "Cores to offer (default: all)")->check(CLI::Range(0, 4096));
+  cmd->add_option("--gpus", o->gpus, "GPUs to offer (default: as found)")
+      ->check(CLI::Range(-1, 64));
+  cmd->add_option("--coordinator-timeout", o->coordinator_timeout,
+                  "Exit (code 3) after this many seconds without word from the coordinator")
+      ->check(CLI::Range(1.0, 86400.0))
+      ->capture_default_str();
+  cmd->callback([o, &exit_code] { exit_code = run_worker(*o); });
+}
+
+}  // namespace ringmaster::cli

@@ -1,0 +1,232 @@
+// The control-plane message types and their header schemas, plus encode and
+// decode (see message.h). Adding a message type is one entry in kSchemas.
+// Headers may carry fields a schema does not list (newer peers of the same
+// version); only listed fields are checked, and required ones must be there.
+#include "comm/message.h"
+
+#include <charconv>
+#include <cmath>
+#include <string_view>
+
+namespace ringmaster::comm {
+namespace {
+
+enum class Kind { kString, kInteger, kNumber, kBoolean, kObject, kStringArray, kObjectArray };
+
+struct Schema;
+
+struct Field {
+  const char* name;
+  Kind kind;
+  bool required = true;
+  double min = 0.0;                      // integers and numbers
+  double max = 9.0e15;                   // integers and numbers; strings and arrays: max length
+  const Schema* element = nullptr;       // kObject / kObjectArray: schema of the object(s)
+  std::vector<std::string> one_of = {};  // kString: allowed values (empty: any)
+};
+
+struct Schema {
+  const char* type;
+  std::vector<Field> fields;
+};
+
+constexpr double kMaxString = 64 * 1024;
+constexpr double kMaxId = 256;
+
+// A task a (re-)registering worker reports: still running, or finished while
+// the coordinator could not hear it.
+const Schema kTaskSchema{"task",
+                         {{"job_id", Kind::kString, true, 0, kMaxId},
+                          {"state",
+                           Kind::kString,
+                           true,
+                           0,
+                           32,
+                           nullptr,
+                           {"running", "succeeded", "failed", "cancelled"}},
+                          {"result", Kind::kObject, false},
+                          {"reason", Kind::kString, false, 0, kMaxString}}};
+
+const std::vector<Schema> kSchemas = {
+    // worker -> coordinator
+    {"register",
+     {{"hostname", Kind::kString, true, 0, kMaxId},
+      {"pid", Kind::kInteger, true, 0, 4194304},
+      {"cores", Kind::kInteger, true, 1, 4096},
+      {"memory_bytes", Kind::kInteger, true, 0, 9.0e15},
+      {"gpus", Kind::kInteger, true, 0, 64},
+      {"slots", Kind::kInteger, true, 1, 256},
+      {"tasks", Kind::kObjectArray, false, 0, 256, &kTaskSchema}}},
+    {"heartbeat", {{"running", Kind::kStringArray, true, 0, 256}}},
+    {"progress",
+     {{"job_id", Kind::kString, true, 0, kMaxId},
+      {"kind", Kind::kString, true, 0, 16, nullptr, {"step", "epoch"}},
+      {"report", Kind::kObject, true}}},
+    {"log",
+     {{"job_id", Kind::kString, true, 0, kMaxId}, {"lines", Kind::kStringArray, true, 0, 1000}}},
+    {"finished",
+     {{"job_id", Kind::kString, true, 0, kMaxId},
+      {"result", Kind::kObject, true},
+      {"cancelled", Kind::kBoolean, true}}},
+    {"failed",
+     {{"job_id", Kind::kString, true, 0, kMaxId}, {"reason", Kind::kString, true, 0, kMaxString}}},
+    // coordinator -> worker
+    {"registered",
+     {{"worker_id", Kind::kString, true, 0, kMaxId},
+      {"heartbeat_interval_ms", Kind::kInteger, true, 1, 3600000}}},
+    {"heartbeat_ack", {}},
+    {"assign",
+     {{"job_id", Kind::kString, true, 0, kMaxId},
+      {"spec", Kind::kObject, true},
+      {"threads", Kind::kInteger, true, 0, 4096}}},
+    {"cancel",
+     {{"job_id", Kind::kString, true, 0, kMaxId}, {"reason", Kind::kString, false, 0, kMaxString}}},
+    {"ack", {{"job_id", Kind::kString, true, 0, kMaxId}}},
+    // both ways
+    {"error",
+     {{"code", Kind::kString, true, 0, kMaxId},
+      {"message", Kind::kString, true, 0, kMaxString},
+      {"in_reply_to", Kind::kString, false, 0, kMaxId}}},
+};
+
+const Schema* find_schema(std::string_view type) {
+  for (const Schema& s : kSchemas)
+    if (type == s.type) return &s;
+  return nullptr;
+}
+
+[[noreturn]] void bad_field(const std::string& where, const std::string& what) {
+  throw ProtocolError("bad_field", "header field " + where + " " + what);
+}
+
+void validate(const nlohmann::json& obj, const Schema& schema, const std::string& where);
+
+void validate_field(const nlohmann::json& v, const Field& f, const std::string& where) {
+  switch (f.kind) {
+    case Kind::kString: {
+      if (!v.is_string()) bad_field(where, "must be a string");
+      const auto& s = v.get_ref<const std::string&>();
+      if (static_cast<double>(s.size()) > f.max)
+        bad_field(where, "is longer than " + std::to_string(static_cast<int64_t>(f.max)));
+      if (!f.one_of.empty()) {
+        bool ok = false;
+        for (const auto& allowed : f.one_of) ok = ok || s == allowed;
+        if (!ok) bad_field(where, "has an unknown value \"" + s.substr(0, 64) + "\"");
+      }
+      return;
+    }
+    case Kind::kInteger:
+    case Kind::kNumber: {
+      if (f.kind == Kind::kInteger ? !v.is_number_integer() : !v.is_number())
+        bad_field(where, f.kind == Kind::kInteger ? "must be an integer" : "must be a number");
+      const double d = v.get<double>();
+      if (!std::isfinite(d) || d < f.min || d > f.max)
+        bad_field(where, "is out of range [" + std::to_string(static_cast<int64_t>(f.min)) + ", " +
+                             std::to_string(static_cast<int64_t>(f.max)) + "]");
+      return;
+    }
+    case Kind::kBoolean:
+      if (!v.is_boolean()) bad_field(where, "must be a boolean");
+      return;
+    case Kind::kObject:
+      if (!v.is_object()) bad_field(where, "must be an object");
+      if (f.element) validate(v, *f.element, where);
+      return;
+    case Kind::kStringArray:
+    case Kind::kObjectArray: {
+      if (!v.is_array()) bad_field(where, "must be an array");
+      if (static_cast<double>(v.size()) > f.max)
+        bad_field(where,
+                  "has more than " + std::to_string(static_cast<int64_t>(f.max)) + " elements");
+      for (size_t i = 0; i < v.size(); ++i) {
+        const std::string at = where + "/" + std::to_string(i);
+        if (f.kind == Kind::kStringArray) {
+          if (!v[i].is_string()) bad_field(at, "must be a string");
+          if (v[i].get_ref<const std::string&>().size() > kMaxString) bad_field(at, "is too long");
+        } else {
+          if (!v[i].is_object()) bad_field(at, "must be an object");
+          if (f.element) validate(v[i], *f.element, at);
+        }
+      }
+      return;
+    }
+  }
+}
+
+void validate(const nlohmann::json& obj, const Schema& schema, const std::string& where) {
+  for (const Field& f : schema.fields) {
+    auto it = obj.find(f.name);
+    if (it == obj.end()) {
+      if (f.required) bad_field(where + "/" + f.name, "is missing");
+      continue;
+    }
+    validate_field(*it, f, where + "/" + f.name);
+  }
+}
+
+}  // namespace
+
+std::vector<std::string> message_types() {
+  std::vector<std::string> out;
+  for (const Schema& s : kSchemas) out.push_back(s.type);
+  return out;
+}
+
+std::vector<std::string> encode(const Message& m) {
+  const Schema* schema = find_schema(m.type);
+  if (!schema) throw ProtocolError("unknown_type", "cannot encode unknown message type " + m.type);
+  if (!m.header.is_object()) throw ProtocolError("bad_header", "header must be a JSON object");
+  validate(m.header, *schema, "");
+  std::vector<std::string> frames;
+  frames.reserve(2 + m.payload.size());
+  frames.push_back(m.type + "/" + std::to_string(kProtocolVersion));
+  frames.push_back(m.header.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  for (const auto& p : m.payload) frames.push_back(p);
+  return frames;
+}
+
+Message decode(const std::vector<std::string>& frames, bool overflow) {
+  if (overflow)
+    throw ProtocolError("bad_frames",
+                        "more than " + std::to_string(kMaxFrames) + " frames in one message");
+  if (frames.size() < 2)
+    throw ProtocolError("bad_frames",
+                        "a message needs at least 2 frames (type/version, header), got " +
+                            std::to_string(frames.size()));
+  const std::string& f0 = frames[0];
+  const size_t slash = f0.find('/');
+  if (f0.size() > 64 || slash == std::string::npos || slash == 0)
+    throw ProtocolError("bad_frames", "frame 0 must be \"<type>/<version>\"");
+  const std::string_view version_text = std::string_view(f0).substr(slash + 1);
+  int version = -1;
+  auto [end, ec] =
+      std::from_chars(version_text.data(), version_text.data() + version_text.size(), version);
+  if (ec != std::errc() || end != version_text.data() + version_text.size() || version < 0)
+    throw ProtocolError("bad_frames", "frame 0 has no protocol version after '/'");
+  if (version != kProtocolVersion)
+    throw ProtocolError("bad_version", "protocol version " + std::to_string(version) +
+                                           " is not supported (this side speaks " +
+                                           std::to_string(kProtocolVersion) + ")");
+  Message m;
+  m.type = f0.substr(0, slash);
+  const Schema* schema = find_schema(m.type);
+  if (!schema) throw ProtocolError("unknown_type", "unknown message type \"" + m.type + "\"");
+  if (frames[1].size() > kMaxHeaderBytes)
+    throw ProtocolError("bad_header",
+                        "header is larger than " + std::to_string(kMaxHeaderBytes) + " bytes");
+  m.header = nlohmann::json::parse(frames[1], nullptr, /*allow_exceptions=*/false);
+  if (m.header.is_discarded()) throw ProtocolError("bad_header", "header is not valid JSON");
+  if (!m.header.is_object()) throw ProtocolError("bad_header", "header must be a JSON object");
+  validate(m.header, *schema, "");
+  m.payload.assign(frames.begin() + 2, frames.end());
+  return m;
+}
+
+Message make_error(const std::string& code, const std::string& text,
+                   const std::string& in_reply_to) {
+  Message m{"error", {{"code", code}, {"message", text}}, {}};
+  if (!in_reply_to.empty()) m.header["in_reply_to"] = in_reply_to;
+  return m;
+}
+
+}  // namespace ringmaster::comm

@@ -1,0 +1,87 @@
+// The transport: ZeroMQ sockets behind four verbs (bind, connect, send,
+// receive) and no ZeroMQ type in sight. A ROUTER (coordinator) talks to many
+// DEALERs (workers), each known by its routing identity. Every socket sets
+// ZMQ_MAXMSGSIZE, so an oversize frame drops the peer instead of our memory.
+// Not for tensors yet: frames are copied (zero-copy comes with all-reduce).
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "comm/message.h"
+
+namespace ringmaster::comm {
+
+// An expected transport failure (an address in use, a bad endpoint).
+class TransportError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// One ZeroMQ context per process (or per test). Owns its I/O thread; sockets
+// must be destroyed before it. Thread-safe.
+class Context {
+ public:
+  Context();
+  ~Context();
+  Context(const Context&) = delete;
+  Context& operator=(const Context&) = delete;
+  void* raw() const { return ctx_; }
+
+ private:
+  void* ctx_;
+};
+
+enum class SocketKind { kRouter, kDealer };
+
+struct SocketOptions {
+  std::string identity;                      // DEALER: routing id the ROUTER sees (empty: random)
+  int64_t max_frame_bytes = kMaxFrameBytes;  // ZMQ_MAXMSGSIZE
+  int send_high_water_mark = 1000;           // messages queued per peer before send() fails
+  bool immediate = false;  // DEALER: queue only to a live connection, so a send while
+                           // disconnected fails instead of piling up stale messages
+  int linger_ms = 0;       // how long close waits to flush queued messages
+};
+
+// Frames as they travel, plus the peer's routing identity on a ROUTER
+// (empty on a DEALER). `overflow`: the peer sent more than kMaxFrames frames;
+// the extras were read and dropped.
+struct Envelope {
+  std::string peer;
+  std::vector<std::string> frames;
+  bool overflow = false;
+};
+
+// A socket. Not thread-safe: use each from one thread. Never blocks longer
+// than the timeout given; send() never blocks.
+class Socket {
+ public:
+  Socket(Context& ctx, SocketKind kind, const SocketOptions& options = {});
+  ~Socket();
+  Socket(const Socket&) = delete;
+  Socket& operator=(const Socket&) = delete;
+
+  // "tcp://127.0.0.1:5555" (port 0 or "*" picks a free one; see endpoint()).
+  // Throws TransportError.
+  void bind(const std::string& endpoint);
+  void connect(const std::string& endpoint);
+  // Queues the frames for sending (to env.peer on a ROUTER). Returns false when
+  // the peer is unknown or gone (ROUTER) or its queue is full / there is no
+  // connection (DEALER with `immediate`).
+  bool send(const Envelope& env);
+  bool send(const std::string& peer, const Message& m) { return send(Envelope{peer, encode(m)}); }
+  // Waits up to `timeout` for one whole multipart message.
+  std::optional<Envelope> receive(std::chrono::milliseconds timeout);
+  // The endpoint actually bound, with the port filled in.
+  std::string endpoint() const;
+
+ private:
+  void* socket_;
+  SocketKind kind_;
+};
+
+}  // namespace ringmaster::comm

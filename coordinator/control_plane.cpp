@@ -1,0 +1,316 @@
+// The control-plane loop (see control_plane.h). One thread owns the socket;
+// each pass: receive (up to kMaxBatch messages), expire silent workers, send
+// pending cancels, and schedule if anything changed. The loop's only wait is
+// the receive timeout, so a pass is bounded in time.
+#include "coordinator/control_plane.h"
+
+#include <cstdio>
+
+namespace ringmaster::coordinator {
+namespace {
+
+constexpr int kMaxBatch = 1000;  // messages handled per pass before housekeeping
+
+// Worker ids are routing identities; we accept printable ones only, so they
+// can appear in logs, JSON and URLs.
+bool valid_worker_id(const std::string& id) {
+  if (id.empty() || id.size() > 128) return false;
+  for (char c : id) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '-' || c == '_' || c == '.' || c == ':' || c == '@';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+ControlPlane::ControlPlane(comm::Context& ctx, JobManager& jobs, WorkerRegistry& workers,
+                           ControlPlaneOptions options)
+    : ctx_(ctx), jobs_(jobs), workers_(workers), options_(std::move(options)) {}
+
+ControlPlane::~ControlPlane() { stop(); }
+
+void ControlPlane::start() {
+  socket_ = std::make_unique<comm::Socket>(ctx_, comm::SocketKind::kRouter);
+  socket_->bind(options_.endpoint);
+  endpoint_ = socket_->endpoint();
+  started_ = std::chrono::steady_clock::now();
+  thread_ = std::thread([this] { run(); });
+}
+
+void ControlPlane::stop() {
+  stop_ = true;
+  if (thread_.joinable()) thread_.join();
+  socket_.reset();
+}
+
+ControlPlane::Stats ControlPlane::stats() const {
+  std::lock_guard lock(stats_mu_);
+  return stats_;
+}
+
+void ControlPlane::run() {
+  auto last_expire = std::chrono::steady_clock::now();
+  while (!stop_) {
+    try {
+      auto env = socket_->receive(options_.poll_interval);
+      for (int n = 0; env && n < kMaxBatch; ++n) {
+        handle(*env);
+        env = socket_->receive(std::chrono::milliseconds(0));
+      }
+      if (env) handle(*env);
+      const auto now = std::chrono::steady_clock::now();
+      if (now - last_expire >= std::chrono::milliseconds(100)) {
+        expire_workers(now);
+        last_expire = now;
+      }
+      if (!reconciled_ && now - started_ > workers_.timeout()) reconcile_after_restart();
+      send_cancels();
+      if (cluster_changed_ || jobs_.version() != scheduled_version_) schedule();
+    } catch (const std::exception& e) {
+      // A store failure mid-pass: nothing was acknowledged that is not on
+      // disk; the next pass tries again.
+      std::fprintf(stderr, "coordinator: control plane: %s\n", e.what());
+      cluster_changed_ = true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  }
+}
+
+void ControlPlane::send(const std::string& peer, const comm::Message& m) {
+  const bool ok = socket_->send(peer, m);
+  std::lock_guard lock(stats_mu_);
+  ++(ok ? stats_.sent : stats_.send_failures);
+}
+
+void ControlPlane::bad(const std::string& peer, const std::string& code, const std::string& text,
+                       const std::string& in_reply_to) {
+  {
+    std::lock_guard lock(stats_mu_);
+    ++stats_.bad_messages;
+    ++stats_.bad_by_code[code];
+  }
+  send(peer, comm::make_error(code, text, in_reply_to));
+}
+
+void ControlPlane::handle(const comm::Envelope& env) {
+  {
+    std::lock_guard lock(stats_mu_);
+    ++stats_.received;
+  }
+  comm::Message m;
+  try {
+    m = comm::decode(env.frames, env.overflow);
+  } catch (const comm::ProtocolError& e) {
+    return bad(env.peer, e.code(), e.what());
+  }
+  const std::string& peer = env.peer;
+  if (m.type == "register") return on_register(peer, m);
+  if (!workers_.touch(peer, std::chrono::steady_clock::now()))
+    return send(peer, comm::make_error("unknown_worker", "register first", m.type));
+  try {
+    if (m.type == "heartbeat") return on_heartbeat(peer, m);
+    if (m.type == "progress") {
+      jobs_.record_progress(m.header["job_id"], peer, m.header["kind"], m.header["report"]);
+      return;
+    }
+    if (m.type == "log") {
+      jobs_.append_logs(m.header["job_id"], peer,
+                        m.header["lines"].get<std::vector<std::string>>());
+      return;
+    }
+    if (m.type == "finished") return on_finished(peer, m);
+    if (m.type == "failed") return on_failed(peer, m);
+    if (m.type == "error") {
+      std::fprintf(stderr, "coordinator: worker %s reports an error: %s\n", peer.c_str(),
+                   m.header.value("message", "").c_str());
+      return;
+    }
+  } catch (const StoreError& e) {
+    // Not stored, so not acknowledged: the worker sends it again.
+    std::fprintf(stderr, "coordinator: store error handling %s from %s: %s\n", m.type.c_str(),
+                 peer.c_str(), e.what());
+    return;
+  }
+  bad(peer, "unexpected_type", "a coordinator does not accept \"" + m.type + "\" messages", m.type);
+}
+
+void ControlPlane::on_register(const std::string& peer, const comm::Message& m) {
+  if (!valid_worker_id(peer))
+    return bad(peer, "bad_identity",
+               "worker id must be 1-128 characters of [A-Za-z0-9._:@-]; set it with --name",
+               m.type);
+  const auto& h = m.header;
+  WorkerInfo info;
+  info.id = peer;
+  info.hostname = h["hostname"];
+  info.pid = h["pid"];
+  info.cores = h["cores"];
+  info.memory_bytes = h["memory_bytes"];
+  info.gpus = h["gpus"];
+  info.slots = h["slots"];
+  workers_.upsert(info, std::chrono::steady_clock::now());
+  cluster_changed_ = true;
+  send(peer, {"registered",
+              {{"worker_id", peer}, {"heartbeat_interval_ms", options_.heartbeat_interval.count()}},
+              {}});
+
+  // Reconcile what the worker says it has with what the store says it runs.
+  std::map<std::string, bool> reported;
+  for (const auto& t : h.value("tasks", nlohmann::json::array())) {
+    const std::string id = t["job_id"];
+    const std::string state = t["state"];
+    reported[id] = true;
+    if (state == "running") {
+      auto v = jobs_.get(id);
+      const bool ours = v && v->job.state == JobState::kRunning &&
+                        std::find(v->job.placement.begin(), v->job.placement.end(), peer) !=
+                            v->job.placement.end();
+      if (ours) {
+        workers_.add_task(peer, id, v->job.cores, v->job.gpus);
+        if (v->job.cancel_requested)
+          send(peer, {"cancel", {{"job_id", id}, {"reason", "cancelled by user"}}, {}});
+      } else {
+        const std::string why =
+            v ? std::string("job is ") + to_string(v->job.state) + " on the coordinator"
+              : "job is unknown to the coordinator";
+        send(peer, {"cancel", {{"job_id", id}, {"reason", why}}, {}});
+      }
+      continue;
+    }
+    try {
+      if (state == "failed")
+        jobs_.fail(id, peer, t.value("reason", "failed while the coordinator was away"));
+      else
+        jobs_.finish(id, peer, t.value("result", nlohmann::json::object()), state == "cancelled");
+      send(peer, {"ack", {{"job_id", id}}, {}});
+    } catch (const StoreError& e) {
+      std::fprintf(stderr, "coordinator: store error: %s\n", e.what());
+    }
+  }
+  for (const Job& j : jobs_.running()) {
+    if (reported.count(j.id) ||
+        std::find(j.placement.begin(), j.placement.end(), peer) == j.placement.end())
+      continue;
+    try {
+      jobs_.fail(j.id, "", "worker " + peer + " registered again without the task (it restarted)");
+    } catch (const StoreError& e) {
+      std::fprintf(stderr, "coordinator: store error: %s\n", e.what());
+    }
+  }
+}
+
+void ControlPlane::on_heartbeat(const std::string& peer, const comm::Message& m) {
+  // A task the worker runs that is no longer ours to run (failed by timeout,
+  // cancelled while it was away) is told to stop.
+  for (const auto& id_json : m.header["running"]) {
+    const std::string id = id_json;
+    if (!jobs_.runs_on(id, peer))
+      send(peer, {"cancel", {{"job_id", id}, {"reason", "the coordinator no longer runs it"}}, {}});
+  }
+  send(peer, {"heartbeat_ack", nlohmann::json::object(), {}});
+}
+
+void ControlPlane::on_finished(const std::string& peer, const comm::Message& m) {
+  const std::string id = m.header["job_id"];
+  jobs_.finish(id, peer, m.header["result"], m.header["cancelled"].get<bool>());
+  workers_.remove_task(peer, id);
+  cluster_changed_ = true;
+  send(peer, {"ack", {{"job_id", id}}, {}});
+}
+
+void ControlPlane::on_failed(const std::string& peer, const comm::Message& m) {
+  const std::string id = m.header["job_id"];
+  jobs_.fail(id, peer, m.header["reason"]);
+  workers_.remove_task(peer, id);
+  cluster_changed_ = true;
+  send(peer, {"ack", {{"job_id", id}}, {}});
+}
+
+void ControlPlane::expire_workers(std::chrono::steady_clock::time_point now) {
+  for (const auto& death : workers_.expire(now)) {
+    std::fprintf(stderr, "coordinator: %s\n", death.reason.c_str());
+    cluster_changed_ = true;
+    for (const auto& job : death.jobs) {
+      try {
+        jobs_.fail(job, "", death.reason);
+      } catch (const StoreError& e) {
+        std::fprintf(stderr, "coordinator: store error: %s\n", e.what());
+      }
+    }
+  }
+}
+
+void ControlPlane::reconcile_after_restart() {
+  // Jobs the store says are running whose workers did not come back within a
+  // heartbeat timeout of our start.
+  reconciled_ = true;
+  for (const Job& j : jobs_.running()) {
+    for (const auto& w : j.placement) {
+      if (workers_.is_alive(w)) continue;
+      try {
+        jobs_.fail(j.id, "",
+                   "worker " + w + " did not register again within " +
+                       std::to_string(workers_.timeout().count() / 1000) +
+                       " s of the coordinator's restart");
+      } catch (const StoreError& e) {
+        std::fprintf(stderr, "coordinator: store error: %s\n", e.what());
+      }
+      break;
+    }
+  }
+}
+
+void ControlPlane::send_cancels() {
+  for (const Job& j : jobs_.take_cancel_requests())
+    for (const auto& w : j.placement)
+      send(w, {"cancel", {{"job_id", j.id}, {"reason", "cancelled by user"}}, {}});
+}
+
+void ControlPlane::schedule() {
+  cluster_changed_ = false;
+  scheduled_version_ = jobs_.version();
+  const ClusterSnapshot cluster = workers_.snapshot();
+  const Decision d = coordinator::schedule(cluster, jobs_.queue());
+  jobs_.set_unschedulable(d.unschedulable);
+  std::map<std::string, int64_t> threads;
+  for (const auto& w : cluster.workers) threads[w.id] = std::max<int64_t>(1, w.cores / w.slots);
+  for (const Placement& p : d.placements) {
+    std::optional<Job> job;
+    try {
+      job = jobs_.start(p);  // durable before anyone hears of it
+    } catch (const StoreError& e) {
+      std::fprintf(stderr, "coordinator: store error starting %s: %s\n", p.job_id.c_str(),
+                   e.what());
+      continue;
+    }
+    if (!job) continue;
+    bool delivered = true;
+    for (const auto& w : p.worker_ids) {
+      workers_.add_task(w, job->id, job->cores, job->gpus);
+      comm::Message assign{
+          "assign", {{"job_id", job->id}, {"spec", job->spec}, {"threads", threads[w]}}, {}};
+      const bool ok = socket_->send(w, assign);
+      {
+        std::lock_guard lock(stats_mu_);
+        ++(ok ? stats_.sent : stats_.send_failures);
+      }
+      if (!ok) {
+        delivered = false;
+        for (const auto& lost : workers_.kill(w, "worker " + w + " could not be reached"))
+          if (lost != job->id) jobs_.fail(lost, "", "worker " + w + " could not be reached");
+      }
+    }
+    if (!delivered) {
+      for (const auto& w : p.worker_ids) {
+        workers_.remove_task(w, job->id);
+        send(w, {"cancel", {{"job_id", job->id}, {"reason", "gang could not be assembled"}}, {}});
+      }
+      jobs_.requeue(job->id, "a worker could not be reached; queued again");
+      cluster_changed_ = true;
+    }
+  }
+}
+
+}  // namespace ringmaster::coordinator

@@ -1,0 +1,79 @@
+// The control plane: the coordinator's ROUTER socket and the one thread that
+// owns it. It turns worker messages (register, heartbeat, progress, log,
+// finished, failed) into JobManager / WorkerRegistry calls, runs the
+// scheduler when the queue or the cluster changed, sends assignments and
+// cancels, declares silent workers dead, and reconciles running jobs when
+// workers re-register after a coordinator restart. Bad messages are answered
+// with an `error`, counted, and otherwise ignored.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "comm/transport.h"
+#include "coordinator/job_manager.h"
+#include "coordinator/worker_registry.h"
+
+namespace ringmaster::coordinator {
+
+struct ControlPlaneOptions {
+  std::string endpoint = "tcp://127.0.0.1:5555";
+  std::chrono::milliseconds heartbeat_interval{1000};  // told to workers
+  std::chrono::milliseconds poll_interval{20};         // longest idle wait of the loop
+};
+
+class ControlPlane {
+ public:
+  struct Stats {
+    uint64_t received = 0, bad_messages = 0, sent = 0, send_failures = 0;
+    std::map<std::string, uint64_t> bad_by_code;
+  };
+
+  // Borrows everything; all must outlive it.
+  ControlPlane(comm::Context& ctx, JobManager& jobs, WorkerRegistry& workers,
+               ControlPlaneOptions options);
+  ~ControlPlane();
+  // Binds (throws comm::TransportError) and starts the loop thread.
+  void start();
+  // Stops and joins the loop. Idempotent.
+  void stop();
+  std::string endpoint() const { return endpoint_; }
+  Stats stats() const;  // thread-safe
+
+ private:
+  void run();
+  void handle(const comm::Envelope& env);
+  void on_register(const std::string& peer, const comm::Message& m);
+  void on_heartbeat(const std::string& peer, const comm::Message& m);
+  void on_finished(const std::string& peer, const comm::Message& m);
+  void on_failed(const std::string& peer, const comm::Message& m);
+  void send(const std::string& peer, const comm::Message& m);
+  void bad(const std::string& peer, const std::string& code, const std::string& text,
+           const std::string& in_reply_to = "");
+  void schedule();
+  void expire_workers(std::chrono::steady_clock::time_point now);
+  void reconcile_after_restart();
+  void send_cancels();
+
+  comm::Context& ctx_;
+  JobManager& jobs_;
+  WorkerRegistry& workers_;
+  ControlPlaneOptions options_;
+  std::unique_ptr<comm::Socket> socket_;
+  std::string endpoint_;
+  std::thread thread_;
+  std::atomic<bool> stop_{false};
+  std::chrono::steady_clock::time_point started_;
+  bool reconciled_ = false;
+  bool cluster_changed_ = true;
+  uint64_t scheduled_version_ = ~uint64_t{0};
+  mutable std::mutex stats_mu_;
+  Stats stats_;
+};
+
+}  // namespace ringmaster::coordinator

@@ -1,0 +1,64 @@
+// The coordinator process in one object: opens the SQLite job store under the
+// state folder, loads the jobs, and runs the REST server and the ZeroMQ
+// control plane over one JobManager and WorkerRegistry. Once started it
+// writes <state>/coordinator.json with the endpoints it actually bound (for
+// `ringmaster up` and tests that ask for port 0). Not a daemon: the caller
+// owns signals and lifetime.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <stdexcept>
+#include <string>
+
+#include "coordinator/job_store.h"
+
+namespace ringmaster::coordinator {
+
+// A refused configuration (non-loopback bind without a token, unreadable
+// token file, ...). The message says what to change.
+class ConfigError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct CoordinatorOptions {
+  std::string http_address = "127.0.0.1";
+  uint16_t http_port = 8080;  // 0: any free port
+  std::string zmq_endpoint = "tcp://127.0.0.1:5555";
+  std::string state_dir = "runs/cluster";
+  std::string checkpoint_root = "runs";
+  std::string token;  // empty: no authentication (loopback only)
+  Durability durability = Durability::kFull;
+  std::chrono::milliseconds heartbeat_interval{1000};
+  std::chrono::milliseconds heartbeat_timeout{5000};
+  int http_threads = 2;
+};
+
+bool is_loopback_address(const std::string& host);
+// The host part of "tcp://HOST:PORT".
+std::string zmq_endpoint_host(const std::string& endpoint);
+
+// Owns the store, the managers and both servers. Not thread-safe: construct,
+// start and stop from one thread; the servers run on their own threads.
+class Coordinator {
+ public:
+  // Validates the options (throws ConfigError) and opens the store (throws
+  // StoreError). Starts nothing.
+  explicit Coordinator(CoordinatorOptions options);
+  ~Coordinator();
+  // Binds both servers and starts their threads. Throws on a bind failure.
+  void start();
+  // Stops both and closes the store. Idempotent.
+  void stop();
+  uint16_t http_port() const;
+  std::string zmq_endpoint() const;  // as bound, port filled in
+  uint64_t bad_messages() const;     // control-plane messages that failed validation
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace ringmaster::coordinator

@@ -1,0 +1,282 @@
+// HttpServer on Boost.Beast with C++20 coroutines (see http_server.h): one
+// coroutine accepts, one per connection reads a request, calls the handler
+// and writes the response, until the peer closes, times out, or asks to
+// close. Protocol errors get a problem+json answer and the connection ends.
+#include "coordinator/http_server.h"
+
+#include <sys/socket.h>
+
+#include <cerrno>
+
+#include <atomic>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+#include <thread>
+
+namespace ringmaster::coordinator {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using asio::use_awaitable;
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+std::string percent_decode(std::string_view s, bool plus_is_space) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%' && i + 2 < s.size()) {
+      const int hi = hex_value(s[i + 1]), lo = hex_value(s[i + 2]);
+      if (hi >= 0 && lo >= 0) {
+        out.push_back(static_cast<char>(hi * 16 + lo));
+        i += 2;
+        continue;
+      }
+    }
+    out.push_back(plus_is_space && s[i] == '+' ? ' ' : s[i]);
+  }
+  return out;
+}
+
+HttpRequest convert(const http::request<http::string_body>& req) {
+  HttpRequest r;
+  r.method = std::string(req.method_string());
+  const std::string_view target(req.target().data(), req.target().size());
+  const size_t q = target.find('?');
+  r.path = percent_decode(target.substr(0, q), false);
+  if (q != std::string_view::npos) {
+    std::string_view rest = target.substr(q + 1);
+    while (!rest.empty()) {
+      const size_t amp = rest.find('&');
+      const std::string_view pair = rest.substr(0, amp);
+      const size_t eq = pair.find('=');
+      const std::string key = percent_decode(pair.substr(0, eq), true);
+      const std::string value =
+          eq == std::string_view::npos ? "" : percent_decode(pair.substr(eq + 1), true);
+      if (!key.empty()) r.query[key] = value;
+      if (amp == std::string_view::npos) break;
+      rest = rest.substr(amp + 1);
+    }
+  }
+  for (const auto& field : req) {
+    std::string name(field.name_string());
+    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    r.headers[name] = std::string(field.value());
+  }
+  r.body = req.body();
+  return r;
+}
+
+// True when the peer has closed its end: a quiet stream would otherwise only
+// notice at its next write, which may never come.
+bool peer_closed(tcp::socket& socket) {
+  char byte;
+  const ssize_t n = ::recv(socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+}
+
+template <class Message>
+void apply_headers(Message& m, const HttpResponse& resp) {
+  m.set(http::field::server, "ringmaster");
+  m.set(http::field::content_type, resp.content_type);
+  for (const auto& [k, v] : resp.headers) m.set(k, v);
+}
+
+}  // namespace
+
+HttpResponse problem(int status, const std::string& title, const std::string& detail,
+                     const std::vector<std::pair<std::string, std::string>>& invalid_params) {
+  nlohmann::json j = {{"type", "about:blank"}, {"title", title}, {"status", status}};
+  if (!detail.empty()) j["detail"] = detail;
+  if (!invalid_params.empty()) {
+    nlohmann::json list = nlohmann::json::array();
+    for (const auto& [name, reason] : invalid_params)
+      list.push_back({{"name", name}, {"reason", reason}});
+    j["invalid_params"] = std::move(list);
+  }
+  HttpResponse r;
+  r.status = status;
+  r.content_type = "application/problem+json";
+  r.body = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return r;
+}
+
+struct HttpServer::Impl {
+  HttpServerOptions options;
+  Handler handler;
+  asio::io_context ioc;
+  tcp::acceptor acceptor{ioc};
+  std::vector<std::thread> threads;
+  std::atomic<int> connections{0};
+  std::atomic<bool> stopping{false};
+  uint16_t port = 0;
+
+  asio::awaitable<void> write_simple(beast::tcp_stream& stream, const HttpResponse& resp,
+                                     unsigned version, bool keep_alive, beast::error_code& ec) {
+    http::response<http::string_body> res{static_cast<http::status>(resp.status), version};
+    apply_headers(res, resp);
+    res.keep_alive(keep_alive);
+    res.body() = resp.body;
+    res.prepare_payload();
+    stream.expires_after(options.idle_timeout);
+    co_await http::async_write(stream, res, asio::redirect_error(use_awaitable, ec));
+  }
+
+  asio::awaitable<void> write_stream(beast::tcp_stream& stream, const HttpResponse& resp,
+                                     unsigned version, bool keep_alive, beast::error_code& ec) {
+    http::response<http::empty_body> res{static_cast<http::status>(resp.status), version};
+    apply_headers(res, resp);
+    res.keep_alive(keep_alive);
+    res.chunked(true);
+    http::response_serializer<http::empty_body> sr{res};
+    stream.expires_after(options.idle_timeout);
+    co_await http::async_write_header(stream, sr, asio::redirect_error(use_awaitable, ec));
+    if (ec) co_return;
+    asio::steady_timer timer(stream.get_executor());
+    const auto deadline = std::chrono::steady_clock::now() + options.stream_max;
+    for (;;) {
+      bool done = false;
+      const std::string piece = resp.stream(done);
+      if (!piece.empty()) {
+        stream.expires_after(options.idle_timeout);
+        co_await asio::async_write(stream, http::make_chunk(asio::buffer(piece)),
+                                   asio::redirect_error(use_awaitable, ec));
+        if (ec) co_return;
+      }
+      if (done || stopping || std::chrono::steady_clock::now() > deadline) break;
+      timer.expires_after(options.stream_poll);
+      co_await timer.async_wait(asio::redirect_error(use_awaitable, ec));
+      if (ec) co_return;
+      if (peer_closed(stream.socket())) {
+        ec = asio::error::eof;
+        co_return;
+      }
+    }
+    stream.expires_after(options.idle_timeout);
+    co_await asio::async_write(stream, http::make_chunk_last(),
+                               asio::redirect_error(use_awaitable, ec));
+  }
+
+  asio::awaitable<void> session(tcp::socket socket) {
+    beast::tcp_stream stream(std::move(socket));
+    beast::flat_buffer buffer;
+    beast::error_code ec;
+    for (;;) {
+      http::request_parser<http::string_body> parser;
+      parser.body_limit(options.body_limit);
+      parser.header_limit(16 * 1024);
+      stream.expires_after(options.idle_timeout);
+      co_await http::async_read(stream, buffer, parser, asio::redirect_error(use_awaitable, ec));
+      if (ec == http::error::body_limit) {
+        const HttpResponse r = problem(
+            413, "Payload Too Large",
+            "the request body is larger than " + std::to_string(options.body_limit) + " bytes");
+        co_await write_simple(stream, r, 11, false, ec);
+        break;
+      }
+      if (ec == http::error::end_of_stream || ec == asio::error::eof ||
+          ec == beast::error::timeout || ec == asio::error::connection_reset ||
+          ec == asio::error::operation_aborted)
+        break;
+      if (ec) {
+        const HttpResponse r = problem(400, "Bad Request", "malformed HTTP: " + ec.message());
+        co_await write_simple(stream, r, 11, false, ec);
+        break;
+      }
+      const auto& req = parser.get();
+      const bool keep_alive = req.keep_alive() && !stopping;
+      HttpResponse resp;
+      try {
+        resp = handler(convert(req));
+      } catch (const std::exception& e) {
+        resp = problem(500, "Internal Server Error", e.what());
+      }
+      if (resp.stream)
+        co_await write_stream(stream, resp, req.version(), keep_alive, ec);
+      else
+        co_await write_simple(stream, resp, req.version(), keep_alive, ec);
+      if (ec || !keep_alive) break;
+    }
+    beast::error_code ignored;
+    stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    --connections;
+  }
+
+  asio::awaitable<void> listen() {
+    for (;;) {
+      beast::error_code ec;
+      tcp::socket socket = co_await acceptor.async_accept(asio::redirect_error(use_awaitable, ec));
+      if (ec) {
+        if (stopping || !acceptor.is_open()) co_return;
+        continue;  // e.g. too many open files: try the next one
+      }
+      if (connections >= options.max_connections) {
+        socket.close(ec);
+        continue;
+      }
+      socket.set_option(tcp::no_delay(true), ec);
+      ++connections;
+      asio::co_spawn(ioc, session(std::move(socket)), asio::detached);
+    }
+  }
+};
+
+HttpServer::HttpServer(HttpServerOptions options, Handler handler)
+    : impl_(std::make_unique<Impl>()) {
+  impl_->options = std::move(options);
+  impl_->handler = std::move(handler);
+}
+
+HttpServer::~HttpServer() { stop(); }
+
+void HttpServer::start() {
+  Impl& s = *impl_;
+  beast::error_code ec;
+  const auto address = asio::ip::make_address(s.options.address, ec);
+  if (ec)
+    throw std::runtime_error("bad HTTP address \"" + s.options.address + "\": " + ec.message());
+  const tcp::endpoint ep(address, s.options.port);
+  s.acceptor.open(ep.protocol(), ec);
+  if (!ec) s.acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) s.acceptor.bind(ep, ec);
+  if (!ec) s.acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec)
+    throw std::runtime_error("cannot listen on " + s.options.address + ":" +
+                             std::to_string(s.options.port) + ": " + ec.message());
+  s.port = s.acceptor.local_endpoint().port();
+  asio::co_spawn(s.ioc, s.listen(), asio::detached);
+  for (int i = 0; i < std::max(1, s.options.threads); ++i)
+    s.threads.emplace_back([&s] { s.ioc.run(); });
+}
+
+void HttpServer::stop() {
+  Impl& s = *impl_;
+  if (s.stopping.exchange(true)) return;
+  asio::post(s.ioc, [&s] {
+    beast::error_code ec;
+    s.acceptor.close(ec);
+  });
+  // Sessions waiting on a read hold no state worth finishing; stop the loop.
+  s.ioc.stop();
+  for (auto& t : s.threads)
+    if (t.joinable()) t.join();
+}
+
+uint16_t HttpServer::port() const { return impl_->port; }
+
+}  // namespace ringmaster::coordinator

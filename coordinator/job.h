@@ -1,0 +1,49 @@
+// A job as the coordinator keeps it: its state machine (PENDING -> RUNNING ->
+// SUCCEEDED | FAILED | CANCELLED), the normalised spec, placement, result and
+// timestamps, and its JSON form for the store. Plain data; no behaviour
+// beyond (de)serialisation and the state names.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace ringmaster::coordinator {
+
+enum class JobState { kPending, kRunning, kSucceeded, kFailed, kCancelled };
+
+const char* to_string(JobState s);                            // "PENDING", ...
+std::optional<JobState> parse_job_state(std::string_view s);  // case-insensitive
+bool is_terminal(JobState s);
+
+struct Job {
+  std::string id;   // "job-42"
+  int64_t seq = 0;  // submission order, never reused
+  std::string name;
+  int64_t priority = 0;
+  int64_t workers = 1, cores = 1, gpus = 0;  // resources per gang member
+  JobState state = JobState::kPending;
+  nlohmann::json spec;  // normalised spec, as workers receive it
+  std::string idempotency_key;
+  uint64_t request_hash = 0;  // of the submitted body, for Idempotency-Key reuse checks
+  int64_t submitted_ms = 0, started_ms = 0, finished_ms = 0;  // Unix time, ms; 0: not yet
+  int64_t restarts = 0;
+  std::vector<std::string> placement;  // worker ids while / after running
+  std::string reason;                  // why it failed or was cancelled
+  nlohmann::json result;               // the trainer's result; null until finished
+  bool cancel_requested = false;
+};
+
+// The stored form (everything above) and back. job_from_json throws
+// nlohmann::json::exception on a malformed document.
+nlohmann::json job_to_json(const Job& j);
+Job job_from_json(const nlohmann::json& j);
+
+int64_t now_unix_ms();
+std::string format_time_ms(int64_t unix_ms);  // "2024-05-01T12:00:00.123Z"; "" for 0
+
+}  // namespace ringmaster::coordinator

@@ -1,0 +1,152 @@
+// The job manager owns every job: the pending queue (priority, then
+// submission order), state transitions, idempotency keys, live progress and
+// log lines. Each change goes to the JobStore first and is applied in memory
+// only once durable, so what a caller is told is what a restart will find.
+// Thread-safe (one mutex); calls that change state block on the store's
+// commit. Knows nothing of HTTP or ZeroMQ.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "coordinator/job.h"
+#include "coordinator/job_store.h"
+#include "coordinator/scheduler.h"
+
+namespace ringmaster::coordinator {
+
+// A job plus what the coordinator knows about it only in memory.
+struct JobView {
+  Job job;
+  nlohmann::json progress;  // latest step report, or null
+  // The reports of the last kMaxEpochReports finished epochs, each with
+  // "log_line": the log's length when it arrived.
+  nlohmann::json epochs = nlohmann::json::array();
+  std::string unschedulable;  // PENDING: why no cluster of today's size can hold it
+  int64_t log_lines = 0;
+};
+
+// An Idempotency-Key seen before with a different request body.
+class IdempotencyConflict : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// What a new job is made of (the handler validated all of it).
+struct NewJob {
+  std::string name;
+  int64_t priority = 0;
+  int64_t workers = 1, cores = 1, gpus = 0;
+  nlohmann::json spec;          // normalised
+  std::string idempotency_key;  // may be empty
+  uint64_t request_hash = 0;
+};
+
+class JobManager {
+ public:
+  static constexpr int64_t kMaxLogLinesPerJob = 100000;
+  static constexpr size_t kMaxEpochReports = 100;  // most recent kept per job
+
+  // Loads every job from the store, which it borrows (it must outlive the
+  // manager). Throws StoreError.
+  explicit JobManager(JobStore& store);
+
+  // --- for request handlers ---
+  struct Submitted {
+    JobView view;
+    bool created = true;  // false: an earlier submit with the same Idempotency-Key
+  };
+  // Throws IdempotencyConflict, StoreError.
+  Submitted submit(const NewJob& job);
+  std::optional<JobView> get(const std::string& id) const;
+  // The most recent `limit` jobs (in the given state), in submission order.
+  std::vector<JobView> list(std::optional<JobState> state, size_t limit) const;
+
+  enum class CancelResult { kNotFound, kCancelled, kCancelling, kAlreadyFinished };
+  // Idempotent. PENDING -> CANCELLED now; RUNNING -> cancel requested (the
+  // worker is told; CANCELLED once it stops). Throws StoreError.
+  CancelResult cancel(const std::string& id, std::optional<JobView>* view = nullptr);
+
+  enum class RemoveResult { kRemoved, kNotFound, kNotFinished };
+  RemoveResult remove(const std::string& id);
+
+  struct LogChunk {
+    bool found = false;
+    std::vector<std::string> lines;
+    int64_t next = 0;       // the line to ask for next
+    bool finished = false;  // the job is terminal: no more lines will come
+  };
+  LogChunk read_logs(const std::string& id, int64_t from_line, int64_t max_lines) const;
+
+  // --- for the control plane ---
+  // Pending jobs in queue order.
+  std::vector<JobDemand> queue() const;
+  // Changes whenever the queue changes or a job releases its workers.
+  uint64_t version() const { return version_.load(); }
+  // PENDING -> RUNNING on these workers (durable). nullopt when the job is no
+  // longer pending (cancelled meanwhile).
+  std::optional<Job> start(const Placement& p);
+  // RUNNING -> PENDING: the assignment never reached a worker.
+  void requeue(const std::string& id, const std::string& why);
+  void set_unschedulable(const std::vector<Unschedulable>& jobs);
+  // From a worker of the job's placement; false (ignored) otherwise.
+  bool record_progress(const std::string& id, const std::string& worker, const std::string& kind,
+                       const nlohmann::json& report);
+  bool append_logs(const std::string& id, const std::string& worker,
+                   const std::vector<std::string>& lines);
+  // RUNNING -> SUCCEEDED, or CANCELLED when `cancelled`. False when the job is
+  // not running on that worker (a late or duplicate report).
+  bool finish(const std::string& id, const std::string& worker, const nlohmann::json& result,
+              bool cancelled);
+  // RUNNING -> FAILED (CANCELLED if a cancel was pending). An empty `worker`
+  // means the coordinator itself decided (heartbeat timeout, lost task).
+  bool fail(const std::string& id, const std::string& worker, const std::string& reason);
+  // RUNNING jobs whose cancel has not been sent yet; each is handed out once.
+  std::vector<Job> take_cancel_requests();
+  std::vector<Job> running() const;
+  // True when the job is RUNNING with `worker` in its placement (cheap: no copy).
+  bool runs_on(const std::string& id, const std::string& worker) const;
+  std::map<JobState, int64_t> counts() const;
+
+ private:
+  struct Entry {
+    Job job;
+    nlohmann::json progress;
+    nlohmann::json epochs = nlohmann::json::array();
+    std::string unschedulable;
+    uint64_t flag_pass = 0;  // the set_unschedulable pass that last flagged it
+    int64_t log_lines = 0;
+  };
+  JobView view_locked(const Entry& e) const;
+  Entry* find_locked(const std::string& id);
+  const Entry* find_locked(const std::string& id) const;
+  bool on_worker_locked(const Entry& e, const std::string& worker) const;
+  void commit_locked(Entry& e, const Job& next);  // store, then memory
+  void insert_pending_locked(const Job& j);
+  void erase_pending_locked(const Job& j);
+
+  JobStore& store_;
+  mutable std::mutex mu_;
+  std::map<int64_t, Entry> by_seq_;
+  std::unordered_map<std::string, int64_t> seq_of_;
+  std::unordered_map<std::string, int64_t> by_key_;  // idempotency key -> seq
+  // Pending jobs' demands in queue order (queue_before): a sorted vector, so
+  // queue() is one contiguous copy; an insert or erase moves at most the tail.
+  std::vector<JobDemand> pending_;
+  std::vector<int64_t> flagged_;  // seqs currently marked unschedulable
+  uint64_t flag_pass_ = 0;
+  std::vector<std::string> cancel_outbox_;
+  int64_t next_seq_ = 1;
+  std::atomic<uint64_t> version_{0};
+};
+
+}  // namespace ringmaster::coordinator

@@ -1,0 +1,36 @@
+// Validation of a submitted job body, beyond the spec's own rules: the JSON
+// must parse, the spec must be valid (models::parse_job_spec), and the
+// checkpoint must land under the coordinator's checkpoint root and outside
+// its state folder. A relative checkpoint path is relative to the root; none
+// means <root>/<name>/final.safetensors. Produces the normalised spec workers
+// receive (checkpoint path absolute). Pure apart from resolving symlinks.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "models/job_spec.h"
+
+namespace ringmaster::coordinator {
+
+struct SubmissionPolicy {
+  std::filesystem::path checkpoint_root;  // absolute; checkpoints must be below it
+  std::filesystem::path state_dir;        // absolute; checkpoints must not be in it
+};
+
+struct Submission {
+  models::JobSpec spec;
+  nlohmann::json normalised;  // what workers run
+};
+
+// Throws models::SpecError naming every bad field by JSON pointer (pointer ""
+// for a body that is not JSON).
+Submission validate_submission(const std::string& body, const SubmissionPolicy& policy);
+
+// FNV-1a, for telling a retried request from a different one.
+uint64_t fingerprint(const std::string& bytes);
+
+}  // namespace ringmaster::coordinator

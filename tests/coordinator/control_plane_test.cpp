@@ -1,0 +1,277 @@
+// The control plane against fake workers (DEALER sockets in the test) over
+// real TCP on loopback: garbage and truncated frames are answered with an
+// error and counted while the coordinator carries on; a registered worker is
+// assigned a job and its progress, logs and result are recorded; cancel
+// reaches the worker; a worker silent past the heartbeat timeout has its task
+// failed with that reason; and after a coordinator restart running jobs are
+// reconciled when their workers register again.
+#include <gtest/gtest.h>
+
+#include "comm/transport.h"
+#include "coordinator_fixture.h"
+
+namespace ringmaster::coordinator {
+namespace {
+
+using namespace std::chrono_literals;
+using testing_support::RawHttp;
+
+class FakeWorker {
+ public:
+  FakeWorker(comm::Context& ctx, const std::string& id, const std::string& endpoint)
+      : socket_(ctx, comm::SocketKind::kDealer, {.identity = id}) {
+    socket_.connect(endpoint);
+  }
+  void send(const comm::Message& m) { ASSERT_TRUE(socket_.send("", m)); }
+  void send_frames(const std::vector<std::string>& frames) {
+    ASSERT_TRUE(socket_.send(comm::Envelope{"", frames}));
+  }
+  // The next message of `type` within `limit` (others are skipped).
+  std::optional<comm::Message> expect(const std::string& type,
+                                      std::chrono::milliseconds limit = 5s) {
+    const auto end = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < end) {
+      auto env = socket_.receive(20ms);
+      if (!env) continue;
+      comm::Message m = comm::decode(env->frames);
+      if (m.type == type) return m;
+    }
+    ADD_FAILURE() << "no " << type << " message within " << limit.count() << " ms";
+    return std::nullopt;
+  }
+  void register_with(const nlohmann::json& tasks = nlohmann::json::array(), int64_t cores = 4) {
+    send({"register",
+          {{"hostname", "fake"},
+           {"pid", 1},
+           {"cores", cores},
+           {"memory_bytes", 1 << 30},
+           {"gpus", 0},
+           {"slots", 1},
+           {"tasks", tasks}},
+          {}});
+    ASSERT_TRUE(expect("registered"));
+  }
+
+ private:
+  comm::Socket socket_;
+};
+
+class ControlPlaneTest : public testing_support::CoordinatorFixture {
+ protected:
+  void SetUp() override {
+    CoordinatorFixture::SetUp();
+    options_.heartbeat_timeout = 1000ms;
+  }
+  std::string submit(const std::string& name) {
+    return post("/v1/jobs", spec(name).dump()).json()["id"];
+  }
+  std::string state_of(const std::string& id) { return get("/v1/jobs/" + id).json()["state"]; }
+  comm::Context ctx_;
+};
+
+TEST_F(ControlPlaneTest, BadMessagesAreAnsweredCountedAndSurvived) {
+  start();
+  FakeWorker w(ctx_, "prober", coord_->zmq_endpoint());
+  struct Probe {
+    std::vector<std::string> frames;
+    std::string code;
+  };
+  const std::vector<Probe> probes = {
+      {{"register/1"}, "bad_frames"},                              // truncated
+      {{std::string("\xde\xad\xbe\xef", 4), "{}"}, "bad_frames"},  // garbage frame 0
+      {{"register/7", "{}"}, "bad_version"},
+      {{"reboot/1", "{}"}, "unknown_type"},
+      {{"heartbeat/1", "{\"running\": "}, "bad_header"},  // truncated JSON
+      {{"heartbeat/1", std::string(100, '\xff')}, "bad_header"},
+      {{"register/1", R"({"hostname": "h"})"}, "bad_field"},
+      {{"register/1", R"({"hostname": "h", "pid": 1, "cores": -8, "memory_bytes": 0,
+                          "gpus": 0, "slots": 1})"},
+       "bad_field"},
+  };
+  for (const auto& p : probes) {
+    SCOPED_TRACE(p.code);
+    w.send_frames(p.frames);
+    auto reply = w.expect("error");
+    ASSERT_TRUE(reply);
+    EXPECT_EQ(reply->header["code"], p.code) << reply->header.dump();
+  }
+  EXPECT_EQ(coord_->bad_messages(), probes.size());
+  // A coordinator-only message from a registered worker is refused too.
+  w.register_with();
+  w.send({"assign", {{"job_id", "x"}, {"spec", nlohmann::json::object()}, {"threads", 1}}, {}});
+  ASSERT_TRUE(w.expect("error"));
+  EXPECT_EQ(coord_->bad_messages(), probes.size() + 1);
+  // Still up, and it says so.
+  EXPECT_EQ(get("/healthz").status, 200);
+  const std::string metrics = get("/metrics").body;
+  EXPECT_NE(
+      metrics.find("ringmaster_control_bad_messages_total " + std::to_string(probes.size() + 1)),
+      std::string::npos)
+      << metrics;
+  EXPECT_EQ(get("/v1/workers").json()["workers"][0]["state"], "ALIVE");
+}
+
+TEST_F(ControlPlaneTest, UnprintableIdentitiesAndStrangersAreTurnedAway) {
+  start();
+  FakeWorker odd(ctx_, std::string("w\x01x", 3), coord_->zmq_endpoint());
+  odd.send({"register",
+            {{"hostname", "h"},
+             {"pid", 1},
+             {"cores", 1},
+             {"memory_bytes", 0},
+             {"gpus", 0},
+             {"slots", 1}},
+            {}});
+  auto e = odd.expect("error");
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->header["code"], "bad_identity");
+  FakeWorker stranger(ctx_, "stranger", coord_->zmq_endpoint());
+  stranger.send({"heartbeat", {{"running", nlohmann::json::array()}}, {}});
+  e = stranger.expect("error");
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->header["code"], "unknown_worker");
+}
+
+TEST_F(ControlPlaneTest, AssignsAJobAndRecordsProgressLogsAndResult) {
+  start();
+  FakeWorker w(ctx_, "w1", coord_->zmq_endpoint());
+  w.register_with();
+  const std::string id = submit("life");
+  auto assign = w.expect("assign");
+  ASSERT_TRUE(assign);
+  EXPECT_EQ(assign->header["job_id"], id);
+  EXPECT_EQ(assign->header["threads"], 4);
+  EXPECT_EQ(assign->header["spec"]["name"], "life");
+  EXPECT_EQ(state_of(id), "RUNNING");
+  w.send({"log", {{"job_id", id}, {"lines", {"device: cpu", "data: digits"}}}, {}});
+  w.send({"progress",
+          {{"job_id", id}, {"kind", "step"}, {"report", {{"step", 3}, {"steps_per_epoch", 4}}}},
+          {}});
+  w.send({"progress",
+          {{"job_id", id}, {"kind", "epoch"}, {"report", {{"epoch", 1}, {"test_accuracy", 0.5}}}},
+          {}});
+  const auto running = wait_job(id, [](const nlohmann::json& j) { return !j["epochs"].empty(); });
+  EXPECT_EQ(running["progress"]["step"], 3);
+  EXPECT_EQ(running["epochs"][0]["log_line"], 2);
+  EXPECT_EQ(running["placement"], nlohmann::json({"w1"}));
+  w.send({"finished",
+          {{"job_id", id}, {"result", {{"test_accuracy", 0.5}}}, {"cancelled", false}},
+          {}});
+  auto ack = w.expect("ack");
+  ASSERT_TRUE(ack);
+  EXPECT_EQ(ack->header["job_id"], id);
+  const auto done = wait_job(id, [](const nlohmann::json& j) { return j["state"] == "SUCCEEDED"; });
+  EXPECT_EQ(done["result"]["test_accuracy"], 0.5);
+  EXPECT_EQ(get("/v1/jobs/" + id + "/logs").body, "device: cpu\ndata: digits\n");
+  // A duplicate report is acknowledged and changes nothing.
+  w.send({"failed", {{"job_id", id}, {"reason", "late"}}, {}});
+  ASSERT_TRUE(w.expect("ack"));
+  EXPECT_EQ(state_of(id), "SUCCEEDED");
+}
+
+TEST_F(ControlPlaneTest, CancelReachesTheWorkerAndEndsCancelled) {
+  start();
+  FakeWorker w(ctx_, "w1", coord_->zmq_endpoint());
+  w.register_with();
+  const std::string id = submit("stopme");
+  ASSERT_TRUE(w.expect("assign"));
+  EXPECT_EQ(post("/v1/jobs/" + id + "/cancel", "").status, 202);
+  EXPECT_EQ(post("/v1/jobs/" + id + "/cancel", "").status, 202);
+  auto cancel = w.expect("cancel");
+  ASSERT_TRUE(cancel);
+  EXPECT_EQ(cancel->header["job_id"], id);
+  w.send({"finished",
+          {{"job_id", id}, {"result", nlohmann::json::object()}, {"cancelled", true}},
+          {}});
+  const auto j = wait_job(id, [](const nlohmann::json& x) { return x["state"] == "CANCELLED"; });
+  EXPECT_EQ(j["reason"], "cancelled by user");
+}
+
+TEST_F(ControlPlaneTest, ASilentWorkerIsDeadAndItsTaskFailsWithTheReason) {
+  start();
+  FakeWorker w(ctx_, "quiet", coord_->zmq_endpoint());
+  w.register_with();
+  const std::string id = submit("orphan");
+  ASSERT_TRUE(w.expect("assign"));
+  const auto j = wait_job(
+      id, [](const nlohmann::json& x) { return x["state"] == "FAILED"; }, 5s);
+  EXPECT_NE(j["reason"].get<std::string>().find("worker quiet sent no heartbeat"),
+            std::string::npos)
+      << j.dump();
+  EXPECT_EQ(get("/v1/workers").json()["workers"][0]["state"], "DEAD");
+  // Others are not blocked: a live worker gets the next job.
+  FakeWorker live(ctx_, "live", coord_->zmq_endpoint());
+  live.register_with();
+  const std::string next = submit("next");
+  auto assign = live.expect("assign");
+  ASSERT_TRUE(assign);
+  EXPECT_EQ(assign->header["job_id"], next);
+}
+
+TEST_F(ControlPlaneTest, RestartReconcilesRunningJobsWhenWorkersRegisterAgain) {
+  start();
+  const std::string endpoint = coord_->zmq_endpoint();
+  const uint16_t http = port();
+  FakeWorker back(ctx_, "back", endpoint), gone(ctx_, "gone", endpoint);
+  back.register_with();
+  gone.register_with();
+  const std::string a = submit("a"), b = submit("b");
+  ASSERT_TRUE(back.expect("assign"));
+  ASSERT_TRUE(gone.expect("assign"));
+  const std::string queued = submit("queued");
+  const std::string on_back = get("/v1/jobs/" + a).json()["placement"][0] == "back" ? a : b;
+  const std::string on_gone = on_back == a ? b : a;
+
+  // Restart on the same endpoints and state.
+  coord_.reset();
+  options_.zmq_endpoint = endpoint;
+  options_.http_port = http;
+  start();
+  EXPECT_EQ(state_of(on_back), "RUNNING");
+  EXPECT_EQ(state_of(on_gone), "RUNNING");
+  EXPECT_EQ(state_of(queued), "PENDING");
+  // "back" heartbeats, is told to register, and reports its task.
+  back.send({"heartbeat", {{"running", {on_back}}}, {}});
+  auto e = back.expect("error");
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->header["code"], "unknown_worker");
+  back.register_with({{{"job_id", on_back}, {"state", "running"}}});
+  // "gone" never returns: its job fails after the heartbeat timeout.
+  const auto failed = wait_job(
+      on_gone, [](const nlohmann::json& j) { return j["state"] == "FAILED"; }, 5s);
+  EXPECT_NE(failed["reason"].get<std::string>().find("did not register again"), std::string::npos)
+      << failed.dump();
+  EXPECT_EQ(state_of(on_back), "RUNNING");
+  back.send({"finished",
+             {{"job_id", on_back}, {"result", {{"test_accuracy", 1.0}}}, {"cancelled", false}},
+             {}});
+  ASSERT_TRUE(back.expect("ack"));
+  EXPECT_EQ(state_of(on_back), "SUCCEEDED");
+  auto assign = back.expect("assign");  // the queued job now gets the free worker
+  ASSERT_TRUE(assign);
+  EXPECT_EQ(assign->header["job_id"], queued);
+}
+
+TEST_F(ControlPlaneTest, AReportMadeWhileTheCoordinatorWasAwayIsApplied) {
+  start();
+  const std::string endpoint = coord_->zmq_endpoint();
+  FakeWorker w(ctx_, "w1", endpoint);
+  w.register_with();
+  const std::string id = submit("away");
+  ASSERT_TRUE(w.expect("assign"));
+  coord_.reset();
+  options_.zmq_endpoint = endpoint;
+  start();
+  w.register_with({{{"job_id", id}, {"state", "succeeded"}, {"result", {{"test_accuracy", 0.9}}}}});
+  auto ack = w.expect("ack");
+  ASSERT_TRUE(ack);
+  EXPECT_EQ(state_of(id), "SUCCEEDED");
+  // A task the coordinator no longer runs is told to stop.
+  w.send({"heartbeat", {{"running", {"job-404"}}}, {}});
+  auto cancel = w.expect("cancel");
+  ASSERT_TRUE(cancel);
+  EXPECT_EQ(cancel->header["job_id"], "job-404");
+}
+
+}  // namespace
+}  // namespace ringmaster::coordinator

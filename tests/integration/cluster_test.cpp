@@ -1,0 +1,311 @@
+// The cluster as a user runs it, real `ringmaster` processes on loopback: a
+// coordinator and two workers run jobs on real digits (one followed to
+// SUCCEEDED, one cancelled), the coordinator is SIGKILLed with jobs queued and
+// running and restarted with nothing lost; `ringmaster up` (a followed job,
+// Ctrl-C); the CLI's exit codes.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <map>
+
+#include "../coordinator/raw_http.h"
+#include "process.h"
+
+namespace ringmaster {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+using testing_support::Process;
+using testing_support::RawHttp;
+
+std::string digits() { return std::string(RINGMASTER_SOURCE_DIR) + "/data/digits.csv.gz"; }
+
+class ClusterTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!fs::exists(digits())) GTEST_SKIP() << digits() << " missing: run scripts/install-deps.sh";
+    dir_ = fs::temp_directory_path() /
+           ("rm_cluster_" + std::to_string(::getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override {
+    workers_.clear();
+    coordinator_.reset();
+    fs::remove_all(dir_);
+  }
+
+  std::string path(const std::string& name) const { return (dir_ / name).string(); }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(http_port_); }
+
+  std::string write_spec(const std::string& name, int epochs, int train_limit,
+                         const std::string& data = "") {
+    const nlohmann::json j = {{"name", name},
+                              {"data",
+                               {{"dataset", "digits"},
+                                {"path", data.empty() ? digits() : data},
+                                {"train_limit", train_limit},
+                                {"test_limit", 100}}},
+                              {"train", {{"epochs", epochs}, {"batch_size", 25}, {"seed", 2}}}};
+    const std::string p = path(name + ".json");
+    std::ofstream(p) << j.dump(2);
+    return p;
+  }
+
+  void start_coordinator(const std::vector<std::string>& extra = {}) {
+    std::vector<std::string> args = {"coordinator",
+                                     "--port",
+                                     std::to_string(http_port_),
+                                     "--zmq",
+                                     "tcp://127.0.0.1:" + std::to_string(zmq_port_),
+                                     "--state-dir",
+                                     path("runs/cluster"),
+                                     "--checkpoint-root",
+                                     path("runs"),
+                                     "--heartbeat-timeout",
+                                     "2"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    coordinator_ =
+        std::make_unique<Process>(args, path("coordinator-" + std::to_string(++starts_) + ".log"));
+    const auto end = std::chrono::steady_clock::now() + 20s;
+    while (std::chrono::steady_clock::now() < end) {
+      try {
+        if (RawHttp(http_port_, 1000).request("GET", "/healthz").status == 200) return;
+      } catch (const std::exception&) {
+      }
+      ASSERT_FALSE(coordinator_->wait(100ms)) << coordinator_->output();
+    }
+    FAIL() << "coordinator did not come up: " << coordinator_->output();
+  }
+
+  void start_worker(const std::string& name) {
+    workers_[name] = std::make_unique<Process>(
+        std::vector<std::string>{"worker", "--coordinator",
+                                 "tcp://127.0.0.1:" + std::to_string(zmq_port_), "--name", name,
+                                 "--cores", "1", "--gpus", "0"},
+        path(name + ".log"));
+  }
+
+  nlohmann::json api(const std::string& target) {
+    return RawHttp(http_port_).request("GET", target).json();
+  }
+
+  nlohmann::json wait_for(const std::string& what, const std::function<bool()>& pred,
+                          std::chrono::milliseconds limit = 30s) {
+    const auto end = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < end) {
+      if (pred()) return nullptr;
+      std::this_thread::sleep_for(100ms);
+    }
+    ADD_FAILURE() << "timed out waiting for " << what << "; jobs: " << api("/v1/jobs").dump();
+    return nullptr;
+  }
+  std::string state(const std::string& id) { return api("/v1/jobs/" + id)["state"]; }
+  void wait_state(const std::string& id, const std::string& s,
+                  std::chrono::milliseconds limit = 30s) {
+    wait_for(
+        id + " " + s, [&] { return state(id) == s; }, limit);
+  }
+
+  // `ringmaster ARGS --server URL`, bounded.
+  std::pair<int, std::string> cli(std::vector<std::string> args, const std::string& log) {
+    args.insert(args.end(), {"--server", url()});
+    return testing_support::run(args, path(log), 90s);
+  }
+  std::string submit(const std::string& spec) {
+    auto [rc, out] = cli({"submit", spec, "--parsable"}, "submit.log");
+    EXPECT_EQ(rc, 0) << out;
+    while (!out.empty() && out.back() == '\n') out.pop_back();
+    return out;
+  }
+
+  fs::path dir_;
+  uint16_t http_port_ = testing_support::free_port();
+  uint16_t zmq_port_ = testing_support::free_port();
+  int starts_ = 0;
+  std::unique_ptr<Process> coordinator_;
+  std::map<std::string, std::unique_ptr<Process>> workers_;
+};
+
+TEST_F(ClusterTest, FollowsCancelsAndLosesNothingAcrossACoordinatorSigkill) {
+  start_coordinator();
+  start_worker("w1");
+  start_worker("w2");
+  wait_for("two workers", [&] {
+    int alive = 0;
+    const nlohmann::json workers = api("/v1/workers");  // a named value: no dangling range
+    for (const auto& w : workers["workers"]) alive += w["state"] == "ALIVE";
+    return alive == 2;
+  });
+
+  // 1. Follow one job to SUCCEEDED, as a user would.
+  const std::string quick = write_spec("quick", 2, 300);
+  auto [rc, out] = cli({"submit", quick, "--follow"}, "follow.log");
+  EXPECT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find("data: digits"), std::string::npos) << out;
+  EXPECT_NE(out.find("epoch 1/2"), std::string::npos) << out;
+  EXPECT_NE(out.find("epoch 2/2"), std::string::npos) << out;
+  EXPECT_NE(out.find("job-1 SUCCEEDED: test accuracy"), std::string::npos) << out;
+  EXPECT_LT(out.find("epoch 2/2"), out.find("checkpoint: "));
+
+  // 2. Two long jobs take both workers; three more queue behind them.
+  const std::string long1 = submit(write_spec("long1", 100000, 400));
+  const std::string long2 = submit(write_spec("long2", 100000, 400));
+  wait_state(long1, "RUNNING");
+  wait_state(long2, "RUNNING");
+  const std::string long3 = submit(write_spec("long3", 100000, 400));
+  const std::string q2 = submit(write_spec("q2", 1, 200));
+  const std::string q3 = submit(write_spec("q3", 1, 200));
+
+  // 3. Cancel one running job; the next in the queue takes its worker.
+  auto [crc, cout_] = cli({"cancel", long2}, "cancel.log");
+  EXPECT_EQ(crc, 0) << cout_;
+  wait_state(long2, "CANCELLED");
+  wait_state(long3, "RUNNING");
+  EXPECT_EQ(state(q2), "PENDING");
+  EXPECT_EQ(state(q3), "PENDING");
+  const nlohmann::json before = api("/v1/jobs");
+
+  // 4. SIGKILL the coordinator with jobs queued and running; restart it.
+  coordinator_->signal(SIGKILL);
+  ASSERT_TRUE(coordinator_->wait(10s));
+  start_coordinator();
+  const nlohmann::json after = api("/v1/jobs");
+  ASSERT_EQ(after["jobs"].size(), before["jobs"].size()) << after.dump();
+  for (size_t i = 0; i < before["jobs"].size(); ++i) {
+    EXPECT_EQ(after["jobs"][i]["id"], before["jobs"][i]["id"]);
+    EXPECT_EQ(after["jobs"][i]["state"], before["jobs"][i]["state"]) << after["jobs"][i].dump();
+  }
+
+  // 5. The workers come back with their tasks: still running, not failed,
+  //    even after the heartbeat timeout has passed.
+  wait_for("workers back", [&] {
+    int busy = 0;
+    const nlohmann::json workers = api("/v1/workers");
+    for (const auto& w : workers["workers"])
+      busy += w["state"] == "ALIVE" && w["tasks"].size() == 1;
+    return busy == 2;
+  });
+  std::this_thread::sleep_for(3s);
+  EXPECT_EQ(state(long1), "RUNNING");
+  EXPECT_EQ(state(long3), "RUNNING");
+
+  // 6. Cancel the long ones; the queue drains to SUCCEEDED.
+  cli({"cancel", long1}, "cancel1.log");
+  cli({"cancel", long3}, "cancel3.log");
+  wait_state(long1, "CANCELLED");
+  wait_state(long3, "CANCELLED");
+  wait_state(q2, "SUCCEEDED", 60s);
+  wait_state(q3, "SUCCEEDED", 60s);
+
+  auto [jrc, jobs] = cli({"jobs"}, "jobs.log");
+  EXPECT_EQ(jrc, 0);
+  EXPECT_NE(jobs.find(q3), std::string::npos) << jobs;
+  auto [src, status] = cli({"status", q2, "-o", "json"}, "status.log");
+  EXPECT_EQ(src, 0);
+  EXPECT_EQ(nlohmann::json::parse(status)["result"]["epochs"], 1);
+  auto [lrc, logs] = cli({"logs", "job-1"}, "logs.log");
+  EXPECT_EQ(lrc, 0);
+  EXPECT_NE(logs.find("model: deep_convnet"), std::string::npos) << logs;
+  auto [frc, followed] = cli({"logs", "-f", q2}, "logsf.log");
+  EXPECT_EQ(frc, 0);
+  EXPECT_NE(followed.find("checkpoint: "), std::string::npos) << followed;
+  auto [wrc, workers] = cli({"workers"}, "workers.log");
+  EXPECT_EQ(wrc, 0);
+  EXPECT_NE(workers.find("w2"), std::string::npos);
+
+  // 7. Everything stops cleanly on SIGTERM.
+  for (auto& [name, w] : workers_) w->signal(SIGTERM);
+  for (auto& [name, w] : workers_) {
+    ASSERT_TRUE(w->wait(30s)) << name;
+    EXPECT_EQ(w->exit_code(), 0) << w->output();
+  }
+  coordinator_->signal(SIGTERM);
+  ASSERT_TRUE(coordinator_->wait(15s));
+  EXPECT_EQ(coordinator_->exit_code(), 0);
+}
+
+TEST_F(ClusterTest, CliExitCodes) {
+  start_coordinator({"--token", "s3cret"});
+  auto [rc1, o1] = cli({"jobs"}, "noauth.log");
+  EXPECT_EQ(rc1, 3) << o1;
+  EXPECT_NE(o1.find("token"), std::string::npos) << o1;
+  auto [rc2, o2] = cli({"jobs", "--token", "s3cret"}, "auth.log");
+  EXPECT_EQ(rc2, 0) << o2;
+  const std::string bad = path("bad.json");
+  std::ofstream(bad) << R"({"train": {"batch_size": 0}, "checkpoint": {"path": "/etc/x"}})";
+  auto [rc3, o3] = cli({"submit", bad, "--token", "s3cret"}, "bad.log");
+  EXPECT_EQ(rc3, 2) << o3;
+  EXPECT_NE(o3.find("/train/batch_size: must be >= 1"), std::string::npos) << o3;
+  EXPECT_NE(o3.find("/checkpoint/path: must be under the checkpoint root"), std::string::npos)
+      << o3;
+  auto [rc4, o4] = cli({"status", "job-42", "--token", "s3cret"}, "missing.log");
+  EXPECT_EQ(rc4, 1) << o4;
+  auto [rc5, o5] =
+      testing_support::run({"jobs", "--server", "http://127.0.0.1:1"}, path("down.log"));
+  EXPECT_EQ(rc5, 3) << o5;
+  auto [rc6, o6] = testing_support::run({"submit"}, path("usage.log"));
+  EXPECT_EQ(rc6, 2) << o6;
+  auto [rc7, o7] = cli({"submit", path("nope.json"), "--token", "s3cret"}, "nofile.log");
+  EXPECT_EQ(rc7, 2) << o7;
+}
+
+TEST_F(ClusterTest, UpRunsAJobToItsEndAndStopsEverything) {
+  const std::string ok = write_spec("up-ok", 1, 200);
+  const std::vector<std::string> base = {"up",
+                                         "--workers",
+                                         "1",
+                                         "--port",
+                                         "0",
+                                         "--zmq-port",
+                                         "0",
+                                         "--state-dir",
+                                         path("runs/cluster"),
+                                         "--checkpoint-root",
+                                         path("runs"),
+                                         "--durability",
+                                         "normal"};
+  auto args = base;
+  args.insert(args.end(), {"--submit", ok, "--follow"});
+  auto [rc, out] = testing_support::run(args, path("up.log"), 120s);
+  EXPECT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find("SUCCEEDED: test accuracy"), std::string::npos) << out;
+  EXPECT_NE(out.find("stopping the cluster"), std::string::npos) << out;
+  // The coordinator stopped cleanly (it removes its endpoint file) and the
+  // worker reported its stop.
+  EXPECT_FALSE(fs::exists(path("runs/cluster/coordinator.json")));
+  EXPECT_TRUE(fs::exists(path("runs/up-ok/final.safetensors")));
+
+  // A job that fails: exit code 1 and the reason.
+  const std::string broken = write_spec("up-broken", 1, 200, path("nowhere.csv.gz"));
+  args = base;
+  args.insert(args.end(), {"--submit", broken, "--follow"});
+  auto [rc2, out2] = testing_support::run(args, path("up2.log"), 120s);
+  EXPECT_EQ(rc2, 1) << out2;
+  EXPECT_NE(out2.find("FAILED"), std::string::npos) << out2;
+  EXPECT_NE(out2.find("nowhere.csv.gz"), std::string::npos) << out2;
+  // The store kept both jobs.
+  EXPECT_NE(out2.find("job-2"), std::string::npos) << out2;
+}
+
+TEST_F(ClusterTest, UpStopsEverythingOnCtrlC) {
+  Process up({"up", "--workers", "2", "--port", "0", "--zmq-port", "0", "--state-dir",
+              path("runs/cluster"), "--checkpoint-root", path("runs")},
+             path("up.log"));
+  wait_for("cluster up",
+           [&] { return up.output().find("Ctrl-C stops everything") != std::string::npos; });
+  const nlohmann::json ep =
+      nlohmann::json::parse(testing_support::slurp(path("runs/cluster/coordinator.json")));
+  up.signal(SIGINT);
+  ASSERT_TRUE(up.wait(40s)) << up.output();
+  EXPECT_EQ(up.exit_code(), 0) << up.output();
+  EXPECT_FALSE(fs::exists(path("runs/cluster/coordinator.json")));
+  EXPECT_EQ(::kill(ep["pid"].get<pid_t>(), 0), -1);  // the coordinator is gone
+  EXPECT_NE(testing_support::slurp(path("runs/cluster/coordinator.log")).find("stopping"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace ringmaster

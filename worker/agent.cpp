@@ -1,0 +1,379 @@
+// The agent loop (see agent.h). The loop thread owns the DEALER socket; the
+// task thread only pushes events into a mutex-guarded queue that the loop
+// drains and sends. Every send is paced: register at most once a second,
+// heartbeats at the interval the coordinator gave, unacknowledged reports
+// every two seconds, and the whole loop ends when the coordinator has been
+// silent for coordinator_timeout.
+#include "worker/agent.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include "comm/transport.h"
+#include "models/job_spec.h"
+#include "ops/device_memory.h"
+#include "worker/progress_json.h"
+#include "worker/trainer.h"
+
+namespace ringmaster::worker {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+std::string default_name() {
+  char host[256] = {0};
+  if (gethostname(host, sizeof host - 1) != 0) std::snprintf(host, sizeof host, "worker");
+  std::string h;
+  for (const char* p = host; *p; ++p) {
+    const char c = *p;
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '-' || c == '.';
+    h.push_back(ok ? c : '-');
+  }
+  return h + "-" + std::to_string(::getpid());
+}
+
+std::string hostname() {
+  char host[256] = {0};
+  if (gethostname(host, sizeof host - 1) != 0) return "unknown";
+  return host;
+}
+
+// Events from the task thread to the loop.
+struct Event {
+  enum Kind { kLog, kStep, kEpoch } kind;
+  std::string line;
+  nlohmann::json report;
+};
+
+// A running task: its thread, cancel flag and outbox.
+struct Task {
+  std::string job_id;
+  std::thread thread;
+  std::atomic<bool> cancel{false};
+  bool cancel_by_user = false;  // loop thread only
+  std::mutex mu;
+  std::deque<Event> events;
+  bool done = false;
+  std::string state;  // "succeeded" | "failed" | "cancelled" once done
+  nlohmann::json result;
+  std::string reason;
+};
+
+class Sink : public ProgressSink {
+ public:
+  explicit Sink(Task& t) : t_(t) {}
+  void on_log(const std::string& line) override { push({Event::kLog, line, nullptr}); }
+  void on_step(const StepProgress& p) override {
+    // At most five step reports a second: enough for a smooth bar.
+    const auto now = Clock::now();
+    if (p.step != p.steps_per_epoch && now - last_ < milliseconds(200)) return;
+    last_ = now;
+    push({Event::kStep, {}, to_json(p)});
+  }
+  void on_epoch(const EpochReport& r) override { push({Event::kEpoch, {}, to_json(r)}); }
+
+ private:
+  void push(Event e) {
+    std::lock_guard lock(t_.mu);
+    if (t_.events.size() < 10000) t_.events.push_back(std::move(e));
+  }
+  Task& t_;
+  Clock::time_point last_{};
+};
+
+void run_task(Task& t, nlohmann::json spec_json, int64_t threads) {
+  Sink sink(t);
+  std::string state, reason;
+  nlohmann::json result;
+  try {
+    models::JobSpec spec = models::parse_job_spec(spec_json);
+    if (spec.train.threads == 0 && threads > 0) spec.train.threads = threads;
+    TrainResult r = run_training(spec, sink, &t.cancel);
+    result = to_json(r);
+    state = r.cancelled ? "cancelled" : "succeeded";
+  } catch (const models::SpecError& e) {
+    state = "failed";
+    reason = std::string("invalid spec: ") + e.what();
+  } catch (const std::exception& e) {
+    state = "failed";
+    reason = e.what();
+  }
+  std::lock_guard lock(t.mu);
+  t.state = state;
+  t.reason = reason;
+  t.result = result;
+  t.done = true;
+}
+
+// A final report not yet acknowledged by the coordinator.
+struct Report {
+  std::string state;  // succeeded | failed | cancelled
+  nlohmann::json result;
+  std::string reason;
+  Clock::time_point last_sent{};
+  int sends = 0;
+};
+
+constexpr int kMaxReportSends = 150;  // every 2 s: five minutes
+
+class Loop {
+ public:
+  Loop(const AgentOptions& o, const std::atomic<bool>& stop)
+      : o_(o),
+        stop_(stop),
+        socket_(ctx_, comm::SocketKind::kDealer,
+                comm::SocketOptions{.identity = o.name, .immediate = true, .linger_ms = 1000}) {
+    socket_.connect(o.coordinator);
+  }
+
+  int run() {
+    last_heard_ = Clock::now();
+    int code = 0;
+    while (true) {
+      if (stop_.load() && !stopping_) begin_stop();
+      auto env = socket_.receive(milliseconds(50));
+      for (int n = 0; env && n < 100; ++n) {
+        handle(*env);
+        env = socket_.receive(milliseconds(0));
+      }
+      const auto now = Clock::now();
+      pump_task();
+      if (stopping_ && !task_) break;
+      if (stopping_ && now - stop_began_ > o_.shutdown_grace) {
+        log("task " + task_->job_id + " did not stop within the shutdown grace; leaving it");
+        break;
+      }
+      if (!registered_ && now - last_register_ >= milliseconds(1000)) send_register(now);
+      if (registered_ && now - last_heartbeat_ >= heartbeat_interval_) send_heartbeat(now);
+      resend_reports(now);
+      if (now - last_heard_ > o_.coordinator_timeout) {
+        log("no word from the coordinator at " + o_.coordinator + " for " +
+            std::to_string(o_.coordinator_timeout.count() / 1000) + " s; giving up");
+        code = 3;
+        if (task_) {
+          task_->cancel = true;
+          if (task_->thread.joinable()) task_->thread.join();
+        }
+        break;
+      }
+    }
+    return code;
+  }
+
+ private:
+  void log(const std::string& s) {
+    if (o_.verbose) std::fprintf(stderr, "worker %s: %s\n", o_.name.c_str(), s.c_str());
+  }
+
+  void send(const comm::Message& m) { socket_.send("", m); }
+
+  nlohmann::json tasks_json() const {
+    nlohmann::json tasks = nlohmann::json::array();
+    if (task_) tasks.push_back({{"job_id", task_->job_id}, {"state", "running"}});
+    for (const auto& [id, r] : reports_) {
+      nlohmann::json t = {{"job_id", id}, {"state", r.state}, {"result", r.result}};
+      if (!r.reason.empty()) t["reason"] = r.reason;
+      tasks.push_back(std::move(t));
+    }
+    return tasks;
+  }
+
+  void send_register(Clock::time_point now) {
+    last_register_ = now;
+    send({"register",
+          {{"hostname", hostname()},
+           {"pid", static_cast<int64_t>(::getpid())},
+           {"cores", o_.cores},
+           {"memory_bytes", o_.memory_bytes},
+           {"gpus", o_.gpus},
+           {"slots", 1},
+           {"tasks", tasks_json()}},
+          {}});
+  }
+
+  void send_heartbeat(Clock::time_point now) {
+    last_heartbeat_ = now;
+    nlohmann::json running = nlohmann::json::array();
+    if (task_) running.push_back(task_->job_id);
+    send({"heartbeat", {{"running", running}}, {}});
+  }
+
+  void handle(const comm::Envelope& env) {
+    comm::Message m;
+    try {
+      m = comm::decode(env.frames, env.overflow);
+    } catch (const comm::ProtocolError& e) {
+      log(std::string("bad message from the coordinator: ") + e.what());
+      send(comm::make_error(e.code(), e.what()));
+      return;
+    }
+    last_heard_ = Clock::now();
+    const auto& h = m.header;
+    if (m.type == "registered") {
+      if (!registered_) log("registered with " + o_.coordinator);
+      registered_ = true;
+      heartbeat_interval_ = milliseconds(h["heartbeat_interval_ms"].get<int64_t>());
+      for (auto& [id, r] : reports_) r.last_sent = {};  // resend now
+    } else if (m.type == "heartbeat_ack") {
+    } else if (m.type == "assign") {
+      on_assign(h["job_id"], h["spec"], h["threads"]);
+    } else if (m.type == "cancel") {
+      const std::string id = h["job_id"];
+      if (task_ && task_->job_id == id && !task_->cancel) {
+        log("cancelling " + id + " (" + h.value("reason", std::string("cancelled")) + ")");
+        task_->cancel_by_user = true;
+        task_->cancel = true;
+      }
+    } else if (m.type == "ack") {
+      reports_.erase(h["job_id"].get<std::string>());
+    } else if (m.type == "error") {
+      if (h["code"] == "unknown_worker") {
+        if (registered_) log("the coordinator does not know us (restarted?); registering again");
+        registered_ = false;
+        last_register_ = {};
+      } else {
+        log("coordinator says: " + h["message"].get<std::string>());
+      }
+    } else {
+      send(comm::make_error("unexpected_type", "a worker does not accept \"" + m.type + "\"",
+                            m.type));
+    }
+  }
+
+  void on_assign(const std::string& job_id, const nlohmann::json& spec, int64_t threads) {
+    if (task_ && task_->job_id == job_id) return;  // duplicate
+    if (reports_.count(job_id)) return;            // already ran it
+    if (task_ || stopping_) {
+      send({"failed",
+            {{"job_id", job_id},
+             {"reason", stopping_ ? "worker " + o_.name + " is shutting down"
+                                  : "worker " + o_.name + " is busy with " + task_->job_id}},
+            {}});
+      return;
+    }
+    log("running " + job_id);
+    task_ = std::make_unique<Task>();
+    task_->job_id = job_id;
+    Task* t = task_.get();
+    t->thread = std::thread([t, spec, threads] { run_task(*t, spec, threads); });
+  }
+
+  // Sends what the task produced; collects it when done.
+  void pump_task() {
+    if (!task_) return;
+    std::deque<Event> events;
+    bool done;
+    {
+      std::lock_guard lock(task_->mu);
+      events.swap(task_->events);
+      done = task_->done;
+    }
+    std::vector<std::string> lines;
+    const std::string& id = task_->job_id;
+    for (auto& e : events) {
+      if (e.kind == Event::kLog) {
+        lines.push_back(std::move(e.line));
+        if (lines.size() == 1000) {
+          send({"log", {{"job_id", id}, {"lines", lines}}, {}});
+          lines.clear();
+        }
+      } else {
+        send({"progress",
+              {{"job_id", id},
+               {"kind", e.kind == Event::kStep ? "step" : "epoch"},
+               {"report", e.report}},
+              {}});
+      }
+    }
+    if (!lines.empty()) send({"log", {{"job_id", id}, {"lines", lines}}, {}});
+    if (!done) return;
+    task_->thread.join();
+    Report r;
+    r.state = task_->state;
+    r.result = task_->result;
+    r.reason = task_->reason;
+    if (r.state == "cancelled" && !task_->cancel_by_user) {
+      r.state = "failed";
+      r.reason = "worker " + o_.name + " was stopped while running the task";
+    }
+    log(id + " " + r.state + (r.reason.empty() ? "" : ": " + r.reason));
+    reports_[id] = std::move(r);
+    task_.reset();
+    resend_reports(Clock::now());
+  }
+
+  void resend_reports(Clock::time_point now) {
+    for (auto it = reports_.begin(); it != reports_.end();) {
+      Report& r = it->second;
+      if (r.sends >= kMaxReportSends) {
+        log("giving up reporting " + it->first + " after " + std::to_string(r.sends) + " tries");
+        it = reports_.erase(it);
+        continue;
+      }
+      if (registered_ && now - r.last_sent >= milliseconds(2000)) {
+        r.last_sent = now;
+        ++r.sends;
+        if (r.state == "failed")
+          send({"failed", {{"job_id", it->first}, {"reason", r.reason}}, {}});
+        else
+          send({"finished",
+                {{"job_id", it->first},
+                 {"result", r.result.is_object() ? r.result : nlohmann::json::object()},
+                 {"cancelled", r.state == "cancelled"}},
+                {}});
+      }
+      ++it;
+    }
+  }
+
+  void begin_stop() {
+    stopping_ = true;
+    stop_began_ = Clock::now();
+    if (task_) {
+      log("stopping: cancelling " + task_->job_id);
+      task_->cancel = true;
+    }
+  }
+
+  const AgentOptions& o_;
+  const std::atomic<bool>& stop_;
+  comm::Context ctx_;
+  comm::Socket socket_;
+  bool registered_ = false;
+  bool stopping_ = false;
+  milliseconds heartbeat_interval_{1000};
+  Clock::time_point last_register_{}, last_heartbeat_{}, last_heard_{}, stop_began_{};
+  std::unique_ptr<Task> task_;
+  std::map<std::string, Report> reports_;
+};
+
+}  // namespace
+
+Agent::Agent(AgentOptions options) : options_(std::move(options)) {
+  if (options_.name.empty()) options_.name = default_name();
+  if (options_.cores <= 0) {
+    const unsigned n = std::thread::hardware_concurrency();
+    options_.cores = n > 0 ? n : 1;
+  }
+  if (options_.gpus < 0) options_.gpus = ops::cuda_device_count();
+  if (options_.memory_bytes <= 0) {
+    const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
+    options_.memory_bytes = pages > 0 && page > 0 ? static_cast<int64_t>(pages) * page : 0;
+  }
+}
+
+int Agent::run() {
+  Loop loop(options_, stop_);
+  return loop.run();
+}
+
+}  // namespace ringmaster::worker

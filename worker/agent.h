@@ -1,0 +1,45 @@
+// The worker agent: the control loop of a worker process. It registers with
+// the coordinator (cores, memory, GPUs), heartbeats, runs each assigned task
+// through the trainer on a task thread, streams progress and log lines, and
+// honours cancel. A finished task's report is resent until the coordinator
+// acknowledges it, and re-registration after a coordinator restart reports
+// what is still running, so nothing is lost across a coordinator restart.
+// One task at a time (slots = 1): the trainer's thread count is per process.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+namespace ringmaster::worker {
+
+struct AgentOptions {
+  std::string coordinator = "tcp://127.0.0.1:5555";
+  std::string name;          // worker id; empty: <hostname>-<pid>
+  int64_t cores = 0;         // 0: the cores this process may use
+  int64_t gpus = -1;         // -1: as many as the CUDA runtime finds
+  int64_t memory_bytes = 0;  // 0: physical memory
+  // Give up (exit code 3) when nothing has been heard from the coordinator
+  // for this long. Retries in between are paced, never a busy loop.
+  std::chrono::milliseconds coordinator_timeout{60000};
+  std::chrono::milliseconds shutdown_grace{20000};  // wait this long for a cancelled task
+  bool verbose = true;                              // one line on stderr per task event
+};
+
+class Agent {
+ public:
+  explicit Agent(AgentOptions options);
+  // Runs until request_stop() or the coordinator is lost. Blocks. Returns the
+  // process exit code: 0 stopped on request, 3 coordinator lost.
+  int run();
+  // Async-signal-safe: sets a flag the loop polls.
+  void request_stop() { stop_.store(true); }
+  const std::string& id() const { return options_.name; }
+
+ private:
+  AgentOptions options_;
+  std::atomic<bool> stop_{false};
+};
+
+}  // namespace ringmaster::worker
