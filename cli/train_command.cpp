@@ -13,6 +13,7 @@
 #include "cli/progress_display.h"
 #include "models/job_spec.h"
 #include "ops/check.h"
+#include "worker/progress_json.h"
 #include "worker/trainer.h"
 
 namespace ringmaster::cli {
@@ -24,24 +25,7 @@ struct TrainOptions {
 };
 
 void write_metrics(const std::string& path, const worker::TrainResult& r) {
-  nlohmann::json j = {{"test_accuracy", r.test_accuracy},
-                      {"test_loss", r.test_loss},
-                      {"train_loss", r.train_loss},
-                      {"train_accuracy", r.train_accuracy},
-                      {"epochs", r.epochs},
-                      {"steps", r.steps},
-                      {"images_per_second", r.images_per_second},
-                      {"wall_seconds", r.wall_seconds},
-                      {"train_samples", r.train_samples},
-                      {"test_samples", r.test_samples},
-                      {"parameters", r.parameters},
-                      {"threads", r.threads},
-                      {"device", r.device},
-                      {"precision", r.precision},
-                      {"skipped_steps", r.skipped_steps},
-                      {"loss_scale", r.loss_scale},
-                      {"checkpoint", r.checkpoint_path}};
-  if (r.test_mean_iou >= 0.0) j["test_mean_iou"] = r.test_mean_iou;
+  const nlohmann::json j = worker::to_json(r);
   std::filesystem::path p(path);
   if (p.has_parent_path()) std::filesystem::create_directories(p.parent_path());
   std::ofstream out(path);

@@ -40,19 +40,25 @@ nlohmann::json to_json(const EpochReport& r) {
 }
 
 nlohmann::json to_json(const TrainResult& r) {
-  return {{"test_accuracy", r.test_accuracy},
-          {"test_loss", r.test_loss},
-          {"train_loss", r.train_loss},
-          {"train_accuracy", r.train_accuracy},
-          {"epochs", r.epochs},
-          {"steps", r.steps},
-          {"images_per_second", r.images_per_second},
-          {"wall_seconds", r.wall_seconds},
-          {"train_samples", r.train_samples},
-          {"test_samples", r.test_samples},
-          {"parameters", r.parameters},
-          {"threads", r.threads},
-          {"checkpoint", r.checkpoint_path}};
+  nlohmann::json j = {{"test_accuracy", r.test_accuracy},
+                      {"test_loss", r.test_loss},
+                      {"train_loss", r.train_loss},
+                      {"train_accuracy", r.train_accuracy},
+                      {"epochs", r.epochs},
+                      {"steps", r.steps},
+                      {"images_per_second", r.images_per_second},
+                      {"wall_seconds", r.wall_seconds},
+                      {"train_samples", r.train_samples},
+                      {"test_samples", r.test_samples},
+                      {"parameters", r.parameters},
+                      {"threads", r.threads},
+                      {"device", r.device},
+                      {"precision", r.precision},
+                      {"skipped_steps", r.skipped_steps},
+                      {"loss_scale", r.loss_scale},
+                      {"checkpoint", r.checkpoint_path}};
+  if (r.test_mean_iou >= 0.0) j["test_mean_iou"] = r.test_mean_iou;
+  return j;
 }
 
 StepProgress step_from_json(const nlohmann::json& j) {
