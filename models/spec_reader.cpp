@@ -51,6 +51,15 @@ const nlohmann::json* SpecReader::find(const std::string& key) {
 
 const nlohmann::json* SpecReader::raw(const std::string& key) { return find(key); }
 
+const nlohmann::json* SpecReader::object(const std::string& key) {
+  const nlohmann::json* v = find(key);
+  if (v && !v->is_object()) {
+    problem(key, std::string("must be an object, got ") + json_type_name(*v));
+    return nullptr;
+  }
+  return v;
+}
+
 void SpecReader::problem(const std::string& key, const std::string& reason) {
   problems_.push_back({key.empty() ? pointer_ : pointer_ + "/" + key, reason});
 }

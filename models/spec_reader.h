@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <set>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -32,11 +33,23 @@ class SpecReader {
   // Each read leaves `out` unchanged when the key is absent or bad.
   void string(const std::string& key, std::string& out, const std::set<std::string>& allowed = {});
   void integer(const std::string& key, int64_t& out, int64_t min, int64_t max = INT64_MAX);
+  // The same for other integer fields (e.g. an unsigned seed, an int count).
+  template <class Int>
+  requires(std::is_integral_v<Int> &&
+           !std::is_same_v<Int, int64_t>) void integer(const std::string& key, Int& out,
+                                                       int64_t min, int64_t max = INT64_MAX) {
+    int64_t v = static_cast<int64_t>(out);
+    integer(key, v, min, max);
+    out = static_cast<Int>(v);
+  }
   void number(const std::string& key, double& out, double min, double max, bool min_open = false);
   void boolean(const std::string& key, bool& out);
   void strings(const std::string& key, std::vector<std::string>& out);
   // The raw value (marked used), or null when absent.
   const nlohmann::json* raw(const std::string& key);
+  // A nested object (for its own reader), or null when absent or not an object
+  // (the latter recorded as a problem).
+  const nlohmann::json* object(const std::string& key);
 
   std::string pointer() const { return pointer_; }
   // Where problems go (for a nested object's own reader).
