@@ -48,14 +48,6 @@ struct ConvPlan {
 constexpr size_t kKeyLen = 19;
 using ConvKey = std::array<int64_t, kKeyLen>;
 
-struct ConvKeyHash {
-  size_t operator()(const ConvKey& k) const {
-    uint64_t h = 1469598103934665603ull;  // FNV-1a over the values
-    for (int64_t v : k) h = (h ^ static_cast<uint64_t>(v)) * 1099511628211ull;
-    return static_cast<size_t>(h);
-  }
-};
-
 std::shared_ptr<ConvPlan> make_plan(const Shape& x_shape, const Shape& w_shape, bool has_bias,
                                     const Conv2dParams& p, const Shape& y_shape, bool training) {
   auto plan = std::make_shared<ConvPlan>();
@@ -126,7 +118,7 @@ std::shared_ptr<ConvPlan> plan_for(const Shape& x_shape, const Shape& w_shape, b
       p.padding_begin[1], p.padding_end[0], p.padding_end[1], p.dilation[0], p.dilation[1],
       p.groups,           p.fuse_relu,      has_bias,         training};
   static std::mutex mu;
-  static std::unordered_map<ConvKey, std::shared_ptr<ConvPlan>, ConvKeyHash> cache;
+  static std::unordered_map<ConvKey, std::shared_ptr<ConvPlan>, cpu::IntArrayHash> cache;
   std::lock_guard<std::mutex> lock(mu);
   std::shared_ptr<ConvPlan>& slot = cache[key];
   if (!slot) slot = make_plan(x_shape, w_shape, has_bias, p, y_shape, training);

@@ -5,6 +5,9 @@
 // Internal to ops/cpu; the caches themselves (keys, locking) live per op.
 #pragma once
 
+#include <array>
+#include <cstdint>
+
 #include <memory>
 #include <unordered_map>
 #include <utility>
@@ -90,6 +93,16 @@ struct Reorder {
   void into(const Tensor& src, const Tensor& dst) const {
     prim.run({{DNNL_ARG_FROM, dnnl::memory(from, engine(), src.raw())},
               {DNNL_ARG_TO, dnnl::memory(to.desc, engine(), dst.raw())}});
+  }
+};
+
+// Hash of a fixed-size key of integers (a plan cache's key): FNV-1a over the values.
+struct IntArrayHash {
+  template <size_t N>
+  size_t operator()(const std::array<int64_t, N>& k) const {
+    uint64_t h = 1469598103934665603ull;
+    for (int64_t v : k) h = (h ^ static_cast<uint64_t>(v)) * 1099511628211ull;
+    return static_cast<size_t>(h);
   }
 };
 

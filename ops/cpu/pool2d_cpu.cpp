@@ -43,14 +43,6 @@ struct PoolPlan {
 constexpr size_t kKeyLen = 20;
 using PoolKey = std::array<int64_t, kKeyLen>;
 
-struct PoolKeyHash {
-  size_t operator()(const PoolKey& k) const {
-    uint64_t h = 1469598103934665603ull;  // FNV-1a over the values
-    for (int64_t v : k) h = (h ^ static_cast<uint64_t>(v)) * 1099511628211ull;
-    return static_cast<size_t>(h);
-  }
-};
-
 // How many window rows (or columns) of output index i lie inside the padded
 // input [-pad_begin, in + pad_end): PyTorch's count_include_pad divisor.
 int64_t clipped_extent(int64_t i, int64_t in, int64_t k, int64_t s, int64_t pb, int64_t pe) {
@@ -147,7 +139,8 @@ std::shared_ptr<PoolPlan> plan_for(const Tensor& x, PoolKind kind, const Pool2dP
                     training};
   const memory::desc src = cpu::desc_of(x);
   static std::mutex mu;
-  static std::unordered_map<PoolKey, std::vector<std::shared_ptr<PoolPlan>>, PoolKeyHash> cache;
+  static std::unordered_map<PoolKey, std::vector<std::shared_ptr<PoolPlan>>, cpu::IntArrayHash>
+      cache;
   std::lock_guard<std::mutex> lock(mu);
   std::vector<std::shared_ptr<PoolPlan>>& plans = cache[key];  // one per input layout
   for (const auto& plan : plans) {
