@@ -231,9 +231,9 @@ void JobManager::set_unschedulable(const std::vector<Unschedulable>& jobs) {
   std::vector<int64_t> flagged;
   flagged.reserve(jobs.size());
   for (const auto& u : jobs) {
-    auto id = seq_of_.find(u.job_id);
-    if (id == seq_of_.end()) continue;
-    Entry& e = by_seq_.at(id->second);
+    auto it = by_seq_.find(u.seq);
+    if (it == by_seq_.end() || it->second.job.id != u.job_id) continue;
+    Entry& e = it->second;
     if (e.job.state != JobState::kPending) continue;
     if (e.unschedulable != u.reason) e.unschedulable = u.reason;
     e.flag_pass = flag_pass_;

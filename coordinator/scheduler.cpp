@@ -99,7 +99,7 @@ Decision schedule(const ClusterSnapshot& cluster, const std::vector<JobDemand>& 
   for (size_t qi : order) {
     const JobDemand& j = queue[qi];
     if (std::string why = feasible.reason(j); !why.empty()) {
-      d.unschedulable.push_back({j.id, std::move(why)});
+      d.unschedulable.push_back({j.id, j.seq, std::move(why)});
       continue;
     }
     const Shape shape{j.workers, j.cores, j.gpus};

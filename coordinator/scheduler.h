@@ -38,6 +38,7 @@ struct Placement {
 
 struct Unschedulable {
   std::string job_id;
+  int64_t seq = 0;     // the job's JobDemand::seq (lets the job manager skip a lookup by id)
   std::string reason;  // e.g. "needs 64 cores per worker; the largest worker has 8"
 };
 

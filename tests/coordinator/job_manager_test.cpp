@@ -160,9 +160,10 @@ TEST_F(JobManagerTest, KeepsTheMostRecentEpochReports) {
 
 TEST_F(JobManagerTest, UnschedulableReasonsFollowTheLatestPass) {
   const std::string a = submit("a"), b = submit("b");
-  jobs_->set_unschedulable({{a, "no live workers"}, {b, "no live workers"}});
+  const int64_t sa = jobs_->get(a)->job.seq, sb = jobs_->get(b)->job.seq;
+  jobs_->set_unschedulable({{a, sa, "no live workers"}, {b, sb, "no live workers"}});
   EXPECT_EQ(jobs_->get(a)->unschedulable, "no live workers");
-  jobs_->set_unschedulable({{b, "needs 64 cores per worker; the largest worker has 8"}});
+  jobs_->set_unschedulable({{b, sb, "needs 64 cores per worker; the largest worker has 8"}});
   EXPECT_EQ(jobs_->get(a)->unschedulable, "");
   EXPECT_EQ(jobs_->get(b)->unschedulable, "needs 64 cores per worker; the largest worker has 8");
   jobs_->start({b, {"w1"}});
