@@ -13,7 +13,13 @@
 namespace ringmaster::ops {
 namespace {
 thread_local bool g_grad_mode = true;
+thread_local LeafGradHook g_leaf_hook;
+}  // namespace
+
+LeafGradHookGuard::LeafGradHookGuard(LeafGradHook hook) : previous_(std::move(g_leaf_hook)) {
+  g_leaf_hook = std::move(hook);
 }
+LeafGradHookGuard::~LeafGradHookGuard() { g_leaf_hook = std::move(previous_); }
 
 bool grad_mode_enabled() { return g_grad_mode; }
 
@@ -93,15 +99,36 @@ void run_backward(const Tensor& root, const Tensor& root_grad) {
   // Gradients waiting for the node that produced each tensor.
   std::unordered_map<const Node*, Tensor> pending;
   if (!root.grad_fn()) {
-    if (root.requires_grad())
+    if (root.requires_grad()) {
       const_cast<Tensor&>(root).set_grad(accumulate(root.grad(), root_grad.to_plain()));
+      if (g_leaf_hook) g_leaf_hook(root);
+    }
     return;
   }
+  // With a hook: how many recorded uses of each leaf are still to run.
+  const LeafGradHook hook = g_leaf_hook;  // a copy: the hook may install another
+  std::unordered_map<const TensorImpl*, int64_t> uses_left;
+  if (hook) {
+    for (Node* node : order)
+      for (const Tensor& in : node->inputs)
+        if (in.defined() && in.requires_grad() && !in.grad_fn()) ++uses_left[in.id()];
+  }
+  // After `node` ran (or was skipped): reports the leaves it was the last use of.
+  auto used = [&](Node* node) {
+    if (!hook) return;
+    for (const Tensor& in : node->inputs) {
+      if (!in.defined() || !in.requires_grad() || in.grad_fn()) continue;
+      if (--uses_left[in.id()] == 0 && in.grad().defined()) hook(in);
+    }
+  };
   pending[root.grad_fn().get()] = root_grad;
   for (auto it = order.rbegin(); it != order.rend(); ++it) {
     Node* node = *it;
     auto found = pending.find(node);
-    if (found == pending.end()) continue;
+    if (found == pending.end()) {
+      used(node);
+      continue;
+    }
     Tensor g = std::move(found->second);
     pending.erase(found);
     std::vector<Tensor> grads = node->backward(g);
@@ -123,6 +150,7 @@ void run_backward(const Tensor& root, const Tensor& root_grad) {
         in.set_grad(accumulate(in.grad(), g));
       }
     }
+    used(node);
   }
 }
 

@@ -6,6 +6,7 @@
 // grad mode is per thread.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -47,6 +48,25 @@ bool needs_grad(std::initializer_list<const Tensor*> inputs);
 // Records node as the producer of out (sets inputs and out.grad_fn) when any
 // input requires grad; returns out. Ops call this once at the end of forward.
 Tensor record(Tensor out, std::shared_ptr<Node> node, std::vector<Tensor> inputs);
+
+// Called on the backward thread, once per leaf tensor per backward pass, as
+// soon as its .grad() is final: every recorded use of it has been processed.
+// Leaves no gradient reached are not reported. Data-parallel training starts
+// a bucket's all-reduce from here while backward goes on (as DDP's hooks do).
+using LeafGradHook = std::function<void(const Tensor& leaf)>;
+
+// Installs a hook for backward passes run on this thread during its lifetime
+// (the previous one comes back after).
+class LeafGradHookGuard {
+ public:
+  explicit LeafGradHookGuard(LeafGradHook hook);
+  ~LeafGradHookGuard();
+  LeafGradHookGuard(const LeafGradHookGuard&) = delete;
+  LeafGradHookGuard& operator=(const LeafGradHookGuard&) = delete;
+
+ private:
+  LeafGradHook previous_;
+};
 
 // Adds b into a where both may be blocked; returns the sum (a may be reused).
 Tensor accumulate(const Tensor& a, const Tensor& b);
