@@ -303,16 +303,7 @@ BatchLoader::BatchLoader(Dataset ds, BatchLoaderOptions options)
     epoch_order.resize(static_cast<size_t>(ds_.size()));
     for (int64_t i = 0; i < ds_.size(); ++i) epoch_order[static_cast<size_t>(i)] = i;
   }
-  if (opt_.world_size == 1) {
-    order_ = std::move(epoch_order);
-  } else if (!epoch_order.empty()) {
-    const int64_t w = opt_.world_size;
-    const int64_t per_rank = (ds_.size() + w - 1) / w;
-    for (int64_t k = 0; k < per_rank; ++k) {
-      const int64_t pos = (k * w + opt_.rank) % ds_.size();  // wrap-around padding
-      order_.push_back(epoch_order[static_cast<size_t>(pos)]);
-    }
-  }
+  order_ = std::move(epoch_order);
   const auto n = static_cast<int64_t>(order_.size());
   num_batches_ = opt_.drop_last ? n / opt_.batch_size : (n + opt_.batch_size - 1) / opt_.batch_size;
   RM_THROW_IF(opt_.start_batch < 0 || opt_.start_batch > num_batches_, "batch loader: start_batch ",
@@ -334,11 +325,17 @@ BatchLoader::~BatchLoader() {
 Batch BatchLoader::make_batch(int64_t b) const {
   const ops::Shape& s = ds_.images.shape();
   const int64_t c = s[1], hw = s[2] * s[3], per = c * hw;
-  const int64_t begin = b * opt_.batch_size;
-  const int64_t count =
-      std::min<int64_t>(opt_.batch_size, static_cast<int64_t>(order_.size()) - begin);
+  // Global batch b is order_[b * batch_size, + global); this rank's share is
+  // the r-th of world_size near-equal contiguous slices of it.
+  const int64_t global_begin = b * opt_.batch_size;
+  const int64_t global =
+      std::min<int64_t>(opt_.batch_size, static_cast<int64_t>(order_.size()) - global_begin);
+  const int64_t w = opt_.world_size, r = opt_.rank;
+  const int64_t begin = global_begin + global * r / w;
+  const int64_t count = global_begin + global * (r + 1) / w - begin;
   Batch out;
   out.index = b;
+  out.global_size = global;
   out.indices.assign(order_.begin() + begin, order_.begin() + begin + count);
   out.images = ops::Tensor::empty({count, c, s[2], s[3]});
   out.labels = ops::Tensor::empty({count}, ops::DType::i64);

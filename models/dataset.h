@@ -72,10 +72,12 @@ struct BatchLoaderOptions {
   // Per channel, applied after x / 255: (x - mean[c]) / std[c]. Empty: none;
   // one value: every channel.
   std::vector<float> mean, std;
-  // Shard: this rank takes every world_size-th sample of the (padded) epoch
-  // order, as torch's DistributedSampler does: the order is padded by
-  // wrapping around to a multiple of world_size, so every rank gets the same
-  // number of samples (and of steps).
+  // Shard for data-parallel training: batch_size is the global batch. Every
+  // rank sees the same epoch permutation and the same number of batches; of
+  // global batch b it takes the rank-th of world_size contiguous, near-equal
+  // slices (possibly empty when the batch has fewer samples than ranks). The
+  // union over ranks of batch b is exactly batch b of world_size 1, whatever
+  // the world size, with no padding or repeated samples.
   int rank = 0;
   int world_size = 1;
   int64_t start_batch = 0;  // skip this many batches (resume mid-epoch)
@@ -91,6 +93,7 @@ struct Batch {
   ops::Tensor masks;             // (B, H, W) i64 when the data set has masks
   std::vector<int64_t> indices;  // the dataset indices of the B samples
   int64_t index = 0;             // batch number within the epoch
+  int64_t global_size = 0;       // samples in this global batch over all ranks (B when 1 rank)
 };
 
 // One epoch of batches. With prefetch, a background thread builds batch k+1
@@ -111,7 +114,7 @@ class BatchLoader {
   std::optional<Batch> next();
 
   int64_t num_batches() const { return num_batches_; }
-  // This rank's sample indices for the epoch, in batch order.
+  // The epoch's sample order (all ranks), in batch order.
   const std::vector<int64_t>& order() const { return order_; }
 
  private:

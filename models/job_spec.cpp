@@ -231,8 +231,20 @@ JobSpec parse_job_spec(const nlohmann::json& j) {
       r.integer("workers", spec.resources.workers, 1, 4096);
       r.integer("cores", spec.resources.cores, 1, 1024);
       r.integer("gpus", spec.resources.gpus, 0, 64);
-      if (spec.resources.workers > 1)
-        r.problem("workers", "data-parallel training is not available yet: a job runs on 1 worker");
+    }
+    if (const nlohmann::json* s = top.object("sync")) {
+      SpecReader r(*s, "/sync", problems);
+      r.string("mode", spec.sync.mode, {"allreduce", "ps"});
+      r.string("compression", spec.sync.compression, {"fp16", "none"});
+      r.number("bucket_mb", spec.sync.bucket_mb, 0.0, 4096.0, true);
+      r.integer("staleness", spec.sync.staleness, 0, 1000);
+      r.integer("shards", spec.sync.shards, 1, 64);
+      r.number("timeout_s", spec.sync.timeout_s, 0.0, 86400.0, true);
+      if (spec.sync.mode != "ps" && spec.sync.staleness > 0)
+        r.problem("staleness", "only for mode \"ps\" (all-reduce is synchronous)");
+      if (spec.sync.mode != "ps" && r.has("shards")) r.problem("shards", "only for mode \"ps\"");
+      if (spec.sync.mode == "ps" && r.has("bucket_mb"))
+        r.problem("bucket_mb", "only for mode \"allreduce\"");
     }
     top.integer("priority", spec.priority, -1000, 1000);
   }

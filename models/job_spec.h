@@ -96,9 +96,19 @@ struct CheckpointSpec {
 // CPU cores and `gpus` GPUs free. The coordinator's scheduler reads these; a
 // single-process `ringmaster train` ignores them.
 struct ResourcesSpec {
-  int64_t workers = 1;  // gang size; > 1 is rejected until data-parallel training exists
+  int64_t workers = 1;  // gang size: the data-parallel world size
   int64_t cores = 1;    // per worker
   int64_t gpus = 0;     // per worker
+};
+
+// How data-parallel replicas (resources.workers > 1) keep in step.
+struct SyncSpec {
+  std::string mode = "allreduce";    // "allreduce" (ring) | "ps" (parameter server)
+  std::string compression = "none";  // "none" (exact) | "fp16" (scaled, error feedback)
+  double bucket_mb = 25.0;           // allreduce: gradients fused per bucket (MiB)
+  int64_t staleness = 0;             // ps: SSP bound in steps (0 = BSP)
+  int64_t shards = 1;                // ps: parameter-server shards the coordinator hosts
+  double timeout_s = 60.0;           // a peer silent this long fails the job
 };
 
 struct JobSpec {
@@ -110,6 +120,7 @@ struct JobSpec {
   nlohmann::json lr_schedule = nlohmann::json::object();  // validated by the schedule builder
   CheckpointSpec checkpoint;
   ResourcesSpec resources;
+  SyncSpec sync;
   int64_t priority = 0;   // higher is scheduled first; ties in submission order
   nlohmann::json source;  // the spec as submitted
 };

@@ -295,21 +295,40 @@ TEST(BatchLoader, DropLast) {
   EXPECT_EQ(drain(loader).size(), 20u);
 }
 
-TEST(BatchLoader, ShardsLikeDistributedSampler) {
-  Dataset ds = synthetic(10);
-  std::vector<int64_t> all;
-  for (int r = 0; r < 3; ++r) {
-    BatchLoaderOptions o{.batch_size = 2, .seed = 4, .epoch = 1};
-    o.rank = r;
-    o.world_size = 3;
-    BatchLoader loader(ds, o);
-    EXPECT_EQ(loader.num_batches(), 2);  // ceil(10 / 3) = 4 samples each
-    std::vector<int64_t> mine = drain(loader);
-    EXPECT_EQ(mine.size(), 4u);
-    all.insert(all.end(), mine.begin(), mine.end());
+TEST(BatchLoader, RanksSplitEachGlobalBatchWhateverTheWorldSize) {
+  Dataset ds = synthetic(23);
+  BatchLoaderOptions one{.batch_size = 5, .seed = 4, .epoch = 1};
+  one.prefetch = false;
+  std::vector<std::vector<int64_t>> whole;  // batch -> indices with one rank
+  {
+    BatchLoader loader(ds, one);
+    while (auto b = loader.next()) {
+      EXPECT_EQ(b->global_size, static_cast<int64_t>(b->indices.size()));
+      whole.push_back(b->indices);
+    }
   }
-  std::set<int64_t> distinct(all.begin(), all.end());
-  EXPECT_EQ(distinct.size(), 10u);  // 12 slots: 2 wrap around to the start
+  ASSERT_EQ(whole.size(), 5u);  // 4 of 5, then 3
+  for (int world : {2, 3, 4, 7}) {
+    SCOPED_TRACE(world);
+    std::vector<std::vector<int64_t>> joined(whole.size());
+    for (int r = 0; r < world; ++r) {
+      BatchLoaderOptions o = one;
+      o.rank = r;
+      o.world_size = world;
+      BatchLoader loader(ds, o);
+      EXPECT_EQ(loader.num_batches(), 5);
+      while (auto b = loader.next()) {
+        const auto k = static_cast<size_t>(b->index);
+        EXPECT_EQ(b->global_size, static_cast<int64_t>(whole[k].size()));
+        EXPECT_EQ(b->images.dim(0), static_cast<int64_t>(b->indices.size()));
+        // Near-equal shares: sizes differ by at most one.
+        const auto n = static_cast<int64_t>(b->indices.size());
+        EXPECT_LE(std::abs(n * world - b->global_size), world);
+        joined[k].insert(joined[k].end(), b->indices.begin(), b->indices.end());
+      }
+    }
+    EXPECT_EQ(joined, whole);  // rank order concatenates to the 1-rank batch
+  }
 }
 
 TEST(BatchLoader, StartBatchAndNoPrefetchAgree) {

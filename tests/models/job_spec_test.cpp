@@ -98,25 +98,55 @@ TEST(JobSpec, ResourcesAndPriorityHaveDefaultsAndBounds) {
   EXPECT_EQ(d.resources.gpus, 0);
   EXPECT_EQ(d.priority, 0);
 
-  JobSpec s = parse_job_spec({{"resources", {{"workers", 1}, {"cores", 4}, {"gpus", 2}}},
-                              {"priority", 7}});
+  JobSpec s =
+      parse_job_spec({{"resources", {{"workers", 1}, {"cores", 4}, {"gpus", 2}}}, {"priority", 7}});
   EXPECT_EQ(s.resources.cores, 4);
   EXPECT_EQ(s.resources.gpus, 2);
   EXPECT_EQ(s.priority, 7);
 
-  auto ps = problems_of({{"resources", {{"cores", -1}, {"gpus", 1000}, {"ram", 1}}},
-                         {"priority", "high"}});
+  auto ps = problems_of(
+      {{"resources", {{"cores", -1}, {"gpus", 1000}, {"ram", 1}}}, {"priority", "high"}});
   EXPECT_TRUE(has_problem(ps, "/resources/cores", "must be >= 1"));
   EXPECT_TRUE(has_problem(ps, "/resources/gpus", "must be <= 64"));
   EXPECT_TRUE(has_problem(ps, "/resources/ram", "unknown field"));
   EXPECT_TRUE(has_problem(ps, "/priority", "must be an integer"));
 }
 
-TEST(JobSpec, MoreThanOneWorkerIsRejectedUntilDataParallelExists) {
-  auto ps = problems_of({{"resources", {{"workers", 2}}}});
-  ASSERT_EQ(ps.size(), 1u);
-  EXPECT_EQ(ps[0].pointer, "/resources/workers");
-  EXPECT_NE(ps[0].reason.find("data-parallel training is not available yet"), std::string::npos);
+TEST(JobSpec, SyncHasDefaultsAndIsChecked) {
+  JobSpec s = parse_job_spec({{"resources", {{"workers", 4}}}});
+  EXPECT_EQ(s.resources.workers, 4);
+  EXPECT_EQ(s.sync.mode, "allreduce");
+  EXPECT_EQ(s.sync.compression, "none");
+  EXPECT_EQ(s.sync.bucket_mb, 25.0);
+  EXPECT_EQ(s.sync.staleness, 0);
+  s = parse_job_spec({{"sync",
+                       {{"mode", "ps"},
+                        {"compression", "fp16"},
+                        {"staleness", 3},
+                        {"shards", 2},
+                        {"timeout_s", 5}}}});
+  EXPECT_EQ(s.sync.mode, "ps");
+  EXPECT_EQ(s.sync.compression, "fp16");
+  EXPECT_EQ(s.sync.staleness, 3);
+  EXPECT_EQ(s.sync.shards, 2);
+  EXPECT_EQ(s.sync.timeout_s, 5.0);
+
+  auto ps = problems_of({{"sync",
+                          {{"mode", "gossip"},
+                           {"compression", "int8"},
+                           {"bucket_mb", 0},
+                           {"timeout_s", -1},
+                           {"speed", 1}}}});
+  EXPECT_TRUE(has_problem(ps, "/sync/mode", "must be one of"));
+  EXPECT_TRUE(has_problem(ps, "/sync/compression", "must be one of"));
+  EXPECT_TRUE(has_problem(ps, "/sync/bucket_mb", "must be >"));
+  EXPECT_TRUE(has_problem(ps, "/sync/timeout_s", "must be >"));
+  EXPECT_TRUE(has_problem(ps, "/sync/speed", "unknown field"));
+  ps = problems_of({{"sync", {{"staleness", 2}, {"shards", 2}}}});
+  EXPECT_TRUE(has_problem(ps, "/sync/staleness", "only for mode \"ps\""));
+  EXPECT_TRUE(has_problem(ps, "/sync/shards", "only for mode \"ps\""));
+  ps = problems_of({{"sync", {{"mode", "ps"}, {"bucket_mb", 4}}}});
+  EXPECT_TRUE(has_problem(ps, "/sync/bucket_mb", "only for mode \"allreduce\""));
 }
 
 TEST(JobSpec, MissingFileIsASpecError) {
