@@ -1,0 +1,83 @@
+// The ring transport: what a ring collective needs and nothing more. Send one
+// chunk to the right neighbour, receive one chunk from the left neighbour,
+// wait until sent chunks have left the process; every wait has a deadline.
+// Algorithms (ring_allreduce.h) are written against this interface, never
+// against sockets; zmq_ring_transport.h implements it over ZeroMQ.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <utility>
+
+namespace ringmaster::comm {
+
+// An expected failure of a collective: a peer that died, hung, or sent a
+// message that is not the one the protocol expects. Names the peer (rank and
+// endpoint) and what was being waited for. Once a transport has thrown one it
+// is broken: every later call throws a CommError at once.
+class CommError : public std::runtime_error {
+ public:
+  explicit CommError(const std::string& what, int peer_rank = -1, std::string peer_endpoint = {})
+      : std::runtime_error(what), peer_rank_(peer_rank), peer_endpoint_(std::move(peer_endpoint)) {}
+  int peer_rank() const { return peer_rank_; }  // -1: not one peer's fault
+  const std::string& peer_endpoint() const { return peer_endpoint_; }
+
+ private:
+  int peer_rank_;
+  std::string peer_endpoint_;
+};
+
+// What a chunk is: the receiver states what it expects, and a chunk that
+// differs in any field but `scale` is a protocol error naming the sender.
+enum class Codec : uint16_t { kF32 = 0, kF16 = 1 };
+
+struct ChunkHeader {
+  uint64_t collective = 0;  // sequence number of the collective on this ring
+  uint64_t bucket = 0;      // caller's tag (bucket id): catches ranks out of step
+  uint32_t step = 0;        // ring step, 0 .. 2 (world - 1) - 1
+  uint32_t piece = 0;       // index of the chunk within the step
+  Codec codec = Codec::kF32;
+  uint64_t bytes = 0;  // payload bytes
+  float scale = 1.0f;  // kF16: the payload is value * scale; not checked
+};
+
+class RingTransport {
+ public:
+  using Clock = std::chrono::steady_clock;
+  // Hands the payload of a received chunk (valid only during the call) and its header.
+  using Consumer = std::function<void(const ChunkHeader&, std::span<const std::byte>)>;
+
+  virtual ~RingTransport() = default;
+
+  virtual int rank() const = 0;
+  virtual int world() const = 0;
+  // Largest payload a chunk may carry (the receiving side enforces it).
+  virtual size_t max_payload_bytes() const = 0;
+
+  // Queues one chunk for the right neighbour and returns; blocks only while
+  // the queue is full, at most until `deadline`. The payload is not copied:
+  // it must stay valid and unchanged until flush() returns.
+  virtual void send(const ChunkHeader& header, std::span<const std::byte> payload,
+                    Clock::time_point deadline) = 0;
+  // Waits until `deadline` for the next chunk from the left neighbour, checks
+  // it against `expected` (every field but scale; the payload size against
+  // `bytes`), then calls `consume` with it.
+  virtual void receive(const ChunkHeader& expected, const Consumer& consume,
+                       Clock::time_point deadline) = 0;
+  // Waits until every chunk sent so far has left this process (its payload
+  // is no longer referenced).
+  virtual void flush(Clock::time_point deadline) = 0;
+
+  // Numbers collectives: every rank calls it once per collective, in the same order.
+  uint64_t begin_collective() { return collectives_++; }
+
+ private:
+  uint64_t collectives_ = 0;
+};
+
+}  // namespace ringmaster::comm

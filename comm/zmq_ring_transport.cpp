@@ -1,0 +1,558 @@
+// ZmqRingTransport: a ROUTER that receives from the left neighbour, a DEALER
+// that sends to the right one, a monitor on each. Payloads go out with
+// zmq_msg_init_data (no copy; ZeroMQ calls release() once they are written),
+// received payloads are handed to the caller in ZeroMQ's own buffer. Every
+// wait is a zmq_poll bounded by a deadline. Not done here: reconnecting a
+// broken ring (the caller builds a new one) or any data transformation.
+#include "comm/zmq_ring_transport.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <condition_variable>
+#include <cstdio>
+#include <mutex>
+#include <sstream>
+
+#include "comm/ring_wire.h"
+#include "comm/zmq_check.h"
+#include "ops/check.h"
+
+namespace ringmaster::comm {
+namespace {
+
+using Clock = RingTransport::Clock;
+using std::chrono::milliseconds;
+
+// How long a neighbour's disconnect may precede the last of its messages
+// becoming readable here (ZeroMQ reports the event and queues the data on
+// different paths), and how long a closing transport waits for ZeroMQ to
+// release the payloads it still references.
+constexpr milliseconds kDisconnectGrace{200};
+constexpr milliseconds kReleaseWait{2000};
+constexpr int kMaxParts = 4;
+
+// Zero-copy sends in flight; release() runs on ZeroMQ's I/O thread.
+struct InFlight {
+  std::mutex mu;
+  std::condition_variable cv;
+  int64_t count = 0;
+
+  void add() {
+    std::lock_guard lock(mu);
+    ++count;
+  }
+  int64_t pending() {
+    std::lock_guard lock(mu);
+    return count;
+  }
+  bool wait_zero_until(Clock::time_point until) {
+    std::unique_lock lock(mu);
+    return cv.wait_until(lock, until, [&] { return count == 0; });
+  }
+};
+
+void release(void* /*data*/, void* hint) {
+  auto* f = static_cast<InFlight*>(hint);
+  std::lock_guard lock(f->mu);
+  if (--f->count == 0) f->cv.notify_all();
+}
+
+// A zmq_msg_t that closes itself.
+struct Msg {
+  zmq_msg_t m;
+  Msg() { ZMQ_CHECK(zmq_msg_init(&m)); }
+  ~Msg() { ZMQ_CHECK(zmq_msg_close(&m)); }
+  Msg(const Msg&) = delete;
+  Msg& operator=(const Msg&) = delete;
+  const std::byte* data() { return static_cast<const std::byte*>(zmq_msg_data(&m)); }
+  size_t size() { return zmq_msg_size(&m); }
+};
+
+// One whole multipart message (the first kMaxParts parts; `parts` counts all).
+struct Multipart {
+  Msg msg[kMaxParts];
+  int parts = 0;
+};
+
+// Reads one whole message; false when none is ready. A message is delivered
+// atomically, so once its first part is readable the rest are.
+bool read_message(void* socket, Multipart& out) {
+  for (;;) {
+    Msg scratch;
+    zmq_msg_t* m = out.parts < kMaxParts ? &out.msg[out.parts].m : &scratch.m;
+    if (zmq_msg_recv(m, socket, ZMQ_DONTWAIT) == -1) {
+      const int e = zmq_errno();
+      if (out.parts == 0 && (e == EAGAIN || e == EINTR)) return false;
+      ZMQ_CHECK(-1);
+    }
+    ++out.parts;
+    if (!zmq_msg_more(m)) return true;
+  }
+}
+
+long poll_ms(Clock::time_point until, milliseconds cap) {
+  const auto left = std::chrono::ceil<milliseconds>(until - Clock::now());
+  return std::max<long>(0, std::min<long>(left.count(), cap.count()));
+}
+
+std::string printable(const std::byte* data, size_t size) {
+  std::string s;
+  for (size_t i = 0; i < size && i < 32; ++i) {
+    const auto c = static_cast<unsigned char>(data[i]);
+    if (c >= 0x20 && c < 0x7f && c != '\'') {
+      s += static_cast<char>(c);
+    } else {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\x%02x", c);
+      s += buf;
+    }
+  }
+  return s;
+}
+
+// "127.0.0.1:51234" for the connection a received message came from.
+std::string source_address(zmq_msg_t* m) {
+  const int fd = zmq_msg_get(m, ZMQ_SRCFD);
+  if (fd >= 0) {
+    sockaddr_storage ss{};
+    socklen_t len = sizeof ss;
+    if (getpeername(fd, reinterpret_cast<sockaddr*>(&ss), &len) == 0 && ss.ss_family == AF_INET) {
+      const auto* in = reinterpret_cast<const sockaddr_in*>(&ss);
+      char ip[INET_ADDRSTRLEN];
+      inet_ntop(AF_INET, &in->sin_addr, ip, sizeof ip);
+      return std::string(ip) + ":" + std::to_string(ntohs(in->sin_port));
+    }
+  }
+  const char* addr = zmq_msg_gets(m, "Peer-Address");
+  return addr ? addr : "unknown address";
+}
+
+std::string describe(const ChunkHeader& h) {
+  std::ostringstream os;
+  os << "chunk (collective " << h.collective << ", bucket " << h.bucket << ", step " << h.step
+     << ", piece " << h.piece << ", " << (h.codec == Codec::kF16 ? "f16" : "f32") << ", " << h.bytes
+     << " bytes)";
+  return os.str();
+}
+
+void set_int(void* s, int option, int value) {
+  ZMQ_CHECK(zmq_setsockopt(s, option, &value, sizeof value));
+}
+
+}  // namespace
+
+struct ZmqRingTransport::Impl {
+  ZmqRingOptions options;
+  void* ctx = nullptr;
+  void* listener = nullptr;      // ROUTER: chunks from the left neighbour
+  void* sender = nullptr;        // DEALER: chunks to the right neighbour
+  void* listener_mon = nullptr;  // PAIR ends of the two socket monitors
+  void* sender_mon = nullptr;
+  std::string listen_endpoint;
+  int rank = -1;
+  int world = 0;
+  std::vector<std::string> endpoints;
+  std::string left_id;  // the left neighbour's routing identity on `listener`
+  int left_fd = -1;     // its connection (-1: unknown)
+  bool connected = false;
+  bool left_gone = false, right_gone = false;
+  bool right_retrying = false;  // connect attempts to the right neighbour failed
+  Clock::time_point left_gone_at{};
+  std::string broken;  // the first error; later calls repeat it
+  InFlight* inflight = new InFlight;
+
+  int left() const { return (rank + world - 1) % world; }
+  int right() const { return (rank + 1) % world; }
+  std::string peer(int r) const { return "rank " + std::to_string(r) + " (" + endpoints[r] + ")"; }
+
+  [[noreturn]] void fail(const std::string& what, int peer_rank) {
+    std::string msg = "ring rank " + std::to_string(rank) + ": " + what;
+    broken = msg;
+    close_sockets();  // drops queued chunks: ZeroMQ lets go of the caller's buffers
+    throw CommError(msg, peer_rank, peer_rank >= 0 ? endpoints[peer_rank] : std::string());
+  }
+
+  void check_usable() {
+    if (!broken.empty())
+      throw CommError("ring rank " + std::to_string(rank) +
+                      ": transport broken by an earlier error: " + broken);
+    RM_CHECK(connected, "ZmqRingTransport: connect() before use");
+    RM_CHECK(world > 1, "ZmqRingTransport: a world of 1 has no neighbours to talk to");
+  }
+
+  void* monitor(void* socket, int events) {
+    static std::atomic<uint64_t> next{0};
+    const std::string addr = "inproc://ring-monitor-" + std::to_string(next++);
+    ZMQ_CHECK(zmq_socket_monitor(socket, addr.c_str(), events));
+    void* pair = zmq_socket(ctx, ZMQ_PAIR);
+    RM_CHECK(pair != nullptr, "zmq_socket(PAIR): ", zmq_strerror(zmq_errno()));
+    set_int(pair, ZMQ_LINGER, 0);
+    ZMQ_CHECK(zmq_connect(pair, addr.c_str()));
+    return pair;
+  }
+
+  // Reads every pending monitor event into the *_gone flags.
+  void drain_monitors() {
+    for (void* mon : {listener_mon, sender_mon}) {
+      if (mon == nullptr) continue;
+      for (int i = 0; i < 1000; ++i) {  // bounded: events are few
+        Multipart ev;
+        if (!read_message(mon, ev)) break;
+        if (ev.msg[0].size() < 6) continue;
+        uint16_t event;
+        uint32_t value;
+        std::memcpy(&event, ev.msg[0].data(), 2);
+        std::memcpy(&value, ev.msg[0].data() + 2, 4);
+        if (mon == sender_mon) {
+          if (event == ZMQ_EVENT_DISCONNECTED) right_gone = true;
+          if (event == ZMQ_EVENT_CONNECT_RETRIED) right_retrying = true;
+          if (event == ZMQ_EVENT_CONNECTED) right_retrying = false;
+        } else if (event == ZMQ_EVENT_DISCONNECTED && !left_id.empty() &&
+                   (left_fd < 0 || static_cast<int>(value) == left_fd) && !left_gone) {
+          left_gone = true;
+          left_gone_at = Clock::now();
+        }
+      }
+    }
+  }
+
+  void close_sockets() {
+    for (void** s : {&listener_mon, &sender_mon, &listener, &sender}) {
+      if (*s != nullptr) ZMQ_CHECK(zmq_close(*s));
+      *s = nullptr;
+    }
+    connected = false;
+    // ZeroMQ releases dropped payloads on its I/O thread, shortly.
+    if (!inflight->wait_zero_until(Clock::now() + kReleaseWait))
+      std::fprintf(stderr, "ring rank %d: ZeroMQ still holds %lld chunk(s) after close\n", rank,
+                   static_cast<long long>(inflight->pending()));
+  }
+
+  // Waits until `socket` has `events` (POLLIN / POLLOUT), watching the
+  // monitors. Returns false at the deadline or when a neighbour is gone
+  // (the caller tells which).
+  bool wait_for(void* socket, short events, Clock::time_point deadline) {
+    for (;;) {
+      zmq_pollitem_t items[3] = {
+          {socket, 0, events, 0}, {listener_mon, 0, ZMQ_POLLIN, 0}, {sender_mon, 0, ZMQ_POLLIN, 0}};
+      const int n_items = sender_mon ? 3 : 2;
+      const long ms = poll_ms(deadline, left_gone ? milliseconds(20) : milliseconds(1000));
+      const int n = zmq_poll(items, n_items, ms);
+      if (n == -1 && zmq_errno() != EINTR) ZMQ_CHECK(-1);
+      if (n > 0 && (items[0].revents & events)) return true;
+      if (n > 0) drain_monitors();
+      if (socket == sender && right_gone) return false;
+      if (socket == listener && left_gone && Clock::now() - left_gone_at > kDisconnectGrace)
+        return false;
+      if (Clock::now() >= deadline) return false;
+    }
+  }
+
+  std::string waited_ms(Clock::time_point since) const {
+    return std::to_string(std::chrono::duration_cast<milliseconds>(Clock::now() - since).count()) +
+           " ms";
+  }
+
+  void handshake(milliseconds timeout);
+};
+
+ZmqRingTransport::ZmqRingTransport(ZmqRingOptions options) : impl_(std::make_unique<Impl>()) {
+  impl_->options = options;
+}
+
+ZmqRingTransport::~ZmqRingTransport() {
+  impl_->close_sockets();
+  if (impl_->inflight->pending() != 0) {
+    // ZeroMQ may still call release(): keep its target alive (leaked on purpose).
+    impl_->inflight = nullptr;
+  } else {
+    delete impl_->inflight;
+  }
+}
+
+std::string ZmqRingTransport::listen(Context& ctx, const std::string& host) {
+  Impl& d = *impl_;
+  RM_CHECK(d.listener == nullptr, "ZmqRingTransport::listen called twice");
+  d.ctx = ctx.raw();
+  d.listener = zmq_socket(d.ctx, ZMQ_ROUTER);
+  if (d.listener == nullptr)
+    throw TransportError(std::string("zmq_socket: ") + zmq_strerror(zmq_errno()));
+  set_int(d.listener, ZMQ_LINGER, 0);
+  const int64_t max_size = std::max<int64_t>(d.options.max_payload_bytes, sizeof(wire::Header));
+  ZMQ_CHECK(zmq_setsockopt(d.listener, ZMQ_MAXMSGSIZE, &max_size, sizeof max_size));
+  set_int(d.listener, ZMQ_RCVHWM, d.options.high_water_mark);
+  set_int(d.listener, ZMQ_SNDHWM, 16);
+  set_int(d.listener, ZMQ_ROUTER_MANDATORY, 1);
+  if (d.options.socket_buffer_bytes > 0) {
+    set_int(d.listener, ZMQ_RCVBUF, d.options.socket_buffer_bytes);
+    set_int(d.listener, ZMQ_SNDBUF, d.options.socket_buffer_bytes);
+  }
+  d.listener_mon = d.monitor(d.listener, ZMQ_EVENT_DISCONNECTED);
+  const std::string ep = "tcp://" + host + ":*";
+  if (zmq_bind(d.listener, ep.c_str()) == -1)
+    throw TransportError("cannot bind " + ep + ": " + zmq_strerror(zmq_errno()));
+  char buf[256];
+  size_t len = sizeof buf;
+  ZMQ_CHECK(zmq_getsockopt(d.listener, ZMQ_LAST_ENDPOINT, buf, &len));
+  d.listen_endpoint.assign(buf, len > 0 ? len - 1 : 0);
+  return d.listen_endpoint;
+}
+
+void ZmqRingTransport::connect(int rank, const std::vector<std::string>& endpoints,
+                               milliseconds timeout) {
+  Impl& d = *impl_;
+  RM_CHECK(d.listener != nullptr, "ZmqRingTransport: listen() before connect()");
+  RM_CHECK(!d.connected && d.broken.empty(), "ZmqRingTransport::connect called twice");
+  RM_CHECK(!endpoints.empty() && rank >= 0 && rank < static_cast<int>(endpoints.size()),
+           "ZmqRingTransport::connect: rank ", rank, " of ", endpoints.size(), " endpoints");
+  d.rank = rank;
+  d.world = static_cast<int>(endpoints.size());
+  d.endpoints = endpoints;
+  if (d.world == 1) {
+    d.connected = true;
+    return;
+  }
+  d.handshake(timeout);
+}
+
+void ZmqRingTransport::Impl::handshake(milliseconds timeout) {
+  const auto start = Clock::now(), deadline = start + timeout;
+  sender = zmq_socket(ctx, ZMQ_DEALER);
+  RM_CHECK(sender != nullptr, "zmq_socket(DEALER): ", zmq_strerror(zmq_errno()));
+  set_int(sender, ZMQ_LINGER, 0);
+  const std::string id = wire::identity(rank);
+  ZMQ_CHECK(zmq_setsockopt(sender, ZMQ_ROUTING_ID, id.data(), id.size()));
+  const int64_t max_in = sizeof(wire::Header);  // only welcomes come back
+  ZMQ_CHECK(zmq_setsockopt(sender, ZMQ_MAXMSGSIZE, &max_in, sizeof max_in));
+  set_int(sender, ZMQ_SNDHWM, options.high_water_mark);
+  set_int(sender, ZMQ_RECONNECT_IVL, 100);
+  if (options.socket_buffer_bytes > 0) {
+    set_int(sender, ZMQ_SNDBUF, options.socket_buffer_bytes);
+    set_int(sender, ZMQ_RCVBUF, options.socket_buffer_bytes);
+  }
+  sender_mon =
+      monitor(sender, ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_CONNECTED | ZMQ_EVENT_CONNECT_RETRIED);
+  if (zmq_connect(sender, endpoints[right()].c_str()) == -1)
+    fail("cannot connect to right neighbour " + peer(right()) + ": " + zmq_strerror(zmq_errno()),
+         right());
+
+  // hello -> right neighbour; <- hello from the left one, answered with a welcome.
+  wire::Header hello;
+  hello.kind = static_cast<uint16_t>(wire::Kind::kHello);
+  hello.from_rank = static_cast<uint32_t>(rank);
+  hello.world = static_cast<uint32_t>(world);
+  hello.to_rank = static_cast<uint32_t>(right());
+  const std::string hello_frame = wire::encode(hello);
+  if (zmq_send(sender, hello_frame.data(), hello_frame.size(), ZMQ_DONTWAIT) == -1)
+    fail("cannot queue the handshake for right neighbour " + peer(right()) + ": " +
+             zmq_strerror(zmq_errno()),
+         right());
+
+  bool got_hello = false, got_welcome = false;
+  while (!(got_hello && got_welcome)) {
+    // Once the left neighbour is known, its chunks may follow its hello: leave them queued.
+    zmq_pollitem_t items[4] = {{sender, 0, ZMQ_POLLIN, 0},
+                               {listener_mon, 0, ZMQ_POLLIN, 0},
+                               {sender_mon, 0, ZMQ_POLLIN, 0},
+                               {listener, 0, ZMQ_POLLIN, 0}};
+    const int n = zmq_poll(items, got_hello ? 3 : 4, poll_ms(deadline, milliseconds(1000)));
+    if (n == -1 && zmq_errno() != EINTR) ZMQ_CHECK(-1);
+    if (n > 0) drain_monitors();
+    if (right_gone)
+      fail("right neighbour " + peer(right()) + " disconnected during the handshake", right());
+    if (!got_hello && n > 0 && (items[3].revents & ZMQ_POLLIN)) {
+      Multipart m;
+      if (read_message(listener, m)) {
+        const std::string from(reinterpret_cast<const char*>(m.msg[0].data()), m.msg[0].size());
+        const auto h = m.parts == 2 ? wire::decode(m.msg[1].data(), m.msg[1].size()) : std::nullopt;
+        const std::string who = "connection '" + printable(m.msg[0].data(), m.msg[0].size()) +
+                                "' from " + source_address(&m.msg[m.parts > 1 ? 1 : 0].m);
+        if (!h || h->kind != static_cast<uint16_t>(wire::Kind::kHello))
+          fail("handshake: unexpected message (" + std::to_string(m.parts) + " frames, first " +
+                   std::to_string(m.parts > 1 ? m.msg[1].size() : 0) + " bytes) from " + who +
+                   " on " + listen_endpoint + "; expected a hello from left neighbour " +
+                   peer(left()),
+               left());
+        if (h->from_rank != static_cast<uint32_t>(left()) ||
+            h->world != static_cast<uint32_t>(world) || h->to_rank != static_cast<uint32_t>(rank))
+          fail("handshake: hello from " + who + " says it is rank " + std::to_string(h->from_rank) +
+                   " of " + std::to_string(h->world) + " talking to rank " +
+                   std::to_string(h->to_rank) + "; expected left neighbour " + peer(left()) +
+                   " of " + std::to_string(world) + " (do all ranks have the same endpoint list?)",
+               left());
+        left_id = from;
+        left_fd = zmq_msg_get(&m.msg[1].m, ZMQ_SRCFD);
+        wire::Header welcome = hello;
+        welcome.kind = static_cast<uint16_t>(wire::Kind::kWelcome);
+        welcome.to_rank = static_cast<uint32_t>(left());
+        const std::string wf = wire::encode(welcome);
+        if (zmq_send(listener, left_id.data(), left_id.size(), ZMQ_SNDMORE | ZMQ_DONTWAIT) == -1 ||
+            zmq_send(listener, wf.data(), wf.size(), ZMQ_DONTWAIT) == -1)
+          fail("handshake: cannot answer left neighbour " + peer(left()) + ": " +
+                   zmq_strerror(zmq_errno()),
+               left());
+        got_hello = true;
+      }
+    }
+    if (!got_welcome && n > 0 && (items[0].revents & ZMQ_POLLIN)) {
+      Multipart m;
+      if (read_message(sender, m)) {
+        const auto h = m.parts == 1 ? wire::decode(m.msg[0].data(), m.msg[0].size()) : std::nullopt;
+        if (!h || h->kind != static_cast<uint16_t>(wire::Kind::kWelcome) ||
+            h->from_rank != static_cast<uint32_t>(right()) ||
+            h->world != static_cast<uint32_t>(world) || h->to_rank != static_cast<uint32_t>(rank))
+          fail("handshake: the peer at " + endpoints[right()] + " is not right neighbour rank " +
+                   std::to_string(right()) + " of " + std::to_string(world) + " (its answer: " +
+                   (h ? "rank " + std::to_string(h->from_rank) + " of " + std::to_string(h->world)
+                      : std::string("not a ring welcome")) +
+                   ")",
+               right());
+        got_welcome = true;
+      }
+    }
+    if (Clock::now() >= deadline && !(got_hello && got_welcome)) {
+      if (!got_welcome)
+        fail("handshake: no answer from right neighbour " + peer(right()) + " within " +
+                 waited_ms(start) + (right_retrying ? " (connection refused, retrying)" : ""),
+             right());
+      fail(
+          "handshake: no hello from left neighbour " + peer(left()) + " within " + waited_ms(start),
+          left());
+    }
+  }
+  connected = true;
+}
+
+int ZmqRingTransport::rank() const { return impl_->rank; }
+int ZmqRingTransport::world() const { return impl_->world; }
+size_t ZmqRingTransport::max_payload_bytes() const {
+  return static_cast<size_t>(impl_->options.max_payload_bytes);
+}
+
+void ZmqRingTransport::send(const ChunkHeader& header, std::span<const std::byte> payload,
+                            Clock::time_point deadline) {
+  Impl& d = *impl_;
+  d.check_usable();
+  RM_CHECK(payload.size() == header.bytes, "send: payload of ", payload.size(),
+           " bytes, header says ", header.bytes);
+  const auto start = Clock::now();
+  const std::string frame = wire::encode(wire::chunk(d.rank, d.world, header));
+  for (int attempt = 0;; ++attempt) {
+    if (zmq_send(d.sender, frame.data(), frame.size(),
+                 ZMQ_DONTWAIT | (payload.empty() ? 0 : ZMQ_SNDMORE)) != -1)
+      break;
+    if (zmq_errno() != EAGAIN && zmq_errno() != EINTR) ZMQ_CHECK(-1);
+    if (!d.wait_for(d.sender, ZMQ_POLLOUT, deadline)) {
+      if (d.right_gone)
+        d.fail("right neighbour " + d.peer(d.right()) + " disconnected while sending " +
+                   describe(header),
+               d.right());
+      d.fail("right neighbour " + d.peer(d.right()) + " accepted nothing for " +
+                 d.waited_ms(start) + " while sending " + describe(header),
+             d.right());
+    }
+  }
+  if (payload.empty()) return;
+  // No copy: ZeroMQ writes straight from the caller's buffer and calls release() after.
+  zmq_msg_t m;
+  d.inflight->add();
+  ZMQ_CHECK(zmq_msg_init_data(&m, const_cast<std::byte*>(payload.data()), payload.size(), release,
+                              d.inflight));
+  // The rest of a multipart message is never refused once its first part was taken.
+  if (zmq_msg_send(&m, d.sender, ZMQ_DONTWAIT) == -1) {
+    const int e = zmq_errno();
+    ZMQ_CHECK(zmq_msg_close(&m));
+    d.fail(std::string("cannot queue the payload for right neighbour ") + d.peer(d.right()) + ": " +
+               zmq_strerror(e),
+           d.right());
+  }
+}
+
+void ZmqRingTransport::receive(const ChunkHeader& expected, const Consumer& consume,
+                               Clock::time_point deadline) {
+  Impl& d = *impl_;
+  d.check_usable();
+  const auto start = Clock::now();
+  const std::string left = "left neighbour " + d.peer(d.left());
+  Multipart m;
+  while (!read_message(d.listener, m)) {
+    if (!d.wait_for(d.listener, ZMQ_POLLIN, deadline)) {
+      if (d.left_gone)
+        d.fail(left + " disconnected while waiting for " + describe(expected), d.left());
+      d.fail("no " + describe(expected) + " from " + left + " within " + d.waited_ms(start) +
+                 " (it, or a rank before it, is dead or stalled)",
+             d.left());
+    }
+  }
+  const std::string from(reinterpret_cast<const char*>(m.msg[0].data()), m.msg[0].size());
+  if (from != d.left_id)
+    d.fail("foreign message from connection '" + printable(m.msg[0].data(), m.msg[0].size()) +
+               "' at " + source_address(&m.msg[m.parts > 1 ? 1 : 0].m) + " on " +
+               d.listen_endpoint + " while waiting for " + describe(expected) + " from " + left,
+           -1);
+  const auto h = m.parts >= 2 ? wire::decode(m.msg[1].data(), m.msg[1].size()) : std::nullopt;
+  if (!h || h->kind != static_cast<uint16_t>(wire::Kind::kChunk) || m.parts > 3)
+    d.fail("malformed message from " + left + " (" + std::to_string(m.parts - 1) +
+               " frame(s), header " + std::to_string(m.parts >= 2 ? m.msg[1].size() : 0) +
+               " bytes, want a " + std::to_string(sizeof(wire::Header)) +
+               "-byte chunk header and one payload frame) while waiting for " + describe(expected),
+           d.left());
+  ChunkHeader got;
+  got.collective = h->collective;
+  got.bucket = h->bucket;
+  got.step = h->step;
+  got.piece = h->piece;
+  got.codec = static_cast<Codec>(h->codec);
+  got.bytes = h->bytes;
+  got.scale = h->scale;
+  if (h->from_rank != static_cast<uint32_t>(d.left()) || h->world != static_cast<uint32_t>(d.world))
+    d.fail(left + " sent a chunk as rank " + std::to_string(h->from_rank) + " of " +
+               std::to_string(h->world),
+           d.left());
+  if (got.collective != expected.collective || got.bucket != expected.bucket ||
+      got.step != expected.step || got.piece != expected.piece || got.codec != expected.codec ||
+      got.bytes != expected.bytes)
+    d.fail("out-of-step " + describe(got) + " from " + left + ", expected " + describe(expected) +
+               " (do all ranks reduce the same buckets in the same order, with the same options?)",
+           d.left());
+  const size_t payload_size = m.parts == 3 ? m.msg[2].size() : 0;
+  if (payload_size != got.bytes)
+    d.fail("truncated " + describe(got) + " from " + left + ": the payload frame has " +
+               std::to_string(payload_size) + " bytes",
+           d.left());
+  consume(got, std::span<const std::byte>(m.parts == 3 ? m.msg[2].data() : nullptr, payload_size));
+}
+
+void ZmqRingTransport::flush(Clock::time_point deadline) {
+  Impl& d = *impl_;
+  d.check_usable();
+  const auto start = Clock::now();
+  Clock::time_point right_gone_at{};
+  for (;;) {
+    if (d.inflight->wait_zero_until(std::min(deadline, Clock::now() + milliseconds(5)))) return;
+    d.drain_monitors();
+    if (d.right_gone && right_gone_at == Clock::time_point{}) right_gone_at = Clock::now();
+    if (d.right_gone && Clock::now() - right_gone_at > kDisconnectGrace)
+      d.fail("right neighbour " + d.peer(d.right()) + " disconnected before taking " +
+                 std::to_string(d.inflight->pending()) + " queued chunk(s)",
+             d.right());
+    if (Clock::now() >= deadline)
+      d.fail("right neighbour " + d.peer(d.right()) + " did not take " +
+                 std::to_string(d.inflight->pending()) + " queued chunk(s) within " +
+                 d.waited_ms(start),
+             d.right());
+  }
+}
+
+void ZmqRingTransport::close() {
+  Impl& d = *impl_;
+  if (d.broken.empty()) d.broken = "ring rank " + std::to_string(d.rank) + ": closed";
+  d.close_sockets();
+}
+
+}  // namespace ringmaster::comm

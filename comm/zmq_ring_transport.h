@@ -1,0 +1,70 @@
+// RingTransport over ZeroMQ TCP. Each rank binds one ROUTER (chunks from its
+// left neighbour arrive there) and connects one DEALER to its right
+// neighbour's ROUTER. Setup is two-phase so that a rendezvous can go through
+// the coordinator: listen() before the peers are known, connect() once every
+// rank's endpoint is. Payloads are sent without copies; every receive is
+// validated; a socket monitor turns a neighbour's disconnect into a CommError
+// at once instead of at the timeout. No ZeroMQ type appears here.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "comm/ring_transport.h"
+#include "comm/transport.h"
+
+namespace ringmaster::comm {
+
+struct ZmqRingOptions {
+  // ZMQ_MAXMSGSIZE on the receiving socket: a larger frame drops the sender's
+  // connection (seen here as its disconnect). Chunks must fit in it.
+  int64_t max_payload_bytes = int64_t{64} << 20;
+  // ZMQ_SNDBUF / ZMQ_RCVBUF (kernel socket buffers); 0: the OS default.
+  int socket_buffer_bytes = 0;
+  // ZMQ_SNDHWM / ZMQ_RCVHWM in messages; 0: no limit (a ring collective
+  // bounds what it queues itself: at most one step of chunks per link).
+  int high_water_mark = 0;
+};
+
+// Not thread-safe: after connect(), use from one thread (the comm thread).
+// Blocking calls block at most until the deadline they are given (connect:
+// its timeout). The Context must outlive the transport.
+class ZmqRingTransport final : public RingTransport {
+ public:
+  explicit ZmqRingTransport(ZmqRingOptions options = {});
+  ~ZmqRingTransport() override;
+  ZmqRingTransport(const ZmqRingTransport&) = delete;
+  ZmqRingTransport& operator=(const ZmqRingTransport&) = delete;
+
+  // Phase 1: binds an ephemeral TCP port on `host` ("127.0.0.1", a netns IP,
+  // "*") and returns the endpoint peers must connect to
+  // ("tcp://127.0.0.1:41234"). Throws TransportError.
+  std::string listen(Context& ctx, const std::string& host);
+  // Phase 2: `endpoints` holds every rank's listen() result in rank order.
+  // Connects to the right neighbour and handshakes both ways (hello ->,
+  // <- welcome), so a wrong, dead or foreign peer is a CommError within
+  // `timeout`, not a hang. World 1 connects to nothing.
+  void connect(int rank, const std::vector<std::string>& endpoints,
+               std::chrono::milliseconds timeout);
+
+  int rank() const override;
+  int world() const override;
+  size_t max_payload_bytes() const override;
+  void send(const ChunkHeader& header, std::span<const std::byte> payload,
+            Clock::time_point deadline) override;
+  void receive(const ChunkHeader& expected, const Consumer& consume,
+               Clock::time_point deadline) override;
+  void flush(Clock::time_point deadline) override;
+
+  // Closes the sockets now (a test's way to make this rank "die"); later
+  // calls throw CommError.
+  void close();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace ringmaster::comm
