@@ -6,6 +6,7 @@
 
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -22,6 +23,8 @@ namespace {
 struct TrainOptions {
   std::string spec_path;
   std::string metrics_out;
+  int rank = 0, world_size = 1;
+  std::string rendezvous, host = "127.0.0.1";
 };
 
 void write_metrics(const std::string& path, const worker::TrainResult& r) {
@@ -41,9 +44,27 @@ int run_train(const TrainOptions& o) {
     std::fprintf(stderr, "ringmaster train: invalid spec %s:\n%s\n", o.spec_path.c_str(), e.what());
     return 2;
   }
+  if (o.world_size > 1 && o.rendezvous.empty()) {
+    std::fprintf(stderr, "ringmaster train: --world-size > 1 needs --rendezvous DIR\n");
+    return 2;
+  }
+  if (o.rank < 0 || o.rank >= o.world_size) {
+    std::fprintf(stderr, "ringmaster train: --rank %d is outside --world-size %d\n", o.rank,
+                 o.world_size);
+    return 2;
+  }
+  worker::DataParallel dp;
+  dp.rank = o.rank;
+  dp.world_size = o.world_size;
+  dp.host = o.host;
+  const auto timeout = std::chrono::milliseconds(static_cast<int64_t>(spec.sync.timeout_s * 1000));
+  dp.rendezvous = [&](const std::string& endpoint) {
+    return worker::file_rendezvous(o.rendezvous, o.rank, o.world_size, endpoint, timeout);
+  };
   ProgressDisplay display(stdout, isatty(fileno(stdout)) != 0);
   try {
-    worker::TrainResult r = worker::run_training(spec, display);
+    worker::TrainResult r =
+        worker::run_training(spec, display, nullptr, o.world_size > 1 ? &dp : nullptr);
     std::printf("done: test accuracy %.2f%%, train loss %.4f, %lld epochs, %.0f img/s, %.1f s\n",
                 100.0 * r.test_accuracy, r.train_loss, static_cast<long long>(r.epochs),
                 r.images_per_second, r.wall_seconds);
@@ -62,6 +83,15 @@ void add_train_command(CLI::App& app, int& exit_code) {
   CLI::App* cmd = app.add_subcommand("train", "Train a model from a job spec in this process");
   cmd->add_option("spec", opts->spec_path, "Job spec (JSON)")->required();
   cmd->add_option("--metrics-out", opts->metrics_out, "Write final metrics as JSON to this file");
+  cmd->add_option("--rank", opts->rank, "This process's rank in a data-parallel run (0-based)")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--world-size", opts->world_size,
+                  "Processes in the data-parallel run (train.batch_size is their global batch)")
+      ->check(CLI::Range(1, 4096));
+  cmd->add_option("--rendezvous", opts->rendezvous,
+                  "Folder all ranks share to exchange ring endpoints (fresh per run)");
+  cmd->add_option("--host", opts->host,
+                  "Address this rank's ring listens on (peers must reach it)");
   cmd->callback([opts, &exit_code] { exit_code = run_train(*opts); });
 }
 

@@ -20,7 +20,7 @@ int64_t deep_convnet_feature_size(int image_size) {
 }
 
 std::shared_ptr<Module> make_deep_convnet(int in_channels, int num_classes, int image_size,
-                                          std::mt19937_64& rng) {
+                                          std::mt19937_64& rng, double dropout) {
   RM_THROW_IF(in_channels <= 0, "deep_convnet: in_channels must be positive, got ", in_channels);
   RM_THROW_IF(num_classes <= 0, "deep_convnet: num_classes must be positive, got ", num_classes);
   const int64_t features = deep_convnet_feature_size(image_size);
@@ -43,17 +43,19 @@ std::shared_ptr<Module> make_deep_convnet(int in_channels, int num_classes, int 
   net->add("pool3", std::make_shared<MaxPool2d>(2));
   net->add("flatten", std::make_shared<Flatten>());
   net->add("fc1", std::make_shared<Linear>(features, 50, rng, LinearOptions{.fuse_relu = true}));
-  net->add("drop1", std::make_shared<Dropout>(0.5, rng));
+  if (dropout > 0.0) net->add("drop1", std::make_shared<Dropout>(dropout, rng));
   net->add("fc2", std::make_shared<Linear>(50, num_classes, rng));
-  net->add("drop2", std::make_shared<Dropout>(0.5, rng));
+  if (dropout > 0.0) net->add("drop2", std::make_shared<Dropout>(dropout, rng));
   return net;
 }
 
-void read_deep_convnet_options(SpecReader&, DeepConvNetOptions&) {}
+void read_deep_convnet_options(SpecReader& r, DeepConvNetOptions& o) {
+  r.number("dropout", o.dropout, 0.0, 0.95);
+}
 
-std::shared_ptr<Module> make_deep_convnet(const DeepConvNetOptions&, const ModelConfig& cfg,
+std::shared_ptr<Module> make_deep_convnet(const DeepConvNetOptions& o, const ModelConfig& cfg,
                                           std::mt19937_64& rng) {
-  return make_deep_convnet(cfg.in_channels, cfg.num_classes, cfg.image_size, rng);
+  return make_deep_convnet(cfg.in_channels, cfg.num_classes, cfg.image_size, rng, o.dropout);
 }
 
 }  // namespace ringmaster::models

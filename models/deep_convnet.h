@@ -30,11 +30,14 @@ namespace ringmaster::models {
 // Throws ops::Error when image_size is too small to survive the three pools.
 // The result is a Sequential; its children can be replaced by name
 // (register_module("fc2", ...)) for fine-tuning.
+// `dropout`: the rate of drop1 and drop2 (0: the two layers are left out).
 std::shared_ptr<Module> make_deep_convnet(int in_channels, int num_classes, int image_size,
-                                          std::mt19937_64& rng);
+                                          std::mt19937_64& rng, double dropout = 0.5);
 
-// The registry's entry: deep_convnet has no options of its own.
-struct DeepConvNetOptions {};
+// The registry's entry. Spec: {"name": "deep_convnet", "dropout": 0.5}.
+struct DeepConvNetOptions {
+  double dropout = 0.5;  // drop1 and drop2; 0 leaves them out
+};
 void read_deep_convnet_options(SpecReader& r, DeepConvNetOptions& o);
 std::shared_ptr<Module> make_deep_convnet(const DeepConvNetOptions& o, const ModelConfig& cfg,
                                           std::mt19937_64& rng);

@@ -9,6 +9,7 @@
 #include "models/deep_convnet.h"
 #include "models/fcn.h"
 #include "models/googlenet.h"
+#include "models/mlp.h"
 #include "models/resnet.h"
 #include "models/vgg.h"
 
@@ -34,6 +35,7 @@ const std::map<std::string, Reader>& registry() {
       {"deep_convnet", entry(read_deep_convnet_options, make_deep_convnet)},
       {"fcn", entry(read_fcn_options, make_fcn)},
       {"googlenet", entry(read_googlenet_options, make_googlenet)},
+      {"mlp", entry(read_mlp_options, make_mlp)},
       {"resnet", entry(read_resnet_options, make_resnet)},
       {"vgg", entry(read_vgg_options, make_vgg)},
   };

@@ -58,6 +58,19 @@ nlohmann::json to_json(const TrainResult& r) {
                       {"loss_scale", r.loss_scale},
                       {"checkpoint", r.checkpoint_path}};
   if (r.test_mean_iou >= 0.0) j["test_mean_iou"] = r.test_mean_iou;
+  if (r.world_size > 1) {
+    j["world_size"] = r.world_size;
+    j["rank"] = r.rank;
+    j["sync"] = {
+        {"mode", r.sync_mode},
+        {"compression", r.sync_compression},
+        {"steps", r.sync.steps},
+        {"buckets", r.sync.buckets},
+        {"bytes_on_wire", r.sync.bytes_on_wire},
+        {"comm_seconds", r.sync.comm_seconds},
+        {"wait_seconds", r.sync.wait_seconds},
+        {"buckets_started_before_backward_end", r.sync.buckets_started_before_backward_end}};
+  }
   return j;
 }
 

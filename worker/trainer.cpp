@@ -23,6 +23,7 @@
 #include "ops/device_memory.h"
 #include "ops/softmax.h"
 #include "ops/spatial_cross_entropy.h"
+#include "worker/gradient_reducer.h"
 
 namespace ringmaster::worker {
 namespace {
@@ -134,43 +135,96 @@ ops::Tensor logits_f32(models::Module& model, const ops::Tensor& x) {
   return ops::cast(model.forward(x), ops::DType::f32);
 }
 
-Evaluation evaluate(models::Module& model, const models::Dataset& test, int64_t batch_size,
-                    ops::Device device, bool half) {
-  model.train(false);
-  ops::NoGradGuard no_grad;
-  models::BatchLoader loader(
-      test,
-      {.batch_size = batch_size, .seed = 0, .epoch = 0, .shuffle = false, .drop_last = false});
-  const bool seg = test.masks.defined();
-  IouCounts iou{std::vector<int64_t>(static_cast<size_t>(test.num_classes)),
-                std::vector<int64_t>(static_cast<size_t>(test.num_classes))};
+// What evaluation adds up over the test set (or over this rank's share of it).
+struct EvalSums {
   double loss_sum = 0.0;
   int64_t correct = 0, seen = 0, units = 0;
+  IouCounts iou;
+  bool segmentation = false;
+
+  std::vector<double> flat() const {
+    std::vector<double> v{loss_sum, static_cast<double>(correct), static_cast<double>(seen),
+                          static_cast<double>(units)};
+    for (int64_t x : iou.intersection) v.push_back(static_cast<double>(x));
+    for (int64_t x : iou.union_) v.push_back(static_cast<double>(x));
+    return v;
+  }
+  void unflat(const std::vector<double>& v) {
+    loss_sum = v[0];
+    correct = std::llround(v[1]);
+    seen = std::llround(v[2]);
+    units = std::llround(v[3]);
+    const size_t k = iou.intersection.size();
+    for (size_t i = 0; i < k; ++i) {
+      iou.intersection[i] = std::llround(v[4 + i]);
+      iou.union_[i] = std::llround(v[4 + k + i]);
+    }
+  }
+  Evaluation result() const {
+    if (seen == 0) return {};
+    Evaluation ev{loss_sum / static_cast<double>(seen),
+                  static_cast<double>(correct) / static_cast<double>(units)};
+    if (segmentation) {
+      double sum = 0.0;
+      int present = 0;
+      for (size_t k = 0; k < iou.union_.size(); ++k) {
+        if (iou.union_[k] == 0) continue;
+        sum += static_cast<double>(iou.intersection[k]) / static_cast<double>(iou.union_[k]);
+        ++present;
+      }
+      ev.mean_iou = present > 0 ? sum / present : 0.0;
+    }
+    return ev;
+  }
+};
+
+// This rank's share of every test batch (all of it with one rank).
+EvalSums evaluate(models::Module& model, const models::Dataset& test, int64_t batch_size,
+                  ops::Device device, bool half, int rank, int world_size) {
+  model.train(false);
+  ops::NoGradGuard no_grad;
+  models::BatchLoaderOptions o{
+      .batch_size = batch_size, .seed = 0, .epoch = 0, .shuffle = false, .drop_last = false};
+  o.rank = rank;
+  o.world_size = world_size;
+  models::BatchLoader loader(test, o);
+  EvalSums sums;
+  sums.segmentation = test.masks.defined();
+  sums.iou = {std::vector<int64_t>(static_cast<size_t>(test.num_classes)),
+              std::vector<int64_t>(static_cast<size_t>(test.num_classes))};
   while (auto batch = loader.next()) {
+    const int64_t n = batch->labels.dim(0);
+    if (n == 0) continue;  // this rank's share of a short last batch
     ops::Tensor logits = logits_f32(model, input(batch->images, device, half));
     const ops::Tensor& t = targets_of(*batch);
-    const int64_t n = batch->labels.dim(0);
-    loss_sum += loss_of(logits, t.to(device)).item() * static_cast<double>(n);
-    correct += count_correct(logits, t, seg ? &iou : nullptr);
-    seen += n;
-    units += t.numel();
+    sums.loss_sum += loss_of(logits, t.to(device)).item() * static_cast<double>(n);
+    sums.correct += count_correct(logits, t, sums.segmentation ? &sums.iou : nullptr);
+    sums.seen += n;
+    sums.units += t.numel();
   }
   model.train(true);
-  if (seen == 0) return {};
-  Evaluation ev{loss_sum / static_cast<double>(seen),
-                static_cast<double>(correct) / static_cast<double>(units)};
-  if (seg) {
-    double sum = 0.0;
-    int present = 0;
-    for (size_t k = 0; k < iou.union_.size(); ++k) {
-      if (iou.union_[k] == 0) continue;
-      sum += static_cast<double>(iou.intersection[k]) / static_cast<double>(iou.union_[k]);
-      ++present;
-    }
-    ev.mean_iou = present > 0 ? sum / present : 0.0;
-  }
-  return ev;
+  return sums;
 }
+
+// Forwards rank 0's everything; other ranks' log lines only, marked with the
+// rank (their steps and epochs are rank 0's, which reports the summed figures).
+class RankSink : public ProgressSink {
+ public:
+  RankSink(ProgressSink& inner, int rank) : inner_(inner), rank_(rank) {}
+  void on_log(const std::string& line) override {
+    inner_.on_log(rank_ == 0 ? line : "rank " + std::to_string(rank_) + ": " + line);
+  }
+  void on_step(const StepProgress& p) override {
+    if (rank_ == 0) inner_.on_step(p);
+  }
+  void on_epoch(const EpochReport& r) override {
+    if (rank_ == 0) inner_.on_epoch(r);
+  }
+
+ private:
+  ProgressSink& inner_;
+  int rank_;
+};
 
 void write_checkpoint(const std::string& path, const models::Module& model,
                       const models::Optimizer& optimizer, const models::JobSpec& spec,
@@ -245,10 +299,16 @@ TrainTestData load_data(const models::DataSpec& d, uint64_t seed) {
   return out;
 }
 
-TrainResult run_training(const models::JobSpec& spec, ProgressSink& sink,
-                         const std::atomic<bool>* cancel) {
+TrainResult run_training(const models::JobSpec& spec, ProgressSink& outer_sink,
+                         const std::atomic<bool>* cancel, const DataParallel* dp) {
   const auto start = Clock::now();
   TrainResult result;
+  const int rank = dp != nullptr ? dp->rank : 0;
+  const int world = dp != nullptr ? dp->world_size : 1;
+  RM_THROW_IF(world < 1 || rank < 0 || rank >= world, "rank ", rank, " outside world size ", world);
+  result.rank = rank;
+  result.world_size = world;
+  RankSink sink(outer_sink, rank);
   if (spec.train.threads > 0) ops::set_cpu_threads(static_cast<int>(spec.train.threads));
   result.threads = ops::cpu_threads();
   const ops::Device device = choose_device(spec.train.device, result.threads, sink);
@@ -305,6 +365,29 @@ TrainResult run_training(const models::JobSpec& spec, ProgressSink& sink,
       spec.lr_schedule.empty() ? nlohmann::json{{"type", "constant"}} : spec.lr_schedule,
       spec.optimizer.lr);
 
+  // Data-parallel: form the ring, then start every rank from rank 0's weights.
+  std::unique_ptr<GradientReducer> reducer;
+  if (world > 1) {
+    RM_THROW_IF(spec.sync.mode != "allreduce", "sync.mode \"", spec.sync.mode,
+                "\" is not available to the trainer yet");
+    std::vector<ops::Tensor> trainable_params, state;
+    for (const auto& [name, p] : model->named_parameters())
+      if (p.requires_grad()) trainable_params.push_back(p);
+    for (const auto& [name, t] : model->state_dict())
+      if (t.dtype() == ops::DType::f32) state.push_back(t);
+    reducer = std::make_unique<GradientReducer>(trainable_params, *dp, spec.sync);
+    reducer->broadcast_from_rank0(state);
+    result.sync_mode = spec.sync.mode;
+    result.sync_compression = spec.sync.compression;
+    char line[200];
+    std::snprintf(line, sizeof line,
+                  "data-parallel: rank %d of %d, ring all-reduce, compression %s, %zu bucket(s) "
+                  "of <= %g MiB, global batch %lld",
+                  rank, world, spec.sync.compression.c_str(), reducer->bucket_count(),
+                  spec.sync.bucket_mb, static_cast<long long>(spec.train.batch_size));
+    sink.on_log(line);
+  }
+
   const int64_t batch = spec.train.batch_size;
   const int64_t steps_per_epoch = (result.train_samples + batch - 1) / batch;
   double train_seconds = 0.0;
@@ -320,14 +403,18 @@ TrainResult run_training(const models::JobSpec& spec, ProgressSink& sink,
   }
   for (int64_t epoch = 0; epoch < spec.train.epochs; ++epoch) {
     const auto epoch_start = Clock::now();
-    models::BatchLoader loader(data.train, {.batch_size = batch,
-                                            .seed = spec.train.seed,
-                                            .epoch = epoch,
-                                            .shuffle = true,
-                                            .drop_last = false,
-                                            .augment = augment});
+    models::BatchLoaderOptions lo{.batch_size = batch,
+                                  .seed = spec.train.seed,
+                                  .epoch = epoch,
+                                  .shuffle = true,
+                                  .drop_last = false,
+                                  .augment = augment};
+    lo.rank = rank;
+    lo.world_size = world;
+    models::BatchLoader loader(data.train, lo);
     double loss_sum = 0.0;
     int64_t correct = 0, seen = 0, units = 0, step = 0, loss_seen = 0;  // units: images, or pixels
+    int64_t global_seen = 0;  // all ranks' samples (this rank's when alone)
     double lr = 0.0;
     while (auto b = trainable > 0 ? loader.next() : std::nullopt) {
       if (cancel != nullptr && cancel->load()) {
@@ -337,10 +424,40 @@ TrainResult run_training(const models::JobSpec& spec, ProgressSink& sink,
       lr = schedule.lr_at(epoch, step, steps_per_epoch);
       optimizer->set_lr(lr);
       optimizer->zero_grad();
+      const int64_t n = b->labels.dim(0);
+      if (reducer)
+        reducer->begin_step(static_cast<double>(n) / static_cast<double>(b->global_size));
+      std::optional<ops::LeafGradHookGuard> hook;
+      if (reducer) hook.emplace(reducer->hook());
       ops::Tensor logits, loss;
       const ops::Tensor& targets = targets_of(*b);
       const ops::Tensor targets_on_device = targets.to(device);
-      if (ensemble != nullptr) {
+      // Gradients averaged over the ranks (a no-op alone), after backward.
+      // False when a peer went away because the job is being cancelled.
+      auto sync_gradients = [&] {
+        if (!reducer) return true;
+        hook.reset();
+        try {
+          reducer->finish_step();
+          return true;
+        } catch (const comm::CommError& e) {
+          if (cancel != nullptr && cancel->load()) return false;
+          throw ops::Error(std::string("data-parallel rank ") + std::to_string(rank) + ": " +
+                           e.what());
+        }
+      };
+      if (n == 0) {
+        // This rank's share of a short last batch is empty: it still takes
+        // part in the all-reduce (with zeros) and in the optimizer step.
+        if (!sync_gradients()) {
+          result.cancelled = true;
+          break;
+        }
+        if (scaler)
+          scaler->step(*optimizer);
+        else
+          optimizer->step();
+      } else if (ensemble != nullptr) {
         std::vector<ops::Tensor> outs;
         for (const auto& m : trained_members) {
           outs.push_back(logits_f32(*m, input(b->images, device, half)));
@@ -352,10 +469,14 @@ TrainResult run_training(const models::JobSpec& spec, ProgressSink& sink,
         logits = logits_f32(*model, input(b->images, device, half));
         loss = loss_of(logits, targets_on_device);
       }
-      const int64_t n = b->labels.dim(0);
-      if (scaler) {
+      if (n == 0) {
+      } else if (scaler) {
         // Overflow (inf or NaN gradients, or loss) skips the step and lowers the scale.
         scaler->backward(loss);
+        if (!sync_gradients()) {
+          result.cancelled = true;
+          break;
+        }
         const double before = scaler->scale();
         if (!scaler->step(*optimizer)) {
           sink.on_log("fp16: gradient overflow at epoch " + std::to_string(epoch + 1) + " step " +
@@ -367,8 +488,16 @@ TrainResult run_training(const models::JobSpec& spec, ProgressSink& sink,
         }
       } else {
         loss.backward();
+        if (!sync_gradients()) {
+          result.cancelled = true;
+          break;
+        }
         optimizer->step();
       }
+      ++step;
+      ++result.steps;
+      global_seen += b->global_size;
+      if (n == 0) continue;
       const double l = loss.item();
       RM_THROW_IF(!std::isfinite(l) && !scaler, "training diverged: loss is ", l, " at epoch ",
                   epoch + 1, " step ", step + 1, " (lower the learning rate)");
@@ -379,8 +508,6 @@ TrainResult run_training(const models::JobSpec& spec, ProgressSink& sink,
       correct += count_correct(logits, targets);
       seen += n;
       units += targets.numel();
-      ++step;
-      ++result.steps;
       const double secs = seconds_since(epoch_start);
       StepProgress p;
       p.epoch = epoch + 1;
@@ -389,7 +516,7 @@ TrainResult run_training(const models::JobSpec& spec, ProgressSink& sink,
       p.steps_per_epoch = steps_per_epoch;
       p.loss = loss_sum / static_cast<double>(std::max<int64_t>(loss_seen, 1));
       p.accuracy = static_cast<double>(correct) / static_cast<double>(units);
-      p.samples_per_second = static_cast<double>(seen) / std::max(secs, 1e-9);
+      p.samples_per_second = static_cast<double>(global_seen) / std::max(secs, 1e-9);
       const double total_steps = static_cast<double>(steps_per_epoch * spec.train.epochs);
       const double done_steps = static_cast<double>(result.steps);
       const double per_step = (train_seconds + secs) / done_steps;
@@ -399,10 +526,38 @@ TrainResult run_training(const models::JobSpec& spec, ProgressSink& sink,
     }
     const double epoch_train_seconds = seconds_since(epoch_start);
     train_seconds += epoch_train_seconds;
-    train_images += seen;
+    train_images += global_seen;
     if (result.cancelled) break;
 
-    Evaluation ev = evaluate(*model, data.test, spec.train.eval_batch_size, device, half);
+    EvalSums eval_sums =
+        evaluate(*model, data.test, spec.train.eval_batch_size, device, half, rank, world);
+    if (reducer) {
+      // The epoch's figures over all ranks (exact sums of counts).
+      std::vector<double> v = eval_sums.flat();
+      const std::vector<double> mine{loss_sum, static_cast<double>(loss_seen),
+                                     static_cast<double>(correct), static_cast<double>(seen),
+                                     static_cast<double>(units)};
+      v.insert(v.end(), mine.begin(), mine.end());
+      try {
+        v = reducer->sum(v);
+      } catch (const comm::CommError& e) {
+        if (cancel != nullptr && cancel->load()) {
+          result.cancelled = true;
+          break;
+        }
+        throw ops::Error(std::string("data-parallel rank ") + std::to_string(rank) + ": " +
+                         e.what());
+      }
+      const size_t k = v.size() - mine.size();
+      loss_sum = v[k];
+      loss_seen = std::llround(v[k + 1]);
+      correct = std::llround(v[k + 2]);
+      seen = std::llround(v[k + 3]);
+      units = std::llround(v[k + 4]);
+      v.resize(k);
+      eval_sums.unflat(v);
+    }
+    const Evaluation ev = eval_sums.result();
     EpochReport r;
     r.epoch = epoch + 1;
     r.epochs = spec.train.epochs;
@@ -411,7 +566,7 @@ TrainResult run_training(const models::JobSpec& spec, ProgressSink& sink,
         static_cast<double>(correct) / static_cast<double>(std::max<int64_t>(units, 1));
     r.test_loss = ev.loss;
     r.test_accuracy = ev.accuracy;
-    r.images_per_second = static_cast<double>(seen) / std::max(epoch_train_seconds, 1e-9);
+    r.images_per_second = static_cast<double>(global_seen) / std::max(epoch_train_seconds, 1e-9);
     r.epoch_seconds = seconds_since(epoch_start);
     r.lr = lr;
     r.test_mean_iou = ev.mean_iou;
@@ -435,7 +590,8 @@ TrainResult run_training(const models::JobSpec& spec, ProgressSink& sink,
     result.skipped_steps = scaler->skipped_steps();
     result.loss_scale = scaler->scale();
   }
-  if (!result.cancelled) {
+  if (reducer) result.sync = reducer->stats();
+  if (!result.cancelled && rank == 0) {
     result.checkpoint_path = spec.checkpoint.path;
     write_checkpoint(spec.checkpoint.path, *model, *optimizer, spec, result);
     sink.on_log("checkpoint: " + spec.checkpoint.path);

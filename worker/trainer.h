@@ -3,8 +3,8 @@
 // test set after every epoch, write the final checkpoint) and reports
 // progress through a ProgressSink. Blocks until done or cancelled. Expected
 // failures (missing data, corrupt files) throw ops::Error / SpecError with a
-// message naming the problem. Single-process only; data-parallel training
-// comes with comm/.
+// message naming the problem. One rank of a data-parallel job when given a
+// DataParallel (see data_parallel.h).
 #pragma once
 
 #include <atomic>
@@ -13,6 +13,7 @@
 
 #include "models/dataset.h"
 #include "models/job_spec.h"
+#include "worker/data_parallel.h"
 
 namespace ringmaster::worker {
 
@@ -47,12 +48,16 @@ struct TrainResult {
   int64_t train_samples = 0, test_samples = 0;
   int64_t parameters = 0;
   int threads = 0;
-  std::string device;         // "cpu" or "cuda:0"
-  std::string precision;      // "fp32" or "fp16"
-  int64_t skipped_steps = 0;  // fp16: steps skipped on gradient overflow
-  double loss_scale = 0.0;    // fp16: the loss scale at the end (0 in fp32)
-  std::string checkpoint_path;
+  std::string device;           // "cpu" or "cuda:0"
+  std::string precision;        // "fp32" or "fp16"
+  int64_t skipped_steps = 0;    // fp16: steps skipped on gradient overflow
+  double loss_scale = 0.0;      // fp16: the loss scale at the end (0 in fp32)
+  std::string checkpoint_path;  // rank 0 only
   bool cancelled = false;
+  // Data-parallel runs (world_size > 1): this rank, and its communication.
+  int rank = 0, world_size = 1;
+  std::string sync_mode, sync_compression;
+  SyncStats sync;
 };
 
 // Receives progress; called on the training thread.
@@ -73,7 +78,14 @@ TrainTestData load_data(const models::DataSpec& d, uint64_t seed);
 
 // Runs the job. `cancel`, when given and set, stops after the current step
 // (the result then has cancelled = true and no checkpoint is written).
+// With `dp` (world_size > 1) this is one rank of a data-parallel job:
+// train.batch_size is the global batch, split across the ranks, whose
+// gradients are averaged every step (spec.sync), so every rank holds the same
+// weights; metrics are summed over the ranks; rank 0 alone reports steps and
+// epochs and writes the checkpoint. A dead or stalled peer throws
+// comm::CommError within sync.timeout_s.
 TrainResult run_training(const models::JobSpec& spec, ProgressSink& sink,
-                         const std::atomic<bool>* cancel = nullptr);
+                         const std::atomic<bool>* cancel = nullptr,
+                         const DataParallel* dp = nullptr);
 
 }  // namespace ringmaster::worker
