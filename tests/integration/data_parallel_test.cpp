@@ -1,0 +1,220 @@
+// Data-parallel training as real processes on loopback (`ringmaster train
+// --rank R --world-size N --rendezvous DIR`): 2 and 4 ranks reach the weights
+// of one process with the same global batch; fp16 compression stays close;
+// bucket all-reduces start while backward is still running; a killed rank
+// makes its peer fail fast, naming it; a missing rank ends the rendezvous.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include <nlohmann/json.hpp>
+
+#include "models/safetensors.h"
+#include "process.h"
+
+namespace ringmaster {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+using testing_support::Process;
+
+std::string digits() { return std::string(RINGMASTER_SOURCE_DIR) + "/data/digits.csv.gz"; }
+const char* kFashion = "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz";
+
+class DataParallelTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!fs::exists(digits())) GTEST_SKIP() << digits() << " missing: run scripts/install-deps.sh";
+    dir_ = fs::temp_directory_path() /
+           ("rm_dp_" + std::to_string(::getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  std::string path(const std::string& name) const { return (dir_ / name).string(); }
+
+  // Writes `spec` (its checkpoint under the test folder) and returns its path.
+  std::string write_spec(const std::string& name, nlohmann::json spec) {
+    spec["name"] = name;
+    spec["checkpoint"] = {{"path", path(name + ".safetensors")}};
+    const std::string file = path(name + ".json");
+    std::ofstream(file) << spec.dump(2);
+    return file;
+  }
+
+  // Runs `world` ranks of the spec to completion (bounded); returns rank 0's
+  // metrics. Every rank must exit 0.
+  nlohmann::json train(const std::string& spec, int world) {
+    const std::string name = fs::path(spec).stem().string();
+    if (world == 1) {
+      auto [code, out] =
+          testing_support::run({"train", spec, "--metrics-out", path(name + ".metrics.json")},
+                               path(name + ".out"), 120s);
+      EXPECT_EQ(code, 0) << out;
+    } else {
+      std::vector<std::unique_ptr<Process>> ranks;
+      for (int r = 0; r < world; ++r)
+        ranks.push_back(std::make_unique<Process>(
+            std::vector<std::string>{"train", spec, "--rank", std::to_string(r), "--world-size",
+                                     std::to_string(world), "--rendezvous", path(name + ".rdv"),
+                                     "--metrics-out",
+                                     path(name + ".metrics." + std::to_string(r) + ".json")},
+            path(name + ".out." + std::to_string(r))));
+      for (int r = 0; r < world; ++r) {
+        EXPECT_TRUE(ranks[static_cast<size_t>(r)]->wait(180s)) << "rank " << r << " hung";
+        EXPECT_EQ(ranks[static_cast<size_t>(r)]->exit_code(), 0)
+            << "rank " << r << ":\n"
+            << ranks[static_cast<size_t>(r)]->output();
+      }
+    }
+    const std::string metrics = path(name + (world == 1 ? ".metrics.json" : ".metrics.0.json"));
+    if (!fs::exists(metrics)) return nlohmann::json::object();
+    return nlohmann::json::parse(testing_support::slurp(metrics));
+  }
+
+  // Largest relative difference (L2 per tensor) between two checkpoints.
+  static double max_relative_difference(const std::string& a, const std::string& b) {
+    const models::SafetensorsFile fa = models::load_safetensors(a);
+    const models::SafetensorsFile fb = models::load_safetensors(b);
+    EXPECT_EQ(fa.tensors.size(), fb.tensors.size());
+    double worst = 0.0;
+    for (const auto& [name, ta] : fa.tensors) {
+      auto it = fb.tensors.find(name);
+      if (it == fb.tensors.end()) {
+        ADD_FAILURE() << name << " missing from " << b;
+        continue;
+      }
+      const std::vector<float> x = ta.to_vector(), y = it->second.to_vector();
+      EXPECT_EQ(x.size(), y.size()) << name;
+      double diff = 0.0, norm = 0.0;
+      for (size_t i = 0; i < std::min(x.size(), y.size()); ++i) {
+        diff += (static_cast<double>(x[i]) - y[i]) * (static_cast<double>(x[i]) - y[i]);
+        norm += static_cast<double>(x[i]) * x[i];
+      }
+      worst = std::max(worst, std::sqrt(diff) / std::max(std::sqrt(norm), 1e-30));
+    }
+    return worst;
+  }
+
+  // 50 steps of SGD with momentum on real digits: 1000 images, global batch
+  // 20, a model without batch norm or dropout. A fresh seed every run.
+  nlohmann::json mlp_spec(uint64_t seed, const std::string& compression) {
+    return {{"model", {{"name", "mlp"}, {"hidden", {64, 32}}}},
+            {"data", {{"dataset", "digits"}, {"path", digits()}, {"train_limit", 1000}}},
+            {"train", {{"epochs", 1}, {"batch_size", 20}, {"threads", 1}, {"seed", seed}}},
+            {"optimizer", {{"name", "sgd"}, {"lr", 0.05}, {"momentum", 0.9}}},
+            {"sync", {{"compression", compression}, {"bucket_mb", 0.004}, {"timeout_s", 30}}}};
+  }
+
+  fs::path dir_;
+};
+
+TEST_F(DataParallelTest, TwoAndFourRanksReachTheWeightsOfOneProcess) {
+  const uint64_t seed = std::random_device{}() % 100000;
+  SCOPED_TRACE("seed " + std::to_string(seed));
+  const nlohmann::json one = train(write_spec("w1", mlp_spec(seed, "none")), 1);
+  ASSERT_EQ(one.value("steps", 0), 50);
+  for (int world : {2, 4}) {
+    SCOPED_TRACE("world " + std::to_string(world));
+    std::string name = "w";
+    name += std::to_string(world);
+    const nlohmann::json m = train(write_spec(name, mlp_spec(seed, "none")), world);
+    EXPECT_EQ(m.value("steps", 0), 50);
+    EXPECT_EQ(m.value("world_size", 0), world);
+    ASSERT_TRUE(fs::exists(path(name + ".safetensors")));
+    const double diff =
+        max_relative_difference(path("w1.safetensors"), path(name + ".safetensors"));
+    std::printf("world %d: largest relative weight difference to 1 process after 50 steps: %.3g\n",
+                world, diff);
+    EXPECT_LT(diff, 1e-5);
+    // The summed metrics are the global batch's.
+    EXPECT_NEAR(m.value("train_loss", 0.0), one.value("train_loss", 1.0), 1e-4);
+    EXPECT_NEAR(m.value("test_accuracy", 0.0), one.value("test_accuracy", 1.0), 1e-9);
+    EXPECT_EQ(m.value("test_samples", 0), one.value("test_samples", 1));
+  }
+}
+
+TEST_F(DataParallelTest, Fp16CompressionStaysCloseToExact) {
+  const uint64_t seed = std::random_device{}() % 100000;
+  SCOPED_TRACE("seed " + std::to_string(seed));
+  train(write_spec("exact", mlp_spec(seed, "none")), 2);
+  const nlohmann::json m = train(write_spec("half", mlp_spec(seed, "fp16")), 2);
+  EXPECT_EQ(m["sync"].value("compression", ""), "fp16");
+  const double diff = max_relative_difference(path("exact.safetensors"), path("half.safetensors"));
+  std::printf("fp16 against none after 50 steps: largest relative weight difference %.3g\n", diff);
+  // fp16 carries ~3 significant digits; error feedback keeps the drift at that level.
+  EXPECT_LT(diff, 1e-3);
+  EXPECT_GT(diff, 0.0);  // it did compress
+}
+
+TEST_F(DataParallelTest, BucketAllReducesStartBeforeBackwardEnds) {
+  if (!fs::exists(kFashion)) GTEST_SKIP() << kFashion << " missing: run scripts/install-deps.sh";
+  // DeepConvNet on 28x28 images: its backward takes milliseconds, and the
+  // classifier's bucket is ready long before the first convolution's.
+  const nlohmann::json spec = {
+      {"model", {{"name", "deep_convnet"}}},
+      {"data", {{"dataset", "fashion-mnist"}, {"train_limit", 640}, {"test_limit", 100}}},
+      {"train", {{"epochs", 1}, {"batch_size", 64}, {"threads", 1}}},
+      {"sync", {{"bucket_mb", 0.01}, {"timeout_s", 30}}}};
+  const nlohmann::json m = train(write_spec("overlap", spec), 2);
+  ASSERT_TRUE(m.contains("sync")) << m.dump();
+  const nlohmann::json& s = m["sync"];
+  std::printf("overlap: %s\n", s.dump().c_str());
+  EXPECT_EQ(s.value("steps", 0), 10);
+  EXPECT_GT(s.value("buckets", 0), 2 * s.value("steps", 0));  // several buckets a step
+  // Most steps started at least one bucket's all-reduce before backward ended.
+  EXPECT_GE(s.value("buckets_started_before_backward_end", 0), s.value("steps", 0) / 2);
+}
+
+TEST_F(DataParallelTest, AKilledRankMakesItsPeerFailFastNamingIt) {
+  if (!fs::exists(kFashion)) GTEST_SKIP() << kFashion << " missing: run scripts/install-deps.sh";
+  const nlohmann::json spec = {{"model", {{"name", "deep_convnet"}}},
+                               {"data", {{"dataset", "fashion-mnist"}, {"test_limit", 100}}},
+                               {"train", {{"epochs", 5}, {"batch_size", 64}, {"threads", 1}}},
+                               {"sync", {{"timeout_s", 10}}}};
+  const std::string file = write_spec("killed", spec);
+  std::vector<std::unique_ptr<Process>> ranks;
+  for (int r = 0; r < 2; ++r)
+    ranks.push_back(std::make_unique<Process>(
+        std::vector<std::string>{"train", file, "--rank", std::to_string(r), "--world-size", "2",
+                                 "--rendezvous", path("rdv")},
+        path("out." + std::to_string(r))));
+  // Wait (bounded) until both train: rank 1 logs its data-parallel line.
+  const auto until = std::chrono::steady_clock::now() + 60s;
+  while (ranks[1]->output().find("data-parallel: rank 1") == std::string::npos &&
+         std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(50ms);
+  ASSERT_NE(ranks[1]->output().find("data-parallel: rank 1"), std::string::npos)
+      << ranks[1]->output();
+  std::this_thread::sleep_for(1s);  // mid-training
+  ranks[1]->signal(SIGKILL);
+  const auto killed = std::chrono::steady_clock::now();
+  ASSERT_TRUE(ranks[0]->wait(20s)) << "rank 0 did not notice its dead peer";
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - killed).count();
+  std::printf("rank 0 failed %.2f s after rank 1 was killed\n", seconds);
+  EXPECT_EQ(ranks[0]->exit_code(), 1);
+  const std::string out = ranks[0]->output();
+  EXPECT_NE(out.find("data-parallel rank 0"), std::string::npos) << out;
+  EXPECT_NE(out.find("rank 1"), std::string::npos) << out;  // names the peer
+  EXPECT_LT(seconds, 10.0 + 5.0);  // within the timeout (sync.timeout_s), with a margin
+}
+
+TEST_F(DataParallelTest, AMissingRankEndsTheRendezvousNamingIt) {
+  nlohmann::json spec = mlp_spec(1, "none");
+  spec["sync"]["timeout_s"] = 1;
+  const std::string file = write_spec("alone", spec);
+  auto [code, out] = testing_support::run(
+      {"train", file, "--rank", "0", "--world-size", "2", "--rendezvous", path("rdv")},
+      path("alone.out"), 30s);
+  EXPECT_EQ(code, 1) << out;
+  EXPECT_NE(out.find("rank 1 of 2 did not publish its endpoint"), std::string::npos) << out;
+}
+
+}  // namespace
+}  // namespace ringmaster
