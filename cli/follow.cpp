@@ -28,8 +28,10 @@ std::string result_line(const nlohmann::json& job) {
   const std::string id = job.value("id", "?"), state = job.value("state", "?");
   std::string line = id + " " + state;
   std::string where;
-  if (job.contains("placement") && job["placement"].is_array() && !job["placement"].empty())
-    where = " on " + job["placement"][0].get<std::string>();
+  if (job.contains("placement") && job["placement"].is_array()) {
+    for (const auto& w : job["placement"])
+      if (w.is_string()) where += (where.empty() ? " on " : ", ") + w.get<std::string>();
+  }
   if (state == "SUCCEEDED" && job.contains("result") && job["result"].is_object()) {
     const auto& r = job["result"];
     line += ": test accuracy " + fmt("%.2f%%", 100.0 * r.value("test_accuracy", 0.0)) +

@@ -21,12 +21,14 @@ struct WorkerCliOptions {
   int64_t cores = 0;
   int64_t gpus = -1;
   double coordinator_timeout = 60.0;
+  std::string host = "127.0.0.1";
 };
 
 int run_worker(const WorkerCliOptions& o) {
   worker::AgentOptions a;
   a.coordinator = o.coordinator;
   a.name = o.name;
+  a.host = o.host;
   a.cores = o.cores;
   a.gpus = o.gpus;
   a.coordinator_timeout =
@@ -66,6 +68,9 @@ void add_worker_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--coordinator", o->coordinator, "The coordinator's control-plane endpoint")
       ->capture_default_str();
   cmd->add_option("--name", o->name, "Worker id (default: HOSTNAME-PID)");
+  cmd->add_option("--host", o->host,
+                  "Address the data-parallel ring listens on; peers must reach it "
+                  "(default 127.0.0.1)");
   cmd->add_option("--cores", o->cores, "Cores to offer (default: all)")->check(CLI::Range(0, 4096));
   cmd->add_option("--gpus", o->gpus, "GPUs to offer (default: as found)")
       ->check(CLI::Range(-1, 64));

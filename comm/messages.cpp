@@ -70,6 +70,11 @@ const std::vector<Schema> kSchemas = {
       {"cancelled", Kind::kBoolean, true}}},
     {"failed",
      {{"job_id", Kind::kString, true, 0, kMaxId}, {"reason", Kind::kString, true, 0, kMaxString}}},
+    // A data-parallel rank's ring endpoint, once it listens.
+    {"rendezvous",
+     {{"job_id", Kind::kString, true, 0, kMaxId},
+      {"rank", Kind::kInteger, true, 0, 4095},
+      {"endpoint", Kind::kString, true, 0, kMaxId}}},
     // coordinator -> worker
     {"registered",
      {{"worker_id", Kind::kString, true, 0, kMaxId},
@@ -78,7 +83,15 @@ const std::vector<Schema> kSchemas = {
     {"assign",
      {{"job_id", Kind::kString, true, 0, kMaxId},
       {"spec", Kind::kObject, true},
-      {"threads", Kind::kInteger, true, 0, 4096}}},
+      {"threads", Kind::kInteger, true, 0, 4096},
+      {"rank", Kind::kInteger, false, 0, 4095},          // absent: 0
+      {"world_size", Kind::kInteger, false, 1, 4096}}},  // absent: 1
+    // Every rank's ring endpoint (rank order) once all have rendezvoused, and
+    // the job's parameter-server shards in mode "ps".
+    {"peers",
+     {{"job_id", Kind::kString, true, 0, kMaxId},
+      {"ring", Kind::kStringArray, true, 0, 4096},
+      {"ps", Kind::kStringArray, false, 0, 256}}},
     {"cancel",
      {{"job_id", Kind::kString, true, 0, kMaxId}, {"reason", Kind::kString, false, 0, kMaxString}}},
     {"ack", {{"job_id", Kind::kString, true, 0, kMaxId}}},

@@ -4,6 +4,7 @@
 // the receive timeout, so a pass is bounded in time.
 #include "coordinator/control_plane.h"
 
+#include <algorithm>
 #include <cstdio>
 
 namespace ringmaster::coordinator {
@@ -122,6 +123,7 @@ void ControlPlane::handle(const comm::Envelope& env) {
     }
     if (m.type == "finished") return on_finished(peer, m);
     if (m.type == "failed") return on_failed(peer, m);
+    if (m.type == "rendezvous") return on_rendezvous(peer, m);
     if (m.type == "error") {
       std::fprintf(stderr, "coordinator: worker %s reports an error: %s\n", peer.c_str(),
                    m.header.value("message", "").c_str());
@@ -228,6 +230,31 @@ void ControlPlane::on_failed(const std::string& peer, const comm::Message& m) {
   send(peer, {"ack", {{"job_id", id}}, {}});
 }
 
+void ControlPlane::on_rendezvous(const std::string& peer, const comm::Message& m) {
+  const std::string id = m.header["job_id"];
+  const auto rank = m.header["rank"].get<int64_t>();
+  const auto view = jobs_.get(id);
+  const auto& placement = view ? view->job.placement : std::vector<std::string>{};
+  if (!view || view->job.state != JobState::kRunning ||
+      rank >= static_cast<int64_t>(placement.size()) ||
+      placement[static_cast<size_t>(rank)] != peer)
+    return bad(peer, "bad_rendezvous",
+               "worker " + peer + " is not rank " + std::to_string(rank) + " of running job " + id,
+               m.type);
+  // Forget gatherings of jobs that ended meanwhile.
+  for (auto it = rendezvous_.begin(); it != rendezvous_.end();) {
+    auto v = it->first == id ? view : jobs_.get(it->first);
+    it = v && v->job.state == JobState::kRunning ? std::next(it) : rendezvous_.erase(it);
+  }
+  std::vector<std::string>& ring = rendezvous_[id];
+  ring.resize(placement.size());
+  ring[static_cast<size_t>(rank)] = m.header["endpoint"];
+  if (std::any_of(ring.begin(), ring.end(), [](const std::string& e) { return e.empty(); })) return;
+  const comm::Message peers{"peers", {{"job_id", id}, {"ring", ring}}, {}};
+  for (const auto& w : placement) send(w, peers);
+  rendezvous_.erase(id);
+}
+
 void ControlPlane::expire_workers(std::chrono::steady_clock::time_point now) {
   for (const auto& death : workers_.expire(now)) {
     std::fprintf(stderr, "coordinator: %s\n", death.reason.c_str());
@@ -287,10 +314,17 @@ void ControlPlane::schedule() {
     }
     if (!job) continue;
     bool delivered = true;
-    for (const auto& w : p.worker_ids) {
+    const auto world = static_cast<int64_t>(p.worker_ids.size());
+    for (int64_t rank = 0; rank < world; ++rank) {
+      const std::string& w = p.worker_ids[static_cast<size_t>(rank)];
       workers_.add_task(w, job->id, job->cores, job->gpus);
-      comm::Message assign{
-          "assign", {{"job_id", job->id}, {"spec", job->spec}, {"threads", threads[w]}}, {}};
+      comm::Message assign{"assign",
+                           {{"job_id", job->id},
+                            {"spec", job->spec},
+                            {"threads", threads[w]},
+                            {"rank", rank},
+                            {"world_size", world}},
+                           {}};
       const bool ok = socket_->send(w, assign);
       {
         std::lock_guard lock(stats_mu_);

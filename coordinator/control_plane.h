@@ -52,6 +52,7 @@ class ControlPlane {
   void on_heartbeat(const std::string& peer, const comm::Message& m);
   void on_finished(const std::string& peer, const comm::Message& m);
   void on_failed(const std::string& peer, const comm::Message& m);
+  void on_rendezvous(const std::string& peer, const comm::Message& m);
   void send(const std::string& peer, const comm::Message& m);
   void bad(const std::string& peer, const std::string& code, const std::string& text,
            const std::string& in_reply_to = "");
@@ -74,6 +75,10 @@ class ControlPlane {
   uint64_t scheduled_version_ = ~uint64_t{0};
   mutable std::mutex stats_mu_;
   Stats stats_;
+  // Data-parallel jobs gathering their ranks' ring endpoints (loop thread
+  // only; in memory: a coordinator restart mid-rendezvous fails the job by
+  // the ranks' rendezvous timeout).
+  std::map<std::string, std::vector<std::string>> rendezvous_;
 };
 
 }  // namespace ringmaster::coordinator

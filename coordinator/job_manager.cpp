@@ -287,6 +287,8 @@ bool JobManager::finish(const std::string& id, const std::string& worker,
   std::lock_guard lock(mu_);
   Entry* e = find_locked(id);
   if (!e || e->job.state != JobState::kRunning || !on_worker_locked(*e, worker)) return false;
+  // A data-parallel job's result is rank 0's (the others finish in step with it).
+  if (e->job.placement.size() > 1 && worker != e->job.placement.front() && !cancelled) return false;
   Job next = e->job;
   next.state = cancelled ? JobState::kCancelled : JobState::kSucceeded;
   next.result = result;

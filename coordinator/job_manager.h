@@ -104,7 +104,8 @@ class JobManager {
   bool append_logs(const std::string& id, const std::string& worker,
                    const std::vector<std::string>& lines);
   // RUNNING -> SUCCEEDED, or CANCELLED when `cancelled`. False when the job is
-  // not running on that worker (a late or duplicate report).
+  // not running on that worker (a late or duplicate report), and for a
+  // data-parallel job's success reported by a rank other than 0 (placement[0]).
   bool finish(const std::string& id, const std::string& worker, const nlohmann::json& result,
               bool cancelled);
   // RUNNING -> FAILED (CANCELLED if a cancel was pending). An empty `worker`

@@ -8,6 +8,7 @@
 
 #include <unistd.h>
 
+#include <condition_variable>
 #include <cstdio>
 #include <deque>
 #include <map>
@@ -18,6 +19,7 @@
 
 #include "comm/transport.h"
 #include "models/job_spec.h"
+#include "ops/check.h"
 #include "ops/device_memory.h"
 #include "worker/progress_json.h"
 #include "worker/trainer.h"
@@ -66,6 +68,12 @@ struct Task {
   std::string state;  // "succeeded" | "failed" | "cancelled" once done
   nlohmann::json result;
   std::string reason;
+  // Data-parallel: this rank's place, the endpoint it asks the loop to
+  // publish, and the peers the coordinator sends back (guarded by mu).
+  int rank = 0, world_size = 1;
+  std::string endpoint;
+  std::optional<Peers> peers;
+  std::condition_variable peers_cv;
 };
 
 class Sink : public ProgressSink {
@@ -90,14 +98,39 @@ class Sink : public ProgressSink {
   Clock::time_point last_{};
 };
 
-void run_task(Task& t, nlohmann::json spec_json, int64_t threads) {
+// The task thread's side of the rendezvous: hands the endpoint to the loop
+// (which sends it to the coordinator, again every second until answered) and
+// waits for the peers.
+Peers await_peers(Task& t, const std::string& endpoint, milliseconds timeout) {
+  std::unique_lock lock(t.mu);
+  t.endpoint = endpoint;
+  const auto deadline = Clock::now() + timeout;
+  while (!t.peers) {
+    RM_THROW_IF(t.cancel.load(), "rendezvous: cancelled");
+    RM_THROW_IF(Clock::now() >= deadline, "rendezvous: the coordinator did not send the peers of ",
+                t.job_id, " within ", timeout.count() / 1000.0,
+                " s (a rank never started, or the coordinator restarted)");
+    t.peers_cv.wait_for(lock, milliseconds(100));
+  }
+  return *t.peers;
+}
+
+void run_task(Task& t, nlohmann::json spec_json, int64_t threads, std::string host) {
   Sink sink(t);
   std::string state, reason;
   nlohmann::json result;
   try {
     models::JobSpec spec = models::parse_job_spec(spec_json);
     if (spec.train.threads == 0 && threads > 0) spec.train.threads = threads;
-    TrainResult r = run_training(spec, sink, &t.cancel);
+    DataParallel dp;
+    dp.rank = t.rank;
+    dp.world_size = t.world_size;
+    dp.host = host;
+    const auto timeout = milliseconds(static_cast<int64_t>(spec.sync.timeout_s * 1000.0));
+    dp.rendezvous = [&t, timeout](const std::string& endpoint) {
+      return await_peers(t, endpoint, timeout);
+    };
+    TrainResult r = run_training(spec, sink, &t.cancel, t.world_size > 1 ? &dp : nullptr);
     result = to_json(r);
     state = r.cancelled ? "cancelled" : "succeeded";
   } catch (const models::SpecError& e) {
@@ -225,7 +258,16 @@ class Loop {
       for (auto& [id, r] : reports_) r.last_sent = {};  // resend now
     } else if (m.type == "heartbeat_ack") {
     } else if (m.type == "assign") {
-      on_assign(h["job_id"], h["spec"], h["threads"]);
+      on_assign(h["job_id"], h["spec"], h["threads"], h.value("rank", int64_t{0}),
+                h.value("world_size", int64_t{1}));
+    } else if (m.type == "peers") {
+      const std::string id = h["job_id"];
+      if (task_ && task_->job_id == id) {
+        std::lock_guard lock(task_->mu);
+        task_->peers = Peers{h["ring"].get<std::vector<std::string>>(),
+                             h.value("ps", std::vector<std::string>{})};
+        task_->peers_cv.notify_all();
+      }
     } else if (m.type == "cancel") {
       const std::string id = h["job_id"];
       if (task_ && task_->job_id == id && !task_->cancel) {
@@ -249,7 +291,8 @@ class Loop {
     }
   }
 
-  void on_assign(const std::string& job_id, const nlohmann::json& spec, int64_t threads) {
+  void on_assign(const std::string& job_id, const nlohmann::json& spec, int64_t threads,
+                 int64_t rank, int64_t world_size) {
     if (task_ && task_->job_id == job_id) return;  // duplicate
     if (reports_.count(job_id)) return;            // already ran it
     if (task_ || stopping_) {
@@ -260,11 +303,16 @@ class Loop {
             {}});
       return;
     }
-    log("running " + job_id);
+    log("running " + job_id +
+        (world_size > 1 ? " as rank " + std::to_string(rank) + " of " + std::to_string(world_size)
+                        : ""));
     task_ = std::make_unique<Task>();
     task_->job_id = job_id;
+    task_->rank = static_cast<int>(rank);
+    task_->world_size = static_cast<int>(world_size);
     Task* t = task_.get();
-    t->thread = std::thread([t, spec, threads] { run_task(*t, spec, threads); });
+    t->thread =
+        std::thread([t, spec, threads, host = o_.host] { run_task(*t, spec, threads, host); });
   }
 
   // Sends what the task produced; collects it when done.
@@ -272,10 +320,18 @@ class Loop {
     if (!task_) return;
     std::deque<Event> events;
     bool done;
+    std::string endpoint;
     {
       std::lock_guard lock(task_->mu);
       events.swap(task_->events);
       done = task_->done;
+      if (!task_->peers) endpoint = task_->endpoint;
+    }
+    if (!endpoint.empty() && registered_ && Clock::now() - last_rendezvous_ >= milliseconds(1000)) {
+      last_rendezvous_ = Clock::now();
+      send({"rendezvous",
+            {{"job_id", task_->job_id}, {"rank", task_->rank}, {"endpoint", endpoint}},
+            {}});
     }
     std::vector<std::string> lines;
     const std::string& id = task_->job_id;
@@ -352,6 +408,7 @@ class Loop {
   bool stopping_ = false;
   milliseconds heartbeat_interval_{1000};
   Clock::time_point last_register_{}, last_heartbeat_{}, last_heard_{}, stop_began_{};
+  Clock::time_point last_rendezvous_{};
   std::unique_ptr<Task> task_;
   std::map<std::string, Report> reports_;
 };

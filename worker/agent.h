@@ -16,7 +16,10 @@ namespace ringmaster::worker {
 
 struct AgentOptions {
   std::string coordinator = "tcp://127.0.0.1:5555";
-  std::string name;          // worker id; empty: <hostname>-<pid>
+  std::string name;  // worker id; empty: <hostname>-<pid>
+  // The address this worker's data-parallel ring listens on: peers on other
+  // hosts must reach it (this host's address on their network).
+  std::string host = "127.0.0.1";
   int64_t cores = 0;         // 0: the cores this process may use
   int64_t gpus = -1;         // -1: as many as the CUDA runtime finds
   int64_t memory_bytes = 0;  // 0: physical memory

@@ -129,6 +129,69 @@ class ClusterTest : public ::testing::Test {
   std::map<std::string, std::unique_ptr<Process>> workers_;
 };
 
+TEST_F(ClusterTest, ADataParallelJobRunsOnTwoWorkersAndFailsWhenOneDies) {
+  start_coordinator();
+  start_worker("w1");
+  start_worker("w2");
+  wait_for("two workers", [&] {
+    int alive = 0;
+    const nlohmann::json workers = api("/v1/workers");
+    for (const auto& w : workers["workers"]) alive += w["state"] == "ALIVE";
+    return alive == 2;
+  });
+  auto dp_spec = [&](const std::string& name, int epochs, int train_limit) {
+    const nlohmann::json j = {{"name", name},
+                              {"model", {{"name", "mlp"}, {"hidden", {64}}}},
+                              {"data",
+                               {{"dataset", "digits"},
+                                {"path", digits()},
+                                {"train_limit", train_limit},
+                                {"test_limit", 100}}},
+                              {"train", {{"epochs", epochs}, {"batch_size", 20}}},
+                              {"resources", {{"workers", 2}}},
+                              {"sync", {{"bucket_mb", 0.01}, {"timeout_s", 10}}}};
+    const std::string p = path(name + ".json");
+    std::ofstream(p) << j.dump(2);
+    return p;
+  };
+
+  // 1. A gang of two: both ranks train, rank 0 reports the result.
+  auto [rc, out] = cli({"submit", dp_spec("pair", 2, 400), "--follow"}, "follow-dp.log");
+  EXPECT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find("data-parallel: rank 0 of 2"), std::string::npos) << out;
+  EXPECT_NE(out.find("rank 1: data-parallel: rank 1 of 2"), std::string::npos) << out;
+  EXPECT_NE(out.find("SUCCEEDED"), std::string::npos) << out;
+  const nlohmann::json job = api("/v1/jobs/job-1");
+  EXPECT_EQ(job["placement"].size(), 2u) << job.dump();
+  EXPECT_EQ(job["result"]["world_size"], 2) << job.dump();
+  EXPECT_EQ(job["result"]["sync"]["steps"], 40) << job.dump();  // 2 epochs of 400 / 20
+
+  // 2. A long one; SIGKILL one of its workers mid-training: the job fails,
+  //    naming what happened, within the heartbeat and ring timeouts.
+  const std::string id = submit(dp_spec("doomed", 100000, 400));
+  wait_for("both ranks training", [&] {
+    const nlohmann::json v = api("/v1/jobs/" + id);
+    return v["state"] == "RUNNING" && v.contains("progress") && v["progress"].is_object();
+  });
+  const nlohmann::json running = api("/v1/jobs/" + id);
+  const std::string victim = running["placement"][1];
+  workers_[victim]->signal(SIGKILL);
+  const auto killed = std::chrono::steady_clock::now();
+  wait_state(id, "FAILED", 20s);
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - killed).count();
+  const nlohmann::json failed = api("/v1/jobs/" + id);
+  const std::string reason = failed.value("reason", "");
+  std::printf("data-parallel job failed %.1f s after its rank 1 was killed: %s\n", seconds,
+              reason.c_str());
+  EXPECT_TRUE(reason.find(victim) != std::string::npos ||
+              reason.find("rank 1") != std::string::npos)
+      << reason;
+  // The surviving worker is free again for the next job.
+  const std::string next = submit(write_spec("after", 1, 100));
+  wait_state(next, "SUCCEEDED", 60s);
+}
+
 TEST_F(ClusterTest, FollowsCancelsAndLosesNothingAcrossACoordinatorSigkill) {
   start_coordinator();
   start_worker("w1");
