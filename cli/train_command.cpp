@@ -58,8 +58,8 @@ int run_train(const TrainOptions& o) {
   dp.world_size = o.world_size;
   dp.host = o.host;
   const auto timeout = std::chrono::milliseconds(static_cast<int64_t>(spec.sync.timeout_s * 1000));
-  dp.rendezvous = [&](const std::string& endpoint) {
-    return worker::file_rendezvous(o.rendezvous, o.rank, o.world_size, endpoint, timeout);
+  dp.rendezvous = [&](const std::string& endpoint, const std::string& nccl_id) {
+    return worker::file_rendezvous(o.rendezvous, o.rank, o.world_size, endpoint, nccl_id, timeout);
   };
   ProgressDisplay display(stdout, isatty(fileno(stdout)) != 0);
   try {

@@ -74,7 +74,8 @@ const std::vector<Schema> kSchemas = {
     {"rendezvous",
      {{"job_id", Kind::kString, true, 0, kMaxId},
       {"rank", Kind::kInteger, true, 0, 4095},
-      {"endpoint", Kind::kString, true, 0, kMaxId}}},
+      {"endpoint", Kind::kString, true, 0, kMaxId},
+      {"nccl_id", Kind::kString, false, 0, 1024}}},  // rank 0 on GPUs: NCCL unique id, hex
     // coordinator -> worker
     {"registered",
      {{"worker_id", Kind::kString, true, 0, kMaxId},
@@ -91,7 +92,8 @@ const std::vector<Schema> kSchemas = {
     {"peers",
      {{"job_id", Kind::kString, true, 0, kMaxId},
       {"ring", Kind::kStringArray, true, 0, 4096},
-      {"ps", Kind::kStringArray, false, 0, 256}}},
+      {"ps", Kind::kStringArray, false, 0, 256},
+      {"nccl_id", Kind::kString, false, 0, 1024}}},
     {"cancel",
      {{"job_id", Kind::kString, true, 0, kMaxId}, {"reason", Kind::kString, false, 0, kMaxString}}},
     {"ack", {{"job_id", Kind::kString, true, 0, kMaxId}}},

@@ -246,11 +246,15 @@ void ControlPlane::on_rendezvous(const std::string& peer, const comm::Message& m
     auto v = it->first == id ? view : jobs_.get(it->first);
     it = v && v->job.state == JobState::kRunning ? std::next(it) : rendezvous_.erase(it);
   }
-  std::vector<std::string>& ring = rendezvous_[id];
+  Gathering& g = rendezvous_[id];
+  std::vector<std::string>& ring = g.ring;
   ring.resize(placement.size());
   ring[static_cast<size_t>(rank)] = m.header["endpoint"];
+  if (rank == 0) g.nccl_id = m.header.value("nccl_id", std::string());
   if (std::any_of(ring.begin(), ring.end(), [](const std::string& e) { return e.empty(); })) return;
-  const comm::Message peers{"peers", {{"job_id", id}, {"ring", ring}}, {}};
+  nlohmann::json h = {{"job_id", id}, {"ring", ring}};
+  if (!g.nccl_id.empty()) h["nccl_id"] = g.nccl_id;
+  const comm::Message peers{"peers", std::move(h), {}};
   for (const auto& w : placement) send(w, peers);
   rendezvous_.erase(id);
 }

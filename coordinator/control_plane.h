@@ -78,7 +78,11 @@ class ControlPlane {
   // Data-parallel jobs gathering their ranks' ring endpoints (loop thread
   // only; in memory: a coordinator restart mid-rendezvous fails the job by
   // the ranks' rendezvous timeout).
-  std::map<std::string, std::vector<std::string>> rendezvous_;
+  struct Gathering {
+    std::vector<std::string> ring;  // endpoints by rank ("" until heard)
+    std::string nccl_id;            // rank 0's, if any
+  };
+  std::map<std::string, Gathering> rendezvous_;
 };
 
 }  // namespace ringmaster::coordinator

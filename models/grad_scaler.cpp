@@ -19,10 +19,10 @@ GradScaler::GradScaler(GradScalerOptions o) : options_(o), scale_(o.init_scale) 
               o.growth_interval);
 }
 
-void GradScaler::backward(const ops::Tensor& loss) const {
+void GradScaler::backward(const ops::Tensor& loss, double factor) const {
   RM_CHECK(loss.numel() == 1, "GradScaler::backward needs a scalar loss, got ",
            ops::to_string(loss));
-  loss.backward(ops::Tensor::full(loss.shape(), static_cast<float>(scale_)));
+  loss.backward(ops::Tensor::full(loss.shape(), static_cast<float>(scale_ * factor)));
 }
 
 bool GradScaler::step(Optimizer& opt) {

@@ -28,8 +28,9 @@ class GradScaler {
   explicit GradScaler(GradScalerOptions options = {});  // bad options throw ops::Error
 
   double scale() const { return scale_; }
-  // loss.backward(scale()): the loss is a scalar of any float dtype and device.
-  void backward(const ops::Tensor& loss) const;
+  // loss.backward(scale() * factor): the loss is a scalar of any float dtype
+  // and device. (`factor`: a data-parallel rank's share of the global batch.)
+  void backward(const ops::Tensor& loss, double factor = 1.0) const;
   // Unscales every grad of opt's parameters in place, then steps the
   // optimizer unless one was inf or NaN; updates the scale either way.
   // Returns true when the optimizer stepped.

@@ -52,7 +52,7 @@ fi
 say "GPU: $GPU"
 
 # --- CUDA libraries: cuDNN 9 and cuBLAS 13 (plus cuBLASLt, NVRTC, the runtime) -
-WANT='libcudnn.so.9 libcublas.so.13 libcublasLt.so.13 libcudart.so.13 libnvrtc.so.13'
+WANT='libcudnn.so.9 libcublas.so.13 libcublasLt.so.13 libcudart.so.13 libnvrtc.so.13 libnccl.so.2'
 LIBDIRS=$(timeout 90 python3 - "$WANT" <<'EOF' 2>/dev/null
 import os, sys
 want = set(sys.argv[1].split())
@@ -94,7 +94,7 @@ if [ -n "$(missing "$LIBDIRS")" ]; then
   say "searching the disk for$(missing "$LIBDIRS")"
   for f in $(timeout 90 find / \( -path /proc -o -path /sys -o -path /dev \) -prune -o \
       \( -name 'libcudnn.so.9*' -o -name 'libcublas.so.13*' -o -name 'libcublasLt.so.13*' \
-      -o -name 'libnvrtc.so.13*' \) -print 2>/dev/null); do
+      -o -name 'libnvrtc.so.13*' -o -name 'libnccl.so.2*' \) -print 2>/dev/null); do
     d=$(dirname "$f")
     case ":$LIBDIRS:" in *":$d:"*) ;; *) LIBDIRS=${LIBDIRS:+$LIBDIRS:}$d ;; esac
   done

@@ -71,7 +71,7 @@ struct Task {
   // Data-parallel: this rank's place, the endpoint it asks the loop to
   // publish, and the peers the coordinator sends back (guarded by mu).
   int rank = 0, world_size = 1;
-  std::string endpoint;
+  std::string endpoint, nccl_id;
   std::optional<Peers> peers;
   std::condition_variable peers_cv;
 };
@@ -101,9 +101,11 @@ class Sink : public ProgressSink {
 // The task thread's side of the rendezvous: hands the endpoint to the loop
 // (which sends it to the coordinator, again every second until answered) and
 // waits for the peers.
-Peers await_peers(Task& t, const std::string& endpoint, milliseconds timeout) {
+Peers await_peers(Task& t, const std::string& endpoint, const std::string& nccl_id,
+                  milliseconds timeout) {
   std::unique_lock lock(t.mu);
   t.endpoint = endpoint;
+  t.nccl_id = nccl_id;
   const auto deadline = Clock::now() + timeout;
   while (!t.peers) {
     RM_THROW_IF(t.cancel.load(), "rendezvous: cancelled");
@@ -127,8 +129,8 @@ void run_task(Task& t, nlohmann::json spec_json, int64_t threads, std::string ho
     dp.world_size = t.world_size;
     dp.host = host;
     const auto timeout = milliseconds(static_cast<int64_t>(spec.sync.timeout_s * 1000.0));
-    dp.rendezvous = [&t, timeout](const std::string& endpoint) {
-      return await_peers(t, endpoint, timeout);
+    dp.rendezvous = [&t, timeout](const std::string& endpoint, const std::string& nccl_id) {
+      return await_peers(t, endpoint, nccl_id, timeout);
     };
     TrainResult r = run_training(spec, sink, &t.cancel, t.world_size > 1 ? &dp : nullptr);
     result = to_json(r);
@@ -264,8 +266,9 @@ class Loop {
       const std::string id = h["job_id"];
       if (task_ && task_->job_id == id) {
         std::lock_guard lock(task_->mu);
-        task_->peers = Peers{h["ring"].get<std::vector<std::string>>(),
-                             h.value("ps", std::vector<std::string>{})};
+        task_->peers =
+            Peers{h["ring"].get<std::vector<std::string>>(),
+                  h.value("ps", std::vector<std::string>{}), h.value("nccl_id", std::string())};
         task_->peers_cv.notify_all();
       }
     } else if (m.type == "cancel") {
@@ -320,18 +323,21 @@ class Loop {
     if (!task_) return;
     std::deque<Event> events;
     bool done;
-    std::string endpoint;
+    std::string endpoint, nccl_id;
     {
       std::lock_guard lock(task_->mu);
       events.swap(task_->events);
       done = task_->done;
-      if (!task_->peers) endpoint = task_->endpoint;
+      if (!task_->peers) {
+        endpoint = task_->endpoint;
+        nccl_id = task_->nccl_id;
+      }
     }
     if (!endpoint.empty() && registered_ && Clock::now() - last_rendezvous_ >= milliseconds(1000)) {
       last_rendezvous_ = Clock::now();
-      send({"rendezvous",
-            {{"job_id", task_->job_id}, {"rank", task_->rank}, {"endpoint", endpoint}},
-            {}});
+      nlohmann::json h = {{"job_id", task_->job_id}, {"rank", task_->rank}, {"endpoint", endpoint}};
+      if (!nccl_id.empty()) h["nccl_id"] = nccl_id;
+      send({"rendezvous", std::move(h), {}});
     }
     std::vector<std::string> lines;
     const std::string& id = task_->job_id;

@@ -20,6 +20,7 @@ namespace ringmaster::worker {
 struct Peers {
   std::vector<std::string> ring;
   std::vector<std::string> ps;
+  std::string nccl_id;  // rank 0's NCCL unique id (hex), when it offered one
 };
 
 // Communication figures of a run (summed over its steps).
@@ -37,17 +38,20 @@ struct DataParallel {
   int world_size = 1;
   // The address this rank's ring listens on; every peer must reach it.
   std::string host = "127.0.0.1";
-  // Publishes this rank's endpoint and blocks until the peers are known.
+  // Publishes this rank's endpoint (and rank 0 its NCCL unique id, empty
+  // when it trains without NCCL) and blocks until the peers are known.
   // Throws ops::Error naming what is missing when they do not come in time.
-  std::function<Peers(const std::string& endpoint)> rendezvous;
+  std::function<Peers(const std::string& endpoint, const std::string& nccl_id)> rendezvous;
 };
 
 // A rendezvous through files in `dir` (which all ranks see): writes
-// <dir>/rank-<r>.endpoint, then waits until the file of every rank exists.
+// <dir>/rank-<r>.endpoint (the endpoint, then rank 0's NCCL id on a second
+// line), then waits until the file of every rank exists.
 // Use a fresh folder per run: stale files would point at dead peers (which
 // the ring's handshake then reports). Throws ops::Error after `timeout`, or
 // when `cancel` is set.
 Peers file_rendezvous(const std::string& dir, int rank, int world_size, const std::string& endpoint,
-                      std::chrono::milliseconds timeout, const std::atomic<bool>* cancel = nullptr);
+                      const std::string& nccl_id, std::chrono::milliseconds timeout,
+                      const std::atomic<bool>* cancel = nullptr);
 
 }  // namespace ringmaster::worker

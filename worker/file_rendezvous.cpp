@@ -10,7 +10,8 @@ namespace ringmaster::worker {
 namespace fs = std::filesystem;
 
 Peers file_rendezvous(const std::string& dir, int rank, int world_size, const std::string& endpoint,
-                      std::chrono::milliseconds timeout, const std::atomic<bool>* cancel) {
+                      const std::string& nccl_id, std::chrono::milliseconds timeout,
+                      const std::atomic<bool>* cancel) {
   RM_THROW_IF(world_size < 1 || rank < 0 || rank >= world_size, "rendezvous: rank ", rank,
               " outside world size ", world_size);
   std::error_code ec;
@@ -20,7 +21,7 @@ Peers file_rendezvous(const std::string& dir, int rank, int world_size, const st
   {
     const fs::path tmp = file_of(rank).string() + ".tmp";
     std::ofstream out(tmp, std::ios::trunc);
-    out << endpoint << "\n";
+    out << endpoint << "\n" << nccl_id << "\n";
     out.close();
     RM_THROW_IF(!out, "rendezvous: cannot write ", tmp.string());
     fs::rename(tmp, file_of(rank), ec);  // atomic: readers never see half a line
@@ -35,6 +36,7 @@ Peers file_rendezvous(const std::string& dir, int rank, int world_size, const st
       std::string line;
       if (in && std::getline(in, line) && !line.empty()) {
         peers.ring[static_cast<size_t>(r)] = line;
+        if (r == 0 && std::getline(in, line)) peers.nccl_id = line;
         break;
       }
       RM_THROW_IF(cancel != nullptr && cancel->load(), "rendezvous: cancelled");

@@ -6,6 +6,7 @@
 
 #include "comm/zmq_ring_transport.h"
 #include "ops/check.h"
+#include "ops/cuda/cuda_memory.h"
 
 namespace ringmaster::worker {
 namespace {
@@ -42,14 +43,32 @@ GradientReducer::GradientReducer(std::vector<ops::Tensor> params, const DataPara
     b.slots.push_back({k, b.buffer.size(), n});
     b.buffer.resize(b.buffer.size() + n);
   }
-
+  // GPU parameters with exact gradients go through NCCL (rank 0's unique id
+  // travels with the rendezvous); the ring stays for broadcasts and metrics.
+  const bool on_gpu = !params_.empty() && params_.front().device().is_cuda();
+  const std::string nccl_missing =
+      on_gpu ? comm::NcclCommunicator::unavailable_reason() : std::string("not on a GPU");
+  const bool want_nccl = on_gpu && nccl_missing.empty() && sync.compression == "none";
   auto transport = std::make_unique<comm::ZmqRingTransport>();
   const std::string endpoint = transport->listen(ctx_, dp.host);
-  const Peers peers = dp.rendezvous(endpoint);
+  const Peers peers = dp.rendezvous(
+      endpoint, want_nccl && dp.rank == 0 ? comm::NcclCommunicator::make_unique_id() : "");
+  RM_THROW_IF(
+      !want_nccl && !peers.nccl_id.empty(), "rank 0 all-reduces over NCCL, but rank ", dp.rank,
+      " cannot: ", on_gpu && nccl_missing.empty() ? "compression is not none" : nccl_missing);
   RM_THROW_IF(static_cast<int>(peers.ring.size()) != dp.world_size, "rendezvous returned ",
               peers.ring.size(), " ring endpoints for a world of ", dp.world_size);
   transport->connect(dp.rank, peers.ring, timeout_);
   transport_ = transport.get();
+  if (want_nccl && !peers.nccl_id.empty()) {
+    nccl_ = std::make_unique<comm::NcclCommunicator>(dp.world_size, dp.rank, peers.nccl_id,
+                                                     params_.front().device().index);
+    for (Bucket& b : buckets_) {
+      b.device_buffer = ops::Tensor::empty({static_cast<int64_t>(b.buffer.size())}, ops::DType::f32,
+                                           params_.front().device());
+      b.buffer = {};
+    }
+  }
   comm::AsyncAllreducerOptions o;
   o.allreduce.compression =
       sync.compression == "fp16" ? comm::Compression::kFp16 : comm::Compression::kNone;
@@ -103,6 +122,20 @@ ops::LeafGradHook GradientReducer::hook() {
 void GradientReducer::copy_in(size_t param, const ops::Tensor* grad) {
   Bucket& b = buckets_[bucket_of_[param]];
   const Slot& s = b.slots[slot_of_[param]];
+  if (nccl_) {  // device to device; the weight came in with backward's seed
+    auto* dst = static_cast<float*>(b.device_buffer.raw()) + s.offset;
+    if (grad == nullptr || !grad->defined()) {
+      ops::cuda::memset_zero(dst, s.numel * sizeof(float));
+    } else {
+      ops::Tensor g = grad->to(b.device_buffer.device()).to_plain();
+      RM_CHECK(static_cast<size_t>(g.numel()) == s.numel, "gradient of parameter ", param, " has ",
+               g.numel(), " elements, expected ", s.numel);
+      ops::cuda::copy(dst, true, g.raw(), true, s.numel * sizeof(float));
+    }
+    seen_[param] = true;
+    ++b.ready;
+    return;
+  }
   float* dst = b.buffer.data() + s.offset;
   if (grad == nullptr || !grad->defined()) {
     std::fill(dst, dst + s.numel, 0.0f);
@@ -127,6 +160,13 @@ void GradientReducer::on_leaf(const ops::Tensor& leaf) {
 
 void GradientReducer::submit(size_t b) {
   Bucket& bucket = buckets_[b];
+  if (nccl_) {
+    nccl_->allreduce_sum(static_cast<float*>(bucket.device_buffer.raw()),
+                         static_cast<size_t>(bucket.device_buffer.numel()));
+    bucket.submitted = true;
+    ++stats_.buckets_started_before_backward_end;  // queued while backward runs
+    return;
+  }
   bucket.handle = async_->submit(b, bucket.buffer);
   bucket.submitted = true;
 }
@@ -144,6 +184,30 @@ void GradientReducer::finish_step() {
     if (!seen_[k]) copy_in(k, params_[k].grad().defined() ? &params_[k].grad() : nullptr);
   submit_ready();
   RM_CHECK(next_submit_ == buckets_.size(), "a gradient bucket was not submitted");
+  if (nccl_) {
+    try {
+      nccl_->wait();
+    } catch (const ops::Error& e) {
+      throw comm::CommError(e.what());
+    }
+    const double waited = seconds(Clock::now() - backward_end);
+    stats_.wait_seconds += waited;
+    stats_.comm_seconds += waited;
+    ++stats_.steps;
+    for (const Bucket& b : buckets_) {
+      ++stats_.buckets;
+      stats_.bytes_on_wire += b.device_buffer.numel() * 4 * 2 * (world_ - 1) / world_;
+    }
+    for (size_t k = 0; k < params_.size(); ++k) {
+      const Bucket& b = buckets_[bucket_of_[k]];
+      const Slot& s = b.slots[slot_of_[k]];
+      ops::Tensor g = ops::Tensor::empty(params_[k].shape(), ops::DType::f32, params_[k].device());
+      ops::cuda::copy(g.raw(), true, static_cast<const float*>(b.device_buffer.raw()) + s.offset,
+                      true, s.numel * sizeof(float));
+      params_[k].set_grad(g);
+    }
+    return;
+  }
   async_->wait_all();
   stats_.wait_seconds += seconds(Clock::now() - backward_end);
   for (const comm::BucketTiming& t : async_->take_timings()) {

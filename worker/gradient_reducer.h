@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "comm/async_allreducer.h"
+#include "comm/nccl_communicator.h"
 #include "comm/ring_allreduce.h"
 #include "comm/transport.h"
 #include "models/job_spec.h"
@@ -48,6 +49,11 @@ class GradientReducer {
   void begin_step(double weight);
   // The hook to install (ops::LeafGradHookGuard) around this rank's backward.
   ops::LeafGradHook hook();
+  // What backward must be seeded with (instead of 1): the step's weight on
+  // the NCCL path, which never touches the gradients on the host; 1 otherwise.
+  double backward_seed() const { return nccl_ ? weight_ : 1.0; }
+  // "nccl" or "ring" (ZeroMQ, through host memory).
+  const char* transport_name() const { return nccl_ ? "nccl" : "ring"; }
   // After backward (or instead of it, when this rank's share of the batch is
   // empty): sends the buckets still held back, waits for all, and writes the
   // reduced gradients into .grad(). Throws comm::CommError.
@@ -65,8 +71,9 @@ class GradientReducer {
   };
   struct Bucket {
     std::vector<Slot> slots;
-    std::vector<float> buffer;
-    size_t ready = 0;  // slots whose gradient is in the buffer this step
+    std::vector<float> buffer;  // host path
+    ops::Tensor device_buffer;  // NCCL path: the bucket in GPU memory
+    size_t ready = 0;           // slots whose gradient is in the buffer this step
     bool submitted = false;
     comm::AsyncAllreducer::Handle handle = 0;
   };
@@ -88,6 +95,7 @@ class GradientReducer {
 
   comm::Context ctx_;  // before the transports that use it
   comm::RingTransport* transport_ = nullptr;
+  std::unique_ptr<comm::NcclCommunicator> nccl_;  // GPU parameters, compression none
   std::unique_ptr<comm::AsyncAllreducer> async_;  // owns the transport
   std::unique_ptr<comm::RingAllreduce> exact_;    // between steps only (async_ is idle then)
   SyncStats stats_;

@@ -381,10 +381,11 @@ TrainResult run_training(const models::JobSpec& spec, ProgressSink& outer_sink,
     result.sync_compression = spec.sync.compression;
     char line[200];
     std::snprintf(line, sizeof line,
-                  "data-parallel: rank %d of %d, ring all-reduce, compression %s, %zu bucket(s) "
+                  "data-parallel: rank %d of %d, %s all-reduce, compression %s, %zu bucket(s) "
                   "of <= %g MiB, global batch %lld",
-                  rank, world, spec.sync.compression.c_str(), reducer->bucket_count(),
-                  spec.sync.bucket_mb, static_cast<long long>(spec.train.batch_size));
+                  rank, world, reducer->transport_name(), spec.sync.compression.c_str(),
+                  reducer->bucket_count(), spec.sync.bucket_mb,
+                  static_cast<long long>(spec.train.batch_size));
     sink.on_log(line);
   }
 
@@ -472,7 +473,7 @@ TrainResult run_training(const models::JobSpec& spec, ProgressSink& outer_sink,
       if (n == 0) {
       } else if (scaler) {
         // Overflow (inf or NaN gradients, or loss) skips the step and lowers the scale.
-        scaler->backward(loss);
+        // scaler->backward(loss, reducer ? reducer->backward_seed() : 1.0);
         if (!sync_gradients()) {
           result.cancelled = true;
           break;
@@ -487,7 +488,11 @@ TrainResult run_training(const models::JobSpec& spec, ProgressSink& outer_sink,
                       " (lower the learning rate, or use fp32)");
         }
       } else {
-        loss.backward();
+        if (reducer && reducer->backward_seed() != 1.0)
+          loss.backward(
+              ops::Tensor::full(loss.shape(), static_cast<float>(reducer->backward_seed())));
+        else
+          loss.backward();
         if (!sync_gradients()) {
           result.cancelled = true;
           break;

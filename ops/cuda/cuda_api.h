@@ -18,6 +18,13 @@ struct CudaApi {
   void (*memset_zero)(void* ptr, size_t nbytes);
   void (*release_cached)();
   void (*set_alloc_poison)(bool on);
+  // NCCL, loaded on first use (libnccl.so.2); see ops/cuda/nccl.h.
+  std::string (*nccl_unavailable_reason)();  // empty: usable
+  std::string (*nccl_unique_id)();           // NCCL_UNIQUE_ID_BYTES raw bytes
+  void* (*nccl_init)(int world, const std::string& id, int rank, int device);
+  void (*nccl_allreduce_sum)(void* comm, float* data, size_t count);
+  void (*nccl_wait)(void* comm);
+  void (*nccl_destroy)(void* comm);
 };
 
 }  // namespace ringmaster::ops::cuda

@@ -127,10 +127,31 @@ void release_cached() {
 }  // namespace
 }  // namespace ringmaster::ops::cuda
 
+namespace ringmaster::ops::cuda {
+// nccl_backend.cpp
+std::string nccl_unavailable_reason_impl();
+std::string nccl_unique_id_impl();
+void* nccl_init_impl(int world, const std::string& unique_id, int rank, int device);
+void nccl_allreduce_sum_impl(void* comm, float* data, size_t count);
+void nccl_wait_impl(void* comm);
+void nccl_destroy_impl(void* comm);
+}  // namespace ringmaster::ops::cuda
+
 extern "C" const ringmaster::ops::cuda::CudaApi* ringmaster_cuda_api() {
   namespace c = ringmaster::ops::cuda;
-  static const c::CudaApi api{
-      c::device_count, c::unavailable_reason, c::alloc,          c::free,
-      c::copy,         c::memset_zero,        c::release_cached, c::set_alloc_poison};
+  static const c::CudaApi api{c::device_count,
+                              c::unavailable_reason,
+                              c::alloc,
+                              c::free,
+                              c::copy,
+                              c::memset_zero,
+                              c::release_cached,
+                              c::set_alloc_poison,
+                              c::nccl_unavailable_reason_impl,
+                              c::nccl_unique_id_impl,
+                              c::nccl_init_impl,
+                              c::nccl_allreduce_sum_impl,
+                              c::nccl_wait_impl,
+                              c::nccl_destroy_impl};
   return &api;
 }

@@ -1,0 +1,27 @@
+// NCCL all-reduce for data-parallel training on GPUs, through the CUDA
+// backend (which loads libnccl.so.2 on first use, so neither the core nor a
+// CPU-only process ever maps it). Each communicator has its own non-blocking
+// stream: an all-reduce waits (by event) for the work already queued on the
+// default stream, where every op runs, then runs beside the work queued after
+// it; nccl_wait() blocks the host until the communicator's all-reduces are
+// done. Errors (no NCCL, a failed call, an asynchronous NCCL error such as a
+// lost peer) throw ops::Error with NCCL's message.
+#pragma once
+
+#include <cstddef>
+#include <string>
+
+namespace ringmaster::ops::cuda {
+
+// Empty when NCCL can be used here; otherwise why not (no GPU, no library).
+std::string nccl_unavailable_reason();
+// A fresh unique id (rank 0 makes it; every rank passes it to nccl_init).
+std::string nccl_unique_id();
+// Joins the communicator of `world` ranks (blocks until all have joined).
+void* nccl_init(int world, const std::string& unique_id, int rank, int device);
+// In-place sum of `count` floats in device memory, queued on the stream.
+void nccl_allreduce_sum(void* comm, float* data, size_t count);
+void nccl_wait(void* comm);
+void nccl_destroy(void* comm);
+
+}  // namespace ringmaster::ops::cuda
