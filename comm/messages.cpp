@@ -47,6 +47,13 @@ const Schema kTaskSchema{"task",
                           {"result", Kind::kObject, false},
                           {"reason", Kind::kString, false, 0, kMaxString}}};
 
+// Parameter server (comm/ps_*.h): a key in a push / pull / init header.
+const Schema kPsKeySchema{"ps_key",
+                          {{"name", Kind::kString, true, 0, 1024},
+                           {"numel", Kind::kInteger, true, 1, 1.0e12},
+                           {"scale", Kind::kNumber, false, 0, 3.4e38}}};
+constexpr double kMaxPsKeys = 20000;  // the 1 MiB header limit binds first
+
 const std::vector<Schema> kSchemas = {
     // worker -> coordinator
     {"register",
@@ -82,6 +89,44 @@ const std::vector<Schema> kSchemas = {
     {"cancel",
      {{"job_id", Kind::kString, true, 0, kMaxId}, {"reason", Kind::kString, false, 0, kMaxString}}},
     {"ack", {{"job_id", Kind::kString, true, 0, kMaxId}}},
+    // parameter server: client -> shard (every request has job_id, rank, rid)
+    {"ps_init",
+     {{"job_id", Kind::kString, true, 0, kMaxId},
+      {"rank", Kind::kInteger, true, 0, 65535},
+      {"rid", Kind::kInteger, true, 0, 9.0e15},
+      {"world", Kind::kInteger, true, 1, 65536},
+      {"mode", Kind::kString, true, 0, 8, nullptr, {"bsp", "ssp"}},
+      {"staleness", Kind::kInteger, true, 0, 1000000},
+      {"timeout_ms", Kind::kInteger, true, 1, 86400000},
+      {"shard", Kind::kInteger, true, 0, 65535},
+      {"shards", Kind::kInteger, true, 1, 65536},
+      {"update", Kind::kObject, true},
+      {"has_data", Kind::kBoolean, true},
+      {"keys", Kind::kObjectArray, true, 0, kMaxPsKeys, &kPsKeySchema}}},
+    {"ps_push",
+     {{"job_id", Kind::kString, true, 0, kMaxId},
+      {"rank", Kind::kInteger, true, 0, 65535},
+      {"rid", Kind::kInteger, true, 0, 9.0e15},
+      {"step", Kind::kInteger, true, 0, 9.0e15},
+      {"compression", Kind::kString, true, 0, 8, nullptr, {"none", "fp16"}},
+      {"keys", Kind::kObjectArray, true, 0, kMaxPsKeys, &kPsKeySchema}}},
+    {"ps_pull",
+     {{"job_id", Kind::kString, true, 0, kMaxId},
+      {"rank", Kind::kInteger, true, 0, 65535},
+      {"rid", Kind::kInteger, true, 0, 9.0e15},
+      {"step", Kind::kInteger, true, 0, 9.0e15}}},
+    {"ps_done",
+     {{"job_id", Kind::kString, true, 0, kMaxId},
+      {"rank", Kind::kInteger, true, 0, 65535},
+      {"rid", Kind::kInteger, true, 0, 9.0e15}}},
+    // parameter server: shard -> client
+    {"ps_ok",
+     {{"rid", Kind::kInteger, true, 0, 9.0e15}, {"version", Kind::kInteger, true, 0, 9.0e15}}},
+    {"ps_weights",
+     {{"rid", Kind::kInteger, true, 0, 9.0e15},
+      {"version", Kind::kInteger, true, 0, 9.0e15},
+      {"min_clock", Kind::kInteger, true, 0, 9.0e15},
+      {"keys", Kind::kObjectArray, true, 0, kMaxPsKeys, &kPsKeySchema}}},
     // both ways
     {"error",
      {{"code", Kind::kString, true, 0, kMaxId},
