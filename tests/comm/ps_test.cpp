@@ -7,6 +7,7 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <set>
 
 #include "comm/ps_client.h"
@@ -130,7 +131,10 @@ TEST(ParameterServerBsp, OneTwoFourWorkersOnOneTwoThreeShardsReachTheSameWeights
     EXPECT_LE(test::max_rel_diff(one, local), 1e-6) << shards << " shards, 1 worker";
     for (int world : {2, 4}) {
       const PsTensors w = train(world, shards, 50, PsCompression::kNone, slice);
-      EXPECT_LE(test::max_rel_diff(w, one), 1e-5) << shards << " shards, " << world << " workers";
+      const double d = test::max_rel_diff(w, one);
+      std::printf("[ measured ] %d shards, %d workers vs 1: max relative difference %.3g\n", shards,
+                  world, d);
+      EXPECT_LE(d, 1e-5) << shards << " shards, " << world << " workers";
     }
   }
 }
@@ -139,7 +143,8 @@ TEST(ParameterServerFp16, CloseToUncompressedTraining) {
   const PsTensors none = train(2, 2, 50, PsCompression::kNone, 16);
   const PsTensors fp16 = train(2, 2, 50, PsCompression::kFp16, 16);
   const double d = test::max_rel_diff(fp16, none);
-  EXPECT_LE(d, 2e-3) << "fp16 with error feedback drifts from f32 by " << d;
+  std::printf("[ measured ] fp16 vs none after 50 steps: max relative difference %.3g\n", d);
+  EXPECT_LE(d, 1e-4) << "fp16 with error feedback drifts from f32 by " << d;  // measured 1.3e-5
   EXPECT_GT(d, 0.0) << "fp16 should not be bit-exact";
 }
 
@@ -194,6 +199,8 @@ TEST(ParameterServerFp16, ErrorFeedbackKeepsTheAccumulatedErrorBounded) {
   }
   // Largest |g| is ~4; one fp16 rounding of it is ~4 * 2^-11 = 2e-3. The sum
   // itself is held in f32 on the shard (|sum| ~ 40, ulp 4e-6) over 400 adds.
+  std::printf("[ measured ] sum of %d fp16 pushes: max error %.3g with feedback, %.3g without\n",
+              kSteps, err, err_plain);
   EXPECT_LE(err, 5e-3) << "accumulated error with error feedback";
   EXPECT_GT(err_plain, 4 * err) << "without feedback the rounding of the small entries piles up";
   EXPECT_LE(client.residual_l1(), kN * 5e-3);
