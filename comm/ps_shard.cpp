@@ -189,6 +189,9 @@ void Handler::handle(const Envelope& env) {
     // The schema checked kinds and ranges; this is a field that does not fit an int.
     state_.count([](PsShardStats& s) { ++s.bad_messages; });
     send_error(env.peer, rid, Reject{"bad_field", e.what()}, job);
+  } catch (const std::exception& e) {
+    // Out of memory for a job's tensors, or the like: refuse this request, keep serving.
+    send_error(env.peer, rid, Reject{"internal", e.what()}, job);
   }
 }
 
