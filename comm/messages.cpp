@@ -6,6 +6,7 @@
 
 #include <charconv>
 #include <cmath>
+#include <iterator>
 #include <string_view>
 
 namespace ringmaster::comm {
@@ -217,7 +218,10 @@ std::vector<std::string> message_types() {
   return out;
 }
 
-std::vector<std::string> encode(const Message& m) {
+namespace {
+
+// Frames 0 and 1 of m, validated; room reserved for the payload.
+std::vector<std::string> encode_header(const Message& m) {
   const Schema* schema = find_schema(m.type);
   if (!schema) throw ProtocolError("unknown_type", "cannot encode unknown message type " + m.type);
   if (!m.header.is_object()) throw ProtocolError("bad_header", "header must be a JSON object");
@@ -226,11 +230,42 @@ std::vector<std::string> encode(const Message& m) {
   frames.reserve(2 + m.payload.size());
   frames.push_back(m.type + "/" + std::to_string(kProtocolVersion));
   frames.push_back(m.header.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  return frames;
+}
+
+// Type and header of frames, validated; the payload is left to the caller.
+Message decode_header(const std::vector<std::string>& frames, bool overflow);
+
+}  // namespace
+
+std::vector<std::string> encode(const Message& m) {
+  std::vector<std::string> frames = encode_header(m);
   for (const auto& p : m.payload) frames.push_back(p);
   return frames;
 }
 
+std::vector<std::string> encode(Message&& m) {
+  std::vector<std::string> frames = encode_header(m);
+  for (auto& p : m.payload) frames.push_back(std::move(p));
+  return frames;
+}
+
 Message decode(const std::vector<std::string>& frames, bool overflow) {
+  Message m = decode_header(frames, overflow);
+  m.payload.assign(frames.begin() + 2, frames.end());
+  return m;
+}
+
+Message decode(std::vector<std::string>&& frames, bool overflow) {
+  Message m = decode_header(frames, overflow);
+  m.payload.assign(std::make_move_iterator(frames.begin() + 2),
+                   std::make_move_iterator(frames.end()));
+  return m;
+}
+
+namespace {
+
+Message decode_header(const std::vector<std::string>& frames, bool overflow) {
   if (overflow)
     throw ProtocolError("bad_frames",
                         "more than " + std::to_string(kMaxFrames) + " frames in one message");
@@ -263,9 +298,10 @@ Message decode(const std::vector<std::string>& frames, bool overflow) {
   if (m.header.is_discarded()) throw ProtocolError("bad_header", "header is not valid JSON");
   if (!m.header.is_object()) throw ProtocolError("bad_header", "header must be a JSON object");
   validate(m.header, *schema, "");
-  m.payload.assign(frames.begin() + 2, frames.end());
   return m;
 }
+
+}  // namespace
 
 Message make_error(const std::string& code, const std::string& text,
                    const std::string& in_reply_to) {

@@ -89,7 +89,7 @@ std::vector<Message> ParameterServerClient::exchange(const std::string& what,
   for (size_t i = 0; i < shards_.size(); ++i) {
     rids[i] = next_rid_++;
     requests[i].header["rid"] = rids[i];
-    if (!shards_[i]->socket->send(std::string(), requests[i]))
+    if (!shards_[i]->socket->send(Envelope{std::string(), encode(std::move(requests[i]))}))
       throw PsError("no_reply", "parameter server: cannot send " + what + " to shard " +
                                     std::to_string(i) + " (" + shards_[i]->endpoint +
                                     "): its queue is full");
@@ -112,7 +112,7 @@ std::vector<Message> ParameterServerClient::exchange(const std::string& what,
       }
       Message m;
       try {
-        m = decode(env->frames, env->overflow);
+        m = decode(std::move(env->frames), env->overflow);
       } catch (const ProtocolError& e) {
         throw PsError("bad_reply", who + ": bad reply to " + what + ": " + e.what());
       }

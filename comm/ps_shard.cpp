@@ -117,7 +117,7 @@ class Handler {
           const PsShardOptions& options)
       : socket_(socket), state_(state), factory_(factory), options_(options) {}
 
-  void handle(const Envelope& env);
+  void handle(Envelope&& env);
   void scan_deadlines(Clock::time_point now);
 
  private:
@@ -156,13 +156,13 @@ void Handler::send_error(const std::string& peer, int64_t rid, const Reject& r,
   socket_.send(peer, e);  // a peer that is gone does not get it; nothing else to do
 }
 
-void Handler::handle(const Envelope& env) {
+void Handler::handle(Envelope&& env) {
   int64_t rid = -1;
   std::string job;
   try {
     Message m;
     try {
-      m = decode(env.frames, env.overflow);
+      m = decode(std::move(env.frames), env.overflow);
     } catch (const ProtocolError& e) {
       reject(e.code(), e.what());
     }
@@ -490,7 +490,7 @@ void Handler::answer(Job& j, const Waiter& w) {
       {{"rid", w.rid}, {"version", j.version}, {"min_clock", j.min_clock()}, {"keys", keys}},
       {}};
   reply.payload.push_back(std::move(data));
-  socket_.send(w.peer, reply);
+  socket_.send(Envelope{w.peer, encode(std::move(reply))});
 }
 
 void Handler::wake(Job& j) {
@@ -620,7 +620,7 @@ PsShardStats ParameterServerShard::stats() const {
 void ParameterServerShard::run() {
   Handler handler(*socket_, *state_, factory_, options_);
   while (!stop_.load()) {
-    if (auto env = socket_->receive(std::chrono::milliseconds(20))) handler.handle(*env);
+    if (auto env = socket_->receive(std::chrono::milliseconds(20))) handler.handle(std::move(*env));
     const auto now = Clock::now();
     if (now - state_->last_scan >= std::chrono::milliseconds(10)) {
       state_->last_scan = now;
