@@ -6,6 +6,7 @@
 #include "cli/coordinator_command.h"
 #include "cli/jobs_command.h"
 #include "cli/logs_command.h"
+#include "cli/ps_command.h"
 #include "cli/status_command.h"
 #include "cli/submit_command.h"
 #include "cli/train_command.h"
@@ -28,6 +29,7 @@ int main(int argc, char** argv) {
   ringmaster::cli::add_workers_command(app, exit_code);
   ringmaster::cli::add_coordinator_command(app, exit_code);
   ringmaster::cli::add_worker_command(app, exit_code);
+  ringmaster::cli::add_ps_command(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

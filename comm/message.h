@@ -50,6 +50,10 @@ std::vector<std::string> encode(const Message& m);
 // Validates and parses. `overflow` is set by the transport when the peer sent
 // more than kMaxFrames frames (the rest were dropped).
 Message decode(const std::vector<std::string>& frames, bool overflow = false);
+// The same, moving the payload frames instead of copying them (tensor-sized
+// payloads: the parameter server).
+std::vector<std::string> encode(Message&& m);
+Message decode(std::vector<std::string>&& frames, bool overflow = false);
 
 // Convenience: an "error" message (code, message[, in_reply_to]).
 Message make_error(const std::string& code, const std::string& text,

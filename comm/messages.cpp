@@ -6,6 +6,7 @@
 
 #include <charconv>
 #include <cmath>
+#include <iterator>
 #include <string_view>
 
 namespace ringmaster::comm {
@@ -46,6 +47,13 @@ const Schema kTaskSchema{"task",
                            {"running", "succeeded", "failed", "cancelled"}},
                           {"result", Kind::kObject, false},
                           {"reason", Kind::kString, false, 0, kMaxString}}};
+
+// Parameter server (comm/ps_*.h): a key in a push / pull / init header.
+const Schema kPsKeySchema{"ps_key",
+                          {{"name", Kind::kString, true, 0, 1024},
+                           {"numel", Kind::kInteger, true, 1, 1.0e12},
+                           {"scale", Kind::kNumber, false, 0, 3.4e38}}};
+constexpr double kMaxPsKeys = 20000;  // the 1 MiB header limit binds first
 
 const std::vector<Schema> kSchemas = {
     // worker -> coordinator
@@ -97,6 +105,44 @@ const std::vector<Schema> kSchemas = {
     {"cancel",
      {{"job_id", Kind::kString, true, 0, kMaxId}, {"reason", Kind::kString, false, 0, kMaxString}}},
     {"ack", {{"job_id", Kind::kString, true, 0, kMaxId}}},
+    // parameter server: client -> shard (every request has job_id, rank, rid)
+    {"ps_init",
+     {{"job_id", Kind::kString, true, 0, kMaxId},
+      {"rank", Kind::kInteger, true, 0, 65535},
+      {"rid", Kind::kInteger, true, 0, 9.0e15},
+      {"world", Kind::kInteger, true, 1, 65536},
+      {"mode", Kind::kString, true, 0, 8, nullptr, {"bsp", "ssp"}},
+      {"staleness", Kind::kInteger, true, 0, 1000000},
+      {"timeout_ms", Kind::kInteger, true, 1, 86400000},
+      {"shard", Kind::kInteger, true, 0, 65535},
+      {"shards", Kind::kInteger, true, 1, 65536},
+      {"update", Kind::kObject, true},
+      {"has_data", Kind::kBoolean, true},
+      {"keys", Kind::kObjectArray, true, 0, kMaxPsKeys, &kPsKeySchema}}},
+    {"ps_push",
+     {{"job_id", Kind::kString, true, 0, kMaxId},
+      {"rank", Kind::kInteger, true, 0, 65535},
+      {"rid", Kind::kInteger, true, 0, 9.0e15},
+      {"step", Kind::kInteger, true, 0, 9.0e15},
+      {"compression", Kind::kString, true, 0, 8, nullptr, {"none", "fp16"}},
+      {"keys", Kind::kObjectArray, true, 0, kMaxPsKeys, &kPsKeySchema}}},
+    {"ps_pull",
+     {{"job_id", Kind::kString, true, 0, kMaxId},
+      {"rank", Kind::kInteger, true, 0, 65535},
+      {"rid", Kind::kInteger, true, 0, 9.0e15},
+      {"step", Kind::kInteger, true, 0, 9.0e15}}},
+    {"ps_done",
+     {{"job_id", Kind::kString, true, 0, kMaxId},
+      {"rank", Kind::kInteger, true, 0, 65535},
+      {"rid", Kind::kInteger, true, 0, 9.0e15}}},
+    // parameter server: shard -> client
+    {"ps_ok",
+     {{"rid", Kind::kInteger, true, 0, 9.0e15}, {"version", Kind::kInteger, true, 0, 9.0e15}}},
+    {"ps_weights",
+     {{"rid", Kind::kInteger, true, 0, 9.0e15},
+      {"version", Kind::kInteger, true, 0, 9.0e15},
+      {"min_clock", Kind::kInteger, true, 0, 9.0e15},
+      {"keys", Kind::kObjectArray, true, 0, kMaxPsKeys, &kPsKeySchema}}},
     // both ways
     {"error",
      {{"code", Kind::kString, true, 0, kMaxId},
@@ -187,7 +233,10 @@ std::vector<std::string> message_types() {
   return out;
 }
 
-std::vector<std::string> encode(const Message& m) {
+namespace {
+
+// Frames 0 and 1 of m, validated; room reserved for the payload.
+std::vector<std::string> encode_header(const Message& m) {
   const Schema* schema = find_schema(m.type);
   if (!schema) throw ProtocolError("unknown_type", "cannot encode unknown message type " + m.type);
   if (!m.header.is_object()) throw ProtocolError("bad_header", "header must be a JSON object");
@@ -196,11 +245,42 @@ std::vector<std::string> encode(const Message& m) {
   frames.reserve(2 + m.payload.size());
   frames.push_back(m.type + "/" + std::to_string(kProtocolVersion));
   frames.push_back(m.header.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  return frames;
+}
+
+// Type and header of frames, validated; the payload is left to the caller.
+Message decode_header(const std::vector<std::string>& frames, bool overflow);
+
+}  // namespace
+
+std::vector<std::string> encode(const Message& m) {
+  std::vector<std::string> frames = encode_header(m);
   for (const auto& p : m.payload) frames.push_back(p);
   return frames;
 }
 
+std::vector<std::string> encode(Message&& m) {
+  std::vector<std::string> frames = encode_header(m);
+  for (auto& p : m.payload) frames.push_back(std::move(p));
+  return frames;
+}
+
 Message decode(const std::vector<std::string>& frames, bool overflow) {
+  Message m = decode_header(frames, overflow);
+  m.payload.assign(frames.begin() + 2, frames.end());
+  return m;
+}
+
+Message decode(std::vector<std::string>&& frames, bool overflow) {
+  Message m = decode_header(frames, overflow);
+  m.payload.assign(std::make_move_iterator(frames.begin() + 2),
+                   std::make_move_iterator(frames.end()));
+  return m;
+}
+
+namespace {
+
+Message decode_header(const std::vector<std::string>& frames, bool overflow) {
   if (overflow)
     throw ProtocolError("bad_frames",
                         "more than " + std::to_string(kMaxFrames) + " frames in one message");
@@ -233,9 +313,10 @@ Message decode(const std::vector<std::string>& frames, bool overflow) {
   if (m.header.is_discarded()) throw ProtocolError("bad_header", "header is not valid JSON");
   if (!m.header.is_object()) throw ProtocolError("bad_header", "header must be a JSON object");
   validate(m.header, *schema, "");
-  m.payload.assign(frames.begin() + 2, frames.end());
   return m;
 }
+
+}  // namespace
 
 Message make_error(const std::string& code, const std::string& text,
                    const std::string& in_reply_to) {

@@ -49,7 +49,32 @@ TEST(Message, EveryTypeHasASchemaThatAcceptsAValidHeader) {
       {"failed", {{"job_id", "j"}, {"reason", "r"}}},
       {"cancel", {{"job_id", "j"}}},
       {"ack", {{"job_id", "j"}}},
-      {"error", {{"code", "c"}, {"message", "m"}}}};
+      {"error", {{"code", "c"}, {"message", "m"}}},
+      {"ps_init",
+       {{"job_id", "j"},
+        {"rank", 0},
+        {"rid", 1},
+        {"world", 2},
+        {"mode", "bsp"},
+        {"staleness", 0},
+        {"timeout_ms", 1000},
+        {"shard", 0},
+        {"shards", 1},
+        {"update", nlohmann::json::object()},
+        {"has_data", false},
+        {"keys", {{{"name", "w"}, {"numel", 3}}}}}},
+      {"ps_push",
+       {{"job_id", "j"},
+        {"rank", 0},
+        {"rid", 2},
+        {"step", 0},
+        {"compression", "fp16"},
+        {"keys", {{{"name", "w"}, {"numel", 3}, {"scale", 0.5}}}}}},
+      {"ps_pull", {{"job_id", "j"}, {"rank", 0}, {"rid", 3}, {"step", 1}}},
+      {"ps_done", {{"job_id", "j"}, {"rank", 0}, {"rid", 4}}},
+      {"ps_ok", {{"rid", 1}, {"version", 0}}},
+      {"ps_weights",
+       {{"rid", 3}, {"version", 1}, {"min_clock", 1}, {"keys", {{{"name", "w"}, {"numel", 3}}}}}}};
   for (const auto& type : message_types()) {
     ASSERT_TRUE(valid.count(type)) << "add a valid header for " << type << " to this test";
     EXPECT_EQ(decode(encode({type, valid.at(type), {}})).type, type);

@@ -1,0 +1,282 @@
+// The client side of the parameter server (see ps_client.h): placement,
+// per-shard request building (f32 or fp16 with error feedback), and one
+// deadline for the replies of all shards. Replies are matched by request id;
+// any other reply (a late one from an earlier, failed call) is dropped.
+#include "comm/ps_client.h"
+
+#include <cmath>
+#include <cstring>
+
+namespace ringmaster::comm {
+
+struct ParameterServerClient::Shard {
+  int index = 0;
+  std::string endpoint;
+  std::unique_ptr<Socket> socket;
+  std::vector<const PsSlice*> slices;  // this shard's, in key order (as the shard sorts them)
+  int64_t total = 0;                   // elements
+};
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// The f32 CPU data of `name` in `m`, checked against the key's size.
+const float* tensor_data(const PsTensors& m, const std::string& name, int64_t numel,
+                         std::vector<ops::Tensor>& keep) {
+  auto it = m.find(name);
+  RM_THROW_IF(it == m.end() || !it->second.defined(), "parameter server: no tensor for key '", name,
+              "'");
+  const ops::Tensor& t = it->second;
+  RM_THROW_IF(t.dtype() != ops::DType::f32 || !t.device().is_cpu(), "parameter server: key '", name,
+              "' must be f32 on the CPU, got ", ops::to_string(t));
+  RM_THROW_IF(t.numel() != numel, "parameter server: key '", name, "' has ", t.numel(),
+              " elements, expected ", numel);
+  keep.push_back(t.to_plain());
+  return keep.back().data<float>();
+}
+
+nlohmann::json slice_keys(const std::vector<const PsSlice*>& slices) {
+  nlohmann::json keys = nlohmann::json::array();
+  for (const PsSlice* s : slices) keys.push_back({{"name", s->key}, {"numel", s->numel}});
+  return keys;
+}
+
+}  // namespace
+
+ParameterServerClient::ParameterServerClient(Context& ctx, std::vector<std::string> shards,
+                                             std::vector<PsKey> keys, PsClientOptions options)
+    : options_(std::move(options)), keys_(std::move(keys)) {
+  RM_THROW_IF(shards.empty(), "parameter server: no shard endpoints");
+  RM_THROW_IF(options_.world < 1 || options_.rank < 0 || options_.rank >= options_.world,
+              "parameter server: rank ", options_.rank, " is outside world ", options_.world);
+  RM_THROW_IF(options_.staleness < 0, "parameter server: staleness must be >= 0");
+  RM_THROW_IF(options_.timeout.count() < 1, "parameter server: timeout must be >= 1 ms");
+  RM_THROW_IF(!options_.update.is_object(), "parameter server: update must be a JSON object");
+  plan_ = plan_ps_slices(keys_, static_cast<int>(shards.size()), options_.slice_elems);
+  for (size_t i = 0; i < shards.size(); ++i) {
+    auto s = std::make_unique<Shard>();
+    s->index = static_cast<int>(i);
+    s->endpoint = shards[i];
+    SocketOptions so;
+    so.max_frame_bytes = options_.max_message_bytes;
+    so.send_high_water_mark = 100;
+    s->socket = std::make_unique<Socket>(ctx, SocketKind::kDealer, so);
+    s->socket->connect(s->endpoint);
+    shards_.push_back(std::move(s));
+  }
+  for (const PsSlice& s : plan_) {
+    Shard& sh = *shards_[static_cast<size_t>(s.shard)];
+    sh.slices.push_back(&s);
+    sh.total += s.numel;
+  }
+  for (const auto& sh : shards_)
+    RM_THROW_IF(sh->slices.empty(), "parameter server: shard ", sh->index,
+                " would hold no keys; use fewer shards or a smaller slice_elems");
+}
+
+ParameterServerClient::~ParameterServerClient() = default;
+
+nlohmann::json ParameterServerClient::base_header(int64_t rid) const {
+  return {{"job_id", options_.job_id}, {"rank", options_.rank}, {"rid", rid}};
+}
+
+std::vector<Message> ParameterServerClient::exchange(const std::string& what,
+                                                     std::vector<Message> requests,
+                                                     std::chrono::milliseconds wait) {
+  const auto deadline = Clock::now() + wait;
+  std::vector<int64_t> rids(shards_.size());
+  for (size_t i = 0; i < shards_.size(); ++i) {
+    rids[i] = next_rid_++;
+    requests[i].header["rid"] = rids[i];
+    if (!shards_[i]->socket->send(Envelope{std::string(), encode(std::move(requests[i]))}))
+      throw PsError("no_reply", "parameter server: cannot send " + what + " to shard " +
+                                    std::to_string(i) + " (" + shards_[i]->endpoint +
+                                    "): its queue is full");
+  }
+  std::vector<Message> replies(shards_.size());
+  for (size_t i = 0; i < shards_.size(); ++i) {
+    const Shard& sh = *shards_[i];
+    const std::string who =
+        "parameter server shard " + std::to_string(i) + " (" + sh.endpoint + ")";
+    for (;;) {
+      const auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+      std::optional<Envelope> env;
+      if (left.count() > 0) env = sh.socket->receive(left);
+      if (!env) {
+        throw PsError("no_reply", who + ": no reply to " + what + " within " +
+                                      std::to_string(wait.count()) + " ms (job '" +
+                                      options_.job_id + "', rank " + std::to_string(options_.rank) +
+                                      ")");
+      }
+      Message m;
+      try {
+        m = decode(std::move(env->frames), env->overflow);
+      } catch (const ProtocolError& e) {
+        throw PsError("bad_reply", who + ": bad reply to " + what + ": " + e.what());
+      }
+      auto rid = m.header.find("rid");
+      if (rid == m.header.end() || !rid->is_number_integer() || rid->get<int64_t>() != rids[i])
+        continue;  // a late reply to an earlier request
+      if (m.type == "error") {
+        const int silent = m.header.value("silent_rank", -1);
+        throw PsError(m.header.at("code").get<std::string>(),
+                      who + ": " + what + " failed: " + m.header.at("message").get<std::string>(),
+                      silent);
+      }
+      replies[i] = std::move(m);
+      break;
+    }
+  }
+  return replies;
+}
+
+void ParameterServerClient::init(const PsTensors* weights) {
+  std::vector<Message> requests;
+  std::vector<ops::Tensor> keep;
+  for (const auto& sh : shards_) {
+    nlohmann::json h = base_header(0);
+    h["world"] = options_.world;
+    h["mode"] = ps_mode_name(options_.mode);
+    h["staleness"] = options_.staleness;
+    h["timeout_ms"] = options_.timeout.count();
+    h["shard"] = sh->index;
+    h["shards"] = static_cast<int>(shards_.size());
+    h["update"] = options_.update;
+    h["has_data"] = weights != nullptr;
+    h["keys"] = slice_keys(sh->slices);
+    Message m{"ps_init", std::move(h), {}};
+    if (weights != nullptr) {
+      std::string data(static_cast<size_t>(sh->total) * sizeof(float), '\0');
+      char* dst = data.data();
+      for (const PsSlice* s : sh->slices) {
+        int64_t numel = 0;
+        for (const PsKey& k : keys_)
+          if (k.name == s->tensor) numel = k.numel;
+        const float* src = tensor_data(*weights, s->tensor, numel, keep) + s->offset;
+        std::memcpy(dst, src, static_cast<size_t>(s->numel) * sizeof(float));
+        dst += s->numel * static_cast<int64_t>(sizeof(float));
+      }
+      m.payload.push_back(std::move(data));
+    }
+    requests.push_back(std::move(m));
+  }
+  exchange("init", std::move(requests), options_.timeout + options_.grace);
+}
+
+void ParameterServerClient::push(int64_t step, const PsTensors& grads) {
+  RM_THROW_IF(step < 0, "parameter server: step must be >= 0");
+  std::map<std::string, int64_t> numel;
+  for (const PsKey& k : keys_) numel[k.name] = k.numel;
+  const bool fp16 = options_.compression == PsCompression::kFp16;
+  std::vector<ops::Tensor> keep;
+  std::vector<Message> requests;
+  std::vector<float> tmp;
+  last_push_bytes_ = 0;
+  for (const auto& sh : shards_) {
+    nlohmann::json keys = nlohmann::json::array();
+    std::string data(static_cast<size_t>(sh->total) * (fp16 ? 2 : 4), '\0');
+    char* dst = data.data();
+    for (const PsSlice* s : sh->slices) {
+      const float* src = tensor_data(grads, s->tensor, numel.at(s->tensor), keep) + s->offset;
+      const auto n = static_cast<size_t>(s->numel);
+      nlohmann::json key = {{"name", s->key}, {"numel", s->numel}};
+      if (fp16) {
+        // Error feedback: encode g + residual, keep what fp16 could not carry.
+        std::vector<float>& r = residual_[s->key];
+        if (r.empty()) r.assign(n, 0.0f);
+        tmp.resize(n);
+        for (size_t i = 0; i < n; ++i) tmp[i] = src[i] + r[i];
+        const float scale =
+            ps_encode_fp16(tmp.data(), s->numel, reinterpret_cast<uint16_t*>(dst), r.data());
+        key["scale"] = scale;
+        dst += n * 2;
+      } else {
+        std::memcpy(dst, src, n * sizeof(float));
+        dst += n * sizeof(float);
+      }
+      keys.push_back(std::move(key));
+    }
+    last_push_bytes_ += static_cast<int64_t>(data.size());
+    nlohmann::json h = base_header(0);
+    h["step"] = step;
+    h["compression"] = ps_compression_name(options_.compression);
+    h["keys"] = std::move(keys);
+    Message m{"ps_push", std::move(h), {}};
+    m.payload.push_back(std::move(data));
+    requests.push_back(std::move(m));
+  }
+  exchange("push of step " + std::to_string(step), std::move(requests),
+           options_.timeout + options_.grace);
+}
+
+void ParameterServerClient::pull(int64_t step, PsTensors& weights) {
+  RM_THROW_IF(step < 0, "parameter server: step must be >= 0");
+  std::map<std::string, int64_t> numel;
+  for (const PsKey& k : keys_) numel[k.name] = k.numel;
+  // Destinations first, so a bad one throws before anything is sent.
+  std::map<std::string, float*> dst;
+  for (const PsKey& k : keys_) {
+    ops::Tensor& t = weights[k.name];
+    if (!t.defined()) t = ops::Tensor::empty({k.numel});
+    RM_THROW_IF(t.dtype() != ops::DType::f32 || !t.device().is_cpu() || !t.is_plain(),
+                "parameter server: weights for key '", k.name,
+                "' must be plain f32 on the CPU, got ", ops::to_string(t));
+    RM_THROW_IF(t.numel() != k.numel, "parameter server: key '", k.name, "' has ", t.numel(),
+                " elements, expected ", k.numel);
+    dst[k.name] = t.data<float>();
+  }
+  std::vector<Message> requests;
+  for (size_t i = 0; i < shards_.size(); ++i) {
+    nlohmann::json h = base_header(0);
+    h["step"] = step;
+    requests.push_back(Message{"ps_pull", std::move(h), {}});
+  }
+  const std::string what = "pull of step " + std::to_string(step);
+  std::vector<Message> replies =
+      exchange(what, std::move(requests), options_.timeout + options_.grace);
+  PsPullInfo info{INT64_MAX, INT64_MAX};
+  for (size_t i = 0; i < shards_.size(); ++i) {
+    const Shard& sh = *shards_[i];
+    const Message& m = replies[i];
+    const std::string who = "parameter server shard " + std::to_string(i) + " (" + sh.endpoint +
+                            "): bad reply to " + what + ": ";
+    if (m.type != "ps_weights") throw PsError("bad_reply", who + "got " + m.type);
+    const auto& keys = m.header.at("keys");
+    bool same = keys.size() == sh.slices.size();
+    for (size_t k = 0; same && k < keys.size(); ++k)
+      same = keys[k].at("name").get_ref<const std::string&>() == sh.slices[k]->key &&
+             keys[k].at("numel").get<int64_t>() == sh.slices[k]->numel;
+    if (!same) throw PsError("bad_reply", who + "the keys are not the ones this client placed");
+    if (m.payload.size() != 1 ||
+        m.payload[0].size() != static_cast<size_t>(sh.total) * sizeof(float))
+      throw PsError("bad_reply",
+                    who + "the payload is not " + std::to_string(sh.total * 4) + " bytes");
+    const char* src = m.payload[0].data();
+    for (const PsSlice* s : sh.slices) {
+      const size_t bytes = static_cast<size_t>(s->numel) * sizeof(float);
+      std::memcpy(dst.at(s->tensor) + s->offset, src, bytes);
+      src += bytes;
+    }
+    info.version = std::min(info.version, m.header.at("version").get<int64_t>());
+    info.min_clock = std::min(info.min_clock, m.header.at("min_clock").get<int64_t>());
+  }
+  last_pull_ = info;
+}
+
+void ParameterServerClient::finish() {
+  std::vector<Message> requests;
+  for (size_t i = 0; i < shards_.size(); ++i)
+    requests.push_back(Message{"ps_done", base_header(0), {}});
+  exchange("done", std::move(requests), options_.timeout + options_.grace);
+}
+
+double ParameterServerClient::residual_l1() const {
+  double sum = 0.0;
+  for (const auto& [key, r] : residual_)
+    for (float v : r) sum += std::fabs(v);
+  return sum;
+}
+
+}  // namespace ringmaster::comm
