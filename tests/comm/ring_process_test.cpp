@@ -223,7 +223,7 @@ TEST(RingProcesses, ARankKilledMidCollectiveIsACommErrorForEveryOtherRank) {
                                   43,
                                   {.chunk_bytes = 16384, .timeout = milliseconds(3000)},
                                   /*die_rank=*/2,
-                                  /*die_at_send=*/20});
+                                  /*die_at_send=*/80});
   EXPECT_FALSE(res[2].ok);
   EXPECT_TRUE(res[2].error.find("no report") != std::string::npos) << res[2].error;
   for (int r : {0, 1, 3}) {
