@@ -5,12 +5,12 @@
 // all-reduce after a warm-up. With --netns, rank r first enters network
 // namespace r and listens on --hosts[r] (the 1 Gbit/s veth set-up of
 // bench/allreduce.py). Run by hand (bench/allreduce.py), never by ctest.
-#include <CLI/CLI.hpp>
 #include <fcntl.h>
 #include <poll.h>
 #include <sched.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <CLI/CLI.hpp>
 
 #include <chrono>
 #include <cstdio>
@@ -96,8 +96,9 @@ int rank_main(const Config& cfg, int rank, int out_fd, int in_fd) {
     const auto probe0 = Clock::now();
     ar.sum(x, 1);
     const double probe = std::chrono::duration<double>(Clock::now() - probe0).count();
-    one[0] = rank == 0 ? static_cast<float>(std::max<double>(cfg.min_iters, cfg.min_seconds / probe))
-                       : 0.0f;
+    one[0] = rank == 0
+                 ? static_cast<float>(std::max<double>(cfg.min_iters, cfg.min_seconds / probe))
+                 : 0.0f;
     barrier.sum(one, 2);
     const int iters = static_cast<int>(one[0]);
     const auto t0 = Clock::now();
@@ -192,9 +193,10 @@ int main(int argc, char** argv) {
   for (size_t s = 0; s < cfg.sizes_mib.size(); ++s) {
     const double bytes = cfg.sizes_mib[s] * (1 << 20);
     const double busbw = bytes / worst[s] * 2 * (n - 1) / n / 1e9;
-    std::printf("RESULT impl=ours compression=%s world=%d bytes=%.0f iters=%d time_us=%.1f "
-                "busbw_GBps=%.3f\n",
-                cfg.compression.c_str(), cfg.world, bytes, iters[s], worst[s] * 1e6, busbw);
+    std::printf(
+        "RESULT impl=ours compression=%s world=%d bytes=%.0f iters=%d time_us=%.1f "
+        "busbw_GBps=%.3f\n",
+        cfg.compression.c_str(), cfg.world, bytes, iters[s], worst[s] * 1e6, busbw);
   }
   return 0;
 }
