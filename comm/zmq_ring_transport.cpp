@@ -501,9 +501,14 @@ void ZmqRingTransport::send(const ChunkHeader& header, std::span<const std::byte
   d.check_usable();
   RM_CHECK(payload.size() == header.bytes, "send: payload of ", payload.size(),
            " bytes, header says ", header.bytes);
+  if (d.right_gone) {  // seen by an earlier wait: queuing more would only pile up
+    d.check_right_abort();
+    d.fail("right neighbour " + d.peer(d.right()) + " disconnected before " + describe(header),
+           d.right());
+  }
   const auto start = Clock::now();
   const std::string frame = wire::encode(wire::chunk(d.rank, d.world, header));
-  for (int attempt = 0;; ++attempt) {
+  for (;;) {
     if (zmq_send(d.sender, frame.data(), frame.size(),
                  ZMQ_DONTWAIT | (payload.empty() ? 0 : ZMQ_SNDMORE)) != -1)
       break;
