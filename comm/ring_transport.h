@@ -14,23 +14,12 @@
 #include <string>
 #include <utility>
 
+#include "comm/comm_error.h"
+
 namespace ringmaster::comm {
 
-// An expected failure of a collective: a peer that died, hung, or sent a
-// message that is not the one the protocol expects. Names the peer (rank and
-// endpoint) and what was being waited for. Once a transport has thrown one it
-// is broken: every later call throws a CommError at once.
-class CommError : public std::runtime_error {
- public:
-  explicit CommError(const std::string& what, int peer_rank = -1, std::string peer_endpoint = {})
-      : std::runtime_error(what), peer_rank_(peer_rank), peer_endpoint_(std::move(peer_endpoint)) {}
-  int peer_rank() const { return peer_rank_; }  // -1: not one peer's fault
-  const std::string& peer_endpoint() const { return peer_endpoint_; }
-
- private:
-  int peer_rank_;
-  std::string peer_endpoint_;
-};
+// Failures throw CommError (comm_error.h). Once a transport has thrown one
+// it is broken: every later call throws a CommError at once.
 
 // What a chunk is: the receiver states what it expects, and a chunk that
 // differs in any field but `scale` is a protocol error naming the sender.

@@ -17,7 +17,8 @@ namespace ringmaster::comm::wire {
 static_assert(std::endian::native == std::endian::little, "the ring wire format is little-endian");
 
 inline constexpr uint32_t kMagic = 0x31524d52;  // "RMR1"
-enum class Kind : uint16_t { kHello = 1, kWelcome = 2, kChunk = 3 };
+// kAbort: a rank that gives up tells both neighbours why (payload: the text).
+enum class Kind : uint16_t { kHello = 1, kWelcome = 2, kChunk = 3, kAbort = 4 };
 
 // Frame 0 of every ring message. Plain bytes: no padding (checked below).
 struct Header {

@@ -31,9 +31,12 @@ using std::chrono::milliseconds;
 // How long a neighbour's disconnect may precede the last of its messages
 // becoming readable here (ZeroMQ reports the event and queues the data on
 // different paths), and how long a closing transport waits for ZeroMQ to
-// release the payloads it still references.
+// release the payloads it still references. With linger 0 a closed socket
+// writes nothing more, so only a write already under way can still read a
+// payload, and that ends within milliseconds; chunks queued for a peer that
+// is gone may be released only when the Context ends (they are never read).
 constexpr milliseconds kDisconnectGrace{200};
-constexpr milliseconds kReleaseWait{2000};
+constexpr milliseconds kReleaseWait{500};
 constexpr int kMaxParts = 4;
 
 // Zero-copy sends in flight; release() runs on ZeroMQ's I/O thread.
@@ -173,8 +176,51 @@ struct ZmqRingTransport::Impl {
   [[noreturn]] void fail(const std::string& what, int peer_rank) {
     std::string msg = "ring rank " + std::to_string(rank) + ": " + what;
     broken = msg;
+    send_aborts(msg);
     close_sockets();  // drops queued chunks: ZeroMQ lets go of the caller's buffers
     throw CommError(msg, peer_rank, peer_rank >= 0 ? endpoints[peer_rank] : std::string());
+  }
+
+  // Best effort: tells both neighbours why this rank gives up, so that they
+  // report the cause rather than only its disconnect. The sockets linger a
+  // little so the abort can leave.
+  void send_aborts(const std::string& reason) {
+    if (!connected || world < 2) return;
+    wire::Header h;
+    h.kind = static_cast<uint16_t>(wire::Kind::kAbort);
+    h.from_rank = static_cast<uint32_t>(rank);
+    h.world = static_cast<uint32_t>(world);
+    const std::string text = reason.substr(0, 1000);
+    h.bytes = text.size();
+    const std::string hf = wire::encode(h);
+    const int linger = 200;
+    if (sender && zmq_send(sender, hf.data(), hf.size(), ZMQ_SNDMORE | ZMQ_DONTWAIT) != -1) {
+      zmq_send(sender, text.data(), text.size(), ZMQ_DONTWAIT);
+      // Linger only when no chunk of the caller's is queued ahead of the abort:
+      // ZeroMQ would hold those buffers for the linger (longer if the peer is gone).
+      if (inflight->pending() == 0) set_int(sender, ZMQ_LINGER, linger);
+    }
+    if (listener && !left_id.empty() &&
+        zmq_send(listener, left_id.data(), left_id.size(), ZMQ_SNDMORE | ZMQ_DONTWAIT) != -1) {
+      zmq_send(listener, hf.data(), hf.size(), ZMQ_SNDMORE | ZMQ_DONTWAIT);
+      zmq_send(listener, text.data(), text.size(), ZMQ_DONTWAIT);
+      set_int(listener, ZMQ_LINGER, linger);
+    }
+  }
+
+  // After the handshake only aborts come back on `sender`: throws on one.
+  void check_right_abort() {
+    if (sender == nullptr || !connected) return;
+    Multipart m;
+    if (!read_message(sender, m)) return;
+    const auto h = wire::decode(m.msg[0].data(), m.msg[0].size());
+    if (h && h->kind == static_cast<uint16_t>(wire::Kind::kAbort) && m.parts == 2)
+      fail("right neighbour " + peer(right()) + " gave up: " +
+               std::string(reinterpret_cast<const char*>(m.msg[1].data()), m.msg[1].size()),
+           right());
+    fail("unexpected message (" + std::to_string(m.parts) + " frames) from right neighbour " +
+             peer(right()),
+         right());
   }
 
   void check_usable() {
@@ -228,25 +274,40 @@ struct ZmqRingTransport::Impl {
     }
     connected = false;
     // ZeroMQ releases dropped payloads on its I/O thread, shortly.
-    if (!inflight->wait_zero_until(Clock::now() + kReleaseWait))
-      std::fprintf(stderr, "ring rank %d: ZeroMQ still holds %lld chunk(s) after close\n", rank,
-                   static_cast<long long>(inflight->pending()));
+    inflight->wait_zero_until(Clock::now() + kReleaseWait);
   }
 
   // Waits until `socket` has `events` (POLLIN / POLLOUT), watching the
   // monitors. Returns false at the deadline or when a neighbour is gone
   // (the caller tells which).
   bool wait_for(void* socket, short events, Clock::time_point deadline) {
+    Clock::time_point right_gone_at{};
+    const bool on_sender = socket == sender;
     for (;;) {
-      zmq_pollitem_t items[3] = {
-          {socket, 0, events, 0}, {listener_mon, 0, ZMQ_POLLIN, 0}, {sender_mon, 0, ZMQ_POLLIN, 0}};
-      const int n_items = sender_mon ? 3 : 2;
-      const long ms = poll_ms(deadline, left_gone ? milliseconds(20) : milliseconds(1000));
-      const int n = zmq_poll(items, n_items, ms);
+      // Also watch `sender` for an abort from the right neighbour.
+      zmq_pollitem_t items[4];
+      int k = 0;
+      items[k++] = {socket, 0, static_cast<short>(events | (on_sender ? ZMQ_POLLIN : 0)), 0};
+      items[k++] = {listener_mon, 0, ZMQ_POLLIN, 0};
+      if (sender_mon) items[k++] = {sender_mon, 0, ZMQ_POLLIN, 0};
+      int sender_item = on_sender ? 0 : -1;
+      if (!on_sender && sender) {
+        sender_item = k;
+        items[k++] = {sender, 0, ZMQ_POLLIN, 0};
+      }
+      const long ms =
+          poll_ms(deadline, left_gone || right_gone ? milliseconds(20) : milliseconds(1000));
+      const int n = zmq_poll(items, k, ms);
       if (n == -1 && zmq_errno() != EINTR) ZMQ_CHECK(-1);
+      if (n > 0 && sender_item >= 0 && (items[sender_item].revents & ZMQ_POLLIN))
+        check_right_abort();
       if (n > 0 && (items[0].revents & events)) return true;
       if (n > 0) drain_monitors();
-      if (socket == sender && right_gone) return false;
+      if (right_gone && right_gone_at == Clock::time_point{}) right_gone_at = Clock::now();
+      if (on_sender && right_gone && Clock::now() - right_gone_at > kDisconnectGrace) {
+        check_right_abort();
+        return false;
+      }
       if (socket == listener && left_gone && Clock::now() - left_gone_at > kDisconnectGrace)
         return false;
       if (Clock::now() >= deadline) return false;
@@ -440,9 +501,14 @@ void ZmqRingTransport::send(const ChunkHeader& header, std::span<const std::byte
   d.check_usable();
   RM_CHECK(payload.size() == header.bytes, "send: payload of ", payload.size(),
            " bytes, header says ", header.bytes);
+  if (d.right_gone) {  // seen by an earlier wait: queuing more would only pile up
+    d.check_right_abort();
+    d.fail("right neighbour " + d.peer(d.right()) + " disconnected before " + describe(header),
+           d.right());
+  }
   const auto start = Clock::now();
   const std::string frame = wire::encode(wire::chunk(d.rank, d.world, header));
-  for (int attempt = 0;; ++attempt) {
+  for (;;) {
     if (zmq_send(d.sender, frame.data(), frame.size(),
                  ZMQ_DONTWAIT | (payload.empty() ? 0 : ZMQ_SNDMORE)) != -1)
       break;
@@ -496,6 +562,10 @@ void ZmqRingTransport::receive(const ChunkHeader& expected, const Consumer& cons
                d.listen_endpoint + " while waiting for " + describe(expected) + " from " + left,
            -1);
   const auto h = m.parts >= 2 ? wire::decode(m.msg[1].data(), m.msg[1].size()) : std::nullopt;
+  if (h && h->kind == static_cast<uint16_t>(wire::Kind::kAbort) && m.parts == 3)
+    d.fail(left + " gave up: " +
+               std::string(reinterpret_cast<const char*>(m.msg[2].data()), m.msg[2].size()),
+           d.left());
   if (!h || h->kind != static_cast<uint16_t>(wire::Kind::kChunk) || m.parts > 3)
     d.fail("malformed message from " + left + " (" + std::to_string(m.parts - 1) +
                " frame(s), header " + std::to_string(m.parts >= 2 ? m.msg[1].size() : 0) +
@@ -536,6 +606,7 @@ void ZmqRingTransport::flush(Clock::time_point deadline) {
   for (;;) {
     if (d.inflight->wait_zero_until(std::min(deadline, Clock::now() + milliseconds(5)))) return;
     d.drain_monitors();
+    d.check_right_abort();
     if (d.right_gone && right_gone_at == Clock::time_point{}) right_gone_at = Clock::now();
     if (d.right_gone && Clock::now() - right_gone_at > kDisconnectGrace)
       d.fail("right neighbour " + d.peer(d.right()) + " disconnected before taking " +

@@ -3,7 +3,8 @@
 # the real data sets (from Debian packages only; nothing else is downloaded).
 # Idempotent: packages already present are skipped, data files already in
 # place with the right sha256 are kept. Uses sudo only when not root.
-# Usage: scripts/install-deps.sh [--bench]   (--bench adds PyTorch + OpenBLAS)
+# Usage: scripts/install-deps.sh [--bench]   (--bench adds PyTorch + OpenBLAS, and OpenMPI
+# for the all-reduce anchor bench/mpi_allreduce_busbw.cpp)
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -26,7 +27,7 @@ packages=(
   dataset-fashion-mnist libonnx-testdata
 )
 if [ "$want_bench" -eq 1 ]; then
-  packages+=(python3-torch libopenblas0-pthread)
+  packages+=(python3-torch libopenblas0-pthread openmpi-bin libopenmpi-dev)
 fi
 
 missing=()

@@ -43,6 +43,8 @@ TEST(Message, EveryTypeHasASchemaThatAcceptsAValidHeader) {
       {"heartbeat", {{"running", nlohmann::json::array()}}},
       {"heartbeat_ack", nlohmann::json::object()},
       {"assign", {{"job_id", "j"}, {"spec", nlohmann::json::object()}, {"threads", 0}}},
+      {"rendezvous", {{"job_id", "j"}, {"rank", 1}, {"endpoint", "tcp://127.0.0.1:5000"}}},
+      {"peers", {{"job_id", "j"}, {"ring", {"tcp://127.0.0.1:5000", "tcp://127.0.0.1:5001"}}}},
       {"progress", {{"job_id", "j"}, {"kind", "step"}, {"report", nlohmann::json::object()}}},
       {"log", {{"job_id", "j"}, {"lines", {"a", "b"}}}},
       {"finished", {{"job_id", "j"}, {"result", nlohmann::json::object()}, {"cancelled", false}}},

@@ -1,0 +1,134 @@
+#!/usr/bin/env python3
+"""Ring all-reduce bus bandwidth: ours (bench_allreduce_busbw, ZeroMQ over TCP)
+against OpenMPI's MPI_Allreduce (bench_mpi_allreduce_busbw), run alternately
+(ours, MPI, ours, MPI, ...) for --rounds rounds; prints per size and world the
+median busbw of each and the ratio ours/MPI. MPI runs over TCP on loopback
+(--mca btl self,tcp, btl_tcp_if_include lo) like ours: that is the headline.
+--shm adds MPI over shared memory (vader) as an extra line. --link-1g runs
+two ranks in two network namespaces joined by a veth pair shaped to 1 Gbit/s
+(tc tbf) and compares our compression none against fp16 (needs root).
+
+Usage: nice bench/allreduce.py [--build build] [--rounds 9] [--worlds 2 4] [--shm] [--link-1g]
+"""
+import argparse
+import os
+import re
+import statistics
+import subprocess
+import sys
+
+RESULT = re.compile(r"RESULT impl=(\S+)(?: compression=(\S+))? world=(\d+) bytes=(\d+) .*busbw_GBps=([\d.]+)")
+
+
+def run(cmd, timeout=900):
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    if out.returncode != 0:
+        sys.exit(f"failed ({out.returncode}): {' '.join(cmd)}\n{out.stdout}\n{out.stderr}")
+    rows = {}
+    for line in out.stdout.splitlines():
+        m = RESULT.match(line)
+        if m:
+            rows[int(m.group(4))] = float(m.group(5))
+    return rows
+
+
+def mpi_cmd(args, world, btl):
+    cmd = ["mpirun", "--allow-run-as-root", "--oversubscribe", "-np", str(world), "--bind-to", "none",
+           "--mca", "btl", btl]
+    if "tcp" in btl:
+        cmd += ["--mca", "btl_tcp_if_include", "lo"]
+    return cmd + [os.path.join(args.build, "bin", "bench_mpi_allreduce_busbw"),
+                  "--sizes-mib", ",".join(args.sizes), "--min-seconds", str(args.min_seconds)]
+
+
+def ours_cmd(args, world, compression="none", extra=()):
+    return [os.path.join(args.build, "bin", "bench_allreduce_busbw"), "--world", str(world),
+            "--sizes-mib", *args.sizes, "--min-seconds", str(args.min_seconds),
+            "--chunk-kib", str(args.chunk_kib), "--compression", compression, *extra]
+
+
+def mib(b):
+    return f"{b / 2**20:g} MiB"
+
+
+def loopback(args):
+    samples = {}  # (impl, world, bytes) -> [busbw]
+    for rnd in range(args.rounds):
+        for world in args.worlds:
+            runs = [("ours", ours_cmd(args, world)), ("mpi-tcp", mpi_cmd(args, world, "self,tcp"))]
+            if args.shm:
+                runs.append(("mpi-shm", mpi_cmd(args, world, "self,vader")))
+            for impl, cmd in runs:
+                for b, bw in run(cmd).items():
+                    samples.setdefault((impl, world, b), []).append(bw)
+        print(f"round {rnd + 1}/{args.rounds} done", file=sys.stderr, flush=True)
+    print(f"busbw GB/s, median of {args.rounds} alternating rounds; MPI ran over TCP loopback "
+          f"(btl self,tcp on lo), like ours")
+    print(f"{'world':>5} {'size':>8} {'ours':>8} {'MPI tcp':>8} {'ours/MPI':>8}")
+    for world in args.worlds:
+        for b in sorted({k[2] for k in samples if k[1] == world}):
+            ours = statistics.median(samples[("ours", world, b)])
+            mpi = statistics.median(samples[("mpi-tcp", world, b)])
+            print(f"{world:>5} {mib(b):>8} {ours:>8.3f} {mpi:>8.3f} {ours / mpi:>8.2f}")
+    if args.shm:
+        for world in args.worlds:
+            for b in sorted({k[2] for k in samples if k[1] == world}):
+                shm = statistics.median(samples[("mpi-shm", world, b)])
+                ours = statistics.median(samples[("ours", world, b)])
+                print(f"extra: MPI over shared memory (vader) world {world} {mib(b)}: {shm:.3f} GB/s "
+                      f"(ours/MPI-shm {ours / shm:.2f})")
+
+
+def sh(cmd):
+    subprocess.run(cmd, shell=True, check=True)
+
+
+def link_1g(args):
+    ns = ["rmring0", "rmring1"]
+    ips = ["10.77.0.1", "10.77.0.2"]
+    subprocess.run(f"ip netns del {ns[0]} 2>/dev/null; ip netns del {ns[1]} 2>/dev/null", shell=True)
+    try:
+        sh(f"ip netns add {ns[0]} && ip netns add {ns[1]}")
+        sh(f"ip link add rmveth0 type veth peer name rmveth1")
+        for i in range(2):
+            sh(f"ip link set rmveth{i} netns {ns[i]}")
+            sh(f"ip -n {ns[i]} addr add {ips[i]}/24 dev rmveth{i}")
+            sh(f"ip -n {ns[i]} link set rmveth{i} up && ip -n {ns[i]} link set lo up")
+            sh(f"tc -n {ns[i]} qdisc add dev rmveth{i} root tbf rate 1gbit burst 256kb latency 50ms")
+        extra = ["--netns", *ns, "--hosts", *ips]
+        samples = {}
+        for rnd in range(args.rounds):
+            for comp in ("none", "fp16"):
+                for b, bw in run(ours_cmd(args, 2, comp, extra)).items():
+                    samples.setdefault((comp, b), []).append(bw)
+            print(f"1g round {rnd + 1}/{args.rounds} done", file=sys.stderr, flush=True)
+        print(f"1 Gbit/s veth (tc tbf), 2 ranks in 2 netns; busbw GB/s (of fp32 bytes), median of "
+              f"{args.rounds}")
+        print(f"{'size':>8} {'none':>8} {'fp16':>8} {'fp16/none':>9}")
+        for b in sorted({k[1] for k in samples}):
+            none = statistics.median(samples[("none", b)])
+            fp16 = statistics.median(samples[("fp16", b)])
+            print(f"{mib(b):>8} {none:>8.3f} {fp16:>8.3f} {fp16 / none:>9.2f}")
+    finally:
+        subprocess.run(f"ip netns del {ns[0]}; ip netns del {ns[1]}", shell=True)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--build", default="build")
+    p.add_argument("--rounds", type=int, default=9)
+    p.add_argument("--worlds", type=int, nargs="+", default=[2, 4])
+    p.add_argument("--sizes", nargs="+", default=["1", "16", "64"], help="MiB")
+    p.add_argument("--min-seconds", type=float, default=1.0)
+    p.add_argument("--chunk-kib", type=int, default=256)
+    p.add_argument("--shm", action="store_true", help="also MPI over shared memory (extra line)")
+    p.add_argument("--link-1g", action="store_true", help="1 Gbit/s veth: none vs fp16 (root)")
+    args = p.parse_args()
+    if args.link_1g:
+        link_1g(args)
+    else:
+        loopback(args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,317 @@
+// ZmqRingTransport failures, over real sockets on 127.0.0.1: a dead or wrong
+// peer at connect, a rank that closes or stalls mid-collective, a foreign
+// connection sending garbage, and a left neighbour (played here with raw
+// libzmq sockets) sending truncated, malformed, out-of-step or oversize
+// chunks. Each must be a CommError naming the peer, within the timeout plus
+// a small margin; nothing may hang.
+#include "comm/zmq_ring_transport.h"
+
+#include <gtest/gtest.h>
+#include <zmq.h>
+
+#include <thread>
+
+#include "comm/ring_allreduce.h"
+#include "comm/ring_wire.h"
+#include "tests/comm/ring_harness.h"
+
+namespace ringmaster::comm {
+namespace {
+
+using namespace ringmaster::comm::testing;
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+// Expects `fn` to throw a CommError whose message contains every string in `needles`.
+template <class F>
+std::string expect_comm_error(F&& fn, std::vector<std::string> needles) {
+  try {
+    fn();
+  } catch (const CommError& e) {
+    for (const auto& n : needles)
+      EXPECT_NE(std::string(e.what()).find(n), std::string::npos)
+          << "'" << n << "' not in: " << e.what();
+    return e.what();
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << "not a CommError: " << e.what();
+    return e.what();
+  }
+  ADD_FAILURE() << "no CommError";
+  return {};
+}
+
+TEST(ZmqRingTransport, ConnectToADeadPeerFailsWithinTheTimeout) {
+  Context ctx;
+  std::string dead;
+  {
+    Context c2;
+    ZmqRingTransport gone;
+    dead = gone.listen(c2, "127.0.0.1");  // bound, then closed: nobody listens there
+  }
+  ZmqRingTransport t;
+  const std::string ep = t.listen(ctx, "127.0.0.1");
+  const auto t0 = Clock::now();
+  const auto msg = expect_comm_error(
+      [&] {
+        t.connect(0, {ep, dead}, milliseconds(500));
+      },
+      {"rank 1", dead, "no answer"});
+  EXPECT_LT(seconds_since(t0), 0.5 + 1.0) << msg;
+  EXPECT_GE(seconds_since(t0), 0.45);
+}
+
+TEST(ZmqRingTransport, ALiveButSilentPeerFailsTheHandshake) {
+  ThreadRing ring(2);
+  // Rank 1 listens but never connects: rank 0 hears no welcome and no hello.
+  const auto t0 = Clock::now();
+  expect_comm_error([&] { ring.transports[0]->connect(0, ring.endpoints, milliseconds(400)); },
+                    {"rank 1", ring.endpoints[1]});
+  EXPECT_LT(seconds_since(t0), 1.5);
+}
+
+TEST(ZmqRingTransport, MismatchedEndpointListsAreAHandshakeError) {
+  ThreadRing ring(3);
+  // Rank 2 believes the ranks are in another order.
+  const auto errors = run_ranks_collect(3, [&](int r) {
+    auto eps = ring.endpoints;
+    if (r == 2) std::swap(eps[0], eps[1]);
+    ring.transports[r]->connect(r, eps, milliseconds(1000));
+  });
+  int failed = 0;
+  for (auto& e : errors)
+    if (e) {
+      ++failed;
+      EXPECT_NE(what(e).find("handshake"), std::string::npos) << what(e);
+    }
+  EXPECT_GE(failed, 1);
+}
+
+TEST(ZmqRingTransport, ARankThatClosesMidCollectiveIsACommErrorNamingIt) {
+  const int world = 3;
+  ThreadRing ring(world);
+  std::vector<double> took(world, 0);
+  const auto errors = run_ranks_collect(world, [&](int r) {
+    ring.transports[r]->connect(r, ring.endpoints, milliseconds(5000));
+    if (r == 2) {  // "dies" while the others are inside the collective
+      std::this_thread::sleep_for(milliseconds(200));
+      ring.transports[r]->close();
+      return;
+    }
+    RingAllreduce ar(*ring.transports[r], {.chunk_bytes = 4096, .timeout = milliseconds(3000)});
+    std::vector<float> x(200000, 1.0f);
+    const auto t0 = Clock::now();
+    try {
+      ar.sum(x);
+    } catch (...) {
+      took[r] = seconds_since(t0);
+      throw;
+    }
+  });
+  for (int r : {0, 1}) {
+    ASSERT_TRUE(errors[r]) << "rank " << r;
+    EXPECT_NE(what(errors[r]).find("disconnected"), std::string::npos) << what(errors[r]);
+    EXPECT_LT(took[r], 3.0 + 1.0);
+  }
+  // Rank 0 waits on rank 2 (its left neighbour); rank 1 sends to it, unless
+  // rank 0 giving up (and closing) reached rank 1 first.
+  EXPECT_NE(what(errors[0]).find("left neighbour rank 2 (" + ring.endpoints[2] + ")"),
+            std::string::npos)
+      << what(errors[0]);
+  const bool names_2 = what(errors[1]).find("right neighbour rank 2 (" + ring.endpoints[2] + ")") !=
+                       std::string::npos;
+  const bool names_0 = what(errors[1]).find("left neighbour rank 0 (" + ring.endpoints[0] + ")") !=
+                       std::string::npos;
+  EXPECT_TRUE(names_2 || names_0) << what(errors[1]);
+}
+
+TEST(ZmqRingTransport, AStalledRankIsACommErrorWithinTheTimeout) {
+  const int world = 3;
+  ThreadRing ring(world);
+  std::vector<double> took(world, 0);
+  const auto errors = run_ranks_collect(world, [&](int r) {
+    ring.transports[r]->connect(r, ring.endpoints, milliseconds(5000));
+    if (r == 1) return;  // connected, alive, never joins the collective
+    RingAllreduce ar(*ring.transports[r], {.timeout = milliseconds(500)});
+    std::vector<float> x(3000, 1.0f);
+    const auto t0 = Clock::now();
+    try {
+      ar.sum(x);
+    } catch (...) {
+      took[r] = seconds_since(t0);
+      throw;
+    }
+  });
+  for (int r : {0, 2}) {
+    ASSERT_TRUE(errors[r]) << "rank " << r;
+    EXPECT_LT(took[r], 0.5 + 1.0) << what(errors[r]);
+  }
+  // Rank 2 waits on rank 1 directly.
+  EXPECT_NE(what(errors[2]).find("left neighbour rank 1"), std::string::npos) << what(errors[2]);
+  // Later calls fail at once: the ring is broken.
+  expect_comm_error([&] { ring.transports[2]->flush(Clock::now() + milliseconds(100)); },
+                    {"earlier error"});
+}
+
+// A raw DEALER on the listening port: garbage before the handshake, and a
+// foreign message in the middle of a collective.
+struct RawDealer {
+  void* ctx = zmq_ctx_new();
+  void* s = zmq_socket(ctx, ZMQ_DEALER);
+  explicit RawDealer(const std::string& endpoint, const std::string& id = "") {
+    const int linger = 0;
+    zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger);
+    if (!id.empty()) zmq_setsockopt(s, ZMQ_ROUTING_ID, id.data(), id.size());
+    EXPECT_EQ(zmq_connect(s, endpoint.c_str()), 0);
+  }
+  ~RawDealer() {
+    zmq_close(s);
+    zmq_ctx_term(ctx);
+  }
+  void send(const std::vector<std::string>& frames) {
+    for (size_t i = 0; i < frames.size(); ++i)
+      ASSERT_NE(
+          zmq_send(s, frames[i].data(), frames[i].size(), i + 1 < frames.size() ? ZMQ_SNDMORE : 0),
+          -1);
+  }
+};
+
+TEST(ZmqRingTransport, GarbageDuringTheHandshakeNamesTheConnection) {
+  ThreadRing ring(2);
+  RawDealer garbage(ring.endpoints[1], "intruder");
+  garbage.send({"hello?"});
+  std::this_thread::sleep_for(milliseconds(100));
+  const auto errors = run_ranks_collect(
+      2, [&](int r) { ring.transports[r]->connect(r, ring.endpoints, milliseconds(2000)); });
+  ASSERT_TRUE(errors[1]);
+  EXPECT_NE(what(errors[1]).find("'intruder' from 127.0.0.1:"), std::string::npos)
+      << what(errors[1]);
+}
+
+TEST(ZmqRingTransport, AForeignMessageMidCollectiveNamesTheConnection) {
+  ThreadRing ring(2);
+  run_ranks(2, [&](int r) { ring.transports[r]->connect(r, ring.endpoints, milliseconds(5000)); });
+  RawDealer garbage(ring.endpoints[1]);
+  garbage.send({std::string(56, 'x'), "payload"});
+  std::this_thread::sleep_for(milliseconds(100));
+  const auto errors = run_ranks_collect(2, [&](int r) {
+    RingAllreduce ar(*ring.transports[r], {.chunk_bytes = 4096, .timeout = milliseconds(2000)});
+    std::vector<float> x(100000, 1.0f);
+    ar.sum(x);
+  });
+  ASSERT_TRUE(errors[1]);
+  EXPECT_NE(what(errors[1]).find("foreign message from connection"), std::string::npos)
+      << what(errors[1]);
+  EXPECT_NE(what(errors[1]).find("127.0.0.1:"), std::string::npos) << what(errors[1]);
+  ASSERT_TRUE(errors[0]);  // rank 1 broke the ring: rank 0 must not hang either
+}
+
+// Rank 0 of a world of 2, played with raw sockets: it handshakes properly
+// with the real rank 1, then sends whatever the test wants.
+struct FakeLeft {
+  void* ctx = zmq_ctx_new();
+  void* listener = zmq_socket(ctx, ZMQ_ROUTER);
+  void* sender = zmq_socket(ctx, ZMQ_DEALER);
+  std::string endpoint;
+
+  FakeLeft() {
+    const int linger = 0;
+    zmq_setsockopt(listener, ZMQ_LINGER, &linger, sizeof linger);
+    zmq_setsockopt(sender, ZMQ_LINGER, &linger, sizeof linger);
+    const std::string id = wire::identity(0);
+    zmq_setsockopt(sender, ZMQ_ROUTING_ID, id.data(), id.size());
+    EXPECT_EQ(zmq_bind(listener, "tcp://127.0.0.1:*"), 0);
+    char buf[256];
+    size_t len = sizeof buf;
+    zmq_getsockopt(listener, ZMQ_LAST_ENDPOINT, buf, &len);
+    endpoint.assign(buf, len - 1);
+  }
+  ~FakeLeft() {
+    zmq_close(listener);
+    zmq_close(sender);
+    zmq_ctx_term(ctx);
+  }
+  // The fake's half of the handshake with the real rank 1 at `right`.
+  void handshake(const std::string& right) {
+    const int ms = 5000;
+    zmq_setsockopt(listener, ZMQ_RCVTIMEO, &ms, sizeof ms);
+    zmq_setsockopt(sender, ZMQ_RCVTIMEO, &ms, sizeof ms);
+    ASSERT_EQ(zmq_connect(sender, right.c_str()), 0);
+    wire::Header hello;
+    hello.kind = static_cast<uint16_t>(wire::Kind::kHello);
+    hello.from_rank = 0;
+    hello.world = 2;
+    hello.to_rank = 1;
+    const std::string hf = wire::encode(hello);
+    ASSERT_NE(zmq_send(sender, hf.data(), hf.size(), 0), -1);
+    char id[64], hdr[64];
+    const int idn = zmq_recv(listener, id, sizeof id, 0);  // rank 1's hello
+    ASSERT_GT(idn, 0);
+    ASSERT_EQ(zmq_recv(listener, hdr, sizeof hdr, 0), 56);
+    wire::Header welcome = hello;
+    welcome.kind = static_cast<uint16_t>(wire::Kind::kWelcome);
+    const std::string wf = wire::encode(welcome);
+    ASSERT_NE(zmq_send(listener, id, static_cast<size_t>(idn), ZMQ_SNDMORE), -1);
+    ASSERT_NE(zmq_send(listener, wf.data(), wf.size(), 0), -1);
+    ASSERT_EQ(zmq_recv(sender, hdr, sizeof hdr, 0), 56);  // rank 1's welcome
+  }
+  void send(const std::vector<std::string>& frames) {
+    for (size_t i = 0; i < frames.size(); ++i)
+      ASSERT_NE(zmq_send(sender, frames[i].data(), frames[i].size(),
+                         i + 1 < frames.size() ? ZMQ_SNDMORE : 0),
+                -1);
+  }
+};
+
+TEST(ZmqRingTransport, BadChunksFromTheLeftNeighbourAreCommErrorsNamingIt) {
+  const ChunkHeader expected{0, 0, 0, 0, Codec::kF32, 4000, 1.0f};
+  auto header = [&](auto&& edit) {
+    wire::Header h = wire::chunk(0, 2, expected);
+    edit(h);
+    return wire::encode(h);
+  };
+  struct Variant {
+    std::string name;
+    std::vector<std::string> frames;
+    std::string needle;
+  };
+  const std::vector<Variant> variants = {
+      {"short header", {std::string(10, 'x')}, "malformed message"},
+      {"truncated payload", {header([](wire::Header&) {}), std::string(100, 'p')}, "truncated"},
+      {"wrong step",
+       {header([](wire::Header& h) { h.step = 3; }), std::string(4000, 'p')},
+       "out-of-step"},
+      {"bad magic",
+       {header([](wire::Header& h) { h.magic = 7; }), std::string(4000, 'p')},
+       "malformed message"},
+      {"extra frames",
+       {header([](wire::Header&) {}), std::string(4000, 'p'), "x"},
+       "malformed message"},
+      {"oversize frame", {header([](wire::Header&) {}), std::string(70000, 'p')}, "disconnected"},
+  };
+  for (const auto& v : variants) {
+    SCOPED_TRACE(v.name);
+    Context ctx;
+    FakeLeft fake;
+    ZmqRingTransport real({.max_payload_bytes = 65536});
+    const std::vector<std::string> eps = {fake.endpoint, real.listen(ctx, "127.0.0.1")};
+    std::thread t([&] { fake.handshake(eps[1]); });
+    real.connect(1, eps, milliseconds(5000));
+    t.join();
+    fake.send(v.frames);
+    const auto t0 = Clock::now();
+    expect_comm_error(
+        [&] {
+          real.receive(
+              expected, [](const ChunkHeader&, std::span<const std::byte>) {},
+              Clock::now() + milliseconds(2000));
+        },
+        {v.needle, "left neighbour rank 0 (" + fake.endpoint + ")"});
+    EXPECT_LT(seconds_since(t0), 2.0 + 1.0);
+  }
+}
+
+}  // namespace
+}  // namespace ringmaster::comm
