@@ -25,6 +25,8 @@ struct TrainOptions {
   std::string metrics_out;
   int rank = 0, world_size = 1;
   std::string rendezvous, host = "127.0.0.1";
+  std::vector<std::string> ps;
+  std::string job_id;
 };
 
 void write_metrics(const std::string& path, const worker::TrainResult& r) {
@@ -57,6 +59,8 @@ int run_train(const TrainOptions& o) {
   dp.rank = o.rank;
   dp.world_size = o.world_size;
   dp.host = o.host;
+  dp.ps_servers = o.ps;
+  dp.job_id = o.job_id;
   const auto timeout = std::chrono::milliseconds(static_cast<int64_t>(spec.sync.timeout_s * 1000));
   dp.rendezvous = [&](const std::string& endpoint, const std::string& nccl_id) {
     return worker::file_rendezvous(o.rendezvous, o.rank, o.world_size, endpoint, nccl_id, timeout);
@@ -92,6 +96,11 @@ void add_train_command(CLI::App& app, int& exit_code) {
                   "Folder all ranks share to exchange ring endpoints (fresh per run)");
   cmd->add_option("--host", opts->host,
                   "Address this rank's ring listens on (peers must reach it)");
+  cmd->add_option("--ps", opts->ps,
+                  "sync.mode \"ps\": the parameter-server shards (`ringmaster ps`), in shard order")
+      ->delimiter(',');
+  cmd->add_option("--job-id", opts->job_id,
+                  "The run's name on the parameter-server shards (default: the spec's name)");
   cmd->callback([opts, &exit_code] { exit_code = run_train(*opts); });
 }
 

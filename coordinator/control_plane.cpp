@@ -36,6 +36,11 @@ void ControlPlane::start() {
   socket_ = std::make_unique<comm::Socket>(ctx_, comm::SocketKind::kRouter);
   socket_->bind(options_.endpoint);
   endpoint_ = socket_->endpoint();
+  // Shards listen on the control plane's host ("tcp://HOST:PORT").
+  PsHostOptions ps;
+  const std::string rest = endpoint_.substr(endpoint_.find("://") + 3);
+  ps.bind_host = rest.substr(0, rest.rfind(':'));
+  ps_host_ = std::make_unique<PsHost>(ps);
   started_ = std::chrono::steady_clock::now();
   thread_ = std::thread([this] { run(); });
 }
@@ -43,6 +48,7 @@ void ControlPlane::start() {
 void ControlPlane::stop() {
   stop_ = true;
   if (thread_.joinable()) thread_.join();
+  ps_host_.reset();
   socket_.reset();
 }
 
@@ -69,6 +75,7 @@ void ControlPlane::run() {
       if (!reconciled_ && now - started_ > workers_.timeout()) reconcile_after_restart();
       send_cancels();
       if (cluster_changed_ || jobs_.version() != scheduled_version_) schedule();
+      if (now - last_ps_sweep_ >= std::chrono::seconds(1)) sweep_ps_jobs();
     } catch (const std::exception& e) {
       // A store failure mid-pass: nothing was acknowledged that is not on
       // disk; the next pass tries again.
@@ -247,6 +254,7 @@ void ControlPlane::on_rendezvous(const std::string& peer, const comm::Message& m
     it = v && v->job.state == JobState::kRunning ? std::next(it) : rendezvous_.erase(it);
   }
   Gathering& g = rendezvous_[id];
+  if (g.ps.empty()) g.ps = ps_host_->endpoints(id);
   std::vector<std::string>& ring = g.ring;
   ring.resize(placement.size());
   ring[static_cast<size_t>(rank)] = m.header["endpoint"];
@@ -254,9 +262,39 @@ void ControlPlane::on_rendezvous(const std::string& peer, const comm::Message& m
   if (std::any_of(ring.begin(), ring.end(), [](const std::string& e) { return e.empty(); })) return;
   nlohmann::json h = {{"job_id", id}, {"ring", ring}};
   if (!g.nccl_id.empty()) h["nccl_id"] = g.nccl_id;
+  if (!g.ps.empty()) h["ps"] = g.ps;
   const comm::Message peers{"peers", std::move(h), {}};
   for (const auto& w : placement) send(w, peers);
   rendezvous_.erase(id);
+}
+
+void ControlPlane::start_ps_shards(const Job& job) {
+  models::JobSpec spec;
+  try {
+    spec = models::parse_job_spec(job.spec);
+  } catch (const std::exception&) {
+    return;  // validated at submit; the workers will report the problem
+  }
+  if (spec.sync.mode != "ps" || !ps_host_->endpoints(job.id).empty()) return;
+  PsJobOptions o;
+  o.job_id = job.id;
+  o.world = static_cast<int>(job.placement.size());
+  o.shards = static_cast<int>(spec.sync.shards);
+  o.update = PsUpdateConfig::from_spec(spec, 0);  // steps per epoch: from the workers' init
+  try {
+    ps_host_->start_job(o);
+  } catch (const std::exception& e) {
+    // The ranks then find no shards and fail the job, naming this.
+    std::fprintf(stderr, "coordinator: parameter server for %s: %s\n", job.id.c_str(), e.what());
+  }
+}
+
+void ControlPlane::sweep_ps_jobs() {
+  last_ps_sweep_ = std::chrono::steady_clock::now();
+  for (const std::string& id : ps_host_->jobs()) {
+    const auto v = jobs_.get(id);
+    if (!v || v->job.state != JobState::kRunning) ps_host_->stop_job(id);
+  }
 }
 
 void ControlPlane::expire_workers(std::chrono::steady_clock::time_point now) {
@@ -319,6 +357,7 @@ void ControlPlane::schedule() {
     if (!job) continue;
     bool delivered = true;
     const auto world = static_cast<int64_t>(p.worker_ids.size());
+    if (world > 1) start_ps_shards(*job);
     for (int64_t rank = 0; rank < world; ++rank) {
       const std::string& w = p.worker_ids[static_cast<size_t>(rank)];
       workers_.add_task(w, job->id, job->cores, job->gpus);

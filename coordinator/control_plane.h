@@ -17,6 +17,7 @@
 
 #include "comm/transport.h"
 #include "coordinator/job_manager.h"
+#include "coordinator/ps_host.h"
 #include "coordinator/worker_registry.h"
 
 namespace ringmaster::coordinator {
@@ -53,6 +54,7 @@ class ControlPlane {
   void on_finished(const std::string& peer, const comm::Message& m);
   void on_failed(const std::string& peer, const comm::Message& m);
   void on_rendezvous(const std::string& peer, const comm::Message& m);
+  void start_ps_shards(const Job& job);
   void send(const std::string& peer, const comm::Message& m);
   void bad(const std::string& peer, const std::string& code, const std::string& text,
            const std::string& in_reply_to = "");
@@ -81,8 +83,14 @@ class ControlPlane {
   struct Gathering {
     std::vector<std::string> ring;  // endpoints by rank ("" until heard)
     std::string nccl_id;            // rank 0's, if any
+    std::vector<std::string> ps;    // the job's parameter-server shards
   };
   std::map<std::string, Gathering> rendezvous_;
+  // Parameter-server shards of running sync.mode "ps" jobs (started at
+  // assignment, stopped once the job is no longer running).
+  std::unique_ptr<PsHost> ps_host_;
+  std::chrono::steady_clock::time_point last_ps_sweep_{};
+  void sweep_ps_jobs();
 };
 
 }  // namespace ringmaster::coordinator

@@ -128,7 +128,7 @@ std::vector<std::string> PsHost::start_job(const PsJobOptions& job) {
   RM_THROW_IF(job.job_id.empty(), "parameter server: a job id is required");
   RM_THROW_IF(job.world < 1 || job.shards < 1 || job.shards > 256, "parameter server: bad world (",
               job.world, ") or shards (", job.shards, ")");
-  RM_THROW_IF(job.update.steps_per_epoch < 1, "parameter server: steps_per_epoch must be >= 1");
+  RM_THROW_IF(job.update.steps_per_epoch < 0, "parameter server: steps_per_epoch must be >= 0");
   {
     std::lock_guard<std::mutex> lock(mu_);
     RM_THROW_IF(jobs_.count(job.job_id) != 0, "parameter server: job '", job.job_id,
@@ -141,7 +141,15 @@ std::vector<std::string> PsHost::start_job(const PsJobOptions& job) {
                                                   comm::PsTensors& weights) {
     RM_THROW_IF(info.world != world, "the coordinator started job '", info.job_id, "' for ", world,
                 " workers, not ", info.world);
-    return make_update(update, weights);
+    if (update.steps_per_epoch > 0) return make_update(update, weights);
+    // Only the workers know the data set's size: steps_per_epoch comes with
+    // their init; the optimizer and schedule stay the coordinator's.
+    PsUpdateConfig with_steps = update;
+    const auto spe = info.update.find("steps_per_epoch");
+    RM_THROW_IF(spe == info.update.end() || !spe->is_number_integer() || spe->get<int64_t>() < 1,
+                "job '", info.job_id, "': the init's update must carry steps_per_epoch >= 1");
+    with_steps.steps_per_epoch = spe->get<int64_t>();
+    return make_update(with_steps, weights);
   };
   auto j = std::make_unique<Job>();
   for (int i = 0; i < job.shards; ++i) {

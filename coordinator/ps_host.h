@@ -61,6 +61,7 @@ struct PsJobOptions {
   std::string job_id;
   int world = 1;   // ranks that push; every init must say the same
   int shards = 1;  // shard threads for this job
+  // steps_per_epoch 0: taken from the workers' init (`update.steps_per_epoch`).
   PsUpdateConfig update;
 };
 

@@ -128,6 +128,7 @@ void run_task(Task& t, nlohmann::json spec_json, int64_t threads, std::string ho
     dp.rank = t.rank;
     dp.world_size = t.world_size;
     dp.host = host;
+    dp.job_id = t.job_id;
     const auto timeout = milliseconds(static_cast<int64_t>(spec.sync.timeout_s * 1000.0));
     dp.rendezvous = [&t, timeout](const std::string& endpoint, const std::string& nccl_id) {
       return await_peers(t, endpoint, nccl_id, timeout);
@@ -269,6 +270,14 @@ class Loop {
         task_->peers =
             Peers{h["ring"].get<std::vector<std::string>>(),
                   h.value("ps", std::vector<std::string>{}), h.value("nccl_id", std::string())};
+        // Shards of a coordinator bound to every interface: dial the address
+        // we reach the coordinator at.
+        const std::string coord = o_.coordinator.substr(o_.coordinator.find("://") + 3);
+        const std::string coord_host = coord.substr(0, coord.rfind(':'));
+        for (std::string& e : task_->peers->ps)
+          for (const char* any : {"tcp://0.0.0.0:", "tcp://*:"})
+            if (e.rfind(any, 0) == 0)
+              e = "tcp://" + coord_host + e.substr(std::string(any).size() - 1);
         task_->peers_cv.notify_all();
       }
     } else if (m.type == "cancel") {

@@ -38,6 +38,11 @@ struct DataParallel {
   int world_size = 1;
   // The address this rank's ring listens on; every peer must reach it.
   std::string host = "127.0.0.1";
+  // The job's name on parameter-server shards (a cluster job's id).
+  std::string job_id;
+  // sync.mode "ps": shard endpoints to use when the rendezvous names none
+  // (standalone `ringmaster ps` processes).
+  std::vector<std::string> ps_servers;
   // Publishes this rank's endpoint (and rank 0 its NCCL unique id, empty
   // when it trains without NCCL) and blocks until the peers are known.
   // Throws ops::Error naming what is missing when they do not come in time.

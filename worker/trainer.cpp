@@ -24,6 +24,7 @@
 #include "ops/softmax.h"
 #include "ops/spatial_cross_entropy.h"
 #include "worker/gradient_reducer.h"
+#include "worker/ps_sync.h"
 
 namespace ringmaster::worker {
 namespace {
@@ -227,7 +228,7 @@ class RankSink : public ProgressSink {
 };
 
 void write_checkpoint(const std::string& path, const models::Module& model,
-                      const models::Optimizer& optimizer, const models::JobSpec& spec,
+                      const models::Optimizer* optimizer, const models::JobSpec& spec,
                       const TrainResult& r) {
   std::filesystem::path p(path);
   if (p.has_parent_path()) std::filesystem::create_directories(p.parent_path());
@@ -244,7 +245,7 @@ void write_checkpoint(const std::string& path, const models::Module& model,
   if (opt_path.size() > ext.size() && opt_path.ends_with(ext))
     opt_path.resize(opt_path.size() - ext.size());
   opt_path += ".optimizer.safetensors";
-  models::save_safetensors(opt_path, optimizer.state(), meta);
+  if (optimizer != nullptr) models::save_safetensors(opt_path, optimizer->state(), meta);
 }
 
 }  // namespace
@@ -365,11 +366,32 @@ TrainResult run_training(const models::JobSpec& spec, ProgressSink& outer_sink,
       spec.lr_schedule.empty() ? nlohmann::json{{"type", "constant"}} : spec.lr_schedule,
       spec.optimizer.lr);
 
-  // Data-parallel: form the ring, then start every rank from rank 0's weights.
+  const int64_t batch = spec.train.batch_size;
+  const int64_t steps_per_epoch = (result.train_samples + batch - 1) / batch;
+
+  // Data-parallel through the parameter server: the shards hold the weights
+  // (rank 0's seed them) and step the optimizer.
+  std::unique_ptr<PsSync> ps;
+  if (world > 1 && spec.sync.mode == "ps") {
+    RM_THROW_IF(scaler.has_value(), "train.precision \"fp16\" with sync.mode \"ps\" is not ",
+                "supported (use sync.mode \"allreduce\")");
+    std::vector<std::pair<std::string, ops::Tensor>> trainable_params;
+    for (const auto& [name, p] : model->named_parameters())
+      if (p.requires_grad()) trainable_params.emplace_back(name, p);
+    ps = std::make_unique<PsSync>(trainable_params, *dp, spec, steps_per_epoch);
+    result.sync_mode = spec.sync.mode;
+    result.sync_compression = spec.sync.compression;
+    sink.on_log("data-parallel: rank " + std::to_string(rank) + " of " + std::to_string(world) +
+                ", parameter server (" + std::to_string(ps->shard_count()) + " shard(s), " +
+                (spec.sync.staleness > 0 ? "SSP staleness " + std::to_string(spec.sync.staleness)
+                                         : std::string("BSP")) +
+                "), compression " + spec.sync.compression + ", global batch " +
+                std::to_string(batch) + "; train loss and accuracy are this rank's share");
+  }
+  // Data-parallel by all-reduce: form the ring, then start every rank from
+  // rank 0's weights.
   std::unique_ptr<GradientReducer> reducer;
-  if (world > 1) {
-    RM_THROW_IF(spec.sync.mode != "allreduce", "sync.mode \"", spec.sync.mode,
-                "\" is not available to the trainer yet");
+  if (world > 1 && !ps) {
     std::vector<ops::Tensor> trainable_params, state;
     for (const auto& [name, p] : model->named_parameters())
       if (p.requires_grad()) trainable_params.push_back(p);
@@ -389,8 +411,6 @@ TrainResult run_training(const models::JobSpec& spec, ProgressSink& outer_sink,
     sink.on_log(line);
   }
 
-  const int64_t batch = spec.train.batch_size;
-  const int64_t steps_per_epoch = (result.train_samples + batch - 1) / batch;
   double train_seconds = 0.0;
   int64_t train_images = 0;
   if (trainable == 0) sink.on_log("nothing to train: evaluating only");
@@ -426,8 +446,10 @@ TrainResult run_training(const models::JobSpec& spec, ProgressSink& outer_sink,
       optimizer->set_lr(lr);
       optimizer->zero_grad();
       const int64_t n = b->labels.dim(0);
-      if (reducer)
-        reducer->begin_step(static_cast<double>(n) / static_cast<double>(b->global_size));
+      const double share = static_cast<double>(n) / static_cast<double>(b->global_size);
+      if (reducer) reducer->begin_step(share);
+      // What backward is seeded with: 1, or what the rank's sync asks for.
+      const double seed = reducer ? reducer->backward_seed() : ps ? ps->backward_seed(share) : 1.0;
       std::optional<ops::LeafGradHookGuard> hook;
       if (reducer) hook.emplace(reducer->hook());
       ops::Tensor logits, loss;
@@ -436,10 +458,11 @@ TrainResult run_training(const models::JobSpec& spec, ProgressSink& outer_sink,
       // Gradients averaged over the ranks (a no-op alone), after backward.
       // False when a peer went away because the job is being cancelled.
       auto sync_gradients = [&] {
-        if (!reducer) return true;
+        if (!reducer && !ps) return true;
         hook.reset();
         try {
-          reducer->finish_step();
+          if (reducer) reducer->finish_step();
+          if (ps) ps->step(result.steps);  // the new weights are in the parameters
           return true;
         } catch (const comm::CommError& e) {
           if (cancel != nullptr && cancel->load()) return false;
@@ -454,10 +477,12 @@ TrainResult run_training(const models::JobSpec& spec, ProgressSink& outer_sink,
           result.cancelled = true;
           break;
         }
-        if (scaler)
+        if (ps) {
+        } else if (scaler) {
           scaler->step(*optimizer);
-        else
+        } else {
           optimizer->step();
+        }
       } else if (ensemble != nullptr) {
         std::vector<ops::Tensor> outs;
         for (const auto& m : trained_members) {
@@ -473,7 +498,7 @@ TrainResult run_training(const models::JobSpec& spec, ProgressSink& outer_sink,
       if (n == 0) {
       } else if (scaler) {
         // Overflow (inf or NaN gradients, or loss) skips the step and lowers the scale.
-        // scaler->backward(loss, reducer ? reducer->backward_seed() : 1.0);
+        scaler->backward(loss, seed);
         if (!sync_gradients()) {
           result.cancelled = true;
           break;
@@ -488,16 +513,15 @@ TrainResult run_training(const models::JobSpec& spec, ProgressSink& outer_sink,
                       " (lower the learning rate, or use fp32)");
         }
       } else {
-        if (reducer && reducer->backward_seed() != 1.0)
-          loss.backward(
-              ops::Tensor::full(loss.shape(), static_cast<float>(reducer->backward_seed())));
+        if (seed != 1.0)
+          loss.backward(ops::Tensor::full(loss.shape(), static_cast<float>(seed)));
         else
           loss.backward();
         if (!sync_gradients()) {
           result.cancelled = true;
           break;
         }
-        optimizer->step();
+        if (!ps) optimizer->step();
       }
       ++step;
       ++result.steps;
@@ -534,8 +558,14 @@ TrainResult run_training(const models::JobSpec& spec, ProgressSink& outer_sink,
     train_images += global_seen;
     if (result.cancelled) break;
 
-    EvalSums eval_sums =
-        evaluate(*model, data.test, spec.train.eval_batch_size, device, half, rank, world);
+    // All-reduce: each rank evaluates its share and the sums are reduced.
+    // Parameter server: rank 0 evaluates everything (it reports), others nothing.
+    EvalSums eval_sums;
+    if (!ps)
+      eval_sums =
+          evaluate(*model, data.test, spec.train.eval_batch_size, device, half, rank, world);
+    else if (rank == 0)
+      eval_sums = evaluate(*model, data.test, spec.train.eval_batch_size, device, half, 0, 1);
     if (reducer) {
       // The epoch's figures over all ranks (exact sums of counts).
       std::vector<double> v = eval_sums.flat();
@@ -596,9 +626,14 @@ TrainResult run_training(const models::JobSpec& spec, ProgressSink& outer_sink,
     result.loss_scale = scaler->scale();
   }
   if (reducer) result.sync = reducer->stats();
+  if (ps) {
+    result.sync = ps->stats();
+    ps->finish();
+  }
   if (!result.cancelled && rank == 0) {
     result.checkpoint_path = spec.checkpoint.path;
-    write_checkpoint(spec.checkpoint.path, *model, *optimizer, spec, result);
+    // With a parameter server the optimizer's state lives on the shards.
+    write_checkpoint(spec.checkpoint.path, *model, ps ? nullptr : optimizer.get(), spec, result);
     sink.on_log("checkpoint: " + spec.checkpoint.path);
   }
   result.wall_seconds = seconds_since(start);

@@ -166,6 +166,20 @@ TEST_F(ClusterTest, ADataParallelJobRunsOnTwoWorkersAndFailsWhenOneDies) {
   EXPECT_EQ(job["result"]["world_size"], 2) << job.dump();
   EXPECT_EQ(job["result"]["sync"]["steps"], 40) << job.dump();  // 2 epochs of 400 / 20
 
+  // 1b. The same through parameter-server shards the coordinator hosts.
+  {
+    nlohmann::json ps = nlohmann::json::parse(testing_support::slurp(dp_spec("viaps", 1, 400)));
+    ps["sync"] = {{"mode", "ps"}, {"shards", 2}, {"timeout_s", 10}};
+    std::ofstream(path("viaps.json")) << ps.dump(2);
+    auto [prc, pout] = cli({"submit", path("viaps.json"), "--follow"}, "follow-ps.log");
+    EXPECT_EQ(prc, 0) << pout;
+    EXPECT_NE(pout.find("parameter server (2 shard(s), BSP)"), std::string::npos) << pout;
+    const nlohmann::json v = api("/v1/jobs/job-2");
+    EXPECT_EQ(v["state"], "SUCCEEDED") << v.dump();
+    EXPECT_EQ(v["result"]["sync"]["mode"], "ps") << v.dump();
+    EXPECT_EQ(v["result"]["sync"]["steps"], 20) << v.dump();
+  }
+
   // 2. A long one; SIGKILL one of its workers mid-training: the job fails,
   //    naming what happened, within the heartbeat and ring timeouts.
   const std::string id = submit(dp_spec("doomed", 100000, 400));

@@ -139,6 +139,60 @@ TEST_F(DataParallelTest, TwoAndFourRanksReachTheWeightsOfOneProcess) {
   }
 }
 
+TEST_F(DataParallelTest, ParameterServerRanksReachTheWeightsOfOneProcess) {
+  // Two `ringmaster ps` shard processes; the job's optimizer comes in its init.
+  std::vector<std::unique_ptr<Process>> shards;
+  std::vector<std::string> endpoints;
+  for (int i = 0; i < 2; ++i) {
+    shards.push_back(
+        std::make_unique<Process>(std::vector<std::string>{"ps", "--port", "0", "--shard-index",
+                                                           std::to_string(i), "--shards", "2"},
+                                  path("ps" + std::to_string(i) + ".out")));
+    const auto until = std::chrono::steady_clock::now() + 20s;
+    std::string endpoint;
+    while (endpoint.empty() && std::chrono::steady_clock::now() < until) {
+      const std::string out = shards.back()->output();
+      const size_t at = out.find("tcp://");
+      if (at != std::string::npos && out.find('\n', at) != std::string::npos)
+        endpoint = out.substr(at, out.find_first_of(" \n", at) - at);
+      std::this_thread::sleep_for(20ms);
+    }
+    ASSERT_FALSE(endpoint.empty()) << shards.back()->output();
+    endpoints.push_back(endpoint);
+  }
+  const uint64_t seed = std::random_device{}() % 100000;
+  SCOPED_TRACE("seed " + std::to_string(seed));
+  train(write_spec("p1", mlp_spec(seed, "none")), 1);
+  for (int world : {2, 4}) {
+    SCOPED_TRACE("world " + std::to_string(world));
+    nlohmann::json spec = mlp_spec(seed, "none");
+    spec["sync"] = {{"mode", "ps"}, {"timeout_s", 30}};
+    std::string name = "ps";
+    name += std::to_string(world);
+    const std::string file = write_spec(name, spec);
+    std::vector<std::unique_ptr<Process>> ranks;
+    for (int r = 0; r < world; ++r)
+      ranks.push_back(std::make_unique<Process>(
+          std::vector<std::string>{"train", file, "--rank", std::to_string(r), "--world-size",
+                                   std::to_string(world), "--rendezvous", path(name + ".rdv"),
+                                   "--ps", endpoints[0] + "," + endpoints[1], "--job-id", name},
+          path(name + ".out." + std::to_string(r))));
+    for (int r = 0; r < world; ++r) {
+      auto& p = *ranks[static_cast<size_t>(r)];
+      ASSERT_TRUE(p.wait(120s)) << "rank " << r << " hung";
+      ASSERT_EQ(p.exit_code(), 0) << p.output();
+    }
+    const double diff =
+        max_relative_difference(path("p1.safetensors"), path(name + ".safetensors"));
+    std::printf(
+        "parameter server, world %d: largest relative weight difference to 1 process: %.3g\n",
+        world, diff);
+    EXPECT_LT(diff, 1e-5);
+  }
+  for (auto& s : shards) s->signal(SIGTERM);
+  for (auto& s : shards) EXPECT_TRUE(s->wait(10s));
+}
+
 TEST_F(DataParallelTest, Fp16CompressionStaysCloseToExact) {
   const uint64_t seed = std::random_device{}() % 100000;
   SCOPED_TRACE("seed " + std::to_string(seed));
