@@ -132,7 +132,7 @@ TEST(Registry, BuildsByNameAndListsKnownNames) {
       build_model("deep_convnet", {.in_channels = 1, .num_classes = 10, .image_size = 28}, rng);
   EXPECT_EQ(net->named_parameters().front().first, "conv1.weight");
   EXPECT_EQ(model_names(),
-            (std::vector<std::string>{"deep_convnet", "fcn", "googlenet", "resnet", "vgg"}));
+            (std::vector<std::string>{"deep_convnet", "fcn", "googlenet", "mlp", "resnet", "vgg"}));
   try {
     build_model("resnet9000", {}, rng);
     FAIL() << "no error";
@@ -275,6 +275,41 @@ TEST(DeepConvNet, CheckpointReplaceHeadAndFreeze) {
   target->register_module("fc2", std::make_shared<Linear>(50, 3, rb));
   target->eval();
   EXPECT_EQ(target->forward(x).shape(), (ops::Shape{3, 3}));
+}
+
+}  // namespace
+}  // namespace ringmaster::models
+
+namespace ringmaster::models {
+namespace {
+
+TEST(DeepConvNet, DropoutZeroLeavesTheDropoutLayersOutAndKeepsTheParameters) {
+  std::mt19937_64 rng(3);
+  const ModelConfig cfg{.in_channels = 1, .num_classes = 10, .image_size = 28};
+  auto with = build_model("deep_convnet", cfg, rng);
+  auto without = build_model("deep_convnet", cfg, rng, {{"dropout", 0}});
+  EXPECT_EQ(with->num_parameters(), without->num_parameters());
+  ops::Tensor x = ops::Tensor::randn({2, 1, 28, 28}, rng);
+  without->train(true);
+  // No dropout: two training-mode passes agree.
+  EXPECT_EQ(without->forward(x).to_vector(), without->forward(x).to_vector());
+  EXPECT_THROW(build_model("deep_convnet", cfg, rng, {{"dropout", 1.5}}), ops::Error);
+}
+
+TEST(Mlp, LayersParametersAndShapes) {
+  std::mt19937_64 rng(5);
+  const ModelConfig cfg{.in_channels = 1, .num_classes = 10, .image_size = 8};
+  auto net = build_model("mlp", cfg, rng, {{"hidden", {64, 32}}});
+  // 64*64+64 + 64*32+32 + 32*10+10
+  EXPECT_EQ(net->num_parameters(), 64 * 64 + 64 + 64 * 32 + 32 + 32 * 10 + 10);
+  EXPECT_EQ(net->named_parameters().front().first, "fc1.weight");
+  EXPECT_EQ(net->named_parameters().back().first, "fc3.bias");
+  ops::Tensor y = net->forward(ops::Tensor::randn({3, 1, 8, 8}, rng));
+  EXPECT_EQ(y.shape(), (ops::Shape{3, 10}));
+  auto softmax_regression = build_model("mlp", cfg, rng, {{"hidden", nlohmann::json::array()}});
+  EXPECT_EQ(softmax_regression->num_parameters(), 64 * 10 + 10);
+  EXPECT_THROW(build_model("mlp", cfg, rng, {{"hidden", {0}}}), ops::Error);
+  EXPECT_THROW(build_model("mlp", cfg, rng, {{"hidden", "wide"}}), ops::Error);
 }
 
 }  // namespace
