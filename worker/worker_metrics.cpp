@@ -11,7 +11,7 @@
 namespace ringmaster::worker {
 
 WorkerMetrics::WorkerMetrics(const std::string& nvml_library)
-    : registry_(std::make_shared<prometheus::Registry>()) {
+    : registry_(std::make_shared<prometheus::Registry>()), process_(comm::process_collector()) {
   using namespace prometheus;
   if (!nvml_library.empty())
     gpu_ = std::make_unique<GpuMetrics>(nvml_library);
@@ -96,7 +96,7 @@ void WorkerMetrics::observe_step(double seconds, int64_t samples) {
 
 std::vector<std::shared_ptr<prometheus::Collectable>> WorkerMetrics::collectables() const {
   std::vector<std::shared_ptr<prometheus::Collectable>> out = {registry_, comm::comm_registry(),
-                                                               comm::process_collector()};
+                                                               process_};
   if (gpu_) out.push_back(gpu_->collectable());
   return out;
 }

@@ -41,12 +41,14 @@ class WorkerMetrics {
   void task_started();
   void task_finished(const std::string& outcome);  // "succeeded" | "failed" | "cancelled"
   void observe_step(double seconds, int64_t samples);
-  // What /metrics serves: this registry, the comm registry, process and GPU metrics.
+  // What /metrics serves: this registry, the comm registry, process and GPU
+  // metrics. Each lives as long as this object (an Exposer holds weak pointers).
   std::vector<std::shared_ptr<prometheus::Collectable>> collectables() const;
   const std::string& gpu_status() const;
 
  private:
   std::shared_ptr<prometheus::Registry> registry_;
+  std::shared_ptr<prometheus::Collectable> process_;  // owned: an Exposer keeps weak pointers
   std::unique_ptr<GpuMetrics> gpu_;
   std::string no_gpu_status_;
   prometheus::Gauge* registered_;
