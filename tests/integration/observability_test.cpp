@@ -94,12 +94,18 @@ class ObservabilityTest : public ::testing::Test {
   }
 
   // A coordinator and one worker; the worker's metrics port read from its log.
-  void start_cluster() {
-    coordinator_ = std::make_unique<Process>(
-        std::vector<std::string>{"coordinator", "--port", std::to_string(http_port_), "--zmq",
-                                 "tcp://127.0.0.1:" + std::to_string(zmq_port_), "--state-dir",
-                                 path("runs/cluster"), "--checkpoint-root", path("runs")},
-        path("coordinator.log"));
+  void start_cluster(const std::vector<std::string>& coordinator_args = {}) {
+    std::vector<std::string> args = {"coordinator",
+                                     "--port",
+                                     std::to_string(http_port_),
+                                     "--zmq",
+                                     "tcp://127.0.0.1:" + std::to_string(zmq_port_),
+                                     "--state-dir",
+                                     path("runs/cluster"),
+                                     "--checkpoint-root",
+                                     path("runs")};
+    args.insert(args.end(), coordinator_args.begin(), coordinator_args.end());
+    coordinator_ = std::make_unique<Process>(args, path("coordinator.log"));
     ASSERT_TRUE(wait_until(
         [&] { return RawHttp(http_port_, 1000).request("GET", "/healthz").status == 200; }, 20s))
         << coordinator_->output();
@@ -172,7 +178,7 @@ TEST_F(ObservabilityTest, PromtoolAcceptsTheLiveMetricsOfACoordinatorAndAWorker)
   std::ofstream(path("bad.prom")) << "# TYPE requests counter\nrequests 1\n";
   EXPECT_NE(promtool_check_metrics(path("bad.prom")).first, 0);
 
-  start_cluster();
+  start_cluster({"--metrics-retention", "3"});
   // Every family is there from start-up, before any job.
   const std::string fresh = scrape(http_port_);
   for (const char* s : {"PENDING", "RUNNING", "SUCCEEDED", "FAILED", "CANCELLED"})
@@ -211,6 +217,18 @@ TEST_F(ObservabilityTest, PromtoolAcceptsTheLiveMetricsOfACoordinatorAndAWorker)
            "ringmaster_comm_wire_bytes_total{compression=\"none\",mode=\"ps\"} 0",
            "ringmaster_gpus ", "process_resident_memory_bytes"})
     EXPECT_NE(work.find(s), std::string::npos) << s << "\n" << work;
+
+  // The finished job's series leave after the retention (3 s); the rest stay.
+  std::string later;
+  EXPECT_TRUE(wait_until(
+      [&] {
+        later = scrape(http_port_);
+        return later.find(j) == std::string::npos;
+      },
+      15s))
+      << later;
+  EXPECT_NE(later.find("ringmaster_jobs_finished_total{state=\"SUCCEEDED\"} 1"), std::string::npos);
+  EXPECT_NE(later.find("ringmaster_jobs{state=\"SUCCEEDED\"} 1"), std::string::npos) << later;
 }
 
 // One PromQL expression: its result vector, or a failure naming it.
