@@ -95,13 +95,15 @@ class CoordinatorMetrics {
   std::map<std::string, std::unique_ptr<JobSeries>> jobs_;
 };
 
-// Jobs by state, unschedulable jobs, workers by state (idle, busy, dead),
-// seconds since each worker's last heartbeat, and the control plane's message
-// counters, read when scraped. Borrows everything; all must outlive it.
+// The control plane's message counters, as the cluster collector reads them.
 struct ControlCounters {
   uint64_t received = 0, bad_messages = 0, sent = 0, send_failures = 0;
   std::map<std::string, uint64_t> bad_by_code;
 };
+// Jobs by state, unschedulable jobs, workers by state (idle, busy, dead),
+// seconds since each worker's last heartbeat, and the control-plane counters,
+// read when scraped. Borrows everything; all must outlive it. Thread-safe as
+// the managers are.
 std::shared_ptr<prometheus::Collectable> cluster_collector(
     const JobManager& jobs, const WorkerRegistry& workers,
     std::function<ControlCounters()> control_counters);
