@@ -24,6 +24,7 @@ struct CoordinatorCliOptions {
   std::string token, token_file;
   std::string durability = "full";
   double heartbeat_timeout = 5.0;
+  double metrics_retention = 600.0;
 };
 
 int run_coordinator(const CoordinatorCliOptions& o) {
@@ -36,6 +37,7 @@ int run_coordinator(const CoordinatorCliOptions& o) {
   c.durability =
       o.durability == "normal" ? coordinator::Durability::kNormal : coordinator::Durability::kFull;
   c.heartbeat_timeout = std::chrono::milliseconds(static_cast<int64_t>(o.heartbeat_timeout * 1000));
+  c.metrics_retention = std::chrono::milliseconds(static_cast<int64_t>(o.metrics_retention * 1000));
   try {
     c.token = resolve_token(o.token, o.token_file);
   } catch (const std::exception& e) {
@@ -94,6 +96,10 @@ void add_coordinator_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--heartbeat-timeout", o->heartbeat_timeout,
                   "Seconds of silence after which a worker is dead")
       ->check(CLI::Range(0.2, 3600.0))
+      ->capture_default_str();
+  cmd->add_option("--metrics-retention", o->metrics_retention,
+                  "Seconds a finished job's series (loss, accuracy, ...) stay on /metrics")
+      ->check(CLI::Range(0.0, 7.0 * 86400))
       ->capture_default_str();
   cmd->callback([o, &exit_code] { exit_code = run_coordinator(*o); });
 }

@@ -104,8 +104,9 @@ class Cluster {
     }
     for (int i = 1; i <= o_.workers; ++i) {
       auto w = std::make_unique<ChildProcess>();
+      // Several workers on one machine: each on a free metrics port (in its log).
       w->start({"worker", "--coordinator", zmq_, "--name", "worker-" + std::to_string(i), "--cores",
-                std::to_string(cores)},
+                std::to_string(cores), "--metrics-port", "0"},
                (state_ / ("worker-" + std::to_string(i) + ".log")).string());
       workers_.push_back(std::move(w));
     }

@@ -1,16 +1,21 @@
 // `ringmaster worker` (see worker_command.h). Exit codes: 0 stopped by a
-// signal, 3 the coordinator was unreachable for --coordinator-timeout, 1 a
-// bad endpoint.
+// signal, 3 the coordinator was unreachable for --coordinator-timeout, 2 a
+// bad endpoint or a metrics port that cannot be bound. Metrics are served by
+// a prometheus-cpp Exposer (civetweb) on --metrics-host:--metrics-port.
 #include "cli/worker_command.h"
 
 #include <chrono>
 #include <cstdio>
+#include <memory>
 #include <thread>
+
+#include <prometheus/exposer.h>
 
 #include "cli/exit_codes.h"
 #include "cli/signals.h"
 #include "comm/transport.h"
 #include "worker/agent.h"
+#include "worker/worker_metrics.h"
 
 namespace ringmaster::cli {
 namespace {
@@ -22,6 +27,8 @@ struct WorkerCliOptions {
   int64_t gpus = -1;
   double coordinator_timeout = 60.0;
   std::string host = "127.0.0.1";
+  std::string metrics_host = "127.0.0.1";
+  int metrics_port = kDefaultWorkerMetricsPort;
 };
 
 int run_worker(const WorkerCliOptions& o) {
@@ -33,9 +40,30 @@ int run_worker(const WorkerCliOptions& o) {
   a.gpus = o.gpus;
   a.coordinator_timeout =
       std::chrono::milliseconds(static_cast<int64_t>(o.coordinator_timeout * 1000));
+  worker::WorkerMetrics metrics;
+  a.metrics = &metrics;
+  std::unique_ptr<prometheus::Exposer> exposer;
+  const std::string bind =
+      (o.metrics_host.find(':') != std::string::npos ? "[" + o.metrics_host + "]"
+                                                     : o.metrics_host) +
+      ":" + std::to_string(o.metrics_port);
+  try {
+    exposer = std::make_unique<prometheus::Exposer>(bind, /*num_threads=*/1);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr,
+                 "ringmaster worker: cannot serve metrics on %s (%s); pick another "
+                 "--metrics-port, or 0 for any free port\n",
+                 bind.c_str(), e.what());
+    return kExitUsage;
+  }
+  for (const auto& c : metrics.collectables()) exposer->RegisterCollectable(c);
   install_stop_signals();
   worker::Agent agent(a);
+  const std::vector<int> ports = exposer->GetListeningPorts();
   std::printf("worker %s: connecting to %s\n", agent.id().c_str(), o.coordinator.c_str());
+  std::printf("worker %s: metrics on http://%s:%d/metrics (%s)\n", agent.id().c_str(),
+              o.metrics_host.c_str(), ports.empty() ? o.metrics_port : ports.front(),
+              metrics.gpu_status().c_str());
   std::fflush(stdout);
   // The loop polls its own flag; this thread turns a signal into a stop.
   std::atomic<bool> done{false};
@@ -77,6 +105,12 @@ void add_worker_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--coordinator-timeout", o->coordinator_timeout,
                   "Exit (code 3) after this many seconds without word from the coordinator")
       ->check(CLI::Range(1.0, 86400.0))
+      ->capture_default_str();
+  cmd->add_option("--metrics-host", o->metrics_host,
+                  "Address of the Prometheus endpoint (/metrics; read-only, no token)")
+      ->capture_default_str();
+  cmd->add_option("--metrics-port", o->metrics_port, "Its port (0: any free port, printed)")
+      ->check(CLI::Range(0, 65535))
       ->capture_default_str();
   cmd->callback([o, &exit_code] { exit_code = run_worker(*o); });
 }

@@ -10,15 +10,14 @@
 #include <span>
 #include <vector>
 
+#include "comm/compression.h"
 #include "comm/fp16_compression.h"
 #include "comm/ring_transport.h"
 
 namespace ringmaster::comm {
 
-enum class Compression {
-  kNone,  // exact: float32 on the wire; every rank ends with the same bytes
-  kFp16,  // float16 on the wire with a per-chunk power-of-two scale, fp32 accumulation
-};
+// Compression (comm/compression.h): kNone gives every rank the same bytes;
+// kFp16 sends a per-chunk power-of-two scale, accumulates in fp32.
 
 struct AllreduceOptions {
   Compression compression = Compression::kNone;

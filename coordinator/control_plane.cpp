@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "coordinator/metrics.h"
+
 namespace ringmaster::coordinator {
 namespace {
 
@@ -59,6 +61,7 @@ ControlPlane::Stats ControlPlane::stats() const {
 
 void ControlPlane::run() {
   auto last_expire = std::chrono::steady_clock::now();
+  auto last_sweep = last_expire;
   while (!stop_) {
     try {
       auto env = socket_->receive(options_.poll_interval);
@@ -71,6 +74,13 @@ void ControlPlane::run() {
       if (now - last_expire >= std::chrono::milliseconds(100)) {
         expire_workers(now);
         last_expire = now;
+      }
+      if (options_.metrics && now - last_sweep >= std::chrono::seconds(1)) {
+        options_.metrics->sweep(now, [this](const std::string& id) {
+          const auto s = jobs_.state_of(id);
+          return s && *s == JobState::kRunning;
+        });
+        last_sweep = now;
       }
       if (!reconciled_ && now - started_ > workers_.timeout()) reconcile_after_restart();
       send_cancels();
@@ -120,7 +130,9 @@ void ControlPlane::handle(const comm::Envelope& env) {
   try {
     if (m.type == "heartbeat") return on_heartbeat(peer, m);
     if (m.type == "progress") {
-      jobs_.record_progress(m.header["job_id"], peer, m.header["kind"], m.header["report"]);
+      if (jobs_.record_progress(m.header["job_id"], peer, m.header["kind"], m.header["report"]) &&
+          options_.metrics)
+        options_.metrics->on_progress(m.header["job_id"], m.header["kind"], m.header["report"]);
       return;
     }
     if (m.type == "log") {
@@ -340,8 +352,12 @@ void ControlPlane::send_cancels() {
 void ControlPlane::schedule() {
   cluster_changed_ = false;
   scheduled_version_ = jobs_.version();
+  const auto began = std::chrono::steady_clock::now();
   const ClusterSnapshot cluster = workers_.snapshot();
   const Decision d = coordinator::schedule(cluster, jobs_.queue());
+  if (options_.metrics)
+    options_.metrics->observe_scheduling(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count());
   jobs_.set_unschedulable(d.unschedulable);
   std::map<std::string, int64_t> threads;
   for (const auto& w : cluster.workers) threads[w.id] = std::max<int64_t>(1, w.cores / w.slots);

@@ -22,10 +22,15 @@
 
 namespace ringmaster::coordinator {
 
+class CoordinatorMetrics;
+
 struct ControlPlaneOptions {
   std::string endpoint = "tcp://127.0.0.1:5555";
   std::chrono::milliseconds heartbeat_interval{1000};  // told to workers
   std::chrono::milliseconds poll_interval{20};         // longest idle wait of the loop
+  // Borrowed, may be null: scheduling latency, per-job progress series and
+  // their retention sweep (once a second).
+  CoordinatorMetrics* metrics = nullptr;
 };
 
 class ControlPlane {

@@ -7,10 +7,14 @@
 #include <filesystem>
 #include <fstream>
 
+#include <prometheus/registry.h>
+
+#include "comm/metrics.h"
 #include "comm/transport.h"
 #include "coordinator/control_plane.h"
 #include "coordinator/http_server.h"
 #include "coordinator/job_manager.h"
+#include "coordinator/metrics.h"
 #include "coordinator/rest_api.h"
 #include "coordinator/worker_registry.h"
 
@@ -36,6 +40,8 @@ struct Coordinator::Impl {
   std::unique_ptr<JobManager> jobs;
   std::unique_ptr<WorkerRegistry> workers;
   comm::Context ctx;
+  std::unique_ptr<CoordinatorMetrics> metrics;
+  std::vector<std::shared_ptr<prometheus::Collectable>> metric_sources;
   std::unique_ptr<ControlPlane> control;
   std::unique_ptr<RestApi> api;
   std::unique_ptr<HttpServer> http;
@@ -65,30 +71,31 @@ Coordinator::Coordinator(CoordinatorOptions o) : impl_(std::make_unique<Impl>())
   s.store = open_sqlite_job_store((state / "jobs.db").string(), o.durability);
   s.jobs = std::make_unique<JobManager>(*s.store);
   s.workers = std::make_unique<WorkerRegistry>(o.heartbeat_timeout);
+  s.metrics = std::make_unique<CoordinatorMetrics>(o.metrics_retention);
+  CoordinatorMetrics* metrics = s.metrics.get();
+  s.jobs->set_transition_observer(
+      [metrics](JobState from, JobState to) { metrics->transition(from, to); });
   ControlPlaneOptions cp;
   cp.endpoint = o.zmq_endpoint;
   cp.heartbeat_interval = o.heartbeat_interval;
+  cp.metrics = metrics;
   s.control = std::make_unique<ControlPlane>(s.ctx, *s.jobs, *s.workers, cp);
   RestOptions rest;
   rest.token = o.token;
   rest.policy.checkpoint_root = fs::weakly_canonical(root);
   rest.policy.state_dir = fs::weakly_canonical(state);
   ControlPlane* control = s.control.get();
-  rest.extra_metrics = [control] {
-    const ControlPlane::Stats st = control->stats();
-    std::string out =
-        "# HELP ringmaster_control_messages_received_total Control-plane messages received.\n"
-        "# TYPE ringmaster_control_messages_received_total counter\n"
-        "ringmaster_control_messages_received_total " +
-        std::to_string(st.received) +
-        "\n# HELP ringmaster_control_bad_messages_total Control-plane messages that failed "
-        "validation.\n# TYPE ringmaster_control_bad_messages_total counter\n";
-    out += "ringmaster_control_bad_messages_total " + std::to_string(st.bad_messages) + "\n";
-    for (const auto& [code, n] : st.bad_by_code)
-      out += "ringmaster_control_bad_messages_by_code_total{code=\"" + code + "\"} " +
-             std::to_string(n) + "\n";
-    return out;
-  };
+  s.metric_sources = {cluster_collector(*s.jobs, *s.workers,
+                                        [control] {
+                                          const ControlPlane::Stats st = control->stats();
+                                          return ControlCounters{st.received, st.bad_messages,
+                                                                 st.sent, st.send_failures,
+                                                                 st.bad_by_code};
+                                        }),
+                      s.metrics->registry(), comm::comm_registry(), comm::process_collector()};
+  rest.metrics = metrics;
+  Impl* impl = impl_.get();
+  rest.metrics_text = [impl] { return comm::metrics_text(impl->metric_sources); };
   s.api = std::make_unique<RestApi>(*s.jobs, *s.workers, rest);
   HttpServerOptions http;
   http.address = o.http_address;
@@ -143,5 +150,6 @@ void Coordinator::stop() {
 uint16_t Coordinator::http_port() const { return impl_->http->port(); }
 std::string Coordinator::zmq_endpoint() const { return impl_->control->endpoint(); }
 uint64_t Coordinator::bad_messages() const { return impl_->control->stats().bad_messages; }
+std::string Coordinator::metrics_text() const { return comm::metrics_text(impl_->metric_sources); }
 
 }  // namespace ringmaster::coordinator

@@ -34,6 +34,9 @@ struct CoordinatorOptions {
   std::chrono::milliseconds heartbeat_interval{1000};
   std::chrono::milliseconds heartbeat_timeout{5000};
   int http_threads = 2;
+  // A finished job's per-job series (loss, accuracy, ...) leave /metrics this
+  // long after it ended: long enough for Prometheus to scrape the last values.
+  std::chrono::milliseconds metrics_retention{std::chrono::minutes(10)};
 };
 
 bool is_loopback_address(const std::string& host);
@@ -55,6 +58,7 @@ class Coordinator {
   uint16_t http_port() const;
   std::string zmq_endpoint() const;  // as bound, port filled in
   uint64_t bad_messages() const;     // control-plane messages that failed validation
+  std::string metrics_text() const;  // what GET /metrics serves
 
  private:
   struct Impl;

@@ -68,7 +68,9 @@ void JobManager::commit_locked(Entry& e, const Job& next) {
   if (is_terminal(next.state) && !is_terminal(e.job.state)) e.progress = nullptr;
   if (!is_pending) e.unschedulable.clear();
   if (was_pending != is_pending || is_terminal(next.state)) ++version_;
+  const JobState from = e.job.state;
   e.job = next;
+  if (observer_ && from != next.state) observer_(from, next.state);
 }
 
 JobManager::Submitted JobManager::submit(const NewJob& n) {
@@ -344,6 +346,24 @@ std::map<JobState, int64_t> JobManager::counts() const {
     out[s] = 0;
   for (const auto& [seq, e] : by_seq_) ++out[e.job.state];
   return out;
+}
+
+std::optional<JobState> JobManager::state_of(const std::string& id) const {
+  std::lock_guard lock(mu_);
+  const Entry* e = find_locked(id);
+  if (!e) return std::nullopt;
+  return e->job.state;
+}
+
+int64_t JobManager::unschedulable_count() const {
+  std::lock_guard lock(mu_);
+  int64_t n = 0;
+  for (int64_t seq : flagged_)
+    if (auto it = by_seq_.find(seq); it != by_seq_.end() &&
+                                     it->second.job.state == JobState::kPending &&
+                                     !it->second.unschedulable.empty())
+      ++n;
+  return n;
 }
 
 }  // namespace ringmaster::coordinator

@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -117,6 +118,14 @@ class JobManager {
   // True when the job is RUNNING with `worker` in its placement (cheap: no copy).
   bool runs_on(const std::string& id, const std::string& worker) const;
   std::map<JobState, int64_t> counts() const;
+  std::optional<JobState> state_of(const std::string& id) const;  // cheap: no copy
+  int64_t unschedulable_count() const;  // PENDING jobs no cluster of today's size can hold
+
+  // Called on every state change, once it is durable, under the manager's
+  // lock: it must be quick and must not call back into the manager (metrics
+  // counters). Set it before the manager is shared between threads.
+  using TransitionObserver = std::function<void(JobState from, JobState to)>;
+  void set_transition_observer(TransitionObserver observer) { observer_ = std::move(observer); }
 
  private:
   struct Entry {
@@ -148,6 +157,7 @@ class JobManager {
   std::vector<std::string> cancel_outbox_;
   int64_t next_seq_ = 1;
   std::atomic<uint64_t> version_{0};
+  TransitionObserver observer_;
 };
 
 }  // namespace ringmaster::coordinator

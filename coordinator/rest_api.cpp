@@ -93,19 +93,20 @@ HttpResponse RestApi::handle(const HttpRequest& req) const {
     return json_response(200, {{"status", "ok"}});
   }
   if (!options_.token.empty()) {
+    const bool submitting = m == "POST" && (path == "/v1/jobs" || path == "/v1/jobs/");
     const std::string auth = req.header("authorization");
     const std::string prefix = "Bearer ";
     if (auth.empty() || auth.compare(0, prefix.size(), prefix) != 0) {
       HttpResponse r = problem(401, "Unauthorized",
                                "this coordinator needs a bearer token (Authorization: Bearer ...)");
       r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"ringmaster\"");
-      return r;
+      return submitting ? reject(Rejection::kUnauthorized, std::move(r)) : r;
     }
     if (!same_secret(auth.substr(prefix.size()), options_.token)) {
       HttpResponse r = problem(401, "Unauthorized", "the bearer token is not valid");
       r.headers.emplace_back("WWW-Authenticate",
                              "Bearer realm=\"ringmaster\", error=\"invalid_token\"");
-      return r;
+      return submitting ? reject(Rejection::kUnauthorized, std::move(r)) : r;
     }
   }
   if (path == "/metrics") return m == "GET" ? metrics() : method_not_allowed("GET");
@@ -135,20 +136,24 @@ HttpResponse RestApi::handle(const HttpRequest& req) const {
 HttpResponse RestApi::submit(const HttpRequest& req) const {
   const std::string type = req.header("content-type");
   if (!type.empty() && type.find("json") == std::string::npos)
-    return problem(415, "Unsupported Media Type", "send the job spec as application/json");
+    return reject(Rejection::kUnsupportedMediaType,
+                  problem(415, "Unsupported Media Type", "send the job spec as application/json"));
   const std::string key = req.header("idempotency-key");
   if (key.size() > 255)
-    return problem(400, "Bad Request", "", {{"Idempotency-Key", "must be at most 255 characters"}});
+    return reject(
+        Rejection::kBadRequest,
+        problem(400, "Bad Request", "", {{"Idempotency-Key", "must be at most 255 characters"}}));
   Submission s;
   try {
     s = validate_submission(req.body, options_.policy);
   } catch (const models::SpecError& e) {
     std::vector<std::pair<std::string, std::string>> params;
     for (const auto& p : e.problems()) params.emplace_back(p.pointer, p.reason);
-    return problem(400, "Invalid job spec",
-                   std::to_string(params.size()) + (params.size() == 1 ? " problem" : " problems") +
-                       " in the job spec",
-                   params);
+    return reject(Rejection::kInvalidSpec,
+                  problem(400, "Invalid job spec",
+                          std::to_string(params.size()) +
+                              (params.size() == 1 ? " problem" : " problems") + " in the job spec",
+                          params));
   }
   NewJob n;
   n.name = s.spec.name;
@@ -163,10 +168,12 @@ HttpResponse RestApi::submit(const HttpRequest& req) const {
   try {
     out = jobs_.submit(n);
   } catch (const IdempotencyConflict& e) {
-    return problem(422, "Idempotency-Key reused", e.what());
+    return reject(Rejection::kIdempotencyConflict,
+                  problem(422, "Idempotency-Key reused", e.what()));
   } catch (const StoreError& e) {
-    return problem(503, "Job store unavailable", e.what());
+    return reject(Rejection::kStoreUnavailable, problem(503, "Job store unavailable", e.what()));
   }
+  if (out.created && options_.metrics) options_.metrics->submitted();
   HttpResponse r = json_response(out.created ? 201 : 200, job_json(out.view, true));
   r.headers.emplace_back("Location", "/v1/jobs/" + out.view.job.id);
   if (!out.created) r.headers.emplace_back("Idempotent-Replayed", "true");
@@ -302,17 +309,15 @@ HttpResponse RestApi::list_workers() const {
 }
 
 HttpResponse RestApi::metrics() const {
-  std::string out = "# HELP ringmaster_jobs Jobs by state.\n# TYPE ringmaster_jobs gauge\n";
-  for (const auto& [state, n] : jobs_.counts())
-    out += std::string("ringmaster_jobs{state=\"") + to_string(state) + "\"} " + std::to_string(n) +
-           "\n";
-  out += "# HELP ringmaster_workers_alive Workers heard from within the heartbeat timeout.\n";
-  out += "# TYPE ringmaster_workers_alive gauge\n";
-  out += "ringmaster_workers_alive " + std::to_string(workers_.alive_count()) + "\n";
-  if (options_.extra_metrics) out += options_.extra_metrics();
+  if (!options_.metrics_text) return not_found("no metrics here");
   HttpResponse r;
-  r.content_type = "text/plain; version=0.0.4";
-  r.body = std::move(out);
+  r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+  r.body = options_.metrics_text();
+  return r;
+}
+
+HttpResponse RestApi::reject(Rejection why, HttpResponse r) const {
+  if (options_.metrics) options_.metrics->rejected(why);
   return r;
 }
 

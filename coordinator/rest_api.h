@@ -10,6 +10,7 @@
 
 #include "coordinator/http_server.h"
 #include "coordinator/job_manager.h"
+#include "coordinator/metrics.h"
 #include "coordinator/submission.h"
 #include "coordinator/worker_registry.h"
 
@@ -18,8 +19,9 @@ namespace ringmaster::coordinator {
 struct RestOptions {
   std::string token;  // empty: no authentication
   SubmissionPolicy policy;
-  // Extra Prometheus text for /metrics (the control plane's counters).
-  std::function<std::string()> extra_metrics;
+  // The Prometheus text GET /metrics serves (empty function: 404).
+  std::function<std::string()> metrics_text;
+  CoordinatorMetrics* metrics = nullptr;  // borrowed, may be null: submission counts
 };
 
 class RestApi {
@@ -38,6 +40,7 @@ class RestApi {
   HttpResponse delete_job(const std::string& id) const;
   HttpResponse list_workers() const;
   HttpResponse metrics() const;
+  HttpResponse reject(Rejection why, HttpResponse r) const;
 
   JobManager& jobs_;
   WorkerRegistry& workers_;

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything ringmaster needs on Debian 12: build tools, libraries and
-# the real data sets (from Debian packages only; nothing else is downloaded).
+# the real data sets (from Debian packages only; nothing else is downloaded),
+# and the test tools: prometheus (promtool and the server the dashboard test
+# scrapes with) and docker-compose (the compose file is checked, not run).
 # Idempotent: packages already present are skipped, data files already in
 # place with the right sha256 are kept. Uses sudo only when not root.
 # Usage: scripts/install-deps.sh [--bench]   (--bench adds PyTorch + OpenBLAS, and OpenMPI
@@ -25,6 +27,7 @@ packages=(
   libdnnl-dev libsqlite3-dev libstb-dev libcli11-dev googletest libgtest-dev
   zlib1g-dev ocl-icd-opencl-dev opencl-c-headers
   dataset-fashion-mnist libonnx-testdata
+  prometheus docker-compose
 )
 if [ "$want_bench" -eq 1 ]; then
   packages+=(python3-torch libopenblas0-pthread openmpi-bin libopenmpi-dev)

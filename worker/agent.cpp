@@ -16,6 +16,7 @@
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <vector>
 
 #include "comm/transport.h"
 #include "models/job_spec.h"
@@ -23,6 +24,7 @@
 #include "ops/device_memory.h"
 #include "worker/progress_json.h"
 #include "worker/trainer.h"
+#include "worker/worker_metrics.h"
 
 namespace ringmaster::worker {
 namespace {
@@ -59,6 +61,7 @@ struct Event {
 // A running task: its thread, cancel flag and outbox.
 struct Task {
   std::string job_id;
+  WorkerMetrics* metrics = nullptr;
   std::thread thread;
   std::atomic<bool> cancel{false};
   bool cancel_by_user = false;  // loop thread only
@@ -81,11 +84,20 @@ class Sink : public ProgressSink {
   explicit Sink(Task& t) : t_(t) {}
   void on_log(const std::string& line) override { push({Event::kLog, line, nullptr}); }
   void on_step(const StepProgress& p) override {
+    if (t_.metrics != nullptr) t_.metrics->observe_step(p.step_seconds, p.samples);
+    // Every step's time and samples reach the coordinator's metrics: a report
+    // carries the task's samples so far and the step times since the last one.
+    samples_ += p.samples;
+    if (step_seconds_.size() < kMaxStepTimes) step_seconds_.push_back(p.step_seconds);
     // At most five step reports a second: enough for a smooth bar.
     const auto now = Clock::now();
     if (p.step != p.steps_per_epoch && now - last_ < milliseconds(200)) return;
     last_ = now;
-    push({Event::kStep, {}, to_json(p)});
+    nlohmann::json report = to_json(p);
+    report["samples_total"] = samples_;
+    report["step_seconds"] = std::move(step_seconds_);
+    step_seconds_.clear();
+    push({Event::kStep, {}, std::move(report)});
   }
   void on_epoch(const EpochReport& r) override { push({Event::kEpoch, {}, to_json(r)}); }
 
@@ -94,8 +106,11 @@ class Sink : public ProgressSink {
     std::lock_guard lock(t_.mu);
     if (t_.events.size() < 10000) t_.events.push_back(std::move(e));
   }
+  static constexpr size_t kMaxStepTimes = 1000;  // per report; more are counted, not timed
   Task& t_;
   Clock::time_point last_{};
+  int64_t samples_ = 0;
+  std::vector<double> step_seconds_;
 };
 
 // The task thread's side of the rendezvous: hands the endpoint to the loop
@@ -257,6 +272,7 @@ class Loop {
     if (m.type == "registered") {
       if (!registered_) log("registered with " + o_.coordinator);
       registered_ = true;
+      if (o_.metrics != nullptr) o_.metrics->set_registered(true);
       heartbeat_interval_ = milliseconds(h["heartbeat_interval_ms"].get<int64_t>());
       for (auto& [id, r] : reports_) r.last_sent = {};  // resend now
     } else if (m.type == "heartbeat_ack") {
@@ -293,6 +309,7 @@ class Loop {
       if (h["code"] == "unknown_worker") {
         if (registered_) log("the coordinator does not know us (restarted?); registering again");
         registered_ = false;
+        if (o_.metrics != nullptr) o_.metrics->set_registered(false);
         last_register_ = {};
       } else {
         log("coordinator says: " + h["message"].get<std::string>());
@@ -322,6 +339,8 @@ class Loop {
     task_->job_id = job_id;
     task_->rank = static_cast<int>(rank);
     task_->world_size = static_cast<int>(world_size);
+    task_->metrics = o_.metrics;
+    if (o_.metrics != nullptr) o_.metrics->task_started();
     Task* t = task_.get();
     t->thread =
         std::thread([t, spec, threads, host = o_.host] { run_task(*t, spec, threads, host); });
@@ -377,6 +396,7 @@ class Loop {
       r.reason = "worker " + o_.name + " was stopped while running the task";
     }
     log(id + " " + r.state + (r.reason.empty() ? "" : ": " + r.reason));
+    if (o_.metrics != nullptr) o_.metrics->task_finished(r.state);
     reports_[id] = std::move(r);
     task_.reset();
     resend_reports(Clock::now());
@@ -444,6 +464,9 @@ Agent::Agent(AgentOptions options) : options_(std::move(options)) {
 }
 
 int Agent::run() {
+  if (options_.metrics != nullptr)
+    options_.metrics->set_info(options_.name, hostname(), options_.cores, options_.memory_bytes,
+                               options_.gpus);
   Loop loop(options_, stop_);
   return loop.run();
 }

@@ -14,6 +14,8 @@
 
 namespace ringmaster::worker {
 
+class WorkerMetrics;
+
 struct AgentOptions {
   std::string coordinator = "tcp://127.0.0.1:5555";
   std::string name;  // worker id; empty: <hostname>-<pid>
@@ -28,6 +30,7 @@ struct AgentOptions {
   std::chrono::milliseconds coordinator_timeout{60000};
   std::chrono::milliseconds shutdown_grace{20000};  // wait this long for a cancelled task
   bool verbose = true;                              // one line on stderr per task event
+  WorkerMetrics* metrics = nullptr;                 // borrowed, may be null; must outlive run()
 };
 
 class Agent {

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "comm/metrics.h"
 #include "comm/zmq_ring_transport.h"
 #include "ops/check.h"
 #include "ops/cuda/cuda_memory.h"
@@ -196,7 +197,11 @@ void GradientReducer::finish_step() {
     ++stats_.steps;
     for (const Bucket& b : buckets_) {
       ++stats_.buckets;
-      stats_.bytes_on_wire += b.device_buffer.numel() * 4 * 2 * (world_ - 1) / world_;
+      const auto wire =
+          static_cast<uint64_t>(b.device_buffer.numel() * 4 * 2 * (world_ - 1) / world_);
+      stats_.bytes_on_wire += static_cast<int64_t>(wire);
+      comm::record_allreduce(waited / static_cast<double>(buckets_.size()), wire, wire,
+                             comm::Compression::kNone);
     }
     for (size_t k = 0; k < params_.size(); ++k) {
       const Bucket& b = buckets_[bucket_of_[k]];
@@ -218,6 +223,12 @@ void GradientReducer::finish_step() {
         static_cast<int64_t>(t.elements * element_bytes * 2 * static_cast<size_t>(world_ - 1) /
                              static_cast<size_t>(world_));
     if (t.started < backward_end) ++stats_.buckets_started_before_backward_end;
+    const auto wire =
+        static_cast<uint64_t>(t.elements * element_bytes * 2 * static_cast<size_t>(world_ - 1) /
+                              static_cast<size_t>(world_));
+    comm::record_allreduce(seconds(t.finished - t.started), wire,
+                           wire * sizeof(float) / element_bytes,
+                           fp16_ ? comm::Compression::kFp16 : comm::Compression::kNone);
   }
   ++stats_.steps;
   for (size_t k = 0; k < params_.size(); ++k) {

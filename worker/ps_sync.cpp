@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstring>
 
+#include "comm/metrics.h"
 #include "ops/check.h"
 
 namespace ringmaster::worker {
@@ -16,7 +17,7 @@ double seconds_since(Clock::time_point t) {
 
 PsSync::PsSync(std::vector<std::pair<std::string, ops::Tensor>> params, const DataParallel& dp,
                const models::JobSpec& spec, int64_t steps_per_epoch)
-    : params_(std::move(params)), world_(dp.world_size) {
+    : params_(std::move(params)), world_(dp.world_size), fp16_(spec.sync.compression == "fp16") {
   RM_THROW_IF(!dp.rendezvous, "data-parallel training needs a rendezvous");
   const Peers peers = dp.rendezvous("ps", "");  // no ring: the endpoint only marks arrival
   const std::vector<std::string>& shards = peers.ps.empty() ? dp.ps_servers : peers.ps;
@@ -66,10 +67,16 @@ void PsSync::step(int64_t step) {
     grads[name] = p.grad().defined() ? p.grad().to(ops::Device::cpu()).to_plain()
                                      : ops::Tensor::zeros(p.shape());
   client_->push(step, grads);
-  stats_.bytes_on_wire += client_->last_push_bytes();
+  const auto pushed = static_cast<uint64_t>(client_->last_push_bytes());
+  stats_.bytes_on_wire += static_cast<int64_t>(pushed);
   client_->pull(step + 1, pulled_);
   load(pulled_);
   const double s = seconds_since(start);
+  uint64_t payload = 0;
+  for (const auto& [name, p] : params_) payload += static_cast<uint64_t>(p.numel()) * sizeof(float);
+  // Wire: the gradients pushed and the f32 weights pulled; payload: both in f32.
+  comm::record_parameter_server(s, pushed + payload, 2 * payload,
+                                fp16_ ? comm::Compression::kFp16 : comm::Compression::kNone);
   ++stats_.steps;
   stats_.comm_seconds += s;
   stats_.wait_seconds += s;

@@ -45,6 +45,7 @@ class PsSync {
 
   std::vector<std::pair<std::string, ops::Tensor>> params_;
   int world_ = 1;
+  bool fp16_ = false;
   size_t shards_ = 0;
   comm::Context ctx_;
   std::unique_ptr<comm::ParameterServerClient> client_;

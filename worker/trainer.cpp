@@ -442,6 +442,7 @@ TrainResult run_training(const models::JobSpec& spec, ProgressSink& outer_sink,
         result.cancelled = true;
         break;
       }
+      const auto step_start = Clock::now();
       lr = schedule.lr_at(epoch, step, steps_per_epoch);
       optimizer->set_lr(lr);
       optimizer->zero_grad();
@@ -551,6 +552,8 @@ TrainResult run_training(const models::JobSpec& spec, ProgressSink& outer_sink,
       const double per_step = (train_seconds + secs) / done_steps;
       p.eta_seconds = per_step * (total_steps - done_steps);
       p.lr = lr;
+      p.step_seconds = seconds_since(step_start);
+      p.samples = n;
       sink.on_step(p);
     }
     const double epoch_train_seconds = seconds_since(epoch_start);

@@ -25,6 +25,8 @@ struct StepProgress {
   double samples_per_second = 0.0;
   double eta_seconds = 0.0;  // whole run
   double lr = 0.0;
+  double step_seconds = 0.0;  // this step: forward, backward and update
+  int64_t samples = 0;        // in this step's batch
 };
 
 struct EpochReport {

@@ -84,7 +84,7 @@ class ClusterTest : public ::testing::Test {
     workers_[name] = std::make_unique<Process>(
         std::vector<std::string>{"worker", "--coordinator",
                                  "tcp://127.0.0.1:" + std::to_string(zmq_port_), "--name", name,
-                                 "--cores", "1", "--gpus", "0"},
+                                 "--cores", "1", "--gpus", "0", "--metrics-port", "0"},
         path(name + ".log"));
   }
 

@@ -43,8 +43,14 @@ inline uint16_t free_port() {
 
 class Process {
  public:
-  Process(const std::vector<std::string>& args, const std::string& out_path) : out_(out_path) {
-    std::vector<std::string> all = {RINGMASTER_BIN};
+  // `ringmaster ARGS`.
+  Process(const std::vector<std::string>& args, const std::string& out_path)
+      : Process(RINGMASTER_BIN, args, out_path) {}
+  // Any program (an absolute path, or a name looked up in PATH).
+  Process(const std::string& program, const std::vector<std::string>& args,
+          const std::string& out_path)
+      : out_(out_path) {
+    std::vector<std::string> all = {program};
     all.insert(all.end(), args.begin(), args.end());
     std::vector<char*> argv;
     for (auto& s : all) argv.push_back(s.data());
@@ -56,7 +62,7 @@ class Process {
       dup2(fd, 2);
       const int null = ::open("/dev/null", O_RDONLY);
       dup2(null, 0);
-      execv(argv[0], argv.data());
+      execvp(argv[0], argv.data());
       _exit(127);
     }
     ::close(fd);
