@@ -88,10 +88,22 @@ class SqliteJobStore final : public JobStore {
       exec(durability == Durability::kFull ? "PRAGMA synchronous=FULL"
                                            : "PRAGMA synchronous=NORMAL");
       exec("PRAGMA foreign_keys=ON");
+      // seq is the rowid: a new job writes the table and the id index, a
+      // state change the table alone (one WAL page per fsync, mostly).
+      const std::string old = query_text("SELECT sql FROM sqlite_master WHERE name = 'jobs'");
+      if (old.find("id TEXT PRIMARY KEY") != std::string::npos) {  // a store from before
+        exec("BEGIN IMMEDIATE");
+        exec(
+            "CREATE TABLE jobs_by_seq (seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE,"
+            " state TEXT NOT NULL, doc TEXT NOT NULL)");
+        exec("INSERT INTO jobs_by_seq (seq, id, state, doc) SELECT seq, id, state, doc FROM jobs");
+        exec("DROP TABLE jobs");
+        exec("ALTER TABLE jobs_by_seq RENAME TO jobs");
+        exec("COMMIT");
+      }
       exec(
-          "CREATE TABLE IF NOT EXISTS jobs ("
-          " id TEXT PRIMARY KEY, seq INTEGER NOT NULL UNIQUE, state TEXT NOT NULL,"
-          " doc TEXT NOT NULL)");
+          "CREATE TABLE IF NOT EXISTS jobs (seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE,"
+          " state TEXT NOT NULL, doc TEXT NOT NULL)");
       exec(
           "CREATE TABLE IF NOT EXISTS logs ("
           " job_id TEXT NOT NULL, line INTEGER NOT NULL, text TEXT NOT NULL,"
@@ -102,9 +114,15 @@ class SqliteJobStore final : public JobStore {
       if (mode != "wal")
         throw StoreError("job store " + path + " is not in WAL mode (" + mode + ")");
       put_ = std::make_unique<Statement>(
-          db_, "INSERT OR REPLACE INTO jobs (id, seq, state, doc) VALUES (?1, ?2, ?3, ?4)");
+          db_,
+          "INSERT INTO jobs (id, seq, state, doc) VALUES (?1, ?2, ?3, ?4)"
+          " ON CONFLICT(seq) DO UPDATE SET state = excluded.state, doc = excluded.doc");
+      // The counter only needs saving when the newest job is deleted (else
+      // max(seq) + 1 says it), so a submit writes no meta page.
       bump_seq_ = std::make_unique<Statement>(
-          db_, "UPDATE meta SET value = max(value, ?1 + 1) WHERE key = 'next_seq'");
+          db_,
+          "UPDATE meta SET value = max(value, (SELECT seq + 1 FROM jobs WHERE id = ?1))"
+          " WHERE key = 'next_seq' AND EXISTS (SELECT 1 FROM jobs WHERE id = ?1)");
       remove_ = std::make_unique<Statement>(db_, "DELETE FROM jobs WHERE id = ?1");
       remove_log_ = std::make_unique<Statement>(db_, "DELETE FROM logs WHERE job_id = ?1");
       append_ = std::make_unique<Statement>(
@@ -131,16 +149,16 @@ class SqliteJobStore final : public JobStore {
                  job_to_json(job).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
       put_->step();
     }
-    {
-      ResetGuard g{*bump_seq_};
-      bump_seq_->bind(1, job.seq).step();
-    }
     tx.commit();
   }
 
   void remove(const std::string& job_id) override {
     std::lock_guard lock(mu_);
     Transaction tx(*this);
+    {
+      ResetGuard g{*bump_seq_};
+      bump_seq_->bind(1, job_id).step();
+    }
     {
       ResetGuard g{*remove_};
       remove_->bind(1, job_id).step();
@@ -168,7 +186,9 @@ class SqliteJobStore final : public JobStore {
 
   int64_t next_seq() override {
     std::lock_guard lock(mu_);
-    Statement s(db_, "SELECT value FROM meta WHERE key = 'next_seq'");
+    Statement s(db_,
+                "SELECT max((SELECT value FROM meta WHERE key = 'next_seq'),"
+                " (SELECT coalesce(max(seq), 0) + 1 FROM jobs))");
     return s.step() ? s.integer(0) : 1;
   }
 

@@ -8,6 +8,8 @@
 #include <sqlite3.h>
 #include <sys/wait.h>
 
+#include <filesystem>
+
 #include "test_dir.h"
 
 namespace ringmaster::coordinator {
@@ -80,6 +82,43 @@ TEST_F(JobStoreTest, SequenceNumbersAreNeverReused) {
   EXPECT_EQ(store->next_seq(), 3);
   store.reset();
   EXPECT_EQ(open_sqlite_job_store(db())->next_seq(), 3);
+}
+
+TEST_F(JobStoreTest, OpensAStoreWrittenWithTheFormerSchema) {
+  // Before: jobs keyed by id with a separate unique seq, and a counter bumped
+  // on every put.
+  {
+    sqlite3* raw = nullptr;
+    std::filesystem::create_directories(std::filesystem::path(db()).parent_path());
+    ASSERT_EQ(sqlite3_open(db().c_str(), &raw), SQLITE_OK);
+    const std::string doc1 = job_to_json(make_job(1, JobState::kSucceeded)).dump();
+    const std::string doc2 = job_to_json(make_job(2)).dump();
+    const std::string sql =
+        "PRAGMA journal_mode=WAL;"
+        "CREATE TABLE jobs (id TEXT PRIMARY KEY, seq INTEGER NOT NULL UNIQUE, state TEXT NOT NULL,"
+        " doc TEXT NOT NULL);"
+        "CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);"
+        "INSERT INTO meta VALUES ('next_seq', 5);"
+        "INSERT INTO jobs VALUES ('job-1', 1, 'SUCCEEDED', '" +
+        doc1 +
+        "');"
+        "INSERT INTO jobs VALUES ('job-2', 2, 'PENDING', '" +
+        doc2 + "');";
+    ASSERT_EQ(sqlite3_exec(raw, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK)
+        << sqlite3_errmsg(raw);
+    sqlite3_close(raw);
+  }
+  auto store = open_sqlite_job_store(db());
+  const std::vector<Job> jobs = store->load_all();
+  ASSERT_EQ(jobs.size(), 2u);
+  EXPECT_EQ(jobs[0].id, "job-1");
+  EXPECT_EQ(jobs[0].state, JobState::kSucceeded);
+  EXPECT_EQ(jobs[1].id, "job-2");
+  EXPECT_EQ(store->next_seq(), 5);  // the counter the old store kept
+  Job changed = make_job(2, JobState::kRunning);
+  store->put(changed);  // an update in place, not a second row
+  EXPECT_EQ(store->load_all().size(), 2u);
+  EXPECT_EQ(store->load_all()[1].state, JobState::kRunning);
 }
 
 TEST_F(JobStoreTest, LogLinesInOrderAndRemovedWithTheJob) {
