@@ -40,7 +40,7 @@ def make_spec(args, folder, world):
         "checkpoint": {"path": os.path.join(folder, f"w{world}.safetensors")},
     }
     if world > 1:
-        spec["sync"] = {"compression": args.compression, "timeout_s": 60}
+        spec["sync"] = {"compression": args.compression, "timeout_s": 60, "bucket_mb": args.bucket_mb}
     path = os.path.join(folder, f"spec{world}.json")
     with open(path, "w") as f:
         json.dump(spec, f)
@@ -79,6 +79,7 @@ def main():
     p.add_argument("--images", type=int, default=6400, help="training images per run (one epoch)")
     p.add_argument("--batch", type=int, default=64, help="global batch")
     p.add_argument("--compression", default="none", choices=["none", "fp16"])
+    p.add_argument("--bucket-mb", type=float, default=25.0, help="sync.bucket_mb")
     p.add_argument("--link-1g", action="store_true", help="2 ranks across a 1 Gbit/s veth (root)")
     args = p.parse_args()
     args.ringmaster = os.path.abspath(os.path.join(args.build, "bin", "ringmaster"))
@@ -107,7 +108,7 @@ def main():
         link = "1 Gbit/s veth between 2 network namespaces" if args.link_1g else "loopback"
         print(f"\nDeepConvNet, Fashion-MNIST, global batch {args.batch}, {args.images} images a run, "
               f"1 thread per rank, each rank pinned to its own core; ring over {link}, "
-              f"compression {args.compression}; median of {args.rounds} alternating rounds")
+              f"compression {args.compression}, buckets of {args.bucket_mb:g} MiB; median of {args.rounds} alternating rounds")
         print(f"  1 rank : {m1:8.0f} img/s")
         print(f"  2 ranks: {m2:8.0f} img/s")
         print(f"  scaling efficiency: {m2 / (2 * m1):.3f}")
