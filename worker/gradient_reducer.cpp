@@ -51,9 +51,9 @@ GradientReducer::GradientReducer(std::vector<ops::Tensor> params, const DataPara
       on_gpu ? comm::NcclCommunicator::unavailable_reason() : std::string("not on a GPU");
   const bool want_nccl = on_gpu && nccl_missing.empty() && sync.compression == "none";
   auto transport = std::make_unique<comm::ZmqRingTransport>();
-  const std::string endpoint = transport->listen(ctx_, dp.host);
+  endpoint_ = transport->listen(ctx_, dp.host);
   const Peers peers = dp.rendezvous(
-      endpoint, want_nccl && dp.rank == 0 ? comm::NcclCommunicator::make_unique_id() : "");
+      endpoint_, want_nccl && dp.rank == 0 ? comm::NcclCommunicator::make_unique_id() : "");
   RM_THROW_IF(
       !want_nccl && !peers.nccl_id.empty(), "rank 0 all-reduces over NCCL, but rank ", dp.rank,
       " cannot: ", on_gpu && nccl_missing.empty() ? "compression is not none" : nccl_missing);

@@ -52,8 +52,11 @@ class GradientReducer {
   // What backward must be seeded with (instead of 1): the step's weight on
   // the NCCL path, which never touches the gradients on the host; 1 otherwise.
   double backward_seed() const { return nccl_ ? weight_ : 1.0; }
-  // "nccl" or "ring" (ZeroMQ, through host memory).
-  const char* transport_name() const { return nccl_ ? "nccl" : "ring"; }
+  // "ring all-reduce on tcp://HOST:PORT", or the NCCL one beside the ring.
+  std::string describe() const {
+    return nccl_ ? "nccl all-reduce (ring on " + endpoint_ + " for broadcasts and metrics)"
+                 : "ring all-reduce on " + endpoint_;
+  }
   // After backward (or instead of it, when this rank's share of the batch is
   // empty): sends the buckets still held back, waits for all, and writes the
   // reduced gradients into .grad(). Throws comm::CommError.
@@ -93,7 +96,8 @@ class GradientReducer {
   bool fp16_ = false;
   std::chrono::milliseconds timeout_;
 
-  comm::Context ctx_;  // before the transports that use it
+  std::string endpoint_;  // where this rank's ring listens
+  comm::Context ctx_;     // before the transports that use it
   comm::RingTransport* transport_ = nullptr;
   std::unique_ptr<comm::NcclCommunicator> nccl_;  // GPU parameters, compression none
   std::unique_ptr<comm::AsyncAllreducer> async_;  // owns the transport

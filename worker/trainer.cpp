@@ -401,11 +401,11 @@ TrainResult run_training(const models::JobSpec& spec, ProgressSink& outer_sink,
     reducer->broadcast_from_rank0(state);
     result.sync_mode = spec.sync.mode;
     result.sync_compression = spec.sync.compression;
-    char line[200];
+    char line[400];
     std::snprintf(line, sizeof line,
-                  "data-parallel: rank %d of %d, %s all-reduce, compression %s, %zu bucket(s) "
+                  "data-parallel: rank %d of %d, %s, compression %s, %zu bucket(s) "
                   "of <= %g MiB, global batch %lld",
-                  rank, world, reducer->transport_name(), spec.sync.compression.c_str(),
+                  rank, world, reducer->describe().c_str(), spec.sync.compression.c_str(),
                   reducer->bucket_count(), spec.sync.bucket_mb,
                   static_cast<long long>(spec.train.batch_size));
     sink.on_log(line);
