@@ -5,31 +5,10 @@
 #include "comm/transport.h"
 #include "models/lr_schedule.h"
 #include "models/optimizer.h"
+#include "models/spec_optimizer.h"
 
 namespace ringmaster::coordinator {
 namespace {
-
-// As worker/trainer.cpp builds it from the spec.
-std::unique_ptr<models::Optimizer> make_optimizer(const models::OptimizerSpec& o,
-                                                  models::NamedTensors params) {
-  if (o.name == "sgd") {
-    models::SGDOptions s;
-    s.lr = o.lr;
-    s.momentum = o.momentum;
-    s.nesterov = o.nesterov;
-    s.weight_decay = o.weight_decay;
-    return std::make_unique<models::SGD>(std::move(params), s);
-  }
-  models::AdamOptions a;
-  a.lr = o.lr;
-  a.beta1 = o.beta1;
-  a.beta2 = o.beta2;
-  a.eps = o.eps;
-  a.weight_decay = o.weight_decay;
-  if (o.name == "adamw") return std::make_unique<models::AdamW>(std::move(params), a);
-  RM_THROW_IF(o.name != "adam", "unknown optimizer '", o.name, "'");
-  return std::make_unique<models::Adam>(std::move(params), a);
-}
 
 comm::PsUpdate make_update(const PsUpdateConfig& config, comm::PsTensors& weights) {
   RM_THROW_IF(config.steps_per_epoch < 1, "steps_per_epoch must be >= 1");
@@ -44,7 +23,7 @@ comm::PsUpdate make_update(const PsUpdateConfig& config, comm::PsTensors& weight
     int64_t steps_per_epoch;
   };
   auto state = std::make_shared<State>(State{
-      make_optimizer(config.optimizer, std::move(params)),
+      models::make_optimizer(config.optimizer, std::move(params)),
       models::LrSchedule::from_json(
           config.lr_schedule.empty() ? nlohmann::json{{"type", "constant"}} : config.lr_schedule,
           config.optimizer.lr),

@@ -17,6 +17,7 @@
 #include "models/model_builder.h"
 #include "models/optimizer.h"
 #include "models/safetensors.h"
+#include "models/spec_optimizer.h"
 #include "ops/add.h"
 #include "ops/autograd.h"
 #include "ops/cast.h"
@@ -32,27 +33,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
-}
-
-std::unique_ptr<models::Optimizer> make_optimizer(const models::OptimizerSpec& o,
-                                                  const models::Module& model) {
-  auto params = model.named_parameters();
-  if (o.name == "sgd") {
-    models::SGDOptions s;
-    s.lr = o.lr;
-    s.momentum = o.momentum;
-    s.nesterov = o.nesterov;
-    s.weight_decay = o.weight_decay;
-    return std::make_unique<models::SGD>(params, s);
-  }
-  models::AdamOptions a;
-  a.lr = o.lr;
-  a.beta1 = o.beta1;
-  a.beta2 = o.beta2;
-  a.eps = o.eps;
-  a.weight_decay = o.weight_decay;
-  if (o.name == "adamw") return std::make_unique<models::AdamW>(params, a);
-  return std::make_unique<models::Adam>(params, a);
 }
 
 // The device train.device names ("auto" | "cpu" | "cuda"), said once in the log.
@@ -361,7 +341,8 @@ TrainResult run_training(const models::JobSpec& spec, ProgressSink& outer_sink,
   }
   model->to(device);  // before the optimizer, whose state follows the parameters
 
-  std::unique_ptr<models::Optimizer> optimizer = make_optimizer(spec.optimizer, *model);
+  std::unique_ptr<models::Optimizer> optimizer =
+      models::make_optimizer(spec.optimizer, model->named_parameters());
   const models::LrSchedule schedule = models::LrSchedule::from_json(
       spec.lr_schedule.empty() ? nlohmann::json{{"type", "constant"}} : spec.lr_schedule,
       spec.optimizer.lr);
