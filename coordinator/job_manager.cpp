@@ -289,11 +289,14 @@ bool JobManager::finish(const std::string& id, const std::string& worker,
   std::lock_guard lock(mu_);
   Entry* e = find_locked(id);
   if (!e || e->job.state != JobState::kRunning || !on_worker_locked(*e, worker)) return false;
-  // A data-parallel job's result is rank 0's (the others finish in step with it).
-  if (e->job.placement.size() > 1 && worker != e->job.placement.front() && !cancelled) return false;
+  if (e->job.placement.size() > 1 && !cancelled) {
+    e->finished_workers.insert(worker);
+    if (worker == e->job.placement.front()) e->rank0_result = result;
+    if (e->finished_workers.size() < e->job.placement.size()) return true;
+  }
   Job next = e->job;
   next.state = cancelled ? JobState::kCancelled : JobState::kSucceeded;
-  next.result = result;
+  next.result = e->job.placement.size() > 1 && !cancelled ? e->rank0_result : result;
   next.finished_ms = now_unix_ms();
   if (cancelled) next.reason = "cancelled by user";
   commit_locked(*e, next);

@@ -12,6 +12,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <unordered_map>
@@ -105,8 +106,9 @@ class JobManager {
   bool append_logs(const std::string& id, const std::string& worker,
                    const std::vector<std::string>& lines);
   // RUNNING -> SUCCEEDED, or CANCELLED when `cancelled`. False when the job is
-  // not running on that worker (a late or duplicate report), and for a
-  // data-parallel job's success reported by a rank other than 0 (placement[0]).
+  // not running on that worker (a late or duplicate report). A data-parallel
+  // job succeeds, with rank 0's (placement[0]'s) result, once every rank has
+  // reported success; until then each report is recorded and true returned.
   bool finish(const std::string& id, const std::string& worker, const nlohmann::json& result,
               bool cancelled);
   // RUNNING -> FAILED (CANCELLED if a cancel was pending). An empty `worker`
@@ -135,6 +137,10 @@ class JobManager {
     std::string unschedulable;
     uint64_t flag_pass = 0;  // the set_unschedulable pass that last flagged it
     int64_t log_lines = 0;
+    // A data-parallel job's ranks that reported success, and rank 0's result
+    // (the job succeeds once every rank has, so their last log lines are in).
+    std::set<std::string> finished_workers;
+    nlohmann::json rank0_result;
   };
   JobView view_locked(const Entry& e) const;
   Entry* find_locked(const std::string& id);

@@ -158,6 +158,24 @@ TEST_F(JobManagerTest, KeepsTheMostRecentEpochReports) {
   EXPECT_FALSE(jobs_->runs_on(a, "w2"));
 }
 
+TEST_F(JobManagerTest, ADataParallelJobSucceedsOnceEveryRankHasWithRankZerosResult) {
+  const std::string a = submit("a");
+  ASSERT_TRUE(jobs_->start({a, {"w1", "w2"}}).has_value());
+  EXPECT_TRUE(jobs_->finish(a, "w1", {{"rank", 0}}, false));  // rank 0 first
+  EXPECT_EQ(jobs_->get(a)->job.state, JobState::kRunning);    // rank 1 still logging
+  EXPECT_TRUE(jobs_->append_logs(a, "w2", {"rank 1: last words"}));
+  EXPECT_FALSE(jobs_->finish(a, "w3", {{"rank", 9}}, false));  // not one of its workers
+  EXPECT_TRUE(jobs_->finish(a, "w2", {{"rank", 1}}, false));
+  EXPECT_EQ(jobs_->get(a)->job.state, JobState::kSucceeded);
+  EXPECT_EQ(jobs_->get(a)->job.result["rank"], 0);
+  // A rank that fails after rank 0 succeeded fails the job.
+  const std::string b = submit("b");
+  ASSERT_TRUE(jobs_->start({b, {"w1", "w2"}}).has_value());
+  EXPECT_TRUE(jobs_->finish(b, "w2", {{"rank", 1}}, false));
+  EXPECT_TRUE(jobs_->fail(b, "w1", "rank 0 diverged"));
+  EXPECT_EQ(jobs_->get(b)->job.state, JobState::kFailed);
+}
+
 TEST_F(JobManagerTest, UnschedulableReasonsFollowTheLatestPass) {
   const std::string a = submit("a"), b = submit("b");
   const int64_t sa = jobs_->get(a)->job.seq, sb = jobs_->get(b)->job.seq;
