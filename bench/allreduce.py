@@ -120,7 +120,7 @@ def main():
     p.add_argument("--worlds", type=int, nargs="+", default=[2, 4])
     p.add_argument("--sizes", nargs="+", default=["1", "16", "64"], help="MiB")
     p.add_argument("--min-seconds", type=float, default=1.0)
-    p.add_argument("--chunk-kib", type=int, default=256)
+    p.add_argument("--chunk-kib", type=int, default=1024)
     p.add_argument("--shm", action="store_true", help="also MPI over shared memory (extra line)")
     p.add_argument("--link-1g", action="store_true", help="1 Gbit/s veth: none vs fp16 (root)")
     args = p.parse_args()

@@ -56,7 +56,7 @@ struct Config {
   int warmup = 3;
   double min_seconds = 1.0;  // per size: iterate at least this long...
   int min_iters = 5;         // ...and at least this often
-  size_t chunk_kib = 256;
+  size_t chunk_kib = 1024;
   std::string compression = "none";
   int socket_buffer_kib = 0;
   std::vector<std::string> netns, hosts;

@@ -3,6 +3,7 @@
 // deadline for the replies of all shards. Replies are matched by request id;
 // any other reply (a late one from an earlier, failed call) is dropped.
 #include "comm/ps_client.h"
+#include "comm/heap_tuning.h"
 
 #include <cmath>
 #include <cstring>
@@ -47,6 +48,7 @@ nlohmann::json slice_keys(const std::vector<const PsSlice*>& slices) {
 ParameterServerClient::ParameterServerClient(Context& ctx, std::vector<std::string> shards,
                                              std::vector<PsKey> keys, PsClientOptions options)
     : options_(std::move(options)), keys_(std::move(keys)) {
+  keep_large_blocks_on_heap();
   RM_THROW_IF(shards.empty(), "parameter server: no shard endpoints");
   RM_THROW_IF(options_.world < 1 || options_.rank < 0 || options_.rank >= options_.world,
               "parameter server: rank ", options_.rank, " is outside world ", options_.world);

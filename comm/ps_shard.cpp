@@ -3,6 +3,7 @@
 // look for waits that hit their deadline. All job state lives on the shard's
 // thread; only the counters are shared (under a mutex).
 #include "comm/ps_shard.h"
+#include "comm/heap_tuning.h"
 
 #include <algorithm>
 #include <cstring>
@@ -587,7 +588,9 @@ ParameterServerShard::ParameterServerShard(Context& ctx, PsUpdateFactory factory
     : ctx_(ctx),
       factory_(std::move(factory)),
       options_(std::move(options)),
-      state_(std::make_unique<State>()) {}
+      state_(std::make_unique<State>()) {
+  keep_large_blocks_on_heap();
+}
 
 ParameterServerShard::~ParameterServerShard() { stop(); }
 

@@ -23,7 +23,7 @@ struct AllreduceOptions {
   Compression compression = Compression::kNone;
   // Elements per message = chunk_bytes / 4 (fp16 sends half as many bytes).
   // All ranks must use the same value (a mismatch is a CommError).
-  size_t chunk_bytes = size_t{256} << 10;
+  size_t chunk_bytes = size_t{1} << 20;
   // Bound on each wait: one receive, a full send queue, the final flush.
   std::chrono::milliseconds timeout{30000};
   // kFp16: add each bucket's rounding residual into its next input.

@@ -5,6 +5,7 @@
 // wait is a zmq_poll bounded by a deadline. Not done here: reconnecting a
 // broken ring (the caller builds a new one) or any data transformation.
 #include "comm/zmq_ring_transport.h"
+#include "comm/heap_tuning.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -324,6 +325,7 @@ struct ZmqRingTransport::Impl {
 
 ZmqRingTransport::ZmqRingTransport(ZmqRingOptions options) : impl_(std::make_unique<Impl>()) {
   impl_->options = options;
+  keep_large_blocks_on_heap();
 }
 
 ZmqRingTransport::~ZmqRingTransport() {
