@@ -197,9 +197,13 @@ std::vector<RankResult> run_processes(const RunSpec& spec) {
   return results;
 }
 
-TEST(RingProcesses, SumOverWorlds2And4MatchesTheReferenceBitwiseAcrossRanks) {
-  for (int world : {2, 4}) {
-    for (size_t n : {size_t{3}, size_t{1000003}}) {
+TEST(RingProcesses, SumOverWorlds1To8MatchesTheReferenceBitwiseAcrossRanks) {
+  for (int world = 1; world <= 8; ++world) {
+    std::vector<size_t> sizes = {0, 1, static_cast<size_t>(world) + 1, 4099};
+    if (world > 1) sizes.push_back(static_cast<size_t>(world) - 1);  // fewer elements than ranks
+    if (world == 2 || world == 4 || world == 8) sizes.push_back(1000003);
+    for (size_t n : sizes) {
+      SCOPED_TRACE("world " + std::to_string(world) + ", " + std::to_string(n) + " floats");
       const auto res = run_processes({world, n, 41, {}});
       std::vector<double> ref(n, 0.0), mag(n, 0.0);
       for (int r = 0; r < world; ++r) {
