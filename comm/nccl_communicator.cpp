@@ -51,6 +51,11 @@ void NcclCommunicator::allreduce_sum(float* device_data, size_t count) {
   ops::cuda::nccl_allreduce_sum(comm_, device_data, count);
 }
 
+void NcclCommunicator::allreduce_sum_fp16(float* device_data, float* residual, void* half_buf,
+                                          float* scratch, size_t count) {
+  ops::cuda::nccl_allreduce_sum_fp16(comm_, device_data, residual, half_buf, scratch, count);
+}
+
 void NcclCommunicator::wait() { ops::cuda::nccl_wait(comm_); }
 
 }  // namespace ringmaster::comm

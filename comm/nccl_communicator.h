@@ -27,6 +27,13 @@ class NcclCommunicator {
 
   // Queues an in-place sum of `count` floats of device memory; returns at once.
   void allreduce_sum(float* device_data, size_t count);
+  // The same with fp16 on the wire: one power-of-two scale from the global
+  // max |x| (so the halves of all ranks add up without overflow), and error
+  // feedback: `residual` (count floats, zeros at first) is added in and
+  // refilled with this rank's rounding error. `half_buf`: count halves;
+  // `scratch`: one float. All device memory, kept by the caller per bucket.
+  void allreduce_sum_fp16(float* device_data, float* residual, void* half_buf, float* scratch,
+                          size_t count);
   // Blocks until every queued all-reduce is done; throws ops::Error (with
   // NCCL's message) when one failed.
   void wait();

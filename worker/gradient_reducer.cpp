@@ -44,19 +44,19 @@ GradientReducer::GradientReducer(std::vector<ops::Tensor> params, const DataPara
     b.slots.push_back({k, b.buffer.size(), n});
     b.buffer.resize(b.buffer.size() + n);
   }
-  // GPU parameters with exact gradients go through NCCL (rank 0's unique id
-  // travels with the rendezvous); the ring stays for broadcasts and metrics.
+  // GPU parameters go through NCCL (rank 0's unique id travels with the
+  // rendezvous), fp16 compression included; the ring stays for broadcasts
+  // and metrics.
   const bool on_gpu = !params_.empty() && params_.front().device().is_cuda();
   const std::string nccl_missing =
       on_gpu ? comm::NcclCommunicator::unavailable_reason() : std::string("not on a GPU");
-  const bool want_nccl = on_gpu && nccl_missing.empty() && sync.compression == "none";
+  const bool want_nccl = on_gpu && nccl_missing.empty();
   auto transport = std::make_unique<comm::ZmqRingTransport>();
   endpoint_ = transport->listen(ctx_, dp.host);
   const Peers peers = dp.rendezvous(
       endpoint_, want_nccl && dp.rank == 0 ? comm::NcclCommunicator::make_unique_id() : "");
-  RM_THROW_IF(
-      !want_nccl && !peers.nccl_id.empty(), "rank 0 all-reduces over NCCL, but rank ", dp.rank,
-      " cannot: ", on_gpu && nccl_missing.empty() ? "compression is not none" : nccl_missing);
+  RM_THROW_IF(!want_nccl && !peers.nccl_id.empty(), "rank 0 all-reduces over NCCL, but rank ",
+              dp.rank, " cannot: ", nccl_missing);
   RM_THROW_IF(static_cast<int>(peers.ring.size()) != dp.world_size, "rendezvous returned ",
               peers.ring.size(), " ring endpoints for a world of ", dp.world_size);
   transport->connect(dp.rank, peers.ring, timeout_);
@@ -65,8 +65,14 @@ GradientReducer::GradientReducer(std::vector<ops::Tensor> params, const DataPara
     nccl_ = std::make_unique<comm::NcclCommunicator>(dp.world_size, dp.rank, peers.nccl_id,
                                                      params_.front().device().index);
     for (Bucket& b : buckets_) {
-      b.device_buffer = ops::Tensor::empty({static_cast<int64_t>(b.buffer.size())}, ops::DType::f32,
-                                           params_.front().device());
+      const auto n = static_cast<int64_t>(b.buffer.size());
+      const ops::Device dev = params_.front().device();
+      b.device_buffer = ops::Tensor::empty({n}, ops::DType::f32, dev);
+      if (fp16_) {
+        b.residual = ops::Tensor::zeros({n}, ops::DType::f32, dev);
+        b.halves = ops::Tensor::empty({n}, ops::DType::f16, dev);
+        b.scratch = ops::Tensor::empty({1}, ops::DType::f32, dev);
+      }
       b.buffer = {};
     }
   }
@@ -162,8 +168,14 @@ void GradientReducer::on_leaf(const ops::Tensor& leaf) {
 void GradientReducer::submit(size_t b) {
   Bucket& bucket = buckets_[b];
   if (nccl_) {
-    nccl_->allreduce_sum(static_cast<float*>(bucket.device_buffer.raw()),
-                         static_cast<size_t>(bucket.device_buffer.numel()));
+    if (fp16_)
+      nccl_->allreduce_sum_fp16(static_cast<float*>(bucket.device_buffer.raw()),
+                                static_cast<float*>(bucket.residual.raw()), bucket.halves.raw(),
+                                static_cast<float*>(bucket.scratch.raw()),
+                                static_cast<size_t>(bucket.device_buffer.numel()));
+    else
+      nccl_->allreduce_sum(static_cast<float*>(bucket.device_buffer.raw()),
+                           static_cast<size_t>(bucket.device_buffer.numel()));
     bucket.submitted = true;
     ++stats_.buckets_started_before_backward_end;  // queued while backward runs
     return;
@@ -197,11 +209,12 @@ void GradientReducer::finish_step() {
     ++stats_.steps;
     for (const Bucket& b : buckets_) {
       ++stats_.buckets;
-      const auto wire =
-          static_cast<uint64_t>(b.device_buffer.numel() * 4 * 2 * (world_ - 1) / world_);
+      const auto wire = static_cast<uint64_t>(b.device_buffer.numel() * (fp16_ ? 2 : 4) * 2 *
+                                              (world_ - 1) / world_);
       stats_.bytes_on_wire += static_cast<int64_t>(wire);
-      comm::record_allreduce(waited / static_cast<double>(buckets_.size()), wire, wire,
-                             comm::Compression::kNone);
+      comm::record_allreduce(waited / static_cast<double>(buckets_.size()), wire,
+                             fp16_ ? 2 * wire : wire,
+                             fp16_ ? comm::Compression::kFp16 : comm::Compression::kNone);
     }
     for (size_t k = 0; k < params_.size(); ++k) {
       const Bucket& b = buckets_[bucket_of_[k]];

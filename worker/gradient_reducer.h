@@ -74,9 +74,10 @@ class GradientReducer {
   };
   struct Bucket {
     std::vector<Slot> slots;
-    std::vector<float> buffer;  // host path
-    ops::Tensor device_buffer;  // NCCL path: the bucket in GPU memory
-    size_t ready = 0;           // slots whose gradient is in the buffer this step
+    std::vector<float> buffer;              // host path
+    ops::Tensor device_buffer;              // NCCL path: the bucket in GPU memory
+    ops::Tensor residual, halves, scratch;  // NCCL path with fp16: error feedback, wire, max
+    size_t ready = 0;                       // slots whose gradient is in the buffer this step
     bool submitted = false;
     comm::AsyncAllreducer::Handle handle = 0;
   };
@@ -99,7 +100,7 @@ class GradientReducer {
   std::string endpoint_;  // where this rank's ring listens
   comm::Context ctx_;     // before the transports that use it
   comm::RingTransport* transport_ = nullptr;
-  std::unique_ptr<comm::NcclCommunicator> nccl_;  // GPU parameters, compression none
+  std::unique_ptr<comm::NcclCommunicator> nccl_;  // GPU parameters
   std::unique_ptr<comm::AsyncAllreducer> async_;  // owns the transport
   std::unique_ptr<comm::RingAllreduce> exact_;    // between steps only (async_ is idle then)
   SyncStats stats_;

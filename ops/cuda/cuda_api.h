@@ -23,6 +23,8 @@ struct CudaApi {
   std::string (*nccl_unique_id)();           // NCCL_UNIQUE_ID_BYTES raw bytes
   void* (*nccl_init)(int world, const std::string& id, int rank, int device);
   void (*nccl_allreduce_sum)(void* comm, float* data, size_t count);
+  void (*nccl_allreduce_sum_fp16)(void* comm, float* data, float* residual, void* half_buf,
+                                  float* scratch, size_t count);
   void (*nccl_wait)(void* comm);
   void (*nccl_destroy)(void* comm);
 };

@@ -140,6 +140,13 @@ void nccl_allreduce_sum(void* comm, float* data, size_t count) {
     return 0;
   });
 }
+void nccl_allreduce_sum_fp16(void* comm, float* data, float* residual, void* half_buf,
+                             float* scratch, size_t count) {
+  nccl_call("nccl fp16 all-reduce", [&](const CudaApi& a) {
+    a.nccl_allreduce_sum_fp16(comm, data, residual, half_buf, scratch, count);
+    return 0;
+  });
+}
 void nccl_wait(void* comm) {
   nccl_call("nccl all-reduce", [&](const CudaApi& a) {
     a.nccl_wait(comm);

@@ -133,6 +133,8 @@ std::string nccl_unavailable_reason_impl();
 std::string nccl_unique_id_impl();
 void* nccl_init_impl(int world, const std::string& unique_id, int rank, int device);
 void nccl_allreduce_sum_impl(void* comm, float* data, size_t count);
+void nccl_allreduce_sum_fp16_impl(void* comm, float* data, float* residual, void* half_buf,
+                                  float* scratch, size_t count);
 void nccl_wait_impl(void* comm);
 void nccl_destroy_impl(void* comm);
 }  // namespace ringmaster::ops::cuda
@@ -151,6 +153,7 @@ extern "C" const ringmaster::ops::cuda::CudaApi* ringmaster_cuda_api() {
                               c::nccl_unique_id_impl,
                               c::nccl_init_impl,
                               c::nccl_allreduce_sum_impl,
+                              c::nccl_allreduce_sum_fp16_impl,
                               c::nccl_wait_impl,
                               c::nccl_destroy_impl};
   return &api;

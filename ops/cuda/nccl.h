@@ -21,6 +21,11 @@ std::string nccl_unique_id();
 void* nccl_init(int world, const std::string& unique_id, int rank, int device);
 // In-place sum of `count` floats in device memory, queued on the stream.
 void nccl_allreduce_sum(void* comm, float* data, size_t count);
+// The same with fp16 on the wire: `residual` (count floats, zero at first)
+// is added in and refilled with this rank's rounding error (error feedback);
+// `half_buf` holds count halves, `scratch` one float. All device memory.
+void nccl_allreduce_sum_fp16(void* comm, float* data, float* residual, void* half_buf,
+                             float* scratch, size_t count);
 void nccl_wait(void* comm);
 void nccl_destroy(void* comm);
 

@@ -68,11 +68,23 @@ void check(cudaError_t e, const char* what) {
     throw std::runtime_error(std::string("CUDA ") + what + ": " + cudaGetErrorString(e));
 }
 
+}  // namespace
+
+// nccl_fp16.cu
+void fp16_prepare(float* x, const float* residual, float* max_abs, size_t n, cudaStream_t s);
+void fp16_compress(const float* x, float* residual, void* h, const float* max_abs, int world,
+                   size_t n, cudaStream_t s);
+void fp16_expand(const void* h, float* x, const float* max_abs, int world, size_t n,
+                 cudaStream_t s);
+
+namespace {
+
 struct Communicator {
   ncclComm_t comm = nullptr;
   cudaStream_t stream = nullptr;
   cudaEvent_t ready = nullptr;  // recorded on the default stream before each all-reduce
   int device = 0;
+  int world = 1;
 };
 
 }  // namespace
@@ -94,6 +106,7 @@ void* nccl_init_impl(int world, const std::string& unique_id, int rank, int devi
   std::memcpy(id.internal, unique_id.data(), sizeof id.internal);
   auto c = std::make_unique<Communicator>();
   c->device = device;
+  c->world = world;
   check(cudaSetDevice(device), "cudaSetDevice");
   check(cudaStreamCreateWithFlags(&c->stream, cudaStreamNonBlocking), "cudaStreamCreate");
   check(cudaEventCreateWithFlags(&c->ready, cudaEventDisableTiming), "cudaEventCreate");
@@ -108,6 +121,23 @@ void nccl_allreduce_sum_impl(void* comm, float* data, size_t count) {
   check(cudaStreamWaitEvent(c->stream, c->ready, 0), "cudaStreamWaitEvent");
   check(usable().all_reduce(data, data, count, ncclFloat32, ncclSum, c->comm, c->stream),
         "ncclAllReduce");
+}
+
+void nccl_allreduce_sum_fp16_impl(void* comm, float* data, float* residual, void* half_buf,
+                                  float* scratch, size_t count) {
+  auto* c = static_cast<Communicator*>(comm);
+  const Nccl& n = usable();
+  check(cudaEventRecord(c->ready, cudaStreamLegacy), "cudaEventRecord");
+  check(cudaStreamWaitEvent(c->stream, c->ready, 0), "cudaStreamWaitEvent");
+  // One scale for every rank (from the global max), so the halves add up.
+  fp16_prepare(data, residual, scratch, count, c->stream);
+  check(n.all_reduce(scratch, scratch, 1, ncclFloat32, ncclMax, c->comm, c->stream),
+        "ncclAllReduce (max)");
+  fp16_compress(data, residual, half_buf, scratch, c->world, count, c->stream);
+  check(n.all_reduce(half_buf, half_buf, count, ncclFloat16, ncclSum, c->comm, c->stream),
+        "ncclAllReduce (fp16)");
+  fp16_expand(half_buf, data, scratch, c->world, count, c->stream);
+  check(cudaGetLastError(), "fp16 compression kernels");
 }
 
 void nccl_wait_impl(void* comm) {

@@ -1,11 +1,13 @@
 // NCCL through the CUDA backend (ops/cuda/nccl.h). On a GPU: a unique id of
 // NCCL's size, and an all-reduce over a communicator of one rank (the world
-// one GPU allows) that leaves the data as it was and waits cleanly. Without a
+// one GPU allows) that leaves the data as it was and waits cleanly, and its
+// fp16 form (rounding within one half-ulp of the max, error feedback). Without a
 // GPU: NCCL reports itself unavailable, naming why, and using it throws.
 #include "ops/cuda/nccl.h"
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <random>
 
 #include "cuda_test_util.h"
@@ -42,6 +44,44 @@ TEST_F(CudaNccl, OneRankAllReduceKeepsTheDataAndWaits) {
   }
   cuda::nccl_destroy(comm);
   EXPECT_THROW(cuda::nccl_init(1, "short", 0, 0), Error);  // a malformed id is refused
+}
+
+TEST_F(CudaNccl, Fp16AllReduceRoundsToHalfAndKeepsTheResidual) {
+  const std::string why = cuda::nccl_unavailable_reason();
+  if (!why.empty()) GTEST_SKIP() << "NCCL unavailable: " << why;
+  void* comm = cuda::nccl_init(1, cuda::nccl_unique_id(), 0, 0);
+  std::mt19937_64 rng(std::random_device{}());
+  const int64_t n = 100003;
+  Tensor x = Tensor::randn({n}, rng);
+  Tensor residual = Tensor::zeros({n}, DType::f32, Device::cuda());
+  Tensor halves = Tensor::empty({n}, DType::f16, Device::cuda());
+  Tensor scratch = Tensor::empty({1}, DType::f32, Device::cuda());
+  const std::vector<float> want = x.to_vector();
+  double max_abs = 0.0;
+  for (float v : want) max_abs = std::max(max_abs, static_cast<double>(std::fabs(v)));
+  std::vector<double> sum_out(static_cast<size_t>(n), 0.0);
+  const int steps = 20;
+  for (int step = 0; step < steps; ++step) {
+    Tensor dev = x.to(Device::cuda());
+    cuda::nccl_allreduce_sum_fp16(comm, static_cast<float*>(dev.raw()),
+                                  static_cast<float*>(residual.raw()), halves.raw(),
+                                  static_cast<float*>(scratch.raw()), static_cast<size_t>(n));
+    cuda::nccl_wait(comm);
+    const std::vector<float> got = dev.to(Device::cpu()).to_vector();
+    for (size_t i = 0; i < got.size(); ++i) {
+      // The scale puts max |x| in [2^13, 2^14): half an f16 ulp there is at
+      // most max * 2^-10. got = x + r_before - r_after: two residuals.
+      ASSERT_LE(std::fabs(got[i] - want[i]), 2.1 * max_abs * 0x1p-10) << i;
+      sum_out[i] += got[i];
+    }
+  }
+  // Error feedback: the accumulated output tracks steps * x to one rounding,
+  // not `steps` roundings.
+  double worst = 0.0;
+  for (size_t i = 0; i < sum_out.size(); ++i)
+    worst = std::max(worst, std::fabs(sum_out[i] - steps * static_cast<double>(want[i])));
+  EXPECT_LE(worst, 1.1 * max_abs * 0x1p-10);  // one residual
+  cuda::nccl_destroy(comm);
 }
 
 }  // namespace
