@@ -123,4 +123,12 @@ std::optional<Envelope> Socket::receive(std::chrono::milliseconds timeout) {
   return env;
 }
 
+TcpEndpoint split_tcp_endpoint(const std::string& endpoint) {
+  const size_t scheme = endpoint.find("://");
+  const std::string rest = scheme == std::string::npos ? endpoint : endpoint.substr(scheme + 3);
+  const size_t colon = rest.rfind(':');
+  if (colon == std::string::npos) return {rest, ""};
+  return {rest.substr(0, colon), rest.substr(colon + 1)};
+}
+
 }  // namespace ringmaster::comm

@@ -84,4 +84,10 @@ class Socket {
   SocketKind kind_;
 };
 
+// "tcp://HOST:PORT" -> {HOST, PORT} (IPv6 hosts keep their brackets).
+struct TcpEndpoint {
+  std::string host, port;
+};
+TcpEndpoint split_tcp_endpoint(const std::string& endpoint);
+
 }  // namespace ringmaster::comm

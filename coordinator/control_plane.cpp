@@ -40,8 +40,7 @@ void ControlPlane::start() {
   endpoint_ = socket_->endpoint();
   // Shards listen on the control plane's host ("tcp://HOST:PORT").
   PsHostOptions ps;
-  const std::string rest = endpoint_.substr(endpoint_.find("://") + 3);
-  ps.bind_host = rest.substr(0, rest.rfind(':'));
+  ps.bind_host = comm::split_tcp_endpoint(endpoint_).host;
   ps_host_ = std::make_unique<PsHost>(ps);
   started_ = std::chrono::steady_clock::now();
   thread_ = std::thread([this] { run(); });

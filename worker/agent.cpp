@@ -288,12 +288,11 @@ class Loop {
                   h.value("ps", std::vector<std::string>{}), h.value("nccl_id", std::string())};
         // Shards of a coordinator bound to every interface: dial the address
         // we reach the coordinator at.
-        const std::string coord = o_.coordinator.substr(o_.coordinator.find("://") + 3);
-        const std::string coord_host = coord.substr(0, coord.rfind(':'));
-        for (std::string& e : task_->peers->ps)
-          for (const char* any : {"tcp://0.0.0.0:", "tcp://*:"})
-            if (e.rfind(any, 0) == 0)
-              e = "tcp://" + coord_host + e.substr(std::string(any).size() - 1);
+        const std::string coord_host = comm::split_tcp_endpoint(o_.coordinator).host;
+        for (std::string& e : task_->peers->ps) {
+          const comm::TcpEndpoint ep = comm::split_tcp_endpoint(e);
+          if (ep.host == "0.0.0.0" || ep.host == "*") e = "tcp://" + coord_host + ":" + ep.port;
+        }
         task_->peers_cv.notify_all();
       }
     } else if (m.type == "cancel") {

@@ -190,6 +190,18 @@ void GradientReducer::submit_ready() {
     submit(next_submit_++);
 }
 
+void GradientReducer::count_bucket(size_t elements, double comm_seconds) {
+  const size_t element_bytes = fp16_ ? 2 : 4;
+  // What a ring all-reduce sends per rank: 2 (n - 1) / n of the bucket.
+  const auto wire = static_cast<uint64_t>(
+      elements * element_bytes * 2 * static_cast<size_t>(world_ - 1) / static_cast<size_t>(world_));
+  ++stats_.buckets;
+  stats_.comm_seconds += comm_seconds;
+  stats_.bytes_on_wire += static_cast<int64_t>(wire);
+  comm::record_allreduce(comm_seconds, wire, wire * sizeof(float) / element_bytes,
+                         fp16_ ? comm::Compression::kFp16 : comm::Compression::kNone);
+}
+
 void GradientReducer::finish_step() {
   const auto backward_end = Clock::now();
   // Parameters backward did not reach (or an empty share): zero gradients.
@@ -203,53 +215,33 @@ void GradientReducer::finish_step() {
     } catch (const ops::Error& e) {
       throw comm::CommError(e.what());
     }
+    // One wait for all buckets: its time is shared out among them.
     const double waited = seconds(Clock::now() - backward_end);
     stats_.wait_seconds += waited;
-    stats_.comm_seconds += waited;
-    ++stats_.steps;
-    for (const Bucket& b : buckets_) {
-      ++stats_.buckets;
-      const auto wire = static_cast<uint64_t>(b.device_buffer.numel() * (fp16_ ? 2 : 4) * 2 *
-                                              (world_ - 1) / world_);
-      stats_.bytes_on_wire += static_cast<int64_t>(wire);
-      comm::record_allreduce(waited / static_cast<double>(buckets_.size()), wire,
-                             fp16_ ? 2 * wire : wire,
-                             fp16_ ? comm::Compression::kFp16 : comm::Compression::kNone);
+    for (const Bucket& b : buckets_)
+      count_bucket(static_cast<size_t>(b.device_buffer.numel()),
+                   waited / static_cast<double>(buckets_.size()));
+  } else {
+    async_->wait_all();
+    stats_.wait_seconds += seconds(Clock::now() - backward_end);
+    for (const comm::BucketTiming& t : async_->take_timings()) {
+      count_bucket(t.elements, seconds(t.finished - t.started));
+      if (t.started < backward_end) ++stats_.buckets_started_before_backward_end;
     }
-    for (size_t k = 0; k < params_.size(); ++k) {
-      const Bucket& b = buckets_[bucket_of_[k]];
-      const Slot& s = b.slots[slot_of_[k]];
-      ops::Tensor g = ops::Tensor::empty(params_[k].shape(), ops::DType::f32, params_[k].device());
-      ops::cuda::copy(g.raw(), true, static_cast<const float*>(b.device_buffer.raw()) + s.offset,
-                      true, s.numel * sizeof(float));
-      params_[k].set_grad(g);
-    }
-    return;
-  }
-  async_->wait_all();
-  stats_.wait_seconds += seconds(Clock::now() - backward_end);
-  for (const comm::BucketTiming& t : async_->take_timings()) {
-    ++stats_.buckets;
-    stats_.comm_seconds += seconds(t.finished - t.started);
-    const size_t element_bytes = fp16_ ? 2 : 4;
-    stats_.bytes_on_wire +=
-        static_cast<int64_t>(t.elements * element_bytes * 2 * static_cast<size_t>(world_ - 1) /
-                             static_cast<size_t>(world_));
-    if (t.started < backward_end) ++stats_.buckets_started_before_backward_end;
-    const auto wire =
-        static_cast<uint64_t>(t.elements * element_bytes * 2 * static_cast<size_t>(world_ - 1) /
-                              static_cast<size_t>(world_));
-    comm::record_allreduce(seconds(t.finished - t.started), wire,
-                           wire * sizeof(float) / element_bytes,
-                           fp16_ ? comm::Compression::kFp16 : comm::Compression::kNone);
   }
   ++stats_.steps;
+  // The reduced gradients, from the bucket on the device or on the host.
   for (size_t k = 0; k < params_.size(); ++k) {
     const Bucket& b = buckets_[bucket_of_[k]];
     const Slot& s = b.slots[slot_of_[k]];
-    ops::Tensor g = ops::Tensor::empty(params_[k].shape());
-    std::memcpy(g.data<float>(), b.buffer.data() + s.offset, s.numel * sizeof(float));
-    params_[k].set_grad(params_[k].device().is_cuda() ? g.to(params_[k].device()) : g);
+    ops::Tensor g = ops::Tensor::empty(params_[k].shape(), ops::DType::f32,
+                                       nccl_ ? params_[k].device() : ops::Device::cpu());
+    if (nccl_)
+      ops::cuda::copy(g.raw(), true, static_cast<const float*>(b.device_buffer.raw()) + s.offset,
+                      true, s.numel * sizeof(float));
+    else
+      std::memcpy(g.data<float>(), b.buffer.data() + s.offset, s.numel * sizeof(float));
+    params_[k].set_grad(g.device() == params_[k].device() ? g : g.to(params_[k].device()));
   }
 }
 

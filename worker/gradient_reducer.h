@@ -85,6 +85,8 @@ class GradientReducer {
   void copy_in(size_t param, const ops::Tensor* grad);
   void submit_ready();
   void submit(size_t b);
+  // Counts one reduced bucket of `elements` floats in the stats and the metrics.
+  void count_bucket(size_t elements, double comm_seconds);
 
   std::vector<ops::Tensor> params_;
   std::unordered_map<const ops::TensorImpl*, size_t> index_of_;

@@ -25,7 +25,10 @@ PsSync::PsSync(std::vector<std::pair<std::string, ops::Tensor>> params, const Da
               "hosts them for cluster jobs; `ringmaster train` takes --ps ENDPOINT,...");
   shards_ = shards.size();
   std::vector<comm::PsKey> keys;
-  for (const auto& [name, p] : params_) keys.push_back({name, p.numel()});
+  for (const auto& [name, p] : params_) {
+    keys.push_back({name, p.numel()});
+    f32_bytes_ += static_cast<uint64_t>(p.numel()) * sizeof(float);
+  }
   comm::PsClientOptions o;
   o.job_id = dp.job_id.empty() ? spec.name : dp.job_id;
   o.rank = dp.rank;
@@ -72,10 +75,8 @@ void PsSync::step(int64_t step) {
   client_->pull(step + 1, pulled_);
   load(pulled_);
   const double s = seconds_since(start);
-  uint64_t payload = 0;
-  for (const auto& [name, p] : params_) payload += static_cast<uint64_t>(p.numel()) * sizeof(float);
   // Wire: the gradients pushed and the f32 weights pulled; payload: both in f32.
-  comm::record_parameter_server(s, pushed + payload, 2 * payload,
+  comm::record_parameter_server(s, pushed + f32_bytes_, 2 * f32_bytes_,
                                 fp16_ ? comm::Compression::kFp16 : comm::Compression::kNone);
   ++stats_.steps;
   stats_.comm_seconds += s;

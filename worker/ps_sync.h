@@ -6,6 +6,7 @@
 // gradient, as with the all-reduce.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <utility>
@@ -47,6 +48,7 @@ class PsSync {
   int world_ = 1;
   bool fp16_ = false;
   size_t shards_ = 0;
+  uint64_t f32_bytes_ = 0;  // the parameters' size in f32
   comm::Context ctx_;
   std::unique_ptr<comm::ParameterServerClient> client_;
   comm::PsTensors pulled_;

@@ -403,6 +403,10 @@ TrainResult run_training(const models::JobSpec& spec, ProgressSink& outer_sink,
       steps += std::string(steps.empty() ? "" : ", ") + models::augment_kind_name(st.kind);
     sink.on_log("augment: " + steps);
   }
+  // A peer's failure (dead, stalled, misbehaving), named from this rank.
+  auto peer_error = [rank](const comm::CommError& e) {
+    return ops::Error("data-parallel rank " + std::to_string(rank) + ": " + e.what());
+  };
   for (int64_t epoch = 0; epoch < spec.train.epochs; ++epoch) {
     const auto epoch_start = Clock::now();
     models::BatchLoaderOptions lo{.batch_size = batch,
@@ -448,43 +452,39 @@ TrainResult run_training(const models::JobSpec& spec, ProgressSink& outer_sink,
           return true;
         } catch (const comm::CommError& e) {
           if (cancel != nullptr && cancel->load()) return false;
-          throw ops::Error(std::string("data-parallel rank ") + std::to_string(rank) + ": " +
-                           e.what());
+          throw peer_error(e);
         }
       };
-      if (n == 0) {
-        // This rank's share of a short last batch is empty: it still takes
-        // part in the all-reduce (with zeros) and in the optimizer step.
-        if (!sync_gradients()) {
-          result.cancelled = true;
-          break;
-        }
-        if (ps) {
-        } else if (scaler) {
-          scaler->step(*optimizer);
+      // A rank whose share of a short last batch is empty skips forward and
+      // backward but still takes part in the all-reduce (with zeros) and the step.
+      if (n > 0) {
+        if (ensemble != nullptr) {
+          std::vector<ops::Tensor> outs;
+          for (const auto& m : trained_members) {
+            outs.push_back(logits_f32(*m, input(b->images, device, half)));
+            ops::Tensor l = ops::softmax_cross_entropy(outs.back(), targets_on_device);
+            loss = loss.defined() ? ops::add(loss, l) : l;
+          }
+          logits = models::Ensemble::average_log_probs(outs);
         } else {
-          optimizer->step();
+          logits = logits_f32(*model, input(b->images, device, half));
+          loss = loss_of(logits, targets_on_device);
         }
-      } else if (ensemble != nullptr) {
-        std::vector<ops::Tensor> outs;
-        for (const auto& m : trained_members) {
-          outs.push_back(logits_f32(*m, input(b->images, device, half)));
-          ops::Tensor l = ops::softmax_cross_entropy(outs.back(), targets_on_device);
-          loss = loss.defined() ? ops::add(loss, l) : l;
-        }
-        logits = models::Ensemble::average_log_probs(outs);
-      } else {
-        logits = logits_f32(*model, input(b->images, device, half));
-        loss = loss_of(logits, targets_on_device);
+        if (scaler)
+          scaler->backward(loss, seed);
+        else if (seed != 1.0)
+          loss.backward(ops::Tensor::full(loss.shape(), static_cast<float>(seed)));
+        else
+          loss.backward();
       }
-      if (n == 0) {
+      if (!sync_gradients()) {
+        result.cancelled = true;
+        break;
+      }
+      if (ps) {
+        // The shards took the optimizer step.
       } else if (scaler) {
         // Overflow (inf or NaN gradients, or loss) skips the step and lowers the scale.
-        scaler->backward(loss, seed);
-        if (!sync_gradients()) {
-          result.cancelled = true;
-          break;
-        }
         const double before = scaler->scale();
         if (!scaler->step(*optimizer)) {
           sink.on_log("fp16: gradient overflow at epoch " + std::to_string(epoch + 1) + " step " +
@@ -495,15 +495,7 @@ TrainResult run_training(const models::JobSpec& spec, ProgressSink& outer_sink,
                       " (lower the learning rate, or use fp32)");
         }
       } else {
-        if (seed != 1.0)
-          loss.backward(ops::Tensor::full(loss.shape(), static_cast<float>(seed)));
-        else
-          loss.backward();
-        if (!sync_gradients()) {
-          result.cancelled = true;
-          break;
-        }
-        if (!ps) optimizer->step();
+        optimizer->step();
       }
       ++step;
       ++result.steps;
@@ -564,8 +556,7 @@ TrainResult run_training(const models::JobSpec& spec, ProgressSink& outer_sink,
           result.cancelled = true;
           break;
         }
-        throw ops::Error(std::string("data-parallel rank ") + std::to_string(rank) + ": " +
-                         e.what());
+        throw peer_error(e);
       }
       const size_t k = v.size() - mine.size();
       loss_sum = v[k];
