@@ -47,7 +47,9 @@ def main():
                     sys.exit(f"{model}: ringmaster has {a['parameters']} parameters, "
                              f"pytorch {b['parameters']}: not the same network")
                 print(f"{model}: {a['parameters']} parameters; pytorch {b['torch']}, "
-                      f"threads {b['threads']}; ringmaster threads {a['threads']}")
+                      f"threads {b['threads']}, mkldnn {b['mkldnn']}, "
+                      f"BLAS loaded: {', '.join(b['blas']) or 'none found'}; "
+                      f"ringmaster threads {a['threads']}")
             ours.append(a["images_per_second"])
             theirs.append(b["images_per_second"])
             print(f"  round {r + 1}: ringmaster {a['images_per_second']:8.1f} img/s   "

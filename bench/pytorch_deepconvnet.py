@@ -19,6 +19,7 @@ import time
 import numpy as np
 import torch
 import torch.nn as nn
+from torch_blas import loaded_blas
 
 
 def load_idx_images(path, limit):
@@ -57,15 +58,6 @@ class DeepConvNet(nn.Module):
 
     def forward(self, x):
         return self.classifier(self.features(x))
-
-
-def loaded_blas():
-    libs = set()
-    with open("/proc/self/maps") as f:
-        for line in f:
-            if "blas" in line or "mkl" in line:
-                libs.add(line.split()[-1])
-    return sorted(libs)
 
 
 def synthetic(n):

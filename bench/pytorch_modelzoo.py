@@ -17,6 +17,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from torch_blas import loaded_blas
 
 
 def load_idx(path, offset, count, shape):
@@ -125,7 +126,8 @@ def main():
     dt = time.perf_counter() - t0
     print(json.dumps({
         "impl": "pytorch", "model": args.model, "torch": torch.__version__,
-        "threads": torch.get_num_threads(),
+        "threads": torch.get_num_threads(), "blas": loaded_blas(),
+        "mkldnn": torch.backends.mkldnn.is_available(),
         "parameters": sum(p.numel() for p in model.parameters()),
         "images_per_second": args.batch * args.steps / dt, "last_loss": loss}))
 
