@@ -209,7 +209,7 @@ TEST(JobSpec, ModelOptionsGoToTheArchitecture) {
   EXPECT_TRUE(has_problem(ps, "/model/bogus", "unknown field"));
   EXPECT_EQ(ps.size(), 2u);
   ps = problems_of({{"model", {{"name", "alexnet"}}}});
-  EXPECT_TRUE(has_problem(ps, "/model/name", "must be one of deep_convnet, fcn"));
+  EXPECT_TRUE(has_problem(ps, "/model/name", "must be one of deep_convnet, face_resnet, fcn"));
   ps = problems_of({{"model", {{"name", "deep_convnet"}, {"depth", 3}}}});
   EXPECT_TRUE(has_problem(ps, "/model/depth", "unknown field"));
 }
