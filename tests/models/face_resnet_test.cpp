@@ -4,7 +4,7 @@
 // through model.init, our forward pass agrees with an independent numpy
 // implementation (face_resnet_reference.py) on real lfw_subset images, and
 // leave-one-out 1-NN on the 128-d descriptors separates faces from
-// non-faces (>= 0.95; raw pixels get 0.915).
+// non-faces better than raw pixels do (0.950 against 0.915).
 #include "models/face_resnet.h"
 
 #include <gtest/gtest.h>
@@ -244,7 +244,10 @@ TEST_F(FaceApiWeights, DescriptorsSeparateFacesFromNonFaces) {
   const double px = loo(pixels, 625);
   std::printf("leave-one-out 1-NN: descriptors %.3f, raw pixels %.3f (200 forwards in %.1f s)\n",
               desc, px, secs);
-  EXPECT_GE(desc, 0.95);
+  // Measured 0.950 (190 of 200), and the same from the numpy reference in
+  // float64 on these inputs; 0.915 on pixels. The bar leaves two images of
+  // margin for near-ties that another CPU's kernels might break the other way.
+  EXPECT_GE(desc, 0.94);
   EXPECT_GT(desc, px);
 }
 
