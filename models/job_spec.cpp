@@ -166,7 +166,8 @@ JobSpec parse_job_spec(const nlohmann::json& j) {
     if (const nlohmann::json* d = top.object("data")) {
       SpecReader r(*d, "/data", problems);
       parse_augment(r, spec.data.augment);
-      r.string("dataset", spec.data.dataset, {"digits", "fashion-composites", "fashion-mnist"});
+      r.string("dataset", spec.data.dataset,
+               {"digits", "fashion-composites", "fashion-mnist", "lfw-subset"});
       if (const nlohmann::json* c = r.raw("composites")) {
         SpecReader cr(*c, r.child("composites"), problems);
         cr.integer("size", spec.data.composite_size, 28, 1024);
@@ -183,6 +184,12 @@ JobSpec parse_job_spec(const nlohmann::json& j) {
       r.integer("train_limit", spec.data.train_limit, 0);
       r.integer("test_limit", spec.data.test_limit, 0);
       r.integer("train_per_class", spec.data.train_per_class, 0);
+      r.integer("split_seed", spec.data.split_seed, 0);
+      if (r.has("split_seed") && spec.data.dataset != "digits" && spec.data.dataset != "lfw-subset")
+        r.problem("split_seed", "only for the digits and lfw-subset data sets");
+      r.integer("image_size", spec.data.image_size, 8, 1024);
+      if (r.has("image_size") && spec.data.dataset != "lfw-subset")
+        r.problem("image_size", "only for the lfw-subset data set");
       double frac = -1.0;
       r.number("test_fraction", frac, 0.0, 0.9, true);
       if (frac > 0.0) spec.data.test_fraction_permille = static_cast<int64_t>(frac * 1000.0 + 0.5);
@@ -250,11 +257,16 @@ JobSpec parse_job_spec(const nlohmann::json& j) {
   }
   if (spec.data.dataset == "digits" && spec.data.test_fraction_permille == 0)
     spec.data.test_fraction_permille = 280;
+  if (spec.data.dataset == "lfw-subset" && spec.data.test_fraction_permille == 0)
+    spec.data.test_fraction_permille = 500;
+  if (spec.data.dataset == "lfw-subset" && spec.data.image_size == 0) spec.data.image_size = 150;
   if (spec.data.dataset == "fashion-composites" && !spec.data.augment.empty())
     problems.push_back({"/data/augment", "is for classification data (composites have masks)"});
-  if (spec.data.dataset != "digits" && spec.data.test_fraction_permille != 0)
-    problems.push_back(
-        {"/data/test_fraction", "only for the digits data set (fashion-mnist has a test set)"});
+  if (spec.data.dataset != "digits" && spec.data.dataset != "lfw-subset" &&
+      spec.data.test_fraction_permille != 0)
+    problems.push_back({"/data/test_fraction",
+                        "only for the digits and lfw-subset data sets (fashion-mnist has a test "
+                        "set)"});
   if (spec.checkpoint.path.empty())
     spec.checkpoint.path = "runs/" + spec.name + "/final.safetensors";
   if (!problems.empty()) throw SpecError(std::move(problems));

@@ -34,7 +34,7 @@ class SpecError : public std::runtime_error {
 // Transfer learning: initialise some of the model's tensors from a
 // checkpoint (see README's spec table).
 struct InitSpec {
-  std::string checkpoint;                 // safetensors file; empty: no initialisation
+  std::string checkpoint;                 // safetensors file or tfjs manifest (.json); empty: none
   std::vector<std::string> include{"*"};  // globs of parameter/buffer names to load
   std::vector<std::string> exclude;       // globs of names not to load
   bool replace_head = false;              // also skip the final layer (a fresh head)
@@ -52,13 +52,16 @@ struct ModelSpec {
 };
 
 struct DataSpec {
-  std::string dataset = "fashion-mnist";  // "fashion-mnist" | "digits" | "fashion-composites"
-  std::string path;                       // folder or file; default per dataset
-  int64_t train_limit = 0;                // first N training samples (0: all)
-  int64_t test_limit = 0;                 // first N test samples (0: all)
-  int64_t train_per_class = 0;            // first N training samples of each class (0: all)
-  int64_t test_fraction_permille = 0;     // digits only: held-out share (default 280 = 28%)
-  std::vector<AugmentStep> augment;       // training batches only, in order
+  // "fashion-mnist" | "digits" | "fashion-composites" | "lfw-subset"
+  std::string dataset = "fashion-mnist";
+  std::string path;                    // folder or file; default per dataset
+  int64_t train_limit = 0;             // first N training samples (0: all)
+  int64_t test_limit = 0;              // first N test samples (0: all)
+  int64_t train_per_class = 0;         // first N training samples of each class (0: all)
+  int64_t test_fraction_permille = 0;  // digits (default 280 = 28%), lfw-subset (500)
+  int64_t split_seed = -1;             // digits, lfw-subset: the split's seed (-1: train.seed)
+  int64_t image_size = 0;              // lfw-subset only: resized side (0: 150)
+  std::vector<AugmentStep> augment;    // training batches only, in order
   // fashion-composites (segmentation) only: see models/composites.h.
   int64_t composite_size = 64, composite_train = 4000, composite_test = 1000;
   int64_t composite_max_items = 3;

@@ -6,6 +6,7 @@
 
 #include "models/ensemble.h"
 #include "models/safetensors.h"
+#include "models/tfjs_weights.h"
 
 namespace ringmaster::models {
 
@@ -33,10 +34,12 @@ std::string head_name(const Module& model) {
 std::vector<std::string> load_matching(Module& model, const std::string& checkpoint,
                                        const std::vector<std::string>& include,
                                        const std::vector<std::string>& exclude) {
-  SafetensorsFile file = load_safetensors(checkpoint);
+  const TensorMap tensors = is_tfjs_manifest(checkpoint)
+                                ? tfjs_to_state_dict(load_tfjs_weights(checkpoint))
+                                : load_safetensors(checkpoint).tensors;
   const TensorMap mine = model.state_dict();
   TensorMap picked;
-  for (const auto& [name, t] : file.tensors) {
+  for (const auto& [name, t] : tensors) {
     if (matches_any(include, name) && !matches_any(exclude, name) && mine.count(name))
       picked.emplace(name, t);
   }

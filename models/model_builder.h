@@ -1,6 +1,7 @@
 // Builds the model a job spec describes, once the data's shape is known: the
 // architecture from the registry (or an ensemble of them), then transfer
-// learning (init from a checkpoint with include/exclude globs, a fresh head),
+// learning (init from a checkpoint, safetensors or a tfjs weights manifest,
+// with include/exclude globs, a fresh head),
 // then freezing by glob. Errors (a missing file, a shape mismatch, named by
 // parameter, a pattern that matches nothing) throw ops::Error. Blocks on
 // checkpoint reads; not thread-safe per model.
@@ -24,6 +25,9 @@ std::shared_ptr<Module> build_model_from_spec(const ModelSpec& spec, const Model
 
 // Loads the entries of `checkpoint` whose names match an include glob and no
 // exclude glob into model (shapes must match; see Module::load_state_dict).
+// `checkpoint` is a safetensors file, or a TensorFlow.js weights manifest
+// (a path ending in ".json"; names and layouts translated by
+// tfjs_to_state_dict, see tfjs_weights.h).
 // Returns the names loaded. Throws ops::Error when nothing matches.
 std::vector<std::string> load_matching(Module& model, const std::string& checkpoint,
                                        const std::vector<std::string>& include,

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "models/deep_convnet.h"
+#include "models/face_resnet.h"
 #include "models/fcn.h"
 #include "models/googlenet.h"
 #include "models/mlp.h"
@@ -33,6 +34,7 @@ Reader entry(void (*read)(SpecReader&, O&),
 const std::map<std::string, Reader>& registry() {
   static const std::map<std::string, Reader> table = {
       {"deep_convnet", entry(read_deep_convnet_options, make_deep_convnet)},
+      {"face_resnet", entry(read_face_resnet_options, make_face_resnet)},
       {"fcn", entry(read_fcn_options, make_fcn)},
       {"googlenet", entry(read_googlenet_options, make_googlenet)},
       {"mlp", entry(read_mlp_options, make_mlp)},

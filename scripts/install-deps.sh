@@ -3,6 +3,10 @@
 # the real data sets (from Debian packages only; nothing else is downloaded),
 # and the test tools: prometheus (promtool and the server the dashboard test
 # scrapes with) and docker-compose (the compose file is checked, not run).
+# Transfer learning with real pretrained weights also needs face-api's
+# face-recognition network, fetched with curl from the npm registry (the
+# tarball, no npm), and scikit-image's lfw_subset.npy (from its .deb, not
+# installed); python3-numpy runs the test's independent reference forward.
 # Idempotent: packages already present are skipped, data files already in
 # place with the right sha256 are kept. Uses sudo only when not root.
 # Usage: scripts/install-deps.sh [--bench]   (--bench adds PyTorch + OpenBLAS, and OpenMPI
@@ -25,7 +29,7 @@ packages=(
   build-essential cmake ninja-build pkg-config git
   libboost-dev libzmq3-dev cppzmq-dev nlohmann-json3-dev prometheus-cpp-dev
   libdnnl-dev libsqlite3-dev libstb-dev libcli11-dev googletest libgtest-dev
-  zlib1g-dev ocl-icd-opencl-dev opencl-c-headers
+  zlib1g-dev ocl-icd-opencl-dev opencl-c-headers curl python3-numpy
   dataset-fashion-mnist libonnx-testdata
   prometheus docker-compose
 )
@@ -77,4 +81,43 @@ if [ ! -f "$digits" ] || ! check_sha "$digits" "$digits_sha" 2>/dev/null; then
   rm -rf "$tmp"
 fi
 check_sha "$digits" "$digits_sha"
-echo "install-deps: data ready (fashion-mnist in $fm, digits in $data_dir)"
+# scikit-image's lfw_subset.npy (200 25x25 faces and non-faces): only that
+# file, taken out of the .deb without installing it.
+lfw="$data_dir/lfw_subset.npy"
+lfw_sha=9560ec2f5edfac01973f63a8a99d00053fecd11e21877e18038fbe500f8e872c
+if [ ! -f "$lfw" ] || ! check_sha "$lfw" "$lfw_sha" 2>/dev/null; then
+  mkdir -p "$data_dir"
+  tmp=$(mktemp -d)
+  (cd "$tmp" && apt-get download -qq python3-skimage >/dev/null)
+  member=./usr/lib/python3/dist-packages/skimage/data/lfw_subset.npy
+  dpkg-deb --fsys-tarfile "$tmp"/python3-skimage_*.deb | tar -x -C "$tmp" "$member"
+  mv "$tmp/$member" "$lfw"
+  rm -rf "$tmp"
+fi
+check_sha "$lfw" "$lfw_sha"
+
+# face-api's face-recognition ResNet (npm @vladmandic/face-api 1.7.15, MIT;
+# dlib's weights, public domain): the registry's tarball, keeping only the
+# tfjs weights manifest and its one .bin.
+face_api="$data_dir/face-api"
+fa_manifest="$face_api/face_recognition_model-weights_manifest.json"
+fa_manifest_sha=cbaffa501b0b9275a12b63357a6843e7e30c054e1c9151e1a5f879b26e32986b
+fa_bin="$face_api/face_recognition_model.bin"
+fa_bin_sha=b413e420d6840b2775fba32008db6f3cddb07d485967fb42cfcf379c16a8c589
+fa_tgz_sha=0d77fffeef362ef9c0939cf6c567f3a2e8e177f114fa257a3270cbd2e509b031
+if [ ! -f "$fa_manifest" ] || ! check_sha "$fa_manifest" "$fa_manifest_sha" 2>/dev/null ||
+   [ ! -f "$fa_bin" ] || ! check_sha "$fa_bin" "$fa_bin_sha" 2>/dev/null; then
+  mkdir -p "$face_api"
+  tmp=$(mktemp -d)
+  curl -fsSL --retry 3 -o "$tmp/face-api.tgz" \
+    https://registry.npmjs.org/@vladmandic/face-api/-/face-api-1.7.15.tgz
+  check_sha "$tmp/face-api.tgz" "$fa_tgz_sha"
+  tar -xzf "$tmp/face-api.tgz" -C "$tmp" package/model/face_recognition_model-weights_manifest.json \
+    package/model/face_recognition_model.bin
+  mv "$tmp/package/model/face_recognition_model-weights_manifest.json" "$fa_manifest"
+  mv "$tmp/package/model/face_recognition_model.bin" "$fa_bin"
+  rm -rf "$tmp"
+fi
+check_sha "$fa_manifest" "$fa_manifest_sha"
+check_sha "$fa_bin" "$fa_bin_sha"
+echo "install-deps: data ready (fashion-mnist in $fm; digits, lfw_subset.npy and face-api/ in $data_dir)"

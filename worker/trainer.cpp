@@ -13,6 +13,7 @@
 #include "models/dataset.h"
 #include "models/ensemble.h"
 #include "models/grad_scaler.h"
+#include "models/lfw_subset.h"
 #include "models/lr_schedule.h"
 #include "models/model_builder.h"
 #include "models/optimizer.h"
@@ -254,11 +255,14 @@ TrainTestData load_data(const models::DataSpec& d, uint64_t seed) {
     out.test = models::make_composites(
         models::load_idx(dir + "/t10k-images-idx3-ubyte.gz", dir + "/t10k-labels-idx1-ubyte.gz"),
         o);
-  } else {  // digits
-    const std::string file = d.path.empty() ? "data/digits.csv.gz" : d.path;
-    models::Dataset all = models::load_digits_csv(file);
+  } else {  // digits, lfw-subset: one file, split by the seed
+    models::Dataset all =
+        d.dataset == "lfw-subset"
+            ? models::load_lfw_subset(d.path.empty() ? "data/lfw_subset.npy" : d.path, d.image_size)
+            : models::load_digits_csv(d.path.empty() ? "data/digits.csv.gz" : d.path);
     const int64_t test_count = all.size() * d.test_fraction_permille / 1000;
-    auto [train, test] = models::split(all, all.size() - test_count, seed);
+    const uint64_t split_seed = d.split_seed >= 0 ? static_cast<uint64_t>(d.split_seed) : seed;
+    auto [train, test] = models::split(all, all.size() - test_count, split_seed);
     out.train = std::move(train);
     out.test = std::move(test);
   }

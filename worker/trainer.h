@@ -71,8 +71,9 @@ class ProgressSink {
   virtual void on_epoch(const EpochReport& r) = 0;
 };
 
-// The spec's data set as the trainer uses it: loaded, split (digits) and
-// limited. Throws ops::Error for missing or corrupt files. Blocks on I/O.
+// The spec's data set as the trainer uses it: loaded, split (digits and
+// lfw-subset, by data.split_seed, else `seed`) and limited. Throws ops::Error
+// for missing or corrupt files. Blocks on I/O.
 struct TrainTestData {
   models::Dataset train, test;
 };

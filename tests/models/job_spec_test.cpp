@@ -149,6 +149,32 @@ TEST(JobSpec, SyncHasDefaultsAndIsChecked) {
   EXPECT_TRUE(has_problem(ps, "/sync/bucket_mb", "only for mode \"allreduce\""));
 }
 
+TEST(JobSpec, LfwSubsetFields) {
+  JobSpec s = parse_job_spec({{"data", {{"dataset", "lfw-subset"}}}});
+  EXPECT_EQ(s.data.test_fraction_permille, 500);
+  EXPECT_EQ(s.data.image_size, 150);
+  EXPECT_EQ(s.data.split_seed, -1);
+  s = parse_job_spec({{"data",
+                       {{"dataset", "lfw-subset"},
+                        {"image_size", 112},
+                        {"split_seed", 7},
+                        {"test_fraction", 0.3}}}});
+  EXPECT_EQ(s.data.image_size, 112);
+  EXPECT_EQ(s.data.split_seed, 7);
+  EXPECT_EQ(s.data.test_fraction_permille, 300);
+  EXPECT_EQ(parse_job_spec({{"data", {{"dataset", "digits"}, {"split_seed", 0}}}}).data.split_seed,
+            0);
+  auto ps = problems_of(
+      {{"data", {{"dataset", "fashion-mnist"}, {"image_size", 150}, {"split_seed", 1}}}});
+  EXPECT_TRUE(has_problem(ps, "/data/image_size", "only for the lfw-subset"));
+  EXPECT_TRUE(has_problem(ps, "/data/split_seed", "only for the digits and lfw-subset"));
+  ps = problems_of({{"data", {{"dataset", "lfw-subset"}, {"image_size", 4}, {"split_seed", -1}}}});
+  EXPECT_TRUE(has_problem(ps, "/data/image_size", ">= 8"));
+  EXPECT_TRUE(has_problem(ps, "/data/split_seed", ">= 0"));
+  EXPECT_TRUE(
+      has_problem(problems_of({{"data", {{"dataset", "lfw"}}}}), "/data/dataset", "lfw-subset"));
+}
+
 TEST(JobSpec, MissingFileIsASpecError) {
   EXPECT_THROW(load_job_spec("/nonexistent/spec.json"), SpecError);
 }
@@ -183,7 +209,7 @@ TEST(JobSpec, ModelOptionsGoToTheArchitecture) {
   EXPECT_TRUE(has_problem(ps, "/model/bogus", "unknown field"));
   EXPECT_EQ(ps.size(), 2u);
   ps = problems_of({{"model", {{"name", "alexnet"}}}});
-  EXPECT_TRUE(has_problem(ps, "/model/name", "must be one of deep_convnet, fcn"));
+  EXPECT_TRUE(has_problem(ps, "/model/name", "must be one of deep_convnet, face_resnet, fcn"));
   ps = problems_of({{"model", {{"name", "deep_convnet"}, {"depth", 3}}}});
   EXPECT_TRUE(has_problem(ps, "/model/depth", "unknown field"));
 }
