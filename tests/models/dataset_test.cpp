@@ -4,8 +4,10 @@
 #include "models/dataset.h"
 
 #include <gtest/gtest.h>
+
 #include <unistd.h>
 #include <zlib.h>
+#include "error_of.h"
 
 #include <algorithm>
 #include <filesystem>
@@ -21,15 +23,6 @@ namespace fs = std::filesystem;
 using ops::Tensor;
 
 const std::string kFashion = "/usr/share/datasets/fashion-mnist/";
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const ops::Error& e) {
-    return e.what();
-  }
-  return "no error";
-}
 
 class DatasetFiles : public ::testing::Test {
  protected:

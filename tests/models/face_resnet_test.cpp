@@ -8,7 +8,9 @@
 #include "models/face_resnet.h"
 
 #include <gtest/gtest.h>
+
 #include <unistd.h>
+#include "error_of.h"
 
 #include <chrono>
 #include <cmath>
@@ -34,15 +36,6 @@ const ModelConfig kCfg{.in_channels = 3, .num_classes = 2, .image_size = 150};
 const std::string kData = std::string(RINGMASTER_SOURCE_DIR) + "/data/";
 const std::string kManifest = kData + "face-api/face_recognition_model-weights_manifest.json";
 const std::string kLfw = kData + "lfw_subset.npy";
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const ops::Error& e) {
-    return e.what();
-  }
-  return "no error";
-}
 
 // The blocks of face-api's network: (in, out) channels.
 const std::vector<std::pair<int64_t, int64_t>> kBlocks = {

@@ -4,7 +4,9 @@
 #include "models/lfw_subset.h"
 
 #include <gtest/gtest.h>
+
 #include <unistd.h>
+#include "error_of.h"
 
 #include <cmath>
 #include <cstring>
@@ -18,15 +20,6 @@ namespace ringmaster::models {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const ops::Error& e) {
-    return e.what();
-  }
-  return "no error";
-}
 
 // A version-1 .npy: magic, version, u16 header length, header padded with
 // spaces and a newline so the data starts at a multiple of 64, then data.

@@ -5,7 +5,9 @@
 #include "models/tfjs_weights.h"
 
 #include <gtest/gtest.h>
+
 #include <unistd.h>
+#include "error_of.h"
 
 #include <cstring>
 #include <filesystem>
@@ -18,15 +20,6 @@ namespace ringmaster::models {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const ops::Error& e) {
-    return e.what();
-  }
-  return "no error";
-}
 
 class TfjsFiles : public ::testing::Test {
  protected:
