@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""DeepConvNet training throughput: ringmaster against PyTorch, one run.
+"""DeepConvNet (or ResNet-50) training throughput: ringmaster against PyTorch, one run.
 
 Alternates the two (ringmaster, pytorch, ringmaster, ...) for --rounds rounds,
 each a fresh process timing --steps training steps (batch 100, fp32) after a
@@ -38,6 +38,9 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     ap.add_argument("--synthetic", action="store_true")
+    ap.add_argument("--model", default="deep_convnet", choices=["deep_convnet", "resnet50"],
+                    help="resnet50: ImageNet layout on random 3x224x224 images (needs --synthetic)")
+    ap.add_argument("--batch", type=int, default=100)
     ap.add_argument("--tf32", action="store_true", help="let PyTorch use TF32 (GPU)")
     ap.add_argument("--precision", default="fp32", choices=["fp32", "fp16"],
                     help="fp16: mixed precision on both sides (GPU)")
@@ -52,8 +55,8 @@ def main():
     ours_env = dict(env)
     if args.ours_ld_path:
         ours_env["LD_LIBRARY_PATH"] = args.ours_ld_path
-    common = ["--steps", str(args.steps), "--warmup", str(args.warmup),
-              "--threads", str(args.threads), "--device", args.device]
+    common = ["--steps", str(args.steps), "--warmup", str(args.warmup), "--batch", str(args.batch),
+              "--threads", str(args.threads), "--device", args.device, "--model", args.model]
     if args.synthetic:
         common.append("--synthetic")
     ours_cmd = [args.ours] + common + ["--precision", args.precision]
@@ -81,17 +84,19 @@ def main():
               f"pytorch {b['images_per_second']:8.1f} img/s", flush=True)
     mo, mt = statistics.median(ours), statistics.median(theirs)
     where = "GPU" if args.device == "cuda" else f"{args.threads} threads"
-    data = "synthetic 28x28" if args.synthetic else "Fashion-MNIST"
+    name = "ResNet-50" if args.model == "resnet50" else "DeepConvNet"
+    shape = "3x224x224" if args.model == "resnet50" else "28x28"
+    data = f"synthetic {shape}" if args.synthetic else "Fashion-MNIST"
     print(f"median: ringmaster {mo:.1f} img/s, pytorch {mt:.1f} img/s, "
-          f"ratio {mo / mt:.3f} (DeepConvNet, batch 100, {args.precision}, {where}, {data}, "
+          f"ratio {mo / mt:.3f} ({name}, batch {args.batch}, {args.precision}, {where}, {data}, "
           f"{args.rounds} alternating rounds of {args.steps} steps)")
     print()
     if args.table_header:
         print("| model | device | precision | batch | ringmaster img/s | PyTorch img/s | ratio |")
         print("|---|---|---|---|---|---|---|")
     prec = args.precision if args.precision == "fp32" else "fp16 (AMP, loss scaling)"
-    print(f"| DeepConvNet | {header.split(',')[0] if args.device == 'cuda' else where} | {prec} "
-          f"| 100 | {mo:.0f} | {mt:.0f} | {mo / mt:.3f} |")
+    print(f"| {name} | {header.split(',')[0] if args.device == 'cuda' else where} | {prec} "
+          f"| {args.batch} | {mo:.0f} | {mt:.0f} | {mo / mt:.3f} |")
 
 
 if __name__ == "__main__":

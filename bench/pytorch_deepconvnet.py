@@ -9,7 +9,11 @@ the CPU it uses --threads threads and reports which BLAS library the process
 loaded; on a GPU TF32 is off unless --tf32 (ringmaster computes in full fp32),
 and each batch is copied from host memory, as ringmaster's loop does.
 --amp trains in mixed precision (torch.autocast f16 + GradScaler), the
-counterpart of ringmaster's --precision fp16.
+counterpart of ringmaster's --precision fp16. --model resnet50 trains
+torchvision's ResNet-50 (the layout and parameter count of ringmaster's
+`resnet` depth 50) on random 3x224x224 images, 1,000 classes (needs
+--synthetic). On a GPU cuDNN's autotuner is on (cudnn.benchmark), PyTorch's
+fastest setting; the warm-up steps absorb its search.
 """
 import argparse
 import gzip
@@ -60,10 +64,10 @@ class DeepConvNet(nn.Module):
         return self.classifier(self.features(x))
 
 
-def synthetic(n):
+def synthetic(n, channels=1, size=28, classes=10):
     rng = np.random.default_rng(1)
-    x = rng.integers(0, 256, size=(n, 1, 28, 28), dtype=np.uint8)
-    y = rng.integers(0, 10, size=n).astype(np.int64)
+    x = rng.integers(0, 256, size=(n, channels, size, size), dtype=np.uint8)
+    y = rng.integers(0, classes, size=n).astype(np.int64)
     return x, y
 
 
@@ -78,22 +82,30 @@ def main():
     ap.add_argument("--batch", type=int, default=100)
     ap.add_argument("--warmup", type=int, default=10)
     ap.add_argument("--steps", type=int, default=60)
+    ap.add_argument("--model", default="deep_convnet", choices=["deep_convnet", "resnet50"])
     args = ap.parse_args()
+    if args.model == "resnet50" and not args.synthetic:
+        ap.error("--model resnet50 needs --synthetic (no ImageNet here)")
     torch.set_num_threads(args.threads)
     torch.manual_seed(1)
     dev = torch.device(args.device)
     if args.device == "cuda":
         torch.backends.cudnn.allow_tf32 = args.tf32
         torch.backends.cuda.matmul.allow_tf32 = args.tf32
+        torch.backends.cudnn.benchmark = True
     n = args.batch * (args.warmup + args.steps)
     if args.synthetic:
-        x, y = synthetic(n)
+        x, y = synthetic(n, 3, 224, 1000) if args.model == "resnet50" else synthetic(n)
     else:
         x = load_idx_images(args.data + "/train-images-idx3-ubyte.gz", n)
         y = load_idx_labels(args.data + "/train-labels-idx1-ubyte.gz", n)
     xs = torch.from_numpy(x.astype(np.float32) / 255.0)
     ys = torch.from_numpy(y)
-    model = DeepConvNet().to(dev)
+    if args.model == "resnet50":
+        import torchvision
+        model = torchvision.models.resnet50(weights=None).to(dev)
+    else:
+        model = DeepConvNet().to(dev)
     model.train()
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     loss_fn = nn.CrossEntropyLoss()
@@ -128,7 +140,7 @@ def main():
     dt = time.perf_counter() - t0
     gpu = torch.cuda.get_device_name(0) if args.device == "cuda" else ""
     print(json.dumps({
-        "impl": "pytorch", "torch": torch.__version__, "device": args.device, "gpu": gpu,
+        "impl": "pytorch", "model": args.model, "batch": args.batch, "torch": torch.__version__, "device": args.device, "gpu": gpu,
         "tf32": args.tf32, "amp": args.amp, "threads": torch.get_num_threads(),
         "mkldnn": torch.backends.mkldnn.is_available(), "blas": loaded_blas(),
         "images_per_second": args.batch * args.steps / dt, "last_loss": loss}))

@@ -1,9 +1,11 @@
-// ringmaster side of the DeepConvNet throughput benchmark (bench/deepconvnet.py):
+// ringmaster side of the training throughput benchmark (bench/deepconvnet.py):
 // the book's DeepConvNet on Fashion-MNIST (x/255) or, with --synthetic, on
 // random 28x28 images of the same shape (the GPU machine has no data sets),
-// batch 100, Adam, on --device cpu or cuda, --precision fp32 or fp16 (mixed
-// precision with loss scaling, GPU only); times --steps training steps after
-// --warmup and prints one JSON line. Run by hand only.
+// or with --model resnet50 ResNet-50 (ImageNet layout, 1,000 classes) on
+// random 3x224x224 images; --batch (default 100), Adam, on --device cpu or
+// cuda, --precision fp32 or fp16 (mixed precision with loss scaling, GPU
+// only); times --steps training steps after --warmup and prints one JSON
+// line. Run by hand only.
 #include <chrono>
 #include <cstdio>
 #include <random>
@@ -20,17 +22,17 @@
 
 namespace {
 
-// n random 28x28 grey images with random labels 0..9 (fixed seed).
-ringmaster::models::Dataset synthetic(int64_t n) {
+// n random channels x size x size images with random labels (fixed seed).
+ringmaster::models::Dataset synthetic(int64_t n, int64_t channels, int64_t size, int64_t classes) {
   namespace m = ringmaster::models;
   namespace o = ringmaster::ops;
   m::Dataset ds;
-  ds.images = o::Tensor::empty({n, 1, 28, 28}, o::DType::u8);
-  ds.num_classes = 10;
+  ds.images = o::Tensor::empty({n, channels, size, size}, o::DType::u8);
+  ds.num_classes = classes;
   std::mt19937_64 rng(1);
   uint8_t* px = ds.images.data<uint8_t>();
   for (int64_t i = 0; i < ds.images.numel(); ++i) px[i] = static_cast<uint8_t>(rng() >> 56);
-  for (int64_t i = 0; i < n; ++i) ds.labels.push_back(static_cast<int64_t>(rng() % 10));
+  for (int64_t i = 0; i < n; ++i) ds.labels.push_back(static_cast<int64_t>(rng() % classes));
   return ds;
 }
 
@@ -39,8 +41,9 @@ ringmaster::models::Dataset synthetic(int64_t n) {
 int main(int argc, char** argv) {
   namespace m = ringmaster::models;
   namespace o = ringmaster::ops;
-  CLI::App app{"DeepConvNet training throughput"};
-  std::string data = "/usr/share/datasets/fashion-mnist", device = "cpu", precision = "fp32";
+  CLI::App app{"DeepConvNet / ResNet-50 training throughput"};
+  std::string data = "/usr/share/datasets/fashion-mnist", device = "cpu", precision = "fp32",
+              model_name = "deep_convnet";
   int threads = 2, batch = 100, warmup = 10, steps = 60;
   bool use_synthetic = false;
   app.add_option("--data", data);
@@ -51,7 +54,13 @@ int main(int argc, char** argv) {
   app.add_option("--device", device)->check(CLI::IsMember({"cpu", "cuda"}));
   app.add_flag("--synthetic", use_synthetic, "random images instead of Fashion-MNIST");
   app.add_option("--precision", precision)->check(CLI::IsMember({"fp32", "fp16"}));
+  app.add_option("--model", model_name)->check(CLI::IsMember({"deep_convnet", "resnet50"}));
   CLI11_PARSE(app, argc, argv);
+  const bool resnet50 = model_name == "resnet50";
+  if (resnet50 && !use_synthetic) {
+    std::fprintf(stderr, "--model resnet50 needs --synthetic (no ImageNet here)\n");
+    return 1;
+  }
 
   if (device == "cuda" && o::cuda_device_count() == 0) {
     std::fprintf(stderr, "no CUDA device: %s\n", o::cuda_unavailable_reason().c_str());
@@ -66,12 +75,14 @@ int main(int argc, char** argv) {
   m::GradScaler scaler;
   o::set_cpu_threads(threads);
   const int64_t n = static_cast<int64_t>(batch) * (warmup + steps);
-  m::Dataset train = use_synthetic ? synthetic(n)
-                                   : m::subset(m::load_idx(data + "/train-images-idx3-ubyte.gz",
-                                                           data + "/train-labels-idx1-ubyte.gz"),
-                                               n);
+  m::Dataset train = use_synthetic
+                         ? (resnet50 ? synthetic(n, 3, 224, 1000) : synthetic(n, 1, 28, 10))
+                         : m::subset(m::load_idx(data + "/train-images-idx3-ubyte.gz",
+                                                 data + "/train-labels-idx1-ubyte.gz"),
+                                     n);
   std::mt19937_64 rng(1);
-  auto model = m::build_model("deep_convnet", {1, 10, 28}, rng);
+  auto model = resnet50 ? m::build_model("resnet", {3, 1000, 224}, rng, {{"depth", 50}})
+                        : m::build_model("deep_convnet", {1, 10, 28}, rng);
   model->train(true);
   model->to(dev);
   m::AdamOptions ao;
@@ -101,8 +112,9 @@ int main(int argc, char** argv) {
   for (int i = 0; i < steps; ++i) loss = step(*loader.next());
   const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::printf(
-      "{\"impl\": \"ringmaster\", \"device\": \"%s\", \"precision\": \"%s\", \"threads\": %d, "
-      "\"images_per_second\": %.3f, \"last_loss\": %.6f}\n",
-      dev.str().c_str(), precision.c_str(), o::cpu_threads(), batch * steps / dt, loss);
+      "{\"impl\": \"ringmaster\", \"model\": \"%s\", \"device\": \"%s\", \"precision\": \"%s\", "
+      "\"threads\": %d, \"batch\": %d, \"images_per_second\": %.3f, \"last_loss\": %.6f}\n",
+      model_name.c_str(), dev.str().c_str(), precision.c_str(), o::cpu_threads(), batch,
+      batch * steps / dt, loss);
   return 0;
 }

@@ -2,7 +2,7 @@
 # Runs HERE (no GPU needed): builds Release and gathers into .device/bundle/
 # what the GPU machine needs for scripts/gpu-check.sh: the GPU test and bench
 # binaries, the ringmaster CLI, libringmaster_ops.so, the Debian libraries they load that a plain
-# Ubuntu image with CUDA 13 lacks (oneDNN, OpenCL loader, libgomp; libstdc++
+# Ubuntu image with CUDA 13 lacks (all but glibc's and CUDA's; libstdc++
 # as a fallback only), all stripped, and data/digits.csv.gz. The CUDA
 # runtime, cuBLAS and cuDNN are NOT copied: the GPU machine has them.
 # Checks the total stays under 60 MiB. .device/ is git-ignored.
@@ -32,9 +32,10 @@ declare -A COPY=()
 for f in "$OUT"/cuda_tests "$OUT"/models_tests "$OUT"/bench_train_throughput "$OUT"/ringmaster "$OUT"/libringmaster_ops.so "$OUT"/libringmaster_ops_cuda.so; do
   while read -r name path; do
     case "$name" in
-      libdnnl.so.*|libOpenCL.so.*|libgomp.so.*|libgtest*.so*|libgmock*.so*|libz.so.*) COPY[$name]=$path ;;
+      libc.so.*|libm.so.*|libpthread.so.*|libdl.so.*|librt.so.*|libresolv.so.*|libgcc_s.so.*) ;;  # glibc's, on every Linux
       libstdc++.so.*) COPY["fallback/$name"]=$path ;;
-      libcudart*|libcublas*|libcudnn*|libnvrtc*|libcuda.so*) ;;  # the GPU machine's own
+      libcudart*|libcublas*|libcudnn*|libnvrtc*|libnccl*|libcuda.so*) ;;  # the GPU machine's own
+      *) COPY[$name]=$path ;;  # oneDNN, ZeroMQ (+ sodium, pgm, norm, krb5), SQLite, prometheus-cpp, stb, ...
     esac
   done < <(resolve "$f")
 done

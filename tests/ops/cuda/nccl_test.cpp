@@ -18,7 +18,8 @@
 namespace ringmaster::ops {
 namespace {
 
-TEST(Nccl, UnavailableWithoutAGpuSaysWhyAndRefusesToRun) {
+// In the CudaAvailability suite: the GPU-less checks scripts/gpu-check.sh leaves out.
+TEST(CudaAvailability, NcclUnavailableWithoutAGpuSaysWhyAndRefusesToRun) {
   if (cuda_device_count() > 0) GTEST_SKIP() << "a GPU is present: see the tests below";
   const std::string why = cuda::nccl_unavailable_reason();
   EXPECT_FALSE(why.empty());
