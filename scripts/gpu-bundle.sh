@@ -16,7 +16,8 @@ command -v nvcc >/dev/null 2>&1 || [ -x /usr/local/cuda/bin/nvcc ] ||
   { echo "gpu-bundle: no nvcc here: the bundle would have no CUDA backend" >&2; exit 1; }
 # sm_90 (H100/H200) SASS and compute_90 PTX, whatever an older cache says.
 cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90 >/dev/null
-ninja -j"${JOBS:-2}" -C "$BUILD" cuda_tests models_tests bench_train_throughput ringmaster ringmaster_ops
+ninja -j"${JOBS:-2}" -C "$BUILD" cuda_tests models_tests bench_train_throughput ringmaster ringmaster_ops \
+  ringmaster_ops_cuda  # loaded at run time (dlopen), so no target above depends on it
 
 rm -rf "$OUT"
 mkdir -p "$OUT/fallback"

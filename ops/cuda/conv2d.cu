@@ -1,10 +1,15 @@
 // conv2d CUDA kernels on cuDNN (legacy API): forward, backward data, backward
 // filter and bias grad, with groups, stride and dilation; f32 with FMA math
-// (no TF32), or f16 with f32 accumulation on tensor cores; algorithms from
-// cuDNN's heuristics (v7, like PyTorch without cudnn.benchmark), planned once
-// per shape and cached. cuDNN pads symmetrically only: asymmetric padding pads
-// the input explicitly (own kernel) and runs cuDNN with no padding, and dx is
-// cropped back. The bias and the fused relu are one own pass over y.
+// (no TF32), or f16 with f32 accumulation on tensor cores; planned once per
+// shape and cached. f32 algorithms are measured by cuDNN's Find (each
+// candidate run once on scratch buffers, as PyTorch's cudnn.benchmark does);
+// f16 ones come from cuDNN's heuristics (v7). Measured on an H200
+// (scripts/gpu-check.sh, 2026-11-28, ringmaster/PyTorch, PyTorch with
+// cudnn.benchmark): Find took f32 DeepConvNet from 1.70 to 2.09 and f32
+// ResNet-50 from 0.81 to 0.89, but f16 DeepConvNet from 1.83 down to 1.29 and
+// f16 ResNet-50 from 1.00 to 0.84. Why f16 lost was not looked into (the
+// session's device time was spent); choose() below takes the first entry
+// with tensor-core math, which under Find need not be the fastest entry.
 #include <array>
 #include <map>
 #include <mutex>
@@ -123,13 +128,19 @@ std::shared_ptr<ConvPlan> make_plan(int device, DType dtype, const Shape& xs, co
            c, ", ", h, ", ", w, ") differs from ", shape_str(ys));
 
   cudnnHandle_t handle = cuda::cudnn(device);
+  const bool measure = dtype == DType::f32;
+  const auto find_fwd =
+      measure ? cudnnFindConvolutionForwardAlgorithm : cudnnGetConvolutionForwardAlgorithm_v7;
+  const auto find_bwd_data = measure ? cudnnFindConvolutionBackwardDataAlgorithm
+                                     : cudnnGetConvolutionBackwardDataAlgorithm_v7;
+  const auto find_bwd_filter = measure ? cudnnFindConvolutionBackwardFilterAlgorithm
+                                       : cudnnGetConvolutionBackwardFilterAlgorithm_v7;
   constexpr int kMax = 16;
   int got = 0;
   {
     cudnnConvolutionFwdAlgoPerf_t perf[kMax];
-    CUDNN_CHECK(cudnnGetConvolutionForwardAlgorithm_v7(handle, plan->x_desc.get(), plan->w_desc,
-                                                       plan->conv, plan->y_desc.get(), kMax, &got,
-                                                       perf));
+    CUDNN_CHECK(find_fwd(handle, plan->x_desc.get(), plan->w_desc, plan->conv, plan->y_desc.get(),
+                         kMax, &got, perf));
     const auto& best = choose(perf, got, want, "forward");
     plan->fwd_algo = best.algo;
     plan->fwd_math = best.mathType;
@@ -142,9 +153,8 @@ std::shared_ptr<ConvPlan> make_plan(int device, DType dtype, const Shape& xs, co
   {
     CUDNN_CHECK(cudnnSetConvolutionMathType(plan->conv, want));
     cudnnConvolutionBwdDataAlgoPerf_t perf[kMax];
-    CUDNN_CHECK(cudnnGetConvolutionBackwardDataAlgorithm_v7(handle, plan->w_desc,
-                                                            plan->y_desc.get(), plan->conv,
-                                                            plan->x_desc.get(), kMax, &got, perf));
+    CUDNN_CHECK(find_bwd_data(handle, plan->w_desc, plan->y_desc.get(), plan->conv,
+                              plan->x_desc.get(), kMax, &got, perf));
     const auto& best = choose(perf, got, want, "backward data");
     plan->bwd_data_algo = best.algo;
     plan->bwd_data_math = best.mathType;
@@ -156,9 +166,8 @@ std::shared_ptr<ConvPlan> make_plan(int device, DType dtype, const Shape& xs, co
   {
     CUDNN_CHECK(cudnnSetConvolutionMathType(plan->conv, want));
     cudnnConvolutionBwdFilterAlgoPerf_t perf[kMax];
-    CUDNN_CHECK(cudnnGetConvolutionBackwardFilterAlgorithm_v7(handle, plan->x_desc.get(),
-                                                              plan->y_desc.get(), plan->conv,
-                                                              plan->w_desc, kMax, &got, perf));
+    CUDNN_CHECK(find_bwd_filter(handle, plan->x_desc.get(), plan->y_desc.get(), plan->conv,
+                                plan->w_desc, kMax, &got, perf));
     const auto& best = choose(perf, got, want, "backward filter");
     plan->bwd_filter_algo = best.algo;
     plan->bwd_filter_math = best.mathType;
