@@ -1,9 +1,11 @@
 // conv_transpose2d: device-independent part (shape checks, output size,
-// autograd). Kernels and primitive caching: cpu/conv_transpose2d_cpu.cpp.
+// autograd). Kernels and primitive caching: cpu/conv_transpose2d_cpu.cpp,
+// cuda/conv_transpose2d.cu.
 #include "ops/conv_transpose2d.h"
 
 #include "ops/autograd.h"
 #include "ops/kernel_registry.h"
+#include "ops/tensor_like.h"
 
 namespace ringmaster::ops {
 namespace {
@@ -42,7 +44,8 @@ Tensor conv_transpose2d(const Tensor& x, const Tensor& w, const Tensor& b,
   RM_CHECK(x.ndim() == 4, "conv_transpose2d input must be (N, C, H, W), got ", to_string(x));
   RM_CHECK(w.ndim() == 4, "conv_transpose2d weights must be (C, O/groups, KH, KW), got ",
            to_string(w));
-  RM_CHECK(x.dtype() == DType::f32 && w.dtype() == DType::f32, "conv_transpose2d needs f32, got ",
+  RM_CHECK(is_compute_dtype(x) && w.dtype() == x.dtype(),
+           "conv_transpose2d needs f32 (or f16 on a GPU) input and weights of one dtype, got ",
            to_string(x), " and ", to_string(w));
   RM_CHECK(x.device() == w.device(), "conv_transpose2d input on ", x.device().str(),
            ", weights on ", w.device().str());
@@ -52,8 +55,9 @@ Tensor conv_transpose2d(const Tensor& x, const Tensor& w, const Tensor& b,
            w.dim(0), " input channels, input is ", shape_str(x.shape()));
   const int64_t c_out = w.dim(1) * p.groups;
   if (b.defined()) {
-    RM_CHECK(b.ndim() == 1 && b.dim(0) == c_out && b.dtype() == DType::f32,
-             "conv_transpose2d bias must be f32 (", c_out, "), got ", to_string(b));
+    RM_CHECK(b.ndim() == 1 && b.dim(0) == c_out && b.dtype() == x.dtype(),
+             "conv_transpose2d bias must be ", dtype_name(x.dtype()), " (", c_out, "), got ",
+             to_string(b));
     RM_CHECK(b.device() == x.device(), "conv_transpose2d bias on ", b.device().str(), ", input on ",
              x.device().str());
   }
