@@ -1,9 +1,10 @@
 // local_response_norm: device-independent part (checks, autograd). Kernels:
-// cpu/lrn_cpu.cpp.
+// cpu/lrn_cpu.cpp, cuda/lrn.cu.
 #include "ops/lrn.h"
 
 #include "ops/autograd.h"
 #include "ops/kernel_registry.h"
+#include "ops/tensor_like.h"
 
 namespace ringmaster::ops {
 namespace {
@@ -28,7 +29,8 @@ class LrnBackward : public Node {
 Tensor local_response_norm(const Tensor& x, const LrnParams& p) {
   RM_CHECK(x.defined() && x.ndim() == 4, "local_response_norm input must be (N, C, H, W), got ",
            to_string(x));
-  RM_CHECK(x.dtype() == DType::f32, "local_response_norm needs f32, got ", to_string(x));
+  RM_CHECK(is_compute_dtype(x), "local_response_norm needs f32 (or f16 on a GPU), got ",
+           to_string(x));
   RM_CHECK(p.size >= 1 && p.size % 2 == 1, "local_response_norm size must be odd, got ", p.size,
            " (PyTorch, ONNX and oneDNN place even windows differently)");
   RM_CHECK(p.alpha >= 0.0f && p.beta >= 0.0f && p.k > 0.0f,

@@ -4,7 +4,8 @@
 // with window(c) = [c - (size-1)/2, c + (size-1)/2] clipped to the channels.
 // size must be odd: for even sizes PyTorch, ONNX and oneDNN centre the window
 // differently, so we refuse rather than pick one. x: (N, C, H, W) in any
-// layout; y and dx come back in x's layout. No within-channel (spatial) LRN.
+// layout, f32 (or f16 on a GPU, computed in f32); y and dx come back in x's
+// layout and dtype. No within-channel (spatial) LRN.
 #pragma once
 
 #include <cstdint>
