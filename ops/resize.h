@@ -9,10 +9,12 @@
 // (= OH unless an explicit scale does not divide evenly, as in ONNX; PyTorch's
 // align_corners ignores scale_factor, so leave scale 0 there); samples past the
 // last row use the last row (edge). No antialiasing when downsampling, no
-// other modes (nearest, cubic). Any layout in; output and dx are plain.
+// other modes (nearest, cubic). f32, or f16 on a GPU (computed in f32). Any
+// layout in; output and dx are plain, in x's dtype.
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 #include "ops/tensor.h"
 
@@ -48,6 +50,17 @@ Tensor resize_bilinear(const Tensor& x, const ResizeParams& p);
 // samples along one axis: the formula above. Shared by kernels of every backend.
 double resize_source_coordinate(int64_t i, int64_t in, int64_t out, double scale,
                                 ResizeCoordinates mode);
+
+// The two input indices output index i blends along one axis, and the weight
+// of the second: lo = min(floor(src), in - 1), hi = min(lo + 1, in - 1),
+// w_hi = src - lo clamped to [0, 1] (lo gets 1 - w_hi). One per output index,
+// from resize_source_coordinate; every backend's kernels use these tables, so
+// they sample the same points.
+struct ResizeTap {
+  int64_t lo, hi;
+  float w_hi;
+};
+std::vector<ResizeTap> resize_taps(int64_t in, int64_t out, double scale, ResizeCoordinates mode);
 
 // Backend kernels; x, y, dy, dx plain. backward overwrites dx.
 struct ResizeKernels {

@@ -1,5 +1,5 @@
 // resize_bilinear CPU kernels: per-axis tables of (low index, high index,
-// weight of high) built once per call, then one pass per (n, c) plane,
+// weight of high) built once per call (resize_taps), then one pass per (n, c) plane,
 // planes in parallel. Backward scatters dy into dx with the same weights
 // (each plane is owned by one thread, so no atomics). Plain layouts only;
 // oneDNN's resampling is not used because it has no align_corners.
@@ -14,28 +14,13 @@
 namespace ringmaster::ops {
 namespace {
 
-struct Tap {
-  int64_t lo, hi;  // input indices, hi = min(lo + 1, in - 1)
-  float w_hi;      // weight of hi; lo gets 1 - w_hi
-};
-
-std::vector<Tap> taps(int64_t in, int64_t out, double scale, ResizeCoordinates mode) {
-  std::vector<Tap> t(static_cast<size_t>(out));
-  for (int64_t i = 0; i < out; ++i) {
-    const double src = resize_source_coordinate(i, in, out, scale, mode);
-    const int64_t lo = std::min(static_cast<int64_t>(std::floor(src)), in - 1);
-    const int64_t hi = std::min(lo + 1, in - 1);
-    const double frac = std::min(std::max(src - static_cast<double>(lo), 0.0), 1.0);
-    t[static_cast<size_t>(i)] = {lo, hi, static_cast<float>(frac)};
-  }
-  return t;
-}
+using Tap = ResizeTap;
 
 void resize_forward_cpu(const Tensor& x, const ResizeParams& p, const Tensor& y) {
   const int64_t planes = x.dim(0) * x.dim(1), h = x.dim(2), w = x.dim(3);
   const int64_t oh = p.out_h, ow = p.out_w;
-  const std::vector<Tap> ty = taps(h, oh, p.scale_h, p.coordinates);
-  const std::vector<Tap> tx = taps(w, ow, p.scale_w, p.coordinates);
+  const std::vector<Tap> ty = resize_taps(h, oh, p.scale_h, p.coordinates);
+  const std::vector<Tap> tx = resize_taps(w, ow, p.scale_w, p.coordinates);
   const float* in = x.data<float>();
   float* out = y.data<float>();
 #pragma omp parallel for schedule(static)
@@ -59,8 +44,8 @@ void resize_forward_cpu(const Tensor& x, const ResizeParams& p, const Tensor& y)
 void resize_backward_cpu(const Tensor& dy, const ResizeParams& p, const Tensor& dx) {
   const int64_t planes = dx.dim(0) * dx.dim(1), h = dx.dim(2), w = dx.dim(3);
   const int64_t oh = p.out_h, ow = p.out_w;
-  const std::vector<Tap> ty = taps(h, oh, p.scale_h, p.coordinates);
-  const std::vector<Tap> tx = taps(w, ow, p.scale_w, p.coordinates);
+  const std::vector<Tap> ty = resize_taps(h, oh, p.scale_h, p.coordinates);
+  const std::vector<Tap> tx = resize_taps(w, ow, p.scale_w, p.coordinates);
   const float* g = dy.data<float>();
   float* out = dx.data<float>();
 #pragma omp parallel for schedule(static)
