@@ -1,11 +1,12 @@
 // spatial_cross_entropy: checks, allocation, autograd. Kernels:
-// cpu/spatial_cross_entropy_cpu.cpp.
+// cpu/spatial_cross_entropy_cpu.cpp, cuda/spatial_cross_entropy.cu.
 #include "ops/spatial_cross_entropy.h"
 
 #include <algorithm>
 
 #include "ops/autograd.h"
 #include "ops/kernel_registry.h"
+#include "ops/tensor_like.h"
 
 namespace ringmaster::ops {
 namespace {
@@ -16,12 +17,15 @@ const SpatialCrossEntropyKernels& kernels(Device d) {
 
 class SpatialCrossEntropyBackward : public Node {
  public:
-  SpatialCrossEntropyBackward(Tensor probs, Tensor labels, Shape logits_shape)
-      : probs_(std::move(probs)), labels_(std::move(labels)), shape_(std::move(logits_shape)) {}
+  SpatialCrossEntropyBackward(Tensor probs, Tensor labels, Shape logits_shape, DType dtype)
+      : probs_(std::move(probs)),
+        labels_(std::move(labels)),
+        shape_(std::move(logits_shape)),
+        dtype_(dtype) {}
   std::vector<Tensor> backward(const Tensor& dy) override {
     const int64_t pixels = probs_.dim(0) * probs_.dim(2);
     const float scale = dy.to(Device::cpu()).to_vector()[0] / static_cast<float>(pixels);
-    Tensor d = Tensor::empty(probs_.shape(), DType::f32, probs_.device());  // (N, C, S)
+    Tensor d = Tensor::empty(probs_.shape(), dtype_, probs_.device());  // (N, C, S)
     kernels(probs_.device()).backward(probs_, labels_, scale, d);
     return {d.reshape(shape_), Tensor()};
   }
@@ -30,13 +34,15 @@ class SpatialCrossEntropyBackward : public Node {
  private:
   Tensor probs_, labels_;
   Shape shape_;
+  DType dtype_;  // the logits' and their gradient's
 };
 
 }  // namespace
 
 Tensor spatial_cross_entropy(const Tensor& logits, const Tensor& labels) {
-  RM_CHECK(logits.defined() && logits.dtype() == DType::f32 && logits.ndim() >= 3,
-           "spatial_cross_entropy needs f32 logits (N, C, d1, ...), got ", to_string(logits));
+  RM_CHECK(logits.defined() && is_compute_dtype(logits) && logits.ndim() >= 3,
+           "spatial_cross_entropy needs f32 (or f16 on a GPU) logits (N, C, d1, ...), got ",
+           to_string(logits));
   RM_CHECK(labels.dtype() == DType::i64 || labels.dtype() == DType::i32,
            "spatial_cross_entropy needs i64 or i32 labels, got ", to_string(labels));
   Shape want{logits.dim(0)};
@@ -57,8 +63,10 @@ Tensor spatial_cross_entropy(const Tensor& logits, const Tensor& labels) {
   RM_THROW_IF(bad >= 0, "spatial_cross_entropy: the label of image ", bad / s, " pixel ", bad % s,
               " is outside [0, ", c, ")");
   if (!needs_grad({&logits})) return loss;
-  return record(loss, std::make_shared<SpatialCrossEntropyBackward>(probs, lb, logits.shape()),
-                {logits, labels});
+  return record(
+      loss,
+      std::make_shared<SpatialCrossEntropyBackward>(probs, lb, logits.shape(), logits.dtype()),
+      {logits, labels});
 }
 
 }  // namespace ringmaster::ops

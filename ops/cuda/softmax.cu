@@ -2,10 +2,12 @@
 // backward over the axis, the tensor viewed as (outer, axis, inner, 1) in
 // channel mode; the fused cross-entropy is our own: one block per row, sums
 // in double like the CPU, and a label check whose result (the first bad row)
-// is copied back to the host, so a bad label throws as on the CPU.
+// is copied back to the host, so a bad label throws as on the CPU (both in
+// loss_common.h, shared with spatial_cross_entropy.cu).
 #include <climits>
 
 #include "ops/cuda/cuda_context.h"
+#include "ops/cuda/loss_common.h"
 #include "ops/kernel_registry.h"
 #include "ops/softmax.h"
 
@@ -43,16 +45,6 @@ void softmax_backward_cuda(const Tensor& y, const Tensor& dy, int axis, const Te
   CUDNN_CHECK(cudnnSoftmaxBackward(cuda::cudnn(y.device().index), CUDNN_SOFTMAX_ACCURATE,
                                    CUDNN_SOFTMAX_MODE_CHANNEL, &one, d.get(), y.raw(), d.get(),
                                    dy.raw(), &zero, d.get(), dx.raw()));
-}
-
-// bad: the smallest row whose label is outside [0, c), or n when none.
-template <class L>
-__global__ void check_labels(const L* labels, int64_t n, int64_t c, unsigned long long* bad) {
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n;
-       i += int64_t(blockDim.x) * gridDim.x) {
-    const int64_t l = static_cast<int64_t>(labels[i]);
-    if (l < 0 || l >= c) atomicMin(bad, static_cast<unsigned long long>(i));
-  }
 }
 
 // One block per row of logits (N, C): probs = softmax(row); row_loss[i] =
@@ -95,20 +87,6 @@ __global__ void ce_rows(const float* x, const L* labels, int64_t c, float* probs
   }
 }
 
-// loss[0] = mean of row_loss (N), one block, in double.
-__global__ void ce_mean(const double* row_loss, int64_t n, float* loss) {
-  __shared__ double s[kRowThreads];
-  double acc = 0.0;
-  for (int64_t i = threadIdx.x; i < n; i += blockDim.x) acc += row_loss[i];
-  s[threadIdx.x] = acc;
-  __syncthreads();
-  for (int k = blockDim.x / 2; k > 0; k >>= 1) {
-    if (threadIdx.x < k) s[threadIdx.x] += s[threadIdx.x + k];
-    __syncthreads();
-  }
-  if (threadIdx.x == 0) loss[0] = static_cast<float>(s[0] / static_cast<double>(n));
-}
-
 template <class L>
 int64_t ce_forward(const Tensor& logits, const Tensor& labels, const Tensor& probs,
                    const Tensor& loss) {
@@ -117,15 +95,8 @@ int64_t ce_forward(const Tensor& logits, const Tensor& labels, const Tensor& pro
   cuda::set_device(dev);
   const L* lab = static_cast<const L*>(labels.raw());
   // The label check first: its verdict comes back to the host (a sync).
-  Tensor bad = Tensor::empty({1}, DType::i64, logits.device());
-  const unsigned long long none = static_cast<unsigned long long>(n);
-  CUDA_CHECK(cudaMemcpy(bad.raw(), &none, sizeof none, cudaMemcpyHostToDevice));
-  check_labels<L>
-      <<<cuda::blocks_for(n), 256>>>(lab, n, c, static_cast<unsigned long long*>(bad.raw()));
-  CUDA_CHECK_LAUNCH();
-  unsigned long long first_bad = 0;
-  CUDA_CHECK(cudaMemcpy(&first_bad, bad.raw(), sizeof first_bad, cudaMemcpyDeviceToHost));
-  if (first_bad < none) return static_cast<int64_t>(first_bad);
+  const int64_t bad = cuda::first_label_outside(labels, c);
+  if (bad >= 0) return bad;
 
   RM_CHECK(n <= INT_MAX, "cross entropy over ", n, " rows");
   Tensor row_loss = Tensor::empty({n}, DType::i64, logits.device());  // n doubles
@@ -133,9 +104,7 @@ int64_t ce_forward(const Tensor& logits, const Tensor& labels, const Tensor& pro
                                                         lab, c, static_cast<float*>(probs.raw()),
                                                         static_cast<double*>(row_loss.raw()));
   CUDA_CHECK_LAUNCH();
-  ce_mean<<<1, kRowThreads>>>(static_cast<const double*>(row_loss.raw()), n,
-                              static_cast<float*>(loss.raw()));
-  CUDA_CHECK_LAUNCH();
+  cuda::mean_into(static_cast<const double*>(row_loss.raw()), n, static_cast<float*>(loss.raw()));
   return -1;
 }
 

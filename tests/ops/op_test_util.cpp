@@ -13,8 +13,8 @@ namespace ringmaster::ops::testing {
 
 std::mt19937_64& rng() {
   static std::mt19937_64 g = [] {
-    uint64_t seed = static_cast<uint64_t>(
-        std::chrono::steady_clock::now().time_since_epoch().count());
+    uint64_t seed =
+        static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
     if (const char* s = std::getenv("RM_TEST_SEED")) seed = std::strtoull(s, nullptr, 10);
     std::printf("op tests: RM_TEST_SEED=%llu\n", static_cast<unsigned long long>(seed));
     return std::mt19937_64(seed);
@@ -24,6 +24,19 @@ std::mt19937_64& rng() {
 
 Tensor random_tensor(const Shape& shape, float lo, float hi) {
   return Tensor::uniform(shape, rng(), lo, hi);
+}
+
+Tensor random_labels(const Shape& shape, int64_t classes, DType dt) {
+  Tensor t = Tensor::empty(shape, dt);
+  for (int64_t i = 0; i < t.numel(); ++i) {
+    const int64_t v = static_cast<int64_t>(rng()() % static_cast<uint64_t>(classes));
+    if (dt == DType::i64) {
+      t.data<int64_t>()[i] = v;
+    } else {
+      t.data<int32_t>()[i] = static_cast<int32_t>(v);
+    }
+  }
+  return t;
 }
 
 Tensor to_blocked(const Tensor& t) {
@@ -79,7 +92,8 @@ void check_gradients(const OurFn& f_ours, const RefFn& f_ref, const std::vector<
   const RefTensor rr = reference::from_tensor(r);
 
   std::vector<RefTensor> ref_in;
-  for (const Tensor& t : inputs) ref_in.push_back(t.defined() ? reference::from_tensor(t) : RefTensor());
+  for (const Tensor& t : inputs)
+    ref_in.push_back(t.defined() ? reference::from_tensor(t) : RefTensor());
   for (size_t i = 0; i < inputs.size(); ++i) {
     if (!check[i]) continue;
     ASSERT_TRUE(leaves[i].grad().defined()) << "input " << i << " got no gradient";

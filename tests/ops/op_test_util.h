@@ -23,6 +23,9 @@ std::mt19937_64& rng();
 
 Tensor random_tensor(const Shape& shape, float lo = -1.0f, float hi = 1.0f);
 
+// Class labels uniform in [0, classes), i64 or i32, on the CPU.
+Tensor random_labels(const Shape& shape, int64_t classes, DType dt = DType::i64);
+
 // The values of a 4-d f32 tensor (N, C, H, W) in oneDNN's blocked nChw16c
 // layout (channels padded to 16 with zeros), as a conv output would hold them.
 Tensor to_blocked(const Tensor& t);

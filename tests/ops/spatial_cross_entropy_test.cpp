@@ -14,20 +14,8 @@ namespace {
 using reference::RefTensor;
 using testing::check_gradients;
 using testing::expect_close;
+using testing::random_labels;
 using testing::random_tensor;
-
-Tensor random_labels(const Shape& shape, int64_t classes, DType dt = DType::i64) {
-  Tensor t = Tensor::empty(shape, dt);
-  for (int64_t i = 0; i < t.numel(); ++i) {
-    const int64_t v = static_cast<int64_t>(testing::rng()() % static_cast<uint64_t>(classes));
-    if (dt == DType::i64) {
-      t.data<int64_t>()[i] = v;
-    } else {
-      t.data<int32_t>()[i] = static_cast<int32_t>(v);
-    }
-  }
-  return t;
-}
 
 RefTensor ref_labels(const Tensor& t) {
   RefTensor r(t.shape());
