@@ -1,5 +1,7 @@
-// Mixed precision on CUDA: every op that computes in f16 (conv2d, linear,
-// relu, pooling, batch norm, dropout, add, concat, reshape) against the CPU
+// Mixed precision on CUDA: every op that computes in f16 (conv2d,
+// conv_transpose2d, linear, relu, pooling, batch norm, LRN, bilinear resize,
+// dropout, add, concat, slice, reshape, and spatial cross-entropy's f16
+// logits) against the CPU
 // in f32 on the same f16-representable inputs, forward and backward, with
 // f16 tolerances; and unscale_grads' overflow check on the GPU. The suites
 // are CudaHalf*, run apart from the f32 ones by scripts/gpu-check.sh.
@@ -11,17 +13,23 @@
 #include "ops/batch_norm2d.h"
 #include "ops/concat.h"
 #include "ops/conv2d.h"
+#include "ops/conv_transpose2d.h"
 #include "ops/dropout.h"
 #include "ops/linear.h"
+#include "ops/lrn.h"
 #include "ops/optimizer_update.h"
 #include "ops/pool2d.h"
 #include "ops/relu.h"
 #include "ops/reshape.h"
+#include "ops/resize.h"
+#include "ops/slice.h"
+#include "ops/spatial_cross_entropy.h"
 
 namespace ringmaster::ops {
 namespace {
 
 using testing::compare_half_with_cpu;
+using testing::random_labels;
 using testing::random_tensor;
 
 // f16 output (one rounding, 2^-11 relative) after f32 accumulation.
@@ -48,6 +56,23 @@ TEST_F(CudaHalf, Conv2d) {
       [&](const std::vector<Tensor>& in) { return conv2d(in[0], in[1], Tensor(), g); },
       {random_tensor({2, 8, 6, 6}), random_tensor({8, 2, 3, 3})}, {true, true}, {true, true},
       kTolHalf, kTolHalfBackward, "grouped conv f16");
+}
+
+TEST_F(CudaHalf, ConvTranspose2d) {
+  ConvTranspose2dParams up = ConvTranspose2dParams::symmetric(2, 1, 1);
+  compare_half_with_cpu(
+      [&](const std::vector<Tensor>& in) { return conv_transpose2d(in[0], in[1], in[2], up); },
+      {random_tensor({2, 8, 5, 4}), random_tensor({8, 6, 3, 3}), random_tensor({6})},
+      {true, true, true}, {true, true, true}, kTolHalf, kTolHalfBackward,
+      "conv_transpose2d f16, stride 2, output_padding 1");
+  ConvTranspose2dParams asym = ConvTranspose2dParams::symmetric(2, 0);
+  asym.padding_begin = {1, 0};
+  asym.padding_end = {0, 2};
+  asym.groups = 2;
+  compare_half_with_cpu(
+      [&](const std::vector<Tensor>& in) { return conv_transpose2d(in[0], in[1], Tensor(), asym); },
+      {random_tensor({2, 4, 3, 5}), random_tensor({4, 3, 4, 4})}, {true, true}, {true, true},
+      kTolHalf, kTolHalfBackward, "conv_transpose2d f16, asymmetric padding, groups 2");
 }
 
 TEST_F(CudaHalf, Linear) {
@@ -90,6 +115,44 @@ TEST_F(CudaHalf, BatchNormF16InputF32Parameters) {
         {true, false, false}, {true, true, true}, kTolHalfBackward, kTolHalfBackward,
         training ? "batch norm f16, training" : "batch norm f16, eval");
   }
+}
+
+TEST_F(CudaHalf, LocalResponseNorm) {
+  const LrnParams p{5, 0.5f, 0.75f, 1.0f};
+  compare_half_with_cpu(
+      [&](const std::vector<Tensor>& in) { return local_response_norm(in[0], p); },
+      {random_tensor({2, 7, 5, 3}, -2.0f, 2.0f)}, {true}, {true}, kTolHalf, kTolHalfBackward,
+      "lrn f16");
+}
+
+TEST_F(CudaHalf, ResizeBilinear) {
+  for (bool align_corners : {false, true})
+    compare_half_with_cpu(
+        [&](const std::vector<Tensor>& in) {
+          return resize_bilinear(in[0], ResizeParams::to(13, 9, align_corners));
+        },
+        {random_tensor({2, 3, 5, 4})}, {true}, {true}, kTolHalf, kTolHalf,
+        align_corners ? "resize f16, align_corners" : "resize f16, half_pixel");
+}
+
+TEST_F(CudaHalf, SliceAndCrop) {
+  compare_half_with_cpu([](const std::vector<Tensor>& in) { return slice(in[0], 1, 1, 4); },
+                        {random_tensor({2, 5, 3, 4})}, {true}, {true}, 0.0, 0.0, "slice f16");
+  compare_half_with_cpu([](const std::vector<Tensor>& in) { return crop2d(in[0], 1, 2, 5, 3); },
+                        {random_tensor({2, 3, 7, 6})}, {true}, {true}, 0.0, 0.0, "crop2d f16");
+}
+
+TEST_F(CudaHalf, SpatialCrossEntropyF16Logits) {
+  const Tensor lab = random_labels({2, 6, 5}, 7);
+  const Tensor lab_gpu = lab.to(Device::cuda());
+  // The loss is computed in f32 from the same values on both sides; only the
+  // gradient is rounded to f16.
+  compare_half_with_cpu(
+      [&](const std::vector<Tensor>& in) {
+        return spatial_cross_entropy(in[0], in[0].device().is_cuda() ? lab_gpu : lab);
+      },
+      {random_tensor({2, 7, 6, 5}, -4.0f, 4.0f)}, {true}, {true}, testing::kTolF32, kTolHalf,
+      "spatial cross-entropy, f16 logits");
 }
 
 TEST_F(CudaHalf, ElementwiseOps) {
