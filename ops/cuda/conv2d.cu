@@ -47,19 +47,13 @@ std::shared_ptr<ConvPlan> make_plan(int device, DType dtype, const Shape& xs, co
   plan->x_shape = xs;
   plan->w_shape = ws;
   plan->y_shape = ys;
-  plan->explicit_pad =
-      p.padding_begin[0] != p.padding_end[0] || p.padding_begin[1] != p.padding_end[1];
+  const cuda::PaddingSplit pad = cuda::split_padding(xs, p.padding_begin, p.padding_end);
+  plan->explicit_pad = pad.explicit_pad;
   plan->pad_begin = p.padding_begin;
   plan->pad_end = p.padding_end;
-  plan->xp_shape = xs;
-  std::array<int64_t, 2> pad = p.padding_begin;
-  if (plan->explicit_pad) {
-    plan->xp_shape[2] += p.padding_begin[0] + p.padding_end[0];
-    plan->xp_shape[3] += p.padding_begin[1] + p.padding_end[1];
-    pad = {0, 0};
-  }
-  plan->conv = std::make_unique<cuda::CudnnConv>(device, dtype, plan->xp_shape, ws, ys, pad,
-                                                 p.stride, p.dilation, p.groups);
+  plan->xp_shape = pad.padded;
+  plan->conv = std::make_unique<cuda::CudnnConv>(device, dtype, plan->xp_shape, ws, ys,
+                                                 pad.cudnn_pad, p.stride, p.dilation, p.groups);
   plan->conv->plan_forward();
   if (training) {
     plan->conv->plan_backward_data();

@@ -39,19 +39,14 @@ std::shared_ptr<DeconvPlan> make_plan(int device, DType dtype, const Shape& xs, 
   plan->x_shape = xs;
   plan->w_shape = ws;
   plan->y_shape = ys;
-  plan->explicit_pad =
-      p.padding_begin[0] != p.padding_end[0] || p.padding_begin[1] != p.padding_end[1];
+  // The convolution's input is our output: it carries the padding.
+  const cuda::PaddingSplit pad = cuda::split_padding(ys, p.padding_begin, p.padding_end);
+  plan->explicit_pad = pad.explicit_pad;
   plan->pad_begin = p.padding_begin;
   plan->pad_end = p.padding_end;
-  plan->yp_shape = ys;
-  std::array<int64_t, 2> pad = p.padding_begin;
-  if (plan->explicit_pad) {
-    plan->yp_shape[2] += p.padding_begin[0] + p.padding_end[0];
-    plan->yp_shape[3] += p.padding_begin[1] + p.padding_end[1];
-    pad = {0, 0};
-  }
-  plan->conv = std::make_unique<cuda::CudnnConv>(device, dtype, plan->yp_shape, ws, xs, pad,
-                                                 p.stride, p.dilation, p.groups);
+  plan->yp_shape = pad.padded;
+  plan->conv = std::make_unique<cuda::CudnnConv>(device, dtype, plan->yp_shape, ws, xs,
+                                                 pad.cudnn_pad, p.stride, p.dilation, p.groups);
   plan->conv->plan_backward_data();  // our forward
   if (training) {
     plan->conv->plan_forward();          // our dx

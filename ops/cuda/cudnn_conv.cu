@@ -193,6 +193,20 @@ void CudnnConv::backward_filter(const void* x, const void* dy, void* dw) const {
                                              &zero, w_desc_, dw));
 }
 
+PaddingSplit split_padding(const Shape& input, std::array<int64_t, 2> begin,
+                           std::array<int64_t, 2> end) {
+  PaddingSplit split;
+  split.explicit_pad = begin[0] != end[0] || begin[1] != end[1];
+  split.padded = input;
+  if (split.explicit_pad) {
+    split.padded[2] += begin[0] + end[0];
+    split.padded[3] += begin[1] + end[1];
+  } else {
+    split.cudnn_pad = begin;
+  }
+  return split;
+}
+
 Tensor zero_pad(const Tensor& x, std::array<int64_t, 2> begin, std::array<int64_t, 2> end) {
   const Shape xp_shape{x.dim(0), x.dim(1), x.dim(2) + begin[0] + end[0],
                        x.dim(3) + begin[1] + end[1]};

@@ -60,6 +60,18 @@ class CudnnConv {
   void planned(int call, cudnnMathType_t m);
 };
 
+// cuDNN pads both ends of an axis alike. For padding (begin, end) of the
+// convolution's input (N, C, H, W): when begin == end on both axes, cuDNN
+// pads (padded = the input's shape); otherwise we zero-pad the input
+// explicitly to `padded` and cuDNN pads nothing.
+struct PaddingSplit {
+  bool explicit_pad = false;
+  std::array<int64_t, 2> cudnn_pad{0, 0};
+  Shape padded;  // (N, C, H', W'): the input as cuDNN sees it
+};
+PaddingSplit split_padding(const Shape& input, std::array<int64_t, 2> begin,
+                           std::array<int64_t, 2> end);
+
 // xp (N, C, H + begin[0] + end[0], W + begin[1] + end[1]): x (N, C, H, W)
 // zero-padded. f32 or f16, plain, on x's device.
 Tensor zero_pad(const Tensor& x, std::array<int64_t, 2> begin, std::array<int64_t, 2> end);
