@@ -72,6 +72,27 @@ TEST(Resize, ExplicitScalesAndSizeOne) {
   check_resize({1, 1, 1, 1}, ResizeParams::to(3, 2, true), "from 1x1");
 }
 
+// align_corners with an explicit scale where in * scale <= 1: ONNX's formula
+// divides by a negative length or by zero; the edge row is sampled instead
+// of reading before row 0 (as it did before 2026-11-28).
+TEST(Resize, AlignCornersScaleBelowOneRowSamplesTheEdge) {
+  ResizeParams p = ResizeParams::to(2, 3, true);
+  p.scale_h = 0.2;  // in * scale = 0.8
+  check_resize({1, 1, 4, 3}, p, "in * scale < 1");
+  p = ResizeParams::to(3, 2, true);
+  p.scale_h = 1.0;  // in = 1: 0 / 0
+  Tensor x = random_tensor({1, 2, 1, 2});
+  const std::vector<float> y = resize_bilinear(x, p).to_vector();
+  const std::vector<float> xs = x.to_vector();
+  ASSERT_EQ(y.size(), 12u);
+  for (size_t c = 0; c < 2; ++c) {
+    for (size_t i = 0; i < 3; ++i) {
+      for (size_t j = 0; j < 2; ++j)
+        EXPECT_EQ(y[(c * 3 + i) * 2 + j], xs[c * 2 + j]) << c << i << j;
+    }
+  }
+}
+
 TEST(Resize, SameSizeIsIdentity) {
   Tensor x = random_tensor({2, 3, 5, 6});
   for (bool ac : {false, true}) {
