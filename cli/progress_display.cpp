@@ -55,6 +55,12 @@ void ProgressDisplay::on_step(const worker::StepProgress& p) {
 
 void ProgressDisplay::on_epoch(const worker::EpochReport& r) {
   clear_bar();
+  if (!r.trained) {  // every parameter frozen: no train figures to show
+    std::fprintf(out_, "evaluation only  test loss %.4f  test acc %.2f%%  %s\n", r.test_loss,
+                 100.0 * r.test_accuracy, format_duration(r.epoch_seconds).c_str());
+    std::fflush(out_);
+    return;
+  }
   std::fprintf(
       out_,
       "epoch %lld/%lld  train loss %.4f  train acc %.2f%%  test loss %.4f  test acc %.2f%%  "

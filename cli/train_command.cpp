@@ -69,9 +69,14 @@ int run_train(const TrainOptions& o) {
   try {
     worker::TrainResult r =
         worker::run_training(spec, display, nullptr, o.world_size > 1 ? &dp : nullptr);
-    std::printf("done: test accuracy %.2f%%, train loss %.4f, %lld epochs, %.0f img/s, %.1f s\n",
-                100.0 * r.test_accuracy, r.train_loss, static_cast<long long>(r.epochs),
-                r.images_per_second, r.wall_seconds);
+    if (r.steps == 0) {
+      std::printf("done: test accuracy %.2f%%, evaluation only (nothing trained), %.1f s\n",
+                  100.0 * r.test_accuracy, r.wall_seconds);
+    } else {
+      std::printf("done: test accuracy %.2f%%, train loss %.4f, %lld epochs, %.0f img/s, %.1f s\n",
+                  100.0 * r.test_accuracy, r.train_loss, static_cast<long long>(r.epochs),
+                  r.images_per_second, r.wall_seconds);
+    }
     if (!o.metrics_out.empty()) write_metrics(o.metrics_out, r);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "ringmaster train: %s\n", e.what());

@@ -36,7 +36,8 @@ nlohmann::json to_json(const EpochReport& r) {
           {"test_accuracy", r.test_accuracy},
           {"images_per_second", r.images_per_second},
           {"epoch_seconds", r.epoch_seconds},
-          {"lr", r.lr}};
+          {"lr", r.lr},
+          {"trained", r.trained}};
 }
 
 nlohmann::json to_json(const TrainResult& r) {
@@ -101,6 +102,7 @@ EpochReport epoch_from_json(const nlohmann::json& j) {
   r.images_per_second = num(j, "images_per_second");
   r.epoch_seconds = num(j, "epoch_seconds");
   r.lr = num(j, "lr");
+  r.trained = !j.contains("trained") || !j["trained"].is_boolean() || j["trained"].get<bool>();
   return r;
 }
 

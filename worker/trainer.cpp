@@ -103,7 +103,8 @@ int64_t count_correct(const ops::Tensor& logits, const ops::Tensor& targets,
 
 struct Evaluation {
   double loss = 0.0, accuracy = 0.0;
-  double mean_iou = -1.0;  // segmentation only: over classes present in truth or prediction
+  double mean_iou = -1.0;         // segmentation only: over classes present in truth or prediction
+  std::vector<double> class_iou;  // segmentation only: per class, -1 where absent from both
 };
 
 // The model's input on the device, in the dtype it computes in.
@@ -150,8 +151,11 @@ struct EvalSums {
       double sum = 0.0;
       int present = 0;
       for (size_t k = 0; k < iou.union_.size(); ++k) {
+        ev.class_iou.push_back(-1.0);
         if (iou.union_[k] == 0) continue;
-        sum += static_cast<double>(iou.intersection[k]) / static_cast<double>(iou.union_[k]);
+        ev.class_iou.back() =
+            static_cast<double>(iou.intersection[k]) / static_cast<double>(iou.union_[k]);
+        sum += ev.class_iou.back();
         ++present;
       }
       ev.mean_iou = present > 0 ? sum / present : 0.0;
@@ -584,12 +588,22 @@ TrainResult run_training(const models::JobSpec& spec, ProgressSink& outer_sink,
     r.epoch_seconds = seconds_since(epoch_start);
     r.lr = lr;
     r.test_mean_iou = ev.mean_iou;
+    r.trained = trainable > 0;
     sink.on_epoch(r);
     if (ev.mean_iou >= 0.0) {
       char line[96];
       std::snprintf(line, sizeof line, "epoch %lld: test pixel accuracy %.2f%%, mean IoU %.4f",
                     static_cast<long long>(epoch + 1), 100.0 * ev.accuracy, ev.mean_iou);
-      sink.on_log(line);
+      std::string per_class = std::string(line) + "; per class (0 = background):";
+      for (size_t k = 0; k < ev.class_iou.size(); ++k) {
+        if (ev.class_iou[k] < 0.0) {
+          std::snprintf(line, sizeof line, " %zu -", k);
+        } else {
+          std::snprintf(line, sizeof line, " %zu %.3f", k, ev.class_iou[k]);
+        }
+        per_class.append(line);
+      }
+      sink.on_log(per_class);
     }
     result.epochs = epoch + 1;
     result.train_loss = r.train_loss;

@@ -37,6 +37,7 @@ struct EpochReport {
   double epoch_seconds = 0.0;
   double lr = 0.0;
   double test_mean_iou = -1.0;  // segmentation data only (accuracies are then per pixel)
+  bool trained = true;          // false: nothing trainable, an evaluation-only pass
 };
 
 struct TrainResult {

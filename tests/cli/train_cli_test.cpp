@@ -221,6 +221,15 @@ TEST_F(TrainCli, FineTunesFromACheckpointAndEnsemblesIt) {
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_NE(r.out.find("member 0: resnet loaded from"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("model: ensemble"), std::string::npos) << r.out;
+  // Every member from a checkpoint: nothing to train, one evaluation, and its
+  // line says so instead of showing zero train figures.
+  const nlohmann::json loaded = {{"name", "resnet"}, {"depth", 8}, {"checkpoint", pre}};
+  r = train({{"model", {{"ensemble", {loaded, loaded}}}}, {"data", data}, {"train", train_opts}});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("nothing to train: evaluating only"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("evaluation only  test loss "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("evaluation only (nothing trained)"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("train loss"), std::string::npos) << r.out;
 }
 
 TEST_F(TrainCli, SegmentsFashionCompositesWithFcn) {
@@ -240,7 +249,31 @@ TEST_F(TrainCli, SegmentsFashionCompositesWithFcn) {
              {"checkpoint", {{"path", (dir_ / "fcn.safetensors").string()}}}},
             "--metrics-out " + (dir_ / "m.json").string());
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
-  EXPECT_NE(r.out.find("mean IoU"), std::string::npos) << r.out;
+  // "mean IoU M; per class (0 = background): 0 v0 1 v1 ... 10 v10" (v: IoU,
+  // or "-" for a class absent from truth and prediction); M is their mean.
+  const size_t at = r.out.find("mean IoU ");
+  ASSERT_NE(at, std::string::npos) << r.out;
+  const size_t classes_at = r.out.find("per class (0 = background):", at);
+  ASSERT_NE(classes_at, std::string::npos) << r.out;
+  const double mean = std::stod(r.out.substr(at + 9));
+  std::istringstream per_class(
+      r.out.substr(classes_at + 27, r.out.find('\n', classes_at) - classes_at - 27));
+  std::string k, v;
+  double sum = 0.0;
+  int listed = 0, present = 0;
+  while (per_class >> k >> v) {
+    EXPECT_EQ(std::stoi(k), listed) << r.out;
+    ++listed;
+    if (v == "-") continue;
+    const double iou = std::stod(v);
+    EXPECT_GE(iou, 0.0);
+    EXPECT_LE(iou, 1.0);
+    sum += iou;
+    ++present;
+  }
+  EXPECT_EQ(listed, 11) << r.out;  // background + 10 clothing classes
+  ASSERT_GT(present, 0) << r.out;
+  EXPECT_NEAR(sum / present, mean, 6e-4) << r.out;  // three decimals each, four for the mean
   const nlohmann::json m = nlohmann::json::parse(slurp(dir_ / "m.json"));
   ASSERT_TRUE(m.contains("test_mean_iou")) << m.dump();
   EXPECT_GE(m["test_mean_iou"].get<double>(), 0.0);
