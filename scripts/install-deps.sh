@@ -68,33 +68,26 @@ check_sha "$fm/train-labels-idx1-ubyte.gz" 0ae29f65d86684f32d1b9c85147786c547b9c
 check_sha "$fm/t10k-images-idx3-ubyte.gz" cc1d090a38ace84dfa1aa66e3ada7c336ef481a96936906477e6dd344da56eaa
 check_sha "$fm/t10k-labels-idx1-ubyte.gz" 8d3605d196f4be44669e46906da9733c8131fef761fdbfec72c424d5222f1a05
 
-# sklearn's digits: only the csv.gz, taken out of the .deb without installing it.
-digits="$data_dir/digits.csv.gz"
-digits_sha=46abec6b12486ad9e51943373abcf22bbea1b5a51a1619b361570d8893f1464a
-if [ ! -f "$digits" ] || ! check_sha "$digits" "$digits_sha" 2>/dev/null; then
-  mkdir -p "$data_dir"
-  tmp=$(mktemp -d)
-  (cd "$tmp" && apt-get download -qq python3-sklearn >/dev/null)
-  member=./usr/lib/python3/dist-packages/sklearn/datasets/data/digits.csv.gz
-  dpkg-deb --fsys-tarfile "$tmp"/python3-sklearn_*.deb | tar -x -C "$tmp" "$member"
-  mv "$tmp/$member" "$digits"
-  rm -rf "$tmp"
-fi
-check_sha "$digits" "$digits_sha"
-# scikit-image's lfw_subset.npy (200 25x25 faces and non-faces): only that
-# file, taken out of the .deb without installing it.
-lfw="$data_dir/lfw_subset.npy"
-lfw_sha=9560ec2f5edfac01973f63a8a99d00053fecd11e21877e18038fbe500f8e872c
-if [ ! -f "$lfw" ] || ! check_sha "$lfw" "$lfw_sha" 2>/dev/null; then
-  mkdir -p "$data_dir"
-  tmp=$(mktemp -d)
-  (cd "$tmp" && apt-get download -qq python3-skimage >/dev/null)
-  member=./usr/lib/python3/dist-packages/skimage/data/lfw_subset.npy
-  dpkg-deb --fsys-tarfile "$tmp"/python3-skimage_*.deb | tar -x -C "$tmp" "$member"
-  mv "$tmp/$member" "$lfw"
-  rm -rf "$tmp"
-fi
-check_sha "$lfw" "$lfw_sha"
+# One file out of a Debian package's .deb, without installing the package;
+# skipped when DEST is already there with the right sha256, checked after.
+extract_from_deb() { # package member dest sha256
+  local tmp
+  if [ ! -f "$3" ] || ! check_sha "$3" "$4" 2>/dev/null; then
+    mkdir -p "$(dirname "$3")"
+    tmp=$(mktemp -d)
+    (cd "$tmp" && apt-get download -qq "$1" >/dev/null)
+    dpkg-deb --fsys-tarfile "$tmp/$1"_*.deb | tar -x -C "$tmp" "$2"
+    mv "$tmp/$2" "$3"
+    rm -rf "$tmp"
+  fi
+  check_sha "$3" "$4"
+}
+# sklearn's digits (1,797 8x8 handwritten digits): only the csv.gz.
+extract_from_deb python3-sklearn ./usr/lib/python3/dist-packages/sklearn/datasets/data/digits.csv.gz \
+  "$data_dir/digits.csv.gz" 46abec6b12486ad9e51943373abcf22bbea1b5a51a1619b361570d8893f1464a
+# scikit-image's lfw_subset.npy (200 25x25 faces and non-faces).
+extract_from_deb python3-skimage ./usr/lib/python3/dist-packages/skimage/data/lfw_subset.npy \
+  "$data_dir/lfw_subset.npy" 9560ec2f5edfac01973f63a8a99d00053fecd11e21877e18038fbe500f8e872c
 
 # face-api's face-recognition ResNet (npm @vladmandic/face-api 1.7.15, MIT;
 # dlib's weights, public domain): the registry's tarball, keeping only the
