@@ -33,7 +33,7 @@ class Fcn : public Module {
   Fcn(const FcnOptions& o, const ModelConfig& cfg, std::mt19937_64& rng) : skips_(0) {
     const std::vector<int64_t> stack =
         o.backbone_stack.empty() ? vgg_stack(o.backbone_depth) : o.backbone_stack;
-    skips_ = o.head == "8s" ? 2 : o.head == "16s" ? 1 : 0;
+    skips_ = o.head == "2s" ? 4 : o.head == "4s" ? 3 : o.head == "8s" ? 2 : o.head == "16s" ? 1 : 0;
     // Channels after each pool, in order.
     std::vector<int64_t> pool_channels;
     int64_t channels = cfg.in_channels;
@@ -60,15 +60,17 @@ class Fcn : public Module {
         "fc7", std::make_shared<Conv2d>(w, w, 1, rng, Conv2dOptions{.fuse_relu = true}));
     drop7_ = register_module("drop7", std::make_shared<Dropout>(o.dropout, rng));
     score_fr_ = register_module("score_fr", std::make_shared<Conv2d>(w, k, 1, rng));
-    if (skips_ >= 1) {
-      score_pool4_ = register_module(
-          "score_pool4", zero_conv1x1(pool_channels[static_cast<size_t>(pools - 2)], k, rng));
-      upscore2_ = register_module("upscore2", upsampler(k, 2, rng));
-    }
-    if (skips_ >= 2) {
-      score_pool3_ = register_module(
-          "score_pool3", zero_conv1x1(pool_channels[static_cast<size_t>(pools - 3)], k, rng));
-      upscore_pool4_ = register_module("upscore_pool4", upsampler(k, 2, rng));
+    // Skip i (1-based) scores the pool i before the last; the paper's names
+    // (score_pool4, upscore2 for 16s; score_pool3, upscore_pool4 for 8s)
+    // continue for the finer heads.
+    for (int64_t i = 1; i <= skips_; ++i) {
+      const std::string pool = std::to_string(5 - i);
+      score_pool_.push_back(
+          register_module("score_pool" + pool,
+                          zero_conv1x1(pool_channels[static_cast<size_t>(pools - 1 - i)], k, rng)));
+      upscore_skip_.push_back(
+          register_module(i == 1 ? std::string("upscore2") : "upscore_pool" + std::to_string(6 - i),
+                          upsampler(k, 2, rng)));
     }
     upscore_ = register_module("upscore", upsampler(k, int64_t{1} << (pools - skips_), rng));
   }
@@ -84,8 +86,9 @@ class Fcn : public Module {
     h = drop7_->forward(fc7_->forward(drop6_->forward(fc6_->forward(h))));
     ops::Tensor score = score_fr_->forward(h);  // (N, K, H/2^P, W/2^P)
     const size_t p = pooled.size();
-    if (skips_ >= 1) score = fuse(upscore2_, score, score_pool4_->forward(pooled[p - 2]));
-    if (skips_ >= 2) score = fuse(upscore_pool4_, score, score_pool3_->forward(pooled[p - 3]));
+    for (size_t i = 1; i <= static_cast<size_t>(skips_); ++i) {
+      score = fuse(upscore_skip_[i - 1], score, score_pool_[i - 1]->forward(pooled[p - 1 - i]));
+    }
     return ops::crop2d(upscore_->forward(score), 0, 0, x.dim(2), x.dim(3));
   }
 
@@ -99,13 +102,14 @@ class Fcn : public Module {
 
   int64_t skips_;
   std::shared_ptr<Module> features_, fc6_, drop6_, fc7_, drop7_, score_fr_;
-  std::shared_ptr<Module> score_pool4_, upscore2_, score_pool3_, upscore_pool4_, upscore_;
+  std::vector<std::shared_ptr<Module>> score_pool_, upscore_skip_;  // per skip, coarse to fine
+  std::shared_ptr<Module> upscore_;
 };
 
 }  // namespace
 
 void read_fcn_options(SpecReader& r, FcnOptions& o) {
-  r.string("head", o.head, {"16s", "32s", "8s"});
+  r.string("head", o.head, {"16s", "2s", "32s", "4s", "8s"});
   if (const nlohmann::json* b = r.raw("backbone")) {
     SpecReader br(*b, r.child("backbone"), r.problems());
     std::string name = "vgg";

@@ -4,7 +4,9 @@
 // and transposed convolutions initialised to exact bilinear upsampling. Heads:
 //   32s: score_fr upsampled by 2^P to the input (P = the backbone's pools);
 //   16s: score_fr x2 + score_pool4 (1x1 on the last-but-one pool), then x2^(P-1);
-//   8s:  that x2 + score_pool3 (1x1 on the pool before), then x2^(P-2).
+//   8s:  that x2 + score_pool3 (1x1 on the pool before), then x2^(P-2);
+//   4s, 2s: the same step again with score_pool2, then score_pool1 (not in
+//   the paper; for fine masks: a 4-pool backbone's 4s ends at stride 2).
 // Skip classifiers start at zero (as in the paper), so a fresh 8s equals a
 // fresh 32s. One forward labels every pixel: (N, C, H, W) -> (N, K, H, W)
 // logits, cropped from the top-left (the pools and deconvolutions share the
@@ -23,7 +25,7 @@
 namespace ringmaster::models {
 
 struct FcnOptions {
-  std::string head = "8s";              // "32s" | "16s" | "8s"
+  std::string head = "8s";              // "32s" | "16s" | "8s" | "4s" | "2s"
   int64_t backbone_depth = 16;          // a VGG depth (11, 13, 16, 19)
   std::vector<int64_t> backbone_stack;  // or a custom VGG stack (kVggPool marks pools)
   bool batch_norm = false;              // in the backbone
@@ -38,7 +40,8 @@ void read_fcn_options(SpecReader& r, FcnOptions& o);
 
 // cfg.num_classes is the number of segmentation classes. Names: features.<i>
 // (torchvision's VGG indices), fc6, fc7, score_fr, score_pool4, score_pool3,
-// upscore2, upscore_pool4, upscore. Throws ops::Error when the backbone has
+// score_pool2, score_pool1, upscore2, upscore_pool4, upscore_pool3,
+// upscore_pool2 (as the head uses them), upscore. Throws ops::Error when the backbone has
 // too few pools for the head.
 std::shared_ptr<Module> make_fcn(const FcnOptions& o, const ModelConfig& cfg, std::mt19937_64& rng);
 

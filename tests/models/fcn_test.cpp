@@ -1,6 +1,6 @@
 // fcn: the bilinear-initialised transposed convolution equals bilinear
 // upsampling (resize_bilinear, align_corners=False) wherever both taps fall
-// inside the input; per-pixel output shapes for 32s/16s/8s, also for sizes
+// inside the input; per-pixel output shapes for 32s/16s/8s/4s, also for sizes
 // the pools do not divide; skip scores start at zero;
 // backward reaches the skip layers; head/backbone validation.
 #include "models/fcn.h"
@@ -82,12 +82,22 @@ TEST(Fcn, BilinearWeightIsDiagonalAndSumsToStrideSquared) {
 
 TEST(Fcn, PerPixelOutputForEveryHead) {
   std::mt19937_64 rng(2);
-  for (const char* head : {"32s", "16s", "8s"}) {
+  for (const char* head : {"32s", "16s", "8s", "4s"}) {
     for (int64_t size : {32, 28, 37}) {
       auto net = fcn(kSmall, head, {.in_channels = 3, .num_classes = 5, .image_size = 32});
       Tensor y = net->forward(Tensor::uniform({2, 3, size, size + 3}, rng, 0, 1));
       EXPECT_EQ(y.shape(), (ops::Shape{2, 5, size, size + 3})) << head << " " << size;
     }
+  }
+  // 2s: every pool of a 5-pool backbone fused, a x2 upsampling at the end.
+  nlohmann::json five_pools = kSmall;
+  five_pools["backbone"]["stack"] = {8, "M", 8, "M", 16, "M", 16, "M", 16, "M"};
+  for (int64_t size : {32, 37}) {
+    auto net = fcn(five_pools, "2s", {.in_channels = 3, .num_classes = 5, .image_size = 32});
+    EXPECT_TRUE(net->state_dict().count("score_pool1.weight"));
+    EXPECT_TRUE(net->state_dict().count("upscore_pool2.weight"));
+    Tensor y = net->forward(Tensor::uniform({2, 3, size, size + 3}, rng, 0, 1));
+    EXPECT_EQ(y.shape(), (ops::Shape{2, 5, size, size + 3})) << "2s " << size;
   }
 }
 
@@ -104,15 +114,23 @@ TEST(Fcn, SkipScoresStartAtZeroAndUpsamplersBilinear) {
   EXPECT_EQ(sd.at("upscore.weight").shape(), (ops::Shape{4, 4, 8, 8}));
   EXPECT_EQ(sd.at("upscore.weight").to_vector(), bilinear_upsampling_weight(4, 8).to_vector());
   EXPECT_FALSE(sd.count("upscore.bias"));
+  // 4s: a third fusion with the pool before (stride 4), then x2 to the input.
+  const TensorMap sd4 =
+      fcn(kSmall, "4s", {.in_channels = 3, .num_classes = 4, .image_size = 32})->state_dict();
+  for (float v : sd4.at("score_pool2.weight").to_vector()) ASSERT_EQ(v, 0.0f);
+  EXPECT_EQ(sd4.at("score_pool2.weight").shape(), (ops::Shape{4, 8, 1, 1}));  // 8 channels there
+  EXPECT_EQ(sd4.at("upscore_pool3.weight").shape(), (ops::Shape{4, 4, 4, 4}));
+  EXPECT_EQ(sd4.at("upscore.weight").shape(), (ops::Shape{4, 4, 4, 4}));
+  EXPECT_FALSE(sd4.count("score_pool1.weight"));
 }
 
 TEST(Fcn, BackwardReachesSkipLayers) {
   std::mt19937_64 rng(4);
-  auto net = fcn(kSmall, "8s", {.in_channels = 1, .num_classes = 3, .image_size = 16});
+  auto net = fcn(kSmall, "4s", {.in_channels = 1, .num_classes = 3, .image_size = 16});
   Tensor logits = net->forward(Tensor::uniform({2, 1, 16, 16}, rng, 0, 1));  // (2, 3, 16, 16)
   logits.backward(Tensor::uniform(logits.shape(), rng, -1, 1));
-  for (const char* n :
-       {"score_pool3.weight", "score_pool4.weight", "upscore.weight", "features.0.weight"}) {
+  for (const char* n : {"score_pool2.weight", "score_pool3.weight", "score_pool4.weight",
+                        "upscore.weight", "features.0.weight"}) {
     bool found = false;
     for (const auto& [name, p] : net->named_parameters()) {
       if (name != n) continue;
@@ -132,10 +150,13 @@ TEST(Fcn, HeadNeedsEnoughPoolsAndOptionsAreValidated) {
   EXPECT_THROW(fcn(two_pools, "8s", {.in_channels = 1, .num_classes = 2, .image_size = 16}),
                ops::Error);
   EXPECT_NO_THROW(fcn(two_pools, "16s", {.in_channels = 1, .num_classes = 2, .image_size = 16}));
+  // 2s needs 5 pools; kSmall has 4.
+  EXPECT_THROW(fcn(kSmall, "2s", {.in_channels = 1, .num_classes = 2, .image_size = 32}),
+               ops::Error);
   std::vector<SpecProblem> problems;
   {
     SpecReader r(
-        nlohmann::json{{"head", "4s"}, {"backbone", {{"depth", 15}, {"x", 1}}}, {"head_kernel", 4}},
+        nlohmann::json{{"head", "3s"}, {"backbone", {{"depth", 15}, {"x", 1}}}, {"head_kernel", 4}},
         "/model", problems);
     FcnOptions o;
     read_fcn_options(r, o);
