@@ -5,6 +5,7 @@
 #include "models/layers.h"
 #include "models/vgg.h"
 #include "ops/add.h"
+#include "ops/concat.h"
 #include "ops/slice.h"
 
 namespace ringmaster::models {
@@ -73,15 +74,32 @@ class Fcn : public Module {
                           upsampler(k, 2, rng)));
     }
     upscore_ = register_module("upscore", upsampler(k, int64_t{1} << (pools - skips_), rng));
+    // Made last, so the other layers draw the same initial weights with or
+    // without it.
+    if (o.refine_width > 0) {
+      auto refine = std::make_shared<Sequential>();
+      int64_t in = k + cfg.in_channels + pool_channels.front();
+      for (int64_t i = 0; i < o.refine_layers; ++i) {
+        refine->push_back(std::make_shared<Conv2d>(in, o.refine_width, 3, rng,
+                                                   Conv2dOptions{.padding = 1, .fuse_relu = true}));
+        in = o.refine_width;
+      }
+      auto out =
+          refine->push_back(std::make_shared<Conv2d>(in, k, 3, rng, Conv2dOptions{.padding = 1}));
+      std::fill_n(out->weight.data<float>(), out->weight.numel(), 0.0f);
+      refine_ = register_module("refine", refine);
+    }
   }
 
   // x: (N, C, H, W) -> (N, K, H, W).
   ops::Tensor forward(const ops::Tensor& x) override {
     std::vector<ops::Tensor> pooled;  // outputs of every pool, in order
-    ops::Tensor h = x;
+    ops::Tensor h = x, full;          // full: the input of the first pool
     for (const auto& [name, m] : features_->named_children()) {
+      const bool pool = dynamic_cast<MaxPool2d*>(m.get()) != nullptr;
+      if (pool && pooled.empty()) full = h;
       h = m->forward(h);
-      if (dynamic_cast<MaxPool2d*>(m.get()) != nullptr) pooled.push_back(h);
+      if (pool) pooled.push_back(h);
     }
     h = drop7_->forward(fc7_->forward(drop6_->forward(fc6_->forward(h))));
     ops::Tensor score = score_fr_->forward(h);  // (N, K, H/2^P, W/2^P)
@@ -89,7 +107,9 @@ class Fcn : public Module {
     for (size_t i = 1; i <= static_cast<size_t>(skips_); ++i) {
       score = fuse(upscore_skip_[i - 1], score, score_pool_[i - 1]->forward(pooled[p - 1 - i]));
     }
-    return ops::crop2d(upscore_->forward(score), 0, 0, x.dim(2), x.dim(3));
+    ops::Tensor logits = ops::crop2d(upscore_->forward(score), 0, 0, x.dim(2), x.dim(3));
+    if (!refine_) return logits;
+    return ops::add(logits, refine_->forward(ops::concat({logits, x, full})));
   }
 
  private:
@@ -103,7 +123,7 @@ class Fcn : public Module {
   int64_t skips_;
   std::shared_ptr<Module> features_, fc6_, drop6_, fc7_, drop7_, score_fr_;
   std::vector<std::shared_ptr<Module>> score_pool_, upscore_skip_;  // per skip, coarse to fine
-  std::shared_ptr<Module> upscore_;
+  std::shared_ptr<Module> upscore_, refine_;  // refine_: null without refinement
 };
 
 }  // namespace
@@ -124,6 +144,8 @@ void read_fcn_options(SpecReader& r, FcnOptions& o) {
   r.integer("head_kernel", o.head_kernel, 1, 15);
   if (o.head_kernel % 2 == 0) r.problem("head_kernel", "must be odd");
   r.number("dropout", o.dropout, 0.0, 0.99);
+  r.integer("refine_width", o.refine_width, 0, 4096);
+  r.integer("refine_layers", o.refine_layers, 0, 16);
 }
 
 std::shared_ptr<Module> make_fcn(const FcnOptions& o, const ModelConfig& cfg,

@@ -7,6 +7,12 @@
 //   8s:  that x2 + score_pool3 (1x1 on the pool before), then x2^(P-2);
 //   4s, 2s: the same step again with score_pool2, then score_pool1 (not in
 //   the paper; for fine masks: a 4-pool backbone's 4s ends at stride 2).
+// Optional full-resolution refinement (not in the paper; U-Net's idea of a
+// stride-1 skip): 3x3 convs (refine_layers of refine_width channels, relu)
+// over [upsampled logits, input, backbone output before its first pool],
+// then a 3x3 conv to K added to the logits. That last conv starts at zero,
+// so a fresh refinement leaves the logits as they were, and a trained
+// model without one initialises it.
 // Skip classifiers start at zero (as in the paper), so a fresh 8s equals a
 // fresh 32s. One forward labels every pixel: (N, C, H, W) -> (N, K, H, W)
 // logits, cropped from the top-left (the pools and deconvolutions share the
@@ -32,17 +38,20 @@ struct FcnOptions {
   int64_t head_width = 4096;            // fc6 / fc7 channels
   int64_t head_kernel = 7;              // fc6 kernel (odd; padded to keep the size)
   double dropout = 0.5;                 // after fc6 and fc7
+  int64_t refine_width = 0;             // full-resolution refinement channels (0: none)
+  int64_t refine_layers = 2;            // its hidden 3x3 convs
 };
 
 // Spec fields: head, backbone {depth | stack, batch_norm}, head_width,
-// head_kernel, dropout (see README's spec table).
+// head_kernel, dropout, refine_width, refine_layers (see README's spec table).
 void read_fcn_options(SpecReader& r, FcnOptions& o);
 
 // cfg.num_classes is the number of segmentation classes. Names: features.<i>
 // (torchvision's VGG indices), fc6, fc7, score_fr, score_pool4, score_pool3,
 // score_pool2, score_pool1, upscore2, upscore_pool4, upscore_pool3,
-// upscore_pool2 (as the head uses them), upscore. Throws ops::Error when the backbone has
-// too few pools for the head.
+// upscore_pool2 (as the head uses them), upscore, refine.<i> (hidden convs
+// 0..refine_layers-1, then the zero-initialised output conv). Throws ops::Error when the backbone
+// has too few pools for the head.
 std::shared_ptr<Module> make_fcn(const FcnOptions& o, const ModelConfig& cfg, std::mt19937_64& rng);
 
 }  // namespace ringmaster::models

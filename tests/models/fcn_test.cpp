@@ -2,7 +2,8 @@
 // upsampling (resize_bilinear, align_corners=False) wherever both taps fall
 // inside the input; per-pixel output shapes for 32s/16s/8s/4s, also for sizes
 // the pools do not divide; skip scores start at zero;
-// backward reaches the skip layers; head/backbone validation.
+// backward reaches the skip layers; a fresh full-resolution refinement
+// leaves the logits unchanged and trains; head/backbone validation.
 #include "models/fcn.h"
 
 #include <gtest/gtest.h>
@@ -144,6 +145,65 @@ TEST(Fcn, BackwardReachesSkipLayers) {
   }
 }
 
+TEST(Fcn, FreshRefinementLeavesLogitsUnchangedAndBackwardReachesIt) {
+  nlohmann::json refined = kSmall;
+  refined["refine_width"] = 6;
+  refined["refine_layers"] = 2;
+  std::mt19937_64 rng(5);
+  for (int64_t size : {16, 19}) {
+    const ModelConfig cfg{.in_channels = 2, .num_classes = 3, .image_size = 16};
+    auto plain = fcn(kSmall, "4s", cfg, 7);
+    auto net = fcn(refined, "4s", cfg, 7);
+    const TensorMap sd = net->state_dict();
+    // [3 logits, 2 input channels, 8 channels before the first pool] -> 6 -> 6 -> 3.
+    EXPECT_EQ(sd.at("refine.0.weight").shape(), (ops::Shape{6, 13, 3, 3}));
+    EXPECT_EQ(sd.at("refine.1.weight").shape(), (ops::Shape{6, 6, 3, 3}));
+    EXPECT_EQ(sd.at("refine.2.weight").shape(), (ops::Shape{3, 6, 3, 3}));
+    for (float v : sd.at("refine.2.weight").to_vector()) ASSERT_EQ(v, 0.0f);
+    // Built last: every other parameter is the plain model's.
+    for (const auto& [name, t] : plain->state_dict())
+      EXPECT_EQ(t.to_vector(), sd.at(name).to_vector()) << name;
+    net->eval();
+    plain->eval();
+    const Tensor x = Tensor::uniform({2, 2, size, size + 1}, rng, 0, 1);
+    const Tensor y = net->forward(x);
+    EXPECT_EQ(y.shape(), (ops::Shape{2, 3, size, size + 1}));
+    EXPECT_EQ(y.to_plain().to_vector(), plain->forward(x).to_plain().to_vector()) << size;
+  }
+  // Backward: the zero output conv gets a gradient at once; once it is not
+  // zero, the hidden convs and (through the stride-1 input) features.0 do too.
+  auto net = fcn(refined, "4s", {.in_channels = 1, .num_classes = 3, .image_size = 16}, 8);
+  auto grad_sum = [&](const std::string& n) {
+    for (const auto& [name, p] : net->named_parameters()) {
+      if (name != n) continue;
+      if (!p.grad().defined()) return 0.0;
+      double s = 0;
+      for (float g : p.grad().to_vector()) s += std::fabs(g);
+      return s;
+    }
+    ADD_FAILURE() << "no parameter " << n;
+    return 0.0;
+  };
+  auto step = [&] {
+    for (auto [name, p] : net->named_parameters()) p.set_grad(Tensor());
+    Tensor y = net->forward(Tensor::uniform({2, 1, 16, 16}, rng, 0, 1));
+    y.backward(Tensor::uniform(y.shape(), rng, -1, 1));
+  };
+  step();
+  EXPECT_GT(grad_sum("refine.2.weight"), 0.0);
+  EXPECT_EQ(grad_sum("refine.0.weight"), 0.0);
+  for (const auto& [name, p] : net->named_parameters()) {
+    if (name != "refine.2.weight") continue;
+    Tensor w = p;
+    const Tensor r = Tensor::uniform(w.shape(), rng, -0.1, 0.1);
+    std::copy_n(r.data<float>(), r.numel(), w.data<float>());
+  }
+  step();
+  for (const char* n : {"refine.0.weight", "refine.1.weight", "refine.2.weight", "upscore.weight",
+                        "features.0.weight"})
+    EXPECT_GT(grad_sum(n), 0.0) << n;
+}
+
 TEST(Fcn, HeadNeedsEnoughPoolsAndOptionsAreValidated) {
   nlohmann::json two_pools = kSmall;
   two_pools["backbone"]["stack"] = {8, "M", 8, "M"};
@@ -155,16 +215,20 @@ TEST(Fcn, HeadNeedsEnoughPoolsAndOptionsAreValidated) {
                ops::Error);
   std::vector<SpecProblem> problems;
   {
-    SpecReader r(
-        nlohmann::json{{"head", "3s"}, {"backbone", {{"depth", 15}, {"x", 1}}}, {"head_kernel", 4}},
-        "/model", problems);
+    SpecReader r(nlohmann::json{{"head", "3s"},
+                                {"backbone", {{"depth", 15}, {"x", 1}}},
+                                {"head_kernel", 4},
+                                {"refine_width", -1},
+                                {"refine_layers", 17}},
+                 "/model", problems);
     FcnOptions o;
     read_fcn_options(r, o);
   }
   std::vector<std::string> pointers;
   for (const auto& p : problems) pointers.push_back(p.pointer);
   EXPECT_EQ(pointers, (std::vector<std::string>{"/model/head", "/model/backbone/depth",
-                                                "/model/backbone/x", "/model/head_kernel"}));
+                                                "/model/backbone/x", "/model/head_kernel",
+                                                "/model/refine_width", "/model/refine_layers"}));
 }
 
 }  // namespace
