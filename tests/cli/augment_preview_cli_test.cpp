@@ -11,6 +11,8 @@
 #include <sstream>
 #include <string>
 
+#include "tests/test_dir.h"
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -31,13 +33,7 @@ uint32_t be32(const std::string& s, size_t at) {
 
 class AugmentPreviewCli : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("rm_preview_cli_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
+  void SetUp() override { dir_ = ringmaster::testing_support::fresh_test_dir("preview_cli"); }
   void TearDown() override { fs::remove_all(dir_); }
   int run(const nlohmann::json& spec, const std::string& args) {
     const fs::path spec_path = dir_ / "spec.json";

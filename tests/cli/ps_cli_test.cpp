@@ -10,6 +10,7 @@
 #include "comm/ps_client.h"
 #include "tests/comm/ps_test_util.h"
 #include "tests/integration/process.h"
+#include "tests/test_dir.h"
 
 namespace ringmaster {
 namespace {
@@ -39,11 +40,7 @@ std::string start_ps(std::unique_ptr<Process>& p, const fs::path& out, int index
 class PsCommand : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("rm_ps_cli_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
+    dir_ = testing_support::fresh_test_dir("ps_cli");
     for (int i = 0; i < 2; ++i)
       endpoints_.push_back(start_ps(ps_[i], dir_ / ("ps" + std::to_string(i) + ".txt"), i, 2));
     ASSERT_FALSE(endpoints_[0].empty() || endpoints_[1].empty());

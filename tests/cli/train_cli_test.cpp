@@ -12,6 +12,7 @@
 #include <string>
 
 #include "ops/device_memory.h"
+#include "tests/test_dir.h"
 
 namespace {
 
@@ -31,13 +32,7 @@ std::string slurp(const fs::path& p) {
 
 class TrainCli : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("rm_train_cli_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
+  void SetUp() override { dir_ = ringmaster::testing_support::fresh_test_dir("train_cli"); }
   void TearDown() override { fs::remove_all(dir_); }
 
   ProcessResult train(const nlohmann::json& spec, const std::string& extra = "") {

@@ -10,6 +10,7 @@
 
 #include "../coordinator/raw_http.h"
 #include "process.h"
+#include "tests/test_dir.h"
 
 namespace ringmaster {
 namespace {
@@ -25,11 +26,7 @@ class ClusterTest : public ::testing::Test {
  protected:
   void SetUp() override {
     if (!fs::exists(digits())) GTEST_SKIP() << digits() << " missing: run scripts/install-deps.sh";
-    dir_ = fs::temp_directory_path() /
-           ("rm_cluster_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
+    dir_ = testing_support::fresh_test_dir("cluster");
   }
   void TearDown() override {
     workers_.clear();

@@ -15,6 +15,7 @@
 
 #include "models/safetensors.h"
 #include "process.h"
+#include "tests/test_dir.h"
 
 namespace ringmaster {
 namespace {
@@ -30,11 +31,7 @@ class DataParallelTest : public ::testing::Test {
  protected:
   void SetUp() override {
     if (!fs::exists(digits())) GTEST_SKIP() << digits() << " missing: run scripts/install-deps.sh";
-    dir_ = fs::temp_directory_path() /
-           ("rm_dp_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
+    dir_ = testing_support::fresh_test_dir("dp");
   }
   void TearDown() override { fs::remove_all(dir_); }
   std::string path(const std::string& name) const { return (dir_ / name).string(); }

@@ -17,6 +17,7 @@
 
 #include "../coordinator/raw_http.h"
 #include "process.h"
+#include "tests/test_dir.h"
 
 namespace ringmaster {
 namespace {
@@ -66,11 +67,7 @@ class ObservabilityTest : public ::testing::Test {
     // missing, they fail the test rather than skip it.
     ASSERT_TRUE(program_exists("promtool")) << "promtool missing: run scripts/install-deps.sh";
     ASSERT_TRUE(program_exists("prometheus")) << "prometheus missing: run scripts/install-deps.sh";
-    dir_ = fs::temp_directory_path() /
-           ("rm_obs_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
+    dir_ = testing_support::fresh_test_dir("obs");
   }
   void TearDown() override {
     prometheus_.reset();

@@ -15,6 +15,7 @@
 #include <set>
 
 #include "ops/check.h"
+#include "tests/test_dir.h"
 
 namespace ringmaster::models {
 namespace {
@@ -26,12 +27,7 @@ const std::string kFashion = "/usr/share/datasets/fashion-mnist/";
 
 class DatasetFiles : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("rm_dataset_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::create_directories(dir_);
-  }
+  void SetUp() override { dir_ = testing_support::fresh_test_dir("dataset"); }
   void TearDown() override { fs::remove_all(dir_); }
   std::string path(const std::string& name) const { return (dir_ / name).string(); }
   fs::path dir_;

@@ -15,6 +15,7 @@
 #include <functional>
 
 #include "models/npy.h"
+#include "tests/test_dir.h"
 
 namespace ringmaster::models {
 namespace {
@@ -44,12 +45,7 @@ std::string raw(const std::vector<T>& v) {
 
 class NpyFiles : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("rm_npy_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::create_directories(dir_);
-  }
+  void SetUp() override { dir_ = testing_support::fresh_test_dir("npy"); }
   void TearDown() override { fs::remove_all(dir_); }
   std::string write(const std::string& bytes) const {
     const std::string p = (dir_ / "a.npy").string();

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "ops/check.h"
+#include "tests/test_dir.h"
 
 namespace ringmaster::models {
 namespace {
@@ -20,12 +21,7 @@ namespace fs = std::filesystem;
 
 class Safetensors : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("rm_safetensors_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::create_directories(dir_);
-  }
+  void SetUp() override { dir_ = testing_support::fresh_test_dir("safetensors"); }
   void TearDown() override { fs::remove_all(dir_); }
   std::string path(const std::string& name) const { return (dir_ / name).string(); }
 

@@ -8,6 +8,7 @@
 
 #include <unistd.h>
 #include "error_of.h"
+#include "tests/test_dir.h"
 
 #include <cstring>
 #include <filesystem>
@@ -23,12 +24,7 @@ namespace fs = std::filesystem;
 
 class TfjsFiles : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("rm_tfjs_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::create_directories(dir_);
-  }
+  void SetUp() override { dir_ = testing_support::fresh_test_dir("tfjs"); }
   void TearDown() override { fs::remove_all(dir_); }
   std::string path(const std::string& name) const { return (dir_ / name).string(); }
   void write(const std::string& name, const std::string& bytes) const {

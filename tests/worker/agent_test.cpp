@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "comm/transport.h"
+#include "tests/test_dir.h"
 
 namespace ringmaster::worker {
 namespace {
@@ -26,11 +27,7 @@ class AgentTest : public ::testing::Test {
  protected:
   void SetUp() override {
     if (!fs::exists(digits())) GTEST_SKIP() << digits() << " missing: run scripts/install-deps.sh";
-    dir_ = fs::temp_directory_path() /
-           ("rm_agent_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
+    dir_ = testing_support::fresh_test_dir("agent");
     router_ = std::make_unique<comm::Socket>(ctx_, comm::SocketKind::kRouter);
     router_->bind("tcp://127.0.0.1:*");
   }
