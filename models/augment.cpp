@@ -74,6 +74,51 @@ void resample(uint8_t* image, int64_t c, int64_t h, int64_t w, int64_t fill, Map
   }
 }
 
+// Masks: out(y, x) = in at the nearest pixel to map(y, x) (labels do not
+// blend); `fill` outside.
+template <class Map>
+void resample_nearest(uint8_t* mask, int64_t h, int64_t w, int64_t fill, Map map) {
+  std::vector<uint8_t> src(mask, mask + h * w);
+  for (int64_t y = 0; y < h; ++y) {
+    for (int64_t x = 0; x < w; ++x) {
+      const auto [sy, sx] = map(static_cast<double>(y), static_cast<double>(x));
+      const auto ny = static_cast<int64_t>(std::lround(sy)),
+                 nx = static_cast<int64_t>(std::lround(sx));
+      const bool in = ny >= 0 && ny < h && nx >= 0 && nx < w;
+      mask[y * w + x] = in ? src[static_cast<size_t>(ny * w + nx)] : static_cast<uint8_t>(fill);
+    }
+  }
+}
+
+// Output (y, x) -> source position for a counter-clockwise turn about the centre.
+auto rotation_map(int64_t h, int64_t w, double degrees) {
+  double sn = std::sin(degrees * std::numbers::pi / 180.0);
+  double cs = std::cos(degrees * std::numbers::pi / 180.0);
+  const double quarter = degrees / 90.0;
+  if (quarter == std::round(quarter)) {  // exact for multiples of 90 degrees
+    const int64_t q = ((static_cast<int64_t>(std::round(quarter)) % 4) + 4) % 4;
+    const double s4[4] = {0, 1, 0, -1}, c4[4] = {1, 0, -1, 0};
+    sn = s4[q];
+    cs = c4[q];
+  }
+  const double cy = (static_cast<double>(h) - 1.0) / 2.0, cx = (static_cast<double>(w) - 1.0) / 2.0;
+  // Rows grow downwards: a counter-clockwise turn on screen takes the
+  // source offset (dy, dx) to (cs*dy - sn*dx, sn*dy + cs*dx); the output
+  // offset maps back through the inverse turn.
+  return [=](double y, double x) {
+    const double dy = y - cy, dx = x - cx;
+    return std::pair<double, double>{cs * dy + sn * dx + cy, -sn * dy + cs * dx + cx};
+  };
+}
+
+// Output (y, x) -> source position for a zoom by `factor` about the centre.
+auto scale_map(int64_t h, int64_t w, double factor) {
+  const double cy = (static_cast<double>(h) - 1.0) / 2.0, cx = (static_cast<double>(w) - 1.0) / 2.0;
+  return [=](double y, double x) {
+    return std::pair<double, double>{(y - cy) / factor + cy, (x - cx) / factor + cx};
+  };
+}
+
 }  // namespace
 
 const char* augment_kind_name(AugmentStep::Kind k) {
@@ -113,23 +158,7 @@ void augment_hflip(uint8_t* image, int64_t c, int64_t h, int64_t w) {
 }
 
 void augment_rotate(uint8_t* image, int64_t c, int64_t h, int64_t w, double degrees, int64_t fill) {
-  double sn = std::sin(degrees * std::numbers::pi / 180.0);
-  double cs = std::cos(degrees * std::numbers::pi / 180.0);
-  const double quarter = degrees / 90.0;
-  if (quarter == std::round(quarter)) {  // exact for multiples of 90 degrees
-    const int64_t q = ((static_cast<int64_t>(std::round(quarter)) % 4) + 4) % 4;
-    const double s4[4] = {0, 1, 0, -1}, c4[4] = {1, 0, -1, 0};
-    sn = s4[q];
-    cs = c4[q];
-  }
-  const double cy = (static_cast<double>(h) - 1.0) / 2.0, cx = (static_cast<double>(w) - 1.0) / 2.0;
-  // Rows grow downwards: a counter-clockwise turn on screen takes the
-  // source offset (dy, dx) to (cs*dy - sn*dx, sn*dy + cs*dx); the output
-  // offset maps back through the inverse turn.
-  resample(image, c, h, w, fill, [&](double y, double x) {
-    const double dy = y - cy, dx = x - cx;
-    return std::pair<double, double>{cs * dy + sn * dx + cy, -sn * dy + cs * dx + cx};
-  });
+  resample(image, c, h, w, fill, rotation_map(h, w, degrees));
 }
 
 void augment_translate(uint8_t* image, int64_t c, int64_t h, int64_t w, int64_t dy, int64_t dx,
@@ -156,10 +185,7 @@ void augment_crop(uint8_t* image, int64_t c, int64_t h, int64_t w, int64_t paddi
 }
 
 void augment_scale(uint8_t* image, int64_t c, int64_t h, int64_t w, double factor, int64_t fill) {
-  const double cy = (static_cast<double>(h) - 1.0) / 2.0, cx = (static_cast<double>(w) - 1.0) / 2.0;
-  resample(image, c, h, w, fill, [&](double y, double x) {
-    return std::pair<double, double>{(y - cy) / factor + cy, (x - cx) / factor + cx};
-  });
+  resample(image, c, h, w, fill, scale_map(h, w, factor));
 }
 
 void augment_color(uint8_t* image, int64_t c, int64_t h, int64_t w, double brightness,
@@ -203,31 +229,42 @@ void augment_cutout(uint8_t* image, int64_t c, int64_t h, int64_t w, int64_t cy,
 Augmenter::Augmenter(std::vector<AugmentStep> steps) : steps_(std::move(steps)) {}
 
 void Augmenter::apply(uint8_t* image, int64_t c, int64_t h, int64_t w, uint64_t seed, int64_t epoch,
-                      int64_t index) const {
+                      int64_t index, uint8_t* mask) const {
   for (size_t s = 0; s < steps_.size(); ++s) {
     const AugmentStep& st = steps_[s];
     Draws d(seed, epoch, index, s);
     if (d.uniform() >= st.p) continue;  // every step draws its coin first
     switch (st.kind) {
-      case AugmentStep::Kind::rotate:
-        augment_rotate(image, c, h, w, d.uniform(-st.degrees, st.degrees), st.fill);
+      case AugmentStep::Kind::rotate: {
+        const double degrees = d.uniform(-st.degrees, st.degrees);
+        augment_rotate(image, c, h, w, degrees, st.fill);
+        if (mask != nullptr) resample_nearest(mask, h, w, 0, rotation_map(h, w, degrees));
         break;
+      }
       case AugmentStep::Kind::translate: {
         const int64_t dy = d.integer(-st.pixels, st.pixels);
-        augment_translate(image, c, h, w, dy, d.integer(-st.pixels, st.pixels), st.fill);
+        const int64_t dx = d.integer(-st.pixels, st.pixels);
+        augment_translate(image, c, h, w, dy, dx, st.fill);
+        if (mask != nullptr) augment_translate(mask, 1, h, w, dy, dx, 0);
         break;
       }
       case AugmentStep::Kind::crop: {
         const int64_t top = d.integer(0, 2 * st.padding);
-        augment_crop(image, c, h, w, st.padding, top, d.integer(0, 2 * st.padding), st.fill);
+        const int64_t left = d.integer(0, 2 * st.padding);
+        augment_crop(image, c, h, w, st.padding, top, left, st.fill);
+        if (mask != nullptr) augment_crop(mask, 1, h, w, st.padding, top, left, 0);
         break;
       }
       case AugmentStep::Kind::hflip:
         augment_hflip(image, c, h, w);
+        if (mask != nullptr) augment_hflip(mask, 1, h, w);
         break;
-      case AugmentStep::Kind::scale:
-        augment_scale(image, c, h, w, d.uniform(st.min_scale, st.max_scale), st.fill);
+      case AugmentStep::Kind::scale: {
+        const double factor = d.uniform(st.min_scale, st.max_scale);
+        augment_scale(image, c, h, w, factor, st.fill);
+        if (mask != nullptr) resample_nearest(mask, h, w, 0, scale_map(h, w, factor));
         break;
+      }
       case AugmentStep::Kind::color_jitter: {
         const double b = d.uniform(1.0 - st.brightness, 1.0 + st.brightness);
         const double k = d.uniform(1.0 - st.contrast, 1.0 + st.contrast);

@@ -5,8 +5,11 @@
 // index): every random draw comes from a counter-based generator keyed by
 // them and the step's position, so any worker, thread or rerun reproduces
 // any sample. Output size always equals input size (geometric steps fill
-// what they uncover with `fill`). No per-batch steps (mixup), no label
-// changes, no float pipeline. Thread-safe (const, no state).
+// what they uncover with `fill`). Segmentation masks, when given, move with
+// the image through the geometric steps (rotate and scale sample the nearest
+// label; uncovered pixels become label 0, background); colour jitter and
+// cutout leave them. No per-batch steps (mixup), no class-label changes, no
+// float pipeline. Thread-safe (const, no state).
 #pragma once
 
 #include <cstdint>
@@ -41,9 +44,10 @@ class Augmenter {
   explicit Augmenter(std::vector<AugmentStep> steps);
   const std::vector<AugmentStep>& steps() const { return steps_; }
   bool empty() const { return steps_.empty(); }
-  // image: (C, H, W) u8, changed in place.
+  // image: (C, H, W) u8, changed in place; mask: null, or that image's
+  // (H, W) u8 labels, moved in place with it.
   void apply(uint8_t* image, int64_t c, int64_t h, int64_t w, uint64_t seed, int64_t epoch,
-             int64_t index) const;
+             int64_t index, uint8_t* mask = nullptr) const;
 
  private:
   std::vector<AugmentStep> steps_;

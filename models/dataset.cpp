@@ -293,8 +293,6 @@ BatchLoader::BatchLoader(Dataset ds, BatchLoaderOptions options)
               "batch loader: mean/std have ", opt_.mean.size(), " values for ", channels,
               " channels");
   for (float s : opt_.std) RM_THROW_IF(!(s > 0), "batch loader: std must be > 0, got ", s);
-  RM_THROW_IF(opt_.augment && ds_.masks.defined(),
-              "batch loader: data.augment is for classification data; this set has masks");
 
   std::vector<int64_t> epoch_order;
   if (opt_.shuffle) {
@@ -339,15 +337,8 @@ Batch BatchLoader::make_batch(int64_t b) const {
   out.indices.assign(order_.begin() + begin, order_.begin() + begin + count);
   out.images = ops::Tensor::empty({count, c, s[2], s[3]});
   out.labels = ops::Tensor::empty({count}, ops::DType::i64);
-  if (ds_.masks.defined()) {
+  if (ds_.masks.defined())
     out.masks = ops::Tensor::empty({count, s[2], s[3]}, ops::DType::i64);  // (B, H, W)
-    int64_t* m = out.masks.data<int64_t>();
-    for (int64_t i = 0; i < count; ++i) {
-      const uint8_t* src_mask =
-          ds_.masks.data<uint8_t>() + out.indices[static_cast<size_t>(i)] * s[2] * s[3];
-      for (int64_t j = 0; j < s[2] * s[3]; ++j) m[i * s[2] * s[3] + j] = src_mask[j];
-    }
-  }
   // y = x * scale[c] + shift[c], folding x / 255 and (x - mean) / std.
   std::vector<float> scale(static_cast<size_t>(c), 1.0f / 255.0f), shift(static_cast<size_t>(c));
   for (int64_t ch = 0; ch < c && !opt_.mean.empty(); ++ch) {
@@ -358,16 +349,23 @@ Batch BatchLoader::make_batch(int64_t b) const {
   const uint8_t* src = ds_.images.data<uint8_t>();
   float* dst = out.images.data<float>();
   int64_t* labels = out.labels.data<int64_t>();
+  const bool masks = ds_.masks.defined();
   std::vector<uint8_t> scratch(opt_.augment ? static_cast<size_t>(per) : 0);  // (C, H, W)
+  std::vector<uint8_t> scratch_mask(opt_.augment && masks ? static_cast<size_t>(hw) : 0);
   for (int64_t i = 0; i < count; ++i) {
     const int64_t k = out.indices[static_cast<size_t>(i)];
     labels[i] = ds_.labels[static_cast<size_t>(k)];
     const uint8_t* sample = src + k * per;
+    const uint8_t* mask = masks ? ds_.masks.data<uint8_t>() + k * hw : nullptr;
     if (opt_.augment) {
       std::copy_n(sample, per, scratch.data());
-      opt_.augment->apply(scratch.data(), c, s[2], s[3], opt_.seed, opt_.epoch, k);
+      if (masks) std::copy_n(mask, hw, scratch_mask.data());
+      opt_.augment->apply(scratch.data(), c, s[2], s[3], opt_.seed, opt_.epoch, k,
+                          masks ? scratch_mask.data() : nullptr);
       sample = scratch.data();
+      if (masks) mask = scratch_mask.data();
     }
+    if (masks) std::copy_n(mask, hw, out.masks.data<int64_t>() + i * hw);
     for (int64_t ch = 0; ch < c; ++ch) {
       const uint8_t* x = sample + ch * hw;
       float* y = dst + i * per + ch * hw;

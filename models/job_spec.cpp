@@ -260,8 +260,6 @@ JobSpec parse_job_spec(const nlohmann::json& j) {
   if (spec.data.dataset == "lfw-subset" && spec.data.test_fraction_permille == 0)
     spec.data.test_fraction_permille = 500;
   if (spec.data.dataset == "lfw-subset" && spec.data.image_size == 0) spec.data.image_size = 150;
-  if (spec.data.dataset == "fashion-composites" && !spec.data.augment.empty())
-    problems.push_back({"/data/augment", "is for classification data (composites have masks)"});
   if (spec.data.dataset != "digits" && spec.data.dataset != "lfw-subset" &&
       spec.data.test_fraction_permille != 0)
     problems.push_back({"/data/test_fraction",

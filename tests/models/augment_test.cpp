@@ -1,8 +1,9 @@
 // Augmentation: flipping twice is the identity, four 90-degree turns are the
 // identity (and one turns counter-clockwise), random crops stay within the
 // padding, translate/scale/colour/cutout basics, the same (seed, epoch,
-// index) gives the same pixels whatever the call order, and the batch loader
-// applies it per dataset index.
+// index) gives the same pixels whatever the call order, segmentation masks
+// move with their pixels, and the batch loader applies it per dataset index
+// (to masks too).
 #include "models/augment.h"
 
 #include <gtest/gtest.h>
@@ -161,6 +162,81 @@ TEST(Augment, SameSeedEpochIndexSamePixels) {
   EXPECT_NE(a, orig);
 }
 
+AugmentStep step(AugmentStep::Kind kind) {
+  AugmentStep st;
+  st.kind = kind;
+  st.p = 1.0;
+  return st;
+}
+
+TEST(Augment, MasksMoveWithTheirPixels) {
+  // Each pixel's grey value encodes its label (30 + 20 * label, never 0), so
+  // after translate, crop and flip (fill 0) a pixel is 0 exactly where its
+  // label became 0 (uncovered), and elsewhere still names its label.
+  const int64_t h = 9, w = 11;
+  AugmentStep translate = step(AugmentStep::Kind::translate), crop = step(AugmentStep::Kind::crop);
+  translate.pixels = 3;
+  crop.padding = 2;
+  const Augmenter aug({translate, crop, step(AugmentStep::Kind::hflip),
+                       step(AugmentStep::Kind::color_jitter), step(AugmentStep::Kind::cutout)});
+  // Colour jitter (factors 1) and cutout (size 0) are no-ops here: they must
+  // leave the mask alone.
+  std::mt19937_64 g(11);
+  int64_t uncovered = 0, moved = 0;
+  for (int64_t index = 0; index < 40; ++index) {
+    Image mask(static_cast<size_t>(h * w)), image(mask.size());
+    for (size_t i = 0; i < mask.size(); ++i) {
+      mask[i] = static_cast<uint8_t>(g() % 11);
+      image[i] = static_cast<uint8_t>(30 + 20 * mask[i]);
+    }
+    const Image before = mask;
+    aug.apply(image.data(), 1, h, w, 5, 0, index, mask.data());
+    for (size_t i = 0; i < mask.size(); ++i) {
+      if (image[i] == 0) {
+        ASSERT_EQ(mask[i], 0) << index << " " << i;
+        ++uncovered;
+      } else {
+        ASSERT_EQ(mask[i], (image[i] - 30) / 20) << index << " " << i;
+      }
+    }
+    moved += mask != before;
+  }
+  EXPECT_GT(uncovered, 0);
+  EXPECT_GT(moved, 30);
+}
+
+TEST(Augment, RotateAndScaleTakeTheNearestLabel) {
+  // One label over the whole image: wherever the bilinear image is whole
+  // (every tap inside), the mask keeps the label; wherever the mask keeps it,
+  // the image took some weight from inside (the nearest tap's).
+  const int64_t h = 12, w = 10;
+  AugmentStep rotate = step(AugmentStep::Kind::rotate), scale = step(AugmentStep::Kind::scale);
+  rotate.degrees = 40;
+  scale.min_scale = 0.6;
+  scale.max_scale = 0.9;
+  int64_t whole = 0, outside = 0;
+  for (const AugmentStep& st : {rotate, scale}) {
+    const Augmenter aug({st});
+    for (int64_t index = 0; index < 10; ++index) {
+      Image image(static_cast<size_t>(h * w), 90), mask(image.size(), 3);
+      aug.apply(image.data(), 1, h, w, 7, 2, index, mask.data());
+      for (size_t i = 0; i < mask.size(); ++i) {
+        ASSERT_TRUE(mask[i] == 3 || mask[i] == 0) << i;
+        if (image[i] == 90) {
+          ASSERT_EQ(mask[i], 3) << augment_kind_name(st.kind) << " " << i;
+        }
+        if (mask[i] == 3) {
+          ASSERT_GT(image[i], 0) << augment_kind_name(st.kind) << " " << i;
+        }
+        whole += image[i] == 90;
+        outside += mask[i] == 0;
+      }
+    }
+  }
+  EXPECT_GT(whole, 0);
+  EXPECT_GT(outside, 0);
+}
+
 TEST(Augment, BatchLoaderAugmentsByDatasetIndex) {
   Dataset ds;
   ds.images = ops::Tensor::empty({6, 1, 4, 5}, ops::DType::u8);
@@ -185,6 +261,21 @@ TEST(Augment, BatchLoaderAugmentsByDatasetIndex) {
       }
     }
   }
+  // With masks (segmentation), each sample's mask is flipped with it.
+  ds.masks = ops::Tensor::empty({6, 4, 5}, ops::DType::u8);
+  const Image labels = random_image(6 * 20, 7);
+  std::copy(labels.begin(), labels.end(), ds.masks.data<uint8_t>());
+  BatchLoader loader(ds, {.batch_size = 4, .seed = 3, .epoch = 1, .augment = aug});
+  int64_t checked = 0;
+  while (auto b = loader.next()) {
+    const int64_t* m = b->masks.data<int64_t>();
+    for (size_t i = 0; i < b->indices.size(); ++i) {
+      Image want(labels.begin() + b->indices[i] * 20, labels.begin() + b->indices[i] * 20 + 20);
+      augment_hflip(want.data(), 1, 4, 5);
+      for (size_t j = 0; j < 20; ++j, ++checked) ASSERT_EQ(m[i * 20 + j], want[j]);
+    }
+  }
+  EXPECT_EQ(checked, 6 * 20);
 }
 
 }  // namespace

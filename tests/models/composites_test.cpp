@@ -1,11 +1,12 @@
 // Segmentation composites: masks are exact (item pixels above the threshold
 // carry 1 + the item's label, the rest is textured background), images are
 // a pure function of (seed, index), subsets keep the masks, and the batch
-// loader hands out (B, H, W) i64 masks.
+// loader hands out (B, H, W) i64 masks, augmented with their images.
 #include "models/composites.h"
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <set>
 
 namespace ringmaster::models {
@@ -80,9 +81,34 @@ TEST(Composites, BatchLoaderGivesMasks) {
     images += b->labels.dim(0);
   }
   EXPECT_EQ(images, 5);
-  AugmentStep flip;
-  auto aug = std::make_shared<Augmenter>(std::vector<AugmentStep>{flip});
-  EXPECT_THROW(BatchLoader(c, {.batch_size = 2, .augment = aug}), ops::Error);
+  // Augmented, the masks move with the pixels: a pixel labelled k holds item
+  // k - 1's value, 50 + 40 (k - 1); the values above the texture's 110 carry
+  // their label; the uncovered fill (0) is background.
+  AugmentStep flip, shift;
+  flip.p = 1.0;
+  shift.kind = AugmentStep::Kind::translate;
+  shift.pixels = 6;
+  auto aug = std::make_shared<Augmenter>(std::vector<AugmentStep>{flip, shift});
+  BatchLoader augmented(c, {.batch_size = 2, .seed = 1, .epoch = 0, .augment = aug});
+  int64_t item_pixels = 0;
+  while (auto b = augmented.next()) {
+    const float* x = b->images.data<float>();
+    const int64_t* m = b->masks.data<int64_t>();
+    for (int64_t j = 0; j < b->masks.numel(); ++j) {
+      const auto v = static_cast<int64_t>(std::lround(x[j] * 255.0f));
+      if (m[j] != 0) {
+        ASSERT_EQ(v, 50 + 40 * (m[j] - 1)) << j;
+      }
+      if (v > 110) {
+        ASSERT_EQ(m[j], (v - 50) / 40 + 1) << j;
+      }
+      if (v == 0) {
+        ASSERT_EQ(m[j], 0) << j;
+      }
+      item_pixels += m[j] != 0;
+    }
+  }
+  EXPECT_GT(item_pixels, 0);
 }
 
 }  // namespace
