@@ -203,9 +203,11 @@ int main(int argc, char** argv) {
     }
   }
   std::printf(
-      "  item -> background %.1f%%, background -> item %.1f%%, item -> another item %.1f%%\n",
-      pct(to_background, total_errors), pct(to_item, total_errors),
-      pct(to_other_item, total_errors));
+      "  item -> background %lld (%.1f%%), background -> item %lld (%.1f%%), item -> another "
+      "item %lld (%.1f%%)\n",
+      static_cast<long long>(to_background), pct(to_background, total_errors),
+      static_cast<long long>(to_item), pct(to_item, total_errors),
+      static_cast<long long>(to_other_item), pct(to_other_item, total_errors));
   std::printf(
       "item groups %lld: majority wrong %lld (%.1f%%), mixed labels %lld (%.1f%%); "
       "mean IoU with each group at its majority: %.4f\n",
