@@ -8,6 +8,7 @@
 #include <unordered_map>
 
 #include "ops/conv2d.h"
+#include "ops/cpu/bias_gradient.h"
 #include "ops/cpu/dnnl_plan.h"
 #include "ops/cpu/memory_format.h"
 #include "ops/kernel_registry.h"
@@ -188,7 +189,11 @@ void conv2d_backward_cpu(const Conv2dSaved& saved, const Tensor& dy, Tensor* dx,
                        {DNNL_ARG_WEIGHTS, memory(plan.w_fwd_to_bwd.to.desc, eng, w_d.raw())},
                        {DNNL_ARG_DIFF_SRC, memory(plan.dx.desc, eng, dx->raw())}});
   }
-  if (dw != nullptr || db != nullptr) {
+  if (dw == nullptr && db != nullptr) {  // frozen weights, trained bias
+    *db = cpu::bias_gradient(g);
+    return;
+  }
+  if (dw != nullptr) {
     const memory::desc& g_md = plan.bwd_w_pd.diff_dst_desc();
     const memory::desc& x_md = plan.bwd_w_pd.src_desc();
     Tensor g_w = cpu::to_desc(g, g_md);
@@ -204,7 +209,7 @@ void conv2d_backward_cpu(const Conv2dSaved& saved, const Tensor& dy, Tensor* dx,
     if (plan.has_bias) args.emplace(DNNL_ARG_DIFF_BIAS, memory(plan.b_md, eng, db_t.raw()));
     plan.bwd_w.run(std::move(args));
     if (plan.dw_to_plain.needed) plan.dw_to_plain.into(dw_raw, dw_plain);
-    if (dw != nullptr) *dw = dw_plain;
+    *dw = dw_plain;
     if (db != nullptr) *db = db_t;
   }
 }

@@ -7,6 +7,7 @@
 #include <unordered_map>
 
 #include "ops/conv_transpose2d.h"
+#include "ops/cpu/bias_gradient.h"
 #include "ops/cpu/dnnl_plan.h"
 #include "ops/cpu/memory_format.h"
 #include "ops/cpu/primitive_cache.h"
@@ -164,7 +165,11 @@ void deconv_backward_cpu(const ConvTranspose2dSaved& saved, const Tensor& dy, Te
                        {DNNL_ARG_WEIGHTS, memory(plan.w_fwd_to_bwd.to.desc, eng, w_d.raw())},
                        {DNNL_ARG_DIFF_SRC, memory(plan.dx.desc, eng, dx->raw())}});
   }
-  if (dw != nullptr || db != nullptr) {
+  if (dw == nullptr && db != nullptr) {  // frozen weights, trained bias
+    *db = cpu::bias_gradient(dy);
+    return;
+  }
+  if (dw != nullptr) {
     const memory::desc& g_md = plan.bwd_w_pd.diff_dst_desc();
     const memory::desc& x_md = plan.bwd_w_pd.src_desc();
     Tensor g = cpu::to_desc(dy, g_md);
@@ -180,7 +185,7 @@ void deconv_backward_cpu(const ConvTranspose2dSaved& saved, const Tensor& dy, Te
     if (plan.has_bias) args.emplace(DNNL_ARG_DIFF_BIAS, memory(plan.b_md, eng, db_t.raw()));
     plan.bwd_w.run(std::move(args));
     if (plan.dw_to_plain.needed) plan.dw_to_plain.into(dw_raw, dw_plain);
-    if (dw != nullptr) *dw = dw_plain;
+    *dw = dw_plain;
     if (db != nullptr) *db = db_t;
   }
 }

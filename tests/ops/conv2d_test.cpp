@@ -121,6 +121,23 @@ TEST(Conv2d, FrozenWeightsGiveInputAndBiasGradients) {
       [&](const std::vector<Tensor>& in) { return conv2d(in[0], in[1], in[2], p); },
       [&](const std::vector<RefTensor>& in) { return reference::conv2d(in[0], in[1], in[2], p); },
       {x, w, b}, {true, false, true});
+  // db alone (a channel sum), also with 16 channels each way (blocked
+  // layouts) and a fused relu (dy masked first).
+  Tensor x16 = random_tensor({2, 16, 5, 4});
+  Tensor w16 = random_tensor({16, 16, 3, 3});
+  Tensor b16 = random_tensor({16});
+  for (bool relu : {false, true}) {
+    Conv2dParams q = p;
+    q.fuse_relu = relu;
+    check_gradients(
+        [&](const std::vector<Tensor>& in) { return conv2d(in[0], in[1], in[2], q); },
+        [&](const std::vector<RefTensor>& in) { return reference::conv2d(in[0], in[1], in[2], q); },
+        {x16, w16, b16}, {false, false, true});
+  }
+  check_gradients(
+      [&](const std::vector<Tensor>& in) { return conv2d(in[0], in[1], in[2], p); },
+      [&](const std::vector<RefTensor>& in) { return reference::conv2d(in[0], in[1], in[2], p); },
+      {x, w, b}, {false, false, true});
 }
 
 TEST(Conv2d, InferenceMatchesTraining) {

@@ -107,6 +107,14 @@ TEST(ConvTranspose2d, FrozenWeightsAndDataInput) {
   };
   check_gradients(ours, ref, {x, w, b}, {false, true, true});
   check_gradients(ours, ref, {x, w, b}, {true, false, false});
+  // Frozen weights, trained bias: db alone (a channel sum), with and without dx.
+  check_gradients(ours, ref, {x, w, b}, {false, false, true});
+  check_gradients(ours, ref, {x, w, b}, {true, false, true});
+  // 16 channels each way, so oneDNN may pick blocked layouts.
+  Tensor x16 = random_tensor({2, 16, 3, 5});
+  Tensor w16 = random_tensor({16, 16, 3, 3});
+  Tensor b16 = random_tensor({16});
+  check_gradients(ours, ref, {x16, w16, b16}, {false, false, true});
 }
 
 TEST(ConvTranspose2d, IsTheInputGradientOfConv2d) {
