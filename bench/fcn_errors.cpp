@@ -21,17 +21,18 @@
 
 #include <CLI/CLI.hpp>
 
-#include "models/composites.h"
 #include "models/dataset.h"
 #include "models/job_spec.h"
 #include "models/model_builder.h"
 #include "ops/autograd.h"
 #include "ops/softmax.h"
+#include "worker/trainer.h"
 
 namespace {
 
 namespace m = ringmaster::models;
 namespace o = ringmaster::ops;
+namespace rw = ringmaster::worker;
 
 // (N, K, H, W) mirrored along W (a plain copy).
 o::Tensor mirror(const o::Tensor& t) {
@@ -88,18 +89,17 @@ int main(int argc, char** argv) {
   spec.model.init = {};
   spec.model.init.checkpoint = checkpoint;
   spec.model.freeze.clear();
-  const std::string dir = "/usr/share/datasets/fashion-mnist";
-  m::CompositeOptions co{.count = spec.data.composite_test,
-                         .size = spec.data.composite_size,
-                         .max_items = spec.data.composite_max_items,
-                         .seed = spec.data.composite_seed + 1};
-  if (validation) co.seed = 1000;
-  const std::string split = validation ? "train" : "t10k";
-  const m::Dataset test =
-      m::make_composites(m::load_idx(dir + "/" + split + "-images-idx3-ubyte.gz",
-                                     dir + "/" + split + "-labels-idx1-ubyte.gz"),
-                         co);
-  const int64_t n = co.size, classes = test.num_classes;
+  // The trainer's own test set (one training composite made, not thousands);
+  // --validation: the same recipe on training items, under seed 1000.
+  m::DataSpec d = spec.data;
+  d.composite_train = 1;
+  if (validation) {
+    d.composite_seed = 1000;  // training composites take the seed itself
+    d.composite_train = spec.data.composite_test;
+  }
+  const rw::TrainTestData data = rw::load_data(d, spec.train.seed);
+  const m::Dataset& test = validation ? data.train : data.test;
+  const int64_t n = spec.data.composite_size, classes = test.num_classes;
   std::mt19937_64 rng(1);
   auto model = m::build_model_from_spec(spec.model,
                                         {.in_channels = 1,

@@ -42,7 +42,8 @@ double resize_source_coordinate(int64_t i, int64_t in, int64_t out, double scale
     case ResizeCoordinates::align_corners: {
       // ONNX: the resized length is in * scale, unrounded, when a scale is given.
       const double len = scale > 0.0 ? static_cast<double>(in) * scale : static_cast<double>(out);
-      return out > 1 ? di * static_cast<double>(in - 1) / (len - 1.0) : 0.0;
+      // in * scale <= 1 would divide by zero or a negative length: the edge.
+      return out > 1 && len > 1.0 ? di * static_cast<double>(in - 1) / (len - 1.0) : 0.0;
     }
     case ResizeCoordinates::asymmetric:
       return di / s;
@@ -58,10 +59,7 @@ double resize_source_coordinate(int64_t i, int64_t in, int64_t out, double scale
 std::vector<ResizeTap> resize_taps(int64_t in, int64_t out, double scale, ResizeCoordinates mode) {
   std::vector<ResizeTap> t(static_cast<size_t>(out));
   for (int64_t i = 0; i < out; ++i) {
-    double src = resize_source_coordinate(i, in, out, scale, mode);
-    // An explicit align_corners scale with in * scale <= 1 divides by zero or
-    // a negative length: sample the edge rather than read before row 0.
-    if (!std::isfinite(src) || src < 0.0) src = 0.0;
+    const double src = resize_source_coordinate(i, in, out, scale, mode);
     const int64_t lo = std::min(static_cast<int64_t>(std::floor(src)), in - 1);
     const int64_t hi = std::min(lo + 1, in - 1);
     const double frac = std::min(std::max(src - static_cast<double>(lo), 0.0), 1.0);

@@ -12,6 +12,10 @@ int64_t integer(const nlohmann::json& j, const char* key) {
   auto it = j.find(key);
   return it != j.end() && it->is_number_integer() ? it->get<int64_t>() : 0;
 }
+bool boolean(const nlohmann::json& j, const char* key, bool fallback) {
+  const auto it = j.find(key);
+  return it != j.end() && it->is_boolean() ? it->get<bool>() : fallback;
+}
 
 }  // namespace
 
@@ -102,7 +106,7 @@ EpochReport epoch_from_json(const nlohmann::json& j) {
   r.images_per_second = num(j, "images_per_second");
   r.epoch_seconds = num(j, "epoch_seconds");
   r.lr = num(j, "lr");
-  r.trained = !j.contains("trained") || !j["trained"].is_boolean() || j["trained"].get<bool>();
+  r.trained = boolean(j, "trained", true);  // absent in older reports: they all trained
   return r;
 }
 
