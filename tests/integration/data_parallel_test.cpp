@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -76,6 +77,12 @@ class DataParallelTest : public ::testing::Test {
     return nlohmann::json::parse(testing_support::slurp(metrics));
   }
 
+  // A fresh seed every run; RM_TEST_SEED repeats one that failed.
+  static uint64_t run_seed() {
+    if (const char* s = std::getenv("RM_TEST_SEED")) return std::strtoull(s, nullptr, 10);
+    return std::random_device{}() % 100000;
+  }
+
   // Largest relative difference (L2 per tensor) between two checkpoints.
   static double max_relative_difference(const std::string& a, const std::string& b) {
     const models::SafetensorsFile fa = models::load_safetensors(a);
@@ -110,19 +117,33 @@ class DataParallelTest : public ::testing::Test {
             {"sync", {{"compression", compression}, {"bucket_mb", 0.004}, {"timeout_s", 30}}}};
   }
 
+  // The same run on softmax regression, for the tests that compare N ranks'
+  // weights to one process's. N ranks' GEMMs round differently from one
+  // process's (~1e-8), and a ReLU turns that into a percent when a
+  // pre-activation sits at its kink: seed 31404 with the MLP above jumped
+  // from 1e-8 to 5e-4 at step 22 and ended 4% apart. Without a kink the
+  // difference stays rounding-sized; 1 KiB buckets still give two (bias,
+  // weight).
+  nlohmann::json smooth_spec(uint64_t seed) {
+    nlohmann::json spec = mlp_spec(seed, "none");
+    spec["model"]["hidden"] = nlohmann::json::array();
+    spec["sync"]["bucket_mb"] = 0.001;
+    return spec;
+  }
+
   fs::path dir_;
 };
 
 TEST_F(DataParallelTest, TwoAndFourRanksReachTheWeightsOfOneProcess) {
-  const uint64_t seed = std::random_device{}() % 100000;
+  const uint64_t seed = run_seed();
   SCOPED_TRACE("seed " + std::to_string(seed));
-  const nlohmann::json one = train(write_spec("w1", mlp_spec(seed, "none")), 1);
+  const nlohmann::json one = train(write_spec("w1", smooth_spec(seed)), 1);
   ASSERT_EQ(one.value("steps", 0), 50);
   for (int world : {2, 4}) {
     SCOPED_TRACE("world " + std::to_string(world));
     std::string name = "w";
     name += std::to_string(world);
-    const nlohmann::json m = train(write_spec(name, mlp_spec(seed, "none")), world);
+    const nlohmann::json m = train(write_spec(name, smooth_spec(seed)), world);
     EXPECT_EQ(m.value("steps", 0), 50);
     EXPECT_EQ(m.value("world_size", 0), world);
     ASSERT_TRUE(fs::exists(path(name + ".safetensors")));
@@ -159,12 +180,12 @@ TEST_F(DataParallelTest, ParameterServerRanksReachTheWeightsOfOneProcess) {
     ASSERT_FALSE(endpoint.empty()) << shards.back()->output();
     endpoints.push_back(endpoint);
   }
-  const uint64_t seed = std::random_device{}() % 100000;
+  const uint64_t seed = run_seed();
   SCOPED_TRACE("seed " + std::to_string(seed));
-  train(write_spec("p1", mlp_spec(seed, "none")), 1);
+  train(write_spec("p1", smooth_spec(seed)), 1);
   for (int world : {2, 4}) {
     SCOPED_TRACE("world " + std::to_string(world));
-    nlohmann::json spec = mlp_spec(seed, "none");
+    nlohmann::json spec = smooth_spec(seed);
     spec["sync"] = {{"mode", "ps"}, {"timeout_s", 30}};
     std::string name = "ps";
     name += std::to_string(world);
@@ -193,7 +214,7 @@ TEST_F(DataParallelTest, ParameterServerRanksReachTheWeightsOfOneProcess) {
 }
 
 TEST_F(DataParallelTest, Fp16CompressionTrainsAsWellAsExact) {
-  const uint64_t seed = std::random_device{}() % 100000;
+  const uint64_t seed = run_seed();
   SCOPED_TRACE("seed " + std::to_string(seed));
   nlohmann::json spec = mlp_spec(seed, "none");
   spec["train"]["epochs"] = 3;
