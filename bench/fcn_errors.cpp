@@ -11,8 +11,10 @@
 // item-labelled pixels names the right class, with the mean IoU the model
 // would get if every group's item-labelled pixels took their majority (an
 // upper bound for making the labels of one item agree). --flip averages the
-// softmax of the image and of its mirror image. Run by hand:
+// softmax of the image and of its mirror image; --also adds more checkpoints
+// of the same spec to the average (an ensemble). Run by hand:
 //   build/bin/fcn_errors SPEC.json CHECKPOINT.safetensors [--flip] [--validation]
+//       [--also CHECKPOINT ...]
 #include <algorithm>
 #include <array>
 #include <cstdio>
@@ -78,6 +80,8 @@ int main(int argc, char** argv) {
   app.add_option("checkpoint", checkpoint)->required();
   app.add_flag("--flip", flip, "average with the mirror image's prediction");
   app.add_flag("--validation", validation, "composites of training items, seed 1000");
+  std::vector<std::string> also;
+  app.add_option("--also", also, "more checkpoints of the same spec, averaged");
   CLI11_PARSE(app, argc, argv);
 
   m::JobSpec spec = m::load_job_spec(spec_path);
@@ -101,12 +105,18 @@ int main(int argc, char** argv) {
   const m::Dataset& test = validation ? data.train : data.test;
   const int64_t n = spec.data.composite_size, classes = test.num_classes;
   std::mt19937_64 rng(1);
-  auto model = m::build_model_from_spec(spec.model,
-                                        {.in_channels = 1,
-                                         .num_classes = static_cast<int>(classes),
-                                         .image_size = static_cast<int>(n)},
-                                        rng);
+  const m::ModelConfig cfg{.in_channels = 1,
+                           .num_classes = static_cast<int>(classes),
+                           .image_size = static_cast<int>(n)};
+  auto model = m::build_model_from_spec(spec.model, cfg, rng);
   model->train(false);
+  std::vector<std::shared_ptr<m::Module>> others;  // --also
+  for (const std::string& c : also) {
+    m::ModelSpec ms = spec.model;
+    ms.init.checkpoint = c;
+    others.push_back(m::build_model_from_spec(ms, cfg, rng));
+    others.back()->train(false);
+  }
   o::NoGradGuard no_grad;
 
   // pixels[range][boundary], errors[range][boundary]
@@ -124,6 +134,11 @@ int main(int argc, char** argv) {
       const float* q = back.data<float>();
       float* p = prob.data<float>();
       for (int64_t i = 0; i < prob.numel(); ++i) p[i] += q[i];
+    }
+    for (auto& other : others) {
+      const o::Tensor q = o::softmax(other->forward(b->images).to_plain(), 1).to_plain();
+      float* p = prob.data<float>();
+      for (int64_t i = 0; i < prob.numel(); ++i) p[i] += q.data<float>()[i];
     }
     const float* p = prob.data<float>();
     for (size_t i = 0; i < b->indices.size(); ++i) {

@@ -1,8 +1,10 @@
 // fcn (see fcn.h): the module runs the backbone child by child, keeps the
-// outputs of its last three pools, and fuses the skip scores on the way up.
+// output of every child that halves the image (a VGG pool, a ResNet stage
+// that starts with a stride-2 block), and fuses the skip scores on the way up.
 #include "models/fcn.h"
 
 #include "models/layers.h"
+#include "models/resnet.h"
 #include "models/vgg.h"
 #include "ops/add.h"
 #include "ops/concat.h"
@@ -32,25 +34,45 @@ std::shared_ptr<Conv2d> zero_conv1x1(int64_t in, int64_t out, std::mt19937_64& r
 class Fcn : public Module {
  public:
   Fcn(const FcnOptions& o, const ModelConfig& cfg, std::mt19937_64& rng) : skips_(0) {
-    const std::vector<int64_t> stack =
-        o.backbone_stack.empty() ? vgg_stack(o.backbone_depth) : o.backbone_stack;
     skips_ = o.head == "2s" ? 4 : o.head == "4s" ? 3 : o.head == "8s" ? 2 : o.head == "16s" ? 1 : 0;
-    // Channels after each pool, in order.
+    // Channels after each downsampling, in order, and at the end.
     std::vector<int64_t> pool_channels;
     int64_t channels = cfg.in_channels;
-    for (int64_t v : stack) {
-      if (v == kVggPool) {
-        pool_channels.push_back(channels);
-      } else {
-        channels = v;
+    if (o.backbone == "resnet") {
+      // A cifar-layout ResNet without its pool and fc; its children keep the
+      // classifier's names (conv1, bn1, layer1..3), so a resnet checkpoint
+      // initialises them. layer2 and layer3 halve the image.
+      ResNetOptions ro = o.resnet;
+      ro.layout = "cifar";
+      const auto net = std::dynamic_pointer_cast<Sequential>(make_resnet(ro, cfg, rng));
+      for (const auto& [name, m] : net->named_children()) {
+        if (name == "avgpool") break;
+        backbone_.push_back({register_module(name, m), name == "layer2" || name == "layer3"});
       }
+      const int64_t w = o.resnet.width > 0 ? o.resnet.width : 16;
+      pool_channels = {2 * w, 4 * w};
+      full_channels_ = w;
+      channels = 4 * w;
+    } else {
+      const std::vector<int64_t> stack =
+          o.backbone_stack.empty() ? vgg_stack(o.backbone_depth) : o.backbone_stack;
+      for (int64_t v : stack) {
+        if (v == kVggPool) {
+          if (pool_channels.empty()) full_channels_ = channels;
+          pool_channels.push_back(channels);
+        } else {
+          channels = v;
+        }
+      }
+      auto features = register_module(
+          "features", make_vgg_features(stack, cfg.in_channels, o.batch_norm, true, rng));
+      for (const auto& [name, m] : features->named_children())
+        backbone_.push_back({m, dynamic_cast<MaxPool2d*>(m.get()) != nullptr});
     }
     const int64_t pools = static_cast<int64_t>(pool_channels.size());
     RM_THROW_IF(pools < skips_ + 1, "fcn: head ", o.head, " needs a backbone with at least ",
-                skips_ + 1, " pools, got ", pools);
+                skips_ + 1, " downsamplings, got ", pools);
     const int64_t k = cfg.num_classes;
-    features_ = register_module("features",
-                                make_vgg_features(stack, cfg.in_channels, o.batch_norm, true, rng));
     const int64_t w = o.head_width;
     fc6_ = register_module(
         "fc6",
@@ -78,7 +100,7 @@ class Fcn : public Module {
     // without it.
     if (o.refine_width > 0) {
       auto refine = std::make_shared<Sequential>();
-      int64_t in = k + cfg.in_channels + pool_channels.front();
+      int64_t in = k + cfg.in_channels + full_channels_;
       for (int64_t i = 0; i < o.refine_layers; ++i) {
         refine->push_back(std::make_shared<Conv2d>(in, o.refine_width, 3, rng,
                                                    Conv2dOptions{.padding = 1, .fuse_relu = true}));
@@ -93,13 +115,12 @@ class Fcn : public Module {
 
   // x: (N, C, H, W) -> (N, K, H, W).
   ops::Tensor forward(const ops::Tensor& x) override {
-    std::vector<ops::Tensor> pooled;  // outputs of every pool, in order
-    ops::Tensor h = x, full;          // full: the input of the first pool
-    for (const auto& [name, m] : features_->named_children()) {
-      const bool pool = dynamic_cast<MaxPool2d*>(m.get()) != nullptr;
-      if (pool && pooled.empty()) full = h;
+    std::vector<ops::Tensor> pooled;  // outputs of every downsampling, in order
+    ops::Tensor h = x, full;          // full: the input of the first one
+    for (const auto& [m, downsamples] : backbone_) {
+      if (downsamples && pooled.empty()) full = h;
       h = m->forward(h);
-      if (pool) pooled.push_back(h);
+      if (downsamples) pooled.push_back(h);
     }
     h = drop7_->forward(fc7_->forward(drop6_->forward(fc6_->forward(h))));
     ops::Tensor score = score_fr_->forward(h);  // (N, K, H/2^P, W/2^P)
@@ -120,8 +141,10 @@ class Fcn : public Module {
     return ops::add(u, skip);
   }
 
-  int64_t skips_;
-  std::shared_ptr<Module> features_, fc6_, drop6_, fc7_, drop7_, score_fr_;
+  int64_t skips_, full_channels_ = 0;
+  // Run in order; true where the child halves the image.
+  std::vector<std::pair<std::shared_ptr<Module>, bool>> backbone_;
+  std::shared_ptr<Module> fc6_, drop6_, fc7_, drop7_, score_fr_;
   std::vector<std::shared_ptr<Module>> score_pool_, upscore_skip_;  // per skip, coarse to fine
   std::shared_ptr<Module> upscore_, refine_;  // refine_: null without refinement
 };
@@ -132,13 +155,25 @@ void read_fcn_options(SpecReader& r, FcnOptions& o) {
   r.string("head", o.head, {"16s", "2s", "32s", "4s", "8s"});
   if (const nlohmann::json* b = r.raw("backbone")) {
     SpecReader br(*b, r.child("backbone"), r.problems());
-    std::string name = "vgg";
-    br.string("name", name, {"vgg"});
-    br.integer("depth", o.backbone_depth, 11, 19);
-    if (vgg_stack(o.backbone_depth).empty())
-      br.problem("depth", "must be 11, 13, 16 or 19, got " + std::to_string(o.backbone_depth));
-    read_vgg_stack(br, o.backbone_stack);
-    br.boolean("batch_norm", o.batch_norm);
+    br.string("name", o.backbone, {"resnet", "vgg"});
+    if (o.backbone == "resnet") {
+      o.resnet.layout = "cifar";
+      br.integer("depth", o.resnet.depth, 8, 1202);
+      br.string("shortcut", o.resnet.shortcut, {"A", "B", "auto"});
+      br.integer("width", o.resnet.width, 0, 4096);
+      if ((o.resnet.depth - 2) % 6 != 0)
+        br.problem("depth",
+                   "a resnet backbone is cifar layout: depth 6n+2 such as 20, 32, 56, got " +
+                       std::to_string(o.resnet.depth));
+      if (o.resnet.shortcut != "B" && o.resnet.width % 2 != 0)
+        br.problem("width", "must be even for option-A shortcuts");
+    } else {
+      br.integer("depth", o.backbone_depth, 11, 19);
+      if (vgg_stack(o.backbone_depth).empty())
+        br.problem("depth", "must be 11, 13, 16 or 19, got " + std::to_string(o.backbone_depth));
+      read_vgg_stack(br, o.backbone_stack);
+      br.boolean("batch_norm", o.batch_norm);
+    }
   }
   r.integer("head_width", o.head_width, 1, 65536);
   r.integer("head_kernel", o.head_kernel, 1, 15);

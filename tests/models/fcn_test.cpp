@@ -3,7 +3,9 @@
 // inside the input; per-pixel output shapes for 32s/16s/8s/4s, also for sizes
 // the pools do not divide; skip scores start at zero;
 // backward reaches the skip layers; a fresh full-resolution refinement
-// leaves the logits unchanged and trains; head/backbone validation.
+// leaves the logits unchanged and trains; a resnet backbone takes a resnet
+// classifier's weights by name and labels every pixel; head/backbone
+// validation.
 #include "models/fcn.h"
 
 #include <gtest/gtest.h>
@@ -204,6 +206,60 @@ TEST(Fcn, FreshRefinementLeavesLogitsUnchangedAndBackwardReachesIt) {
     EXPECT_GT(grad_sum(n), 0.0) << n;
 }
 
+TEST(Fcn, ResNetBackboneTakesAClassifiersWeightsAndLabelsEveryPixel) {
+  const nlohmann::json options = {{"backbone", {{"name", "resnet"}, {"depth", 8}, {"width", 4}}},
+                                  {"head_width", 8},
+                                  {"head_kernel", 3},
+                                  {"refine_width", 4}};
+  const ModelConfig cfg{.in_channels = 1, .num_classes = 3, .image_size = 16};
+  auto net = fcn(options, "16s", cfg, 3);
+  // A cifar resnet classifier's tensors, fc aside, are the backbone's: same
+  // names, same shapes, and loading them copies them.
+  std::mt19937_64 rng(4);
+  auto classifier = build_model("resnet", {.in_channels = 1, .num_classes = 10, .image_size = 28},
+                                rng, {{"depth", 8}, {"width", 4}});
+  TensorMap backbone;
+  for (const auto& [name, t] : classifier->state_dict())
+    if (name.rfind("fc.", 0) != 0) backbone.emplace(name, t);
+  ASSERT_GT(backbone.size(), 10u);
+  const TensorMap before = net->state_dict();
+  for (const auto& [name, t] : backbone) {
+    ASSERT_TRUE(before.count(name)) << name;
+    EXPECT_EQ(before.at(name).shape(), t.shape()) << name;
+  }
+  net->load_state_dict(backbone, /*strict=*/false);
+  const TensorMap after = net->state_dict();
+  for (const auto& [name, t] : backbone) {
+    if (t.dtype() == ops::DType::f32) {  // not BatchNorm's i64 batch count
+      EXPECT_EQ(after.at(name).to_vector(), t.to_vector()) << name;
+    }
+  }
+  // refine.0 sees [3 logits, 1 input channel, layer1's 4 channels].
+  EXPECT_EQ(after.at("refine.0.weight").shape(), (ops::Shape{4, 8, 3, 3}));
+  EXPECT_EQ(after.at("score_pool4.weight").shape(), (ops::Shape{3, 8, 1, 1}));  // layer2: 8
+  EXPECT_EQ(after.at("fc6.weight").shape(), (ops::Shape{8, 16, 3, 3}));         // layer3: 16
+  // Every pixel, sizes the strides do not divide included; backward reaches
+  // the stem, the zero skip and the refinement's output.
+  for (int64_t size : {16, 19}) {
+    for (auto [name, p] : net->named_parameters()) p.set_grad(Tensor());
+    const Tensor x = Tensor::uniform({2, 1, size, size + 2}, rng, 0, 1);
+    Tensor y = net->forward(x);
+    ASSERT_EQ(y.shape(), (ops::Shape{2, 3, size, size + 2}));
+    y.backward(Tensor::uniform(y.shape(), rng, -1, 1));
+    for (const auto& [name, p] : net->named_parameters()) {
+      if (name != "conv1.weight" && name != "layer1.0.conv1.weight" &&
+          name != "score_pool4.weight" && name != "refine.2.weight")
+        continue;
+      ASSERT_TRUE(p.grad().defined()) << name;
+      double g = 0;
+      for (float v : p.grad().to_vector()) g += std::fabs(v);
+      EXPECT_GT(g, 0.0) << name << " at size " << size;
+    }
+  }
+  // Two downsamplings: 16s at most.
+  EXPECT_THROW(fcn(options, "8s", cfg), ops::Error);
+}
+
 TEST(Fcn, HeadNeedsEnoughPoolsAndOptionsAreValidated) {
   nlohmann::json two_pools = kSmall;
   two_pools["backbone"]["stack"] = {8, "M", 8, "M"};
@@ -224,11 +280,18 @@ TEST(Fcn, HeadNeedsEnoughPoolsAndOptionsAreValidated) {
     FcnOptions o;
     read_fcn_options(r, o);
   }
+  {
+    SpecReader r(nlohmann::json{{"backbone", {{"name", "resnet"}, {"depth", 18}, {"width", 5}}}},
+                 "/model", problems);
+    FcnOptions o;
+    read_fcn_options(r, o);
+  }
   std::vector<std::string> pointers;
   for (const auto& p : problems) pointers.push_back(p.pointer);
   EXPECT_EQ(pointers, (std::vector<std::string>{"/model/head", "/model/backbone/depth",
                                                 "/model/backbone/x", "/model/head_kernel",
-                                                "/model/refine_width", "/model/refine_layers"}));
+                                                "/model/refine_width", "/model/refine_layers",
+                                                "/model/backbone/depth", "/model/backbone/width"}));
 }
 
 }  // namespace
