@@ -9,6 +9,7 @@
 #include <map>
 
 #include "../coordinator/raw_http.h"
+#include "local_cluster_args.h"
 #include "process.h"
 #include "tests/test_dir.h"
 
@@ -52,18 +53,9 @@ class ClusterTest : public ::testing::Test {
   }
 
   void start_coordinator(const std::vector<std::string>& extra = {}) {
-    std::vector<std::string> args = {"coordinator",
-                                     "--port",
-                                     std::to_string(http_port_),
-                                     "--zmq",
-                                     "tcp://127.0.0.1:" + std::to_string(zmq_port_),
-                                     "--state-dir",
-                                     path("runs/cluster"),
-                                     "--checkpoint-root",
-                                     path("runs"),
-                                     "--heartbeat-timeout",
-                                     "2"};
+    std::vector<std::string> args = {"--heartbeat-timeout", "2"};
     args.insert(args.end(), extra.begin(), extra.end());
+    args = testing_support::coordinator_args(http_port_, zmq_port_, dir_, args);
     coordinator_ =
         std::make_unique<Process>(args, path("coordinator-" + std::to_string(++starts_) + ".log"));
     const auto end = std::chrono::steady_clock::now() + 20s;
@@ -78,11 +70,8 @@ class ClusterTest : public ::testing::Test {
   }
 
   void start_worker(const std::string& name) {
-    workers_[name] = std::make_unique<Process>(
-        std::vector<std::string>{"worker", "--coordinator",
-                                 "tcp://127.0.0.1:" + std::to_string(zmq_port_), "--name", name,
-                                 "--cores", "1", "--gpus", "0", "--metrics-port", "0"},
-        path(name + ".log"));
+    workers_[name] = std::make_unique<Process>(testing_support::worker_args(zmq_port_, name),
+                                               path(name + ".log"));
   }
 
   nlohmann::json api(const std::string& target) {

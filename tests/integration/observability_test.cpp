@@ -16,6 +16,7 @@
 #include <regex>
 
 #include "../coordinator/raw_http.h"
+#include "local_cluster_args.h"
 #include "process.h"
 #include "tests/test_dir.h"
 
@@ -91,26 +92,15 @@ class ObservabilityTest : public ::testing::Test {
   }
 
   // A coordinator and one worker; the worker's metrics port read from its log.
-  void start_cluster(const std::vector<std::string>& coordinator_args = {}) {
-    std::vector<std::string> args = {"coordinator",
-                                     "--port",
-                                     std::to_string(http_port_),
-                                     "--zmq",
-                                     "tcp://127.0.0.1:" + std::to_string(zmq_port_),
-                                     "--state-dir",
-                                     path("runs/cluster"),
-                                     "--checkpoint-root",
-                                     path("runs")};
-    args.insert(args.end(), coordinator_args.begin(), coordinator_args.end());
+  void start_cluster(const std::vector<std::string>& extra = {}) {
+    const std::vector<std::string> args =
+        testing_support::coordinator_args(http_port_, zmq_port_, dir_, extra);
     coordinator_ = std::make_unique<Process>(args, path("coordinator.log"));
     ASSERT_TRUE(wait_until(
         [&] { return RawHttp(http_port_, 1000).request("GET", "/healthz").status == 200; }, 20s))
         << coordinator_->output();
-    worker_ = std::make_unique<Process>(
-        std::vector<std::string>{"worker", "--coordinator",
-                                 "tcp://127.0.0.1:" + std::to_string(zmq_port_), "--name", "w1",
-                                 "--cores", "1", "--gpus", "0", "--metrics-port", "0"},
-        path("worker.log"));
+    worker_ = std::make_unique<Process>(testing_support::worker_args(zmq_port_, "w1"),
+                                        path("worker.log"));
     const std::regex line(R"(metrics on http://127\.0\.0\.1:(\d+)/metrics)");
     ASSERT_TRUE(wait_until(
         [&] {
