@@ -26,6 +26,7 @@
 #include "models/dataset.h"
 #include "models/job_spec.h"
 #include "models/model_builder.h"
+#include "ops/add.h"
 #include "ops/autograd.h"
 #include "ops/softmax.h"
 #include "worker/trainer.h"
@@ -91,7 +92,6 @@ int main(int argc, char** argv) {
     return 2;
   }
   spec.model.init = {};
-  spec.model.init.checkpoint = checkpoint;
   spec.model.freeze.clear();
   // The trainer's own test set (one training composite made, not thousands);
   // --validation: the same recipe on training items, under seed 1000.
@@ -108,14 +108,14 @@ int main(int argc, char** argv) {
   const m::ModelConfig cfg{.in_channels = 1,
                            .num_classes = static_cast<int>(classes),
                            .image_size = static_cast<int>(n)};
-  auto model = m::build_model_from_spec(spec.model, cfg, rng);
-  model->train(false);
-  std::vector<std::shared_ptr<m::Module>> others;  // --also
+  // The checkpoint, then --also's: their probabilities are summed.
+  std::vector<std::shared_ptr<m::Module>> models;
+  also.insert(also.begin(), checkpoint);
   for (const std::string& c : also) {
     m::ModelSpec ms = spec.model;
     ms.init.checkpoint = c;
-    others.push_back(m::build_model_from_spec(ms, cfg, rng));
-    others.back()->train(false);
+    models.push_back(m::build_model_from_spec(ms, cfg, rng));
+    models.back()->train(false);
   }
   o::NoGradGuard no_grad;
 
@@ -128,18 +128,13 @@ int main(int argc, char** argv) {
   const uint8_t* masks = test.masks.data<uint8_t>();
   m::BatchLoader loader(test, {.batch_size = 100, .shuffle = false});
   while (auto b = loader.next()) {
-    o::Tensor prob = o::softmax(model->forward(b->images).to_plain(), 1).to_plain();
-    if (flip) {
-      const o::Tensor back = mirror(o::softmax(model->forward(mirror(b->images)).to_plain(), 1));
-      const float* q = back.data<float>();
-      float* p = prob.data<float>();
-      for (int64_t i = 0; i < prob.numel(); ++i) p[i] += q[i];
+    o::Tensor prob;
+    for (const auto& model : models) {
+      o::Tensor q = o::softmax(model->forward(b->images).to_plain(), 1).to_plain();
+      if (flip) q = o::add(q, mirror(o::softmax(model->forward(mirror(b->images)).to_plain(), 1)));
+      prob = prob.defined() ? o::add(prob, q) : q;
     }
-    for (auto& other : others) {
-      const o::Tensor q = o::softmax(other->forward(b->images).to_plain(), 1).to_plain();
-      float* p = prob.data<float>();
-      for (int64_t i = 0; i < prob.numel(); ++i) p[i] += q.data<float>()[i];
-    }
+    prob = prob.to_plain();
     const float* p = prob.data<float>();
     for (size_t i = 0; i < b->indices.size(); ++i) {
       const int64_t s = b->indices[i];

@@ -42,14 +42,14 @@ class Fcn : public Module {
       // A cifar-layout ResNet without its pool and fc; its children keep the
       // classifier's names (conv1, bn1, layer1..3), so a resnet checkpoint
       // initialises them. layer2 and layer3 halve the image.
-      ResNetOptions ro = o.resnet;
-      ro.layout = "cifar";
-      const auto net = std::dynamic_pointer_cast<Sequential>(make_resnet(ro, cfg, rng));
+      RM_THROW_IF(o.resnet.layout != "cifar", "fcn: a resnet backbone is cifar layout, got ",
+                  o.resnet.layout);
+      const auto net = make_resnet(o.resnet, cfg, rng);
       for (const auto& [name, m] : net->named_children()) {
         if (name == "avgpool") break;
         backbone_.push_back({register_module(name, m), name == "layer2" || name == "layer3"});
       }
-      const int64_t w = o.resnet.width > 0 ? o.resnet.width : 16;
+      const int64_t w = std::dynamic_pointer_cast<Conv2d>(net->child("conv1"))->weight.dim(0);
       pool_channels = {2 * w, 4 * w};
       full_channels_ = w;
       channels = 4 * w;
@@ -157,16 +157,9 @@ void read_fcn_options(SpecReader& r, FcnOptions& o) {
     SpecReader br(*b, r.child("backbone"), r.problems());
     br.string("name", o.backbone, {"resnet", "vgg"});
     if (o.backbone == "resnet") {
-      o.resnet.layout = "cifar";
-      br.integer("depth", o.resnet.depth, 8, 1202);
-      br.string("shortcut", o.resnet.shortcut, {"A", "B", "auto"});
-      br.integer("width", o.resnet.width, 0, 4096);
-      if ((o.resnet.depth - 2) % 6 != 0)
-        br.problem("depth",
-                   "a resnet backbone is cifar layout: depth 6n+2 such as 20, 32, 56, got " +
-                       std::to_string(o.resnet.depth));
-      if (o.resnet.shortcut != "B" && o.resnet.width % 2 != 0)
-        br.problem("width", "must be even for option-A shortcuts");
+      read_resnet_options(br, o.resnet);
+      if (o.resnet.layout != "cifar")
+        br.problem("layout", "a resnet backbone is cifar layout, got " + o.resnet.layout);
     } else {
       br.integer("depth", o.backbone_depth, 11, 19);
       if (vgg_stack(o.backbone_depth).empty())

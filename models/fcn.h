@@ -36,10 +36,10 @@
 namespace ringmaster::models {
 
 struct FcnOptions {
-  std::string head = "8s";              // "32s" | "16s" | "8s" | "4s" | "2s"
-  std::string backbone = "vgg";         // "vgg" | "resnet"
-  ResNetOptions resnet{.depth = 20};    // resnet: cifar layout (depth, shortcut, width)
-  int64_t backbone_depth = 16;          // a VGG depth (11, 13, 16, 19)
+  std::string head = "8s";                               // "32s" | "16s" | "8s" | "4s" | "2s"
+  std::string backbone = "vgg";                          // "vgg" | "resnet"
+  ResNetOptions resnet{.depth = 20, .layout = "cifar"};  // resnet: depth, shortcut, width
+  int64_t backbone_depth = 16;                           // a VGG depth (11, 13, 16, 19)
   std::vector<int64_t> backbone_stack;  // or a custom VGG stack (kVggPool marks pools)
   bool batch_norm = false;              // in the backbone
   int64_t head_width = 4096;            // fc6 / fc7 channels

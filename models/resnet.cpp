@@ -126,7 +126,7 @@ void read_resnet_options(SpecReader& r, ResNetOptions& o) {
                            std::to_string(o.depth));
   }
   if (!cifar && o.shortcut == "A") r.problem("shortcut", "option A is for the cifar layout only");
-  if (cifar && o.shortcut == "A" && o.width % 2 != 0)
+  if (cifar && o.shortcut != "B" && o.width % 2 != 0)  // auto is A in the cifar layout
     r.problem("width", "must be even for option-A shortcuts (channels are zero-padded in halves)");
 }
 
