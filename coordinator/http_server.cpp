@@ -8,6 +8,7 @@
 
 #include <cerrno>
 
+#include <array>
 #include <atomic>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -172,6 +173,23 @@ struct HttpServer::Impl {
                                asio::redirect_error(use_awaitable, ec));
   }
 
+  // After an error answer to a request whose body is still arriving: stop
+  // sending, then read and drop what the client sends (bounded in bytes and
+  // time) until it closes. Closing with unread data would reset the
+  // connection, and the client could lose the answer before reading it
+  // (the "lingering close" of nginx and Apache).
+  static asio::awaitable<void> drain_before_close(beast::tcp_stream& stream) {
+    beast::error_code ec;
+    stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+    std::array<char, 64 * 1024> scratch;
+    size_t drained = 0;
+    stream.expires_after(std::chrono::seconds(2));  // for all of it
+    while (!ec && drained < (size_t{64} << 20)) {
+      drained += co_await stream.async_read_some(asio::buffer(scratch),
+                                                 asio::redirect_error(use_awaitable, ec));
+    }
+  }
+
   asio::awaitable<void> session(tcp::socket socket) {
     beast::tcp_stream stream(std::move(socket));
     beast::flat_buffer buffer;
@@ -187,6 +205,7 @@ struct HttpServer::Impl {
             413, "Payload Too Large",
             "the request body is larger than " + std::to_string(options.body_limit) + " bytes");
         co_await write_simple(stream, r, 11, false, ec);
+        if (!ec) co_await drain_before_close(stream);
         break;
       }
       if (ec == http::error::end_of_stream || ec == asio::error::eof ||

@@ -237,8 +237,13 @@ TEST(RingProcesses, ARankKilledMidCollectiveIsACommErrorForEveryOtherRank) {
     EXPECT_LT(res[r].ms, timeout_ms + 1500) << res[r].error;
     std::printf("rank %d after %.0f ms: %s\n", r, res[r].ms, res[r].error.c_str());
   }
-  // Its neighbours name it.
-  EXPECT_NE(res[3].error.find("left neighbour rank 2"), std::string::npos) << res[3].error;
+  // A neighbour names it. Which one sees it first is a race: the others fail
+  // in a cascade, so rank 3 may see its right neighbour (rank 0) leave
+  // before its left one (rank 2), and rank 1 likewise its left one.
+  EXPECT_TRUE(res[1].error.find("right neighbour rank 2") != std::string::npos ||
+              res[3].error.find("left neighbour rank 2") != std::string::npos)
+      << res[1].error << "\n"
+      << res[3].error;
 }
 
 }  // namespace
