@@ -2,7 +2,7 @@
 #include "comm/nccl_communicator.h"
 
 #include "ops/check.h"
-#include "ops/cuda/nccl.h"
+#include "ops/nccl.h"
 
 namespace ringmaster::comm {
 namespace {
@@ -37,25 +37,25 @@ std::string from_hex(const std::string& hex) {
 
 }  // namespace
 
-std::string NcclCommunicator::unavailable_reason() { return ops::cuda::nccl_unavailable_reason(); }
+std::string NcclCommunicator::unavailable_reason() { return ops::nccl_unavailable_reason(); }
 
-std::string NcclCommunicator::make_unique_id() { return to_hex(ops::cuda::nccl_unique_id()); }
+std::string NcclCommunicator::make_unique_id() { return to_hex(ops::nccl_unique_id()); }
 
 NcclCommunicator::NcclCommunicator(int world, int rank, const std::string& unique_id_hex,
                                    int device)
-    : comm_(ops::cuda::nccl_init(world, from_hex(unique_id_hex), rank, device)) {}
+    : comm_(ops::nccl_init(world, from_hex(unique_id_hex), rank, device)) {}
 
-NcclCommunicator::~NcclCommunicator() { ops::cuda::nccl_destroy(comm_); }
+NcclCommunicator::~NcclCommunicator() { ops::nccl_destroy(comm_); }
 
 void NcclCommunicator::allreduce_sum(float* device_data, size_t count) {
-  ops::cuda::nccl_allreduce_sum(comm_, device_data, count);
+  ops::nccl_allreduce_sum(comm_, device_data, count);
 }
 
 void NcclCommunicator::allreduce_sum_fp16(float* device_data, float* residual, void* half_buf,
                                           float* scratch, size_t count) {
-  ops::cuda::nccl_allreduce_sum_fp16(comm_, device_data, residual, half_buf, scratch, count);
+  ops::nccl_allreduce_sum_fp16(comm_, device_data, residual, half_buf, scratch, count);
 }
 
-void NcclCommunicator::wait() { ops::cuda::nccl_wait(comm_); }
+void NcclCommunicator::wait() { ops::nccl_wait(comm_); }
 
 }  // namespace ringmaster::comm

@@ -13,17 +13,6 @@ bool is_leaf_needing_grad(const Tensor& t) {
   return t.defined() && t.requires_grad() && !t.grad_fn();
 }
 
-class AddBackward : public Node {
- public:
-  // Two leaves must not end up sharing one gradient buffer (an in-place
-  // update of one .grad() would change the other): b gets a copy then.
-  std::vector<Tensor> backward(const Tensor& dy) override {
-    const bool both_leaves = is_leaf_needing_grad(inputs[0]) && is_leaf_needing_grad(inputs[1]);
-    return {dy, both_leaves ? dy.clone() : dy};
-  }
-  const char* name() const override { return "AddBackward"; }
-};
-
 }  // namespace
 
 Tensor add(const Tensor& a, const Tensor& b) {
@@ -36,7 +25,16 @@ Tensor add(const Tensor& a, const Tensor& b) {
   Tensor y = empty_like(a);
   KernelTable<AddKernels>::get().on(a.device(), "add").forward(a, bb, y);
   if (!needs_grad({&a, &b})) return y;
-  return record(y, std::make_shared<AddBackward>(), {a, b});
+  // Two leaves must not end up sharing one gradient buffer (an in-place
+  // update of one .grad() would change the other): b gets a copy then.
+  return record(y,
+                backward_node("AddBackward",
+                              [](const Tensor& dy, const std::vector<Tensor>& inputs) {
+                                const bool both_leaves = is_leaf_needing_grad(inputs[0]) &&
+                                                         is_leaf_needing_grad(inputs[1]);
+                                return std::vector<Tensor>{dy, both_leaves ? dy.clone() : dy};
+                              }),
+                {a, b});
 }
 
 }  // namespace ringmaster::ops

@@ -9,6 +9,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "ops/tensor.h"
@@ -26,6 +27,33 @@ class Node {
   // The op's inputs, in order (edges of the graph).
   std::vector<Tensor> inputs;
 };
+
+// The node nearly every op records: its backward is a function of the output
+// gradient (and, when it takes them, of the node's inputs), the state it needs
+// captured by value. `name` must outlive the node (a string literal).
+template <class F>
+class FunctionNode : public Node {
+ public:
+  FunctionNode(const char* name, F f) : name_(name), f_(std::move(f)) {}
+  std::vector<Tensor> backward(const Tensor& grad_output) override {
+    if constexpr (std::is_invocable_v<F&, const Tensor&, const std::vector<Tensor>&>)
+      return f_(grad_output, inputs);
+    else
+      return f_(grad_output);
+  }
+  const char* name() const override { return name_; }
+
+ private:
+  const char* name_;
+  F f_;
+};
+
+// make_shared<FunctionNode>: record(y, backward_node("ReluBackward", [y](const
+// Tensor& dy) { ... }), {x}).
+template <class F>
+std::shared_ptr<Node> backward_node(const char* name, F f) {
+  return std::make_shared<FunctionNode<F>>(name, std::move(f));
+}
 
 // True while ops record graph nodes on this thread (default true).
 bool grad_mode_enabled();

@@ -19,16 +19,6 @@ Tensor convert(const Tensor& x, DType to) {
   return y;
 }
 
-class CastBackward : public Node {
- public:
-  explicit CastBackward(DType from) : from_(from) {}
-  std::vector<Tensor> backward(const Tensor& dy) override { return {convert(dy, from_)}; }
-  const char* name() const override { return "CastBackward"; }
-
- private:
-  DType from_;
-};
-
 }  // namespace
 
 Tensor cast(const Tensor& x, DType to) {
@@ -37,7 +27,12 @@ Tensor cast(const Tensor& x, DType to) {
            to_string(x), " to ", dtype_name(to));
   Tensor y = convert(x, to);
   if (!needs_grad({&x})) return y;
-  return record(y, std::make_shared<CastBackward>(x.dtype()), {x});
+  return record(y,
+                backward_node("CastBackward",
+                              [from = x.dtype()](const Tensor& dy) -> std::vector<Tensor> {
+                                return {convert(dy, from)};
+                              }),
+                {x});
 }
 
 }  // namespace ringmaster::ops

@@ -10,29 +10,6 @@ namespace {
 
 const ConcatKernels& kernels(Device d) { return KernelTable<ConcatKernels>::get().on(d, "concat"); }
 
-class ConcatBackward : public Node {
- public:
-  ConcatBackward(std::vector<Shape> shapes, int axis) : shapes_(std::move(shapes)), axis_(axis) {}
-  std::vector<Tensor> backward(const Tensor& grad_output) override {
-    Tensor dy = grad_output.to_plain();
-    std::vector<Tensor> dxs(shapes_.size());
-    int64_t offset = 0;
-    for (size_t i = 0; i < shapes_.size(); ++i) {
-      if (inputs[i].requires_grad()) {
-        dxs[i] = Tensor::empty(shapes_[i], dy.dtype(), dy.device());
-        kernels(dy.device()).extract(dy, axis_, offset, dxs[i]);
-      }
-      offset += shapes_[i][static_cast<size_t>(axis_)];
-    }
-    return dxs;
-  }
-  const char* name() const override { return "ConcatBackward"; }
-
- private:
-  std::vector<Shape> shapes_;
-  int axis_;
-};
-
 }  // namespace
 
 Tensor concat(const std::vector<Tensor>& xs, int axis) {
@@ -64,7 +41,23 @@ Tensor concat(const std::vector<Tensor>& xs, int axis) {
   bool any = false;
   for (const Tensor& x : xs) any = any || needs_grad({&x});
   if (!any) return y;
-  return record(y, std::make_shared<ConcatBackward>(std::move(shapes), a), xs);
+  return record(y,
+                backward_node("ConcatBackward",
+                              [shapes = std::move(shapes), a](const Tensor& grad,
+                                                              const std::vector<Tensor>& inputs) {
+                                Tensor dy = grad.to_plain();
+                                std::vector<Tensor> dxs(shapes.size());
+                                int64_t offset = 0;
+                                for (size_t i = 0; i < shapes.size(); ++i) {
+                                  if (inputs[i].requires_grad()) {
+                                    dxs[i] = Tensor::empty(shapes[i], dy.dtype(), dy.device());
+                                    kernels(dy.device()).extract(dy, a, offset, dxs[i]);
+                                  }
+                                  offset += shapes[i][static_cast<size_t>(a)];
+                                }
+                                return dxs;
+                              }),
+                xs);
 }
 
 }  // namespace ringmaster::ops

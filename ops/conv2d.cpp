@@ -6,33 +6,9 @@
 #include "ops/autograd.h"
 #include "ops/kernel_registry.h"
 #include "ops/tensor_like.h"
+#include "ops/weighted_backward.h"
 
 namespace ringmaster::ops {
-namespace {
-
-class Conv2dBackward : public Node {
- public:
-  Conv2dBackward(Device device, std::shared_ptr<Conv2dSaved> saved)
-      : device_(device), saved_(std::move(saved)) {}
-  std::vector<Tensor> backward(const Tensor& dy) override {
-    // inputs: x (N, C, H, W), w (O, C/groups, KH, KW), b (O) or undefined.
-    auto wants = [&](size_t i) { return inputs[i].defined() && inputs[i].requires_grad(); };
-    std::vector<Tensor> grads(3);
-    KernelTable<Conv2dKernels>::get()
-        .on(device_, "conv2d")
-        .backward(*saved_, dy, wants(0) ? &grads[0] : nullptr, wants(1) ? &grads[1] : nullptr,
-                  wants(2) ? &grads[2] : nullptr);
-    return grads;
-  }
-  const char* name() const override { return "Conv2dBackward"; }
-
- private:
-  Device device_;
-  std::shared_ptr<Conv2dSaved> saved_;
-};
-
-}  // namespace
-
 int64_t conv_output_size(int64_t in, int64_t kernel, int64_t stride, int64_t pad_begin,
                          int64_t pad_end, int64_t dilation) {
   const int64_t span = dilation * (kernel - 1) + 1;  // receptive field of one output
@@ -86,7 +62,10 @@ Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& b, const Conv2dPar
   if (!needs_grad({&x, &w, &b})) return k.forward(x, w_plain, b_plain, p, y_shape, nullptr);
   std::shared_ptr<Conv2dSaved> saved;
   Tensor y = k.forward(x, w_plain, b_plain, p, y_shape, &saved);
-  return record(y, std::make_shared<Conv2dBackward>(x.device(), std::move(saved)), {x, w, b});
+  // inputs: x (N, C, H, W), w (O, C/groups, KH, KW), b (O) or undefined.
+  return record(
+      y, weighted_backward<Conv2dKernels>("Conv2dBackward", "conv2d", x.device(), std::move(saved)),
+      {x, w, b});
 }
 
 }  // namespace ringmaster::ops

@@ -6,33 +6,9 @@
 #include "ops/autograd.h"
 #include "ops/kernel_registry.h"
 #include "ops/tensor_like.h"
+#include "ops/weighted_backward.h"
 
 namespace ringmaster::ops {
-namespace {
-
-class ConvTranspose2dBackward : public Node {
- public:
-  ConvTranspose2dBackward(Device device, std::shared_ptr<ConvTranspose2dSaved> saved)
-      : device_(device), saved_(std::move(saved)) {}
-  std::vector<Tensor> backward(const Tensor& dy) override {
-    // inputs: x (N, C, H, W), w (C, O/groups, KH, KW), b (O) or undefined.
-    auto wants = [&](size_t i) { return inputs[i].defined() && inputs[i].requires_grad(); };
-    std::vector<Tensor> grads(3);
-    KernelTable<ConvTranspose2dKernels>::get()
-        .on(device_, "conv_transpose2d")
-        .backward(*saved_, dy, wants(0) ? &grads[0] : nullptr, wants(1) ? &grads[1] : nullptr,
-                  wants(2) ? &grads[2] : nullptr);
-    return grads;
-  }
-  const char* name() const override { return "ConvTranspose2dBackward"; }
-
- private:
-  Device device_;
-  std::shared_ptr<ConvTranspose2dSaved> saved_;
-};
-
-}  // namespace
-
 int64_t conv_transpose_output_size(int64_t in, int64_t kernel, int64_t stride, int64_t pad_begin,
                                    int64_t pad_end, int64_t dilation, int64_t output_padding) {
   return (in - 1) * stride - pad_begin - pad_end + dilation * (kernel - 1) + output_padding + 1;
@@ -91,7 +67,10 @@ Tensor conv_transpose2d(const Tensor& x, const Tensor& w, const Tensor& b,
   if (!needs_grad({&x, &w, &b})) return k.forward(x, w_plain, b_plain, p, y_shape, nullptr);
   std::shared_ptr<ConvTranspose2dSaved> saved;
   Tensor y = k.forward(x, w_plain, b_plain, p, y_shape, &saved);
-  return record(y, std::make_shared<ConvTranspose2dBackward>(x.device(), std::move(saved)),
+  // inputs: x (N, C, H, W), w (C, O/groups, KH, KW), b (O) or undefined.
+  return record(y,
+                weighted_backward<ConvTranspose2dKernels>(
+                    "ConvTranspose2dBackward", "conv_transpose2d", x.device(), std::move(saved)),
                 {x, w, b});
 }
 

@@ -13,36 +13,6 @@ const DropoutKernels& kernels(Device d) {
   return KernelTable<DropoutKernels>::get().on(d, "dropout");
 }
 
-class DropoutBackward : public Node {
- public:
-  // Keeps x's shape and layout (not its values); mask: (physical elements) u8.
-  DropoutBackward(const Tensor& x, Tensor mask, float scale)
-      : shape_(x.shape()),
-        dtype_(x.dtype()),
-        device_(x.device()),
-        format_(x.format()),
-        nbytes_(x.nbytes()),
-        mask_(std::move(mask)),
-        scale_(scale) {}
-
-  std::vector<Tensor> backward(const Tensor& dy) override {
-    Tensor dx = format_ ? Tensor::empty_with_format(shape_, dtype_, format_, nbytes_)
-                        : Tensor::empty(shape_, dtype_, device_);
-    kernels(device_).backward(same_layout_as(dy, dx), mask_, scale_, dx);
-    return {dx};
-  }
-  const char* name() const override { return "DropoutBackward"; }
-
- private:
-  Shape shape_;
-  DType dtype_;
-  Device device_;
-  std::shared_ptr<const MemoryFormat> format_;
-  size_t nbytes_;
-  Tensor mask_;
-  float scale_;
-};
-
 }  // namespace
 
 Tensor dropout(const Tensor& x, float p, bool training, uint64_t seed) {
@@ -54,7 +24,19 @@ Tensor dropout(const Tensor& x, float p, bool training, uint64_t seed) {
   Tensor mask = Tensor::empty({physical_numel(x)}, DType::u8, x.device());
   kernels(x.device()).forward(x, p, scale, seed, mask, y);
   if (!needs_grad({&x})) return y;
-  return record(y, std::make_shared<DropoutBackward>(x, mask, scale), {x});
+  // The gradient keeps x's shape and layout (not its values); mask:
+  // (physical elements) u8.
+  return record(
+      y,
+      backward_node("DropoutBackward",
+                    [shape = x.shape(), dtype = x.dtype(), device = x.device(), format = x.format(),
+                     nbytes = x.nbytes(), mask, scale](const Tensor& dy) -> std::vector<Tensor> {
+                      Tensor dx = format ? Tensor::empty_with_format(shape, dtype, format, nbytes)
+                                         : Tensor::empty(shape, dtype, device);
+                      kernels(device).backward(same_layout_as(dy, dx), mask, scale, dx);
+                      return {dx};
+                    }),
+      {x});
 }
 
 }  // namespace ringmaster::ops

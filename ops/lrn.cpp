@@ -7,25 +7,6 @@
 #include "ops/tensor_like.h"
 
 namespace ringmaster::ops {
-namespace {
-
-class LrnBackward : public Node {
- public:
-  LrnBackward(Device device, std::shared_ptr<LrnSaved> saved)
-      : device_(device), saved_(std::move(saved)) {}
-  std::vector<Tensor> backward(const Tensor& dy) override {
-    return {
-        KernelTable<LrnKernels>::get().on(device_, "local_response_norm").backward(*saved_, dy)};
-  }
-  const char* name() const override { return "LrnBackward"; }
-
- private:
-  Device device_;
-  std::shared_ptr<LrnSaved> saved_;
-};
-
-}  // namespace
-
 Tensor local_response_norm(const Tensor& x, const LrnParams& p) {
   RM_CHECK(x.defined() && x.ndim() == 4, "local_response_norm input must be (N, C, H, W), got ",
            to_string(x));
@@ -40,7 +21,15 @@ Tensor local_response_norm(const Tensor& x, const LrnParams& p) {
   if (!needs_grad({&x})) return k.forward(x, p, nullptr);
   std::shared_ptr<LrnSaved> saved;
   Tensor y = k.forward(x, p, &saved);
-  return record(y, std::make_shared<LrnBackward>(x.device(), std::move(saved)), {x});
+  return record(y,
+                backward_node("LrnBackward",
+                              [device = x.device(),
+                               saved = std::move(saved)](const Tensor& dy) -> std::vector<Tensor> {
+                                return {KernelTable<LrnKernels>::get()
+                                            .on(device, "local_response_norm")
+                                            .backward(*saved, dy)};
+                              }),
+                {x});
 }
 
 }  // namespace ringmaster::ops

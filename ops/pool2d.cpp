@@ -10,21 +10,6 @@
 namespace ringmaster::ops {
 namespace {
 
-class Pool2dBackward : public Node {
- public:
-  Pool2dBackward(Device device, std::shared_ptr<Pool2dSaved> saved, const char* name)
-      : device_(device), saved_(std::move(saved)), name_(name) {}
-  std::vector<Tensor> backward(const Tensor& dy) override {
-    return {KernelTable<Pool2dKernels>::get().on(device_, name_).backward(*saved_, dy)};
-  }
-  const char* name() const override { return "Pool2dBackward"; }
-
- private:
-  Device device_;
-  std::shared_ptr<Pool2dSaved> saved_;
-  const char* name_;
-};
-
 Tensor pool2d(const Tensor& x, PoolKind kind, const Pool2dParams& p, const char* name) {
   RM_CHECK(x.defined() && x.ndim() == 4, name, " input must be (N, C, H, W), got ", to_string(x));
   RM_CHECK(is_compute_dtype(x), name, " needs f32 (or f16 on a GPU), got ", to_string(x));
@@ -53,7 +38,15 @@ Tensor pool2d(const Tensor& x, PoolKind kind, const Pool2dParams& p, const char*
   if (!needs_grad({&x})) return k.forward(x, kind, p, y_shape, nullptr);
   std::shared_ptr<Pool2dSaved> saved;
   Tensor y = k.forward(x, kind, p, y_shape, &saved);
-  return record(y, std::make_shared<Pool2dBackward>(x.device(), std::move(saved), name), {x});
+  return record(
+      y,
+      backward_node("Pool2dBackward",
+                    [device = x.device(), saved = std::move(saved),
+                     name](const Tensor& dy) -> std::vector<Tensor> {
+                      return {
+                          KernelTable<Pool2dKernels>::get().on(device, name).backward(*saved, dy)};
+                    }),
+      {x});
 }
 
 }  // namespace

@@ -5,22 +5,6 @@
 #include "ops/autograd.h"
 
 namespace ringmaster::ops {
-namespace {
-
-class ReshapeBackward : public Node {
- public:
-  explicit ReshapeBackward(Shape in_shape) : in_shape_(std::move(in_shape)) {}
-  std::vector<Tensor> backward(const Tensor& dy) override {
-    return {dy.to_plain().reshape(in_shape_)};
-  }
-  const char* name() const override { return "ReshapeBackward"; }
-
- private:
-  Shape in_shape_;
-};
-
-}  // namespace
-
 Shape infer_shape(const Shape& shape, int64_t numel) {
   Shape out = shape;
   int64_t known = 1;
@@ -47,7 +31,12 @@ Tensor reshape(const Tensor& x, const Shape& shape) {
   const Shape out = infer_shape(shape, x.numel());
   Tensor y = x.to_plain().reshape(out);
   if (!needs_grad({&x})) return y;
-  return record(y, std::make_shared<ReshapeBackward>(x.shape()), {x});
+  return record(y,
+                backward_node("ReshapeBackward",
+                              [shape = x.shape()](const Tensor& dy) -> std::vector<Tensor> {
+                                return {dy.to_plain().reshape(shape)};
+                              }),
+                {x});
 }
 
 Tensor flatten(const Tensor& x, int axis) {

@@ -10,30 +10,6 @@
 #include "ops/tensor_like.h"
 
 namespace ringmaster::ops {
-namespace {
-
-class ResizeBackward : public Node {
- public:
-  ResizeBackward(Shape x_shape, DType dtype, Device device, ResizeParams p)
-      : x_shape_(std::move(x_shape)), dtype_(dtype), device_(device), p_(p) {}
-  std::vector<Tensor> backward(const Tensor& dy) override {
-    Tensor dx = Tensor::empty(x_shape_, dtype_, device_);  // (N, C, H, W)
-    KernelTable<ResizeKernels>::get()
-        .on(device_, "resize_bilinear")
-        .backward(dy.to_plain(), p_, dx);
-    return {dx};
-  }
-  const char* name() const override { return "ResizeBackward"; }
-
- private:
-  Shape x_shape_;
-  DType dtype_;
-  Device device_;
-  ResizeParams p_;
-};
-
-}  // namespace
-
 double resize_source_coordinate(int64_t i, int64_t in, int64_t out, double scale,
                                 ResizeCoordinates mode) {
   const double s = scale > 0.0 ? scale : static_cast<double>(out) / static_cast<double>(in);
@@ -80,7 +56,17 @@ Tensor resize_bilinear(const Tensor& x, const ResizeParams& p) {
   Tensor y = Tensor::empty({x.dim(0), x.dim(1), p.out_h, p.out_w}, x.dtype(), x.device());
   KernelTable<ResizeKernels>::get().on(x.device(), "resize_bilinear").forward(xp, p, y);
   if (!needs_grad({&x})) return y;
-  return record(y, std::make_shared<ResizeBackward>(x.shape(), x.dtype(), x.device(), p), {x});
+  return record(y,
+                backward_node("ResizeBackward",
+                              [shape = x.shape(), dtype = x.dtype(), device = x.device(),
+                               p](const Tensor& dy) -> std::vector<Tensor> {
+                                Tensor dx = Tensor::empty(shape, dtype, device);  // (N, C, H, W)
+                                KernelTable<ResizeKernels>::get()
+                                    .on(device, "resize_bilinear")
+                                    .backward(dy.to_plain(), p, dx);
+                                return {dx};
+                              }),
+                {x});
 }
 
 }  // namespace ringmaster::ops

@@ -11,24 +11,6 @@ namespace {
 
 const ConcatKernels& kernels(Device d) { return KernelTable<ConcatKernels>::get().on(d, "slice"); }
 
-class SliceBackward : public Node {
- public:
-  SliceBackward(Shape x_shape, int axis, int64_t start)
-      : x_shape_(std::move(x_shape)), axis_(axis), start_(start) {}
-  std::vector<Tensor> backward(const Tensor& grad_output) override {
-    Tensor dy = grad_output.to_plain();
-    Tensor dx = Tensor::zeros(x_shape_, dy.dtype(), dy.device());  // x's shape, zero outside
-    kernels(dy.device()).insert(dy, axis_, start_, dx);
-    return {dx};
-  }
-  const char* name() const override { return "SliceBackward"; }
-
- private:
-  Shape x_shape_;
-  int axis_;
-  int64_t start_;
-};
-
 }  // namespace
 
 Tensor slice(const Tensor& x, int axis, int64_t start, int64_t end) {
@@ -43,7 +25,16 @@ Tensor slice(const Tensor& x, int axis, int64_t start, int64_t end) {
   Tensor y = Tensor::empty(out, x.dtype(), x.device());
   if (y.numel() > 0) kernels(x.device()).extract(x.to_plain(), a, start, y);
   if (!needs_grad({&x})) return y;
-  return record(y, std::make_shared<SliceBackward>(x.shape(), a, start), {x});
+  return record(
+      y,
+      backward_node("SliceBackward",
+                    [shape = x.shape(), a, start](const Tensor& grad) -> std::vector<Tensor> {
+                      Tensor dy = grad.to_plain();
+                      Tensor dx = Tensor::zeros(shape, dy.dtype(), dy.device());  // zero outside
+                      kernels(dy.device()).insert(dy, a, start, dx);
+                      return {dx};
+                    }),
+      {x});
 }
 
 Tensor crop2d(const Tensor& x, int64_t top, int64_t left, int64_t h, int64_t w) {

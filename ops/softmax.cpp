@@ -12,38 +12,6 @@ const SoftmaxKernels& kernels(Device d) {
   return KernelTable<SoftmaxKernels>::get().on(d, "softmax");
 }
 
-class SoftmaxBackward : public Node {
- public:
-  // y: the softmax output, plain, any shape.
-  SoftmaxBackward(Tensor y, int axis) : y_(std::move(y)), axis_(axis) {}
-  std::vector<Tensor> backward(const Tensor& dy) override {
-    Tensor dx = Tensor::empty(y_.shape(), DType::f32, y_.device());
-    kernels(y_.device()).backward(y_, dy.to_plain(), axis_, dx);
-    return {dx};
-  }
-  const char* name() const override { return "SoftmaxBackward"; }
-
- private:
-  Tensor y_;
-  int axis_;
-};
-
-class SoftmaxCrossEntropyBackward : public Node {
- public:
-  // probs: (N, C) plain; labels: (N).
-  SoftmaxCrossEntropyBackward(Tensor probs, Tensor labels)
-      : probs_(std::move(probs)), labels_(std::move(labels)) {}
-  std::vector<Tensor> backward(const Tensor& dloss) override {
-    Tensor dlogits = Tensor::empty(probs_.shape(), DType::f32, probs_.device());
-    kernels(probs_.device()).cross_entropy_backward(probs_, labels_, dloss, dlogits);
-    return {dlogits, Tensor()};
-  }
-  const char* name() const override { return "SoftmaxCrossEntropyBackward"; }
-
- private:
-  Tensor probs_, labels_;
-};
-
 }  // namespace
 
 Tensor softmax(const Tensor& x, int axis) {
@@ -56,7 +24,15 @@ Tensor softmax(const Tensor& x, int axis) {
   Tensor y = Tensor::empty(x.shape(), DType::f32, x.device());
   kernels(x.device()).forward(xp, a, y);
   if (!needs_grad({&x})) return y;
-  return record(y, std::make_shared<SoftmaxBackward>(y.detach(), a), {x});
+  return record(y,
+                backward_node("SoftmaxBackward",
+                              [y = y.detach(), a](const Tensor& dy) -> std::vector<Tensor> {
+                                // y: the softmax output, plain, any shape.
+                                Tensor dx = Tensor::empty(y.shape(), DType::f32, y.device());
+                                kernels(y.device()).backward(y, dy.to_plain(), a, dx);
+                                return {dx};
+                              }),
+                {x});
 }
 
 Tensor softmax_cross_entropy(const Tensor& logits, const Tensor& labels) {
@@ -77,7 +53,16 @@ Tensor softmax_cross_entropy(const Tensor& logits, const Tensor& labels) {
   RM_THROW_IF(bad >= 0, "softmax_cross_entropy: the label of row ", bad, " is outside [0, ",
               logits.dim(1), ")");
   if (!needs_grad({&logits})) return loss;
-  return record(loss, std::make_shared<SoftmaxCrossEntropyBackward>(probs, lb), {logits, labels});
+  return record(
+      loss,
+      backward_node("SoftmaxCrossEntropyBackward",
+                    [probs, lb](const Tensor& dloss) -> std::vector<Tensor> {
+                      // probs: (N, C) plain; labels: (N).
+                      Tensor dlogits = Tensor::empty(probs.shape(), DType::f32, probs.device());
+                      kernels(probs.device()).cross_entropy_backward(probs, lb, dloss, dlogits);
+                      return {dlogits, Tensor()};
+                    }),
+      {logits, labels});
 }
 
 }  // namespace ringmaster::ops

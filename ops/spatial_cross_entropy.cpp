@@ -15,28 +15,6 @@ const SpatialCrossEntropyKernels& kernels(Device d) {
   return KernelTable<SpatialCrossEntropyKernels>::get().on(d, "spatial_cross_entropy");
 }
 
-class SpatialCrossEntropyBackward : public Node {
- public:
-  SpatialCrossEntropyBackward(Tensor probs, Tensor labels, Shape logits_shape, DType dtype)
-      : probs_(std::move(probs)),
-        labels_(std::move(labels)),
-        shape_(std::move(logits_shape)),
-        dtype_(dtype) {}
-  std::vector<Tensor> backward(const Tensor& dy) override {
-    const int64_t pixels = probs_.dim(0) * probs_.dim(2);
-    const float scale = dy.to(Device::cpu()).to_vector()[0] / static_cast<float>(pixels);
-    Tensor d = Tensor::empty(probs_.shape(), dtype_, probs_.device());  // (N, C, S)
-    kernels(probs_.device()).backward(probs_, labels_, scale, d);
-    return {d.reshape(shape_), Tensor()};
-  }
-  const char* name() const override { return "SpatialCrossEntropyBackward"; }
-
- private:
-  Tensor probs_, labels_;
-  Shape shape_;
-  DType dtype_;  // the logits' and their gradient's
-};
-
 }  // namespace
 
 Tensor spatial_cross_entropy(const Tensor& logits, const Tensor& labels) {
@@ -63,10 +41,19 @@ Tensor spatial_cross_entropy(const Tensor& logits, const Tensor& labels) {
   RM_THROW_IF(bad >= 0, "spatial_cross_entropy: the label of image ", bad / s, " pixel ", bad % s,
               " is outside [0, ", c, ")");
   if (!needs_grad({&logits})) return loss;
-  return record(
-      loss,
-      std::make_shared<SpatialCrossEntropyBackward>(probs, lb, logits.shape(), logits.dtype()),
-      {logits, labels});
+  return record(loss,
+                backward_node("SpatialCrossEntropyBackward",
+                              [probs, lb, shape = logits.shape(),
+                               dtype = logits.dtype()](const Tensor& dy) -> std::vector<Tensor> {
+                                const int64_t pixels = probs.dim(0) * probs.dim(2);
+                                const float scale = dy.to(Device::cpu()).to_vector()[0] /
+                                                    static_cast<float>(pixels);
+                                // (N, C, S), in the logits' dtype
+                                Tensor d = Tensor::empty(probs.shape(), dtype, probs.device());
+                                kernels(probs.device()).backward(probs, lb, scale, d);
+                                return {d.reshape(shape), Tensor()};
+                              }),
+                {logits, labels});
 }
 
 }  // namespace ringmaster::ops

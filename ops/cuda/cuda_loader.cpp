@@ -11,7 +11,7 @@
 #include "ops/check.h"
 #include "ops/cuda/cuda_api.h"
 #include "ops/cuda/cuda_memory.h"
-#include "ops/cuda/nccl.h"
+#include "ops/nccl.h"
 
 namespace ringmaster::ops::cuda {
 namespace {
@@ -109,12 +109,15 @@ void set_alloc_poison(bool on) {
   if (loaded().api) loaded().api->set_alloc_poison(on);
 }
 
-// NCCL (ops/cuda/nccl.h): the backend's errors come back as ops::Error.
+}  // namespace ringmaster::ops::cuda
+
+// NCCL (ops/nccl.h): the backend's errors come back as ops::Error.
+namespace ringmaster::ops {
 namespace {
 template <class F>
 auto nccl_call(const char* what, F f) {
   try {
-    return f(api());
+    return f(cuda::api());
   } catch (const ops::Error&) {
     throw;
   } catch (const std::exception& e) {
@@ -124,37 +127,37 @@ auto nccl_call(const char* what, F f) {
 }  // namespace
 
 std::string nccl_unavailable_reason() {
-  if (loaded().api == nullptr) return "no GPU: " + loaded().reason;
-  return loaded().api->nccl_unavailable_reason();
+  if (cuda::loaded().api == nullptr) return "no GPU: " + cuda::loaded().reason;
+  return cuda::loaded().api->nccl_unavailable_reason();
 }
 std::string nccl_unique_id() {
-  return nccl_call("nccl unique id", [](const CudaApi& a) { return a.nccl_unique_id(); });
+  return nccl_call("nccl unique id", [](const cuda::CudaApi& a) { return a.nccl_unique_id(); });
 }
 void* nccl_init(int world, const std::string& unique_id, int rank, int device) {
   return nccl_call("nccl init",
-                   [&](const CudaApi& a) { return a.nccl_init(world, unique_id, rank, device); });
+                   [&](const cuda::CudaApi& a) { return a.nccl_init(world, unique_id, rank, device); });
 }
 void nccl_allreduce_sum(void* comm, float* data, size_t count) {
-  nccl_call("nccl all-reduce", [&](const CudaApi& a) {
+  nccl_call("nccl all-reduce", [&](const cuda::CudaApi& a) {
     a.nccl_allreduce_sum(comm, data, count);
     return 0;
   });
 }
 void nccl_allreduce_sum_fp16(void* comm, float* data, float* residual, void* half_buf,
                              float* scratch, size_t count) {
-  nccl_call("nccl fp16 all-reduce", [&](const CudaApi& a) {
+  nccl_call("nccl fp16 all-reduce", [&](const cuda::CudaApi& a) {
     a.nccl_allreduce_sum_fp16(comm, data, residual, half_buf, scratch, count);
     return 0;
   });
 }
 void nccl_wait(void* comm) {
-  nccl_call("nccl all-reduce", [&](const CudaApi& a) {
+  nccl_call("nccl all-reduce", [&](const cuda::CudaApi& a) {
     a.nccl_wait(comm);
     return 0;
   });
 }
 void nccl_destroy(void* comm) {
-  if (comm != nullptr && loaded().api) loaded().api->nccl_destroy(comm);
+  if (comm != nullptr && cuda::loaded().api) cuda::loaded().api->nccl_destroy(comm);
 }
 
-}  // namespace ringmaster::ops::cuda
+}  // namespace ringmaster::ops

@@ -1,9 +1,9 @@
-// NCCL through the CUDA backend (ops/cuda/nccl.h). On a GPU: a unique id of
+// NCCL through the CUDA backend (ops/nccl.h). On a GPU: a unique id of
 // NCCL's size, and an all-reduce over a communicator of one rank (the world
 // one GPU allows) that leaves the data as it was and waits cleanly, and its
 // fp16 form (rounding within one half-ulp of the max, error feedback). Without a
 // GPU: NCCL reports itself unavailable, naming why, and using it throws.
-#include "ops/cuda/nccl.h"
+#include "ops/nccl.h"
 
 #include <gtest/gtest.h>
 
@@ -21,36 +21,36 @@ namespace {
 // In the CudaAvailability suite: the GPU-less checks scripts/gpu-check.sh leaves out.
 TEST(CudaAvailability, NcclUnavailableWithoutAGpuSaysWhyAndRefusesToRun) {
   if (cuda_device_count() > 0) GTEST_SKIP() << "a GPU is present: see the tests below";
-  const std::string why = cuda::nccl_unavailable_reason();
+  const std::string why = nccl_unavailable_reason();
   EXPECT_FALSE(why.empty());
   EXPECT_NE(why.find("no GPU"), std::string::npos) << why;
-  EXPECT_THROW(cuda::nccl_unique_id(), Error);
+  EXPECT_THROW(nccl_unique_id(), Error);
 }
 
 class CudaNccl : public testing::CudaTest {};
 
 TEST_F(CudaNccl, OneRankAllReduceKeepsTheDataAndWaits) {
-  const std::string why = cuda::nccl_unavailable_reason();
+  const std::string why = nccl_unavailable_reason();
   if (!why.empty()) GTEST_SKIP() << "NCCL unavailable: " << why;
-  const std::string id = cuda::nccl_unique_id();
+  const std::string id = nccl_unique_id();
   EXPECT_EQ(id.size(), 128u);  // NCCL_UNIQUE_ID_BYTES
-  void* comm = cuda::nccl_init(1, id, 0, 0);
+  void* comm = nccl_init(1, id, 0, 0);
   std::mt19937_64 rng(std::random_device{}());
   for (int64_t n : {1, 1000, 1 << 20}) {
     Tensor x = Tensor::randn({n}, rng);
     Tensor dev = x.to(Device::cuda());
-    cuda::nccl_allreduce_sum(comm, static_cast<float*>(dev.raw()), static_cast<size_t>(n));
-    cuda::nccl_wait(comm);
+    nccl_allreduce_sum(comm, static_cast<float*>(dev.raw()), static_cast<size_t>(n));
+    nccl_wait(comm);
     EXPECT_EQ(dev.to(Device::cpu()).to_vector(), x.to_vector()) << n;
   }
-  cuda::nccl_destroy(comm);
-  EXPECT_THROW(cuda::nccl_init(1, "short", 0, 0), Error);  // a malformed id is refused
+  nccl_destroy(comm);
+  EXPECT_THROW(nccl_init(1, "short", 0, 0), Error);  // a malformed id is refused
 }
 
 TEST_F(CudaNccl, Fp16AllReduceRoundsToHalfAndKeepsTheResidual) {
-  const std::string why = cuda::nccl_unavailable_reason();
+  const std::string why = nccl_unavailable_reason();
   if (!why.empty()) GTEST_SKIP() << "NCCL unavailable: " << why;
-  void* comm = cuda::nccl_init(1, cuda::nccl_unique_id(), 0, 0);
+  void* comm = nccl_init(1, nccl_unique_id(), 0, 0);
   std::mt19937_64 rng(std::random_device{}());
   const int64_t n = 100003;
   Tensor x = Tensor::randn({n}, rng);
@@ -64,10 +64,10 @@ TEST_F(CudaNccl, Fp16AllReduceRoundsToHalfAndKeepsTheResidual) {
   const int steps = 20;
   for (int step = 0; step < steps; ++step) {
     Tensor dev = x.to(Device::cuda());
-    cuda::nccl_allreduce_sum_fp16(comm, static_cast<float*>(dev.raw()),
+    nccl_allreduce_sum_fp16(comm, static_cast<float*>(dev.raw()),
                                   static_cast<float*>(residual.raw()), halves.raw(),
                                   static_cast<float*>(scratch.raw()), static_cast<size_t>(n));
-    cuda::nccl_wait(comm);
+    nccl_wait(comm);
     const std::vector<float> got = dev.to(Device::cpu()).to_vector();
     for (size_t i = 0; i < got.size(); ++i) {
       // The scale puts max |x| in [2^13, 2^14): half an f16 ulp there is at
@@ -82,7 +82,7 @@ TEST_F(CudaNccl, Fp16AllReduceRoundsToHalfAndKeepsTheResidual) {
   for (size_t i = 0; i < sum_out.size(); ++i)
     worst = std::max(worst, std::fabs(sum_out[i] - steps * static_cast<double>(want[i])));
   EXPECT_LE(worst, 1.1 * max_abs * 0x1p-10);  // one residual
-  cuda::nccl_destroy(comm);
+  nccl_destroy(comm);
 }
 
 }  // namespace

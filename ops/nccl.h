@@ -1,5 +1,5 @@
-// NCCL all-reduce for data-parallel training on GPUs, through the CUDA
-// backend (which loads libnccl.so.2 on first use, so neither the core nor a
+// NCCL all-reduce for data-parallel training on GPUs (the ops layer's public
+// interface for comm's NcclCommunicator), through the CUDA backend (which loads libnccl.so.2 on first use, so neither the core nor a
 // CPU-only process ever maps it). Each communicator has its own non-blocking
 // stream: an all-reduce waits (by event) for the work already queued on the
 // default stream, where every op runs, then runs beside the work queued after
@@ -11,7 +11,7 @@
 #include <cstddef>
 #include <string>
 
-namespace ringmaster::ops::cuda {
+namespace ringmaster::ops {
 
 // Empty when NCCL can be used here; otherwise why not (no GPU, no library).
 std::string nccl_unavailable_reason();
@@ -29,4 +29,4 @@ void nccl_allreduce_sum_fp16(void* comm, float* data, float* residual, void* hal
 void nccl_wait(void* comm);
 void nccl_destroy(void* comm);
 
-}  // namespace ringmaster::ops::cuda
+}  // namespace ringmaster::ops
