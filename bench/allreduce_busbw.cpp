@@ -57,7 +57,7 @@ struct Config {
   double min_seconds = 1.0;  // per size: iterate at least this long...
   int min_iters = 5;         // ...and at least this often
   size_t chunk_kib = 1024;
-  std::string compression = "none";
+  Compression compression = Compression::kNone;
   int socket_buffer_kib = 0;
   std::vector<std::string> netns, hosts;
 };
@@ -83,7 +83,7 @@ int rank_main(const Config& cfg, int rank, int out_fd, int in_fd) {
   transport.connect(rank, eps, std::chrono::milliseconds(20000));
   AllreduceOptions o;
   o.chunk_bytes = cfg.chunk_kib * 1024;
-  o.compression = cfg.compression == "fp16" ? Compression::kFp16 : Compression::kNone;
+  o.compression = cfg.compression;
   RingAllreduce ar(transport, o);
   RingAllreduce barrier(transport, {});
   std::ostringstream report;
@@ -121,7 +121,8 @@ int main(int argc, char** argv) {
   app.add_option("--min-seconds", cfg.min_seconds, "time each size at least this long");
   app.add_option("--min-iters", cfg.min_iters);
   app.add_option("--chunk-kib", cfg.chunk_kib, "all-reduce chunk (fp32 KiB per message)");
-  app.add_option("--compression", cfg.compression)->check(CLI::IsMember({"none", "fp16"}));
+  app.add_option("--compression", cfg.compression)
+      ->transform(CLI::CheckedTransformer(ringmaster::comm::compression_names()));
   app.add_option("--socket-buffer-kib", cfg.socket_buffer_kib, "ZMQ_SNDBUF/RCVBUF (0: OS)");
   app.add_option("--netns", cfg.netns, "network namespace per rank (root)");
   app.add_option("--hosts", cfg.hosts, "listen address per rank (default 127.0.0.1)");
@@ -196,7 +197,7 @@ int main(int argc, char** argv) {
     std::printf(
         "RESULT impl=ours compression=%s world=%d bytes=%.0f iters=%d time_us=%.1f "
         "busbw_GBps=%.3f\n",
-        cfg.compression.c_str(), cfg.world, bytes, iters[s], worst[s] * 1e6, busbw);
+        to_string(cfg.compression), cfg.world, bytes, iters[s], worst[s] * 1e6, busbw);
   }
   return 0;
 }

@@ -24,18 +24,18 @@
 #include <CLI/CLI.hpp>
 
 #include "models/dataset.h"
-#include "models/job_spec.h"
 #include "models/model_builder.h"
 #include "ops/add.h"
 #include "ops/autograd.h"
 #include "ops/softmax.h"
-#include "worker/trainer.h"
+#include "training/dataset_registry.h"
+#include "training/job_spec.h"
 
 namespace {
 
 namespace m = ringmaster::models;
 namespace o = ringmaster::ops;
-namespace rw = ringmaster::worker;
+namespace training = ringmaster::training;
 
 // (N, K, H, W) mirrored along W (a plain copy).
 o::Tensor mirror(const o::Tensor& t) {
@@ -85,7 +85,7 @@ int main(int argc, char** argv) {
   app.add_option("--also", also, "more checkpoints of the same spec, averaged");
   CLI11_PARSE(app, argc, argv);
 
-  m::JobSpec spec = m::load_job_spec(spec_path);
+  training::JobSpec spec = training::load_job_spec(spec_path);
   if (spec.data.dataset != "fashion-composites") {
     std::fprintf(stderr, "%s: data.dataset is %s, not fashion-composites\n", spec_path.c_str(),
                  spec.data.dataset.c_str());
@@ -95,15 +95,18 @@ int main(int argc, char** argv) {
   spec.model.freeze.clear();
   // The trainer's own test set (one training composite made, not thousands);
   // --validation: the same recipe on training items, under seed 1000.
-  m::DataSpec d = spec.data;
-  d.composite_train = 1;
+  training::DataSpec d = spec.data;
+  nlohmann::json& composites = d.options["composites"];
+  if (!composites.is_object()) composites = nlohmann::json::object();
+  const int64_t test_count = composites.value("test", int64_t{1000});
+  composites["train"] = 1;
   if (validation) {
-    d.composite_seed = 1000;  // training composites take the seed itself
-    d.composite_train = spec.data.composite_test;
+    composites["seed"] = 1000;  // training composites take the seed itself
+    composites["train"] = test_count;
   }
-  const rw::TrainTestData data = rw::load_data(d, spec.train.seed);
+  const training::TrainTestData data = training::load_data(d, spec.train.seed);
   const m::Dataset& test = validation ? data.train : data.test;
-  const int64_t n = spec.data.composite_size, classes = test.num_classes;
+  const int64_t n = test.images.dim(2), classes = test.num_classes;
   std::mt19937_64 rng(1);
   const m::ModelConfig cfg{.in_channels = 1,
                            .num_classes = static_cast<int>(classes),

@@ -11,12 +11,13 @@
 
 #include "models/dataset.h"
 #include "models/model_registry.h"
-#include "models/optimizer.h"
 #include "ops/device_memory.h"
 #include "ops/softmax.h"
+#include "training/optimizer.h"
 
 int main(int argc, char** argv) {
   namespace m = ringmaster::models;
+  namespace training = ringmaster::training;
   namespace o = ringmaster::ops;
   CLI::App app{"Model-zoo training throughput"};
   std::string data = "/usr/share/datasets/fashion-mnist", model_name = "resnet20";
@@ -38,7 +39,7 @@ int main(int argc, char** argv) {
   auto model = resnet ? m::build_model("resnet", {1, 10, 28}, rng, {{"depth", 20}})
                       : m::build_model("googlenet", {1, 10, 28}, rng, {{"variant", "small"}});
   model->train(true);
-  m::SGD opt(model->named_parameters(), m::SGDOptions{.lr = 0.05, .momentum = 0.9});
+  training::SGD opt(model->named_parameters(), training::SGDOptions{.lr = 0.05, .momentum = 0.9});
   m::BatchLoader loader(train, batch, /*seed=*/1, /*epoch=*/0, /*shuffle=*/false);
 
   auto step = [&](const m::Batch& b) {

@@ -16,6 +16,8 @@
 #include "comm/transport.h"
 #include "coordinator/ps_host.h"
 #include "models/model_builder.h"
+#include "training/job_spec.h"
+#include "training/ps_update.h"
 
 using namespace ringmaster;
 
@@ -43,8 +45,8 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   std::mt19937_64 rng(1);
-  const models::JobSpec spec =
-      models::parse_job_spec({{"model", nlohmann::json::parse(model_json)}});
+  const training::JobSpec spec =
+      training::parse_job_spec({{"model", nlohmann::json::parse(model_json)}});
   models::ModelConfig cfg;
   cfg.image_size = image_size;
   cfg.in_channels = channels;
@@ -62,18 +64,19 @@ int main(int argc, char** argv) {
   std::printf("%-8s %-7s %-6s %10s %12s %14s %14s\n", "workers", "shards", "comp", "steps/s",
               "ms/step", "cpu ms/step", "push MB/step");
 
-  coordinator::PsHost host;
+  coordinator::PsHostOptions host_options;
+  host_options.make_update = training::make_ps_update_from_json;
+  coordinator::PsHost host(host_options);
   comm::Context ctx;
   int job_no = 0;
   for (int S : shards) {
     for (int W : workers) {
-      for (auto comp : {comm::PsCompression::kNone, comm::PsCompression::kFp16}) {
+      for (auto comp : {comm::Compression::kNone, comm::Compression::kFp16}) {
         const std::string job = "bench-" + std::to_string(++job_no);
-        models::OptimizerSpec sgd;
-        sgd.name = "sgd";
-        sgd.lr = 1e-3;
-        sgd.momentum = 0.9;
-        coordinator::PsJobOptions o{job, W, S, {sgd, nlohmann::json::object(), 1000}};
+        const nlohmann::json sgd = {
+            {"optimizer", {{"name", "sgd"}, {"lr", 1e-3}, {"momentum", 0.9}}},
+            {"steps_per_epoch", 1000}};
+        coordinator::PsJobOptions o{job, W, S, sgd};
         const auto endpoints = host.start_job(o);
         double seconds = 0.0, cpu_seconds = 0.0;
         int64_t push_bytes = 0;
@@ -113,9 +116,9 @@ int main(int argc, char** argv) {
         }
         for (auto& t : threads) t.join();
         host.stop_job(job);
-        std::printf("%-8d %-7d %-6s %10.2f %12.2f %14.2f %14.2f\n", W, S,
-                    comm::ps_compression_name(comp), steps / seconds, 1000.0 * seconds / steps,
-                    1000.0 * cpu_seconds / steps, push_bytes / 1e6);
+        std::printf("%-8d %-7d %-6s %10.2f %12.2f %14.2f %14.2f\n", W, S, comm::to_string(comp),
+                    steps / seconds, 1000.0 * seconds / steps, 1000.0 * cpu_seconds / steps,
+                    push_bytes / 1e6);
         std::fflush(stdout);
       }
     }

@@ -12,6 +12,7 @@
 
 #include "cli/http_client.h"
 #include "coordinator/coordinator.h"
+#include "training/job_spec.h"
 
 int main(int argc, char** argv) {
   namespace rc = ringmaster::coordinator;
@@ -41,6 +42,7 @@ int main(int argc, char** argv) {
     o.state_dir = (tmp / "runs" / "cluster").string();
     o.checkpoint_root = (tmp / "runs").string();
     o.durability = durability == "full" ? rc::Durability::kFull : rc::Durability::kNormal;
+    o.parse_spec = ringmaster::training::parse_job_spec;
     coord = std::make_unique<rc::Coordinator>(o);
     coord->start();
     server = "http://127.0.0.1:" + std::to_string(coord->http_port());

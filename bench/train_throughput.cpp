@@ -8,23 +8,26 @@
 // line. Run by hand only.
 #include <chrono>
 #include <cstdio>
+#include <map>
 #include <random>
 
 #include <CLI/CLI.hpp>
 
 #include "models/dataset.h"
-#include "models/grad_scaler.h"
 #include "models/model_registry.h"
-#include "models/optimizer.h"
 #include "ops/cast.h"
 #include "ops/device_memory.h"
 #include "ops/softmax.h"
+#include "training/grad_scaler.h"
+#include "training/job_spec.h"
+#include "training/optimizer.h"
 
 namespace {
 
 // n random channels x size x size images with random labels (fixed seed).
 ringmaster::models::Dataset synthetic(int64_t n, int64_t channels, int64_t size, int64_t classes) {
   namespace m = ringmaster::models;
+  namespace training = ringmaster::training;
   namespace o = ringmaster::ops;
   m::Dataset ds;
   ds.images = o::Tensor::empty({n, channels, size, size}, o::DType::u8);
@@ -40,10 +43,12 @@ ringmaster::models::Dataset synthetic(int64_t n, int64_t channels, int64_t size,
 
 int main(int argc, char** argv) {
   namespace m = ringmaster::models;
+  namespace training = ringmaster::training;
   namespace o = ringmaster::ops;
   CLI::App app{"DeepConvNet / ResNet-50 training throughput"};
-  std::string data = "/usr/share/datasets/fashion-mnist", device = "cpu", precision = "fp32",
+  std::string data = "/usr/share/datasets/fashion-mnist", device = "cpu",
               model_name = "deep_convnet";
+  training::Precision precision = training::Precision::kFp32;
   int threads = 2, batch = 100, warmup = 10, steps = 60;
   bool use_synthetic = false;
   app.add_option("--data", data);
@@ -53,7 +58,9 @@ int main(int argc, char** argv) {
   app.add_option("--steps", steps);
   app.add_option("--device", device)->check(CLI::IsMember({"cpu", "cuda"}));
   app.add_flag("--synthetic", use_synthetic, "random images instead of Fashion-MNIST");
-  app.add_option("--precision", precision)->check(CLI::IsMember({"fp32", "fp16"}));
+  app.add_option("--precision", precision)
+      ->transform(CLI::CheckedTransformer(std::map<std::string, training::Precision>{
+          {"fp32", training::Precision::kFp32}, {"fp16", training::Precision::kFp16}}));
   app.add_option("--model", model_name)->check(CLI::IsMember({"deep_convnet", "resnet50"}));
   CLI11_PARSE(app, argc, argv);
   const bool resnet50 = model_name == "resnet50";
@@ -67,12 +74,12 @@ int main(int argc, char** argv) {
     return 1;
   }
   const o::Device dev = device == "cuda" ? o::Device::cuda(0) : o::Device::cpu();
-  const bool half = precision == "fp16";
+  const bool half = precision == training::Precision::kFp16;
   if (half && !dev.is_cuda()) {
     std::fprintf(stderr, "--precision fp16 needs --device cuda\n");
     return 1;
   }
-  m::GradScaler scaler;
+  training::GradScaler scaler;
   o::set_cpu_threads(threads);
   const int64_t n = static_cast<int64_t>(batch) * (warmup + steps);
   m::Dataset train = use_synthetic
@@ -85,9 +92,9 @@ int main(int argc, char** argv) {
                         : m::build_model("deep_convnet", {1, 10, 28}, rng);
   model->train(true);
   model->to(dev);
-  m::AdamOptions ao;
+  training::AdamOptions ao;
   ao.lr = 1e-3;
-  m::Adam opt(model->named_parameters(), ao);
+  training::Adam opt(model->named_parameters(), ao);
   m::BatchLoader loader(train, batch, /*seed=*/1, /*epoch=*/0, /*shuffle=*/false);
 
   // Batches are copied to the device each step, as a PyTorch loop does.
@@ -114,7 +121,7 @@ int main(int argc, char** argv) {
   std::printf(
       "{\"impl\": \"ringmaster\", \"model\": \"%s\", \"device\": \"%s\", \"precision\": \"%s\", "
       "\"threads\": %d, \"batch\": %d, \"images_per_second\": %.3f, \"last_loss\": %.6f}\n",
-      model_name.c_str(), dev.str().c_str(), precision.c_str(), o::cpu_threads(), batch,
+      model_name.c_str(), dev.str().c_str(), training::to_string(precision), o::cpu_threads(), batch,
       batch * steps / dt, loss);
   return 0;
 }

@@ -13,8 +13,8 @@
 #include <vector>
 
 #include "models/augment.h"
-#include "models/job_spec.h"
-#include "worker/trainer.h"
+#include "training/dataset_registry.h"
+#include "training/job_spec.h"
 
 namespace ringmaster::cli {
 namespace {
@@ -32,9 +32,9 @@ constexpr int64_t kGutter = 2;
 constexpr uint8_t kGutterGrey = 128;
 
 int run_preview(const PreviewOptions& o) {
-  models::JobSpec spec;
+  training::JobSpec spec;
   try {
-    spec = models::load_job_spec(o.spec_path);
+    spec = training::load_job_spec(o.spec_path);
   } catch (const models::SpecError& e) {
     std::fprintf(stderr, "ringmaster augment-preview: invalid spec %s:\n%s\n", o.spec_path.c_str(),
                  e.what());
@@ -46,7 +46,7 @@ int run_preview(const PreviewOptions& o) {
     return 2;
   }
   try {
-    const models::Dataset train = worker::load_data(spec.data, spec.train.seed).train;
+    const models::Dataset train = training::load_data(spec.data, spec.train.seed).train;
     const models::Augmenter aug(spec.data.augment);
     const ops::Shape& s = train.images.shape();  // (N, C, H, W) u8
     const int64_t c = s[1], h = s[2], w = s[3], per = c * h * w;

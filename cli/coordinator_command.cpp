@@ -11,6 +11,7 @@
 #include "cli/signals.h"
 #include "comm/transport.h"
 #include "coordinator/coordinator.h"
+#include "training/ps_update.h"
 
 namespace ringmaster::cli {
 namespace {
@@ -38,6 +39,8 @@ int run_coordinator(const CoordinatorCliOptions& o) {
       o.durability == "normal" ? coordinator::Durability::kNormal : coordinator::Durability::kFull;
   c.heartbeat_timeout = std::chrono::milliseconds(static_cast<int64_t>(o.heartbeat_timeout * 1000));
   c.metrics_retention = std::chrono::milliseconds(static_cast<int64_t>(o.metrics_retention * 1000));
+  c.ps_update = training::make_ps_update_from_json;
+  c.parse_spec = training::parse_job_spec;
   try {
     c.token = resolve_token(o.token, o.token_file);
   } catch (const std::exception& e) {

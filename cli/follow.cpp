@@ -99,12 +99,12 @@ int follow_job(HttpClient& client, const std::string& id, std::FILE* out, bool t
     // The job keeps its most recent epoch reports; show those not shown yet.
     const nlohmann::json epochs = job.value("epochs", nlohmann::json::array());
     for (const auto& e : epochs) {
-      const int64_t epoch = e.value("epoch", int64_t{0});
-      if (epoch <= last_epoch) continue;
-      last_epoch = epoch;
-      const int64_t at = e.value("log_line", int64_t{0});
+      const training::EpochReport report = worker::from_report(comm::read_epoch_report(e));
+      if (report.epoch <= last_epoch) continue;
+      last_epoch = report.epoch;
+      const int64_t at = e.is_object() ? e.value("log_line", int64_t{0}) : 0;  // the coordinator's
       for (; li < lines.size() && shown_upto < at; ++li, ++shown_upto) display.on_log(lines[li]);
-      display.on_epoch(worker::epoch_from_json(e));
+      display.on_epoch(report);
     }
     for (; li < lines.size(); ++li) display.on_log(lines[li]);
     lines.clear();
@@ -121,9 +121,9 @@ int follow_job(HttpClient& client, const std::string& id, std::FILE* out, bool t
       }
     } else if (state == "RUNNING") {
       // The bar of an epoch already reported in full would only repeat it.
-      if (job.contains("progress") && job["progress"].is_object() &&
-          job["progress"].value("epoch", int64_t{0}) > last_epoch)
-        display.on_step(worker::step_from_json(job["progress"]));
+      const training::StepProgress step =
+          worker::from_report(comm::read_step_report(job.value("progress", nlohmann::json())));
+      if (step.epoch > last_epoch) display.on_step(step);
     } else if (!state.empty()) {
       if (logs_r.header("x-job-finished") == "false") continue;  // lines still to fetch
       display.on_log(result_line(job));

@@ -7,6 +7,7 @@
 
 #include "cli/follow.h"
 #include "cli/progress_display.h"
+#include "worker/progress_json.h"
 
 namespace ringmaster::cli {
 namespace {
@@ -67,15 +68,14 @@ std::string note(const nlohmann::json& j) {
 
 }  // namespace
 
-std::string progress_text(const nlohmann::json& p) {
+std::string progress_text(const nlohmann::json& report) {
+  const training::StepProgress p = worker::from_report(comm::read_step_report(report));
   char buf[200];
   std::snprintf(
       buf, sizeof buf, "epoch %lld/%lld step %lld/%lld loss %.4f acc %s %.0f img/s ETA %s",
-      static_cast<long long>(p.value("epoch", 0)), static_cast<long long>(p.value("epochs", 0)),
-      static_cast<long long>(p.value("step", 0)),
-      static_cast<long long>(p.value("steps_per_epoch", 0)), p.value("loss", 0.0),
-      pct(p.value("accuracy", 0.0)).c_str(), p.value("samples_per_second", 0.0),
-      format_duration(p.value("eta_seconds", 0.0)).c_str());
+      static_cast<long long>(p.epoch), static_cast<long long>(p.epochs),
+      static_cast<long long>(p.step), static_cast<long long>(p.steps_per_epoch), p.loss,
+      pct(p.accuracy).c_str(), p.samples_per_second, format_duration(p.eta_seconds).c_str());
   return buf;
 }
 

@@ -35,7 +35,7 @@ void ProgressDisplay::on_log(const std::string& line) {
   std::fflush(out_);
 }
 
-void ProgressDisplay::on_step(const worker::StepProgress& p) {
+void ProgressDisplay::on_step(const training::StepProgress& p) {
   if (!tty_) return;
   const auto now = std::chrono::steady_clock::now();
   if (p.step != p.steps_per_epoch && now - last_draw_ < std::chrono::milliseconds(100)) return;
@@ -53,7 +53,7 @@ void ProgressDisplay::on_step(const worker::StepProgress& p) {
   bar_shown_ = true;
 }
 
-void ProgressDisplay::on_epoch(const worker::EpochReport& r) {
+void ProgressDisplay::on_epoch(const training::EpochReport& r) {
   clear_bar();
   if (!r.trained) {  // every parameter frozen: no train figures to show
     std::fprintf(out_, "evaluation only  test loss %.4f  test acc %.2f%%  %s\n", r.test_loss,

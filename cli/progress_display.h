@@ -7,16 +7,16 @@
 #include <chrono>
 #include <cstdio>
 
-#include "worker/trainer.h"
+#include "training/trainer.h"
 
 namespace ringmaster::cli {
 
-class ProgressDisplay : public worker::ProgressSink {
+class ProgressDisplay : public training::ProgressSink {
  public:
   ProgressDisplay(std::FILE* out, bool is_terminal);
   void on_log(const std::string& line) override;
-  void on_step(const worker::StepProgress& p) override;
-  void on_epoch(const worker::EpochReport& r) override;
+  void on_step(const training::StepProgress& p) override;
+  void on_epoch(const training::EpochReport& r) override;
 
  private:
   void clear_bar();

@@ -11,7 +11,7 @@
 #include "cli/signals.h"
 #include "comm/ps_shard.h"
 #include "comm/transport.h"
-#include "coordinator/ps_host.h"
+#include "training/ps_update.h"
 
 namespace ringmaster::cli {
 namespace {
@@ -34,7 +34,7 @@ int run_ps(const PsCliOptions& o) {
   so.shards = o.shards;
   so.max_message_bytes = o.max_message_mb << 20;
   so.max_jobs = static_cast<size_t>(o.max_jobs);
-  comm::ParameterServerShard shard(ctx, coordinator::make_ps_update_factory_from_init(), so);
+  comm::ParameterServerShard shard(ctx, training::make_ps_update_factory_from_init(), so);
   try {
     shard.start();
   } catch (const std::exception& e) {

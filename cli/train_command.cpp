@@ -12,10 +12,10 @@
 #include <fstream>
 
 #include "cli/progress_display.h"
-#include "models/job_spec.h"
 #include "ops/check.h"
+#include "training/job_spec.h"
+#include "training/trainer.h"
 #include "worker/progress_json.h"
-#include "worker/trainer.h"
 
 namespace ringmaster::cli {
 namespace {
@@ -29,7 +29,7 @@ struct TrainOptions {
   std::string job_id;
 };
 
-void write_metrics(const std::string& path, const worker::TrainResult& r) {
+void write_metrics(const std::string& path, const training::TrainResult& r) {
   const nlohmann::json j = worker::to_json(r);
   std::filesystem::path p(path);
   if (p.has_parent_path()) std::filesystem::create_directories(p.parent_path());
@@ -39,9 +39,9 @@ void write_metrics(const std::string& path, const worker::TrainResult& r) {
 }
 
 int run_train(const TrainOptions& o) {
-  models::JobSpec spec;
+  training::JobSpec spec;
   try {
-    spec = models::load_job_spec(o.spec_path);
+    spec = training::load_job_spec(o.spec_path);
   } catch (const models::SpecError& e) {
     std::fprintf(stderr, "ringmaster train: invalid spec %s:\n%s\n", o.spec_path.c_str(), e.what());
     return 2;
@@ -55,7 +55,7 @@ int run_train(const TrainOptions& o) {
                  o.world_size);
     return 2;
   }
-  worker::DataParallel dp;
+  training::DataParallel dp;
   dp.rank = o.rank;
   dp.world_size = o.world_size;
   dp.host = o.host;
@@ -63,12 +63,13 @@ int run_train(const TrainOptions& o) {
   dp.job_id = o.job_id;
   const auto timeout = std::chrono::milliseconds(static_cast<int64_t>(spec.sync.timeout_s * 1000));
   dp.rendezvous = [&](const std::string& endpoint, const std::string& nccl_id) {
-    return worker::file_rendezvous(o.rendezvous, o.rank, o.world_size, endpoint, nccl_id, timeout);
+    return training::file_rendezvous(o.rendezvous, o.rank, o.world_size, endpoint, nccl_id,
+                                     timeout);
   };
   ProgressDisplay display(stdout, isatty(fileno(stdout)) != 0);
   try {
-    worker::TrainResult r =
-        worker::run_training(spec, display, nullptr, o.world_size > 1 ? &dp : nullptr);
+    training::TrainResult r =
+        training::run_training(spec, display, nullptr, o.world_size > 1 ? &dp : nullptr);
     if (r.steps == 0) {
       std::printf("done: test accuracy %.2f%%, evaluation only (nothing trained), %.1f s\n",
                   100.0 * r.test_accuracy, r.wall_seconds);

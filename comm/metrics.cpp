@@ -138,7 +138,6 @@ class ProcessCollector : public prometheus::Collectable {
 }  // namespace
 
 const char* to_string(CommMode m) { return m == CommMode::kAllreduce ? "allreduce" : "ps"; }
-const char* to_string(Compression c) { return c == Compression::kNone ? "none" : "fp16"; }
 
 std::vector<double> seconds_buckets() {
   return {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,

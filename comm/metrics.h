@@ -21,7 +21,6 @@ namespace ringmaster::comm {
 
 enum class CommMode { kAllreduce, kParameterServer };  // label mode: "allreduce" | "ps"
 const char* to_string(CommMode m);
-const char* to_string(Compression c);
 
 // Records one collective operation (one bucket all-reduced, one push or pull
 // from the parameter server): its wall time, the bytes this process sent and

@@ -171,7 +171,7 @@ void ParameterServerClient::push(int64_t step, const PsTensors& grads) {
   RM_THROW_IF(step < 0, "parameter server: step must be >= 0");
   std::map<std::string, int64_t> numel;
   for (const PsKey& k : keys_) numel[k.name] = k.numel;
-  const bool fp16 = options_.compression == PsCompression::kFp16;
+  const bool fp16 = options_.compression == Compression::kFp16;
   std::vector<ops::Tensor> keep;
   std::vector<Message> requests;
   std::vector<float> tmp;
@@ -203,7 +203,7 @@ void ParameterServerClient::push(int64_t step, const PsTensors& grads) {
     last_push_bytes_ += static_cast<int64_t>(data.size());
     nlohmann::json h = base_header(0);
     h["step"] = step;
-    h["compression"] = ps_compression_name(options_.compression);
+    h["compression"] = to_string(options_.compression);
     h["keys"] = std::move(keys);
     Message m{"ps_push", std::move(h), {}};
     m.payload.push_back(std::move(data));

@@ -51,7 +51,7 @@ struct PsClientOptions {
   int world = 1;
   PsMode mode = PsMode::kBsp;
   int staleness = 0;  // SSP: how many steps a rank may run ahead of the slowest
-  PsCompression compression = PsCompression::kNone;
+  Compression compression = Compression::kNone;
   // The shard fails the job when a rank it waits on is silent this long; the
   // client itself gives up on a reply after timeout + grace.
   std::chrono::milliseconds timeout{60000};

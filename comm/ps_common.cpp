@@ -11,9 +11,6 @@
 namespace ringmaster::comm {
 
 const char* ps_mode_name(PsMode m) { return m == PsMode::kBsp ? "bsp" : "ssp"; }
-const char* ps_compression_name(PsCompression c) {
-  return c == PsCompression::kNone ? "none" : "fp16";
-}
 
 std::vector<PsSlice> plan_ps_slices(const std::vector<PsKey>& keys, int shards,
                                     int64_t slice_elems) {

@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "comm/comm_error.h"
+#include "comm/compression.h"
 #include "ops/tensor.h"
 
 namespace ringmaster::comm {
@@ -32,12 +33,11 @@ struct PsKey {
 // (divided by world), and a rank may start step s once the slowest rank has
 // pushed at least s - staleness steps.
 enum class PsMode { kBsp, kSsp };
-// Gradients on the wire: none (f32, exact) or fp16 (per-key scale, halfs; the
-// client keeps the rounding residual and adds it to the next step's gradient).
-enum class PsCompression { kNone, kFp16 };
+// Gradients on the wire are comm::Compression (compression.h): none (f32,
+// exact) or fp16 (per-key scale, halfs; the client keeps the rounding residual
+// and adds it to the next step's gradient).
 
-const char* ps_mode_name(PsMode m);                // "bsp" | "ssp"
-const char* ps_compression_name(PsCompression c);  // "none" | "fp16"
+const char* ps_mode_name(PsMode m);  // "bsp" | "ssp"
 
 // What a shard knows about a job, from the first init it received.
 struct PsJobInfo {

@@ -319,7 +319,9 @@ void Handler::on_push(const std::string& peer, const Message& m) {
   Job& j = live_job(h, &rank);
   const int64_t rid = h.at("rid").get<int64_t>();
   const int64_t step = h.at("step").get<int64_t>();
-  const bool fp16 = h.at("compression").get<std::string>() == "fp16";
+  // The schema allows only the spellings of Compression (messages.cpp).
+  const bool fp16 = compression_names().at(h.at("compression").get<std::string>()) ==
+                    Compression::kFp16;
   const auto r = static_cast<size_t>(rank);
   if (j.info.mode == PsMode::kBsp) {
     if (step != j.version)

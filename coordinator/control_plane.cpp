@@ -41,6 +41,7 @@ void ControlPlane::start() {
   // Shards listen on the control plane's host ("tcp://HOST:PORT").
   PsHostOptions ps;
   ps.bind_host = comm::split_tcp_endpoint(endpoint_).host;
+  ps.make_update = options_.ps_update;
   ps_host_ = std::make_unique<PsHost>(ps);
   started_ = std::chrono::steady_clock::now();
   thread_ = std::thread([this] { run(); });
@@ -280,18 +281,23 @@ void ControlPlane::on_rendezvous(const std::string& peer, const comm::Message& m
 }
 
 void ControlPlane::start_ps_shards(const Job& job) {
-  models::JobSpec spec;
+  if (!options_.parse_spec) return;  // a control plane without one hosts no shards
+  training::JobSpec spec;
   try {
-    spec = models::parse_job_spec(job.spec);
+    spec = options_.parse_spec(job.spec);
   } catch (const std::exception&) {
     return;  // validated at submit; the workers will report the problem
   }
-  if (spec.sync.mode != "ps" || !ps_host_->endpoints(job.id).empty()) return;
+  if (spec.sync.mode != training::SyncMode::kParameterServer ||
+      !ps_host_->endpoints(job.id).empty())
+    return;
   PsJobOptions o;
   o.job_id = job.id;
   o.world = static_cast<int>(job.placement.size());
   o.shards = static_cast<int>(spec.sync.shards);
-  o.update = PsUpdateConfig::from_spec(spec, 0);  // steps per epoch: from the workers' init
+  // The spec's optimizer and schedule; steps per epoch come with the workers' init.
+  o.update = {{"optimizer", spec.source.value("optimizer", nlohmann::json::object())}};
+  if (!spec.lr_schedule.empty()) o.update["lr_schedule"] = spec.lr_schedule;
   try {
     ps_host_->start_job(o);
   } catch (const std::exception& e) {

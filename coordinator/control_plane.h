@@ -18,6 +18,7 @@
 #include "comm/transport.h"
 #include "coordinator/job_manager.h"
 #include "coordinator/ps_host.h"
+#include "coordinator/submission.h"
 #include "coordinator/worker_registry.h"
 
 namespace ringmaster::coordinator {
@@ -31,6 +32,10 @@ struct ControlPlaneOptions {
   // Borrowed, may be null: scheduling latency, per-job progress series and
   // their retention sweep (once a second).
   CoordinatorMetrics* metrics = nullptr;
+  // The optimizer step of sync.mode "ps" jobs' shards (ps_host.h).
+  PsUpdateMaker ps_update;
+  // Reads a job's sync section when it is assigned (submission.h).
+  SpecParser parse_spec;
 };
 
 class ControlPlane {

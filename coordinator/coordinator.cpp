@@ -49,6 +49,8 @@ struct Coordinator::Impl {
 };
 
 Coordinator::Coordinator(CoordinatorOptions o) : impl_(std::make_unique<Impl>()) {
+  if (!o.parse_spec)
+    throw ConfigError("no job-spec parser: CoordinatorOptions::parse_spec is required");
   if (o.token.empty()) {
     if (!is_loopback_address(o.http_address))
       throw ConfigError("refusing to serve the REST API on " + o.http_address +
@@ -79,11 +81,14 @@ Coordinator::Coordinator(CoordinatorOptions o) : impl_(std::make_unique<Impl>())
   cp.endpoint = o.zmq_endpoint;
   cp.heartbeat_interval = o.heartbeat_interval;
   cp.metrics = metrics;
+  cp.ps_update = o.ps_update;
+  cp.parse_spec = o.parse_spec;
   s.control = std::make_unique<ControlPlane>(s.ctx, *s.jobs, *s.workers, cp);
   RestOptions rest;
   rest.token = o.token;
   rest.policy.checkpoint_root = fs::weakly_canonical(root);
   rest.policy.state_dir = fs::weakly_canonical(state);
+  rest.policy.parse = o.parse_spec;
   ControlPlane* control = s.control.get();
   s.metric_sources = {cluster_collector(*s.jobs, *s.workers,
                                         [control] {

@@ -13,6 +13,8 @@
 #include <string>
 
 #include "coordinator/job_store.h"
+#include "coordinator/ps_host.h"
+#include "coordinator/submission.h"
 
 namespace ringmaster::coordinator {
 
@@ -37,6 +39,11 @@ struct CoordinatorOptions {
   // A finished job's per-job series (loss, accuracy, ...) leave /metrics this
   // long after it ended: long enough for Prometheus to scrape the last values.
   std::chrono::milliseconds metrics_retention{std::chrono::minutes(10)};
+  // The optimizer step of the parameter-server shards it hosts
+  // (training::make_ps_update_from_json); null: sync.mode "ps" jobs find no shards.
+  PsUpdateMaker ps_update;
+  // The job-spec parser (training::parse_job_spec); required.
+  SpecParser parse_spec;
 };
 
 bool is_loopback_address(const std::string& host);

@@ -1,6 +1,8 @@
 // The coordinator's metrics (see metrics.h).
 #include "coordinator/metrics.h"
 
+#include "comm/progress_report.h"
+
 #include <prometheus/collectable.h>
 #include <prometheus/counter.h>
 #include <prometheus/gauge.h>
@@ -20,14 +22,6 @@ constexpr JobState kStates[] = {JobState::kPending, JobState::kRunning, JobState
 constexpr Rejection kRejections[] = {
     Rejection::kInvalidSpec,  Rejection::kBadRequest,          Rejection::kUnsupportedMediaType,
     Rejection::kUnauthorized, Rejection::kIdempotencyConflict, Rejection::kStoreUnavailable};
-
-bool number(const nlohmann::json& j, const char* key, double& out) {
-  if (!j.is_object()) return false;
-  auto it = j.find(key);
-  if (it == j.end() || !it->is_number()) return false;
-  out = it->get<double>();
-  return true;
-}
 
 prometheus::MetricFamily family(const std::string& name, const std::string& help,
                                 prometheus::MetricType type) {
@@ -257,34 +251,36 @@ void CoordinatorMetrics::on_progress(const std::string& job_id, const std::strin
                                      const nlohmann::json& report) {
   std::lock_guard lock(mu_);
   JobSeries& s = series_locked(job_id);
-  double v = 0;
-  if (number(report, "lr", v)) s.lr->Set(v);
-  if (number(report, "epoch", v)) s.epoch->Set(v);
+  // A field a report lacks leaves its series as it was.
+  auto set = [](prometheus::Gauge* g, const auto& v) {
+    if (v.has_value()) g->Set(static_cast<double>(*v));
+  };
   if (kind == "step") {
-    if (number(report, "loss", v)) s.loss_train->Set(v);
-    if (number(report, "accuracy", v)) s.accuracy_train->Set(v);
-    if (number(report, "samples_total", v)) {
+    const comm::StepReport r = comm::read_step_report(report);
+    set(s.lr, r.lr);
+    set(s.epoch, r.epoch);
+    set(s.loss_train, r.loss);
+    set(s.accuracy_train, r.accuracy);
+    if (r.samples_total) {
       // The task's running total: a smaller one means the task started again.
+      const auto v = static_cast<double>(*r.samples_total);
       s.samples->Increment(v >= s.samples_reported ? v - s.samples_reported : v);
       s.samples_reported = v;
     }
-    auto times = report.is_object() ? report.find("step_seconds") : report.end();
-    if (report.is_object() && times != report.end() && times->is_array())
-      for (const auto& t : *times)
-        if (t.is_number() && t.get<double>() >= 0) s.step_seconds->Observe(t.get<double>());
+    for (double t : r.step_seconds)
+      if (t >= 0) s.step_seconds->Observe(t);
   } else if (kind == "epoch") {
-    if (number(report, "train_loss", v)) s.loss_train->Set(v);
-    if (number(report, "train_accuracy", v)) s.accuracy_train->Set(v);
+    const comm::EpochReport r = comm::read_epoch_report(report);
+    set(s.lr, r.lr);
+    set(s.epoch, r.epoch);
+    set(s.loss_train, r.train_loss);
+    set(s.accuracy_train, r.train_accuracy);
     prometheus::Labels test = s.labels;
     test["split"] = "test";
-    if (number(report, "test_loss", v)) {
-      if (!s.loss_test) s.loss_test = &loss_->Add(test);
-      s.loss_test->Set(v);
-    }
-    if (number(report, "test_accuracy", v)) {
-      if (!s.accuracy_test) s.accuracy_test = &accuracy_->Add(test);
-      s.accuracy_test->Set(v);
-    }
+    if (r.test_loss && !s.loss_test) s.loss_test = &loss_->Add(test);
+    if (r.test_accuracy && !s.accuracy_test) s.accuracy_test = &accuracy_->Add(test);
+    if (r.test_loss) s.loss_test->Set(*r.test_loss);
+    if (r.test_accuracy) s.accuracy_test->Set(*r.test_accuracy);
   }
 }
 

@@ -1,102 +1,9 @@
-// PsHost (shards per job on the coordinator) and the update factories that
-// turn a job's optimizer spec into the shard's optimizer step.
+// PsHost (see ps_host.h): shards per job on the coordinator.
 #include "coordinator/ps_host.h"
 
 #include "comm/transport.h"
-#include "models/lr_schedule.h"
-#include "models/optimizer.h"
-#include "models/spec_optimizer.h"
 
 namespace ringmaster::coordinator {
-namespace {
-
-comm::PsUpdate make_update(const PsUpdateConfig& config, comm::PsTensors& weights) {
-  RM_THROW_IF(config.steps_per_epoch < 1, "steps_per_epoch must be >= 1");
-  models::NamedTensors params;
-  for (auto& [key, w] : weights) {
-    w.set_requires_grad(true);  // the optimizer skips parameters that do not
-    params.emplace_back(key, w);
-  }
-  struct State {
-    std::unique_ptr<models::Optimizer> optimizer;
-    models::LrSchedule schedule;
-    int64_t steps_per_epoch;
-  };
-  auto state = std::make_shared<State>(State{
-      models::make_optimizer(config.optimizer, std::move(params)),
-      models::LrSchedule::from_json(
-          config.lr_schedule.empty() ? nlohmann::json{{"type", "constant"}} : config.lr_schedule,
-          config.optimizer.lr),
-      config.steps_per_epoch});
-  return [state](int64_t step, comm::PsTensors& w, const comm::PsTensors& grads) {
-    for (auto& [key, t] : w) t.set_grad(grads.at(key));
-    const int64_t spe = state->steps_per_epoch;
-    state->optimizer->set_lr(state->schedule.lr_at(step / spe, step % spe, spe));
-    state->optimizer->step();
-  };
-}
-
-}  // namespace
-
-PsUpdateConfig PsUpdateConfig::from_spec(const models::JobSpec& spec, int64_t steps_per_epoch) {
-  PsUpdateConfig c;
-  c.optimizer = spec.optimizer;
-  c.lr_schedule = spec.lr_schedule;
-  c.steps_per_epoch = steps_per_epoch;
-  return c;
-}
-
-nlohmann::json PsUpdateConfig::to_json() const {
-  const models::OptimizerSpec& o = optimizer;
-  nlohmann::json opt = {{"name", o.name}, {"lr", o.lr}, {"weight_decay", o.weight_decay}};
-  if (o.name == "sgd") {
-    opt["momentum"] = o.momentum;
-    opt["nesterov"] = o.nesterov;
-  } else {
-    opt["beta1"] = o.beta1;
-    opt["beta2"] = o.beta2;
-    opt["eps"] = o.eps;
-  }
-  nlohmann::json j = {{"optimizer", opt}, {"steps_per_epoch", steps_per_epoch}};
-  if (!lr_schedule.empty()) j["lr_schedule"] = lr_schedule;
-  return j;
-}
-
-PsUpdateConfig PsUpdateConfig::from_json(const nlohmann::json& j) {
-  RM_THROW_IF(!j.is_object(), "update: must be an object");
-  nlohmann::json spec = nlohmann::json::object();
-  for (const auto& [k, v] : j.items()) {
-    if (k == "optimizer" || k == "lr_schedule") {
-      spec[k] = v;
-    } else {
-      RM_THROW_IF(k != "steps_per_epoch", "update: unknown field '", k, "'");
-    }
-  }
-  RM_THROW_IF(!spec.contains("optimizer"), "update: 'optimizer' is missing");
-  const auto spe = j.find("steps_per_epoch");
-  RM_THROW_IF(spe == j.end() || !spe->is_number_integer() || spe->get<int64_t>() < 1,
-              "update: 'steps_per_epoch' must be an integer >= 1");
-  const models::JobSpec parsed = models::parse_job_spec(spec);  // throws SpecError
-  return from_spec(parsed, spe->get<int64_t>());
-}
-
-comm::PsUpdateFactory make_ps_update_factory(PsUpdateConfig config) {
-  return [config](const comm::PsJobInfo&, comm::PsTensors& weights) {
-    return make_update(config, weights);
-  };
-}
-
-comm::PsUpdateFactory make_ps_update_factory_from_init() {
-  return [](const comm::PsJobInfo& job, comm::PsTensors& weights) {
-    PsUpdateConfig config;
-    try {
-      config = PsUpdateConfig::from_json(job.update);
-    } catch (const models::SpecError& e) {
-      throw ops::Error("bad optimizer configuration: " + models::format_problems(e.problems()));
-    }
-    return make_update(config, weights);
-  };
-}
 
 PsHost::PsHost(PsHostOptions options)
     : options_(std::move(options)), ctx_(std::make_unique<comm::Context>()) {}
@@ -107,28 +14,30 @@ std::vector<std::string> PsHost::start_job(const PsJobOptions& job) {
   RM_THROW_IF(job.job_id.empty(), "parameter server: a job id is required");
   RM_THROW_IF(job.world < 1 || job.shards < 1 || job.shards > 256, "parameter server: bad world (",
               job.world, ") or shards (", job.shards, ")");
-  RM_THROW_IF(job.update.steps_per_epoch < 0, "parameter server: steps_per_epoch must be >= 0");
+  RM_THROW_IF(!options_.make_update, "parameter server: this coordinator was started without ",
+              "an optimizer for its shards (PsHostOptions::make_update)");
   {
     std::lock_guard<std::mutex> lock(mu_);
     RM_THROW_IF(jobs_.count(job.job_id) != 0, "parameter server: job '", job.job_id,
                 "' already has shards");
   }
   // The factory checks that the clients agree with the coordinator on the world.
-  const PsUpdateConfig update = job.update;
+  const nlohmann::json update = job.update;
   const int world = job.world;
-  comm::PsUpdateFactory factory = [update, world](const comm::PsJobInfo& info,
-                                                  comm::PsTensors& weights) {
+  const PsUpdateMaker make = options_.make_update;
+  comm::PsUpdateFactory factory = [update, world, make](const comm::PsJobInfo& info,
+                                                        comm::PsTensors& weights) {
     RM_THROW_IF(info.world != world, "the coordinator started job '", info.job_id, "' for ", world,
                 " workers, not ", info.world);
-    if (update.steps_per_epoch > 0) return make_update(update, weights);
+    if (update.contains("steps_per_epoch")) return make(update, weights);
     // Only the workers know the data set's size: steps_per_epoch comes with
     // their init; the optimizer and schedule stay the coordinator's.
-    PsUpdateConfig with_steps = update;
     const auto spe = info.update.find("steps_per_epoch");
     RM_THROW_IF(spe == info.update.end() || !spe->is_number_integer() || spe->get<int64_t>() < 1,
                 "job '", info.job_id, "': the init's update must carry steps_per_epoch >= 1");
-    with_steps.steps_per_epoch = spe->get<int64_t>();
-    return make_update(with_steps, weights);
+    nlohmann::json with_steps = update;
+    with_steps["steps_per_epoch"] = *spe;
+    return make(with_steps, weights);
   };
   auto j = std::make_unique<Job>();
   for (int i = 0; i < job.shards; ++i) {

@@ -2,16 +2,14 @@
 // start_job() starts N shard threads for one job on ephemeral ports of the
 // coordinator's bind host and returns their endpoints (in shard order, as the
 // workers' ParameterServerClient wants them); stop_job() stops them when the
-// job ends. Each shard steps the job's own optimizer (models/) with the LR
-// schedule advanced per optimizer step as the trainer does. Not wired into
-// the scheduler or rendezvous here: whoever assigns a job calls start_job and
-// hands the endpoints to its workers.
-//
-// Also the update factories the standalone `ringmaster ps` uses (its jobs
-// bring their optimizer configuration in the init message).
+// job ends. Each shard steps the job's own optimizer through the
+// PsUpdateMaker it is given (training/ps_update.h): the coordinator holds no
+// optimizer code. Not wired into the scheduler or rendezvous here: whoever
+// assigns a job calls start_job and hands the endpoints to its workers.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -22,7 +20,6 @@
 
 #include "comm/ps_common.h"
 #include "comm/ps_shard.h"
-#include "models/job_spec.h"
 
 namespace ringmaster::comm {
 class Context;
@@ -30,44 +27,28 @@ class Context;
 
 namespace ringmaster::coordinator {
 
-// What a shard needs to step a job's optimizer: the spec's optimizer and LR
-// schedule, and the steps per epoch the schedule counts in. Step s (BSP: the
-// global step; SSP: the pushing rank's step) runs at
-// schedule.lr_at(s / steps_per_epoch, s % steps_per_epoch, steps_per_epoch),
-// which is what the trainer sets before its optimizer step s.
-struct PsUpdateConfig {
-  models::OptimizerSpec optimizer;
-  nlohmann::json lr_schedule = nlohmann::json::object();  // empty: constant
-  int64_t steps_per_epoch = 1;
-
-  // From a job spec; steps_per_epoch = ceil(train samples / global batch).
-  static PsUpdateConfig from_spec(const models::JobSpec& spec, int64_t steps_per_epoch);
-  // {"optimizer": {spec optimizer fields}, "lr_schedule": {...}, "steps_per_epoch": n}: the
-  // `update` object a client sends to a standalone shard (PsClientOptions::update).
-  nlohmann::json to_json() const;
-  // The inverse; validates with the job-spec rules. Throws models::SpecError
-  // (or ops::Error) naming the bad field.
-  static PsUpdateConfig from_json(const nlohmann::json& j);
-};
-
-// An update factory for one fixed configuration (a coordinator-hosted job):
-// builds SGD / Adam / AdamW over the shard's tensors.
-comm::PsUpdateFactory make_ps_update_factory(PsUpdateConfig config);
-// An update factory that reads each job's configuration from its init
-// (PsJobInfo::update, see PsUpdateConfig::to_json): `ringmaster ps`.
-comm::PsUpdateFactory make_ps_update_factory_from_init();
+// Builds the optimizer step of a job's shard from its update configuration
+// ({"optimizer": {...}, "lr_schedule": {...}, "steps_per_epoch": n}, see
+// training::PsUpdateConfig) over the shard's tensors; throws ops::Error for
+// a bad configuration. The coordinator does not implement it: the binary
+// hands it training::make_ps_update_from_json.
+using PsUpdateMaker =
+    std::function<comm::PsUpdate(const nlohmann::json& update, comm::PsTensors& weights)>;
 
 struct PsJobOptions {
   std::string job_id;
   int world = 1;   // ranks that push; every init must say the same
   int shards = 1;  // shard threads for this job
-  // steps_per_epoch 0: taken from the workers' init (`update.steps_per_epoch`).
-  PsUpdateConfig update;
+  // The job's optimizer and LR schedule as PsUpdateMaker takes them; without
+  // steps_per_epoch, it is taken from the workers' init (only they know the
+  // data set's size).
+  nlohmann::json update = nlohmann::json::object();
 };
 
 struct PsHostOptions {
   std::string bind_host = "127.0.0.1";           // the coordinator's control-plane host
   int64_t max_message_bytes = int64_t{1} << 30;  // per frame (a job's share of one shard)
+  PsUpdateMaker make_update;                     // null: start_job refuses (no optimizer to run)
 };
 
 // Thread-safe: every method may be called from any thread. start_job and

@@ -56,7 +56,7 @@ Submission validate_submission(const std::string& body, const SubmissionPolicy& 
   Submission s;
   bool parsed = false;
   try {
-    s.spec = models::parse_job_spec(j);
+    s.spec = policy.parse(j);
     parsed = true;
   } catch (const models::SpecError& e) {
     problems = e.problems();

@@ -1,5 +1,5 @@
 // Validation of a submitted job body, beyond the spec's own rules: the JSON
-// must parse, the spec must be valid (models::parse_job_spec), and the
+// must parse, the spec must be valid (the SpecParser handed in), and the
 // checkpoint must land under the coordinator's checkpoint root and outside
 // its state folder. A relative checkpoint path is relative to the root; none
 // means <root>/<name>/final.safetensors. Produces the normalised spec workers
@@ -8,21 +8,29 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <string>
 
 #include <nlohmann/json.hpp>
 
-#include "models/job_spec.h"
+#include "training/job_spec.h"
 
 namespace ringmaster::coordinator {
+
+// The job-spec parser the coordinator is handed (training::parse_job_spec):
+// it validates every field, the architecture's and the data set's own
+// included, without the coordinator linking the model zoo. Throws
+// models::SpecError.
+using SpecParser = std::function<training::JobSpec(const nlohmann::json& spec)>;
 
 struct SubmissionPolicy {
   std::filesystem::path checkpoint_root;  // absolute; checkpoints must be below it
   std::filesystem::path state_dir;        // absolute; checkpoints must not be in it
+  SpecParser parse;                       // required
 };
 
 struct Submission {
-  models::JobSpec spec;
+  training::JobSpec spec;
   nlohmann::json normalised;  // what workers run
 };
 

@@ -20,6 +20,13 @@ std::vector<ops::Tensor> Ensemble::member_logits(const ops::Tensor& x) {
   return out;
 }
 
+std::vector<ops::Tensor> Ensemble::training_heads(const ops::Tensor& x) {
+  std::vector<ops::Tensor> out;
+  for (const auto& [name, m] : named_children())
+    if (m->num_parameters(/*trainable_only=*/true) > 0) out.push_back(m->forward(x));
+  return out;
+}
+
 ops::Tensor Ensemble::forward(const ops::Tensor& x) {
   RM_CHECK(size() > 0, "an ensemble needs members");
   ops::NoGradGuard no_grad;

@@ -12,8 +12,8 @@
 #include <string>
 #include <vector>
 
-#include "models/job_spec.h"
 #include "models/model_registry.h"
+#include "models/model_spec.h"
 #include "models/module.h"
 
 namespace ringmaster::models {

@@ -42,6 +42,12 @@ class Module {
 
   virtual ops::Tensor forward(const ops::Tensor& x) = 0;
   ops::Tensor operator()(const ops::Tensor& x) { return forward(x); }
+  // What training scores: one output per loss term (the loss is their sum),
+  // each with autograd. A model trains on its forward output; an ensemble on
+  // each trainable member's own output (ensemble.h).
+  virtual std::vector<ops::Tensor> training_heads(const ops::Tensor& x) { return {forward(x)}; }
+  // The prediction that training accuracy counts, from training_heads' outputs.
+  virtual ops::Tensor combine_heads(const std::vector<ops::Tensor>& heads) { return heads.at(0); }
 
   // Registration. Names are non-empty and contain no '.'; a name is unique
   // among this module's parameters, buffers and children (a caller bug

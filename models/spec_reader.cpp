@@ -36,7 +36,7 @@ SpecReader::SpecReader(const nlohmann::json& j, std::string pointer,
 SpecReader::~SpecReader() {
   if (!ok_) return;
   for (auto it = j_.begin(); it != j_.end(); ++it) {
-    if (!used_.count(it.key())) problem(it.key(), "unknown field");
+    if (!used_.count(it.key())) problem(it.key(), unknown_reason_);
   }
 }
 

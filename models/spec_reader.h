@@ -2,21 +2,49 @@
 // read marks its key as used and records a SpecProblem (JSON pointer and
 // reason) instead of throwing, so a caller collects every problem at once;
 // on destruction, any key nobody read is an "unknown field" problem.
-// Architectures read their options with it (model_registry.h). Internal to
-// models/; one reader per object, one thread; it never blocks.
+// Architectures read their options with it (model_registry.h), data sets
+// theirs (training/dataset_registry.h), and the job spec its sections. One
+// reader per object, one thread; it never blocks.
 #pragma once
 
 #include <cstdint>
 #include <set>
+#include <stdexcept>
 #include <string>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
-#include "models/job_spec.h"
-
 namespace ringmaster::models {
+
+struct SpecProblem {
+  std::string pointer;  // JSON pointer of the bad field, e.g. "/train/batch_size"
+  std::string reason;   // e.g. "must be >= 1"
+};
+
+// One line per problem: "/train/batch_size: must be >= 1". (Inline, as
+// SpecError: a coordinator reports spec problems without linking models/.)
+inline std::string format_problems(const std::vector<SpecProblem>& problems) {
+  std::string out;
+  for (size_t i = 0; i < problems.size(); ++i) {
+    out += (i ? "\n" : "") + (problems[i].pointer.empty() ? "/" : problems[i].pointer) + ": " +
+           problems[i].reason;
+  }
+  return out;
+}
+
+// Thrown by spec parsers with every problem found.
+class SpecError : public std::runtime_error {
+ public:
+  explicit SpecError(std::vector<SpecProblem> problems)
+      : std::runtime_error(format_problems(problems)), problems_(std::move(problems)) {}
+  const std::vector<SpecProblem>& problems() const { return problems_; }
+
+ private:
+  std::vector<SpecProblem> problems_;
+};
 
 class SpecReader {
  public:
@@ -45,6 +73,21 @@ class SpecReader {
   void number(const std::string& key, double& out, double min, double max, bool min_open = false);
   void boolean(const std::string& key, bool& out);
   void strings(const std::string& key, std::vector<std::string>& out);
+  // One of a fixed set of names, stored as its value (e.g. an enum).
+  template <class E>
+  void choice(const std::string& key, E& out, const std::vector<std::pair<std::string, E>>& names) {
+    std::set<std::string> allowed;
+    std::string got;
+    for (const auto& [name, value] : names) {
+      allowed.insert(name);
+      if (value == out) got = name;
+    }
+    string(key, got, allowed);
+    for (const auto& [name, value] : names)
+      if (name == got) out = value;
+  }
+  // What the destructor says of a key nobody read ("unknown field").
+  void set_unknown_reason(std::string reason) { unknown_reason_ = std::move(reason); }
   // The raw value (marked used), or null when absent.
   const nlohmann::json* raw(const std::string& key);
   // A nested object (for its own reader), or null when absent or not an object
@@ -65,6 +108,7 @@ class SpecReader {
   std::string pointer_;
   std::vector<SpecProblem>& problems_;
   std::set<std::string> used_;
+  std::string unknown_reason_ = "unknown field";
   bool ok_ = false;
 };
 

@@ -19,11 +19,11 @@
 #include <vector>
 
 #include "comm/transport.h"
-#include "models/job_spec.h"
 #include "ops/check.h"
 #include "ops/device_memory.h"
+#include "training/job_spec.h"
+#include "training/trainer.h"
 #include "worker/progress_json.h"
-#include "worker/trainer.h"
 #include "worker/worker_metrics.h"
 
 namespace ringmaster::worker {
@@ -75,15 +75,15 @@ struct Task {
   // publish, and the peers the coordinator sends back (guarded by mu).
   int rank = 0, world_size = 1;
   std::string endpoint, nccl_id;
-  std::optional<Peers> peers;
+  std::optional<training::Peers> peers;
   std::condition_variable peers_cv;
 };
 
-class Sink : public ProgressSink {
+class Sink : public training::ProgressSink {
  public:
   explicit Sink(Task& t) : t_(t) {}
   void on_log(const std::string& line) override { push({Event::kLog, line, nullptr}); }
-  void on_step(const StepProgress& p) override {
+  void on_step(const training::StepProgress& p) override {
     if (t_.metrics != nullptr) t_.metrics->observe_step(p.step_seconds, p.samples);
     // Every step's time and samples reach the coordinator's metrics: a report
     // carries the task's samples so far and the step times since the last one.
@@ -93,13 +93,15 @@ class Sink : public ProgressSink {
     const auto now = Clock::now();
     if (p.step != p.steps_per_epoch && now - last_ < milliseconds(200)) return;
     last_ = now;
-    nlohmann::json report = to_json(p);
-    report["samples_total"] = samples_;
-    report["step_seconds"] = std::move(step_seconds_);
+    comm::StepReport report = to_report(p);
+    report.samples_total = samples_;
+    report.step_seconds = std::move(step_seconds_);
     step_seconds_.clear();
-    push({Event::kStep, {}, std::move(report)});
+    push({Event::kStep, {}, comm::to_json(report)});
   }
-  void on_epoch(const EpochReport& r) override { push({Event::kEpoch, {}, to_json(r)}); }
+  void on_epoch(const training::EpochReport& r) override {
+    push({Event::kEpoch, {}, comm::to_json(to_report(r))});
+  }
 
  private:
   void push(Event e) {
@@ -116,8 +118,8 @@ class Sink : public ProgressSink {
 // The task thread's side of the rendezvous: hands the endpoint to the loop
 // (which sends it to the coordinator, again every second until answered) and
 // waits for the peers.
-Peers await_peers(Task& t, const std::string& endpoint, const std::string& nccl_id,
-                  milliseconds timeout) {
+training::Peers await_peers(Task& t, const std::string& endpoint, const std::string& nccl_id,
+                            milliseconds timeout) {
   std::unique_lock lock(t.mu);
   t.endpoint = endpoint;
   t.nccl_id = nccl_id;
@@ -137,9 +139,9 @@ void run_task(Task& t, nlohmann::json spec_json, int64_t threads, std::string ho
   std::string state, reason;
   nlohmann::json result;
   try {
-    models::JobSpec spec = models::parse_job_spec(spec_json);
+    training::JobSpec spec = training::parse_job_spec(spec_json);
     if (spec.train.threads == 0 && threads > 0) spec.train.threads = threads;
-    DataParallel dp;
+    training::DataParallel dp;
     dp.rank = t.rank;
     dp.world_size = t.world_size;
     dp.host = host;
@@ -148,7 +150,8 @@ void run_task(Task& t, nlohmann::json spec_json, int64_t threads, std::string ho
     dp.rendezvous = [&t, timeout](const std::string& endpoint, const std::string& nccl_id) {
       return await_peers(t, endpoint, nccl_id, timeout);
     };
-    TrainResult r = run_training(spec, sink, &t.cancel, t.world_size > 1 ? &dp : nullptr);
+    training::TrainResult r =
+        training::run_training(spec, sink, &t.cancel, t.world_size > 1 ? &dp : nullptr);
     result = to_json(r);
     state = r.cancelled ? "cancelled" : "succeeded";
   } catch (const models::SpecError& e) {
@@ -283,9 +286,9 @@ class Loop {
       const std::string id = h["job_id"];
       if (task_ && task_->job_id == id) {
         std::lock_guard lock(task_->mu);
-        task_->peers =
-            Peers{h["ring"].get<std::vector<std::string>>(),
-                  h.value("ps", std::vector<std::string>{}), h.value("nccl_id", std::string())};
+        task_->peers = training::Peers{h["ring"].get<std::vector<std::string>>(),
+                                       h.value("ps", std::vector<std::string>{}),
+                                       h.value("nccl_id", std::string())};
         // Shards of a coordinator bound to every interface: dial the address
         // we reach the coordinator at.
         const std::string coord_host = comm::split_tcp_endpoint(o_.coordinator).host;

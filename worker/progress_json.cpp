@@ -1,50 +1,70 @@
-// Progress reports <-> JSON (see progress_json.h).
+// Progress reports to and from comm's report types, and the result as JSON
+// (see progress_json.h).
 #include "worker/progress_json.h"
 
 namespace ringmaster::worker {
-namespace {
 
-double num(const nlohmann::json& j, const char* key) {
-  auto it = j.find(key);
-  return it != j.end() && it->is_number() ? it->get<double>() : 0.0;
-}
-int64_t integer(const nlohmann::json& j, const char* key) {
-  auto it = j.find(key);
-  return it != j.end() && it->is_number_integer() ? it->get<int64_t>() : 0;
-}
-bool boolean(const nlohmann::json& j, const char* key, bool fallback) {
-  const auto it = j.find(key);
-  return it != j.end() && it->is_boolean() ? it->get<bool>() : fallback;
-}
-
-}  // namespace
-
-nlohmann::json to_json(const StepProgress& p) {
-  return {{"epoch", p.epoch},
-          {"epochs", p.epochs},
-          {"step", p.step},
-          {"steps_per_epoch", p.steps_per_epoch},
-          {"loss", p.loss},
-          {"accuracy", p.accuracy},
-          {"samples_per_second", p.samples_per_second},
-          {"eta_seconds", p.eta_seconds},
-          {"lr", p.lr}};
+comm::StepReport to_report(const training::StepProgress& p) {
+  comm::StepReport r;
+  r.epoch = p.epoch;
+  r.epochs = p.epochs;
+  r.step = p.step;
+  r.steps_per_epoch = p.steps_per_epoch;
+  r.loss = p.loss;
+  r.accuracy = p.accuracy;
+  r.samples_per_second = p.samples_per_second;
+  r.eta_seconds = p.eta_seconds;
+  r.lr = p.lr;
+  return r;
 }
 
-nlohmann::json to_json(const EpochReport& r) {
-  return {{"epoch", r.epoch},
-          {"epochs", r.epochs},
-          {"train_loss", r.train_loss},
-          {"train_accuracy", r.train_accuracy},
-          {"test_loss", r.test_loss},
-          {"test_accuracy", r.test_accuracy},
-          {"images_per_second", r.images_per_second},
-          {"epoch_seconds", r.epoch_seconds},
-          {"lr", r.lr},
-          {"trained", r.trained}};
+comm::EpochReport to_report(const training::EpochReport& e) {
+  comm::EpochReport r;
+  r.epoch = e.epoch;
+  r.epochs = e.epochs;
+  r.train_loss = e.train_loss;
+  r.train_accuracy = e.train_accuracy;
+  r.test_loss = e.test_loss;
+  r.test_accuracy = e.test_accuracy;
+  if (e.test_mean_iou >= 0.0) r.test_mean_iou = e.test_mean_iou;
+  r.images_per_second = e.images_per_second;
+  r.epoch_seconds = e.epoch_seconds;
+  r.lr = e.lr;
+  r.trained = e.trained;
+  return r;
 }
 
-nlohmann::json to_json(const TrainResult& r) {
+training::StepProgress from_report(const comm::StepReport& r) {
+  training::StepProgress p;
+  p.epoch = r.epoch.value_or(0);
+  p.epochs = r.epochs.value_or(0);
+  p.step = r.step.value_or(0);
+  p.steps_per_epoch = r.steps_per_epoch.value_or(0);
+  p.loss = r.loss.value_or(0.0);
+  p.accuracy = r.accuracy.value_or(0.0);
+  p.samples_per_second = r.samples_per_second.value_or(0.0);
+  p.eta_seconds = r.eta_seconds.value_or(0.0);
+  p.lr = r.lr.value_or(0.0);
+  return p;
+}
+
+training::EpochReport from_report(const comm::EpochReport& r) {
+  training::EpochReport e;
+  e.epoch = r.epoch.value_or(0);
+  e.epochs = r.epochs.value_or(0);
+  e.train_loss = r.train_loss.value_or(0.0);
+  e.train_accuracy = r.train_accuracy.value_or(0.0);
+  e.test_loss = r.test_loss.value_or(0.0);
+  e.test_accuracy = r.test_accuracy.value_or(0.0);
+  e.test_mean_iou = r.test_mean_iou.value_or(-1.0);
+  e.images_per_second = r.images_per_second.value_or(0.0);
+  e.epoch_seconds = r.epoch_seconds.value_or(0.0);
+  e.lr = r.lr.value_or(0.0);
+  e.trained = r.trained.value_or(true);  // absent in older reports: they all trained
+  return e;
+}
+
+nlohmann::json to_json(const training::TrainResult& r) {
   nlohmann::json j = {{"test_accuracy", r.test_accuracy},
                       {"test_loss", r.test_loss},
                       {"train_loss", r.train_loss},
@@ -77,37 +97,6 @@ nlohmann::json to_json(const TrainResult& r) {
         {"buckets_started_before_backward_end", r.sync.buckets_started_before_backward_end}};
   }
   return j;
-}
-
-StepProgress step_from_json(const nlohmann::json& j) {
-  StepProgress p;
-  if (!j.is_object()) return p;
-  p.epoch = integer(j, "epoch");
-  p.epochs = integer(j, "epochs");
-  p.step = integer(j, "step");
-  p.steps_per_epoch = integer(j, "steps_per_epoch");
-  p.loss = num(j, "loss");
-  p.accuracy = num(j, "accuracy");
-  p.samples_per_second = num(j, "samples_per_second");
-  p.eta_seconds = num(j, "eta_seconds");
-  p.lr = num(j, "lr");
-  return p;
-}
-
-EpochReport epoch_from_json(const nlohmann::json& j) {
-  EpochReport r;
-  if (!j.is_object()) return r;
-  r.epoch = integer(j, "epoch");
-  r.epochs = integer(j, "epochs");
-  r.train_loss = num(j, "train_loss");
-  r.train_accuracy = num(j, "train_accuracy");
-  r.test_loss = num(j, "test_loss");
-  r.test_accuracy = num(j, "test_accuracy");
-  r.images_per_second = num(j, "images_per_second");
-  r.epoch_seconds = num(j, "epoch_seconds");
-  r.lr = num(j, "lr");
-  r.trained = boolean(j, "trained", true);  // absent in older reports: they all trained
-  return r;
 }
 
 }  // namespace ringmaster::worker

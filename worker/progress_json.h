@@ -1,18 +1,22 @@
-// The trainer's progress reports as JSON, the form they travel in from a
-// worker to the coordinator and on to `ringmaster submit --follow`. Missing or
-// mistyped fields read as 0, since the reports are for display only.
+// The trainer's progress in the form it travels: its step and epoch
+// reports as comm's report types (comm/progress_report.h, the one
+// declaration of their fields), back again for display, and the final
+// result as JSON (the `finished` message's result and `--metrics-out`).
 #pragma once
 
 #include <nlohmann/json.hpp>
 
-#include "worker/trainer.h"
+#include "comm/progress_report.h"
+#include "training/trainer.h"
 
 namespace ringmaster::worker {
 
-nlohmann::json to_json(const StepProgress& p);
-nlohmann::json to_json(const EpochReport& r);
-nlohmann::json to_json(const TrainResult& r);
-StepProgress step_from_json(const nlohmann::json& j);
-EpochReport epoch_from_json(const nlohmann::json& j);
+comm::StepReport to_report(const training::StepProgress& p);
+comm::EpochReport to_report(const training::EpochReport& r);
+// For display: an absent field reads as 0 (`trained` as true).
+training::StepProgress from_report(const comm::StepReport& r);
+training::EpochReport from_report(const comm::EpochReport& r);
+
+nlohmann::json to_json(const training::TrainResult& r);
 
 }  // namespace ringmaster::worker

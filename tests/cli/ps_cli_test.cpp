@@ -104,7 +104,7 @@ TEST_F(PsCommand, TwoShardProcessesServeABspJobWithTheOptimizerFromTheInit) {
     client.finish();
     if (rank == 0) result = w;
   });
-  // The same with the update written out (torch SGD with momentum = models::SGD).
+  // The same with the update written out (torch SGD with momentum = training::SGD).
   comm::PsTensors local = Mlp::init(3);
   comm::PsJobInfo info;
   comm::PsUpdate update = comm::test::sgd_momentum(0.05f, 0.9f)(info, local);

@@ -75,7 +75,7 @@ TEST(PsFp16, EncodeDecodeWithinHalfPrecisionAndResidualIsTheRoundingError) {
 
 // Trains the MLP for `steps` with `world` ranks and `shards` shards, global
 // batch split evenly; returns rank 0's final weights.
-PsTensors train(int world, int shards, int steps, PsCompression compression, int64_t slice_elems,
+PsTensors train(int world, int shards, int steps, Compression compression, int64_t slice_elems,
                 PsMode mode = PsMode::kBsp, int staleness = 0) {
   Context ctx;
   test::Shards servers(ctx, shards, test::sgd_momentum(0.05f, 0.9f));
@@ -127,10 +127,10 @@ TEST(ParameterServerBsp, OneTwoFourWorkersOnOneTwoThreeShardsReachTheSameWeights
     // Slices of 16 elements: fc1.weight (60) and fc2.weight (30) are split,
     // so keys of uneven sizes land on every shard.
     const int64_t slice = shards == 1 ? 0 : 16;
-    const PsTensors one = train(1, shards, 50, PsCompression::kNone, slice);
+    const PsTensors one = train(1, shards, 50, Compression::kNone, slice);
     EXPECT_LE(test::max_rel_diff(one, local), 1e-6) << shards << " shards, 1 worker";
     for (int world : {2, 4}) {
-      const PsTensors w = train(world, shards, 50, PsCompression::kNone, slice);
+      const PsTensors w = train(world, shards, 50, Compression::kNone, slice);
       const double d = test::max_rel_diff(w, one);
       std::printf("[ measured ] %d shards, %d workers vs 1: max relative difference %.3g\n", shards,
                   world, d);
@@ -140,8 +140,8 @@ TEST(ParameterServerBsp, OneTwoFourWorkersOnOneTwoThreeShardsReachTheSameWeights
 }
 
 TEST(ParameterServerFp16, CloseToUncompressedTraining) {
-  const PsTensors none = train(2, 2, 50, PsCompression::kNone, 16);
-  const PsTensors fp16 = train(2, 2, 50, PsCompression::kFp16, 16);
+  const PsTensors none = train(2, 2, 50, Compression::kNone, 16);
+  const PsTensors fp16 = train(2, 2, 50, Compression::kFp16, 16);
   const double d = test::max_rel_diff(fp16, none);
   std::printf("[ measured ] fp16 vs none after 50 steps: max relative difference %.3g\n", d);
   EXPECT_LE(d, 1e-4) << "fp16 with error feedback drifts from f32 by " << d;  // measured 1.3e-5
@@ -166,7 +166,7 @@ TEST(ParameterServerFp16, ErrorFeedbackKeepsTheAccumulatedErrorBounded) {
   test::Shards servers(ctx, 1, summing);
   PsClientOptions o;
   o.job_id = "job-ef";
-  o.compression = PsCompression::kFp16;
+  o.compression = Compression::kFp16;
   o.timeout = 10s;
   constexpr int64_t kN = 64;
   ParameterServerClient client(ctx, servers.endpoints, {{"g", kN}}, o);

@@ -14,6 +14,7 @@
 #include "coordinator/coordinator.h"
 #include "raw_http.h"
 #include "test_dir.h"
+#include "training/ps_update.h"
 
 namespace ringmaster::testing_support {
 
@@ -26,6 +27,8 @@ class CoordinatorFixture : public ::testing::Test {
     options_.state_dir = (dir_ / "runs" / "cluster").string();
     options_.checkpoint_root = (dir_ / "runs").string();
     options_.durability = coordinator::Durability::kNormal;
+    options_.ps_update = training::make_ps_update_from_json;
+    options_.parse_spec = training::parse_job_spec;
   }
   void TearDown() override {
     coord_.reset();

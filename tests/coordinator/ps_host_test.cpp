@@ -1,6 +1,7 @@
 // PsHost: shards per job on ephemeral loopback ports, the job's own optimizer
-// (models/) and LR schedule stepping on the shards, refusals of other jobs
-// and of a wrong world, and the update configuration's JSON form.
+// and LR schedule (training::make_ps_update_from_json, handed to the host) stepping on
+// the shards, and refusals of other jobs, of a wrong world, and of a host
+// with no optimizer.
 #include "coordinator/ps_host.h"
 
 #include <gtest/gtest.h>
@@ -10,9 +11,10 @@
 
 #include "comm/ps_client.h"
 #include "comm/transport.h"
-#include "models/lr_schedule.h"
-#include "models/optimizer.h"
 #include "tests/comm/ps_test_util.h"
+#include "training/lr_schedule.h"
+#include "training/optimizer.h"
+#include "training/ps_update.h"
 
 namespace ringmaster::coordinator {
 namespace {
@@ -20,30 +22,38 @@ namespace {
 using namespace std::chrono_literals;
 using comm::test::Mlp;
 
-models::JobSpec spec_with(const nlohmann::json& optimizer, const nlohmann::json& schedule) {
-  return models::parse_job_spec({{"optimizer", optimizer}, {"lr_schedule", schedule}});
+// A host that steps shards with training's optimizers, as the binary's does.
+PsHostOptions with_optimizer() {
+  PsHostOptions o;
+  o.make_update = training::make_ps_update_from_json;
+  return o;
+}
+
+training::JobSpec spec_with(const nlohmann::json& optimizer, const nlohmann::json& schedule) {
+  return training::parse_job_spec({{"optimizer", optimizer}, {"lr_schedule", schedule}});
 }
 
 // The trainer's loop without a parameter server: full global batch, the
 // spec's optimizer from models/, lr set from the schedule before every step.
-comm::PsTensors train_locally(const models::JobSpec& spec, int64_t spe, int steps) {
+comm::PsTensors train_locally(const training::JobSpec& spec, int64_t spe, int steps) {
   comm::PsTensors w = Mlp::init(3);
   models::NamedTensors params;
   for (auto& [k, t] : w) {
     t.set_requires_grad(true);
     params.emplace_back(k, t);
   }
-  const models::OptimizerSpec& o = spec.optimizer;
-  nlohmann::json opt = {{"type", o.name}, {"lr", o.lr}, {"weight_decay", o.weight_decay}};
-  if (o.name == "sgd") {
+  const training::OptimizerSpec& o = spec.optimizer;
+  nlohmann::json opt = {
+      {"type", training::to_string(o.name)}, {"lr", o.lr}, {"weight_decay", o.weight_decay}};
+  if (o.name == training::OptimizerKind::kSgd) {
     opt["momentum"] = o.momentum;
     opt["nesterov"] = o.nesterov;
   } else {
     opt["betas"] = {o.beta1, o.beta2};
     opt["eps"] = o.eps;
   }
-  auto optimizer = models::make_optimizer(opt, params);
-  const auto schedule = models::LrSchedule::from_json(
+  auto optimizer = training::make_optimizer(opt, params);
+  const auto schedule = training::LrSchedule::from_json(
       spec.lr_schedule.empty() ? nlohmann::json{{"type", "constant"}} : spec.lr_schedule,
       spec.optimizer.lr);
   const auto batches = comm::test::make_batches(steps, 24, 11);
@@ -57,13 +67,13 @@ comm::PsTensors train_locally(const models::JobSpec& spec, int64_t spe, int step
 }
 
 // `world` worker threads train the MLP through the host's shards for `job`.
-comm::PsTensors train_on_host(PsHost& host, const std::string& job, const models::JobSpec& spec,
+comm::PsTensors train_on_host(PsHost& host, const std::string& job, const training::JobSpec& spec,
                               int64_t spe, int world, int shards, int steps) {
   PsJobOptions o;
   o.job_id = job;
   o.world = world;
   o.shards = shards;
-  o.update = PsUpdateConfig::from_spec(spec, spe);
+  o.update = training::PsUpdateConfig::from_spec(spec, spe).to_json();
   const std::vector<std::string> endpoints = host.start_job(o);
   const auto batches = comm::test::make_batches(steps, 24, 11);
   comm::Context ctx;
@@ -95,7 +105,7 @@ comm::PsTensors train_on_host(PsHost& host, const std::string& job, const models
 
 TEST(PsHost, BspOnTheHostMatchesTheJobsOptimizerAndScheduleRunLocally) {
   const int64_t spe = 10;  // the step schedule halves the lr at steps 10, 20, 30, 40
-  const std::vector<models::JobSpec> specs = {
+  const std::vector<training::JobSpec> specs = {
       spec_with({{"name", "sgd"},
                  {"lr", 0.05},
                  {"momentum", 0.9},
@@ -104,9 +114,9 @@ TEST(PsHost, BspOnTheHostMatchesTheJobsOptimizerAndScheduleRunLocally) {
                 {{"type", "step"}, {"step_size", 1}, {"gamma", 0.5}}),
       spec_with({{"name", "adamw"}, {"lr", 0.01}, {"weight_decay", 0.01}},
                 {{"type", "cosine"}, {"t_max", 5}, {"warmup_epochs", 1}})};
-  PsHost host;
+  PsHost host(with_optimizer());
   int n = 0;
-  for (const models::JobSpec& spec : specs) {
+  for (const training::JobSpec& spec : specs) {
     const comm::PsTensors local = train_locally(spec, spe, 50);
     ASSERT_GT(comm::test::max_rel_diff(Mlp::init(3), local), 1e-2) << "it must train";
     for (int world : {1, 2, 4}) {
@@ -114,15 +124,15 @@ TEST(PsHost, BspOnTheHostMatchesTheJobsOptimizerAndScheduleRunLocally) {
           train_on_host(host, "job-" + std::to_string(++n), spec, spe, world, 2, 50);
       const double d = comm::test::max_rel_diff(w, local);
       std::printf("[ measured ] %s, %d workers: max relative difference to local %.3g\n",
-                  spec.optimizer.name.c_str(), world, d);
-      EXPECT_LE(d, 1e-5) << spec.optimizer.name << ", " << world << " workers";
+                  training::to_string(spec.optimizer.name), world, d);
+      EXPECT_LE(d, 1e-5) << training::to_string(spec.optimizer.name) << ", " << world << " workers";
     }
   }
   EXPECT_TRUE(host.jobs().empty());
 }
 
 TEST(PsHost, StartsShardsOnEphemeralPortsOfTheBindHostAndStopsThem) {
-  PsHost host;
+  PsHost host(with_optimizer());
   PsJobOptions o;
   o.job_id = "job-1";
   o.world = 2;
@@ -180,40 +190,17 @@ TEST(PsHost, StartsShardsOnEphemeralPortsOfTheBindHostAndStopsThem) {
   }
 }
 
-TEST(PsUpdateConfig, RoundTripsThroughJsonAndNamesBadFields) {
-  const models::JobSpec spec = spec_with({{"name", "sgd"}, {"lr", 0.1}, {"momentum", 0.9}},
-                                         {{"type", "step"}, {"step_size", 2}});
-  const PsUpdateConfig c = PsUpdateConfig::from_spec(spec, 7);
-  const PsUpdateConfig back = PsUpdateConfig::from_json(c.to_json());
-  EXPECT_EQ(back.to_json(), c.to_json());
-  EXPECT_EQ(back.optimizer.name, "sgd");
-  EXPECT_DOUBLE_EQ(back.optimizer.momentum, 0.9);
-  EXPECT_EQ(back.steps_per_epoch, 7);
-  nlohmann::json bad = c.to_json();
-  bad["optimizer"]["lr"] = -1;
+TEST(PsHost, RefusesAJobWithoutAnOptimizerToRun) {
+  PsHost host;  // nobody handed it training's optimizers
+  PsJobOptions o;
+  o.job_id = "job-1";
   try {
-    PsUpdateConfig::from_json(bad);
-    ADD_FAILURE() << "a negative lr must be refused";
-  } catch (const models::SpecError& e) {
-    EXPECT_EQ(e.problems().at(0).pointer, "/optimizer/lr");
-  }
-  bad = c.to_json();
-  bad["steps_per_epoch"] = 0;
-  EXPECT_THROW(PsUpdateConfig::from_json(bad), ops::Error);
-  bad = c.to_json();
-  bad["momentum"] = 1;
-  EXPECT_THROW(PsUpdateConfig::from_json(bad), ops::Error);
-
-  // The standalone factory turns a bad configuration into a refused init.
-  comm::PsJobInfo info;
-  info.update = {{"optimizer", {{"name", "rmsprop"}}}, {"steps_per_epoch", 1}};
-  comm::PsTensors weights = Mlp::init(1);
-  try {
-    make_ps_update_factory_from_init()(info, weights);
-    ADD_FAILURE() << "an unknown optimizer must be refused";
+    host.start_job(o);
+    ADD_FAILURE() << "a host without make_update must refuse";
   } catch (const ops::Error& e) {
-    EXPECT_NE(std::string(e.what()).find("/optimizer/name"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("make_update"), std::string::npos) << e.what();
   }
+  EXPECT_TRUE(host.jobs().empty());
 }
 
 }  // namespace

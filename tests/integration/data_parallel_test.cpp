@@ -3,7 +3,9 @@
 // of one process with the same global batch; fp16 compression stays close
 // (and DeepConvNet's Fashion-MNIST accuracy stays within 0.3 points);
 // bucket all-reduces start while backward is still running; a killed rank
-// makes its peer fail fast, naming it; a missing rank ends the rendezvous.
+// makes its peer fail fast, naming it; a missing rank ends the rendezvous;
+// the accuracy reported is that of the checkpoint (batch-norm statistics
+// averaged over the ranks).
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -292,6 +294,51 @@ TEST_F(DataParallelTest, BucketAllReducesStartBeforeBackwardEnds) {
   EXPECT_GT(s.value("buckets", 0), 2 * s.value("steps", 0));  // several buckets a step
   // Most steps started at least one bucket's all-reduce before backward ended.
   EXPECT_GE(s.value("buckets_started_before_backward_end", 0), s.value("steps", 0) / 2);
+}
+
+TEST_F(DataParallelTest, ReportedAccuracyIsTheCheckpointsEvaluatedAlone) {
+  // A ResNet's batch-norm running statistics differ between ranks (each sees
+  // its own half of every batch); they are averaged before each evaluation,
+  // so what rank 0 reports is what its checkpoint scores on its own. The
+  // checkpoint is evaluated alone with eval batches of 50, each one rank's
+  // slice of a 100-image global eval batch, so every image goes through the
+  // same kernels with the same batch size in both runs.
+  const uint64_t seed = run_seed();
+  std::printf("seed %llu (RM_TEST_SEED=%llu repeats it)\n", static_cast<unsigned long long>(seed),
+              static_cast<unsigned long long>(seed));
+  const nlohmann::json data = {
+      {"dataset", "digits"}, {"path", digits()}, {"train_limit", 400}, {"test_limit", 500}};
+  const nlohmann::json model = {{"name", "resnet"}, {"depth", 8}, {"width", 8}};
+  const nlohmann::json m =
+      train(write_spec("bn", {{"model", model},
+                              {"data", data},
+                              {"train",
+                               {{"epochs", 1},
+                                {"batch_size", 40},
+                                {"eval_batch_size", 100},
+                                {"threads", 1},
+                                {"seed", seed}}},
+                              {"optimizer", {{"name", "sgd"}, {"lr", 0.05}, {"momentum", 0.9}}},
+                              {"sync", {{"timeout_s", 30}}}}),
+            2);
+  nlohmann::json frozen = model;
+  frozen["init"] = {{"checkpoint", path("bn.safetensors")}};
+  frozen["freeze"] = {"*"};
+  const nlohmann::json alone =
+      train(write_spec("bn-alone",
+                       {{"model", frozen},
+                        {"data", data},
+                        {"train", {{"eval_batch_size", 50}, {"threads", 1}, {"seed", seed}}}}),
+            1);
+  ASSERT_TRUE(m.contains("test_accuracy") && alone.contains("test_accuracy")) << m.dump() << "\n"
+                                                                              << alone.dump();
+  std::printf("reported %.4f (loss %.6f), checkpoint alone %.4f (loss %.6f)\n",
+              m["test_accuracy"].get<double>(), m["test_loss"].get<double>(),
+              alone["test_accuracy"].get<double>(), alone["test_loss"].get<double>());
+  EXPECT_EQ(m["test_accuracy"].get<double>(), alone["test_accuracy"].get<double>());
+  // The loss sums travel as f32: equal to about 7 digits.
+  EXPECT_NEAR(m["test_loss"].get<double>(), alone["test_loss"].get<double>(),
+              1e-5 * std::abs(alone["test_loss"].get<double>()));
 }
 
 TEST_F(DataParallelTest, AKilledRankMakesItsPeerFailFastNamingIt) {

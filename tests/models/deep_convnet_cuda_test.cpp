@@ -14,13 +14,13 @@
 #include <filesystem>
 
 #include "models/dataset.h"
-#include "models/grad_scaler.h"
 #include "models/layers.h"
 #include "models/model_registry.h"
-#include "models/optimizer.h"
 #include "ops/cast.h"
 #include "ops/device_memory.h"
 #include "ops/softmax.h"
+#include "training/grad_scaler.h"
+#include "training/optimizer.h"
 
 namespace ringmaster::models {
 namespace {
@@ -108,10 +108,10 @@ void optimizer_matches_cpu(const Options& options) {
 
 TEST(CudaOptimizer, SgdAndAdamOnTheGpuMatchTheCpu) {
   SKIP_WITHOUT_CUDA();
-  optimizer_matches_cpu<SGD>(
-      SGDOptions{.lr = 0.1, .momentum = 0.9, .nesterov = true, .weight_decay = 1e-3});
-  optimizer_matches_cpu<Adam>(AdamOptions{.lr = 1e-2, .weight_decay = 1e-2});
-  optimizer_matches_cpu<AdamW>(AdamOptions{.lr = 1e-2, .weight_decay = 1e-2});
+  optimizer_matches_cpu<training::SGD>(
+      training::SGDOptions{.lr = 0.1, .momentum = 0.9, .nesterov = true, .weight_decay = 1e-3});
+  optimizer_matches_cpu<training::Adam>(training::AdamOptions{.lr = 1e-2, .weight_decay = 1e-2});
+  optimizer_matches_cpu<training::AdamW>(training::AdamOptions{.lr = 1e-2, .weight_decay = 1e-2});
 }
 
 std::string digits_path() {
@@ -163,8 +163,8 @@ TEST(CudaDeepConvNet, LossCurveMatchesTheCpuOnDigits) {
   auto cpu = build_model("deep_convnet", cfg, rng_cpu);
   auto gpu = build_model("deep_convnet", cfg, rng_gpu);
   gpu->to(Device::cuda());
-  Adam opt_cpu(cpu->named_parameters(), {.lr = 2e-3});
-  Adam opt_gpu(gpu->named_parameters(), {.lr = 2e-3});
+  training::Adam opt_cpu(cpu->named_parameters(), {.lr = 2e-3});
+  training::Adam opt_gpu(gpu->named_parameters(), {.lr = 2e-3});
 
   constexpr int kSteps = 100;
   std::vector<double> lc, lg;
@@ -204,9 +204,9 @@ TEST(CudaHalfDeepConvNet, MixedPrecisionFollowsTheFp32CurveOnDigits) {
   auto cpu = build_model("deep_convnet", cfg, rng_cpu);
   auto gpu = build_model("deep_convnet", cfg, rng_gpu);
   gpu->to(Device::cuda());
-  Adam opt_cpu(cpu->named_parameters(), {.lr = 2e-3});
-  Adam opt_gpu(gpu->named_parameters(), {.lr = 2e-3});
-  GradScaler scaler;
+  training::Adam opt_cpu(cpu->named_parameters(), {.lr = 2e-3});
+  training::Adam opt_gpu(gpu->named_parameters(), {.lr = 2e-3});
+  training::GradScaler scaler;
 
   constexpr int kSteps = 100;
   std::vector<double> lc, lg;

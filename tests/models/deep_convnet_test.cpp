@@ -12,11 +12,11 @@
 #include "models/dataset.h"
 #include "models/layers.h"
 #include "models/model_registry.h"
-#include "models/optimizer.h"
 #include "models/safetensors.h"
 #include "ops/autograd.h"
 #include "ops/device_memory.h"
 #include "ops/softmax.h"
+#include "training/optimizer.h"
 
 namespace ringmaster::models {
 namespace {
@@ -219,7 +219,7 @@ TEST(DeepConvNet, TrainsOnDigits) {
   std::mt19937_64 rng(13);
   auto net =
       build_model("deep_convnet", {.in_channels = 1, .num_classes = 10, .image_size = 8}, rng);
-  Adam opt(net->named_parameters(), {.lr = 3e-3});
+  training::Adam opt(net->named_parameters(), {.lr = 3e-3});
   const double before = eval_loss(*net, ds);
   for (int epoch = 0; epoch < 8; ++epoch) {
     BatchLoader loader(ds, 32, 1, epoch);

@@ -5,7 +5,7 @@
 
 #include <filesystem>
 
-#include "models/job_spec.h"
+#include "training/job_spec.h"
 
 namespace {
 
@@ -17,7 +17,7 @@ TEST(Examples, EveryExampleSpecParses) {
     if (e.path().extension() != ".json") continue;
     ++n;
     try {
-      ringmaster::models::load_job_spec(e.path().string());
+      ringmaster::training::load_job_spec(e.path().string());
     } catch (const ringmaster::models::SpecError& err) {
       ADD_FAILURE() << e.path() << ":\n" << err.what();
     }
@@ -32,7 +32,7 @@ TEST(Examples, EveryExperimentSpecParses) {
     if (e.path().extension() != ".json") continue;
     ++n;
     try {
-      ringmaster::models::load_job_spec(e.path().string());
+      ringmaster::training::load_job_spec(e.path().string());
     } catch (const ringmaster::models::SpecError& err) {
       ADD_FAILURE() << e.path() << ":\n" << err.what();
     }

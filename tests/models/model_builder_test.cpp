@@ -1,7 +1,7 @@
 // build_model_from_spec: transfer learning (init from a checkpoint with
 // include/exclude globs, a fresh head, shape mismatches named by parameter,
-// freezing, and a proof that frozen parameters do not change under SGD with
-// momentum and weight decay or AdamW) and ensembles (averaged probabilities,
+// freezing, and a proof that frozen parameters do not change under training::SGD with
+// momentum and weight decay or training::AdamW) and ensembles (averaged probabilities,
 // members loaded from checkpoints are frozen).
 #include "models/model_builder.h"
 
@@ -12,9 +12,9 @@
 #include <filesystem>
 
 #include "models/ensemble.h"
-#include "models/optimizer.h"
 #include "models/safetensors.h"
 #include "ops/softmax.h"
+#include "training/optimizer.h"
 
 namespace ringmaster::models {
 namespace {
@@ -114,13 +114,14 @@ TEST(Transfer, FrozenParametersDoNotChange) {
       for (const auto& [n, t] : model->named_parameters()) copy.emplace(n, t.clone());
       return copy;
     }();
-    std::unique_ptr<Optimizer> o;
+    std::unique_ptr<training::Optimizer> o;
     if (std::string(opt) == "sgd") {
-      o = std::make_unique<SGD>(model->named_parameters(),
-                                SGDOptions{.lr = 0.1, .momentum = 0.9, .weight_decay = 0.01});
+      o = std::make_unique<training::SGD>(
+          model->named_parameters(),
+          training::SGDOptions{.lr = 0.1, .momentum = 0.9, .weight_decay = 0.01});
     } else {
-      o = std::make_unique<AdamW>(model->named_parameters(),
-                                  AdamOptions{.lr = 0.01, .weight_decay = 0.1});
+      o = std::make_unique<training::AdamW>(model->named_parameters(),
+                                            training::AdamOptions{.lr = 0.01, .weight_decay = 0.1});
     }
     Tensor labels = Tensor::empty({4}, ops::DType::i64);
     for (int i = 0; i < 4; ++i) labels.data<int64_t>()[i] = i;

@@ -1,0 +1,103 @@
+// Progress reports <-> JSON (see progress_report.h): one table of fields per
+// report, used both ways.
+#include "comm/progress_report.h"
+
+#include <variant>
+
+namespace ringmaster::comm {
+namespace {
+
+template <class R>
+using Field =
+    std::pair<const char*, std::variant<std::optional<int64_t> R::*, std::optional<double> R::*,
+                                        std::optional<bool> R::*>>;
+
+const std::vector<Field<StepReport>>& step_fields() {
+  static const std::vector<Field<StepReport>> f = {
+      {"epoch", &StepReport::epoch},
+      {"epochs", &StepReport::epochs},
+      {"step", &StepReport::step},
+      {"steps_per_epoch", &StepReport::steps_per_epoch},
+      {"loss", &StepReport::loss},
+      {"accuracy", &StepReport::accuracy},
+      {"samples_per_second", &StepReport::samples_per_second},
+      {"eta_seconds", &StepReport::eta_seconds},
+      {"lr", &StepReport::lr},
+      {"samples_total", &StepReport::samples_total}};
+  return f;
+}
+
+const std::vector<Field<EpochReport>>& epoch_fields() {
+  static const std::vector<Field<EpochReport>> f = {
+      {"epoch", &EpochReport::epoch},
+      {"epochs", &EpochReport::epochs},
+      {"train_loss", &EpochReport::train_loss},
+      {"train_accuracy", &EpochReport::train_accuracy},
+      {"test_loss", &EpochReport::test_loss},
+      {"test_accuracy", &EpochReport::test_accuracy},
+      {"test_mean_iou", &EpochReport::test_mean_iou},
+      {"images_per_second", &EpochReport::images_per_second},
+      {"epoch_seconds", &EpochReport::epoch_seconds},
+      {"lr", &EpochReport::lr},
+      {"trained", &EpochReport::trained}};
+  return f;
+}
+
+template <class R>
+nlohmann::json write(const R& r, const std::vector<Field<R>>& fields) {
+  nlohmann::json j = nlohmann::json::object();
+  for (const auto& [key, member] : fields)
+    std::visit(
+        [&](auto m) {
+          if ((r.*m).has_value()) j[key] = *(r.*m);
+        },
+        member);
+  return j;
+}
+
+template <class R>
+R read(const nlohmann::json& j, const std::vector<Field<R>>& fields) {
+  R r;
+  if (!j.is_object()) return r;
+  for (const auto& [key, member] : fields) {
+    const auto it = j.find(key);
+    if (it == j.end()) continue;
+    std::visit(
+        [&](auto m) {
+          using T = typename std::remove_reference_t<decltype(r.*m)>::value_type;
+          if constexpr (std::is_same_v<T, bool>) {
+            if (it->is_boolean()) r.*m = it->template get<bool>();
+          } else if constexpr (std::is_same_v<T, int64_t>) {
+            if (it->is_number_integer()) r.*m = it->template get<int64_t>();
+          } else {
+            if (it->is_number()) r.*m = it->template get<double>();
+          }
+        },
+        member);
+  }
+  return r;
+}
+
+}  // namespace
+
+nlohmann::json to_json(const StepReport& r) {
+  nlohmann::json j = write(r, step_fields());
+  if (!r.step_seconds.empty()) j["step_seconds"] = r.step_seconds;
+  return j;
+}
+
+nlohmann::json to_json(const EpochReport& r) { return write(r, epoch_fields()); }
+
+StepReport read_step_report(const nlohmann::json& j) {
+  StepReport r = read(j, step_fields());
+  if (!j.is_object()) return r;
+  const auto times = j.find("step_seconds");
+  if (times != j.end() && times->is_array())
+    for (const auto& t : *times)
+      if (t.is_number()) r.step_seconds.push_back(t.get<double>());
+  return r;
+}
+
+EpochReport read_epoch_report(const nlohmann::json& j) { return read(j, epoch_fields()); }
+
+}  // namespace ringmaster::comm

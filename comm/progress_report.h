@@ -1,0 +1,46 @@
+// The progress reports a training task sends (worker -> coordinator, in a
+// "progress" message's `report`, kind "step" or "epoch") and that the
+// coordinator keeps and serves to clients (`GET /v1/jobs/{id}`: `progress`
+// and `epochs`). Declared here once: the trainer's agent writes them, the
+// coordinator's metrics and the CLI read them, all through these types.
+// Reading is lenient, as the reports are for display and metrics only: a
+// field that is absent or of the wrong type is left empty (nullopt), never
+// an error, so a reader keeps what it had.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace ringmaster::comm {
+
+// After a step (rank 0 of a data-parallel job: the figures over all ranks).
+struct StepReport {
+  std::optional<int64_t> epoch, epochs;  // 1-based epoch
+  std::optional<int64_t> step, steps_per_epoch;
+  std::optional<double> loss;      // running mean over this epoch so far
+  std::optional<double> accuracy;  // running training accuracy this epoch (0..1)
+  std::optional<double> samples_per_second, eta_seconds, lr;
+  // The task's samples so far (a smaller total than before: it started again).
+  std::optional<int64_t> samples_total;
+  // The duration of every step since the previous report.
+  std::vector<double> step_seconds;
+};
+
+// After an epoch's evaluation.
+struct EpochReport {
+  std::optional<int64_t> epoch, epochs;
+  std::optional<double> train_loss, train_accuracy, test_loss, test_accuracy;
+  std::optional<double> test_mean_iou;  // segmentation only
+  std::optional<double> images_per_second, epoch_seconds, lr;
+  std::optional<bool> trained;  // false: an evaluation-only pass (absent: it trained)
+};
+
+nlohmann::json to_json(const StepReport& r);
+nlohmann::json to_json(const EpochReport& r);
+StepReport read_step_report(const nlohmann::json& j);
+EpochReport read_epoch_report(const nlohmann::json& j);
+
+}  // namespace ringmaster::comm

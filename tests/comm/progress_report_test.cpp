@@ -1,0 +1,64 @@
+// Progress reports: every field survives the round trip through JSON; a
+// field that is absent or of the wrong type reads as empty, never as an error.
+#include "comm/progress_report.h"
+
+#include <gtest/gtest.h>
+
+namespace ringmaster::comm {
+namespace {
+
+TEST(ProgressReport, StepReportRoundTrips) {
+  StepReport r;
+  r.epoch = 2;
+  r.epochs = 5;
+  r.step = 7;
+  r.steps_per_epoch = 60;
+  r.loss = 0.75;
+  r.accuracy = 0.5;
+  r.samples_per_second = 1234.5;
+  r.eta_seconds = 12.0;
+  r.lr = 1e-3;
+  r.samples_total = 700;
+  r.step_seconds = {0.01, 0.02};
+  const nlohmann::json j = to_json(r);
+  EXPECT_EQ(j["steps_per_epoch"], 60);
+  EXPECT_EQ(j["step_seconds"].size(), 2u);
+  const StepReport back = read_step_report(j);
+  EXPECT_EQ(back.epoch, 2);
+  EXPECT_EQ(back.step, 7);
+  EXPECT_EQ(back.loss, 0.75);
+  EXPECT_EQ(back.lr, 1e-3);
+  EXPECT_EQ(back.samples_total, 700);
+  EXPECT_EQ(back.step_seconds, r.step_seconds);
+  EXPECT_EQ(to_json(back), j);
+}
+
+TEST(ProgressReport, EpochReportRoundTripsAndLeavesOutWhatItLacks) {
+  EpochReport r;
+  r.epoch = 1;
+  r.test_accuracy = 0.9;
+  r.trained = false;
+  const nlohmann::json j = to_json(r);
+  EXPECT_EQ(j, nlohmann::json({{"epoch", 1}, {"test_accuracy", 0.9}, {"trained", false}}));
+  const EpochReport back = read_epoch_report(j);
+  EXPECT_EQ(back.epoch, 1);
+  EXPECT_EQ(back.test_accuracy, 0.9);
+  EXPECT_EQ(back.trained, false);
+  EXPECT_FALSE(back.test_mean_iou.has_value());
+  EXPECT_FALSE(back.train_loss.has_value());
+}
+
+TEST(ProgressReport, WrongTypesAndNonObjectsReadAsEmpty) {
+  const StepReport s = read_step_report(
+      {{"loss", "garbage"}, {"epoch", 1.5}, {"step_seconds", {0.5, "x", 0.25}}, {"lr", 0.1}});
+  EXPECT_FALSE(s.loss.has_value());
+  EXPECT_FALSE(s.epoch.has_value());  // an epoch is a whole number
+  EXPECT_EQ(s.lr, 0.1);
+  EXPECT_EQ(s.step_seconds, (std::vector<double>{0.5, 0.25}));
+  EXPECT_FALSE(read_step_report(nlohmann::json::array()).loss.has_value());
+  EXPECT_FALSE(read_epoch_report("text").epoch.has_value());
+  EXPECT_FALSE(read_epoch_report({{"trained", 1}}).trained.has_value());
+}
+
+}  // namespace
+}  // namespace ringmaster::comm

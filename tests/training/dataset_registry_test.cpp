@@ -1,0 +1,100 @@
+// The data-set registry: each data set loads through its own reader with its
+// own fields and defaults, the shared limits apply after, and a bad field or
+// an unknown name is an error that names it.
+#include "training/dataset_registry.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+namespace ringmaster::training {
+namespace {
+
+std::string digits() { return std::string(RINGMASTER_SOURCE_DIR) + "/data/digits.csv.gz"; }
+std::string lfw() { return std::string(RINGMASTER_SOURCE_DIR) + "/data/lfw_subset.npy"; }
+const char* kFashionDir = "/usr/share/datasets/fashion-mnist";
+
+DataSpec data_spec(const nlohmann::json& data) { return parse_job_spec({{"data", data}}).data; }
+
+TEST(DatasetRegistry, NamesEveryDataSet) {
+  EXPECT_EQ(dataset_names(), (std::vector<std::string>{"digits", "fashion-composites",
+                                                       "fashion-mnist", "lfw-subset"}));
+}
+
+TEST(DatasetRegistry, DigitsSplitsByItsOwnFractionAndSeed) {
+  if (!std::filesystem::exists(digits())) GTEST_SKIP() << digits() << " missing";
+  const TrainTestData d = load_data(data_spec({{"dataset", "digits"}, {"path", digits()}}), 3);
+  EXPECT_EQ(d.test.size(), 1797 * 280 / 1000);  // the default 28%
+  EXPECT_EQ(d.train.size() + d.test.size(), 1797);
+  const TrainTestData quarter =
+      load_data(data_spec({{"dataset", "digits"}, {"path", digits()}, {"test_fraction", 0.25}}), 3);
+  EXPECT_EQ(quarter.test.size(), 1797 * 250 / 1000);
+  // split_seed fixes the split whatever train.seed is; without it the seed decides.
+  const DataSpec fixed = data_spec({{"dataset", "digits"}, {"path", digits()}, {"split_seed", 7}});
+  EXPECT_EQ(load_data(fixed, 1).test.labels, load_data(fixed, 2).test.labels);
+  const DataSpec by_seed = data_spec({{"dataset", "digits"}, {"path", digits()}});
+  EXPECT_NE(load_data(by_seed, 1).test.labels, load_data(by_seed, 2).test.labels);
+}
+
+TEST(DatasetRegistry, LimitsAndFewShotApplyToEveryDataSet) {
+  if (!std::filesystem::exists(digits())) GTEST_SKIP() << digits() << " missing";
+  const TrainTestData d = load_data(data_spec({{"dataset", "digits"},
+                                               {"path", digits()},
+                                               {"train_limit", 300},
+                                               {"test_limit", 40},
+                                               {"train_per_class", 5}}),
+                                    1);
+  EXPECT_EQ(d.test.size(), 40);
+  EXPECT_EQ(d.train.size(), 50);  // 5 of each of 10 classes, from the first 300
+  std::vector<int> per_class(10);
+  for (int64_t y : d.train.labels) ++per_class[static_cast<size_t>(y)];
+  for (int c : per_class) EXPECT_EQ(c, 5);
+}
+
+TEST(DatasetRegistry, LfwSubsetResizesToItsImageSize) {
+  if (!std::filesystem::exists(lfw())) GTEST_SKIP() << lfw() << " missing";
+  const TrainTestData d =
+      load_data(data_spec({{"dataset", "lfw-subset"}, {"path", lfw()}, {"image_size", 40}}), 1);
+  EXPECT_EQ(d.train.images.dim(2), 40);
+  EXPECT_EQ(d.test.size(), 100);  // the default half of 200
+}
+
+TEST(DatasetRegistry, CompositesAreSegmentationWithTheirOwnSizes) {
+  if (!std::filesystem::exists(kFashionDir)) GTEST_SKIP() << kFashionDir << " missing";
+  const DataSpec spec =
+      data_spec({{"dataset", "fashion-composites"},
+                 {"composites", {{"size", 32}, {"train", 6}, {"test", 4}, {"max_items", 1}}}});
+  EXPECT_EQ(spec.task, TaskKind::kSegmentation);
+  const TrainTestData d = load_data(spec, 1);
+  EXPECT_EQ(d.train.size(), 6);
+  EXPECT_EQ(d.test.size(), 4);
+  EXPECT_EQ(d.train.masks.dim(1), 32);
+}
+
+TEST(DatasetRegistry, BadFieldsAndNamesAreErrorsNamingThem) {
+  DataSpec d;
+  d.dataset = "imagenet";
+  try {
+    load_data(d, 1);
+    ADD_FAILURE() << "an unknown data set must be refused";
+  } catch (const ops::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("/data/dataset: must be one of digits"), std::string::npos)
+        << e.what();
+  }
+  d.dataset = "digits";
+  d.options = {{"image_size", 10}};
+  try {
+    load_data(d, 1);
+    ADD_FAILURE() << "another data set's field must be refused";
+  } catch (const ops::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("/data/image_size: is not a field of data set \"digits\""),
+              std::string::npos)
+        << e.what();
+  }
+  d.options = nlohmann::json::object();
+  d.path = "/nonexistent/digits.csv.gz";
+  EXPECT_THROW(load_data(d, 1), ops::Error);
+}
+
+}  // namespace
+}  // namespace ringmaster::training

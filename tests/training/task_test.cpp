@@ -1,0 +1,102 @@
+// Tasks: what classification and segmentation count (against counts made by
+// hand), the IoU figures, and the tally's flat form that ranks sum.
+#include "training/task.h"
+
+#include <gtest/gtest.h>
+
+namespace ringmaster::training {
+namespace {
+
+// Logits (N, C, S) whose arg-max over C is `classes` (N*S, in (N, S) order).
+ops::Tensor logits_for(const std::vector<int64_t>& classes, int64_t n, int64_t c, int64_t s) {
+  std::vector<float> v(static_cast<size_t>(n * c * s), 0.0f);
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = 0; j < s; ++j)
+      v[static_cast<size_t>((i * c + classes[static_cast<size_t>(i * s + j)]) * s + j)] = 1.0f;
+  return ops::Tensor::from_vector(v, s == 1 ? ops::Shape{n, c} : ops::Shape{n, c, 1, s});
+}
+
+ops::Tensor labels(const std::vector<int64_t>& v, ops::Shape shape) {
+  ops::Tensor t = ops::Tensor::empty(shape, ops::DType::i64);
+  std::copy(v.begin(), v.end(), t.data<int64_t>());
+  return t;
+}
+
+TEST(Task, PredictedClassesIsTheArgMaxOfEveryUnit) {
+  const std::vector<int64_t> want = {2, 0, 1, 1, 0, 2};
+  EXPECT_EQ(predicted_classes(logits_for(want, 2, 3, 3)), want);
+  EXPECT_EQ(predicted_classes(logits_for(want, 6, 3, 1)), want);
+}
+
+TEST(Task, ClassificationCountsCorrectImages) {
+  const auto task = make_task(TaskKind::kClassification, 3);
+  models::Batch b;
+  b.labels = labels({2, 0, 1, 2}, {4});
+  Tally t = task->new_tally();
+  task->count(logits_for({2, 1, 1, 0}, 4, 3, 1), b, t);
+  EXPECT_EQ(t.correct, 2.0);
+  EXPECT_EQ(t.units, 4.0);
+  EXPECT_TRUE(t.task.empty());
+  t.samples = 4;
+  t.loss_sum = 2.0;
+  const Evaluation ev = task->evaluate(t);
+  EXPECT_DOUBLE_EQ(ev.accuracy, 0.5);
+  EXPECT_DOUBLE_EQ(ev.loss, 0.5);
+  EXPECT_EQ(ev.mean_iou, -1.0);
+  EXPECT_EQ(task->describe(1, ev), "");
+}
+
+TEST(Task, SegmentationCountsPixelsAndIntersectionOverUnion) {
+  const auto task = make_task(TaskKind::kSegmentation, 3);
+  models::Batch b;
+  // One image of 1x5 pixels: truth 0 0 1 1 1, predicted 0 1 1 1 0.
+  b.labels = labels({0}, {1});
+  b.masks = labels({0, 0, 1, 1, 1}, {1, 1, 5});
+  Tally t = task->new_tally();
+  ASSERT_EQ(t.task.size(), 6u);
+  task->count(logits_for({0, 1, 1, 1, 0}, 1, 3, 5), b, t);
+  t.samples = 1;
+  EXPECT_EQ(t.correct, 3.0);
+  EXPECT_EQ(t.units, 5.0);
+  const Evaluation ev = task->evaluate(t);
+  // Class 0: intersection 1, union 3; class 1: 2 and 4; class 2 absent.
+  ASSERT_EQ(ev.class_iou.size(), 3u);
+  EXPECT_DOUBLE_EQ(ev.class_iou[0], 1.0 / 3.0);
+  EXPECT_DOUBLE_EQ(ev.class_iou[1], 0.5);
+  EXPECT_EQ(ev.class_iou[2], -1.0);
+  EXPECT_DOUBLE_EQ(ev.mean_iou, (1.0 / 3.0 + 0.5) / 2.0);
+  EXPECT_DOUBLE_EQ(ev.accuracy, 0.6);
+  EXPECT_NE(task->describe(2, ev).find("epoch 2: test pixel accuracy 60.00%, mean IoU 0.4167"),
+            std::string::npos)
+      << task->describe(2, ev);
+}
+
+TEST(Task, TalliesRoundTripThroughTheirFlatForm) {
+  const auto task = make_task(TaskKind::kSegmentation, 2);
+  Tally a = task->new_tally(), b = task->new_tally();
+  a.loss_sum = 1.5;
+  a.loss_samples = 3;
+  a.samples = 4;
+  a.correct = 5;
+  a.units = 6;
+  a.task = {7, 8, 9, 10};
+  b.loss_sum = 11;
+  b.task = {12, 13, 14, 15};
+  std::vector<double> flat;
+  a.append_to(flat);
+  b.append_to(flat);
+  ASSERT_EQ(flat.size(), a.flat_size() + b.flat_size());
+  Tally a2 = task->new_tally(), b2 = task->new_tally();
+  size_t at = 0;
+  a2.read_from(flat, at);
+  b2.read_from(flat, at);
+  EXPECT_EQ(at, flat.size());
+  EXPECT_EQ(a2.loss_sum, 1.5);
+  EXPECT_EQ(a2.units, 6);
+  EXPECT_EQ(a2.task, a.task);
+  EXPECT_EQ(b2.loss_sum, 11);
+  EXPECT_EQ(b2.task, b.task);
+}
+
+}  // namespace
+}  // namespace ringmaster::training

@@ -1,0 +1,26 @@
+// The data sets in the registry (dataset_registry.cpp), one file each, and
+// the held-out split that data sets shipped as one file share.
+#pragma once
+
+#include <cstdint>
+
+#include "models/dataset.h"
+#include "training/dataset_registry.h"
+
+namespace ringmaster::training {
+
+DatasetEntry fashion_mnist_data_set();       // fashion_mnist_data.cpp
+DatasetEntry fashion_composites_data_set();  // fashion_composites_data.cpp
+DatasetEntry digits_data_set();              // digits_data.cpp
+DatasetEntry lfw_subset_data_set();          // lfw_subset_data.cpp
+
+// A data set that comes as one file, split into train and test: `test_fraction`
+// (read as permille) and `split_seed` (default: train.seed) from r.
+struct HeldOutSplit {
+  int64_t test_permille = 0;
+  int64_t split_seed = -1;  // -1: train.seed
+  TrainTestData apply(const models::Dataset& all, uint64_t train_seed) const;
+};
+HeldOutSplit read_held_out_split(models::SpecReader& r, int64_t default_test_permille);
+
+}  // namespace ringmaster::training

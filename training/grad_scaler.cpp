@@ -1,0 +1,51 @@
+// GradScaler (see grad_scaler.h): the seed, the unscale-and-check through
+// ops::unscale_grads (one flag read back per device), and the scale update.
+#include "training/grad_scaler.h"
+
+#include <vector>
+
+#include "ops/check.h"
+#include "ops/optimizer_update.h"
+
+namespace ringmaster::training {
+
+GradScaler::GradScaler(GradScalerOptions o) : options_(o), scale_(o.init_scale) {
+  RM_THROW_IF(!(o.init_scale > 0), "grad scaler: init_scale must be > 0, got ", o.init_scale);
+  RM_THROW_IF(!(o.growth_factor > 1), "grad scaler: growth_factor must be > 1, got ",
+              o.growth_factor);
+  RM_THROW_IF(!(o.backoff_factor > 0 && o.backoff_factor < 1),
+              "grad scaler: backoff_factor must be in (0, 1), got ", o.backoff_factor);
+  RM_THROW_IF(o.growth_interval < 1, "grad scaler: growth_interval must be >= 1, got ",
+              o.growth_interval);
+}
+
+void GradScaler::backward(const ops::Tensor& loss, double factor) const {
+  RM_CHECK(loss.numel() == 1, "GradScaler::backward needs a scalar loss, got ",
+           ops::to_string(loss));
+  loss.backward(ops::Tensor::full(loss.shape(), static_cast<float>(scale_ * factor)));
+}
+
+bool GradScaler::step(Optimizer& opt) {
+  std::vector<ops::Tensor> grads;
+  for (const auto& [name, p] : opt.params()) {
+    if (!p.requires_grad() || !p.grad().defined()) continue;
+    ops::Tensor g = p.grad().to_plain();
+    if (!g.same_storage(p.grad())) ops::Tensor(p).set_grad(g);
+    grads.push_back(g);
+  }
+  const bool overflow = ops::unscale_grads(grads, static_cast<float>(1.0 / scale_));
+  if (overflow) {
+    ++skipped_;
+    good_in_a_row_ = 0;
+    scale_ *= options_.backoff_factor;
+    return false;
+  }
+  opt.step();
+  if (++good_in_a_row_ >= options_.growth_interval) {
+    scale_ *= options_.growth_factor;
+    good_in_a_row_ = 0;
+  }
+  return true;
+}
+
+}  // namespace ringmaster::training

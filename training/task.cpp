@@ -1,0 +1,62 @@
+// The table of tasks (see task.h), the tally's flat layout, and what tasks share.
+#include "training/task.h"
+
+#include <functional>
+#include <map>
+
+#include "ops/check.h"
+
+namespace ringmaster::training {
+
+std::unique_ptr<Task> make_classification_task(int num_classes);  // classification_task.cpp
+std::unique_ptr<Task> make_segmentation_task(int num_classes);    // segmentation_task.cpp
+
+std::unique_ptr<Task> make_task(TaskKind kind, int num_classes) {
+  static const std::map<TaskKind, std::function<std::unique_ptr<Task>(int)>> table = {
+      {TaskKind::kClassification, make_classification_task},
+      {TaskKind::kSegmentation, make_segmentation_task},
+  };
+  auto it = table.find(kind);
+  RM_CHECK(it != table.end(), "no task for ", to_string(kind));
+  return it->second(num_classes);
+}
+
+void Tally::append_to(std::vector<double>& out) const {
+  out.insert(out.end(), {loss_sum, loss_samples, samples, correct, units});
+  out.insert(out.end(), task.begin(), task.end());
+}
+
+void Tally::read_from(const std::vector<double>& in, size_t& at) {
+  RM_CHECK(at + flat_size() <= in.size(), "tally: ", in.size() - at, " values left, need ",
+           flat_size());
+  double* fixed[] = {&loss_sum, &loss_samples, &samples, &correct, &units};
+  for (double* f : fixed) *f = in[at++];
+  for (double& v : task) v = in[at++];
+}
+
+Evaluation Task::evaluate(const Tally& t) const {
+  if (t.samples == 0.0) return {};
+  return {t.loss_sum / t.samples, t.accuracy()};
+}
+
+std::string Task::describe(int64_t, const Evaluation&) const { return {}; }
+
+std::vector<int64_t> predicted_classes(const ops::Tensor& logits) {
+  ops::Tensor l = logits.to(ops::Device::cpu()).to_plain();
+  RM_CHECK(l.dtype() == ops::DType::f32, "predicted_classes: f32 logits, got ",
+           ops::dtype_name(l.dtype()));
+  const float* p = l.data<float>();
+  const int64_t n = l.dim(0), c = l.dim(1), s = l.numel() / std::max<int64_t>(n * c, 1);
+  std::vector<int64_t> out(static_cast<size_t>(n * s));
+  for (int64_t i = 0; i < n; ++i) {
+    for (int64_t j = 0; j < s; ++j) {
+      int64_t best = 0;
+      for (int64_t k = 1; k < c; ++k)
+        if (p[(i * c + k) * s + j] > p[(i * c + best) * s + j]) best = k;
+      out[static_cast<size_t>(i * s + j)] = best;
+    }
+  }
+  return out;
+}
+
+}  // namespace ringmaster::training

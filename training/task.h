@@ -1,0 +1,68 @@
+// The task interface: what a batch is scored against, the loss, what is
+// counted over batches and ranks, and the figures evaluation reports. The
+// data set decides the task (dataset_registry.h). To add a task, write
+// <name>_task.cpp with a Task subclass and add one line to the table in
+// task.cpp; the training loop does not change. Tasks hold no state between
+// calls (a Tally carries it), so one may be used from any thread.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "models/dataset.h"
+#include "ops/tensor.h"
+#include "training/job_spec.h"
+
+namespace ringmaster::training {
+
+// Sums over batches, then over ranks: a flat vector, so that ranks add
+// them element by element (GradientSync::sum).
+struct Tally {
+  double loss_sum = 0.0;      // per-sample loss x samples, finite losses only
+  double loss_samples = 0.0;  // samples in loss_sum
+  double samples = 0.0;
+  double correct = 0.0, units = 0.0;  // correct predictions out of units (images, or pixels)
+  std::vector<double> task;           // the task's own sums (segmentation: per-class IoU counts)
+
+  double mean_loss() const { return loss_sum / std::max(loss_samples, 1.0); }
+  double accuracy() const { return correct / std::max(units, 1.0); }
+  size_t flat_size() const { return 5 + task.size(); }
+  void append_to(std::vector<double>& out) const;
+  // Reads flat_size() values from `in` at `at`, advancing it.
+  void read_from(const std::vector<double>& in, size_t& at);
+};
+
+// What evaluation reports.
+struct Evaluation {
+  double loss = 0.0, accuracy = 0.0;
+  double mean_iou = -1.0;         // segmentation only: over classes present in truth or prediction
+  std::vector<double> class_iou;  // segmentation only: per class, -1 where absent from both
+};
+
+class Task {
+ public:
+  virtual ~Task() = default;
+  // The loss of logits (N, C, ...) in f32 on `device` against the batch's
+  // targets (a scalar tensor with autograd).
+  virtual ops::Tensor loss(const ops::Tensor& logits, const models::Batch& b,
+                           ops::Device device) const = 0;
+  // Adds the batch's correct predictions and units, and the task's own sums, to t.
+  virtual void count(const ops::Tensor& logits, const models::Batch& b, Tally& t) const = 0;
+  // An empty tally with room for the task's own sums.
+  virtual Tally new_tally() const { return {}; }
+  // The figures of a tally (summed over the ranks).
+  virtual Evaluation evaluate(const Tally& t) const;
+  // A log line after an epoch's evaluation; empty for none.
+  virtual std::string describe(int64_t epoch, const Evaluation& ev) const;
+};
+
+// The task for data of `kind` with `num_classes` classes.
+std::unique_ptr<Task> make_task(TaskKind kind, int num_classes);
+
+// The arg-max class of every unit of logits (N, C, S...) (images, or pixels),
+// in (N, S...) order; logits may live on any device.
+std::vector<int64_t> predicted_classes(const ops::Tensor& logits);
+
+}  // namespace ringmaster::training

@@ -1,0 +1,89 @@
+// The trainer: runs one training task described by a JobSpec in this process
+// (load data, build the model, train for the given epochs, evaluate on the
+// test set after every epoch, write the final checkpoint) and reports
+// progress through a ProgressSink. Blocks until done or cancelled. Expected
+// failures (missing data, corrupt files) throw ops::Error / SpecError with a
+// message naming the problem. One rank of a data-parallel job when given a
+// DataParallel (see data_parallel.h). It does not choose data sets, tasks or
+// sync strategies itself: see dataset_registry.h, task.h, gradient_sync.h.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+
+#include "training/data_parallel.h"
+#include "training/job_spec.h"
+
+namespace ringmaster::training {
+
+struct StepProgress {
+  int64_t epoch = 0, epochs = 0;  // 1-based epoch
+  int64_t step = 0, steps_per_epoch = 0;
+  double loss = 0.0;      // running mean over this epoch so far
+  double accuracy = 0.0;  // running training accuracy this epoch (0..1)
+  double samples_per_second = 0.0;
+  double eta_seconds = 0.0;  // whole run
+  double lr = 0.0;
+  double step_seconds = 0.0;  // this step: forward, backward and update
+  int64_t samples = 0;        // in this step's batch
+};
+
+struct EpochReport {
+  int64_t epoch = 0, epochs = 0;
+  double train_loss = 0.0, train_accuracy = 0.0;
+  double test_loss = 0.0, test_accuracy = 0.0;
+  double images_per_second = 0.0;  // training only, this epoch
+  double epoch_seconds = 0.0;
+  double lr = 0.0;
+  double test_mean_iou = -1.0;  // segmentation data only (accuracies are then per pixel)
+  bool trained = true;          // false: nothing trainable, an evaluation-only pass
+};
+
+struct TrainResult {
+  int64_t epochs = 0;
+  int64_t steps = 0;
+  double train_loss = 0.0, train_accuracy = 0.0;  // last epoch
+  double test_loss = 0.0, test_accuracy = 0.0;    // after the last epoch
+  double test_mean_iou = -1.0;                    // segmentation data only
+  double images_per_second = 0.0;                 // training images / training seconds, all epochs
+  double wall_seconds = 0.0;                      // everything, loading and evaluation included
+  int64_t train_samples = 0, test_samples = 0;
+  int64_t parameters = 0;
+  int threads = 0;
+  std::string device;           // "cpu" or "cuda:0"
+  std::string precision;        // "fp32" or "fp16"
+  int64_t skipped_steps = 0;    // fp16: steps skipped on gradient overflow
+  double loss_scale = 0.0;      // fp16: the loss scale at the end (0 in fp32)
+  std::string checkpoint_path;  // rank 0 only
+  bool cancelled = false;
+  // Data-parallel runs (world_size > 1): this rank, and its communication.
+  int rank = 0, world_size = 1;
+  std::string sync_mode, sync_compression;
+  SyncStats sync;
+};
+
+// Receives progress; called on the training thread.
+class ProgressSink {
+ public:
+  virtual ~ProgressSink() = default;
+  virtual void on_log(const std::string& line) = 0;
+  virtual void on_step(const StepProgress& p) = 0;
+  virtual void on_epoch(const EpochReport& r) = 0;
+};
+
+// Runs the job. `cancel`, when given and set, stops after the current step
+// (the result then has cancelled = true and no checkpoint is written).
+// With `dp` (world_size > 1) this is one rank of a data-parallel job:
+// train.batch_size is the global batch, split across the ranks, whose
+// gradients are averaged every step (spec.sync), so every rank holds the same
+// weights; metrics are summed over the ranks; rank 0 alone reports steps and
+// epochs and writes the checkpoint. A dead or stalled peer throws
+// comm::CommError within sync.timeout_s; the batch-norm running statistics
+// are averaged over the ranks before each evaluation, so the figures are
+// those of the checkpoint rank 0 writes.
+TrainResult run_training(const JobSpec& spec, ProgressSink& sink,
+                         const std::atomic<bool>* cancel = nullptr,
+                         const DataParallel* dp = nullptr);
+
+}  // namespace ringmaster::training
