@@ -13,14 +13,13 @@
 // fastest entry. The cuDNN calls themselves are shared with
 // conv_transpose2d.cu through cudnn_conv.h.
 #include <array>
-#include <map>
 #include <memory>
-#include <mutex>
 
 #include "ops/conv2d.h"
 #include "ops/cuda/cuda_context.h"
 #include "ops/cuda/cudnn_conv.h"
 #include "ops/cuda/float_types.cuh"
+#include "ops/cuda/plan_cache.h"
 #include "ops/kernel_registry.h"
 
 namespace ringmaster::ops {
@@ -65,35 +64,10 @@ std::shared_ptr<ConvPlan> make_plan(int device, DType dtype, const Shape& xs, co
 std::shared_ptr<ConvPlan> plan_for(int device, DType dtype, const Shape& xs, const Shape& ws,
                                    bool has_bias, const Conv2dParams& p, const Shape& ys,
                                    bool training) {
-  using Key = std::array<int64_t, 21>;
-  const Key key{device,
-                static_cast<int64_t>(dtype),
-                xs[0],
-                xs[1],
-                xs[2],
-                xs[3],
-                ws[0],
-                ws[2],
-                ws[3],
-                p.stride[0],
-                p.stride[1],
-                p.padding_begin[0],
-                p.padding_begin[1],
-                p.padding_end[0],
-                p.padding_end[1],
-                p.dilation[0],
-                p.dilation[1],
-                p.groups,
-                p.fuse_relu,
-                has_bias,
-                training};
-  static std::mutex mu;
-  static std::map<Key, std::shared_ptr<ConvPlan>>* cache =
-      new std::map<Key, std::shared_ptr<ConvPlan>>();  // leaked: descriptors outlive cuDNN
-  std::lock_guard<std::mutex> lock(mu);
-  std::shared_ptr<ConvPlan>& slot = (*cache)[key];
-  if (!slot) slot = make_plan(device, dtype, xs, ws, p, ys, training);
-  return slot;
+  cuda::PlanKey key = cuda::conv_plan_key(device, dtype, xs, p);
+  key.insert(key.end(), {ws[0], ws[2], ws[3], p.fuse_relu, has_bias, training});
+  return cuda::plan_cache<ConvPlan>().get(
+      key, [&] { return make_plan(device, dtype, xs, ws, p, ys, training); });
 }
 
 // g = dy * (y > 0).

@@ -9,13 +9,12 @@
 // (cudnn_conv.h). output_padding needs nothing of its own: the extra rows
 // are outputs no input reaches, which cuDNN's backward data writes as 0.
 #include <array>
-#include <map>
 #include <memory>
-#include <mutex>
 
 #include "ops/conv_transpose2d.h"
 #include "ops/cuda/cuda_context.h"
 #include "ops/cuda/cudnn_conv.h"
+#include "ops/cuda/plan_cache.h"
 #include "ops/kernel_registry.h"
 
 namespace ringmaster::ops {
@@ -58,37 +57,11 @@ std::shared_ptr<DeconvPlan> make_plan(int device, DType dtype, const Shape& xs, 
 std::shared_ptr<DeconvPlan> plan_for(int device, DType dtype, const Shape& xs, const Shape& ws,
                                      const ConvTranspose2dParams& p, const Shape& ys,
                                      bool training) {
-  using Key = std::array<int64_t, 23>;
-  const Key key{device,
-                static_cast<int64_t>(dtype),
-                xs[0],
-                xs[1],
-                xs[2],
-                xs[3],
-                ws[1],
-                ws[2],
-                ws[3],
-                p.stride[0],
-                p.stride[1],
-                p.padding_begin[0],
-                p.padding_begin[1],
-                p.padding_end[0],
-                p.padding_end[1],
-                p.output_padding[0],
-                p.output_padding[1],
-                p.dilation[0],
-                p.dilation[1],
-                p.groups,
-                ys[2],
-                ys[3],
-                training};
-  static std::mutex mu;
-  static std::map<Key, std::shared_ptr<DeconvPlan>>* cache =
-      new std::map<Key, std::shared_ptr<DeconvPlan>>();  // leaked: descriptors outlive cuDNN
-  std::lock_guard<std::mutex> lock(mu);
-  std::shared_ptr<DeconvPlan>& slot = (*cache)[key];
-  if (!slot) slot = make_plan(device, dtype, xs, ws, p, ys, training);
-  return slot;
+  cuda::PlanKey key = cuda::conv_plan_key(device, dtype, xs, p);
+  key.insert(key.end(), {ws[1], ws[2], ws[3], p.output_padding[0], p.output_padding[1], ys[2],
+                         ys[3], training});
+  return cuda::plan_cache<DeconvPlan>().get(
+      key, [&] { return make_plan(device, dtype, xs, ws, p, ys, training); });
 }
 
 struct CudaDeconvSaved : ConvTranspose2dSaved {

@@ -10,6 +10,7 @@
 
 #include "ops/cuda/cuda_context.h"
 #include "ops/cuda/float_types.cuh"
+#include "ops/cuda/plane_index.cuh"
 #include "ops/kernel_registry.h"
 #include "ops/lrn.h"
 
@@ -25,7 +26,7 @@ struct Window {
 };
 
 __device__ __forceinline__ Window window_of(int64_t i, int64_t c, int64_t hw, int64_t half) {
-  const int64_t pix = i % hw, ch = (i / hw) % c, n = i / (c * hw);
+  const auto [n, ch, pix] = cuda::plane_index(i, c, hw);
   return {n * c * hw + pix, ch - half < 0 ? 0 : ch - half, ch + half > c - 1 ? c - 1 : ch + half};
 }
 

@@ -10,6 +10,7 @@
 
 #include "ops/cuda/cuda_context.h"
 #include "ops/cuda/float_types.cuh"
+#include "ops/cuda/plane_index.cuh"
 #include "ops/kernel_registry.h"
 #include "ops/pool2d.h"
 
@@ -84,7 +85,7 @@ __global__ void max_fwd(const T* x, T* y, int32_t* argmax, Geometry g) {
   const int64_t total = g.planes * g.oh * g.ow;
   for (int64_t k = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; k < total;
        k += int64_t(blockDim.x) * gridDim.x) {
-    const int64_t j = k % g.ow, i = (k / g.ow) % g.oh, plane = k / (g.ow * g.oh);
+    const auto [plane, i, j] = cuda::plane_index(k, g.oh, g.ow);
     const T* xp = x + plane * g.h * g.w;
     float best = 0.0f;
     int64_t arg = -1;
@@ -111,7 +112,7 @@ __global__ void avg_fwd(const T* x, T* y, Geometry g) {
   const int64_t total = g.planes * g.oh * g.ow;
   for (int64_t k = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; k < total;
        k += int64_t(blockDim.x) * gridDim.x) {
-    const int64_t j = k % g.ow, i = (k / g.ow) % g.oh, plane = k / (g.ow * g.oh);
+    const auto [plane, i, j] = cuda::plane_index(k, g.oh, g.ow);
     const T* xp = x + plane * g.h * g.w;
     const int64_t hs = i * g.sh - g.ph, ws = j * g.sw - g.pw;
     const int64_t r0 = hs > 0 ? hs : 0, c0 = ws > 0 ? ws : 0;
@@ -137,7 +138,7 @@ __global__ void max_bwd(const T* dy, const int32_t* argmax, T* dx, Geometry g) {
   const int64_t total = g.planes * g.h * g.w;
   for (int64_t k = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; k < total;
        k += int64_t(blockDim.x) * gridDim.x) {
-    const int64_t c = k % g.w, r = (k / g.w) % g.h, plane = k / (g.w * g.h);
+    const auto [plane, r, c] = cuda::plane_index(k, g.h, g.w);
     int64_t i0, i1, j0, j1;
     candidates(r, g.kh, g.sh, g.ph, g.dh, g.oh, i0, i1);
     candidates(c, g.kw, g.sw, g.pw, g.dw, g.ow, j0, j1);
@@ -156,7 +157,7 @@ __global__ void avg_bwd(const T* dy, T* dx, Geometry g) {
   const int64_t total = g.planes * g.h * g.w;
   for (int64_t k = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; k < total;
        k += int64_t(blockDim.x) * gridDim.x) {
-    const int64_t c = k % g.w, r = (k / g.w) % g.h, plane = k / (g.w * g.h);
+    const auto [plane, r, c] = cuda::plane_index(k, g.h, g.w);
     int64_t i0, i1, j0, j1;
     candidates(r, g.kh, g.sh, g.ph, 1, g.oh, i0, i1);
     candidates(c, g.kw, g.sw, g.pw, 1, g.ow, j0, j1);

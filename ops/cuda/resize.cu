@@ -9,6 +9,7 @@
 
 #include "ops/cuda/cuda_context.h"
 #include "ops/cuda/float_types.cuh"
+#include "ops/cuda/plane_index.cuh"
 #include "ops/kernel_registry.h"
 #include "ops/resize.h"
 
@@ -29,7 +30,7 @@ __global__ void resize_fwd(const T* x, T* y, const ResizeTap* ty, const ResizeTa
                            int64_t planes, int64_t h, int64_t w, int64_t oh, int64_t ow) {
   for (int64_t k = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; k < planes * oh * ow;
        k += int64_t(blockDim.x) * gridDim.x) {
-    const int64_t j = k % ow, i = (k / ow) % oh, pl = k / (oh * ow);
+    const auto [pl, i, j] = cuda::plane_index(k, oh, ow);
     const ResizeTap a = ty[i], b = tx[j];
     const T* r0 = x + (pl * h + a.lo) * w;
     const T* r1 = x + (pl * h + a.hi) * w;
@@ -45,7 +46,7 @@ __global__ void resize_bwd(const T* dy, float* dx, const ResizeTap* ty, const Re
                            int64_t planes, int64_t h, int64_t w, int64_t oh, int64_t ow) {
   for (int64_t k = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; k < planes * oh * ow;
        k += int64_t(blockDim.x) * gridDim.x) {
-    const int64_t j = k % ow, i = (k / ow) % oh, pl = k / (oh * ow);
+    const auto [pl, i, j] = cuda::plane_index(k, oh, ow);
     const ResizeTap a = ty[i], b = tx[j];
     const float v = load(dy[k]);
     const float v1 = __fmul_rn(v, a.w_hi), v0 = __fsub_rn(v, v1);  // rows lo, hi
