@@ -33,12 +33,12 @@ std::string result_line(const nlohmann::json& job) {
       if (w.is_string()) where += (where.empty() ? " on " : ", ") + w.get<std::string>();
   }
   if (state == "SUCCEEDED" && job.contains("result") && job["result"].is_object()) {
-    const auto& r = job["result"];
-    line += ": test accuracy " + fmt("%.2f%%", 100.0 * r.value("test_accuracy", 0.0)) +
-            ", train loss " + fmt("%.4f", r.value("train_loss", 0.0)) + ", " +
-            std::to_string(r.value("epochs", 0)) + " epochs, " +
-            fmt("%.0f", r.value("images_per_second", 0.0)) + " img/s, " +
-            fmt("%.1f", r.value("wall_seconds", 0.0)) + " s" + where;
+    const comm::ResultReport r = comm::read_result_report(job["result"]);
+    line += ": test accuracy " + fmt("%.2f%%", 100.0 * r.test_accuracy.value_or(0.0)) +
+            ", train loss " + fmt("%.4f", r.train_loss.value_or(0.0)) + ", " +
+            std::to_string(r.epochs.value_or(0)) + " epochs, " +
+            fmt("%.0f", r.images_per_second.value_or(0.0)) + " img/s, " +
+            fmt("%.1f", r.wall_seconds.value_or(0.0)) + " s" + where;
   } else if (job.contains("reason") && job["reason"].is_string()) {
     line += ": " + job["reason"].get<std::string>();
   }

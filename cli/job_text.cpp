@@ -62,7 +62,8 @@ std::string note(const nlohmann::json& j) {
   if (state == "PENDING" && j.contains("unschedulable"))
     return "unschedulable: " + str(j, "unschedulable");
   if (state == "SUCCEEDED" && j.contains("result") && j["result"].is_object())
-    return "test accuracy " + pct(j["result"].value("test_accuracy", 0.0));
+    return "test accuracy " +
+           pct(comm::read_result_report(j["result"]).test_accuracy.value_or(0.0));
   return str(j, "reason");
 }
 
@@ -111,8 +112,9 @@ std::string job_details(const nlohmann::json& j) {
   const std::string state = str(j, "state");
   if (state == "SUCCEEDED" || state == "FAILED" || state == "CANCELLED")
     out += "  " + result_line(j) + "\n";
-  if (j.contains("result") && j["result"].is_object() && j["result"].contains("checkpoint"))
-    out += "  checkpoint: " + str(j["result"], "checkpoint") + "\n";
+  if (j.contains("result") && j["result"].is_object())
+    if (const auto checkpoint = comm::read_result_report(j["result"]).checkpoint)
+      out += "  checkpoint: " + *checkpoint + "\n";
   out += "  log: " + str(j, "log_lines") + " lines (`ringmaster logs " + str(j, "id") + "`)\n";
   return out;
 }

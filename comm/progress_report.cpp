@@ -1,7 +1,8 @@
-// Progress reports <-> JSON (see progress_report.h): one table of fields per
-// report, used both ways.
+// Progress reports and results <-> JSON (see progress_report.h): one table
+// of fields per report, used both ways.
 #include "comm/progress_report.h"
 
+#include <string>
 #include <variant>
 
 namespace ringmaster::comm {
@@ -10,7 +11,7 @@ namespace {
 template <class R>
 using Field =
     std::pair<const char*, std::variant<std::optional<int64_t> R::*, std::optional<double> R::*,
-                                        std::optional<bool> R::*>>;
+                                        std::optional<bool> R::*, std::optional<std::string> R::*>>;
 
 const std::vector<Field<StepReport>>& step_fields() {
   static const std::vector<Field<StepReport>> f = {
@@ -43,6 +44,44 @@ const std::vector<Field<EpochReport>>& epoch_fields() {
   return f;
 }
 
+const std::vector<Field<SyncReport>>& sync_fields() {
+  static const std::vector<Field<SyncReport>> f = {
+      {"mode", &SyncReport::mode},
+      {"compression", &SyncReport::compression},
+      {"steps", &SyncReport::steps},
+      {"buckets", &SyncReport::buckets},
+      {"bytes_on_wire", &SyncReport::bytes_on_wire},
+      {"comm_seconds", &SyncReport::comm_seconds},
+      {"wait_seconds", &SyncReport::wait_seconds},
+      {"buckets_started_before_backward_end", &SyncReport::buckets_started_before_backward_end}};
+  return f;
+}
+
+const std::vector<Field<ResultReport>>& result_fields() {
+  static const std::vector<Field<ResultReport>> f = {
+      {"test_accuracy", &ResultReport::test_accuracy},
+      {"test_loss", &ResultReport::test_loss},
+      {"train_loss", &ResultReport::train_loss},
+      {"train_accuracy", &ResultReport::train_accuracy},
+      {"test_mean_iou", &ResultReport::test_mean_iou},
+      {"epochs", &ResultReport::epochs},
+      {"steps", &ResultReport::steps},
+      {"images_per_second", &ResultReport::images_per_second},
+      {"wall_seconds", &ResultReport::wall_seconds},
+      {"train_samples", &ResultReport::train_samples},
+      {"test_samples", &ResultReport::test_samples},
+      {"parameters", &ResultReport::parameters},
+      {"threads", &ResultReport::threads},
+      {"device", &ResultReport::device},
+      {"precision", &ResultReport::precision},
+      {"skipped_steps", &ResultReport::skipped_steps},
+      {"loss_scale", &ResultReport::loss_scale},
+      {"checkpoint", &ResultReport::checkpoint},
+      {"world_size", &ResultReport::world_size},
+      {"rank", &ResultReport::rank}};
+  return f;
+}
+
 template <class R>
 nlohmann::json write(const R& r, const std::vector<Field<R>>& fields) {
   nlohmann::json j = nlohmann::json::object();
@@ -65,7 +104,9 @@ R read(const nlohmann::json& j, const std::vector<Field<R>>& fields) {
     std::visit(
         [&](auto m) {
           using T = typename std::remove_reference_t<decltype(r.*m)>::value_type;
-          if constexpr (std::is_same_v<T, bool>) {
+          if constexpr (std::is_same_v<T, std::string>) {
+            if (it->is_string()) r.*m = it->template get<std::string>();
+          } else if constexpr (std::is_same_v<T, bool>) {
             if (it->is_boolean()) r.*m = it->template get<bool>();
           } else if constexpr (std::is_same_v<T, int64_t>) {
             if (it->is_number_integer()) r.*m = it->template get<int64_t>();
@@ -99,5 +140,19 @@ StepReport read_step_report(const nlohmann::json& j) {
 }
 
 EpochReport read_epoch_report(const nlohmann::json& j) { return read(j, epoch_fields()); }
+
+nlohmann::json to_json(const ResultReport& r) {
+  nlohmann::json j = write(r, result_fields());
+  if (r.sync) j["sync"] = write(*r.sync, sync_fields());
+  return j;
+}
+
+ResultReport read_result_report(const nlohmann::json& j) {
+  ResultReport r = read(j, result_fields());
+  if (j.is_object())
+    if (const auto s = j.find("sync"); s != j.end() && s->is_object())
+      r.sync = read(*s, sync_fields());
+  return r;
+}
 
 }  // namespace ringmaster::comm

@@ -1,8 +1,8 @@
 // The progress reports a training task sends (worker -> coordinator, in a
-// "progress" message's `report`, kind "step" or "epoch") and that the
-// coordinator keeps and serves to clients (`GET /v1/jobs/{id}`: `progress`
-// and `epochs`). Declared here once: the trainer's agent writes them, the
-// coordinator's metrics and the CLI read them, all through these types.
+// "progress" message's `report`, kind "step" or "epoch") and its result (the
+// `finished` message's `result`), which the coordinator keeps and serves to
+// clients (`GET /v1/jobs/{id}`: `progress`, `epochs`, `result`). Declared here once: the trainer's
+// agent writes them, the coordinator's metrics and the CLI read them, all through these types.
 // Reading is lenient, as the reports are for display and metrics only: a
 // field that is absent or of the wrong type is left empty (nullopt), never
 // an error, so a reader keeps what it had.
@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -38,9 +39,35 @@ struct EpochReport {
   std::optional<bool> trained;  // false: an evaluation-only pass (absent: it trained)
 };
 
+// A data-parallel rank's communication, summed over its steps.
+struct SyncReport {
+  std::optional<std::string> mode, compression;  // the spec's spelling
+  std::optional<int64_t> steps, buckets, bytes_on_wire;
+  std::optional<double> comm_seconds, wait_seconds;
+  std::optional<int64_t> buckets_started_before_backward_end;
+};
+
+// A finished task's result (the `finished` message's `result`, the job's
+// `result` over REST, and `ringmaster train --metrics-out`).
+struct ResultReport {
+  std::optional<double> test_accuracy, test_loss, train_loss, train_accuracy;
+  std::optional<double> test_mean_iou;  // segmentation only
+  std::optional<int64_t> epochs, steps;
+  std::optional<double> images_per_second, wall_seconds;
+  std::optional<int64_t> train_samples, test_samples, parameters, threads;
+  std::optional<std::string> device, precision;
+  std::optional<int64_t> skipped_steps;  // fp16
+  std::optional<double> loss_scale;      // fp16
+  std::optional<std::string> checkpoint;
+  std::optional<int64_t> world_size, rank;  // data-parallel only
+  std::optional<SyncReport> sync;           // data-parallel only
+};
+
 nlohmann::json to_json(const StepReport& r);
 nlohmann::json to_json(const EpochReport& r);
 StepReport read_step_report(const nlohmann::json& j);
 EpochReport read_epoch_report(const nlohmann::json& j);
+nlohmann::json to_json(const ResultReport& r);
+ResultReport read_result_report(const nlohmann::json& j);
 
 }  // namespace ringmaster::comm

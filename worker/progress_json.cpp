@@ -64,39 +64,37 @@ training::EpochReport from_report(const comm::EpochReport& r) {
   return e;
 }
 
-nlohmann::json to_json(const training::TrainResult& r) {
-  nlohmann::json j = {{"test_accuracy", r.test_accuracy},
-                      {"test_loss", r.test_loss},
-                      {"train_loss", r.train_loss},
-                      {"train_accuracy", r.train_accuracy},
-                      {"epochs", r.epochs},
-                      {"steps", r.steps},
-                      {"images_per_second", r.images_per_second},
-                      {"wall_seconds", r.wall_seconds},
-                      {"train_samples", r.train_samples},
-                      {"test_samples", r.test_samples},
-                      {"parameters", r.parameters},
-                      {"threads", r.threads},
-                      {"device", r.device},
-                      {"precision", r.precision},
-                      {"skipped_steps", r.skipped_steps},
-                      {"loss_scale", r.loss_scale},
-                      {"checkpoint", r.checkpoint_path}};
-  if (r.test_mean_iou >= 0.0) j["test_mean_iou"] = r.test_mean_iou;
+comm::ResultReport to_report(const training::TrainResult& r) {
+  comm::ResultReport out;
+  out.test_accuracy = r.test_accuracy;
+  out.test_loss = r.test_loss;
+  out.train_loss = r.train_loss;
+  out.train_accuracy = r.train_accuracy;
+  if (r.test_mean_iou >= 0.0) out.test_mean_iou = r.test_mean_iou;
+  out.epochs = r.epochs;
+  out.steps = r.steps;
+  out.images_per_second = r.images_per_second;
+  out.wall_seconds = r.wall_seconds;
+  out.train_samples = r.train_samples;
+  out.test_samples = r.test_samples;
+  out.parameters = r.parameters;
+  out.threads = r.threads;
+  out.device = r.device;
+  out.precision = r.precision;
+  out.skipped_steps = r.skipped_steps;
+  out.loss_scale = r.loss_scale;
+  out.checkpoint = r.checkpoint_path;
   if (r.world_size > 1) {
-    j["world_size"] = r.world_size;
-    j["rank"] = r.rank;
-    j["sync"] = {
-        {"mode", r.sync_mode},
-        {"compression", r.sync_compression},
-        {"steps", r.sync.steps},
-        {"buckets", r.sync.buckets},
-        {"bytes_on_wire", r.sync.bytes_on_wire},
-        {"comm_seconds", r.sync.comm_seconds},
-        {"wait_seconds", r.sync.wait_seconds},
-        {"buckets_started_before_backward_end", r.sync.buckets_started_before_backward_end}};
+    out.world_size = r.world_size;
+    out.rank = r.rank;
+    out.sync = comm::SyncReport{r.sync_mode,          r.sync_compression,
+                                r.sync.steps,         r.sync.buckets,
+                                r.sync.bytes_on_wire, r.sync.comm_seconds,
+                                r.sync.wait_seconds,  r.sync.buckets_started_before_backward_end};
   }
-  return j;
+  return out;
 }
+
+nlohmann::json to_json(const training::TrainResult& r) { return comm::to_json(to_report(r)); }
 
 }  // namespace ringmaster::worker

@@ -17,6 +17,7 @@ comm::EpochReport to_report(const training::EpochReport& r);
 training::StepProgress from_report(const comm::StepReport& r);
 training::EpochReport from_report(const comm::EpochReport& r);
 
-nlohmann::json to_json(const training::TrainResult& r);
+comm::ResultReport to_report(const training::TrainResult& r);
+nlohmann::json to_json(const training::TrainResult& r);  // comm::to_json(to_report(r))
 
 }  // namespace ringmaster::worker

@@ -1,5 +1,6 @@
-// Progress reports: every field survives the round trip through JSON; a
-// field that is absent or of the wrong type reads as empty, never as an error.
+// Progress reports and results: every field survives the round trip through
+// JSON; a field that is absent or of the wrong type reads as empty, never as
+// an error.
 #include "comm/progress_report.h"
 
 #include <gtest/gtest.h>
@@ -58,6 +59,33 @@ TEST(ProgressReport, WrongTypesAndNonObjectsReadAsEmpty) {
   EXPECT_FALSE(read_step_report(nlohmann::json::array()).loss.has_value());
   EXPECT_FALSE(read_epoch_report("text").epoch.has_value());
   EXPECT_FALSE(read_epoch_report({{"trained", 1}}).trained.has_value());
+}
+
+TEST(ProgressReport, ResultReportRoundTripsWithItsSyncSection) {
+  ResultReport r;
+  r.test_accuracy = 0.772;
+  r.epochs = 2;
+  r.device = "cpu";
+  r.checkpoint = "runs/x/final.safetensors";
+  r.world_size = 2;
+  r.sync = SyncReport{"allreduce", "none", 10, 20, 4096, 0.5, 0.25, 15};
+  const nlohmann::json j = to_json(r);
+  EXPECT_EQ(j["sync"]["bytes_on_wire"], 4096);
+  EXPECT_EQ(j["device"], "cpu");
+  EXPECT_FALSE(j.contains("test_mean_iou"));
+  const ResultReport back = read_result_report(j);
+  EXPECT_EQ(back.test_accuracy, 0.772);
+  EXPECT_EQ(back.checkpoint, "runs/x/final.safetensors");
+  ASSERT_TRUE(back.sync.has_value());
+  EXPECT_EQ(back.sync->mode, "allreduce");
+  EXPECT_EQ(back.sync->buckets_started_before_backward_end, 15);
+  EXPECT_EQ(to_json(back), j);
+  // A hostile result neither throws nor invents values.
+  const ResultReport bad =
+      read_result_report({{"test_accuracy", "high"}, {"device", 3}, {"sync", "fast"}});
+  EXPECT_FALSE(bad.test_accuracy.has_value());
+  EXPECT_FALSE(bad.device.has_value());
+  EXPECT_FALSE(bad.sync.has_value());
 }
 
 }  // namespace
