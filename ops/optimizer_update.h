@@ -1,6 +1,6 @@
 // In-place optimizer updates of one parameter, on the parameter's device:
 // torch.optim's SGD and Adam/AdamW rules (1.13) in float, with the scalars
-// formed by the caller (models/optimizer.cpp). No autograd, no state
+// formed by the caller (training/optimizer.cpp). No autograd, no state
 // ownership: the caller owns the momentum / moment buffers. Blocks until the
 // CPU update is done (a CUDA update is queued on the default stream).
 #pragma once

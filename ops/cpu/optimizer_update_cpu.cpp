@@ -1,5 +1,5 @@
 // Optimizer update CPU kernels: one fused OpenMP loop per parameter over raw
-// f32 buffers (the loops models/optimizer.cpp had, unchanged, so the numbers
+// f32 buffers (the loops training/optimizer.cpp had, unchanged, so the numbers
 // are bit-identical); small parameters are updated by one thread.
 #include <cmath>
 

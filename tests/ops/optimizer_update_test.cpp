@@ -1,6 +1,6 @@
 // Optimizer update kernels on the CPU: the update rules on hand-checked
 // numbers (the optimizers' full PyTorch comparisons are in
-// tests/models/optimizer_test.cpp), and unscale_grads' overflow check.
+// tests/training/optimizer_test.cpp), and unscale_grads' overflow check.
 #include "ops/optimizer_update.h"
 
 #include <gtest/gtest.h>
