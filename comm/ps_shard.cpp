@@ -320,8 +320,7 @@ void Handler::on_push(const std::string& peer, const Message& m) {
   const int64_t rid = h.at("rid").get<int64_t>();
   const int64_t step = h.at("step").get<int64_t>();
   // The schema allows only the spellings of Compression (messages.cpp).
-  const bool fp16 = compression_names().at(h.at("compression").get<std::string>()) ==
-                    Compression::kFp16;
+  const bool fp16 = h.at("compression").get<std::string>() == to_string(Compression::kFp16);
   const auto r = static_cast<size_t>(rank);
   if (j.info.mode == PsMode::kBsp) {
     if (step != j.version)

@@ -11,7 +11,7 @@ namespace {
 class AllreduceSync : public GradientSync {
  public:
   AllreduceSync(const JobSpec& spec, const DataParallel& dp, models::Module& model)
-      : rank_(dp.rank), spec_(spec) {
+      : rank_(dp.rank) {
     std::vector<ops::Tensor> trainable, state;
     for (const auto& [name, p] : model.named_parameters())
       if (p.requires_grad()) trainable.push_back(p);
@@ -19,18 +19,17 @@ class AllreduceSync : public GradientSync {
       if (t.dtype() == ops::DType::f32) state.push_back(t);
     reducer_ = std::make_unique<GradientReducer>(trainable, dp, spec.sync);
     reducer_->broadcast_from_rank0(state);
-  }
-
-  std::string describe() const override {
     char line[400];
     std::snprintf(line, sizeof line,
                   "data-parallel: rank %d of %d, %s, compression %s, %zu bucket(s) "
                   "of <= %g MiB, global batch %lld",
                   rank_, reducer_->world_size(), reducer_->describe().c_str(),
-                  to_string(spec_.sync.compression), reducer_->bucket_count(), spec_.sync.bucket_mb,
-                  static_cast<long long>(spec_.train.batch_size));
-    return line;
+                  to_string(spec.sync.compression), reducer_->bucket_count(), spec.sync.bucket_mb,
+                  static_cast<long long>(spec.train.batch_size));
+    describe_ = line;
   }
+
+  std::string describe() const override { return describe_; }
   void begin_step(double share) override { reducer_->begin_step(share); }
   double backward_seed() const override { return reducer_->backward_seed(); }
   ops::LeafGradHook backward_hook() override { return reducer_->hook(); }
@@ -49,7 +48,7 @@ class AllreduceSync : public GradientSync {
 
  private:
   int rank_;
-  JobSpec spec_;
+  std::string describe_;
   std::unique_ptr<GradientReducer> reducer_;
 };
 

@@ -13,10 +13,11 @@ class ClassificationTask : public Task {
     return ops::softmax_cross_entropy(logits, b.labels.to(device));
   }
   void count(const ops::Tensor& logits, const models::Batch& b, Tally& t) const override {
-    const std::vector<int64_t> got = predicted_classes(logits);
     const int64_t* want = b.labels.data<int64_t>();
-    for (size_t i = 0; i < got.size(); ++i) t.correct += got[i] == want[i];
-    t.units += static_cast<double>(got.size());
+    for_each_prediction(logits, [&](int64_t i, int64_t k) {
+      t.correct += k == want[i];
+      ++t.units;
+    });
   }
 };
 

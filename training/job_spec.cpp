@@ -201,12 +201,8 @@ JobSpec parse_job_spec(const nlohmann::json& j) {
     top.string("name", spec.name);
     if (const nlohmann::json* m = top.object("model"))
       models::parse_model_spec(*m, "/model", false, spec.model, problems);
-    if (const nlohmann::json* d = top.object("data")) {
-      parse_data(*d, spec.data, problems);
-    } else {
-      SpecReader defaults(nlohmann::json::object(), "/data", problems);
-      read_dataset_options(spec.data.dataset, defaults);
-    }
+    const nlohmann::json* d = top.object("data");
+    parse_data(d != nullptr ? *d : nlohmann::json::object(), spec.data, problems);
     if (const nlohmann::json* t = top.object("train")) {
       SpecReader r(*t, "/train", problems);
       parse_train(r, spec.train);

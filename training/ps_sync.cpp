@@ -32,7 +32,7 @@ class PsSync : public GradientSync {
   PsSync(const JobSpec& spec, const DataParallel& dp, models::Module& model,
          int64_t steps_per_epoch);
 
-  std::string describe() const override;
+  std::string describe() const override { return describe_; }
   void begin_step(double share) override { share_ = share; }
   double backward_seed() const override { return share_ * world_; }
   ops::LeafGradHook backward_hook() override { return {}; }
@@ -53,7 +53,8 @@ class PsSync : public GradientSync {
   int rank_ = 0, world_ = 1;
   double share_ = 1.0;
   size_t shards_ = 0;
-  JobSpec spec_;
+  comm::Compression compression_;
+  std::string describe_;
   uint64_t f32_bytes_ = 0;  // the parameters' size in f32
   comm::Context ctx_;
   std::unique_ptr<comm::ParameterServerClient> client_;
@@ -63,7 +64,7 @@ class PsSync : public GradientSync {
 
 PsSync::PsSync(const JobSpec& spec, const DataParallel& dp, models::Module& model,
                int64_t steps_per_epoch)
-    : rank_(dp.rank), world_(dp.world_size), spec_(spec) {
+    : rank_(dp.rank), world_(dp.world_size), compression_(spec.sync.compression) {
   RM_THROW_IF(spec.train.precision == Precision::kFp16, "train.precision \"fp16\" with ",
               "sync.mode \"ps\" is not supported (use sync.mode \"allreduce\")");
   RM_THROW_IF(!dp.rendezvous, "data-parallel training needs a rendezvous");
@@ -99,15 +100,13 @@ PsSync::PsSync(const JobSpec& spec, const DataParallel& dp, models::Module& mode
   client_->init(dp.rank == 0 ? &weights : nullptr);
   client_->pull(0, pulled_);
   load(pulled_);
-}
-
-std::string PsSync::describe() const {
-  return "data-parallel: rank " + std::to_string(rank_) + " of " + std::to_string(world_) +
-         ", parameter server (" + std::to_string(shards_) + " shard(s), " +
-         (spec_.sync.staleness > 0 ? "SSP staleness " + std::to_string(spec_.sync.staleness)
-                                   : std::string("BSP")) +
-         "), compression " + comm::to_string(spec_.sync.compression) + ", global batch " +
-         std::to_string(spec_.train.batch_size) + "; train loss and accuracy are this rank's share";
+  describe_ = "data-parallel: rank " + std::to_string(rank_) + " of " + std::to_string(world_) +
+              ", parameter server (" + std::to_string(shards_) + " shard(s), " +
+              (spec.sync.staleness > 0 ? "SSP staleness " + std::to_string(spec.sync.staleness)
+                                       : std::string("BSP")) +
+              "), compression " + comm::to_string(spec.sync.compression) + ", global batch " +
+              std::to_string(spec.train.batch_size) +
+              "; train loss and accuracy are this rank's share";
 }
 
 void PsSync::load(const comm::PsTensors& weights) {
@@ -132,7 +131,7 @@ bool PsSync::finish_step(int64_t step, const std::function<bool()>&) {
   load(pulled_);
   const double s = seconds_since(start);
   // Wire: the gradients pushed and the f32 weights pulled; payload: both in f32.
-  comm::record_parameter_server(s, pushed + f32_bytes_, 2 * f32_bytes_, spec_.sync.compression);
+  comm::record_parameter_server(s, pushed + f32_bytes_, 2 * f32_bytes_, compression_);
   ++stats_.steps;
   stats_.comm_seconds += s;
   stats_.wait_seconds += s;

@@ -86,12 +86,6 @@ PsUpdateConfig PsUpdateConfig::from_json(const nlohmann::json& j) {
   return from_spec(parsed, spe->get<int64_t>());
 }
 
-comm::PsUpdateFactory make_ps_update_factory(PsUpdateConfig config) {
-  return [config](const comm::PsJobInfo&, comm::PsTensors& weights) {
-    return make_ps_update(config, weights);
-  };
-}
-
 comm::PsUpdateFactory make_ps_update_factory_from_init() {
   return [](const comm::PsJobInfo& job, comm::PsTensors& weights) {
     return make_ps_update_from_json(job.update, weights);

@@ -41,8 +41,6 @@ comm::PsUpdate make_ps_update(const PsUpdateConfig& config, comm::PsTensors& wei
 // the field.
 comm::PsUpdate make_ps_update_from_json(const nlohmann::json& config, comm::PsTensors& weights);
 
-// An update factory for one fixed configuration.
-comm::PsUpdateFactory make_ps_update_factory(PsUpdateConfig config);
 // An update factory that reads each job's configuration from its init
 // (PsJobInfo::update, see PsUpdateConfig::to_json): `ringmaster ps`.
 comm::PsUpdateFactory make_ps_update_factory_from_init();

@@ -18,18 +18,17 @@ class SegmentationTask : public Task {
     return ops::spatial_cross_entropy(logits, b.masks.to(device));
   }
   void count(const ops::Tensor& logits, const models::Batch& b, Tally& t) const override {
-    const std::vector<int64_t> got = predicted_classes(logits);
     const int64_t* want = b.masks.data<int64_t>();
     double* intersection = t.task.data();
     double* union_ = t.task.data() + classes_;
-    for (size_t i = 0; i < got.size(); ++i) {
-      const auto g = static_cast<size_t>(got[i]), w = static_cast<size_t>(want[i]);
+    for_each_prediction(logits, [&](int64_t i, int64_t k) {
+      const auto g = static_cast<size_t>(k), w = static_cast<size_t>(want[i]);
       t.correct += g == w;
+      ++t.units;
       ++union_[g];
       if (g == w) ++intersection[g];
       if (g != w) ++union_[w];
-    }
-    t.units += static_cast<double>(got.size());
+    });
   }
   Tally new_tally() const override {
     Tally t;

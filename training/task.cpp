@@ -42,20 +42,8 @@ Evaluation Task::evaluate(const Tally& t) const {
 std::string Task::describe(int64_t, const Evaluation&) const { return {}; }
 
 std::vector<int64_t> predicted_classes(const ops::Tensor& logits) {
-  ops::Tensor l = logits.to(ops::Device::cpu()).to_plain();
-  RM_CHECK(l.dtype() == ops::DType::f32, "predicted_classes: f32 logits, got ",
-           ops::dtype_name(l.dtype()));
-  const float* p = l.data<float>();
-  const int64_t n = l.dim(0), c = l.dim(1), s = l.numel() / std::max<int64_t>(n * c, 1);
-  std::vector<int64_t> out(static_cast<size_t>(n * s));
-  for (int64_t i = 0; i < n; ++i) {
-    for (int64_t j = 0; j < s; ++j) {
-      int64_t best = 0;
-      for (int64_t k = 1; k < c; ++k)
-        if (p[(i * c + k) * s + j] > p[(i * c + best) * s + j]) best = k;
-      out[static_cast<size_t>(i * s + j)] = best;
-    }
-  }
+  std::vector<int64_t> out;
+  for_each_prediction(logits, [&](int64_t, int64_t k) { out.push_back(k); });
   return out;
 }
 

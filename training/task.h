@@ -6,12 +6,14 @@
 // calls (a Tally carries it), so one may be used from any thread.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "models/dataset.h"
+#include "ops/check.h"
 #include "ops/tensor.h"
 #include "training/job_spec.h"
 
@@ -61,8 +63,27 @@ class Task {
 // The task for data of `kind` with `num_classes` classes.
 std::unique_ptr<Task> make_task(TaskKind kind, int num_classes);
 
-// The arg-max class of every unit of logits (N, C, S...) (images, or pixels),
-// in (N, S...) order; logits may live on any device.
+// Calls f(unit, class) with the arg-max class of every unit of f32 logits
+// (N, C, S...) (images, or pixels), units in (N, S...) order; logits may live
+// on any device. What tasks count with, without a buffer per batch.
+template <class F>
+void for_each_prediction(const ops::Tensor& logits, F f) {
+  const ops::Tensor l = logits.to(ops::Device::cpu()).to_plain();
+  RM_CHECK(l.dtype() == ops::DType::f32, "predictions need f32 logits, got ",
+           ops::dtype_name(l.dtype()));
+  const float* p = l.data<float>();
+  const int64_t n = l.dim(0), c = l.dim(1), s = l.numel() / std::max<int64_t>(n * c, 1);
+  for (int64_t i = 0; i < n; ++i) {
+    for (int64_t j = 0; j < s; ++j) {
+      int64_t best = 0;
+      for (int64_t k = 1; k < c; ++k)
+        if (p[(i * c + k) * s + j] > p[(i * c + best) * s + j]) best = k;
+      f(i * s + j, best);
+    }
+  }
+}
+
+// The same as a vector (tests).
 std::vector<int64_t> predicted_classes(const ops::Tensor& logits);
 
 }  // namespace ringmaster::training
