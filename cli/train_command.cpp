@@ -15,6 +15,7 @@
 #include "ops/check.h"
 #include "training/job_spec.h"
 #include "training/trainer.h"
+#include "worker/gpu_placement.h"
 #include "worker/progress_json.h"
 
 namespace ringmaster::cli {
@@ -27,6 +28,7 @@ struct TrainOptions {
   std::string rendezvous, host = "127.0.0.1";
   std::vector<std::string> ps;
   std::string job_id;
+  std::string gpus = "all";
 };
 
 void write_metrics(const std::string& path, const training::TrainResult& r) {
@@ -39,6 +41,13 @@ void write_metrics(const std::string& path, const training::TrainResult& r) {
 }
 
 int run_train(const TrainOptions& o) {
+  training::GivenGpus gpus;
+  try {
+    gpus = worker::parse_gpu_list(o.gpus);
+  } catch (const ops::Error& e) {
+    std::fprintf(stderr, "ringmaster train: %s\n", e.what());
+    return 2;
+  }
   training::JobSpec spec;
   try {
     spec = training::load_job_spec(o.spec_path);
@@ -69,7 +78,7 @@ int run_train(const TrainOptions& o) {
   ProgressDisplay display(stdout, isatty(fileno(stdout)) != 0);
   try {
     training::TrainResult r =
-        training::run_training(spec, display, nullptr, o.world_size > 1 ? &dp : nullptr);
+        training::run_training(spec, display, nullptr, o.world_size > 1 ? &dp : nullptr, gpus);
     if (r.steps == 0) {
       std::printf("done: test accuracy %.2f%%, evaluation only (nothing trained), %.1f s\n",
                   100.0 * r.test_accuracy, r.wall_seconds);
@@ -107,6 +116,10 @@ void add_train_command(CLI::App& app, int& exit_code) {
       ->delimiter(',');
   cmd->add_option("--job-id", opts->job_id,
                   "The run's name on the parameter-server shards (default: the spec's name)");
+  cmd->add_option("--gpus", opts->gpus,
+                  "GPUs this process may train on (it uses the first): all, none, or CUDA "
+                  "ordinals such as 1; ranks on one host need one each")
+      ->capture_default_str();
   cmd->callback([opts, &exit_code] { exit_code = run_train(*opts); });
 }
 

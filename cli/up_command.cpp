@@ -21,6 +21,9 @@
 #include "cli/follow.h"
 #include "cli/signals.h"
 #include "cli/submit_command.h"
+#include "ops/check.h"
+#include "ops/device_memory.h"
+#include "worker/gpu_placement.h"
 
 namespace ringmaster::cli {
 namespace {
@@ -38,6 +41,7 @@ struct UpOptions {
   std::string submit;
   bool follow = false;
   int cores_per_worker = 0;
+  std::string gpus = "all";
   std::string token, token_file;
   std::string durability = "full";
 };
@@ -57,6 +61,16 @@ class Cluster {
 
   // Returns 0, or prints why and returns the exit code.
   int start(const std::string& token) {
+    // Each worker its own GPUs: two ranks of a job must not share one.
+    std::vector<std::vector<int>> gpus;
+    try {
+      gpus = worker::split_gpus(
+          worker::resolve_gpus(worker::parse_gpu_list(o_.gpus), ops::cuda_device_count(),
+                               ops::cuda_unavailable_reason()),
+          o_.workers);
+    } catch (const ops::Error& e) {
+      return fail(e.what());
+    }
     std::error_code ec;
     fs::create_directories(state_, ec);
     if (ec) return fail("cannot create " + state_.string() + ": " + ec.message());
@@ -106,7 +120,8 @@ class Cluster {
       auto w = std::make_unique<ChildProcess>();
       // Several workers on one machine: each on a free metrics port (in its log).
       w->start({"worker", "--coordinator", zmq_, "--name", "worker-" + std::to_string(i), "--cores",
-                std::to_string(cores), "--metrics-port", "0"},
+                std::to_string(cores), "--gpus", worker::format_gpu_list(gpus[i - 1]),
+                "--metrics-port", "0"},
                (state_ / ("worker-" + std::to_string(i) + ".log")).string());
       workers_.push_back(std::move(w));
     }
@@ -261,6 +276,10 @@ void add_up_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--cores-per-worker", o->cores_per_worker,
                   "Cores each worker offers (default: this machine's cores / workers)")
       ->check(CLI::Range(0, 4096));
+  cmd->add_option("--gpus", o->gpus,
+                  "GPUs to split among the workers (all, none, or CUDA ordinals such as 0,1): "
+                  "each gets its own share, the first ones one more")
+      ->capture_default_str();
   cmd->add_option("--submit", o->submit, "Submit this job spec once the cluster is up");
   cmd->add_flag("--follow,-f", o->follow,
                 "Follow the submitted job, then stop the cluster and exit with its result");

@@ -14,7 +14,9 @@
 #include "cli/exit_codes.h"
 #include "cli/signals.h"
 #include "comm/transport.h"
+#include "ops/check.h"
 #include "worker/agent.h"
+#include "worker/gpu_placement.h"
 #include "worker/worker_metrics.h"
 
 namespace ringmaster::cli {
@@ -24,7 +26,7 @@ struct WorkerCliOptions {
   std::string coordinator = "tcp://127.0.0.1:5555";
   std::string name;
   int64_t cores = 0;
-  int64_t gpus = -1;
+  std::string gpus = "all";
   double coordinator_timeout = 60.0;
   std::string host = "127.0.0.1";
   std::string metrics_host = "127.0.0.1";
@@ -37,7 +39,12 @@ int run_worker(const WorkerCliOptions& o) {
   a.name = o.name;
   a.host = o.host;
   a.cores = o.cores;
-  a.gpus = o.gpus;
+  try {
+    a.gpus = worker::parse_gpu_list(o.gpus);
+  } catch (const ops::Error& e) {
+    std::fprintf(stderr, "ringmaster worker: %s\n", e.what());
+    return kExitUsage;
+  }
   a.coordinator_timeout =
       std::chrono::milliseconds(static_cast<int64_t>(o.coordinator_timeout * 1000));
   worker::WorkerMetrics metrics;
@@ -58,7 +65,14 @@ int run_worker(const WorkerCliOptions& o) {
   }
   for (const auto& c : metrics.collectables()) exposer->RegisterCollectable(c);
   install_stop_signals();
-  worker::Agent agent(a);
+  std::unique_ptr<worker::Agent> made;
+  try {
+    made = std::make_unique<worker::Agent>(a);
+  } catch (const ops::Error& e) {  // --gpus names a GPU this host lacks
+    std::fprintf(stderr, "ringmaster worker: %s\n", e.what());
+    return kExitUsage;
+  }
+  worker::Agent& agent = *made;
   const std::vector<int> ports = exposer->GetListeningPorts();
   std::printf("worker %s: connecting to %s\n", agent.id().c_str(), o.coordinator.c_str());
   std::printf("worker %s: metrics on http://%s:%d/metrics (%s)\n", agent.id().c_str(),
@@ -100,8 +114,10 @@ void add_worker_command(CLI::App& app, int& exit_code) {
                   "Address the data-parallel ring listens on; peers must reach it "
                   "(default 127.0.0.1)");
   cmd->add_option("--cores", o->cores, "Cores to offer (default: all)")->check(CLI::Range(0, 4096));
-  cmd->add_option("--gpus", o->gpus, "GPUs to offer (default: as found)")
-      ->check(CLI::Range(-1, 64));
+  cmd->add_option("--gpus", o->gpus,
+                  "GPUs to offer: all, none, or CUDA ordinals such as 0,1 (after "
+                  "CUDA_VISIBLE_DEVICES); a task gets resources.gpus of them")
+      ->capture_default_str();
   cmd->add_option("--coordinator-timeout", o->coordinator_timeout,
                   "Exit (code 3) after this many seconds without word from the coordinator")
       ->check(CLI::Range(1.0, 86400.0))

@@ -196,6 +196,7 @@ JobSpec parse_job_spec(const nlohmann::json& j) {
   std::vector<SpecProblem> problems;
   JobSpec spec;
   spec.source = j;
+  bool gpus_given = false;
   {
     SpecReader top(j, "", problems);
     top.string("name", spec.name);
@@ -224,6 +225,7 @@ JobSpec parse_job_spec(const nlohmann::json& j) {
       r.integer("workers", spec.resources.workers, 1, 4096);
       r.integer("cores", spec.resources.cores, 1, 1024);
       r.integer("gpus", spec.resources.gpus, 0, 64);
+      gpus_given = res->contains("gpus");
     }
     if (const nlohmann::json* s = top.object("sync")) {
       SpecReader r(*s, "/sync", problems);
@@ -232,6 +234,12 @@ JobSpec parse_job_spec(const nlohmann::json& j) {
     top.integer("priority", spec.priority, -1000, 1000);
   }
   check_across_sections(spec, problems);
+  // A task trains on the GPUs it is given (device_choice.h): "cuda" asks one.
+  if (spec.train.device == DeviceChoice::kCuda && !gpus_given) spec.resources.gpus = 1;
+  if (spec.train.device == DeviceChoice::kCuda && spec.resources.gpus == 0)
+    problems.push_back({"/resources/gpus",
+                        "is 0 but train.device is \"cuda\": a task trains on "
+                        "the GPUs it is given"});
   if (spec.checkpoint.path.empty())
     spec.checkpoint.path = "runs/" + spec.name + "/final.safetensors";
   if (!problems.empty()) throw models::SpecError(std::move(problems));

@@ -84,7 +84,9 @@ struct CheckpointSpec {
 struct ResourcesSpec {
   int64_t workers = 1;  // gang size: the data-parallel world size
   int64_t cores = 1;    // per worker
-  int64_t gpus = 0;     // per worker
+  // Per worker; the task trains on the first of the GPUs it is given.
+  // Default 1 when train.device is "cuda", else 0.
+  int64_t gpus = 0;
 };
 
 // How data-parallel replicas (resources.workers > 1) keep in step.

@@ -56,32 +56,6 @@ class RankSink : public ProgressSink {
   int rank_;
 };
 
-// The device train.device names, said once in the log.
-ops::Device choose_device(DeviceChoice want, int threads, ProgressSink& sink) {
-  const int gpus = ops::cuda_device_count();
-  const std::string cpu_line = "device: cpu, " + std::to_string(threads) + " threads";
-  switch (want) {
-    case DeviceChoice::kCuda:
-      RM_THROW_IF(gpus == 0, "train.device is \"cuda\" but no CUDA device is usable: ",
-                  ops::cuda_unavailable_reason());
-      sink.on_log("device: cuda:0 (train.device \"cuda\", " + std::to_string(gpus) +
-                  " CUDA device(s))");
-      return ops::Device::cuda(0);
-    case DeviceChoice::kCpu:
-      sink.on_log(cpu_line + " (train.device \"cpu\")");
-      return ops::Device::cpu();
-    case DeviceChoice::kAuto:
-      break;
-  }
-  if (gpus > 0) {
-    sink.on_log("device: cuda:0 (train.device \"auto\": " + std::to_string(gpus) +
-                " CUDA device(s) found)");
-    return ops::Device::cuda(0);
-  }
-  sink.on_log(cpu_line + " (no GPU: " + ops::cuda_unavailable_reason() + ")");
-  return ops::Device::cpu();
-}
-
 // The optimizer's state beside the checkpoint, for an exact resume:
 // <path without .safetensors>.optimizer.safetensors.
 std::string optimizer_state_path(std::string path) {
@@ -101,10 +75,11 @@ struct EpochTally {
 class Trainer {
  public:
   Trainer(const JobSpec& spec, ProgressSink& sink, const std::atomic<bool>* cancel,
-          const DataParallel* dp)
+          const DataParallel* dp, GivenGpus gpus)
       : spec_(spec),
         cancel_(cancel),
         dp_(dp),
+        gpus_(std::move(gpus)),
         rank_(dp != nullptr ? dp->rank : 0),
         world_(dp != nullptr ? dp->world_size : 1),
         sink_(sink, rank_) {}
@@ -162,6 +137,7 @@ class Trainer {
   const JobSpec& spec_;
   const std::atomic<bool>* cancel_;
   const DataParallel* dp_;
+  const GivenGpus gpus_;
   const int rank_, world_;
   RankSink sink_;
   const Clock::time_point start_ = Clock::now();
@@ -212,7 +188,10 @@ void Trainer::setup() {
 void Trainer::setup_device() {
   if (spec_.train.threads > 0) ops::set_cpu_threads(static_cast<int>(spec_.train.threads));
   result_.threads = ops::cpu_threads();
-  device_ = choose_device(spec_.train.device, result_.threads, sink_);
+  const DevicePick pick = pick_device(spec_.train.device, gpus_, ops::cuda_device_count(),
+                                      result_.threads, ops::cuda_unavailable_reason());
+  sink_.on_log(pick.log_line);
+  device_ = pick.cuda_ordinal >= 0 ? ops::Device::cuda(pick.cuda_ordinal) : ops::Device::cpu();
   half_ = spec_.train.precision == Precision::kFp16;
   RM_THROW_IF(half_ && !device_.is_cuda(), "train.precision is \"fp16\" but training runs on the ",
               "cpu (no GPU: ", ops::cuda_unavailable_reason(), ")");
@@ -471,8 +450,8 @@ void Trainer::write_checkpoint() {
 }  // namespace
 
 TrainResult run_training(const JobSpec& spec, ProgressSink& sink, const std::atomic<bool>* cancel,
-                         const DataParallel* dp) {
-  return Trainer(spec, sink, cancel, dp).run();
+                         const DataParallel* dp, const GivenGpus& gpus) {
+  return Trainer(spec, sink, cancel, dp, gpus).run();
 }
 
 }  // namespace ringmaster::training

@@ -13,6 +13,7 @@
 #include <string>
 
 #include "training/data_parallel.h"
+#include "training/device_choice.h"
 #include "training/job_spec.h"
 
 namespace ringmaster::training {
@@ -84,6 +85,6 @@ class ProgressSink {
 // those of the checkpoint rank 0 writes.
 TrainResult run_training(const JobSpec& spec, ProgressSink& sink,
                          const std::atomic<bool>* cancel = nullptr,
-                         const DataParallel* dp = nullptr);
+                         const DataParallel* dp = nullptr, const GivenGpus& gpus = std::nullopt);
 
 }  // namespace ringmaster::training

@@ -23,6 +23,7 @@
 #include "ops/device_memory.h"
 #include "training/job_spec.h"
 #include "training/trainer.h"
+#include "worker/gpu_placement.h"
 #include "worker/progress_json.h"
 #include "worker/worker_metrics.h"
 
@@ -134,7 +135,8 @@ training::Peers await_peers(Task& t, const std::string& endpoint, const std::str
   return *t.peers;
 }
 
-void run_task(Task& t, nlohmann::json spec_json, int64_t threads, std::string host) {
+void run_task(Task& t, nlohmann::json spec_json, int64_t threads, std::string host,
+              std::vector<int> offered_gpus) {
   Sink sink(t);
   std::string state, reason;
   nlohmann::json result;
@@ -150,8 +152,10 @@ void run_task(Task& t, nlohmann::json spec_json, int64_t threads, std::string ho
     dp.rendezvous = [&t, timeout](const std::string& endpoint, const std::string& nccl_id) {
       return await_peers(t, endpoint, nccl_id, timeout);
     };
+    // One task at a time: none of the offered GPUs is held by another.
+    const std::vector<int> gpus = gpus_for_task(offered_gpus, {}, spec.resources.gpus);
     training::TrainResult r =
-        training::run_training(spec, sink, &t.cancel, t.world_size > 1 ? &dp : nullptr);
+        training::run_training(spec, sink, &t.cancel, t.world_size > 1 ? &dp : nullptr, gpus);
     result = to_json(r);
     state = r.cancelled ? "cancelled" : "succeeded";
   } catch (const models::SpecError& e) {
@@ -248,7 +252,7 @@ class Loop {
            {"pid", static_cast<int64_t>(::getpid())},
            {"cores", o_.cores},
            {"memory_bytes", o_.memory_bytes},
-           {"gpus", o_.gpus},
+           {"gpus", static_cast<int64_t>(o_.gpus->size())},
            {"slots", 1},
            {"tasks", tasks_json()}},
           {}});
@@ -344,8 +348,9 @@ class Loop {
     task_->metrics = o_.metrics;
     if (o_.metrics != nullptr) o_.metrics->task_started();
     Task* t = task_.get();
-    t->thread =
-        std::thread([t, spec, threads, host = o_.host] { run_task(*t, spec, threads, host); });
+    t->thread = std::thread([t, spec, threads, host = o_.host, gpus = *o_.gpus] {
+      run_task(*t, spec, threads, host, gpus);
+    });
   }
 
   // Sends what the task produced; collects it when done.
@@ -458,7 +463,8 @@ Agent::Agent(AgentOptions options) : options_(std::move(options)) {
     const unsigned n = std::thread::hardware_concurrency();
     options_.cores = n > 0 ? n : 1;
   }
-  if (options_.gpus < 0) options_.gpus = ops::cuda_device_count();
+  options_.gpus =
+      resolve_gpus(options_.gpus, ops::cuda_device_count(), ops::cuda_unavailable_reason());
   if (options_.memory_bytes <= 0) {
     const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
     options_.memory_bytes = pages > 0 && page > 0 ? static_cast<int64_t>(pages) * page : 0;
@@ -468,7 +474,7 @@ Agent::Agent(AgentOptions options) : options_(std::move(options)) {
 int Agent::run() {
   if (options_.metrics != nullptr)
     options_.metrics->set_info(options_.name, hostname(), options_.cores, options_.memory_bytes,
-                               options_.gpus);
+                               static_cast<int64_t>(options_.gpus->size()));
   Loop loop(options_, stop_);
   return loop.run();
 }

@@ -5,12 +5,16 @@
 // acknowledges it, and re-registration after a coordinator restart reports
 // what is still running, so nothing is lost across a coordinator restart.
 // One task at a time (slots = 1): the trainer's thread count is per process.
+// A task trains on the GPUs it is given: resources.gpus of the worker's
+// --gpus (gpu_placement.h).
 #pragma once
 
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <vector>
 
 namespace ringmaster::worker {
 
@@ -22,8 +26,11 @@ struct AgentOptions {
   // The address this worker's data-parallel ring listens on: peers on other
   // hosts must reach it (this host's address on their network).
   std::string host = "127.0.0.1";
-  int64_t cores = 0;         // 0: the cores this process may use
-  int64_t gpus = -1;         // -1: as many as the CUDA runtime finds
+  int64_t cores = 0;  // 0: the cores this process may use
+  // The GPUs offered, by CUDA ordinal (see gpu_placement.h). Unset: every
+  // device the runtime finds; the Agent's constructor resolves it and throws
+  // ops::Error for an ordinal the runtime does not have.
+  std::optional<std::vector<int>> gpus;
   int64_t memory_bytes = 0;  // 0: physical memory
   // Give up (exit code 3) when nothing has been heard from the coordinator
   // for this long. Retries in between are paced, never a busy loop.

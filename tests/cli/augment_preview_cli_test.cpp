@@ -11,18 +11,14 @@
 #include <sstream>
 #include <string>
 
+#include "tests/cli/run_cli.h"
 #include "tests/test_dir.h"
 
 namespace {
 
 namespace fs = std::filesystem;
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using ringmaster::testing_support::slurp;
 
 uint32_t be32(const std::string& s, size_t at) {
   return (static_cast<uint32_t>(static_cast<uint8_t>(s[at])) << 24) |
@@ -38,11 +34,9 @@ class AugmentPreviewCli : public ::testing::Test {
   int run(const nlohmann::json& spec, const std::string& args) {
     const fs::path spec_path = dir_ / "spec.json";
     std::ofstream(spec_path) << spec.dump(2);
-    const std::string cmd = std::string(RINGMASTER_BIN) + " augment-preview " + spec_path.string() +
-                            " " + args + " >" + (dir_ / "out.txt").string() + " 2>" +
-                            (dir_ / "err.txt").string();
-    const int status = std::system(cmd.c_str());
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return ringmaster::testing_support::run_ringmaster(
+               "augment-preview " + spec_path.string() + " " + args, dir_)
+        .exit_code;
   }
   fs::path dir_;
 };

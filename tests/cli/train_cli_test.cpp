@@ -12,38 +12,26 @@
 #include <string>
 
 #include "ops/device_memory.h"
+#include "tests/cli/run_cli.h"
 #include "tests/test_dir.h"
 
 namespace {
 
 namespace fs = std::filesystem;
 
-struct ProcessResult {
-  int exit_code;
-  std::string out, err;
-};
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using ringmaster::testing_support::CliResult;
+using ringmaster::testing_support::slurp;
 
 class TrainCli : public ::testing::Test {
  protected:
   void SetUp() override { dir_ = ringmaster::testing_support::fresh_test_dir("train_cli"); }
   void TearDown() override { fs::remove_all(dir_); }
 
-  ProcessResult train(const nlohmann::json& spec, const std::string& extra = "") {
+  CliResult train(const nlohmann::json& spec, const std::string& extra = "") {
     const fs::path spec_path = dir_ / "spec.json";
     std::ofstream(spec_path) << spec.dump(2);
-    const std::string cmd = std::string(RINGMASTER_BIN) + " train " + spec_path.string() + " " +
-                            extra + " >" + (dir_ / "out.txt").string() + " 2>" +
-                            (dir_ / "err.txt").string() + " </dev/null";
-    const int status = std::system(cmd.c_str());
-    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(dir_ / "out.txt"),
-            slurp(dir_ / "err.txt")};
+    return ringmaster::testing_support::run_ringmaster("train " + spec_path.string() + " " + extra,
+                                                       dir_);
   }
 
   fs::path dir_;
@@ -61,7 +49,7 @@ TEST_F(TrainCli, TrainsDigitsAndWritesMetricsAndCheckpoint) {
       {"train", {{"epochs", 12}, {"batch_size", 32}, {"seed", 3}, {"threads", 2}}},
       {"optimizer", {{"name", "adam"}, {"lr", 0.002}}},
       {"checkpoint", {{"path", ckpt.string()}}}};
-  ProcessResult r = train(spec, "--metrics-out " + (dir_ / "metrics.json").string());
+  CliResult r = train(spec, "--metrics-out " + (dir_ / "metrics.json").string());
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
 
   // Not a terminal: one plain line per epoch, no carriage-return bar.
@@ -114,14 +102,14 @@ TEST_F(TrainCli, ShowsAProgressBarOnATerminal) {
 }
 
 TEST_F(TrainCli, BadSpecIsRejectedNamingTheField) {
-  ProcessResult r = train({{"train", {{"batch_size", 0}}}, {"colour", "blue"}});
+  CliResult r = train({{"train", {{"batch_size", 0}}}, {"colour", "blue"}});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("/train/batch_size: must be >= 1"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("/colour: unknown field"), std::string::npos) << r.err;
 }
 
 TEST_F(TrainCli, MissingDataIsAClearFailure) {
-  ProcessResult r =
+  CliResult r =
       train({{"data", {{"dataset", "fashion-mnist"}, {"path", (dir_ / "nowhere").string()}}}});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("nowhere"), std::string::npos) << r.err;
@@ -130,9 +118,9 @@ TEST_F(TrainCli, MissingDataIsAClearFailure) {
 TEST_F(TrainCli, CudaDeviceWithoutGpuIsAClearError) {
   if (ringmaster::ops::cuda_device_count() > 0) GTEST_SKIP() << "this machine has a GPU";
   if (!fs::exists(digits_path())) GTEST_SKIP() << digits_path() << " missing";
-  ProcessResult r = train({{"data", {{"dataset", "digits"}, {"path", digits_path()}}},
-                           {"train", {{"device", "cuda"}, {"threads", 1}}},
-                           {"checkpoint", {{"path", (dir_ / "c.safetensors").string()}}}});
+  CliResult r = train({{"data", {{"dataset", "digits"}, {"path", digits_path()}}},
+                       {"train", {{"device", "cuda"}, {"threads", 1}}},
+                       {"checkpoint", {{"path", (dir_ / "c.safetensors").string()}}}});
   EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
   EXPECT_NE(r.err.find("train.device is \"cuda\" but no CUDA device is usable: " +
                        ringmaster::ops::cuda_unavailable_reason()),
@@ -144,9 +132,9 @@ TEST_F(TrainCli, CudaDeviceWithoutGpuIsAClearError) {
 TEST_F(TrainCli, Fp16WithoutGpuIsAClearError) {
   if (ringmaster::ops::cuda_device_count() > 0) GTEST_SKIP() << "this machine has a GPU";
   if (!fs::exists(digits_path())) GTEST_SKIP() << digits_path() << " missing";
-  ProcessResult r = train({{"data", {{"dataset", "digits"}, {"path", digits_path()}}},
-                           {"train", {{"precision", "fp16"}, {"threads", 1}}},
-                           {"checkpoint", {{"path", (dir_ / "c.safetensors").string()}}}});
+  CliResult r = train({{"data", {{"dataset", "digits"}, {"path", digits_path()}}},
+                       {"train", {{"precision", "fp16"}, {"threads", 1}}},
+                       {"checkpoint", {{"path", (dir_ / "c.safetensors").string()}}}});
   EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
   EXPECT_NE(r.err.find("train.precision is \"fp16\" but training runs on the cpu (no GPU: " +
                        ringmaster::ops::cuda_unavailable_reason()),
@@ -156,7 +144,7 @@ TEST_F(TrainCli, Fp16WithoutGpuIsAClearError) {
 
 TEST_F(TrainCli, AutoDeviceSaysWhereItTrains) {
   if (!fs::exists(digits_path())) GTEST_SKIP() << digits_path() << " missing";
-  ProcessResult r = train(
+  CliResult r = train(
       {{"data",
         {{"dataset", "digits"}, {"path", digits_path()}, {"train_limit", 64}, {"test_limit", 32}}},
        {"train", {{"device", "auto"}, {"threads", 1}, {"batch_size", 32}}},
@@ -179,10 +167,10 @@ TEST_F(TrainCli, FineTunesFromACheckpointAndEnsemblesIt) {
   const std::string pre = (dir_ / "pre.safetensors").string();
   const nlohmann::json data = {{"dataset", "digits"}, {"path", digits_path()}};
   const nlohmann::json train_opts = {{"epochs", 1}, {"batch_size", 32}, {"threads", 1}};
-  ProcessResult r = train({{"model", {{"name", "resnet"}, {"depth", 8}}},
-                           {"data", data},
-                           {"train", train_opts},
-                           {"checkpoint", {{"path", pre}}}});
+  CliResult r = train({{"model", {{"name", "resnet"}, {"depth", 8}}},
+                       {"data", data},
+                       {"train", train_opts},
+                       {"checkpoint", {{"path", pre}}}});
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   // Fine-tune on 5 labels per class: the backbone from the checkpoint, a
   // fresh head, the stem frozen.
@@ -230,7 +218,7 @@ TEST_F(TrainCli, FineTunesFromACheckpointAndEnsemblesIt) {
 TEST_F(TrainCli, SegmentsFashionCompositesWithFcn) {
   if (!fs::exists("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz"))
     GTEST_SKIP() << "Fashion-MNIST missing: run scripts/install-deps.sh";
-  ProcessResult r =
+  CliResult r =
       train({{"model",
               {{"name", "fcn"},
                {"head", "16s"},

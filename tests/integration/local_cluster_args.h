@@ -37,7 +37,7 @@ inline std::vector<std::string> worker_args(uint16_t zmq_port, const std::string
           "--cores",
           "1",
           "--gpus",
-          "0",
+          "none",
           "--metrics-port",
           "0"};
 }

@@ -109,7 +109,7 @@ TEST_F(MultiHostTest, ATwoWorkerJobTrainsAcrossTwoNetworkNamespaces) {
   for (int i = 0; i < 2; ++i) {
     std::vector<std::string> args = {"worker", "--coordinator",  zmq,       "--name", kNs[i],
                                      "--host", kIp[i],           "--cores", "1",      "--gpus",
-                                     "0",      "--metrics-port", "0"};
+                                     "none",   "--metrics-port", "0"};
     args.insert(args.begin(), {"netns", "exec", kNs[i], RINGMASTER_BIN});
     workers_.push_back(std::make_unique<Process>("ip", args, path(std::string(kNs[i]) + ".log")));
   }

@@ -121,6 +121,20 @@ TEST(JobSpec, ResourcesAndPriorityHaveDefaultsAndBounds) {
   EXPECT_TRUE(has_problem(ps, "/priority", "must be an integer"));
 }
 
+TEST(JobSpec, CudaAsksOneGpuUnlessResourcesSayHowMany) {
+  const auto cuda = [](nlohmann::json resources) {
+    nlohmann::json j = {{"train", {{"device", "cuda"}}}};
+    if (!resources.is_null()) j["resources"] = resources;
+    return j;
+  };
+  EXPECT_EQ(parse_job_spec(cuda(nullptr)).resources.gpus, 1);
+  EXPECT_EQ(parse_job_spec(cuda({{"workers", 2}})).resources.gpus, 1);
+  EXPECT_EQ(parse_job_spec(cuda({{"gpus", 3}})).resources.gpus, 3);
+  EXPECT_EQ(parse_job_spec({{"train", {{"device", "auto"}}}}).resources.gpus, 0);
+  EXPECT_TRUE(has_problem(problems_of(cuda({{"gpus", 0}})), "/resources/gpus",
+                          "is 0 but train.device is \"cuda\""));
+}
+
 TEST(JobSpec, SyncHasDefaultsAndIsChecked) {
   JobSpec s = parse_job_spec({{"resources", {{"workers", 4}}}});
   EXPECT_EQ(s.resources.workers, 4);

@@ -43,7 +43,7 @@ class AgentTest : public ::testing::Test {
     o.coordinator = router_->endpoint();
     o.name = "test-worker";
     o.cores = 3;
-    o.gpus = 0;
+    o.gpus = std::vector<int>{};
     o.coordinator_timeout = coordinator_timeout;
     o.verbose = false;
     agent_ = std::make_unique<Agent>(o);
