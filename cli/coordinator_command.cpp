@@ -26,6 +26,8 @@ struct CoordinatorCliOptions {
   std::string durability = "full";
   double heartbeat_timeout = 5.0;
   double metrics_retention = 600.0;
+  int64_t max_restarts = 3;
+  double restart_backoff = 5.0;
 };
 
 int run_coordinator(const CoordinatorCliOptions& o) {
@@ -41,6 +43,8 @@ int run_coordinator(const CoordinatorCliOptions& o) {
   c.metrics_retention = std::chrono::milliseconds(static_cast<int64_t>(o.metrics_retention * 1000));
   c.ps_update = training::make_ps_update_from_json;
   c.parse_spec = training::parse_job_spec;
+  c.max_restarts = o.max_restarts;
+  c.restart_backoff_s = o.restart_backoff;
   try {
     c.token = resolve_token(o.token, o.token_file);
   } catch (const std::exception& e) {
@@ -103,6 +107,15 @@ void add_coordinator_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--metrics-retention", o->metrics_retention,
                   "Seconds a finished job's series (loss, accuracy, ...) stay on /metrics")
       ->check(CLI::Range(0.0, 7.0 * 86400))
+      ->capture_default_str();
+  cmd->add_option("--max-restarts", o->max_restarts,
+                  "Times a job whose worker dies is queued again (to resume from its newest "
+                  "checkpoint) before it fails, unless its spec's restart_policy says")
+      ->check(CLI::Range(0, 100))
+      ->capture_default_str();
+  cmd->add_option("--restart-backoff", o->restart_backoff,
+                  "Seconds such a job waits in the queue before it may start again")
+      ->check(CLI::Range(0.0, 3600.0))
       ->capture_default_str();
   cmd->callback([o, &exit_code] { exit_code = run_coordinator(*o); });
 }

@@ -99,7 +99,15 @@ std::string job_details(const nlohmann::json& j) {
   const auto& res = j.value("resources", nlohmann::json::object());
   out += "  priority " + str(j, "priority") + ", " + str(res, "workers") + " worker(s) x " +
          str(res, "cores") + " core(s), " + str(res, "gpus") + " GPU(s), restarts " +
-         str(j, "restarts") + "\n";
+         str(j, "restarts");
+  const auto& policy = j.value("restart_policy", nlohmann::json::object());
+  if (policy.is_object() && policy.contains("max_restarts"))
+    out += " of at most " + str(policy, "max_restarts");
+  out += "\n";
+  const auto& reasons = j.value("restart_reasons", nlohmann::json::array());
+  if (reasons.is_array())
+    for (const auto& r : reasons)
+      if (r.is_string()) out += "  " + r.get<std::string>() + "\n";
   out += "  submitted " + str(j, "submitted_at");
   if (!str(j, "started_at").empty()) out += ", started " + str(j, "started_at");
   if (!str(j, "finished_at").empty()) out += ", finished " + str(j, "finished_at");

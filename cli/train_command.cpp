@@ -29,6 +29,7 @@ struct TrainOptions {
   std::vector<std::string> ps;
   std::string job_id;
   std::string gpus = "all";
+  bool resume = false;
 };
 
 void write_metrics(const std::string& path, const training::TrainResult& r) {
@@ -77,8 +78,11 @@ int run_train(const TrainOptions& o) {
   };
   ProgressDisplay display(stdout, isatty(fileno(stdout)) != 0);
   try {
-    training::TrainResult r =
-        training::run_training(spec, display, nullptr, o.world_size > 1 ? &dp : nullptr, gpus);
+    training::RunOptions run;
+    run.dp = o.world_size > 1 ? &dp : nullptr;
+    run.gpus = gpus;
+    run.resume = o.resume;
+    training::TrainResult r = training::run_training(spec, display, run);
     if (r.steps == 0) {
       std::printf("done: test accuracy %.2f%%, evaluation only (nothing trained), %.1f s\n",
                   100.0 * r.test_accuracy, r.wall_seconds);
@@ -116,6 +120,9 @@ void add_train_command(CLI::App& app, int& exit_code) {
       ->delimiter(',');
   cmd->add_option("--job-id", opts->job_id,
                   "The run's name on the parameter-server shards (default: the spec's name)");
+  cmd->add_flag("--resume", opts->resume,
+                "Continue from the newest whole checkpoint of checkpoint.every_epochs / "
+                "every_steps (in <folder of checkpoint.path>/checkpoints), if there is one");
   cmd->add_option("--gpus", opts->gpus,
                   "GPUs this process may train on (it uses the first): all, none, or CUDA "
                   "ordinals such as 1; ranks on one host need one each")

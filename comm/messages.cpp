@@ -33,6 +33,7 @@ struct Schema {
 
 constexpr double kMaxString = 64 * 1024;
 constexpr double kMaxId = 256;
+constexpr double kMaxAttempt = 1.0e9;
 
 // A task a (re-)registering worker reports: still running, or finished while
 // the coordinator could not hear it.
@@ -46,7 +47,9 @@ const Schema kTaskSchema{"task",
                            nullptr,
                            {"running", "succeeded", "failed", "cancelled"}},
                           {"result", Kind::kObject, false},
-                          {"reason", Kind::kString, false, 0, kMaxString}}};
+                          {"reason", Kind::kString, false, 0, kMaxString},
+                          {"attempt", Kind::kInteger, false, 0, kMaxAttempt},
+                          {"peer_lost", Kind::kBoolean, false}}};
 
 // Parameter server (comm/ps_*.h): a key in a push / pull / init header.
 const Schema kPsKeySchema{"ps_key",
@@ -66,24 +69,34 @@ const std::vector<Schema> kSchemas = {
       {"slots", Kind::kInteger, true, 1, 256},
       {"tasks", Kind::kObjectArray, false, 0, 256, &kTaskSchema}}},
     {"heartbeat", {{"running", Kind::kStringArray, true, 0, 256}}},
+    // A task's reports carry its attempt (the job's restarts when assigned;
+    // absent: any), so a late one from an earlier attempt is ignored.
     {"progress",
      {{"job_id", Kind::kString, true, 0, kMaxId},
       {"kind", Kind::kString, true, 0, 16, nullptr, {"step", "epoch"}},
-      {"report", Kind::kObject, true}}},
+      {"report", Kind::kObject, true},
+      {"attempt", Kind::kInteger, false, 0, kMaxAttempt}}},
     {"log",
-     {{"job_id", Kind::kString, true, 0, kMaxId}, {"lines", Kind::kStringArray, true, 0, 1000}}},
+     {{"job_id", Kind::kString, true, 0, kMaxId},
+      {"lines", Kind::kStringArray, true, 0, 1000},
+      {"attempt", Kind::kInteger, false, 0, kMaxAttempt}}},
     {"finished",
      {{"job_id", Kind::kString, true, 0, kMaxId},
       {"result", Kind::kObject, true},
-      {"cancelled", Kind::kBoolean, true}}},
+      {"cancelled", Kind::kBoolean, true},
+      {"attempt", Kind::kInteger, false, 0, kMaxAttempt}}},
     {"failed",
-     {{"job_id", Kind::kString, true, 0, kMaxId}, {"reason", Kind::kString, true, 0, kMaxString}}},
+     {{"job_id", Kind::kString, true, 0, kMaxId},
+      {"reason", Kind::kString, true, 0, kMaxString},
+      {"attempt", Kind::kInteger, false, 0, kMaxAttempt},
+      {"peer_lost", Kind::kBoolean, false}}},  // a data-parallel peer died: restart, not fail
     // A data-parallel rank's ring endpoint, once it listens.
     {"rendezvous",
      {{"job_id", Kind::kString, true, 0, kMaxId},
       {"rank", Kind::kInteger, true, 0, 4095},
       {"endpoint", Kind::kString, true, 0, kMaxId},
-      {"nccl_id", Kind::kString, false, 0, 1024}}},  // rank 0 on GPUs: NCCL unique id, hex
+      {"nccl_id", Kind::kString, false, 0, 1024},  // rank 0 on GPUs: NCCL unique id, hex
+      {"attempt", Kind::kInteger, false, 0, kMaxAttempt}}},
     // coordinator -> worker
     {"registered",
      {{"worker_id", Kind::kString, true, 0, kMaxId},
@@ -93,8 +106,10 @@ const std::vector<Schema> kSchemas = {
      {{"job_id", Kind::kString, true, 0, kMaxId},
       {"spec", Kind::kObject, true},
       {"threads", Kind::kInteger, true, 0, 4096},
-      {"rank", Kind::kInteger, false, 0, 4095},          // absent: 0
-      {"world_size", Kind::kInteger, false, 1, 4096}}},  // absent: 1
+      {"rank", Kind::kInteger, false, 0, 4095},        // absent: 0
+      {"world_size", Kind::kInteger, false, 1, 4096},  // absent: 1
+      // The job's restarts so far (absent: 0); > 0: resume from its checkpoint.
+      {"attempt", Kind::kInteger, false, 0, kMaxAttempt}}},
     // Every rank's ring endpoint (rank order) once all have rendezvoused, and
     // the job's parameter-server shards in mode "ps".
     {"peers",
@@ -103,8 +118,12 @@ const std::vector<Schema> kSchemas = {
       {"ps", Kind::kStringArray, false, 0, 256},
       {"nccl_id", Kind::kString, false, 0, 1024}}},
     {"cancel",
-     {{"job_id", Kind::kString, true, 0, kMaxId}, {"reason", Kind::kString, false, 0, kMaxString}}},
-    {"ack", {{"job_id", Kind::kString, true, 0, kMaxId}}},
+     {{"job_id", Kind::kString, true, 0, kMaxId},
+      {"reason", Kind::kString, false, 0, kMaxString},
+      {"attempt", Kind::kInteger, false, 0, kMaxAttempt}}},  // absent: whatever runs
+    {"ack",
+     {{"job_id", Kind::kString, true, 0, kMaxId},
+      {"attempt", Kind::kInteger, false, 0, kMaxAttempt}}},  // absent: every attempt
     // parameter server: client -> shard (every request has job_id, rank, rid)
     {"ps_init",
      {{"job_id", Kind::kString, true, 0, kMaxId},

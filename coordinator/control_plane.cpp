@@ -12,6 +12,13 @@
 namespace ringmaster::coordinator {
 namespace {
 
+// The acknowledgement of a task's final report (of that attempt, when given).
+comm::Message ack(const std::string& job_id, int64_t attempt) {
+  nlohmann::json h = {{"job_id", job_id}};
+  if (attempt >= 0) h["attempt"] = attempt;
+  return {"ack", std::move(h), {}};
+}
+
 constexpr int kMaxBatch = 1000;  // messages handled per pass before housekeeping
 
 // Worker ids are routing identities; we accept printable ones only, so they
@@ -84,6 +91,7 @@ void ControlPlane::run() {
       }
       if (!reconciled_ && now - started_ > workers_.timeout()) reconcile_after_restart();
       send_cancels();
+      if (now - last_backoff_check_ >= std::chrono::milliseconds(200)) check_backoffs();
       if (cluster_changed_ || jobs_.version() != scheduled_version_) schedule();
       if (now - last_ps_sweep_ >= std::chrono::seconds(1)) sweep_ps_jobs();
     } catch (const std::exception& e) {
@@ -129,15 +137,17 @@ void ControlPlane::handle(const comm::Envelope& env) {
     return send(peer, comm::make_error("unknown_worker", "register first", m.type));
   try {
     if (m.type == "heartbeat") return on_heartbeat(peer, m);
+    const int64_t attempt = m.header.value("attempt", int64_t{-1});
     if (m.type == "progress") {
-      if (jobs_.record_progress(m.header["job_id"], peer, m.header["kind"], m.header["report"]) &&
+      if (jobs_.record_progress(m.header["job_id"], peer, m.header["kind"], m.header["report"],
+                                attempt) &&
           options_.metrics)
         options_.metrics->on_progress(m.header["job_id"], m.header["kind"], m.header["report"]);
       return;
     }
     if (m.type == "log") {
-      jobs_.append_logs(m.header["job_id"], peer,
-                        m.header["lines"].get<std::vector<std::string>>());
+      jobs_.append_logs(m.header["job_id"], peer, m.header["lines"].get<std::vector<std::string>>(),
+                        attempt);
       return;
     }
     if (m.type == "finished") return on_finished(peer, m);
@@ -182,14 +192,16 @@ void ControlPlane::on_register(const std::string& peer, const comm::Message& m) 
   for (const auto& t : h.value("tasks", nlohmann::json::array())) {
     const std::string id = t["job_id"];
     const std::string state = t["state"];
+    const int64_t attempt = t.value("attempt", int64_t{-1});
     reported[id] = true;
     if (state == "running") {
       auto v = jobs_.get(id);
       const bool ours = v && v->job.state == JobState::kRunning &&
+                        (attempt < 0 || attempt == v->job.restarts) &&
                         std::find(v->job.placement.begin(), v->job.placement.end(), peer) !=
                             v->job.placement.end();
       if (ours) {
-        workers_.add_task(peer, id, v->job.cores, v->job.gpus);
+        workers_.add_task(peer, id, v->job.cores, v->job.gpus, v->job.restarts);
         if (v->job.cancel_requested)
           send(peer, {"cancel", {{"job_id", id}, {"reason", "cancelled by user"}}, {}});
       } else {
@@ -201,11 +213,16 @@ void ControlPlane::on_register(const std::string& peer, const comm::Message& m) 
       continue;
     }
     try {
-      if (state == "failed")
-        jobs_.fail(id, peer, t.value("reason", "failed while the coordinator was away"));
+      const std::string reason = t.value("reason", "failed while the coordinator was away");
+      if (state == "failed" && t.value("peer_lost", false) && attempt >= 0 &&
+          jobs_.runs_on(id, peer))
+        restart_job(id, attempt, reason);
+      else if (state == "failed")
+        jobs_.fail(id, peer, reason, attempt);
       else
-        jobs_.finish(id, peer, t.value("result", nlohmann::json::object()), state == "cancelled");
-      send(peer, {"ack", {{"job_id", id}}, {}});
+        jobs_.finish(id, peer, t.value("result", nlohmann::json::object()), state == "cancelled",
+                     attempt);
+      send(peer, ack(id, attempt));
     } catch (const StoreError& e) {
       std::fprintf(stderr, "coordinator: store error: %s\n", e.what());
     }
@@ -214,11 +231,8 @@ void ControlPlane::on_register(const std::string& peer, const comm::Message& m) 
     if (reported.count(j.id) ||
         std::find(j.placement.begin(), j.placement.end(), peer) == j.placement.end())
       continue;
-    try {
-      jobs_.fail(j.id, "", "worker " + peer + " registered again without the task (it restarted)");
-    } catch (const StoreError& e) {
-      std::fprintf(stderr, "coordinator: store error: %s\n", e.what());
-    }
+    restart_job(j.id, j.restarts,
+                "worker " + peer + " registered again without the task (it restarted)");
   }
 }
 
@@ -235,18 +249,25 @@ void ControlPlane::on_heartbeat(const std::string& peer, const comm::Message& m)
 
 void ControlPlane::on_finished(const std::string& peer, const comm::Message& m) {
   const std::string id = m.header["job_id"];
-  jobs_.finish(id, peer, m.header["result"], m.header["cancelled"].get<bool>());
-  workers_.remove_task(peer, id);
+  const int64_t attempt = m.header.value("attempt", int64_t{-1});
+  jobs_.finish(id, peer, m.header["result"], m.header["cancelled"].get<bool>(), attempt);
+  workers_.remove_task(peer, id, attempt);
   cluster_changed_ = true;
-  send(peer, {"ack", {{"job_id", id}}, {}});
+  send(peer, ack(id, attempt));
 }
 
 void ControlPlane::on_failed(const std::string& peer, const comm::Message& m) {
   const std::string id = m.header["job_id"];
-  jobs_.fail(id, peer, m.header["reason"]);
-  workers_.remove_task(peer, id);
+  const int64_t attempt = m.header.value("attempt", int64_t{-1});
+  // A rank that lost a peer says so: the job restarts, as when the peer's
+  // worker is declared dead (whichever comes first; the other is ignored).
+  if (m.header.value("peer_lost", false) && attempt >= 0 && jobs_.runs_on(id, peer))
+    restart_job(id, attempt, m.header["reason"]);
+  else
+    jobs_.fail(id, peer, m.header["reason"], attempt);
+  workers_.remove_task(peer, id, attempt);
   cluster_changed_ = true;
-  send(peer, {"ack", {{"job_id", id}}, {}});
+  send(peer, ack(id, attempt));
 }
 
 void ControlPlane::on_rendezvous(const std::string& peer, const comm::Message& m) {
@@ -254,7 +275,9 @@ void ControlPlane::on_rendezvous(const std::string& peer, const comm::Message& m
   const auto rank = m.header["rank"].get<int64_t>();
   const auto view = jobs_.get(id);
   const auto& placement = view ? view->job.placement : std::vector<std::string>{};
+  const int64_t attempt = m.header.value("attempt", int64_t{-1});
   if (!view || view->job.state != JobState::kRunning ||
+      (attempt >= 0 && attempt != view->job.restarts) ||
       rank >= static_cast<int64_t>(placement.size()) ||
       placement[static_cast<size_t>(rank)] != peer)
     return bad(peer, "bad_rendezvous",
@@ -266,6 +289,7 @@ void ControlPlane::on_rendezvous(const std::string& peer, const comm::Message& m
     it = v && v->job.state == JobState::kRunning ? std::next(it) : rendezvous_.erase(it);
   }
   Gathering& g = rendezvous_[id];
+  if (g.attempt != view->job.restarts) g = Gathering{view->job.restarts, {}, {}, {}};
   if (g.ps.empty()) g.ps = ps_host_->endpoints(id);
   std::vector<std::string>& ring = g.ring;
   ring.resize(placement.size());
@@ -318,13 +342,7 @@ void ControlPlane::expire_workers(std::chrono::steady_clock::time_point now) {
   for (const auto& death : workers_.expire(now)) {
     std::fprintf(stderr, "coordinator: %s\n", death.reason.c_str());
     cluster_changed_ = true;
-    for (const auto& job : death.jobs) {
-      try {
-        jobs_.fail(job, "", death.reason);
-      } catch (const StoreError& e) {
-        std::fprintf(stderr, "coordinator: store error: %s\n", e.what());
-      }
-    }
+    for (const auto& lost : death.tasks) restart_job(lost.job, lost.attempt, death.reason);
   }
 }
 
@@ -335,17 +353,45 @@ void ControlPlane::reconcile_after_restart() {
   for (const Job& j : jobs_.running()) {
     for (const auto& w : j.placement) {
       if (workers_.is_alive(w)) continue;
-      try {
-        jobs_.fail(j.id, "",
-                   "worker " + w + " did not register again within " +
-                       std::to_string(workers_.timeout().count() / 1000) +
-                       " s of the coordinator's restart");
-      } catch (const StoreError& e) {
-        std::fprintf(stderr, "coordinator: store error: %s\n", e.what());
-      }
+      restart_job(j.id, j.restarts,
+                  "worker " + w + " did not register again within " +
+                      std::to_string(workers_.timeout().count() / 1000) +
+                      " s of the coordinator's restart");
       break;
     }
   }
+}
+
+void ControlPlane::restart_job(const std::string& id, int64_t attempt, const std::string& reason) {
+  Job before;
+  JobManager::RestartResult r;
+  try {
+    r = jobs_.restart(id, attempt, reason, &before);
+  } catch (const StoreError& e) {
+    std::fprintf(stderr, "coordinator: store error: %s\n", e.what());
+    return;
+  }
+  if (r == JobManager::RestartResult::kIgnored) return;
+  cluster_changed_ = true;
+  backoff_wake_ms_ = 0;
+  rendezvous_.erase(id);
+  ps_host_->stop_job(id);  // a new attempt gets fresh shards
+  const std::string what = r == JobManager::RestartResult::kRestarted ? "restarting" : "ended";
+  std::fprintf(stderr, "coordinator: %s %s (attempt %lld): %s\n", what.c_str(), id.c_str(),
+               static_cast<long long>(attempt), reason.c_str());
+  for (const auto& w : before.placement)
+    send(w,
+         {"cancel", {{"job_id", id}, {"attempt", attempt}, {"reason", what + ": " + reason}}, {}});
+}
+
+void ControlPlane::check_backoffs() {
+  last_backoff_check_ = std::chrono::steady_clock::now();
+  const int64_t now_ms = now_unix_ms();
+  if (backoff_wake_ms_ != 0 && now_ms >= backoff_wake_ms_) {
+    cluster_changed_ = true;
+    backoff_wake_ms_ = 0;
+  }
+  if (backoff_wake_ms_ == 0) backoff_wake_ms_ = jobs_.next_backoff_end_ms(now_ms);
 }
 
 void ControlPlane::send_cancels() {
@@ -381,13 +427,14 @@ void ControlPlane::schedule() {
     if (world > 1) start_ps_shards(*job);
     for (int64_t rank = 0; rank < world; ++rank) {
       const std::string& w = p.worker_ids[static_cast<size_t>(rank)];
-      workers_.add_task(w, job->id, job->cores, job->gpus);
+      workers_.add_task(w, job->id, job->cores, job->gpus, job->restarts);
       comm::Message assign{"assign",
                            {{"job_id", job->id},
                             {"spec", job->spec},
                             {"threads", threads[w]},
                             {"rank", rank},
-                            {"world_size", world}},
+                            {"world_size", world},
+                            {"attempt", job->restarts}},
                            {}};
       const bool ok = socket_->send(w, assign);
       {
@@ -397,7 +444,8 @@ void ControlPlane::schedule() {
       if (!ok) {
         delivered = false;
         for (const auto& lost : workers_.kill(w, "worker " + w + " could not be reached"))
-          if (lost != job->id) jobs_.fail(lost, "", "worker " + w + " could not be reached");
+          if (lost.job != job->id)
+            restart_job(lost.job, lost.attempt, "worker " + w + " could not be reached");
       }
     }
     if (!delivered) {

@@ -91,6 +91,7 @@ class ControlPlane {
   // only; in memory: a coordinator restart mid-rendezvous fails the job by
   // the ranks' rendezvous timeout).
   struct Gathering {
+    int64_t attempt = 0;            // the job's restarts when its ranks gathered
     std::vector<std::string> ring;  // endpoints by rank ("" until heard)
     std::string nccl_id;            // rank 0's, if any
     std::vector<std::string> ps;    // the job's parameter-server shards
@@ -101,6 +102,14 @@ class ControlPlane {
   std::unique_ptr<PsHost> ps_host_;
   std::chrono::steady_clock::time_point last_ps_sweep_{};
   void sweep_ps_jobs();
+  // A worker of the job's attempt died or lost a peer: queue it again (or
+  // fail it past its restart_policy) and stop the ranks still running it.
+  void restart_job(const std::string& id, int64_t attempt, const std::string& reason);
+  // When the next restart backoff ends (Unix ms; 0: to be looked up): the
+  // scheduler then runs although nothing else changed.
+  std::chrono::steady_clock::time_point last_backoff_check_{};
+  int64_t backoff_wake_ms_ = 0;
+  void check_backoffs();
 };
 
 }  // namespace ringmaster::coordinator

@@ -89,6 +89,8 @@ Coordinator::Coordinator(CoordinatorOptions o) : impl_(std::make_unique<Impl>())
   rest.policy.checkpoint_root = fs::weakly_canonical(root);
   rest.policy.state_dir = fs::weakly_canonical(state);
   rest.policy.parse = o.parse_spec;
+  rest.policy.max_restarts = o.max_restarts;
+  rest.policy.restart_backoff_s = o.restart_backoff_s;
   ControlPlane* control = s.control.get();
   s.metric_sources = {cluster_collector(*s.jobs, *s.workers,
                                         [control] {

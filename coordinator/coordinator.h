@@ -44,6 +44,9 @@ struct CoordinatorOptions {
   PsUpdateMaker ps_update;
   // The job-spec parser (training::parse_job_spec); required.
   SpecParser parse_spec;
+  // A job's restart policy when its spec gives none (training::RestartPolicy).
+  int64_t max_restarts = 3;
+  double restart_backoff_s = 5.0;
 };
 
 bool is_loopback_address(const std::string& host);

@@ -45,6 +45,10 @@ nlohmann::json job_to_json(const Job& j) {
           {"started_ms", j.started_ms},
           {"finished_ms", j.finished_ms},
           {"restarts", j.restarts},
+          {"restart_reasons", j.restart_reasons},
+          {"max_restarts", j.max_restarts},
+          {"backoff_ms", j.backoff_ms},
+          {"not_before_ms", j.not_before_ms},
           {"placement", j.placement},
           {"reason", j.reason},
           {"result", j.result},
@@ -70,6 +74,11 @@ Job job_from_json(const nlohmann::json& d) {
   j.started_ms = d.at("started_ms").get<int64_t>();
   j.finished_ms = d.at("finished_ms").get<int64_t>();
   j.restarts = d.at("restarts").get<int64_t>();
+  // Absent from documents stored before restarts were automatic.
+  j.restart_reasons = d.value("restart_reasons", std::vector<std::string>{});
+  j.max_restarts = d.value("max_restarts", int64_t{0});
+  j.backoff_ms = d.value("backoff_ms", int64_t{0});
+  j.not_before_ms = d.value("not_before_ms", int64_t{0});
   j.placement = d.at("placement").get<std::vector<std::string>>();
   j.reason = d.at("reason").get<std::string>();
   j.result = d.at("result");

@@ -31,7 +31,13 @@ struct Job {
   std::string idempotency_key;
   uint64_t request_hash = 0;  // of the submitted body, for Idempotency-Key reuse checks
   int64_t submitted_ms = 0, started_ms = 0, finished_ms = 0;  // Unix time, ms; 0: not yet
+  // Times it went back to the queue after starting (a worker died, or the
+  // gang could not be assembled), each with its reason; a run's attempt
+  // number is the restarts before it. At most max_restarts after a death,
+  // each no sooner than backoff_ms (not_before_ms: Unix ms, 0 none).
   int64_t restarts = 0;
+  std::vector<std::string> restart_reasons;
+  int64_t max_restarts = 0, backoff_ms = 0, not_before_ms = 0;
   std::vector<std::string> placement;  // worker ids while / after running
   std::string reason;                  // why it failed or was cancelled
   nlohmann::json result;               // the trainer's result; null until finished

@@ -8,7 +8,9 @@
 namespace ringmaster::coordinator {
 namespace {
 
-JobDemand demand_of(const Job& j) { return {j.id, j.priority, j.seq, j.workers, j.cores, j.gpus}; }
+JobDemand demand_of(const Job& j) {
+  return {j.id, j.priority, j.seq, j.workers, j.cores, j.gpus, j.not_before_ms};
+}
 
 }  // namespace
 
@@ -54,7 +56,9 @@ const JobManager::Entry* JobManager::find_locked(const std::string& id) const {
   return it == seq_of_.end() ? nullptr : &by_seq_.at(it->second);
 }
 
-bool JobManager::on_worker_locked(const Entry& e, const std::string& worker) const {
+bool JobManager::on_worker_locked(const Entry& e, const std::string& worker,
+                                  int64_t attempt) const {
+  if (attempt >= 0 && attempt != e.job.restarts) return false;
   const auto& p = e.job.placement;
   return std::find(p.begin(), p.end(), worker) != p.end();
 }
@@ -93,6 +97,8 @@ JobManager::Submitted JobManager::submit(const NewJob& n) {
   j.workers = n.workers;
   j.cores = n.cores;
   j.gpus = n.gpus;
+  j.max_restarts = n.max_restarts;
+  j.backoff_ms = n.backoff_ms;
   j.state = JobState::kPending;
   j.spec = n.spec;
   j.idempotency_key = n.idempotency_key;
@@ -191,11 +197,20 @@ JobManager::LogChunk JobManager::read_logs(const std::string& id, int64_t from_l
   return c;
 }
 
-std::vector<JobDemand> JobManager::queue() const {
+std::vector<JobDemand> JobManager::queue(int64_t now_ms) const {
   std::lock_guard lock(mu_);
   std::vector<JobDemand> out;
   out = pending_;  // contiguous: cheap to copy even with cold caches
+  std::erase_if(out, [now_ms](const JobDemand& d) { return d.not_before_ms > now_ms; });
   return out;
+}
+
+int64_t JobManager::next_backoff_end_ms(int64_t now_ms) const {
+  std::lock_guard lock(mu_);
+  int64_t next = 0;
+  for (const JobDemand& d : pending_)
+    if (d.not_before_ms > now_ms && (next == 0 || d.not_before_ms < next)) next = d.not_before_ms;
+  return next;
 }
 
 std::optional<Job> JobManager::start(const Placement& p) {
@@ -248,10 +263,12 @@ void JobManager::set_unschedulable(const std::vector<Unschedulable>& jobs) {
 }
 
 bool JobManager::record_progress(const std::string& id, const std::string& worker,
-                                 const std::string& kind, const nlohmann::json& report) {
+                                 const std::string& kind, const nlohmann::json& report,
+                                 int64_t attempt) {
   std::lock_guard lock(mu_);
   Entry* e = find_locked(id);
-  if (!e || e->job.state != JobState::kRunning || !on_worker_locked(*e, worker)) return false;
+  if (!e || e->job.state != JobState::kRunning || !on_worker_locked(*e, worker, attempt))
+    return false;
   if (kind == "epoch") {
     // Where in the log it arrived, so a follower can interleave the two.
     nlohmann::json r = report;
@@ -265,10 +282,11 @@ bool JobManager::record_progress(const std::string& id, const std::string& worke
 }
 
 bool JobManager::append_logs(const std::string& id, const std::string& worker,
-                             const std::vector<std::string>& lines) {
+                             const std::vector<std::string>& lines, int64_t attempt) {
   std::lock_guard lock(mu_);
   Entry* e = find_locked(id);
-  if (!e || e->job.state != JobState::kRunning || !on_worker_locked(*e, worker)) return false;
+  if (!e || e->job.state != JobState::kRunning || !on_worker_locked(*e, worker, attempt))
+    return false;
   std::vector<std::string> keep;
   for (const auto& l : lines) {
     if (e->log_lines + static_cast<int64_t>(keep.size()) >= kMaxLogLinesPerJob - 1) {
@@ -285,10 +303,11 @@ bool JobManager::append_logs(const std::string& id, const std::string& worker,
 }
 
 bool JobManager::finish(const std::string& id, const std::string& worker,
-                        const nlohmann::json& result, bool cancelled) {
+                        const nlohmann::json& result, bool cancelled, int64_t attempt) {
   std::lock_guard lock(mu_);
   Entry* e = find_locked(id);
-  if (!e || e->job.state != JobState::kRunning || !on_worker_locked(*e, worker)) return false;
+  if (!e || e->job.state != JobState::kRunning || !on_worker_locked(*e, worker, attempt))
+    return false;
   if (e->job.placement.size() > 1 && !cancelled) {
     e->finished_workers.insert(worker);
     if (worker == e->job.placement.front()) e->rank0_result = result;
@@ -303,10 +322,12 @@ bool JobManager::finish(const std::string& id, const std::string& worker,
   return true;
 }
 
-bool JobManager::fail(const std::string& id, const std::string& worker, const std::string& reason) {
+bool JobManager::fail(const std::string& id, const std::string& worker, const std::string& reason,
+                      int64_t attempt) {
   std::lock_guard lock(mu_);
   Entry* e = find_locked(id);
   if (!e || e->job.state != JobState::kRunning) return false;
+  if (attempt >= 0 && attempt != e->job.restarts) return false;
   if (!worker.empty() && !on_worker_locked(*e, worker)) return false;
   Job next = e->job;
   next.state = e->job.cancel_requested ? JobState::kCancelled : JobState::kFailed;
@@ -314,6 +335,46 @@ bool JobManager::fail(const std::string& id, const std::string& worker, const st
   next.finished_ms = now_unix_ms();
   commit_locked(*e, next);
   return true;
+}
+
+JobManager::RestartResult JobManager::restart(const std::string& id, int64_t attempt,
+                                              const std::string& reason, Job* before) {
+  std::lock_guard lock(mu_);
+  Entry* e = find_locked(id);
+  if (!e || e->job.state != JobState::kRunning || attempt != e->job.restarts)
+    return RestartResult::kIgnored;
+  if (before != nullptr) *before = e->job;
+  Job next = e->job;
+  const int64_t now = now_unix_ms();
+  if (next.cancel_requested || next.restarts >= next.max_restarts) {
+    next.state = next.cancel_requested ? JobState::kCancelled : JobState::kFailed;
+    std::string earlier;
+    for (const std::string& r : next.restart_reasons) {
+      if (!earlier.empty()) earlier += "; ";
+      earlier += r;
+    }
+    next.reason = next.cancel_requested ? "cancelled by user (" + reason + ")"
+                  : next.restarts == 0
+                      ? reason + " (restart_policy.max_restarts is 0)"
+                      : reason + " (after " + std::to_string(next.restarts) +
+                            " restart(s), the most restart_policy.max_restarts allows: " + earlier +
+                            ")";
+    next.finished_ms = now;
+    commit_locked(*e, next);
+    return RestartResult::kFailed;
+  }
+  next.state = JobState::kPending;
+  next.restarts += 1;
+  next.restart_reasons.push_back("restart " + std::to_string(next.restarts) + ": " + reason);
+  next.reason = "restarting: " + reason;
+  next.placement.clear();
+  next.started_ms = 0;
+  next.not_before_ms = now + next.backoff_ms;
+  commit_locked(*e, next);
+  e->progress = nullptr;
+  e->finished_workers.clear();
+  e->rank0_result = nullptr;
+  return RestartResult::kRestarted;
 }
 
 std::vector<Job> JobManager::take_cancel_requests() {

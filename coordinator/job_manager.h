@@ -48,6 +48,7 @@ struct NewJob {
   std::string name;
   int64_t priority = 0;
   int64_t workers = 1, cores = 1, gpus = 0;
+  int64_t max_restarts = 0, backoff_ms = 0;
   nlohmann::json spec;          // normalised
   std::string idempotency_key;  // may be empty
   uint64_t request_hash = 0;
@@ -90,8 +91,11 @@ class JobManager {
   LogChunk read_logs(const std::string& id, int64_t from_line, int64_t max_lines) const;
 
   // --- for the control plane ---
-  // Pending jobs in queue order.
-  std::vector<JobDemand> queue() const;
+  // Pending jobs in queue order, less those restarting before their backoff
+  // ends (not_before_ms > now_ms).
+  std::vector<JobDemand> queue(int64_t now_ms = now_unix_ms()) const;
+  // The earliest end of a pending job's restart backoff after now_ms; 0 none.
+  int64_t next_backoff_end_ms(int64_t now_ms = now_unix_ms()) const;
   // Changes whenever the queue changes or a job releases its workers.
   uint64_t version() const { return version_.load(); }
   // PENDING -> RUNNING on these workers (durable). nullopt when the job is no
@@ -100,20 +104,32 @@ class JobManager {
   // RUNNING -> PENDING: the assignment never reached a worker.
   void requeue(const std::string& id, const std::string& why);
   void set_unschedulable(const std::vector<Unschedulable>& jobs);
+  // The calls from workers below take the attempt the worker ran (the job's
+  // restarts when it was placed; < 0: any) and ignore a report of another.
   // From a worker of the job's placement; false (ignored) otherwise.
   bool record_progress(const std::string& id, const std::string& worker, const std::string& kind,
-                       const nlohmann::json& report);
+                       const nlohmann::json& report, int64_t attempt = -1);
   bool append_logs(const std::string& id, const std::string& worker,
-                   const std::vector<std::string>& lines);
+                   const std::vector<std::string>& lines, int64_t attempt = -1);
   // RUNNING -> SUCCEEDED, or CANCELLED when `cancelled`. False when the job is
   // not running on that worker (a late or duplicate report). A data-parallel
   // job succeeds, with rank 0's (placement[0]'s) result, once every rank has
   // reported success; until then each report is recorded and true returned.
   bool finish(const std::string& id, const std::string& worker, const nlohmann::json& result,
-              bool cancelled);
+              bool cancelled, int64_t attempt = -1);
   // RUNNING -> FAILED (CANCELLED if a cancel was pending). An empty `worker`
   // means the coordinator itself decided (heartbeat timeout, lost task).
-  bool fail(const std::string& id, const std::string& worker, const std::string& reason);
+  bool fail(const std::string& id, const std::string& worker, const std::string& reason,
+            int64_t attempt = -1);
+  // A worker of attempt `attempt` died or lost a peer (`reason`): RUNNING ->
+  // PENDING with restarts + 1 and the reason kept, to start again (resuming
+  // from its newest checkpoint) no sooner than its backoff; FAILED, listing
+  // every reason, when it has had max_restarts; CANCELLED when a cancel was
+  // pending. kIgnored when the job is not RUNNING in that attempt. `before`
+  // gets the job as it was (its placement: the ranks to stop).
+  enum class RestartResult { kIgnored, kRestarted, kFailed };
+  RestartResult restart(const std::string& id, int64_t attempt, const std::string& reason,
+                        Job* before = nullptr);
   // RUNNING jobs whose cancel has not been sent yet; each is handed out once.
   std::vector<Job> take_cancel_requests();
   std::vector<Job> running() const;
@@ -145,7 +161,7 @@ class JobManager {
   JobView view_locked(const Entry& e) const;
   Entry* find_locked(const std::string& id);
   const Entry* find_locked(const std::string& id) const;
-  bool on_worker_locked(const Entry& e, const std::string& worker) const;
+  bool on_worker_locked(const Entry& e, const std::string& worker, int64_t attempt = -1) const;
   void commit_locked(Entry& e, const Job& next);  // store, then memory
   void insert_pending_locked(const Job& j);
   void erase_pending_locked(const Job& j);

@@ -166,8 +166,10 @@ CoordinatorMetrics::CoordinatorMetrics(std::chrono::milliseconds job_retention)
                   .Register(*registry_)
                   .Add({});
   requeued_ = &BuildCounter()
-                   .Name("ringmaster_jobs_requeued_total")
-                   .Help("Jobs put back in the queue (RUNNING -> PENDING).")
+                   .Name("ringmaster_job_restarts_total")
+                   .Help(
+                       "Jobs put back in the queue after they started (RUNNING -> PENDING): a "
+                       "worker died, a rank lost its peer, or the gang could not be assembled.")
                    .Register(*registry_)
                    .Add({});
   auto& finished = BuildCounter()

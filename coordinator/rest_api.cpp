@@ -68,6 +68,8 @@ nlohmann::json job_json(const JobView& v, bool full) {
       {"started_at", time_or_null(j.started_ms)},
       {"finished_at", time_or_null(j.finished_ms)},
       {"restarts", j.restarts},
+      {"restart_reasons", j.restart_reasons},
+      {"restart_policy", {{"max_restarts", j.max_restarts}, {"backoff_s", j.backoff_ms / 1000.0}}},
       {"placement", j.placement},
       {"cancel_requested", j.cancel_requested},
       {"progress", v.progress},
@@ -161,6 +163,10 @@ HttpResponse RestApi::submit(const HttpRequest& req) const {
   n.workers = s.spec.resources.workers;
   n.cores = s.spec.resources.cores;
   n.gpus = s.spec.resources.gpus;
+  const training::RestartPolicy restart = s.spec.restart_policy.value_or(
+      training::RestartPolicy{options_.policy.max_restarts, options_.policy.restart_backoff_s});
+  n.max_restarts = restart.max_restarts;
+  n.backoff_ms = static_cast<int64_t>(restart.backoff_s * 1000.0);
   n.spec = std::move(s.normalised);
   n.idempotency_key = key;
   n.request_hash = fingerprint(req.body);

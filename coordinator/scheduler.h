@@ -29,6 +29,7 @@ struct JobDemand {
   int64_t priority = 0;  // higher first
   int64_t seq = 0;       // submission order: lower first within a priority
   int64_t workers = 1, cores = 1, gpus = 0;
+  int64_t not_before_ms = 0;  // restarting: not to start before (Unix ms); the queue filters
 };
 
 struct Placement {

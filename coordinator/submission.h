@@ -27,6 +27,9 @@ struct SubmissionPolicy {
   std::filesystem::path checkpoint_root;  // absolute; checkpoints must be below it
   std::filesystem::path state_dir;        // absolute; checkpoints must not be in it
   SpecParser parse;                       // required
+  // For a spec without restart_policy.
+  int64_t max_restarts = 3;
+  double restart_backoff_s = 5.0;
 };
 
 struct Submission {

@@ -39,16 +39,20 @@ bool WorkerRegistry::is_alive(const std::string& id) const {
 }
 
 void WorkerRegistry::add_task(const std::string& worker, const std::string& job, int64_t cores,
-                              int64_t gpus) {
+                              int64_t gpus, int64_t attempt) {
   std::lock_guard lock(mu_);
   auto it = workers_.find(worker);
-  if (it != workers_.end()) it->second.tasks[job] = {cores, gpus};
+  if (it != workers_.end()) it->second.tasks[job] = {cores, gpus, attempt};
 }
 
-void WorkerRegistry::remove_task(const std::string& worker, const std::string& job) {
+void WorkerRegistry::remove_task(const std::string& worker, const std::string& job,
+                                 int64_t attempt) {
   std::lock_guard lock(mu_);
   auto it = workers_.find(worker);
-  if (it != workers_.end()) it->second.tasks.erase(job);
+  if (it == workers_.end()) return;
+  auto t = it->second.tasks.find(job);
+  if (t != it->second.tasks.end() && (attempt < 0 || t->second.attempt == attempt))
+    it->second.tasks.erase(t);
 }
 
 std::vector<WorkerRegistry::Death> WorkerRegistry::expire(Clock::time_point now) {
@@ -62,7 +66,7 @@ std::vector<WorkerRegistry::Death> WorkerRegistry::expire(Clock::time_point now)
                   static_cast<double>(silent.count()) / 1000.0,
                   static_cast<double>(timeout_.count()) / 1000.0);
     Death d{id, {}, "worker " + id + " " + why};
-    for (const auto& [job, t] : w.tasks) d.jobs.push_back(job);
+    for (const auto& [job, t] : w.tasks) d.tasks.push_back({job, t.attempt});
     w.tasks.clear();
     w.alive = false;
     w.dead_reason = d.reason;
@@ -83,12 +87,13 @@ std::vector<WorkerRegistry::Death> WorkerRegistry::expire(Clock::time_point now)
   return out;
 }
 
-std::vector<std::string> WorkerRegistry::kill(const std::string& id, const std::string& reason) {
+std::vector<WorkerRegistry::LostTask> WorkerRegistry::kill(const std::string& id,
+                                                           const std::string& reason) {
   std::lock_guard lock(mu_);
-  std::vector<std::string> jobs;
+  std::vector<LostTask> jobs;
   auto it = workers_.find(id);
   if (it == workers_.end() || !it->second.alive) return jobs;
-  for (const auto& [job, t] : it->second.tasks) jobs.push_back(job);
+  for (const auto& [job, t] : it->second.tasks) jobs.push_back({job, t.attempt});
   it->second.tasks.clear();
   it->second.alive = false;
   it->second.dead_reason = reason;

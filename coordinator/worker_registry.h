@@ -26,6 +26,7 @@ struct WorkerInfo {
   std::string dead_reason;
   struct Task {
     int64_t cores = 0, gpus = 0;
+    int64_t attempt = 0;  // the job's restarts when it was placed here
   };
   std::map<std::string, Task> tasks;  // job id -> what it holds
 };
@@ -42,19 +43,26 @@ class WorkerRegistry {
   // Marks the worker heard from. False when unknown or already declared dead.
   bool touch(const std::string& id, Clock::time_point now);
   bool is_alive(const std::string& id) const;
-  void add_task(const std::string& worker, const std::string& job, int64_t cores, int64_t gpus);
-  void remove_task(const std::string& worker, const std::string& job);
+  void add_task(const std::string& worker, const std::string& job, int64_t cores, int64_t gpus,
+                int64_t attempt = 0);
+  // Removes the task when it is of that attempt (any attempt when < 0): a late
+  // report of an earlier attempt does not free the slot of a later one.
+  void remove_task(const std::string& worker, const std::string& job, int64_t attempt = -1);
 
+  struct LostTask {
+    std::string job;
+    int64_t attempt = 0;
+  };
   struct Death {
     std::string worker;
-    std::vector<std::string> jobs;  // tasks it held
+    std::vector<LostTask> tasks;  // what it held
     std::string reason;
   };
   // Declares every worker silent for longer than the timeout dead and hands
   // back what it was running.
   std::vector<Death> expire(Clock::time_point now);
   // Declares one worker dead now (it said goodbye, or could not be reached).
-  std::vector<std::string> kill(const std::string& id, const std::string& reason);
+  std::vector<LostTask> kill(const std::string& id, const std::string& reason);
 
   ClusterSnapshot snapshot() const;  // live workers, free capacity
   std::vector<WorkerInfo> list() const;

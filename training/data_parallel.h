@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "ops/check.h"
+
 namespace ringmaster::training {
 
 // What the rendezvous hands back: every rank's ring endpoint in rank order,
@@ -31,6 +33,13 @@ struct SyncStats {
   double wait_seconds = 0.0;  // time the training thread waited for buckets after backward
   // Buckets whose all-reduce started before backward ended: the overlap.
   int64_t buckets_started_before_backward_end = 0;
+};
+
+// A peer of this data-parallel rank died or stalled (a comm::CommError under
+// it): the run ends, and a cluster restarts the job instead of failing it.
+class PeerLost : public ops::Error {
+ public:
+  using ops::Error::Error;
 };
 
 struct DataParallel {

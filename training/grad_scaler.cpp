@@ -2,6 +2,7 @@
 // ops::unscale_grads (one flag read back per device), and the scale update.
 #include "training/grad_scaler.h"
 
+#include <cmath>
 #include <vector>
 
 #include "ops/check.h"
@@ -46,6 +47,16 @@ bool GradScaler::step(Optimizer& opt) {
     good_in_a_row_ = 0;
   }
   return true;
+}
+
+void GradScaler::restore(double scale, int64_t good_steps_in_a_row, int64_t skipped_steps) {
+  RM_THROW_IF(
+      !(scale > 0.0) || !std::isfinite(scale) || good_steps_in_a_row < 0 || skipped_steps < 0,
+      "loss scaler state out of range: scale ", scale, ", good steps ", good_steps_in_a_row,
+      ", skipped ", skipped_steps);
+  scale_ = scale;
+  good_in_a_row_ = good_steps_in_a_row;
+  skipped_ = skipped_steps;
 }
 
 }  // namespace ringmaster::training

@@ -38,6 +38,9 @@ class GradScaler {
 
   int64_t skipped_steps() const { return skipped_; }
   int64_t good_steps_in_a_row() const { return good_in_a_row_; }
+  // A resumed run's scaler goes on where the checkpoint's stopped. A scale
+  // that is not positive and finite, or negative counts, throw ops::Error.
+  void restore(double scale, int64_t good_steps_in_a_row, int64_t skipped_steps);
 
  private:
   GradScalerOptions options_;

@@ -4,6 +4,7 @@
 // the architecture's own fields are read by their registries' readers.
 #include "training/job_spec.h"
 
+#include <filesystem>
 #include <fstream>
 #include <set>
 
@@ -183,6 +184,12 @@ void parse_lr_schedule(const nlohmann::json& s, double lr, std::vector<SpecProbl
 
 // What no single section can check.
 void check_across_sections(const JobSpec& spec, std::vector<SpecProblem>& problems) {
+  const bool periodic = spec.checkpoint.every_epochs > 0 || spec.checkpoint.every_steps > 0;
+  if (periodic && spec.resources.workers > 1 && spec.sync.mode == SyncMode::kParameterServer)
+    problems.push_back(
+        {spec.checkpoint.every_epochs > 0 ? "/checkpoint/every_epochs" : "/checkpoint/every_steps",
+         "periodic checkpoints need the optimizer state in the ranks; with "
+         "sync.mode \"ps\" the shards hold it (not supported yet)"});
   if (spec.model.name == "ensemble" && spec.data.task != TaskKind::kClassification)
     problems.push_back({"/model/ensemble", std::string("ensembles average class probabilities per "
                                                        "image; data set \"") +
@@ -219,6 +226,9 @@ JobSpec parse_job_spec(const nlohmann::json& j) {
     if (const nlohmann::json* c = top.object("checkpoint")) {
       SpecReader r(*c, "/checkpoint", problems);
       r.string("path", spec.checkpoint.path);
+      r.integer("every_epochs", spec.checkpoint.every_epochs, 0, 1000000);
+      r.integer("every_steps", spec.checkpoint.every_steps, 0, 1000000000);
+      r.integer("keep", spec.checkpoint.keep, 1, 1000);
     }
     if (const nlohmann::json* res = top.object("resources")) {
       SpecReader r(*res, "/resources", problems);
@@ -232,6 +242,13 @@ JobSpec parse_job_spec(const nlohmann::json& j) {
       parse_sync(r, spec.sync);
     }
     top.integer("priority", spec.priority, -1000, 1000);
+    if (const nlohmann::json* rp = top.object("restart_policy")) {
+      SpecReader r(*rp, "/restart_policy", problems);
+      RestartPolicy policy;
+      r.integer("max_restarts", policy.max_restarts, 0, 100);
+      r.number("backoff_s", policy.backoff_s, 0.0, 3600.0);
+      spec.restart_policy = policy;
+    }
   }
   check_across_sections(spec, problems);
   // A task trains on the GPUs it is given (device_choice.h): "cuda" asks one.
@@ -242,6 +259,8 @@ JobSpec parse_job_spec(const nlohmann::json& j) {
                         "the GPUs it is given"});
   if (spec.checkpoint.path.empty())
     spec.checkpoint.path = "runs/" + spec.name + "/final.safetensors";
+  spec.checkpoint.dir =
+      (std::filesystem::path(spec.checkpoint.path).parent_path() / "checkpoints").string();
   if (!problems.empty()) throw models::SpecError(std::move(problems));
   return spec;
 }

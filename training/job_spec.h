@@ -74,8 +74,14 @@ struct OptimizerSpec {
   double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;  // adam, adamw
 };
 
+// The final checkpoint, and periodic ones for resuming (checkpoint_store.h)
+// in <folder of path>/checkpoints/.
 struct CheckpointSpec {
   std::string path;  // final checkpoint (safetensors); default runs/<name>/final.safetensors
+  int64_t every_epochs = 0;  // 0: none at epoch ends
+  int64_t every_steps = 0;   // 0: none between
+  int64_t keep = 2;          // periodic checkpoints kept, newest first
+  std::string dir;           // set by parse_job_spec from path
 };
 
 // Cluster resources: a gang of `workers` workers, each with at least `cores`
@@ -99,6 +105,15 @@ struct SyncSpec {
   double timeout_s = 60.0;  // a peer silent this long fails the job
 };
 
+// What the coordinator does when a worker of the running job dies (SIGKILL,
+// heartbeat loss, a partition, a rank's lost peer): queue it again, to resume
+// from its newest periodic checkpoint, up to max_restarts times, each after
+// backoff_s. Unset: the coordinator's --max-restarts / --restart-backoff.
+struct RestartPolicy {
+  int64_t max_restarts = 3;
+  double backoff_s = 5.0;
+};
+
 struct JobSpec {
   std::string name = "job";
   models::ModelSpec model;
@@ -109,7 +124,8 @@ struct JobSpec {
   CheckpointSpec checkpoint;
   ResourcesSpec resources;
   SyncSpec sync;
-  int64_t priority = 0;   // higher is scheduled first; ties in submission order
+  int64_t priority = 0;  // higher is scheduled first; ties in submission order
+  std::optional<RestartPolicy> restart_policy;
   nlohmann::json source;  // the spec as submitted
 };
 

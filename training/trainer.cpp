@@ -20,11 +20,13 @@
 #include "ops/autograd.h"
 #include "ops/cast.h"
 #include "ops/device_memory.h"
+#include "training/checkpoint_store.h"
 #include "training/dataset_registry.h"
 #include "training/grad_scaler.h"
 #include "training/gradient_sync.h"
 #include "training/lr_schedule.h"
 #include "training/optimizer.h"
+#include "training/run_position.h"
 #include "training/spec_optimizer.h"
 #include "training/task.h"
 
@@ -74,22 +76,33 @@ struct EpochTally {
 
 class Trainer {
  public:
-  Trainer(const JobSpec& spec, ProgressSink& sink, const std::atomic<bool>* cancel,
-          const DataParallel* dp, GivenGpus gpus)
+  Trainer(const JobSpec& spec, ProgressSink& sink, const RunOptions& run)
       : spec_(spec),
-        cancel_(cancel),
-        dp_(dp),
-        gpus_(std::move(gpus)),
-        rank_(dp != nullptr ? dp->rank : 0),
-        world_(dp != nullptr ? dp->world_size : 1),
+        run_(run),
+        cancel_(run.cancel),
+        dp_(run.dp),
+        rank_(dp_ != nullptr ? dp_->rank : 0),
+        world_(dp_ != nullptr ? dp_->world_size : 1),
         sink_(sink, rank_) {}
 
   TrainResult run() {
     setup();
-    for (int64_t epoch = 0; epoch < spec_.train.epochs; ++epoch) {
+    for (int64_t epoch = from_.epoch; epoch < spec_.train.epochs; ++epoch) {
       EpochTally e;
-      if (!guarded([&] { train_epoch(epoch, e); }) || result_.cancelled) break;
+      int64_t first_step = 0;
+      if (epoch == from_.epoch && from_.steps > 0) {  // resumed: this epoch so far
+        e.train = task_->new_tally();
+        size_t at = 0;
+        if (rank_ == 0 && !from_.epoch_tally.empty()) e.train.read_from(from_.epoch_tally, at);
+        if (rank_ == 0) e.global_samples = from_.epoch_samples;
+        first_step = from_.step_in_epoch;
+      }
+      if (!guarded([&] { train_epoch(epoch, first_step, e); }) || result_.cancelled) break;
       if (!guarded([&] { end_epoch(epoch, e); })) break;
+      const int64_t every = spec_.checkpoint.every_epochs;
+      if (every > 0 && (epoch + 1) % every == 0 && trainable_ > 0 &&
+          !guarded([&] { save_checkpoint(epoch + 1, 0, nullptr); }))
+        break;
       if (trainable_ == 0) break;  // one evaluation is all there is
     }
     finish();
@@ -101,7 +114,9 @@ class Trainer {
   void setup_device();
   void setup_data();
   void setup_model();
-  void train_epoch(int64_t epoch, EpochTally& e);
+  void setup_checkpoints();
+  void resume();
+  void train_epoch(int64_t epoch, int64_t first_step, EpochTally& e);
   void train_step(const models::Batch& b, int64_t epoch, int64_t step, EpochTally& e);
   bool apply_update(int64_t epoch, int64_t step);
   void report_step(const models::Batch& b, int64_t epoch, int64_t step, const EpochTally& e,
@@ -110,6 +125,10 @@ class Trainer {
   void end_epoch(int64_t epoch, EpochTally& e);
   void finish();
   void write_checkpoint();
+  // A periodic checkpoint at this position (every rank takes part: the
+  // epoch's figures are summed; rank 0 writes). `e`: the epoch so far, or
+  // null at an epoch's start.
+  void save_checkpoint(int64_t epoch, int64_t step_in_epoch, const EpochTally* e);
 
   // The model's training outputs in f32, and the loss summed over them.
   std::pair<ops::Tensor, ops::Tensor> forward_loss(const models::Batch& b);
@@ -129,15 +148,15 @@ class Trainer {
         result_.cancelled = true;
         return false;
       }
-      throw ops::Error("data-parallel rank " + std::to_string(rank_) + ": " + e.what());
+      throw PeerLost("data-parallel rank " + std::to_string(rank_) + ": " + e.what());
     }
   }
   bool cancelled() const { return cancel_ != nullptr && cancel_->load(); }
 
   const JobSpec& spec_;
+  const RunOptions& run_;
   const std::atomic<bool>* cancel_;
   const DataParallel* dp_;
-  const GivenGpus gpus_;
   const int rank_, world_;
   RankSink sink_;
   const Clock::time_point start_ = Clock::now();
@@ -157,6 +176,8 @@ class Trainer {
   std::unique_ptr<GradientSync> sync_;
   std::vector<ops::Tensor> running_stats_;  // f32 buffers (batch-norm statistics)
   double train_seconds_ = 0.0, train_samples_ = 0.0;
+  std::optional<CheckpointStore> store_;  // periodic checkpoints, or resume
+  RunPosition from_;                      // where training starts (resumed: the checkpoint's)
 };
 
 void Trainer::setup() {
@@ -183,12 +204,101 @@ void Trainer::setup() {
       steps += std::string(steps.empty() ? "" : ", ") + models::augment_kind_name(st.kind);
     sink_.on_log("augment: " + steps);
   }
+  setup_checkpoints();
+}
+
+void Trainer::setup_checkpoints() {
+  const CheckpointSpec& c = spec_.checkpoint;
+  if (c.every_epochs > 0 || c.every_steps > 0 || run_.resume) store_.emplace(c.dir, c.keep);
+  if (c.every_epochs > 0 || c.every_steps > 0)
+    sink_.on_log("checkpoints: every " +
+                 (c.every_epochs > 0 ? std::to_string(c.every_epochs) + " epoch(s)" : "") +
+                 (c.every_epochs > 0 && c.every_steps > 0 ? " and every " : "") +
+                 (c.every_steps > 0 ? std::to_string(c.every_steps) + " step(s)" : "") +
+                 ", the newest " + std::to_string(c.keep) + " kept in " + c.dir);
+  if (run_.resume) guarded([&] { resume(); });
+}
+
+// Rank 0 picks the newest whole checkpoint and every rank loads that one.
+void Trainer::resume() {
+  std::optional<StoredCheckpoint> found;
+  if (rank_ == 0) found = store_->newest([&](const std::string& line) { sink_.on_log(line); });
+  std::vector<double> step = {rank_ == 0 && found ? static_cast<double>(found->step) + 1.0 : 0.0};
+  step = sync_->sum(step);
+  if (step[0] < 1.0) {
+    sink_.on_log("resume: no whole checkpoint in " + store_->dir() +
+                 "; starting from the beginning");
+    return;
+  }
+  if (!found) found = store_->load(static_cast<int64_t>(step[0]) - 1);
+  const RunPosition p = run_position_from_json(found->state);
+  RM_THROW_IF(p.seed != static_cast<uint64_t>(spec_.train.seed) ||
+                  p.batch_size != spec_.train.batch_size || p.steps_per_epoch != steps_per_epoch_,
+              "checkpoint ", found->folder, " is of another run: train.seed ", p.seed,
+              ", train.batch_size ", p.batch_size, " and ", p.steps_per_epoch,
+              " steps per epoch, this spec's ", spec_.train.seed, ", ", spec_.train.batch_size,
+              " and ", steps_per_epoch_);
+  model_->load_state_dict(found->model);
+  optimizer_->load_state(found->optimizer);
+  restore_dropout_calls(*model_, p.dropout_calls);
+  if (scaler_ && p.scaler)
+    scaler_->restore(p.scaler->scale, p.scaler->good_in_a_row, p.scaler->skipped);
+  from_ = p;
+  result_.steps = p.steps;
+  result_.epochs = p.epochs_done;
+  result_.train_loss = p.train_loss;
+  result_.train_accuracy = p.train_accuracy;
+  result_.test_loss = p.test_loss;
+  result_.test_accuracy = p.test_accuracy;
+  result_.test_mean_iou = p.test_mean_iou;
+  result_.resumed_from_step = p.steps;
+  train_seconds_ = p.train_seconds;
+  train_samples_ = p.train_samples;
+  sink_.on_log("resume: from " + found->folder + " (epoch " + std::to_string(p.epoch + 1) +
+               ", step " + std::to_string(p.step_in_epoch) + " of " +
+               std::to_string(steps_per_epoch_) + " done, " + std::to_string(p.steps) +
+               " steps in all)");
+}
+
+void Trainer::save_checkpoint(int64_t epoch, int64_t step_in_epoch, const EpochTally* e) {
+  RunPosition p;
+  p.epoch = epoch;
+  p.step_in_epoch = step_in_epoch;
+  p.steps = result_.steps;
+  p.seed = spec_.train.seed;
+  p.batch_size = spec_.train.batch_size;
+  p.steps_per_epoch = steps_per_epoch_;
+  p.dropout_calls = dropout_calls(*model_);
+  if (scaler_)
+    p.scaler =
+        ScalerState{scaler_->scale(), scaler_->good_steps_in_a_row(), scaler_->skipped_steps()};
+  if (e != nullptr) {
+    e->train.append_to(p.epoch_tally);
+    p.epoch_tally = sync_->sum(p.epoch_tally);
+    p.epoch_samples = e->global_samples;
+    p.train_seconds = train_seconds_ + seconds_since(e->start);
+  } else {
+    p.train_seconds = train_seconds_;
+  }
+  p.train_samples = train_samples_ + (e != nullptr ? e->global_samples : 0.0);
+  p.epochs_done = result_.epochs;
+  p.train_loss = result_.train_loss;
+  p.train_accuracy = result_.train_accuracy;
+  p.test_loss = result_.test_loss;
+  p.test_accuracy = result_.test_accuracy;
+  p.test_mean_iou = result_.test_mean_iou;
+  if (rank_ != 0) return;
+  const auto t0 = Clock::now();
+  const std::string folder =
+      store_->write(result_.steps, model_->state_dict(), optimizer_->state(), to_json(p));
+  ++result_.checkpoints_written;
+  sink_.on_log("checkpoint: " + folder + " (" + std::to_string(seconds_since(t0)) + " s)");
 }
 
 void Trainer::setup_device() {
   if (spec_.train.threads > 0) ops::set_cpu_threads(static_cast<int>(spec_.train.threads));
   result_.threads = ops::cpu_threads();
-  const DevicePick pick = pick_device(spec_.train.device, gpus_, ops::cuda_device_count(),
+  const DevicePick pick = pick_device(spec_.train.device, run_.gpus, ops::cuda_device_count(),
                                       result_.threads, ops::cuda_unavailable_reason());
   sink_.on_log(pick.log_line);
   device_ = pick.cuda_ordinal >= 0 ? ops::Device::cuda(pick.cuda_ordinal) : ops::Device::cpu();
@@ -239,7 +349,7 @@ void Trainer::setup_model() {
       spec_.optimizer.lr);
 }
 
-void Trainer::train_epoch(int64_t epoch, EpochTally& e) {
+void Trainer::train_epoch(int64_t epoch, int64_t first_step, EpochTally& e) {
   models::BatchLoaderOptions lo{.batch_size = spec_.train.batch_size,
                                 .seed = spec_.train.seed,
                                 .epoch = epoch,
@@ -248,9 +358,11 @@ void Trainer::train_epoch(int64_t epoch, EpochTally& e) {
                                 .augment = augment_};
   lo.rank = rank_;
   lo.world_size = world_;
+  lo.start_batch = first_step;
   models::BatchLoader loader(data_.train, lo);
-  e.train = task_->new_tally();
-  int64_t step = 0;
+  if (first_step == 0) e.train = task_->new_tally();
+  int64_t step = first_step;
+  const int64_t every = spec_.checkpoint.every_steps;
   while (auto b = trainable_ > 0 ? loader.next() : std::nullopt) {
     if (cancelled()) {
       result_.cancelled = true;
@@ -258,6 +370,7 @@ void Trainer::train_epoch(int64_t epoch, EpochTally& e) {
     }
     train_step(*b, epoch, step++, e);
     if (result_.cancelled) break;
+    if (every > 0 && result_.steps % every == 0) save_checkpoint(epoch, step, &e);
   }
   const double seconds = seconds_since(e.start);
   train_seconds_ += seconds;
@@ -449,9 +562,8 @@ void Trainer::write_checkpoint() {
 
 }  // namespace
 
-TrainResult run_training(const JobSpec& spec, ProgressSink& sink, const std::atomic<bool>* cancel,
-                         const DataParallel* dp, const GivenGpus& gpus) {
-  return Trainer(spec, sink, cancel, dp, gpus).run();
+TrainResult run_training(const JobSpec& spec, ProgressSink& sink, const RunOptions& run) {
+  return Trainer(spec, sink, run).run();
 }
 
 }  // namespace ringmaster::training

@@ -52,11 +52,13 @@ struct TrainResult {
   int64_t train_samples = 0, test_samples = 0;
   int64_t parameters = 0;
   int threads = 0;
-  std::string device;           // "cpu" or "cuda:0"
-  std::string precision;        // "fp32" or "fp16"
-  int64_t skipped_steps = 0;    // fp16: steps skipped on gradient overflow
-  double loss_scale = 0.0;      // fp16: the loss scale at the end (0 in fp32)
-  std::string checkpoint_path;  // rank 0 only
+  std::string device;               // "cpu" or "cuda:0"
+  std::string precision;            // "fp32" or "fp16"
+  int64_t skipped_steps = 0;        // fp16: steps skipped on gradient overflow
+  double loss_scale = 0.0;          // fp16: the loss scale at the end (0 in fp32)
+  std::string checkpoint_path;      // rank 0 only
+  int64_t resumed_from_step = -1;   // RunOptions::resume: the checkpoint's step; -1 fresh
+  int64_t checkpoints_written = 0;  // periodic ones, rank 0
   bool cancelled = false;
   // Data-parallel runs (world_size > 1): this rank, and its communication.
   int rank = 0, world_size = 1;
@@ -73,18 +75,29 @@ class ProgressSink {
   virtual void on_epoch(const EpochReport& r) = 0;
 };
 
-// Runs the job. `cancel`, when given and set, stops after the current step
-// (the result then has cancelled = true and no checkpoint is written).
-// With `dp` (world_size > 1) this is one rank of a data-parallel job:
-// train.batch_size is the global batch, split across the ranks, whose
-// gradients are averaged every step (spec.sync), so every rank holds the same
-// weights; metrics are summed over the ranks; rank 0 alone reports steps and
-// epochs and writes the checkpoint. A dead or stalled peer throws
-// comm::CommError within sync.timeout_s; the batch-norm running statistics
-// are averaged over the ranks before each evaluation, so the figures are
-// those of the checkpoint rank 0 writes.
-TrainResult run_training(const JobSpec& spec, ProgressSink& sink,
-                         const std::atomic<bool>* cancel = nullptr,
-                         const DataParallel* dp = nullptr, const GivenGpus& gpus = std::nullopt);
+// How a run is hosted: everything but the spec.
+struct RunOptions {
+  // When given and set, the run stops after the current step (the result
+  // then has cancelled = true and no final checkpoint is written).
+  const std::atomic<bool>* cancel = nullptr;
+  // With world_size > 1 this is one rank of a data-parallel job:
+  // train.batch_size is the global batch, split across the ranks, whose
+  // gradients are averaged every step (spec.sync), so every rank holds the
+  // same weights; metrics are summed over the ranks; rank 0 alone reports
+  // steps and epochs and writes the checkpoints. A dead or stalled peer
+  // throws comm::CommError within sync.timeout_s; the batch-norm running
+  // statistics are averaged over the ranks before each evaluation, so the
+  // figures are those of the checkpoint rank 0 writes.
+  const DataParallel* dp = nullptr;
+  GivenGpus gpus;  // see device_choice.h
+  // Continue from the newest whole checkpoint in checkpoint.dir (rank 0's
+  // choice, every rank loads it), or start afresh when there is none. With
+  // the same spec and thread count the final weights are the bytes of the
+  // uninterrupted run's; data-parallel fp16 error-feedback residuals restart
+  // at zero.
+  bool resume = false;
+};
+
+TrainResult run_training(const JobSpec& spec, ProgressSink& sink, const RunOptions& run = {});
 
 }  // namespace ringmaster::training

@@ -62,6 +62,7 @@ struct Event {
 // A running task: its thread, cancel flag and outbox.
 struct Task {
   std::string job_id;
+  int64_t attempt = 0;  // the job's restarts when assigned: > 0 resumes from its checkpoint
   WorkerMetrics* metrics = nullptr;
   std::thread thread;
   std::atomic<bool> cancel{false};
@@ -72,6 +73,7 @@ struct Task {
   std::string state;  // "succeeded" | "failed" | "cancelled" once done
   nlohmann::json result;
   std::string reason;
+  bool peer_lost = false;  // failed because a data-parallel peer died
   // Data-parallel: this rank's place, the endpoint it asks the loop to
   // publish, and the peers the coordinator sends back (guarded by mu).
   int rank = 0, world_size = 1;
@@ -140,6 +142,7 @@ void run_task(Task& t, nlohmann::json spec_json, int64_t threads, std::string ho
   Sink sink(t);
   std::string state, reason;
   nlohmann::json result;
+  bool peer_lost = false;
   try {
     training::JobSpec spec = training::parse_job_spec(spec_json);
     if (spec.train.threads == 0 && threads > 0) spec.train.threads = threads;
@@ -154,13 +157,21 @@ void run_task(Task& t, nlohmann::json spec_json, int64_t threads, std::string ho
     };
     // One task at a time: none of the offered GPUs is held by another.
     const std::vector<int> gpus = gpus_for_task(offered_gpus, {}, spec.resources.gpus);
-    training::TrainResult r =
-        training::run_training(spec, sink, &t.cancel, t.world_size > 1 ? &dp : nullptr, gpus);
+    training::RunOptions run;
+    run.cancel = &t.cancel;
+    run.dp = t.world_size > 1 ? &dp : nullptr;
+    run.gpus = gpus;
+    run.resume = t.attempt > 0;
+    training::TrainResult r = training::run_training(spec, sink, run);
     result = to_json(r);
     state = r.cancelled ? "cancelled" : "succeeded";
   } catch (const models::SpecError& e) {
     state = "failed";
     reason = std::string("invalid spec: ") + e.what();
+  } catch (const training::PeerLost& e) {
+    state = "failed";
+    reason = e.what();
+    peer_lost = true;
   } catch (const std::exception& e) {
     state = "failed";
     reason = e.what();
@@ -169,6 +180,7 @@ void run_task(Task& t, nlohmann::json spec_json, int64_t threads, std::string ho
   t.state = state;
   t.reason = reason;
   t.result = result;
+  t.peer_lost = peer_lost;
   t.done = true;
 }
 
@@ -177,6 +189,7 @@ struct Report {
   std::string state;  // succeeded | failed | cancelled
   nlohmann::json result;
   std::string reason;
+  bool peer_lost = false;
   Clock::time_point last_sent{};
   int sends = 0;
 };
@@ -236,10 +249,14 @@ class Loop {
 
   nlohmann::json tasks_json() const {
     nlohmann::json tasks = nlohmann::json::array();
-    if (task_) tasks.push_back({{"job_id", task_->job_id}, {"state", "running"}});
-    for (const auto& [id, r] : reports_) {
-      nlohmann::json t = {{"job_id", id}, {"state", r.state}, {"result", r.result}};
+    if (task_)
+      tasks.push_back(
+          {{"job_id", task_->job_id}, {"state", "running"}, {"attempt", task_->attempt}});
+    for (const auto& [key, r] : reports_) {
+      nlohmann::json t = {
+          {"job_id", key.first}, {"attempt", key.second}, {"state", r.state}, {"result", r.result}};
       if (!r.reason.empty()) t["reason"] = r.reason;
+      if (r.peer_lost) t["peer_lost"] = true;
       tasks.push_back(std::move(t));
     }
     return tasks;
@@ -285,7 +302,7 @@ class Loop {
     } else if (m.type == "heartbeat_ack") {
     } else if (m.type == "assign") {
       on_assign(h["job_id"], h["spec"], h["threads"], h.value("rank", int64_t{0}),
-                h.value("world_size", int64_t{1}));
+                h.value("world_size", int64_t{1}), h.value("attempt", int64_t{0}));
     } else if (m.type == "peers") {
       const std::string id = h["job_id"];
       if (task_ && task_->job_id == id) {
@@ -304,13 +321,20 @@ class Loop {
       }
     } else if (m.type == "cancel") {
       const std::string id = h["job_id"];
-      if (task_ && task_->job_id == id && !task_->cancel) {
+      const int64_t attempt = h.value("attempt", int64_t{-1});
+      if (task_ && task_->job_id == id && !task_->cancel &&
+          (attempt < 0 || attempt == task_->attempt)) {
         log("cancelling " + id + " (" + h.value("reason", std::string("cancelled")) + ")");
         task_->cancel_by_user = true;
         task_->cancel = true;
       }
     } else if (m.type == "ack") {
-      reports_.erase(h["job_id"].get<std::string>());
+      const std::string id = h["job_id"];
+      const int64_t attempt = h.value("attempt", int64_t{-1});
+      for (auto it = reports_.begin(); it != reports_.end();)
+        it = it->first.first == id && (attempt < 0 || it->first.second == attempt)
+                 ? reports_.erase(it)
+                 : std::next(it);
     } else if (m.type == "error") {
       if (h["code"] == "unknown_worker") {
         if (registered_) log("the coordinator does not know us (restarted?); registering again");
@@ -327,9 +351,9 @@ class Loop {
   }
 
   void on_assign(const std::string& job_id, const nlohmann::json& spec, int64_t threads,
-                 int64_t rank, int64_t world_size) {
-    if (task_ && task_->job_id == job_id) return;  // duplicate
-    if (reports_.count(job_id)) return;            // already ran it
+                 int64_t rank, int64_t world_size, int64_t attempt) {
+    if (task_ && task_->job_id == job_id && task_->attempt == attempt) return;  // duplicate
+    if (reports_.count({job_id, attempt})) return;                              // already ran it
     if (task_ || stopping_) {
       send({"failed",
             {{"job_id", job_id},
@@ -340,9 +364,11 @@ class Loop {
     }
     log("running " + job_id +
         (world_size > 1 ? " as rank " + std::to_string(rank) + " of " + std::to_string(world_size)
-                        : ""));
+                        : "") +
+        (attempt > 0 ? " (restart " + std::to_string(attempt) + ": resuming)" : ""));
     task_ = std::make_unique<Task>();
     task_->job_id = job_id;
+    task_->attempt = attempt;
     task_->rank = static_cast<int>(rank);
     task_->world_size = static_cast<int>(world_size);
     task_->metrics = o_.metrics;
@@ -370,41 +396,47 @@ class Loop {
     }
     if (!endpoint.empty() && registered_ && Clock::now() - last_rendezvous_ >= milliseconds(1000)) {
       last_rendezvous_ = Clock::now();
-      nlohmann::json h = {{"job_id", task_->job_id}, {"rank", task_->rank}, {"endpoint", endpoint}};
+      nlohmann::json h = {{"job_id", task_->job_id},
+                          {"rank", task_->rank},
+                          {"endpoint", endpoint},
+                          {"attempt", task_->attempt}};
       if (!nccl_id.empty()) h["nccl_id"] = nccl_id;
       send({"rendezvous", std::move(h), {}});
     }
     std::vector<std::string> lines;
     const std::string& id = task_->job_id;
+    const int64_t attempt = task_->attempt;
     for (auto& e : events) {
       if (e.kind == Event::kLog) {
         lines.push_back(std::move(e.line));
         if (lines.size() == 1000) {
-          send({"log", {{"job_id", id}, {"lines", lines}}, {}});
+          send({"log", {{"job_id", id}, {"lines", lines}, {"attempt", attempt}}, {}});
           lines.clear();
         }
       } else {
         send({"progress",
               {{"job_id", id},
                {"kind", e.kind == Event::kStep ? "step" : "epoch"},
-               {"report", e.report}},
+               {"report", e.report},
+               {"attempt", attempt}},
               {}});
       }
     }
-    if (!lines.empty()) send({"log", {{"job_id", id}, {"lines", lines}}, {}});
+    if (!lines.empty()) send({"log", {{"job_id", id}, {"lines", lines}, {"attempt", attempt}}, {}});
     if (!done) return;
     task_->thread.join();
     Report r;
     r.state = task_->state;
     r.result = task_->result;
     r.reason = task_->reason;
+    r.peer_lost = task_->peer_lost;
     if (r.state == "cancelled" && !task_->cancel_by_user) {
       r.state = "failed";
       r.reason = "worker " + o_.name + " was stopped while running the task";
     }
     log(id + " " + r.state + (r.reason.empty() ? "" : ": " + r.reason));
     if (o_.metrics != nullptr) o_.metrics->task_finished(r.state);
-    reports_[id] = std::move(r);
+    reports_[{id, attempt}] = std::move(r);
     task_.reset();
     resend_reports(Clock::now());
   }
@@ -412,8 +444,9 @@ class Loop {
   void resend_reports(Clock::time_point now) {
     for (auto it = reports_.begin(); it != reports_.end();) {
       Report& r = it->second;
+      const auto& [id, attempt] = it->first;
       if (r.sends >= kMaxReportSends) {
-        log("giving up reporting " + it->first + " after " + std::to_string(r.sends) + " tries");
+        log("giving up reporting " + id + " after " + std::to_string(r.sends) + " tries");
         it = reports_.erase(it);
         continue;
       }
@@ -421,12 +454,18 @@ class Loop {
         r.last_sent = now;
         ++r.sends;
         if (r.state == "failed")
-          send({"failed", {{"job_id", it->first}, {"reason", r.reason}}, {}});
+          send({"failed",
+                {{"job_id", id},
+                 {"reason", r.reason},
+                 {"attempt", attempt},
+                 {"peer_lost", r.peer_lost}},
+                {}});
         else
           send({"finished",
-                {{"job_id", it->first},
+                {{"job_id", id},
                  {"result", r.result.is_object() ? r.result : nlohmann::json::object()},
-                 {"cancelled", r.state == "cancelled"}},
+                 {"cancelled", r.state == "cancelled"},
+                 {"attempt", attempt}},
                 {}});
       }
       ++it;
@@ -452,7 +491,7 @@ class Loop {
   Clock::time_point last_register_{}, last_heartbeat_{}, last_heard_{}, stop_began_{};
   Clock::time_point last_rendezvous_{};
   std::unique_ptr<Task> task_;
-  std::map<std::string, Report> reports_;
+  std::map<std::pair<std::string, int64_t>, Report> reports_;  // by job id and attempt
 };
 
 }  // namespace

@@ -27,8 +27,8 @@ class FakeWorker {
     ASSERT_TRUE(socket_.send(comm::Envelope{"", frames}));
   }
   // The next message of `type` within `limit` (others are skipped).
-  std::optional<comm::Message> expect(const std::string& type,
-                                      std::chrono::milliseconds limit = 5s) {
+  // The next message of that type within the limit (others are dropped).
+  std::optional<comm::Message> poll(const std::string& type, std::chrono::milliseconds limit) {
     const auto end = std::chrono::steady_clock::now() + limit;
     while (std::chrono::steady_clock::now() < end) {
       auto env = socket_.receive(20ms);
@@ -36,8 +36,13 @@ class FakeWorker {
       comm::Message m = comm::decode(env->frames);
       if (m.type == type) return m;
     }
-    ADD_FAILURE() << "no " << type << " message within " << limit.count() << " ms";
     return std::nullopt;
+  }
+  std::optional<comm::Message> expect(const std::string& type,
+                                      std::chrono::milliseconds limit = 5s) {
+    auto m = poll(type, limit);
+    if (!m) ADD_FAILURE() << "no " << type << " message within " << limit.count() << " ms";
+    return m;
   }
   void register_with(const nlohmann::json& tasks = nlohmann::json::array(), int64_t cores = 4) {
     send({"register",
@@ -62,8 +67,11 @@ class ControlPlaneTest : public testing_support::CoordinatorFixture {
     CoordinatorFixture::SetUp();
     options_.heartbeat_timeout = 1000ms;
   }
-  std::string submit(const std::string& name) {
-    return post("/v1/jobs", spec(name).dump()).json()["id"];
+  std::string submit(const std::string& name,
+                     const nlohmann::json& restart_policy = nlohmann::json()) {
+    nlohmann::json j = spec(name);
+    if (!restart_policy.is_null()) j["restart_policy"] = restart_policy;
+    return post("/v1/jobs", j.dump()).json()["id"];
   }
   std::string state_of(const std::string& id) { return get("/v1/jobs/" + id).json()["state"]; }
   comm::Context ctx_;
@@ -191,11 +199,14 @@ TEST_F(ControlPlaneTest, ASilentWorkerIsDeadAndItsTaskFailsWithTheReason) {
   start();
   FakeWorker w(ctx_, "quiet", coord_->zmq_endpoint());
   w.register_with();
-  const std::string id = submit("orphan");
+  const std::string id = submit("orphan", {{"max_restarts", 0}});
   ASSERT_TRUE(w.expect("assign"));
   const auto j = wait_job(
       id, [](const nlohmann::json& x) { return x["state"] == "FAILED"; }, 5s);
   EXPECT_NE(j["reason"].get<std::string>().find("worker quiet sent no heartbeat"),
+            std::string::npos)
+      << j.dump();
+  EXPECT_NE(j["reason"].get<std::string>().find("(restart_policy.max_restarts is 0)"),
             std::string::npos)
       << j.dump();
   EXPECT_EQ(get("/v1/workers").json()["workers"][0]["state"], "DEAD");
@@ -215,7 +226,8 @@ TEST_F(ControlPlaneTest, RestartReconcilesRunningJobsWhenWorkersRegisterAgain) {
   FakeWorker back(ctx_, "back", endpoint), gone(ctx_, "gone", endpoint);
   back.register_with();
   gone.register_with();
-  const std::string a = submit("a"), b = submit("b");
+  const nlohmann::json no_restart = {{"max_restarts", 0}};
+  const std::string a = submit("a", no_restart), b = submit("b", no_restart);
   ASSERT_TRUE(back.expect("assign"));
   ASSERT_TRUE(gone.expect("assign"));
   const std::string queued = submit("queued");
@@ -250,6 +262,54 @@ TEST_F(ControlPlaneTest, RestartReconcilesRunningJobsWhenWorkersRegisterAgain) {
   auto assign = back.expect("assign");  // the queued job now gets the free worker
   ASSERT_TRUE(assign);
   EXPECT_EQ(assign->header["job_id"], queued);
+}
+
+TEST_F(ControlPlaneTest, ADeadWorkersJobRunsAgainAfterItsBackoffAsTheNextAttempt) {
+  start();
+  FakeWorker quiet(ctx_, "quiet", coord_->zmq_endpoint());
+  quiet.register_with();
+  const std::string id = submit("phoenix", {{"max_restarts", 2}, {"backoff_s", 1.5}});
+  auto first = quiet.expect("assign");
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->header.value("attempt", int64_t{-1}), 0);
+  // quiet falls silent: the job goes back to the queue, the reason kept.
+  auto j = wait_job(
+      id, [](const nlohmann::json& x) { return x["state"] == "PENDING"; }, 5s);
+  EXPECT_EQ(j["restarts"], 1) << j.dump();
+  ASSERT_EQ(j["restart_reasons"].size(), 1u) << j.dump();
+  EXPECT_NE(j["restart_reasons"][0].get<std::string>().find("restart 1: worker quiet sent no "
+                                                            "heartbeat"),
+            std::string::npos)
+      << j.dump();
+  // A live worker gets it, but not before the backoff ends, as attempt 1.
+  const auto died = std::chrono::steady_clock::now();
+  FakeWorker live(ctx_, "live", coord_->zmq_endpoint());
+  live.register_with();
+  std::optional<comm::Message> again;
+  for (int i = 0; i < 25 && !again; ++i) {  // heartbeating, so live stays alive
+    live.send({"heartbeat", {{"running", nlohmann::json::array()}}, {}});
+    again = live.poll("assign", 200ms);
+  }
+  ASSERT_TRUE(again);
+  EXPECT_GE(std::chrono::steady_clock::now() - died,
+            1000ms);  // 1.5 s from the death, less the poll
+  EXPECT_EQ(again->header["job_id"], id);
+  EXPECT_EQ(again->header["attempt"], 1);
+  // A report of another attempt is ignored (acknowledged so it stops), this one's counts.
+  live.send(
+      {"finished",
+       {{"job_id", id}, {"result", nlohmann::json::object()}, {"cancelled", false}, {"attempt", 0}},
+       {}});
+  ASSERT_TRUE(live.expect("ack"));
+  EXPECT_EQ(state_of(id), "RUNNING");
+  live.send(
+      {"finished",
+       {{"job_id", id}, {"result", {{"test_accuracy", 0.5}}}, {"cancelled", false}, {"attempt", 1}},
+       {}});
+  ASSERT_TRUE(live.expect("ack"));
+  EXPECT_EQ(state_of(id), "SUCCEEDED");
+  const std::string metrics = get("/metrics").body;
+  EXPECT_NE(metrics.find("ringmaster_job_restarts_total 1"), std::string::npos) << metrics;
 }
 
 TEST_F(ControlPlaneTest, AReportMadeWhileTheCoordinatorWasAwayIsApplied) {

@@ -97,7 +97,7 @@ TEST(CoordinatorMetrics, TransitionsCountStartsRequeuesAndEnds) {
   m.transition(JobState::kPending, JobState::kCancelled);
   const std::string t = text(m);
   EXPECT_TRUE(has(t, "ringmaster_jobs_started_total 2")) << t;
-  EXPECT_TRUE(has(t, "ringmaster_jobs_requeued_total 1"));
+  EXPECT_TRUE(has(t, "ringmaster_job_restarts_total 1"));
   EXPECT_TRUE(has(t, "ringmaster_jobs_finished_total{state=\"FAILED\"} 1"));
   EXPECT_TRUE(has(t, "ringmaster_jobs_finished_total{state=\"CANCELLED\"} 1"));
   EXPECT_TRUE(has(t, "ringmaster_jobs_finished_total{state=\"SUCCEEDED\"} 0"));

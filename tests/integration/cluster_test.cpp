@@ -8,10 +8,7 @@
 #include <filesystem>
 #include <map>
 
-#include "../coordinator/raw_http.h"
-#include "local_cluster_args.h"
-#include "process.h"
-#include "tests/test_dir.h"
+#include "cluster_fixture.h"
 
 namespace ringmaster {
 namespace {
@@ -21,110 +18,14 @@ using namespace std::chrono_literals;
 using testing_support::Process;
 using testing_support::RawHttp;
 
-std::string digits() { return std::string(RINGMASTER_SOURCE_DIR) + "/data/digits.csv.gz"; }
-
-class ClusterTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    if (!fs::exists(digits())) GTEST_SKIP() << digits() << " missing: run scripts/install-deps.sh";
-    dir_ = testing_support::fresh_test_dir("cluster");
-  }
-  void TearDown() override {
-    workers_.clear();
-    coordinator_.reset();
-    fs::remove_all(dir_);
-  }
-
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(http_port_); }
-
-  std::string write_spec(const std::string& name, int epochs, int train_limit,
-                         const std::string& data = "") {
-    const nlohmann::json j = {{"name", name},
-                              {"data",
-                               {{"dataset", "digits"},
-                                {"path", data.empty() ? digits() : data},
-                                {"train_limit", train_limit},
-                                {"test_limit", 100}}},
-                              {"train", {{"epochs", epochs}, {"batch_size", 25}, {"seed", 2}}}};
-    const std::string p = path(name + ".json");
-    std::ofstream(p) << j.dump(2);
-    return p;
-  }
-
-  void start_coordinator(const std::vector<std::string>& extra = {}) {
-    std::vector<std::string> args = {"--heartbeat-timeout", "2"};
-    args.insert(args.end(), extra.begin(), extra.end());
-    args = testing_support::coordinator_args(http_port_, zmq_port_, dir_, args);
-    coordinator_ =
-        std::make_unique<Process>(args, path("coordinator-" + std::to_string(++starts_) + ".log"));
-    const auto end = std::chrono::steady_clock::now() + 20s;
-    while (std::chrono::steady_clock::now() < end) {
-      try {
-        if (RawHttp(http_port_, 1000).request("GET", "/healthz").status == 200) return;
-      } catch (const std::exception&) {
-      }
-      ASSERT_FALSE(coordinator_->wait(100ms)) << coordinator_->output();
-    }
-    FAIL() << "coordinator did not come up: " << coordinator_->output();
-  }
-
-  void start_worker(const std::string& name) {
-    workers_[name] = std::make_unique<Process>(testing_support::worker_args(zmq_port_, name),
-                                               path(name + ".log"));
-  }
-
-  nlohmann::json api(const std::string& target) {
-    return RawHttp(http_port_).request("GET", target).json();
-  }
-
-  nlohmann::json wait_for(const std::string& what, const std::function<bool()>& pred,
-                          std::chrono::milliseconds limit = 30s) {
-    const auto end = std::chrono::steady_clock::now() + limit;
-    while (std::chrono::steady_clock::now() < end) {
-      if (pred()) return nullptr;
-      std::this_thread::sleep_for(100ms);
-    }
-    ADD_FAILURE() << "timed out waiting for " << what << "; jobs: " << api("/v1/jobs").dump();
-    return nullptr;
-  }
-  std::string state(const std::string& id) { return api("/v1/jobs/" + id)["state"]; }
-  void wait_state(const std::string& id, const std::string& s,
-                  std::chrono::milliseconds limit = 30s) {
-    wait_for(
-        id + " " + s, [&] { return state(id) == s; }, limit);
-  }
-
-  // `ringmaster ARGS --server URL`, bounded.
-  std::pair<int, std::string> cli(std::vector<std::string> args, const std::string& log) {
-    args.insert(args.end(), {"--server", url()});
-    return testing_support::run(args, path(log), 90s);
-  }
-  std::string submit(const std::string& spec) {
-    auto [rc, out] = cli({"submit", spec, "--parsable"}, "submit.log");
-    EXPECT_EQ(rc, 0) << out;
-    while (!out.empty() && out.back() == '\n') out.pop_back();
-    return out;
-  }
-
-  fs::path dir_;
-  uint16_t http_port_ = testing_support::free_port();
-  uint16_t zmq_port_ = testing_support::free_port();
-  int starts_ = 0;
-  std::unique_ptr<Process> coordinator_;
-  std::map<std::string, std::unique_ptr<Process>> workers_;
-};
+using testing_support::ClusterTest;
+using testing_support::digits;
 
 TEST_F(ClusterTest, ADataParallelJobRunsOnTwoWorkersAndFailsWhenOneDies) {
   start_coordinator();
   start_worker("w1");
   start_worker("w2");
-  wait_for("two workers", [&] {
-    int alive = 0;
-    const nlohmann::json workers = api("/v1/workers");
-    for (const auto& w : workers["workers"]) alive += w["state"] == "ALIVE";
-    return alive == 2;
-  });
+  wait_for_alive_workers(2);
   auto dp_spec = [&](const std::string& name, int epochs, int train_limit) {
     const nlohmann::json j = {{"name", name},
                               {"model", {{"name", "mlp"}, {"hidden", {64}}}},
@@ -166,9 +67,16 @@ TEST_F(ClusterTest, ADataParallelJobRunsOnTwoWorkersAndFailsWhenOneDies) {
     EXPECT_EQ(v["result"]["sync"]["steps"], 20) << v.dump();
   }
 
-  // 2. A long one; SIGKILL one of its workers mid-training: the job fails,
-  //    naming what happened, within the heartbeat and ring timeouts.
-  const std::string id = submit(dp_spec("doomed", 100000, 400));
+  // 2. A long one that may not restart; SIGKILL one of its workers
+  //    mid-training: the job fails, naming what happened, within the
+  //    heartbeat and ring timeouts.
+  {
+    nlohmann::json d =
+        nlohmann::json::parse(testing_support::slurp(dp_spec("doomed", 100000, 400)));
+    d["restart_policy"] = {{"max_restarts", 0}};
+    std::ofstream(path("doomed.json")) << d.dump(2);
+  }
+  const std::string id = submit(path("doomed.json"));
   wait_for("both ranks training", [&] {
     const nlohmann::json v = api("/v1/jobs/" + id);
     return v["state"] == "RUNNING" && v.contains("progress") && v["progress"].is_object();
@@ -187,6 +95,8 @@ TEST_F(ClusterTest, ADataParallelJobRunsOnTwoWorkersAndFailsWhenOneDies) {
   EXPECT_TRUE(reason.find(victim) != std::string::npos ||
               reason.find("rank 1") != std::string::npos)
       << reason;
+  EXPECT_NE(reason.find("(restart_policy.max_restarts is 0)"), std::string::npos) << reason;
+  EXPECT_EQ(failed["restarts"], 0) << failed.dump();
   // The surviving worker is free again for the next job.
   const std::string next = submit(write_spec("after", 1, 100));
   wait_state(next, "SUCCEEDED", 60s);
@@ -196,12 +106,7 @@ TEST_F(ClusterTest, FollowsCancelsAndLosesNothingAcrossACoordinatorSigkill) {
   start_coordinator();
   start_worker("w1");
   start_worker("w2");
-  wait_for("two workers", [&] {
-    int alive = 0;
-    const nlohmann::json workers = api("/v1/workers");  // a named value: no dangling range
-    for (const auto& w : workers["workers"]) alive += w["state"] == "ALIVE";
-    return alive == 2;
-  });
+  wait_for_alive_workers(2);
 
   // 1. Follow one job to SUCCEEDED, as a user would.
   const std::string quick = write_spec("quick", 2, 300);

@@ -1,0 +1,131 @@
+// The test fixture of the cluster tests: real `ringmaster` processes on
+// loopback (a coordinator, named workers), the REST API read through raw
+// HTTP, and the CLI run bounded.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <memory>
+#include <thread>
+
+#include "../coordinator/raw_http.h"
+#include "local_cluster_args.h"
+#include "process.h"
+#include "tests/test_dir.h"
+
+namespace ringmaster::testing_support {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+inline std::string digits() { return std::string(RINGMASTER_SOURCE_DIR) + "/data/digits.csv.gz"; }
+
+class ClusterTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!fs::exists(digits())) GTEST_SKIP() << digits() << " missing: run scripts/install-deps.sh";
+    dir_ = testing_support::fresh_test_dir("cluster");
+  }
+  void TearDown() override {
+    workers_.clear();
+    coordinator_.reset();
+    fs::remove_all(dir_);
+  }
+
+  std::string path(const std::string& name) const { return (dir_ / name).string(); }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(http_port_); }
+
+  std::string write_spec(const std::string& name, int epochs, int train_limit,
+                         const std::string& data = "") {
+    const nlohmann::json j = {{"name", name},
+                              {"data",
+                               {{"dataset", "digits"},
+                                {"path", data.empty() ? digits() : data},
+                                {"train_limit", train_limit},
+                                {"test_limit", 100}}},
+                              {"train", {{"epochs", epochs}, {"batch_size", 25}, {"seed", 2}}}};
+    const std::string p = path(name + ".json");
+    std::ofstream(p) << j.dump(2);
+    return p;
+  }
+
+  void start_coordinator(const std::vector<std::string>& extra = {}) {
+    std::vector<std::string> args = {"--heartbeat-timeout", "2"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    args = testing_support::coordinator_args(http_port_, zmq_port_, dir_, args);
+    coordinator_ =
+        std::make_unique<Process>(args, path("coordinator-" + std::to_string(++starts_) + ".log"));
+    const auto end = std::chrono::steady_clock::now() + 20s;
+    while (std::chrono::steady_clock::now() < end) {
+      try {
+        if (RawHttp(http_port_, 1000).request("GET", "/healthz").status == 200) return;
+      } catch (const std::exception&) {
+      }
+      ASSERT_FALSE(coordinator_->wait(100ms)) << coordinator_->output();
+    }
+    FAIL() << "coordinator did not come up: " << coordinator_->output();
+  }
+
+  void start_worker(const std::string& name) {
+    workers_[name] = std::make_unique<Process>(testing_support::worker_args(zmq_port_, name),
+                                               path(name + ".log"));
+  }
+
+  nlohmann::json api(const std::string& target) {
+    return RawHttp(http_port_).request("GET", target).json();
+  }
+
+  nlohmann::json wait_for(const std::string& what, const std::function<bool()>& pred,
+                          std::chrono::milliseconds limit = 30s) {
+    const auto end = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < end) {
+      if (pred()) return nullptr;
+      std::this_thread::sleep_for(100ms);
+    }
+    std::string logs;
+    for (const auto& [name, w] : workers_) logs += "\n--- " + name + ":\n" + w->output();
+    ADD_FAILURE() << "timed out waiting for " << what << "; jobs: " << api("/v1/jobs").dump()
+                  << "\n--- coordinator:\n"
+                  << coordinator_->output() << logs;
+    return nullptr;
+  }
+  void wait_for_alive_workers(int n) {
+    wait_for(std::to_string(n) + " live workers", [&] {
+      int alive = 0;
+      const nlohmann::json workers = api("/v1/workers");  // a named value: no dangling range
+      for (const auto& w : workers["workers"]) alive += w["state"] == "ALIVE";
+      return alive == n;
+    });
+  }
+  std::string state(const std::string& id) { return api("/v1/jobs/" + id)["state"]; }
+  void wait_state(const std::string& id, const std::string& s,
+                  std::chrono::milliseconds limit = 30s) {
+    wait_for(
+        id + " " + s, [&] { return state(id) == s; }, limit);
+  }
+
+  // `ringmaster ARGS --server URL`, bounded.
+  std::pair<int, std::string> cli(std::vector<std::string> args, const std::string& log) {
+    args.insert(args.end(), {"--server", url()});
+    return testing_support::run(args, path(log), 90s);
+  }
+  std::string submit(const std::string& spec) {
+    auto [rc, out] = cli({"submit", spec, "--parsable"}, "submit.log");
+    EXPECT_EQ(rc, 0) << out;
+    while (!out.empty() && out.back() == '\n') out.pop_back();
+    return out;
+  }
+
+  fs::path dir_;
+  uint16_t http_port_ = testing_support::free_port();
+  uint16_t zmq_port_ = testing_support::free_port();
+  int starts_ = 0;
+  std::unique_ptr<Process> coordinator_;
+  std::map<std::string, std::unique_ptr<Process>> workers_;
+};
+
+}  // namespace ringmaster::testing_support
