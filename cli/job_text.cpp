@@ -103,6 +103,7 @@ std::string job_details(const nlohmann::json& j) {
   const auto& policy = j.value("restart_policy", nlohmann::json::object());
   if (policy.is_object() && policy.contains("max_restarts"))
     out += " of at most " + str(policy, "max_restarts");
+  if (j.value("restarts", 0) > 0) out += ", " + str(j, "steps_redone") + " step(s) redone";
   out += "\n";
   const auto& reasons = j.value("restart_reasons", nlohmann::json::array());
   if (reasons.is_array())

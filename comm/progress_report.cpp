@@ -24,7 +24,9 @@ const std::vector<Field<StepReport>>& step_fields() {
       {"samples_per_second", &StepReport::samples_per_second},
       {"eta_seconds", &StepReport::eta_seconds},
       {"lr", &StepReport::lr},
-      {"samples_total", &StepReport::samples_total}};
+      {"samples_total", &StepReport::samples_total},
+      {"steps_total", &StepReport::steps_total},
+      {"resumed_from_step", &StepReport::resumed_from_step}};
   return f;
 }
 

@@ -26,6 +26,9 @@ struct StepReport {
   std::optional<double> samples_per_second, eta_seconds, lr;
   // The task's samples so far (a smaller total than before: it started again).
   std::optional<int64_t> samples_total;
+  // Steps trained so far, all epochs (a resumed run counts the checkpoint's),
+  // and the checkpoint step a resumed run started from (absent: from scratch).
+  std::optional<int64_t> steps_total, resumed_from_step;
   // The duration of every step since the previous report.
   std::vector<double> step_seconds;
 };

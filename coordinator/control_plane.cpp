@@ -139,10 +139,13 @@ void ControlPlane::handle(const comm::Envelope& env) {
     if (m.type == "heartbeat") return on_heartbeat(peer, m);
     const int64_t attempt = m.header.value("attempt", int64_t{-1});
     if (m.type == "progress") {
+      int64_t redone = 0;
       if (jobs_.record_progress(m.header["job_id"], peer, m.header["kind"], m.header["report"],
-                                attempt) &&
-          options_.metrics)
+                                attempt, &redone) &&
+          options_.metrics) {
+        if (redone > 0) options_.metrics->steps_redone(redone);
         options_.metrics->on_progress(m.header["job_id"], m.header["kind"], m.header["report"]);
+      }
       return;
     }
     if (m.type == "log") {

@@ -46,9 +46,12 @@ nlohmann::json job_to_json(const Job& j) {
           {"finished_ms", j.finished_ms},
           {"restarts", j.restarts},
           {"restart_reasons", j.restart_reasons},
+          {"death_restarts", j.death_restarts},
           {"max_restarts", j.max_restarts},
           {"backoff_ms", j.backoff_ms},
           {"not_before_ms", j.not_before_ms},
+          {"steps_redone", j.steps_redone},
+          {"steps_at_restart", j.steps_at_restart},
           {"placement", j.placement},
           {"reason", j.reason},
           {"result", j.result},
@@ -76,9 +79,12 @@ Job job_from_json(const nlohmann::json& d) {
   j.restarts = d.at("restarts").get<int64_t>();
   // Absent from documents stored before restarts were automatic.
   j.restart_reasons = d.value("restart_reasons", std::vector<std::string>{});
+  j.death_restarts = d.value("death_restarts", int64_t{0});
   j.max_restarts = d.value("max_restarts", int64_t{0});
   j.backoff_ms = d.value("backoff_ms", int64_t{0});
   j.not_before_ms = d.value("not_before_ms", int64_t{0});
+  j.steps_redone = d.value("steps_redone", int64_t{0});
+  j.steps_at_restart = d.value("steps_at_restart", int64_t{-1});
   j.placement = d.at("placement").get<std::vector<std::string>>();
   j.reason = d.at("reason").get<std::string>();
   j.result = d.at("result");

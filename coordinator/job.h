@@ -33,11 +33,17 @@ struct Job {
   int64_t submitted_ms = 0, started_ms = 0, finished_ms = 0;  // Unix time, ms; 0: not yet
   // Times it went back to the queue after starting (a worker died, or the
   // gang could not be assembled), each with its reason; a run's attempt
-  // number is the restarts before it. At most max_restarts after a death,
-  // each no sooner than backoff_ms (not_before_ms: Unix ms, 0 none).
-  int64_t restarts = 0;
+  // number is the restarts before it. Those after a death (death_restarts)
+  // are at most max_restarts, each no sooner than backoff_ms (not_before_ms:
+  // Unix ms, 0 none); a gang that could not be assembled never ran and is
+  // queued again at once, uncounted.
+  int64_t restarts = 0, death_restarts = 0;
   std::vector<std::string> restart_reasons;
   int64_t max_restarts = 0, backoff_ms = 0, not_before_ms = 0;
+  // Steps trained again after restarts: at a restart the steps its last
+  // report had reached are kept (steps_at_restart, -1 none); the next
+  // attempt's first report says where it resumed, and the difference adds up.
+  int64_t steps_redone = 0, steps_at_restart = -1;
   std::vector<std::string> placement;  // worker ids while / after running
   std::string reason;                  // why it failed or was cancelled
   nlohmann::json result;               // the trainer's result; null until finished

@@ -5,6 +5,8 @@
 
 #include <algorithm>
 
+#include "comm/progress_report.h"
+
 namespace ringmaster::coordinator {
 namespace {
 
@@ -236,8 +238,12 @@ void JobManager::requeue(const std::string& id, const std::string& why) {
   next.placement.clear();
   next.started_ms = 0;
   next.restarts += 1;
+  next.restart_reasons.push_back("restart " + std::to_string(next.restarts) + ": " + why);
   next.reason = why;
   commit_locked(*e, next);
+  e->progress = nullptr;
+  e->finished_workers.clear();
+  e->rank0_result = nullptr;
 }
 
 void JobManager::set_unschedulable(const std::vector<Unschedulable>& jobs) {
@@ -264,11 +270,22 @@ void JobManager::set_unschedulable(const std::vector<Unschedulable>& jobs) {
 
 bool JobManager::record_progress(const std::string& id, const std::string& worker,
                                  const std::string& kind, const nlohmann::json& report,
-                                 int64_t attempt) {
+                                 int64_t attempt, int64_t* steps_redone) {
   std::lock_guard lock(mu_);
+  if (steps_redone != nullptr) *steps_redone = 0;
   Entry* e = find_locked(id);
   if (!e || e->job.state != JobState::kRunning || !on_worker_locked(*e, worker, attempt))
     return false;
+  if (kind == "step" && e->job.steps_at_restart >= 0) {
+    const comm::StepReport r = comm::read_step_report(report);
+    const int64_t redone =
+        std::max<int64_t>(0, e->job.steps_at_restart - r.resumed_from_step.value_or(0));
+    Job next = e->job;
+    next.steps_redone += redone;
+    next.steps_at_restart = -1;
+    commit_locked(*e, next);
+    if (steps_redone != nullptr) *steps_redone = redone;
+  }
   if (kind == "epoch") {
     // Where in the log it arrived, so a follower can interleave the two.
     nlohmann::json r = report;
@@ -346,7 +363,7 @@ JobManager::RestartResult JobManager::restart(const std::string& id, int64_t att
   if (before != nullptr) *before = e->job;
   Job next = e->job;
   const int64_t now = now_unix_ms();
-  if (next.cancel_requested || next.restarts >= next.max_restarts) {
+  if (next.cancel_requested || next.death_restarts >= next.max_restarts) {
     next.state = next.cancel_requested ? JobState::kCancelled : JobState::kFailed;
     std::string earlier;
     for (const std::string& r : next.restart_reasons) {
@@ -354,16 +371,20 @@ JobManager::RestartResult JobManager::restart(const std::string& id, int64_t att
       earlier += r;
     }
     next.reason = next.cancel_requested ? "cancelled by user (" + reason + ")"
-                  : next.restarts == 0
+                  : next.max_restarts == 0
                       ? reason + " (restart_policy.max_restarts is 0)"
-                      : reason + " (after " + std::to_string(next.restarts) +
-                            " restart(s), the most restart_policy.max_restarts allows: " + earlier +
-                            ")";
+                      : reason + " (restart_policy.max_restarts " +
+                            std::to_string(next.max_restarts) + " reached; " + earlier + ")";
     next.finished_ms = now;
     commit_locked(*e, next);
     return RestartResult::kFailed;
   }
   next.state = JobState::kPending;
+  next.death_restarts += 1;
+  if (e->progress.is_object()) {
+    const comm::StepReport last = comm::read_step_report(e->progress);
+    if (last.steps_total) next.steps_at_restart = *last.steps_total;
+  }
   next.restarts += 1;
   next.restart_reasons.push_back("restart " + std::to_string(next.restarts) + ": " + reason);
   next.reason = "restarting: " + reason;

@@ -107,8 +107,11 @@ class JobManager {
   // The calls from workers below take the attempt the worker ran (the job's
   // restarts when it was placed; < 0: any) and ignore a report of another.
   // From a worker of the job's placement; false (ignored) otherwise.
+  // The first step report after a restart settles the steps redone, which
+  // `steps_redone` (when given) receives (0 otherwise).
   bool record_progress(const std::string& id, const std::string& worker, const std::string& kind,
-                       const nlohmann::json& report, int64_t attempt = -1);
+                       const nlohmann::json& report, int64_t attempt = -1,
+                       int64_t* steps_redone = nullptr);
   bool append_logs(const std::string& id, const std::string& worker,
                    const std::vector<std::string>& lines, int64_t attempt = -1);
   // RUNNING -> SUCCEEDED, or CANCELLED when `cancelled`. False when the job is

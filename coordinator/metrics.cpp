@@ -165,13 +165,20 @@ CoordinatorMetrics::CoordinatorMetrics(std::chrono::milliseconds job_retention)
                   .Help("Jobs placed on workers (PENDING -> RUNNING).")
                   .Register(*registry_)
                   .Add({});
-  requeued_ = &BuildCounter()
+  restarts_ = &BuildCounter()
                    .Name("ringmaster_job_restarts_total")
                    .Help(
                        "Jobs put back in the queue after they started (RUNNING -> PENDING): a "
                        "worker died, a rank lost its peer, or the gang could not be assembled.")
                    .Register(*registry_)
                    .Add({});
+  steps_redone_ = &BuildCounter()
+                       .Name("ringmaster_job_steps_redone_total")
+                       .Help(
+                           "Steps restarted jobs trained again: the steps of the last report "
+                           "before each restart less the checkpoint step it resumed from.")
+                       .Register(*registry_)
+                       .Add({});
   auto& finished = BuildCounter()
                        .Name("ringmaster_jobs_finished_total")
                        .Help("Jobs that ended, by final state.")
@@ -223,9 +230,13 @@ void CoordinatorMetrics::submitted() { submitted_->Increment(); }
 void CoordinatorMetrics::rejected(Rejection why) { rejected_.at(why)->Increment(); }
 void CoordinatorMetrics::observe_scheduling(double seconds) { scheduling_->Observe(seconds); }
 
+void CoordinatorMetrics::steps_redone(int64_t steps) {
+  steps_redone_->Increment(static_cast<double>(steps));
+}
+
 void CoordinatorMetrics::transition(JobState from, JobState to) {
   if (to == JobState::kRunning) started_->Increment();
-  if (from == JobState::kRunning && to == JobState::kPending) requeued_->Increment();
+  if (from == JobState::kRunning && to == JobState::kPending) restarts_->Increment();
   if (is_terminal(to) && !is_terminal(from)) finished_.at(to)->Increment();
 }
 

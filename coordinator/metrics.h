@@ -58,6 +58,9 @@ class CoordinatorMetrics {
   void rejected(Rejection why);
   // A job changed state (JobManager's observer): started and finished counts.
   void transition(JobState from, JobState to);
+  // Steps a restarted job trained again (its last report before the restart
+  // less the step it resumed from).
+  void steps_redone(int64_t steps);
   void observe_scheduling(double seconds);
   // A progress report the job manager accepted (`kind`: "step" | "epoch").
   // Unknown or mistyped fields are ignored: reports are for display.
@@ -83,7 +86,8 @@ class CoordinatorMetrics {
   std::map<Rejection, prometheus::Counter*> rejected_;
   prometheus::Counter* started_;
   std::map<JobState, prometheus::Counter*> finished_;
-  prometheus::Counter* requeued_;
+  prometheus::Counter* restarts_;
+  prometheus::Counter* steps_redone_;
   prometheus::Histogram* scheduling_;
   prometheus::Family<prometheus::Gauge>* loss_;
   prometheus::Family<prometheus::Gauge>* accuracy_;

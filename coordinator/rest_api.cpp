@@ -69,6 +69,7 @@ nlohmann::json job_json(const JobView& v, bool full) {
       {"finished_at", time_or_null(j.finished_ms)},
       {"restarts", j.restarts},
       {"restart_reasons", j.restart_reasons},
+      {"steps_redone", j.steps_redone},
       {"restart_policy", {{"max_restarts", j.max_restarts}, {"backoff_s", j.backoff_ms / 1000.0}}},
       {"placement", j.placement},
       {"cancel_requested", j.cancel_requested},

@@ -28,6 +28,8 @@ struct StepProgress {
   double lr = 0.0;
   double step_seconds = 0.0;  // this step: forward, backward and update
   int64_t samples = 0;        // in this step's batch
+  int64_t steps_total = 0;    // steps trained so far, all epochs (resumed: the checkpoint's too)
+  int64_t resumed_from_step = -1;  // RunOptions::resume: the checkpoint's step; -1 fresh
 };
 
 struct EpochReport {

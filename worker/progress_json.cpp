@@ -15,6 +15,8 @@ comm::StepReport to_report(const training::StepProgress& p) {
   r.samples_per_second = p.samples_per_second;
   r.eta_seconds = p.eta_seconds;
   r.lr = p.lr;
+  r.steps_total = p.steps_total;
+  if (p.resumed_from_step >= 0) r.resumed_from_step = p.resumed_from_step;
   return r;
 }
 
@@ -45,6 +47,8 @@ training::StepProgress from_report(const comm::StepReport& r) {
   p.samples_per_second = r.samples_per_second.value_or(0.0);
   p.eta_seconds = r.eta_seconds.value_or(0.0);
   p.lr = r.lr.value_or(0.0);
+  p.steps_total = r.steps_total.value_or(0);
+  p.resumed_from_step = r.resumed_from_step.value_or(-1);
   return p;
 }
 

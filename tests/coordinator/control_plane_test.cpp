@@ -272,6 +272,9 @@ TEST_F(ControlPlaneTest, ADeadWorkersJobRunsAgainAfterItsBackoffAsTheNextAttempt
   auto first = quiet.expect("assign");
   ASSERT_TRUE(first);
   EXPECT_EQ(first->header.value("attempt", int64_t{-1}), 0);
+  quiet.send({"progress",
+              {{"job_id", id}, {"kind", "step"}, {"report", {{"steps_total", 40}}}, {"attempt", 0}},
+              {}});
   // quiet falls silent: the job goes back to the queue, the reason kept.
   auto j = wait_job(
       id, [](const nlohmann::json& x) { return x["state"] == "PENDING"; }, 5s);
@@ -295,6 +298,15 @@ TEST_F(ControlPlaneTest, ADeadWorkersJobRunsAgainAfterItsBackoffAsTheNextAttempt
             1000ms);  // 1.5 s from the death, less the poll
   EXPECT_EQ(again->header["job_id"], id);
   EXPECT_EQ(again->header["attempt"], 1);
+  // Its first step report says it resumed from step 30: 10 steps redone.
+  live.send({"progress",
+             {{"job_id", id},
+              {"kind", "step"},
+              {"report", {{"steps_total", 31}, {"resumed_from_step", 30}}},
+              {"attempt", 1}},
+             {}});
+  j = wait_job(
+      id, [](const nlohmann::json& x) { return x["steps_redone"] == 10; }, 5s);
   // A report of another attempt is ignored (acknowledged so it stops), this one's counts.
   live.send(
       {"finished",
@@ -310,6 +322,40 @@ TEST_F(ControlPlaneTest, ADeadWorkersJobRunsAgainAfterItsBackoffAsTheNextAttempt
   EXPECT_EQ(state_of(id), "SUCCEEDED");
   const std::string metrics = get("/metrics").body;
   EXPECT_NE(metrics.find("ringmaster_job_restarts_total 1"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("ringmaster_job_steps_redone_total 10"), std::string::npos) << metrics;
+}
+
+TEST_F(ControlPlaneTest, ARestartingJobLosesNothingAcrossACoordinatorRestart) {
+  start();
+  const std::string endpoint = coord_->zmq_endpoint();
+  const uint16_t http = port();
+  const std::string id = [&] {
+    FakeWorker quiet(ctx_, "quiet", endpoint);
+    quiet.register_with();
+    const std::string job = submit("survivor", {{"max_restarts", 3}, {"backoff_s", 2}});
+    EXPECT_TRUE(quiet.expect("assign"));
+    wait_job(
+        job, [](const nlohmann::json& x) { return x["state"] == "PENDING"; }, 5s);
+    return job;
+  }();
+  coord_.reset();  // killed while the job waits out its backoff
+  options_.zmq_endpoint = endpoint;
+  options_.http_port = http;
+  start();
+  nlohmann::json j = get("/v1/jobs/" + id).json();
+  EXPECT_EQ(j["state"], "PENDING") << j.dump();
+  EXPECT_EQ(j["restarts"], 1) << j.dump();
+  EXPECT_EQ(j["restart_reasons"].size(), 1u) << j.dump();
+  FakeWorker live(ctx_, "live", endpoint);
+  live.register_with();
+  std::optional<comm::Message> assign;
+  for (int i = 0; i < 25 && !assign; ++i) {
+    live.send({"heartbeat", {{"running", nlohmann::json::array()}}, {}});
+    assign = live.poll("assign", 200ms);
+  }
+  ASSERT_TRUE(assign);
+  EXPECT_EQ(assign->header["job_id"], id);
+  EXPECT_EQ(assign->header["attempt"], 1);
 }
 
 TEST_F(ControlPlaneTest, AReportMadeWhileTheCoordinatorWasAwayIsApplied) {

@@ -90,12 +90,18 @@ TEST_F(RestartTest, AJobWhoseWorkerDiesResumesElsewhereWithTheUndisturbedWeights
   workers_[victim]->signal(SIGKILL);
   wait_state(id, "SUCCEEDED", 180s);
   const nlohmann::json job = api("/v1/jobs/" + id);
-  EXPECT_EQ(job["restarts"], 1) << job.dump();
-  ASSERT_EQ(job["restart_reasons"].size(), 1u) << job.dump();
-  EXPECT_NE(job["restart_reasons"][0].get<std::string>().find("restart 1: worker " + victim),
-            std::string::npos)
-      << job.dump();
+  // One death; a gang placed on a worker not yet known dead would add an
+  // uncounted restart ("could not be reached"), so count the death's reason.
+  int deaths = 0;
+  for (const auto& r : job["restart_reasons"])
+    deaths += r.get<std::string>().find(": worker " + victim + " ") != std::string::npos;
+  EXPECT_EQ(deaths, 1) << job.dump();
+  EXPECT_GE(job["restarts"], 1) << job.dump();
   EXPECT_NE(job["placement"][0], victim) << job.dump();
+  // Redone: from the checkpoint it resumed at to the last step it reported,
+  // at most a few checkpoint periods and reports apart.
+  EXPECT_GE(job["steps_redone"].get<int64_t>(), 0) << job.dump();
+  EXPECT_LE(job["steps_redone"].get<int64_t>(), 100) << job.dump();
   auto [rc, logs] = cli({"logs", id}, "logs.log");
   EXPECT_NE(logs.find("resume: from " + (run_dir("hit") / "checkpoints").string() + "/step-"),
             std::string::npos)
@@ -130,12 +136,12 @@ TEST_F(RestartTest, AJobWhoseWorkerDiesResumesElsewhereWithTheUndisturbedWeights
   wait_state(doomed, "FAILED", 30s);
   const nlohmann::json failed = api("/v1/jobs/" + doomed);
   const std::string reason = failed.value("reason", "");
-  EXPECT_NE(
-      reason.find(
-          "after 1 restart(s), the most restart_policy.max_restarts allows: restart 1: worker "),
-      std::string::npos)
+  // (A gang assigned to a worker not yet known dead is queued again too,
+  // uncounted: restarts may be more than one, the deaths are one.)
+  EXPECT_NE(reason.find("(restart_policy.max_restarts 1 reached; restart 1: "), std::string::npos)
       << reason;
-  EXPECT_EQ(failed["restarts"], 1) << failed.dump();
+  EXPECT_NE(reason.find(": worker "), std::string::npos) << reason;
+  EXPECT_GE(failed["restarts"], 1) << failed.dump();
 }
 
 }  // namespace
