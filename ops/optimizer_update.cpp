@@ -2,6 +2,9 @@
 // Kernels: cpu/optimizer_update_cpu.cpp, cuda/optimizer_update.cu.
 #include "ops/optimizer_update.h"
 
+#include <cmath>
+#include <cstring>
+
 #include "ops/kernel_registry.h"
 
 namespace ringmaster::ops {
@@ -44,6 +47,31 @@ bool unscale_grads(const std::vector<Tensor>& grads, float inv_scale) {
   bool found = false;
   for (const auto& [dev, f] : flags) found = found || f.to(Device::cpu()).data<int32_t>()[0] != 0;
   return found;
+}
+
+double grad_norm(const std::vector<Tensor>& grads) {
+  // One accumulator per device: 8 zero bytes (an i64 tensor) that the
+  // kernels read and write as a double.
+  std::vector<std::pair<Device, Tensor>> sums;
+  auto sum_for = [&](Device d) {
+    for (auto& [dev, s] : sums)
+      if (dev == d) return s;
+    sums.emplace_back(d, Tensor::zeros({1}, DType::i64, d));
+    return sums.back().second;
+  };
+  for (const Tensor& g : grads) {
+    RM_CHECK(g.defined() && g.dtype() == DType::f32 && g.is_plain(),
+             "grad_norm: gradients must be plain f32, got ", to_string(g));
+    kernels(g.device()).sum_squares(g, sum_for(g.device()));
+  }
+  double total = 0.0;
+  for (const auto& [dev, s] : sums) {
+    const Tensor host = s.to(Device::cpu());
+    double v = 0.0;
+    std::memcpy(&v, host.raw(), sizeof v);
+    total += v;
+  }
+  return std::sqrt(total);
 }
 
 void adam_update(const Tensor& param, const Tensor& grad, const Tensor& m, const Tensor& v,

@@ -48,6 +48,11 @@ void adam_update(const Tensor& param, const Tensor& grad, const Tensor& m, const
 // gradients on any devices (one flag read back per device: a sync).
 bool unscale_grads(const std::vector<Tensor>& grads, float inv_scale);
 
+// The L2 norm of all the gradients taken together (what clip_grad_norm
+// measures), squares summed in double. Plain f32 gradients on any devices
+// (one value read back per device: a sync). inf or NaN when a value is.
+double grad_norm(const std::vector<Tensor>& grads);
+
 // Backend kernels; checked arguments.
 struct OptimizerUpdateKernels {
   void (*sgd)(const Tensor& param, const Tensor& grad, const Tensor& momentum_buf,
@@ -56,6 +61,8 @@ struct OptimizerUpdateKernels {
                const AdamStep& s);
   // grad *= inv_scale; found (one i32 on grad's device) set to 1 on inf/NaN.
   void (*unscale)(const Tensor& grad, float inv_scale, const Tensor& found);
+  // acc (8 bytes on grad's device, read as one double) += sum of grad^2.
+  void (*sum_squares)(const Tensor& grad, const Tensor& acc);
 };
 
 }  // namespace ringmaster::ops

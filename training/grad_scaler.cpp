@@ -26,21 +26,15 @@ void GradScaler::backward(const ops::Tensor& loss, double factor) const {
   loss.backward(ops::Tensor::full(loss.shape(), static_cast<float>(scale_ * factor)));
 }
 
-bool GradScaler::step(Optimizer& opt) {
-  std::vector<ops::Tensor> grads;
-  for (const auto& [name, p] : opt.params()) {
-    if (!p.requires_grad() || !p.grad().defined()) continue;
-    ops::Tensor g = p.grad().to_plain();
-    if (!g.same_storage(p.grad())) ops::Tensor(p).set_grad(g);
-    grads.push_back(g);
-  }
-  const bool overflow = ops::unscale_grads(grads, static_cast<float>(1.0 / scale_));
+bool GradScaler::step(Optimizer& opt, const std::function<void()>& after_unscale) {
+  const bool overflow = ops::unscale_grads(opt.plain_grads(), static_cast<float>(1.0 / scale_));
   if (overflow) {
     ++skipped_;
     good_in_a_row_ = 0;
     scale_ *= options_.backoff_factor;
     return false;
   }
+  if (after_unscale) after_unscale();
   opt.step();
   if (++good_in_a_row_ >= options_.growth_interval) {
     scale_ *= options_.growth_factor;

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 
 #include "ops/tensor.h"
 #include "training/optimizer.h"
@@ -34,7 +35,8 @@ class GradScaler {
   // Unscales every grad of opt's parameters in place, then steps the
   // optimizer unless one was inf or NaN; updates the scale either way.
   // Returns true when the optimizer stepped.
-  bool step(Optimizer& opt);
+  // `after_unscale`, when given, runs between the two (gradient clipping).
+  bool step(Optimizer& opt, const std::function<void()>& after_unscale = {});
 
   int64_t skipped_steps() const { return skipped_; }
   int64_t good_steps_in_a_row() const { return good_in_a_row_; }

@@ -153,6 +153,7 @@ void parse_optimizer(SpecReader& r, OptimizerSpec& o) {
   r.number("beta1", o.beta1, 0.0, 1.0);
   r.number("beta2", o.beta2, 0.0, 1.0);
   r.number("eps", o.eps, 0.0, 1.0, true);
+  r.number("clip_grad_norm", o.clip_grad_norm, 0.0, 1.0e9);
   if (o.nesterov && o.momentum <= 0.0) r.problem("nesterov", "needs momentum > 0");
 }
 
@@ -184,6 +185,11 @@ void parse_lr_schedule(const nlohmann::json& s, double lr, std::vector<SpecProbl
 
 // What no single section can check.
 void check_across_sections(const JobSpec& spec, std::vector<SpecProblem>& problems) {
+  if (spec.optimizer.clip_grad_norm > 0.0 && spec.resources.workers > 1 &&
+      spec.sync.mode == SyncMode::kParameterServer)
+    problems.push_back({"/optimizer/clip_grad_norm",
+                        "the parameter-server shards apply the update and do not clip (not "
+                        "supported with sync.mode \"ps\" yet)"});
   const bool periodic = spec.checkpoint.every_epochs > 0 || spec.checkpoint.every_steps > 0;
   if (periodic && spec.resources.workers > 1 && spec.sync.mode == SyncMode::kParameterServer)
     problems.push_back(

@@ -72,6 +72,7 @@ struct OptimizerSpec {
   bool nesterov = false;  // sgd
   double weight_decay = 0.0;
   double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;  // adam, adamw
+  double clip_grad_norm = 0.0;                    // > 0: clip the gradients' L2 norm to it
 };
 
 // The final checkpoint, and periodic ones for resuming (checkpoint_store.h)

@@ -42,6 +42,12 @@ void Optimizer::zero_grad() {
   for (auto& [name, p] : params_) p.set_grad(ops::Tensor());
 }
 
+std::vector<ops::Tensor> Optimizer::plain_grads() const {
+  std::vector<ops::Tensor> out;
+  for (const Active& a : active()) out.push_back(a.g);
+  return out;
+}
+
 std::vector<Optimizer::Active> Optimizer::active() const {
   std::vector<Active> out;
   for (size_t i = 0; i < params_.size(); ++i) {

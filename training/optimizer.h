@@ -45,6 +45,9 @@ class Optimizer {
   // Number of step() calls so far.
   int64_t steps() const { return steps_; }
   const NamedTensors& params() const { return params_; }
+  // The grads step() would use (of parameters that require one), each made
+  // plain in place: what loss scaling and clipping rescale before a step.
+  std::vector<ops::Tensor> plain_grads() const;
 
   // Checkpoint state: "step" (i64, shape ()) plus per-parameter tensors named
   // "<kind>.<parameter name>" (see each optimizer). load_state() copies them

@@ -22,6 +22,7 @@
 #include "ops/device_memory.h"
 #include "training/checkpoint_store.h"
 #include "training/dataset_registry.h"
+#include "training/grad_clip.h"
 #include "training/grad_scaler.h"
 #include "training/gradient_sync.h"
 #include "training/lr_schedule.h"
@@ -431,12 +432,17 @@ void Trainer::train_step(const models::Batch& b, int64_t epoch, int64_t step, Ep
 // which in fp16 skips a step whose gradients overflowed and lowers the scale.
 bool Trainer::apply_update(int64_t epoch, int64_t step) {
   return sync_->finish_step(result_.steps, [&] {
+    const auto clip = [&] {
+      if (spec_.optimizer.clip_grad_norm > 0.0)
+        clip_grad_norm(*optimizer_, spec_.optimizer.clip_grad_norm);
+    };
     if (!scaler_) {
+      clip();
       optimizer_->step();
       return true;
     }
     const double before = scaler_->scale();
-    if (scaler_->step(*optimizer_)) return true;
+    if (scaler_->step(*optimizer_, clip)) return true;
     sink_.on_log("fp16: gradient overflow at epoch " + std::to_string(epoch + 1) + " step " +
                  std::to_string(step + 1) + ": step skipped, loss scale " + std::to_string(before) +
                  " -> " + std::to_string(scaler_->scale()));
@@ -464,6 +470,8 @@ void Trainer::report_step(const models::Batch& b, int64_t epoch, int64_t step, c
   p.lr = e.lr;
   p.step_seconds = seconds_since(step_start);
   p.samples = b.labels.dim(0);
+  p.steps_total = result_.steps;
+  p.resumed_from_step = result_.resumed_from_step;
   sink_.on_step(p);
 }
 

@@ -2,6 +2,7 @@
 // f32 buffers (the loops training/optimizer.cpp had, unchanged, so the numbers
 // are bit-identical); small parameters are updated by one thread.
 #include <cmath>
+#include <cstring>
 
 #include "ops/kernel_registry.h"
 #include "ops/optimizer_update.h"
@@ -68,8 +69,20 @@ void unscale_cpu(const Tensor& grad, float inv_scale, const Tensor& found) {
   if (bad) found.data<int32_t>()[0] = 1;
 }
 
+void sum_squares_cpu(const Tensor& grad, const Tensor& acc) {
+  const float* g = grad.data<float>();
+  const int64_t n = grad.numel();
+  double s = 0.0;
+#pragma omp parallel for schedule(static) reduction(+ : s) if (n >= kParallelMin)
+  for (int64_t i = 0; i < n; ++i) s += static_cast<double>(g[i]) * static_cast<double>(g[i]);
+  double total = 0.0;
+  std::memcpy(&total, acc.raw(), sizeof total);
+  total += s;
+  std::memcpy(acc.raw(), &total, sizeof total);
+}
+
 }  // namespace
 
-RM_REGISTER_KERNELS(OptimizerUpdateKernels, cpu, {sgd_cpu, adam_cpu, unscale_cpu});
+RM_REGISTER_KERNELS(OptimizerUpdateKernels, cpu, {sgd_cpu, adam_cpu, unscale_cpu, sum_squares_cpu});
 
 }  // namespace ringmaster::ops

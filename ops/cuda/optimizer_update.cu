@@ -53,6 +53,22 @@ __global__ void unscale_kernel(float* g, int64_t n, float inv_scale, int32_t* fo
   }
 }
 
+// acc += sum of g^2: per-block sums in double, one atomic add per block.
+__global__ void sum_squares_kernel(const float* g, int64_t n, double* acc) {
+  __shared__ double s[256];
+  double v = 0.0;
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n;
+       i += int64_t(blockDim.x) * gridDim.x)
+    v += static_cast<double>(g[i]) * static_cast<double>(g[i]);
+  s[threadIdx.x] = v;
+  __syncthreads();
+  for (int k = blockDim.x / 2; k > 0; k >>= 1) {
+    if (threadIdx.x < k) s[threadIdx.x] += s[threadIdx.x + k];
+    __syncthreads();
+  }
+  if (threadIdx.x == 0) atomicAdd(acc, s[0]);
+}
+
 void sgd_cuda(const Tensor& param, const Tensor& grad, const Tensor& momentum_buf,
               const SgdStep& s) {
   const int64_t n = param.numel();
@@ -88,8 +104,18 @@ void unscale_cuda(const Tensor& grad, float inv_scale, const Tensor& found) {
   CUDA_CHECK_LAUNCH();
 }
 
+void sum_squares_cuda(const Tensor& grad, const Tensor& acc) {
+  const int64_t n = grad.numel();
+  if (n == 0) return;
+  cuda::set_device(grad.device().index);
+  sum_squares_kernel<<<cuda::blocks_for(n), 256>>>(static_cast<const float*>(grad.raw()), n,
+                                                   static_cast<double*>(acc.raw()));
+  CUDA_CHECK_LAUNCH();
+}
+
 }  // namespace
 
-RM_REGISTER_KERNELS(OptimizerUpdateKernels, cuda, {sgd_cuda, adam_cuda, unscale_cuda});
+RM_REGISTER_KERNELS(OptimizerUpdateKernels, cuda,
+                    {sgd_cuda, adam_cuda, unscale_cuda, sum_squares_cuda});
 
 }  // namespace ringmaster::ops

@@ -30,7 +30,8 @@ TEST(Half, EveryHalfRoundTrips) {
 TEST(Half, VectorPathMatchesScalarOnRandomFloats) {
   std::vector<float> x(1003);
   std::uniform_real_distribution<float> mag(-30.0f, 20.0f);
-  for (float& v : x) v = std::ldexp(mag(testing::rng()) > 0 ? 1.0f : -1.0f, 0) * std::exp2(mag(testing::rng()));
+  for (float& v : x)
+    v = std::ldexp(mag(testing::rng()) > 0 ? 1.0f : -1.0f, 0) * std::exp2(mag(testing::rng()));
   std::vector<uint16_t> h(x.size());
   float_to_half(x.data(), h.data(), static_cast<int64_t>(x.size()));
   for (size_t i = 0; i < x.size(); ++i) ASSERT_EQ(h[i], float_to_half_scalar(x[i])) << x[i];

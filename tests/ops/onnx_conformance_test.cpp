@@ -28,6 +28,7 @@
 #include "ops/conv2d.h"
 #include "ops/conv_transpose2d.h"
 #include "ops/dropout.h"
+#include "ops/embedding.h"
 #include "ops/half.h"
 #include "ops/linear.h"
 #include "ops/lrn.h"
@@ -220,6 +221,10 @@ constexpr const char* kRun[] = {
     "node/test_slice_neg",
     "node/test_slice_negative_axes",
     "node/test_slice_start_out_of_bounds",
+    // Gather on axis 0: the embedding lookup
+    "node/test_gather_0",
+    "pytorch-converted/test_Embedding",
+    "pytorch-converted/test_Embedding_sparse",
 };
 
 struct Skipped {
@@ -228,6 +233,7 @@ struct Skipped {
 };
 
 // Reasons shared by several cases.
+constexpr const char* kGatherAxis = "Gather on axis 1: embedding looks up rows (axis 0)";
 constexpr const char* kPool1d = "1-d pooling: max_pool2d/avg_pool2d take (N, C, H, W) only";
 constexpr const char* kPool3d = "3-d pooling: max_pool2d/avg_pool2d take (N, C, H, W) only";
 constexpr const char* kConv1d = "1-d convolution: conv2d takes (N, C, H, W) only";
@@ -456,6 +462,12 @@ constexpr Skipped kSkipped[] = {
      "resize_bilinear resizes the whole image"},
     // Slice
     {"node/test_slice_neg_steps", "Slice with steps != 1: slice takes step 1 only"},
+    // Gather
+    {"node/test_gather_1", kGatherAxis},
+    {"node/test_gather_2d_indices", kGatherAxis},
+    {"node/test_gather_negative_indices",
+     "Gather with negative indices (counting from the end): embedding refuses an index outside "
+     "[0, rows), as a lookup table should"},
     // Multi-node graphs that use one of our ops among others.
     {"pytorch-converted/test_PixelShuffle", kMultiNode},
     {"pytorch-converted/test_Softmin", kMultiNode},
@@ -492,7 +504,8 @@ const std::set<std::string>& our_op_types() {
                                           "ConvTranspose",
                                           "Resize",
                                           "LRN",
-                                          "Slice"};
+                                          "Slice",
+                                          "Gather"};
   return s;
 }
 
@@ -983,6 +996,20 @@ std::vector<Tensor> run_slice(Case& c) {
   return {y};
 }
 
+// --- Gather (axis 0: embedding) ------------------------------------------
+std::vector<Tensor> run_gather(Case& c) {
+  const Tensor data = c.input(0).to_plain();
+  const Tensor& idx = c.input(1);
+  require(normalize_axis(c.node->get_int("axis", 0), data.ndim()) == 0,
+          "Gather on an axis other than 0");
+  require(data.dtype() == DType::f32, "Gather of non-f32 data");
+  int64_t rest = 1;
+  for (int64_t d = 1; d < data.ndim(); ++d) rest *= data.dim(static_cast<int>(d));
+  Shape out = idx.shape();
+  out.insert(out.end(), data.shape().begin() + 1, data.shape().end());
+  return {embedding(data.reshape({data.dim(0), rest}), idx).reshape(out)};
+}
+
 const std::map<std::string, Runner>& runners() {
   static const std::map<std::string, Runner> m = {
       {"Relu", run_relu},
@@ -1004,6 +1031,7 @@ const std::map<std::string, Runner>& runners() {
       {"Resize", run_resize},
       {"LRN", run_lrn},
       {"Slice", run_slice},
+      {"Gather", run_gather},
   };
   return m;
 }

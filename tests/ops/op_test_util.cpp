@@ -39,6 +39,20 @@ Tensor random_labels(const Shape& shape, int64_t classes, DType dt) {
   return t;
 }
 
+Tensor int_tensor(const std::vector<int64_t>& values, DType dt, Shape shape) {
+  if (shape.empty()) shape = {static_cast<int64_t>(values.size())};
+  Tensor t = Tensor::empty(shape, dt);
+  RM_CHECK(t.numel() == static_cast<int64_t>(values.size()), "int_tensor: ", values.size(),
+           " values for shape ", shape_str(shape));
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (dt == DType::i64)
+      t.data<int64_t>()[i] = values[i];
+    else
+      t.data<int32_t>()[i] = static_cast<int32_t>(values[i]);
+  }
+  return t;
+}
+
 Tensor to_blocked(const Tensor& t) {
   RM_CHECK(t.ndim() == 4 && t.dtype() == DType::f32, "to_blocked needs 4-d f32, got ",
            to_string(t));

@@ -26,6 +26,10 @@ Tensor random_tensor(const Shape& shape, float lo = -1.0f, float hi = 1.0f);
 // Class labels uniform in [0, classes), i64 or i32, on the CPU.
 Tensor random_labels(const Shape& shape, int64_t classes, DType dt = DType::i64);
 
+// These integers (labels, indices) as an i64 or i32 tensor of that shape (a
+// 1-d one when the shape is empty), on the CPU.
+Tensor int_tensor(const std::vector<int64_t>& values, DType dt, Shape shape = {});
+
 // The values of a 4-d f32 tensor (N, C, H, W) in oneDNN's blocked nChw16c
 // layout (channels padded to 16 with zeros), as a conv output would hold them.
 Tensor to_blocked(const Tensor& t);

@@ -3,6 +3,8 @@
 // tests/training/optimizer_test.cpp), and unscale_grads' overflow check.
 #include "ops/optimizer_update.h"
 
+#include "op_test_util.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -49,6 +51,25 @@ TEST(OptimizerUpdate, UnscaleGradsScalesAndFindsOverflow) {
     EXPECT_TRUE(unscale_grads({a, c}, 1.0f)) << bad;
   }
   EXPECT_FALSE(unscale_grads({}, 1.0f));
+}
+
+TEST(OptimizerUpdate, GradNormIsTheL2NormOfAllGradientsInDouble) {
+  for (const std::vector<Shape>& shapes :
+       {std::vector<Shape>{{1}}, {{7, 3}, {1}, {2, 5, 3}}, {{100003}}, {}}) {
+    std::vector<Tensor> grads;
+    double want = 0.0;
+    for (const Shape& sh : shapes) {
+      grads.push_back(ops::testing::random_tensor(sh, -3.0f, 3.0f));
+      for (float v : grads.back().to_vector()) want += static_cast<double>(v) * v;
+    }
+    want = std::sqrt(want);
+    EXPECT_NEAR(grad_norm(grads), want, 1e-12 * std::max(want, 1.0)) << shapes.size();
+  }
+  EXPECT_DOUBLE_EQ(
+      grad_norm({Tensor::from_vector({3.0f, 0.0f}, {2}), Tensor::from_vector({4.0f}, {1})}), 5.0);
+  EXPECT_TRUE(std::isinf(
+      grad_norm({Tensor::from_vector({1.0f, std::numeric_limits<float>::infinity()}, {2})})));
+  EXPECT_TRUE(std::isnan(grad_norm({Tensor::from_vector({std::nanf("")}, {1})})));
 }
 
 }  // namespace

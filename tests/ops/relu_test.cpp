@@ -24,9 +24,10 @@ TEST(Relu, BackwardMatchesFiniteDifferences) {
   std::vector<float> v = x.to_vector();
   for (size_t i = 0; i < v.size(); i += 2) v[i] = -v[i];
   x = Tensor::from_vector(v, x.shape());
-  check_gradients([](const std::vector<Tensor>& in) { return relu(in[0]); },
-                  [](const std::vector<reference::RefTensor>& in) { return reference::relu(in[0]); },
-                  {x}, {true});
+  check_gradients(
+      [](const std::vector<Tensor>& in) { return relu(in[0]); },
+      [](const std::vector<reference::RefTensor>& in) { return reference::relu(in[0]); }, {x},
+      {true});
 }
 
 }  // namespace

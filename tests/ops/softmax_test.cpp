@@ -25,15 +25,7 @@ std::vector<int64_t> random_labels(int64_t n, int64_t c) {
 }
 
 Tensor labels_tensor(const std::vector<int64_t>& l, DType dtype) {
-  Tensor t = Tensor::empty({static_cast<int64_t>(l.size())}, dtype);
-  for (size_t i = 0; i < l.size(); ++i) {
-    if (dtype == DType::i64) {
-      t.data<int64_t>()[i] = l[i];
-    } else {
-      t.data<int32_t>()[i] = static_cast<int32_t>(l[i]);
-    }
-  }
-  return t;
+  return testing::int_tensor(l, dtype);
 }
 
 TEST(Softmax, ForwardMatchesReferenceOnEveryAxis) {

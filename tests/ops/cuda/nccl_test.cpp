@@ -65,8 +65,8 @@ TEST_F(CudaNccl, Fp16AllReduceRoundsToHalfAndKeepsTheResidual) {
   for (int step = 0; step < steps; ++step) {
     Tensor dev = x.to(Device::cuda());
     nccl_allreduce_sum_fp16(comm, static_cast<float*>(dev.raw()),
-                                  static_cast<float*>(residual.raw()), halves.raw(),
-                                  static_cast<float*>(scratch.raw()), static_cast<size_t>(n));
+                            static_cast<float*>(residual.raw()), halves.raw(),
+                            static_cast<float*>(scratch.raw()), static_cast<size_t>(n));
     nccl_wait(comm);
     const std::vector<float> got = dev.to(Device::cpu()).to_vector();
     for (size_t i = 0; i < got.size(); ++i) {

@@ -76,5 +76,16 @@ TEST_F(CudaOptimizerUpdate, AdamAndAdamW) {
   }
 }
 
+TEST_F(CudaOptimizerUpdate, GradNormMatchesTheCpu) {
+  std::vector<Tensor> cpu = {random_tensor({1}), random_tensor({37, 5}), random_tensor({300007})};
+  std::vector<Tensor> gpu;
+  for (const Tensor& t : cpu) gpu.push_back(t.to(Device::cuda()));
+  const double want = grad_norm(cpu);
+  EXPECT_NEAR(grad_norm(gpu), want, 1e-9 * want);  // double sums in another order
+  gpu.push_back(cpu[0]);                           // and across devices: one value per device
+  cpu.push_back(cpu[0]);
+  EXPECT_NEAR(grad_norm(gpu), grad_norm(cpu), 1e-9 * want);
+}
+
 }  // namespace
 }  // namespace ringmaster::ops

@@ -17,16 +17,7 @@ using testing::random_tensor;
 
 class CudaSoftmax : public testing::CudaTest {};
 
-Tensor labels(const std::vector<int64_t>& v, DType t) {
-  Tensor out = Tensor::empty({static_cast<int64_t>(v.size())}, t);
-  for (size_t i = 0; i < v.size(); ++i) {
-    if (t == DType::i64)
-      out.data<int64_t>()[i] = v[i];
-    else
-      out.data<int32_t>()[i] = static_cast<int32_t>(v[i]);
-  }
-  return out;
-}
+Tensor labels(const std::vector<int64_t>& v, DType t) { return testing::int_tensor(v, t); }
 
 TEST_F(CudaSoftmax, EveryAxis) {
   for (int axis = -4; axis < 4; ++axis) {
