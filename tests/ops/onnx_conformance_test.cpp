@@ -36,6 +36,7 @@
 #include "ops/relu.h"
 #include "ops/reshape.h"
 #include "ops/resize.h"
+#include "ops/sequence_cross_entropy.h"
 #include "ops/slice.h"
 #include "ops/softmax.h"
 #include "ops/spatial_cross_entropy.h"
@@ -192,6 +193,9 @@ constexpr const char* kRun[] = {
     "node/test_sce_sum_log_prob",
     "node/test_sce_mean_3d",
     "node/test_sce_mean_3d_log_prob",
+    // ... with ignore_index: sequence_cross_entropy
+    "node/test_sce_mean_no_weight_ii",
+    "node/test_sce_mean_no_weight_ii_log_prob",
     // ConvTranspose (2-d; pads, output_padding, output_shape, auto_pad, dilations, group)
     "node/test_convtranspose",
     "node/test_convtranspose_autopad_same",
@@ -256,14 +260,14 @@ constexpr const char* kSceExpanded =
 constexpr const char* kSoftmaxExpanded =
     "Softmax function body (ReduceMax/Sub/Exp/ReduceSum/Div): ops we do not have; the "
     "fused op runs in the base case";
-// softmax_cross_entropy takes (N, C) logits and labels (N), no class weights
-// and no ignore_index, and reduces by the mean (sum runs as N * mean).
+// softmax_cross_entropy takes (N, C) logits and labels (N), no class weights,
+// and reduces by the mean (sum runs as N * mean); sequence_cross_entropy adds
+// ignore_index for (N, C) logits and the mean.
 #define RM_SCE "SoftmaxCrossEntropyLoss with "
 constexpr const char* kSceW = RM_SCE "class weights";
 constexpr const char* kSceWIi = RM_SCE "class weights and ignore_index";
 constexpr const char* kSceWIiNd = RM_SCE "class weights, ignore_index and (N, C, d1, ...) logits";
 constexpr const char* kSceWNd = RM_SCE "class weights and (N, C, d1, ...) logits";
-constexpr const char* kSceIi = RM_SCE "ignore_index";
 constexpr const char* kSceIiNd = RM_SCE "ignore_index and (N, C, d1, ...) logits";
 constexpr const char* kSceNone = RM_SCE "reduction=none (a loss per sample)";
 constexpr const char* kSceNoneW = RM_SCE "reduction=none and class weights";
@@ -382,8 +386,6 @@ constexpr Skipped kSkipped[] = {
     {"node/test_sce_mean_weight_ii_3d_log_prob", kSceWIiNd},
     {"node/test_sce_mean_weight_ii_4d", kSceWIiNd},
     {"node/test_sce_mean_weight_ii_4d_log_prob", kSceWIiNd},
-    {"node/test_sce_mean_no_weight_ii", kSceIi},
-    {"node/test_sce_mean_no_weight_ii_log_prob", kSceIi},
     {"node/test_sce_mean_no_weight_ii_3d", kSceIiNd},
     {"node/test_sce_mean_no_weight_ii_3d_log_prob", kSceIiNd},
     {"node/test_sce_mean_no_weight_ii_4d", kSceIiNd},
@@ -765,13 +767,20 @@ std::vector<Tensor> run_sce(Case& c) {
   const Node& n = *c.node;
   const std::string reduction = n.get_string("reduction", "mean");
   require(!c.has(2), "SoftmaxCrossEntropyLoss with weights");
-  require(n.find("ignore_index") == nullptr, "SoftmaxCrossEntropyLoss with ignore_index");
   require(reduction == "mean" || reduction == "sum", "reduction " + reduction);
   const Tensor& x = c.input(0);
   require(x.ndim() >= 2, "SoftmaxCrossEntropyLoss on a 1-d input");
-  if (x.ndim() > 2) c.notes.push_back("(N, C, d1, ...) logits: spatial_cross_entropy");
-  Tensor loss =
-      x.ndim() == 2 ? softmax_cross_entropy(x, c.input(1)) : spatial_cross_entropy(x, c.input(1));
+  Tensor loss;
+  if (const onnx::Attribute* ii = n.find("ignore_index")) {
+    require(x.ndim() == 2 && reduction == "mean",
+            "ignore_index with (N, C, d1, ...) logits or reduction sum");
+    c.notes.push_back("ignore_index: sequence_cross_entropy");
+    loss = sequence_cross_entropy(x, c.input(1), ii->i);
+  } else {
+    if (x.ndim() > 2) c.notes.push_back("(N, C, d1, ...) logits: spatial_cross_entropy");
+    loss =
+        x.ndim() == 2 ? softmax_cross_entropy(x, c.input(1)) : spatial_cross_entropy(x, c.input(1));
+  }
   if (reduction == "sum") {
     loss = Tensor::full(loss.shape(), loss.item() * static_cast<float>(x.numel() / x.dim(1)));
     c.notes.push_back("reduction=sum checked as (pixels) * our mean");
