@@ -121,8 +121,9 @@ void check_dataset(const Dataset& ds) {
 Dataset load_idx(const std::string& images_path, const std::string& labels_path) {
   GzFile img(images_path);
   const uint32_t img_magic = img.read_be32("the header");
-  RM_THROW_IF(img_magic != 0x803, images_path, ": bad magic 0x", std::hex, img_magic,
-              " (want 0x803, an IDX file of u8 images)");
+  // Errors never echo bytes of a file that is not the expected format.
+  RM_THROW_IF(img_magic != 0x803, images_path,
+              ": not an IDX file of u8 images (its first 4 bytes are not 0x00000803)");
   const uint32_t n = img.read_be32("the header");
   const uint32_t rows = img.read_be32("the header");
   const uint32_t cols = img.read_be32("the header");
@@ -131,8 +132,8 @@ Dataset load_idx(const std::string& images_path, const std::string& labels_path)
 
   GzFile lab(labels_path);
   const uint32_t lab_magic = lab.read_be32("the header");
-  RM_THROW_IF(lab_magic != 0x801, labels_path, ": bad magic 0x", std::hex, lab_magic,
-              " (want 0x801, an IDX file of u8 labels)");
+  RM_THROW_IF(lab_magic != 0x801, labels_path,
+              ": not an IDX file of u8 labels (its first 4 bytes are not 0x00000801)");
   const uint32_t nl = lab.read_be32("the header");
   RM_THROW_IF(nl != n, labels_path, ": ", nl, " labels for ", n, " images in ", images_path);
 
@@ -189,12 +190,12 @@ Dataset load_digits_csv(const std::string& path) {
     RM_THROW_IF(count != kPixels + 1, path, ": line ", line, ": ", count, " values, want ",
                 kPixels + 1, " (64 pixels and a label)");
     for (int i = 0; i < kPixels; ++i) {
-      RM_THROW_IF(values[i] < 0 || values[i] > 16, path, ": line ", line, ": pixel ", i, " is ",
-                  values[i], ", outside 0..16");
+      RM_THROW_IF(values[i] < 0 || values[i] > 16, path, ": line ", line, ": pixel ", i,
+                  " is outside 0..16");
       pixels.push_back(static_cast<uint8_t>(values[i] * 255 / 16));
     }
-    RM_THROW_IF(values[kPixels] < 0 || values[kPixels] > 9, path, ": line ", line, ": label ",
-                values[kPixels], " outside 0..9");
+    RM_THROW_IF(values[kPixels] < 0 || values[kPixels] > 9, path, ": line ", line,
+                ": the label is outside 0..9");
     ds.labels.push_back(values[kPixels]);
   }
   RM_THROW_IF(ds.labels.empty(), path, ": no rows");

@@ -178,9 +178,11 @@ SafetensorsFile load_safetensors(const std::string& path) {
   pread_all(fd.fd, len, 8, 0, path);
   uint64_t header_len = 0;
   for (int i = 0; i < 8; ++i) header_len |= uint64_t{len[i]} << (8 * i);
-  RM_THROW_IF(header_len > file_size - 8, path, ": header length ", header_len,
-              " runs past the end of the file (", file_size, " bytes)");
-  RM_THROW_IF(header_len > kMaxHeader, path, ": header length ", header_len, " exceeds ",
+  // The messages never echo what was read: the file may be anything a spec
+  // named (its first bytes as a number would hand them back).
+  RM_THROW_IF(header_len > file_size - 8, path, ": not a safetensors file: the header length in ",
+              "its first 8 bytes runs past the end of the file (", file_size, " bytes)");
+  RM_THROW_IF(header_len > kMaxHeader, path, ": the header length in its first 8 bytes exceeds ",
               kMaxHeader, " bytes");
   std::string text(header_len, '\0');
   pread_all(fd.fd, text.data(), header_len, 8, path);
@@ -189,7 +191,8 @@ SafetensorsFile load_safetensors(const std::string& path) {
   try {
     header = nlohmann::json::parse(text);
   } catch (const nlohmann::json::parse_error& e) {
-    throw ops::Error(path + ": header is not valid JSON: " + e.what());
+    throw ops::Error(path + ": not a safetensors file: the header is not valid JSON (at byte " +
+                     std::to_string(8 + e.byte) + ")");
   }
   RM_THROW_IF(!header.is_object(), path, ": header is not a JSON object");
 

@@ -111,8 +111,9 @@ std::vector<TfjsTensor> load_tfjs_weights(const std::string& manifest_path) {
   nlohmann::json manifest;
   try {
     manifest = nlohmann::json::parse(read_file(manifest_path, "tfjs manifest"));
-  } catch (const nlohmann::json::exception& e) {
-    throw ops::Error(manifest_path + ": not valid JSON: " + e.what());
+  } catch (const nlohmann::json::parse_error& e) {
+    // The position only: the message would quote what it read.
+    throw ops::Error(manifest_path + ": not valid JSON (at byte " + std::to_string(e.byte) + ")");
   }
   RM_THROW_IF(!manifest.is_array() || manifest.empty(), manifest_path,
               ": a weights manifest is a non-empty JSON array of groups");

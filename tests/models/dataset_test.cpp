@@ -107,7 +107,8 @@ TEST_F(DatasetFiles, IdxCorruptFilesNameFileAndProblem) {
   write_gz(path("magic.gz"), idx_images(0x802, 3, 2, 4, 24));
   std::string e = load(path("magic.gz"));
   EXPECT_NE(e.find(path("magic.gz")), std::string::npos) << e;
-  EXPECT_NE(e.find("bad magic 0x802"), std::string::npos) << e;
+  EXPECT_NE(e.find("not an IDX file of u8 images"), std::string::npos) << e;
+  EXPECT_EQ(e.find("802"), std::string::npos) << "echoes the bytes it read: " << e;
 
   write_gz(path("short.gz"), idx_images(0x803, 3, 2, 4, 20));
   e = load(path("short.gz"));
@@ -168,7 +169,7 @@ TEST_F(DatasetFiles, DigitsCsvErrors) {
   EXPECT_NE(e.find("line 2: 3 values, want 65"), std::string::npos) << e;
   write_gz(path("range.csv.gz"), row + "12\n");
   e = error_of([&] { load_digits_csv(path("range.csv.gz")); });
-  EXPECT_NE(e.find("label 12"), std::string::npos) << e;
+  EXPECT_NE(e.find("line 1: the label is outside 0..9"), std::string::npos) << e;
   write_gz(path("text.csv.gz"), "a,b\n");
   e = error_of([&] { load_digits_csv(path("text.csv.gz")); });
   EXPECT_NE(e.find("line 1: value 1 is not an integer"), std::string::npos) << e;
