@@ -4,6 +4,8 @@
 // version); only listed fields are checked, and required ones must be there.
 #include "comm/message.h"
 
+#include "comm/bounded_json.h"
+
 #include <charconv>
 #include <cmath>
 #include <iterator>
@@ -328,8 +330,9 @@ Message decode_header(const std::vector<std::string>& frames, bool overflow) {
   if (frames[1].size() > kMaxHeaderBytes)
     throw ProtocolError("bad_header",
                         "header is larger than " + std::to_string(kMaxHeaderBytes) + " bytes");
-  m.header = nlohmann::json::parse(frames[1], nullptr, /*allow_exceptions=*/false);
-  if (m.header.is_discarded()) throw ProtocolError("bad_header", "header is not valid JSON");
+  JsonParse header = parse_bounded_json(frames[1]);
+  if (!header.error.empty()) throw ProtocolError("bad_header", "header: " + header.error);
+  m.header = std::move(header.value);
   if (!m.header.is_object()) throw ProtocolError("bad_header", "header must be a JSON object");
   validate(m.header, *schema, "");
   return m;

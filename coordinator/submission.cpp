@@ -1,6 +1,8 @@
 // Submitted-spec validation and normalisation (see submission.h).
 #include "coordinator/submission.h"
 
+#include "comm/bounded_json.h"
+
 namespace ringmaster::coordinator {
 namespace {
 
@@ -44,14 +46,13 @@ uint64_t fingerprint(const std::string& bytes) {
 }
 
 Submission validate_submission(const std::string& body, const SubmissionPolicy& policy) {
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(body);
-  } catch (const nlohmann::json::parse_error& e) {
-    // nlohmann's message names the byte where parsing stopped.
+  // Bounded: depth, duplicate keys, nothing after the value.
+  comm::JsonParse parsed_body = comm::parse_bounded_json(body);
+  if (!parsed_body.error.empty())
     throw models::SpecError(std::vector<models::SpecProblem>{
-        {"", std::string("the body is not valid JSON: ") + e.what()}});
-  }
+        {parsed_body.pointer,
+         parsed_body.pointer.empty() ? "the body: " + parsed_body.error : parsed_body.error}});
+  const nlohmann::json j = std::move(parsed_body.value);
   std::vector<models::SpecProblem> problems;
   Submission s;
   bool parsed = false;

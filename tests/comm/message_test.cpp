@@ -118,6 +118,13 @@ TEST(Message, BadInputIsAProtocolErrorWithItsCode) {
        "bad_field"},
       {"nested element wrong", {"heartbeat/1", R"({"running": ["a", 3]})"}, "bad_field"},
       {"header too large", {"ack/1", std::string(kMaxHeaderBytes + 1, ' ')}, "bad_header"},
+      {"header nested too deep",
+       {"ack/1",
+        R"({"job_id": "j", "x": )" + std::string(100000, '[') + std::string(100000, ']') + "}"},
+       "bad_header"},
+      {"duplicate key", {"ack/1", R"({"job_id": "a", "job_id": "b"})"}, "bad_header"},
+      {"bytes after the header", {"ack/1", R"({"job_id": "a"} {})"}, "bad_header"},
+      {"NUL after the header", {"ack/1", std::string(R"({"job_id": "a"})") + '\0'}, "bad_header"},
   };
   for (const auto& c : cases) EXPECT_EQ(code_of(c.frames), c.code) << c.what;
   EXPECT_EQ(code_of({"ack/1", ok_header}, /*overflow=*/true), "bad_frames");

@@ -70,6 +70,14 @@ TEST_F(RestApiTest, BadSpecsGetProblemJsonNamingEachField) {
       {nlohmann::json({{"checkpoint", {{"path", state}}}}).dump(), "/checkpoint/path",
        "must not be inside the coordinator's state folder"},
       {R"({"name": "../../../tmp/evil"})", "/name", "must be under the checkpoint root"},
+      // Hostile bodies: deep, duplicate keys, bytes after the value, huge numbers.
+      {std::string(200000, '[') + std::string(200000, ']'), "", "nested deeper than 64 levels"},
+      {R"({"train": {"epochs": 2, "epochs": 3}})", "", "duplicate key \"epochs\""},
+      {R"({"name": "a"} {"name": "b"})", "", "not valid JSON"},
+      {std::string(R"({"name": "a"})") + '\0', "", "not valid JSON"},
+      {R"({"train": {"epochs": 1e400}})", "/train/epochs", "a number too large for a double"},
+      {R"({"train": {"epochs": 123456789012345678901234567890}})", "/train/epochs", "must be"},
+      {R"({"optimizer": {"lr": -1e400}})", "/optimizer/lr", "a number too large for a double"},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.body);
