@@ -105,6 +105,25 @@ ops::Tensor transpose2(const ops::Tensor& t) {
   return out;
 }
 
+// A shard named by a manifest must lie in the manifest's folder (after
+// symlinks): a manifest cannot make a worker read ../../etc/shadow.
+std::string shard_path(const std::filesystem::path& dir, const std::string& name,
+                       const std::string& where) {
+  namespace fs = std::filesystem;
+  const fs::path rel(name);
+  bool climbs = false;
+  for (const auto& part : rel) climbs = climbs || part == "..";
+  RM_THROW_IF(name.empty() || rel.is_absolute() || climbs, where, ": shard path \"", name,
+              "\" must name a file in the manifest's folder");
+  std::error_code ec;
+  const fs::path base = fs::weakly_canonical(dir.empty() ? fs::path(".") : dir, ec);
+  const fs::path full = fs::weakly_canonical(base / rel, ec);
+  const fs::path inside = full.lexically_relative(base);
+  RM_THROW_IF(ec || inside.empty() || *inside.begin() == "..", where, ": shard path \"", name,
+              "\" leads out of the manifest's folder (through a symbolic link)");
+  return full.string();
+}
+
 }  // namespace
 
 std::vector<TfjsTensor> load_tfjs_weights(const std::string& manifest_path) {
@@ -131,7 +150,7 @@ std::vector<TfjsTensor> load_tfjs_weights(const std::string& manifest_path) {
     std::string bins;
     for (const auto& p : group["paths"]) {
       RM_THROW_IF(!p.is_string(), gname, ": \"paths\" entries must be strings");
-      const std::string path = (dir / p.get<std::string>()).string();
+      const std::string path = shard_path(dir, p.get<std::string>(), gname);
       bytes += read_file(path, gname);
       bins += (bins.empty() ? "" : ", ") + path;
     }

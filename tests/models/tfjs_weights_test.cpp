@@ -131,6 +131,33 @@ TEST_F(TfjsFiles, ExtraBytesAreAnError) {
   EXPECT_NE(e.find("hold(s) 32 bytes but the manifest's tensors take 30"), std::string::npos) << e;
 }
 
+TEST_F(TfjsFiles, AShardOutsideTheManifestsFolderIsRefused) {
+  fs::create_directories(dir_ / "model");
+  write("secret.bin", three_tensor_bytes());  // beside the folder, not in it
+  std::error_code ec;
+  fs::create_symlink(dir_ / "secret.bin", dir_ / "model" / "link.bin", ec);
+  ASSERT_FALSE(ec) << ec.message();
+  for (const std::string& shard : {std::string("../secret.bin"), (dir_ / "secret.bin").string(),
+                                   std::string("a/../../secret.bin"), std::string("link.bin")}) {
+    nlohmann::json m = three_tensors();
+    m[0]["paths"] = {shard};
+    const std::string mp = (dir_ / "model" / "m.json").string();
+    std::ofstream(mp) << m.dump();
+    const std::string e = error_of([&] { load_tfjs_weights(mp); });
+    EXPECT_NE(e.find("shard path \"" + shard + "\""), std::string::npos) << e;
+    EXPECT_TRUE(e.find("must name a file in the manifest's folder") != std::string::npos ||
+                e.find("leads out of the manifest's folder") != std::string::npos)
+        << e;
+  }
+  // A shard in a subfolder of the manifest's is fine.
+  fs::create_directories(dir_ / "model" / "shards");
+  std::ofstream(dir_ / "model" / "shards" / "w.bin", std::ios::binary) << three_tensor_bytes();
+  nlohmann::json m = three_tensors();
+  m[0]["paths"] = {"shards/w.bin"};
+  std::ofstream(dir_ / "model" / "m.json") << m.dump();
+  EXPECT_EQ(load_tfjs_weights((dir_ / "model" / "m.json").string()).size(), 3u);
+}
+
 TEST_F(TfjsFiles, BadEntriesAreNamed) {
   write("w.bin", std::string(64, '\0'));
   auto one = [&](nlohmann::json w) {
