@@ -37,6 +37,10 @@ __attribute__((target("avx"))) float max_abs_avx(const float* x, size_t n) {
   return m;
 }
 
+// An overflowed (inf) or NaN input leaves no residual: carried forward it
+// would poison every later step (the loss scaler skips the step it spoiled).
+inline float finite_or_zero(float r) { return std::isfinite(r) ? r : 0.0f; }
+
 __attribute__((target("avx,f16c"))) void compress_f16c(const float* x, size_t n, float scale,
                                                        void* wire, float* residual) {
   const __m256 s = _mm256_set1_ps(scale), inv = _mm256_set1_ps(1.0f / scale);
@@ -46,13 +50,18 @@ __attribute__((target("avx,f16c"))) void compress_f16c(const float* x, size_t n,
     const __m256 v = _mm256_loadu_ps(x + i);
     const __m128i h = _mm256_cvtps_ph(_mm256_mul_ps(v, s), _MM_FROUND_TO_NEAREST_INT);
     _mm_storeu_si128(reinterpret_cast<__m128i*>(out + 2 * i), h);
-    if (residual)
-      _mm256_storeu_ps(residual + i, _mm256_sub_ps(v, _mm256_mul_ps(_mm256_cvtph_ps(h), inv)));
+    if (residual) {
+      // r - r is 0 where r is finite and NaN where it is not: keep the finite.
+      const __m256 r = _mm256_sub_ps(v, _mm256_mul_ps(_mm256_cvtph_ps(h), inv));
+      const __m256 finite = _mm256_cmp_ps(_mm256_sub_ps(r, r), _mm256_setzero_ps(), _CMP_EQ_OQ);
+      _mm256_storeu_ps(residual + i, _mm256_and_ps(r, finite));
+    }
   }
   for (; i < n; ++i) {
     const uint16_t h = ops::float_to_half_scalar(x[i] * scale);
     store_u16(wire, i, h);
-    if (residual) residual[i] = x[i] - ops::half_to_float_scalar(h) * (1.0f / scale);
+    if (residual)
+      residual[i] = finite_or_zero(x[i] - ops::half_to_float_scalar(h) * (1.0f / scale));
   }
 }
 
@@ -106,7 +115,7 @@ void fp16_compress(std::span<const float> x, float scale, void* wire, float* res
   for (size_t i = 0; i < x.size(); ++i) {
     const uint16_t h = ops::float_to_half_scalar(x[i] * scale);
     store_u16(wire, i, h);
-    if (residual) residual[i] = x[i] - ops::half_to_float_scalar(h) * inv;
+    if (residual) residual[i] = finite_or_zero(x[i] - ops::half_to_float_scalar(h) * inv);
   }
 }
 

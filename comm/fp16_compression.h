@@ -22,7 +22,9 @@ float fp16_scale(std::span<const float> x);
 // Wire buffers may be unaligned (they live inside ZeroMQ messages): they are
 // void pointers to n little-endian binary16 values.
 // wire = half(x * scale), rounded to nearest even. With `residual` non-null
-// also residual = x - half(x * scale) / scale: what the rounding lost.
+// also residual = x - half(x * scale) / scale: what the rounding lost, or 0
+// where that is not finite (an inf or NaN input, or one beyond half's range),
+// so an overflowing step never carries into the next ones.
 void fp16_compress(std::span<const float> x, float scale, void* wire, float* residual);
 // y = wire / scale.
 void fp16_decompress(const void* wire, float scale, std::span<float> y);

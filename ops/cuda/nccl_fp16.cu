@@ -44,7 +44,10 @@ __global__ void compress(const float* x, float* residual, __half* h, const float
        i += size_t(blockDim.x) * gridDim.x) {
     const __half q = __float2half_rn(x[i] * scale);
     h[i] = q;
-    residual[i] = x[i] - __half2float(q) / scale;
+    // An inf or NaN leaves no residual: carried forward it would poison
+    // every later step (the loss scaler skips the step it spoiled).
+    const float r = x[i] - __half2float(q) / scale;
+    residual[i] = isfinite(r) ? r : 0.0f;
   }
 }
 

@@ -54,6 +54,25 @@ TEST(Fp16Compression, MatchesTheScalarOracleWithExactResiduals) {
   }
 }
 
+TEST(Fp16Compression, ANonFiniteOrOverflowingValueLeavesAZeroResidual) {
+  // Both paths: 8-wide (AVX/F16C) for the first 16, scalar for the tail.
+  std::vector<float> x(19, 0.25f);
+  x[2] = INFINITY;
+  x[9] = NAN;
+  x[17] = -1e30f;  // beyond half's range at scale 1
+  x[18] = -INFINITY;
+  std::vector<uint16_t> wire(x.size());
+  std::vector<float> residual(x.size(), 7.0f);
+  fp16_compress(x, 1.0f, wire.data(), residual.data());
+  for (size_t i = 0; i < x.size(); ++i) {
+    EXPECT_TRUE(std::isfinite(residual[i])) << i;
+    if (i == 2 || i == 9 || i == 17 || i == 18)
+      EXPECT_EQ(residual[i], 0.0f) << i;
+    else
+      EXPECT_EQ(residual[i], 0.0f) << i << " (0.25 is exact in half)";
+  }
+}
+
 TEST(Fp16Compression, ErrorFeedbackKeepsOneResidualPerBucket) {
   ErrorFeedback ef;
   auto a = ef.residual(1, 4);

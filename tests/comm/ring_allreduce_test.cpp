@@ -192,5 +192,47 @@ TEST(RingAllreduce, Fp16ErrorFeedbackKeepsTheAccumulatedErrorBounded) {
   EXPECT_GE(without_ef[steps - 1], 20 * late_ef);
 }
 
+TEST(RingAllreduce, AnOverflowingStepLeavesTheNextStepsClean) {
+  // Step 0: rank 1's gradient holds an inf and a NaN (an overflowed fp16
+  // backward); that step's sum is not finite (the loss scaler skips it). The
+  // error-feedback residual must not carry either: steps 1..3 with ordinary
+  // inputs come out finite and close to the exact sums.
+  const int world = 3;
+  const size_t n = 1000;
+  ThreadRing ring(world);
+  std::vector<std::vector<std::vector<float>>> out(4, std::vector<std::vector<float>>(world));
+  run_ranks(world, [&](int r) {
+    ring.transports[r]->connect(r, ring.endpoints, milliseconds(10000));
+    RingAllreduce ar(
+        *ring.transports[r],
+        {.compression = Compression::kFp16, .chunk_bytes = 1024, .error_feedback = true});
+    for (int step = 0; step < 4; ++step) {
+      std::vector<float> x = rank_input(40 + step, r, n, 0.5f);
+      if (step == 0 && r == 1) {
+        x[3] = INFINITY;
+        x[500] = NAN;
+      }
+      ar.sum(x, /*bucket=*/1);
+      out[step][r] = std::move(x);
+    }
+  });
+  bool step0_finite = true;
+  for (float v : out[0][0]) step0_finite = step0_finite && std::isfinite(v);
+  EXPECT_FALSE(step0_finite);
+  for (int step = 1; step < 4; ++step) {
+    std::vector<double> exact(n, 0.0);
+    for (int r = 0; r < world; ++r) {
+      const auto x = rank_input(40 + step, r, n, 0.5f);
+      for (size_t i = 0; i < n; ++i) exact[i] += x[i];
+    }
+    for (int r = 0; r < world; ++r)
+      for (size_t i = 0; i < n; ++i) {
+        ASSERT_TRUE(std::isfinite(out[step][r][i]))
+            << "step " << step << " rank " << r << " [" << i << "]";
+        ASSERT_NEAR(out[step][r][i], exact[i], 0.05) << "step " << step << " [" << i << "]";
+      }
+  }
+}
+
 }  // namespace
 }  // namespace ringmaster::comm
