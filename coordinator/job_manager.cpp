@@ -234,16 +234,20 @@ void JobManager::requeue(const std::string& id, const std::string& why) {
   Entry* e = find_locked(id);
   if (!e || e->job.state != JobState::kRunning) return;
   Job next = e->job;
+  next.reason = why;
+  back_to_queue_locked(*e, std::move(next), why);
+}
+
+void JobManager::back_to_queue_locked(Entry& e, Job next, const std::string& why) {
   next.state = JobState::kPending;
   next.placement.clear();
   next.started_ms = 0;
   next.restarts += 1;
   next.restart_reasons.push_back("restart " + std::to_string(next.restarts) + ": " + why);
-  next.reason = why;
-  commit_locked(*e, next);
-  e->progress = nullptr;
-  e->finished_workers.clear();
-  e->rank0_result = nullptr;
+  commit_locked(e, next);
+  e.progress = nullptr;
+  e.finished_workers.clear();
+  e.rank0_result = nullptr;
 }
 
 void JobManager::set_unschedulable(const std::vector<Unschedulable>& jobs) {
@@ -379,22 +383,14 @@ JobManager::RestartResult JobManager::restart(const std::string& id, int64_t att
     commit_locked(*e, next);
     return RestartResult::kFailed;
   }
-  next.state = JobState::kPending;
   next.death_restarts += 1;
   if (e->progress.is_object()) {
     const comm::StepReport last = comm::read_step_report(e->progress);
     if (last.steps_total) next.steps_at_restart = *last.steps_total;
   }
-  next.restarts += 1;
-  next.restart_reasons.push_back("restart " + std::to_string(next.restarts) + ": " + reason);
   next.reason = "restarting: " + reason;
-  next.placement.clear();
-  next.started_ms = 0;
   next.not_before_ms = now + next.backoff_ms;
-  commit_locked(*e, next);
-  e->progress = nullptr;
-  e->finished_workers.clear();
-  e->rank0_result = nullptr;
+  back_to_queue_locked(*e, std::move(next), reason);
   return RestartResult::kRestarted;
 }
 

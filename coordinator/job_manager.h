@@ -166,6 +166,10 @@ class JobManager {
   const Entry* find_locked(const std::string& id) const;
   bool on_worker_locked(const Entry& e, const std::string& worker, int64_t attempt = -1) const;
   void commit_locked(Entry& e, const Job& next);  // store, then memory
+  // RUNNING -> PENDING as the next attempt (requeue, restart): `next` with
+  // its placement dropped, restarts + 1 and `why` kept; the attempt's
+  // progress and ranks' reports forgotten.
+  void back_to_queue_locked(Entry& e, Job next, const std::string& why);
   void insert_pending_locked(const Job& j);
   void erase_pending_locked(const Job& j);
 

@@ -4,18 +4,16 @@
 #include "ops/check.h"
 
 namespace ringmaster::training {
-namespace {
 
-std::string list(const std::vector<int>& ids) {
+std::string format_gpu_list(const std::vector<int>& gpus) {
+  if (gpus.empty()) return "none";
   std::string s;
-  for (int id : ids) {
+  for (int id : gpus) {
     if (!s.empty()) s += ',';
     s += std::to_string(id);
   }
   return s;
 }
-
-}  // namespace
 
 DevicePick pick_device(DeviceChoice want, const GivenGpus& given, int device_count, int threads,
                        const std::string& no_gpu_reason) {
@@ -26,7 +24,7 @@ DevicePick pick_device(DeviceChoice want, const GivenGpus& given, int device_cou
                   device_count == 0 ? " (" + no_gpu_reason + ")" : std::string());
   const bool have = given ? !given->empty() : device_count > 0;
   const int ordinal = !have ? -1 : given ? given->front() : 0;
-  const std::string what = given ? "this task's GPUs: " + list(*given)
+  const std::string what = given ? "this task's GPUs: " + format_gpu_list(*given)
                                  : std::to_string(device_count) + " CUDA device(s) found";
   const std::string none =
       given ? "this task was given no GPU: resources.gpus is 0" : "no GPU: " + no_gpu_reason;

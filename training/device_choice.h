@@ -18,6 +18,9 @@ namespace ringmaster::training {
 // Unset: any device the runtime finds.
 using GivenGpus = std::optional<std::vector<int>>;
 
+// "none" for no GPU, else the ordinals joined by commas (as --gpus takes them).
+std::string format_gpu_list(const std::vector<int>& gpus);
+
 struct DevicePick {
   int cuda_ordinal = -1;  // -1: the CPU
   std::string log_line;   // "device: ...", said once in the task's log

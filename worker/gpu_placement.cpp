@@ -29,16 +29,6 @@ std::optional<std::vector<int>> parse_gpu_list(const std::string& text) {
   return ids;
 }
 
-std::string format_gpu_list(const std::vector<int>& gpus) {
-  if (gpus.empty()) return "none";
-  std::string s;
-  for (int id : gpus) {
-    if (!s.empty()) s += ',';
-    s += std::to_string(id);
-  }
-  return s;
-}
-
 std::vector<int> resolve_gpus(const std::optional<std::vector<int>>& wanted, int device_count,
                               const std::string& no_gpu_reason) {
   std::vector<int> ids;

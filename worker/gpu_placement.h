@@ -12,15 +12,16 @@
 #include <string>
 #include <vector>
 
+#include "training/device_choice.h"
+
 namespace ringmaster::worker {
 
 // "all" -> unset (every device found); "none" or "" -> no GPU; "0,2" -> those
 // ordinals. Throws on anything else, a negative ordinal or a repeated one.
 std::optional<std::vector<int>> parse_gpu_list(const std::string& text);
 
-// "none" for no GPU, else the ordinals joined by commas (parse_gpu_list's
-// inverse).
-std::string format_gpu_list(const std::vector<int>& gpus);
+// parse_gpu_list's inverse: "none", or the ordinals joined by commas.
+using training::format_gpu_list;
 
 // The ordinals a worker offers: all of 0..device_count-1 when unset, else the
 // given ones, each of which must be below device_count (`no_gpu_reason` says
