@@ -275,13 +275,16 @@ TEST_F(ObservabilityTest, EveryDashboardQueryReturnsDataFromARealPrometheus) {
       << "both targets up; prometheus log:\n"
       << prometheus_->output();
 
-  // Long enough (seconds on one core) for a 1 s scrape to see it move.
-  run_job(20, 1200);
+  // Long enough for a 1 s scrape to see it move, even on a busy machine
+  // (20 epochs, about 2.5 s alone, failed 1 run in 20 beside a busy loop).
+  constexpr int kEpochs = 60;
+  run_job(kEpochs, 1200);
   // Prometheus has the finished job once it scraped the last epoch, plus a
   // few more scrapes so rates over the window have points after it.
   ASSERT_TRUE(wait_until(
       [&] {
-        const auto q = query("ringmaster_job_epoch{job_id=\"" + job_id_ + "\"} == 20");
+        const auto q =
+            query("ringmaster_job_epoch{job_id=\"" + job_id_ + "\"} == " + std::to_string(kEpochs));
         return q.ok && !q.result.empty();
       },
       30s));
