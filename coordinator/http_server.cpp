@@ -17,7 +17,10 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <map>
+#include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <stdexcept>
 #include <thread>
 
@@ -120,11 +123,15 @@ HttpResponse problem(int status, const std::string& title, const std::string& de
 struct HttpServer::Impl {
   HttpServerOptions options;
   Handler handler;
+  // Declared before the I/O context: destroying it destroys the sessions'
+  // frames, whose slots then release their counts here.
+  std::mutex per_address_mutex;  // guards per_address and the admission of a connection
+  std::map<std::string, int> per_address;
+  std::atomic<int> connections{0};
+  std::atomic<bool> stopping{false};
   asio::io_context ioc;
   tcp::acceptor acceptor{ioc};
   std::vector<std::thread> threads;
-  std::atomic<int> connections{0};
-  std::atomic<bool> stopping{false};
   uint16_t port = 0;
 
   asio::awaitable<void> write_simple(beast::tcp_stream& stream, const HttpResponse& resp,
@@ -190,7 +197,84 @@ struct HttpServer::Impl {
     }
   }
 
-  asio::awaitable<void> session(tcp::socket socket) {
+  // Counts a connection against the global and the per-address caps while it
+  // lives.
+  struct ConnectionSlot {
+    Impl* server;
+    std::string address;
+    ConnectionSlot(Impl* s, std::string a) : server(s), address(std::move(a)) {}
+    ConnectionSlot(const ConnectionSlot&) = delete;
+    ConnectionSlot& operator=(const ConnectionSlot&) = delete;
+    ~ConnectionSlot() { server->release(address); }
+  };
+
+  // Empty when admitted; otherwise the answer to refuse with.
+  std::optional<HttpResponse> admit(const std::string& address) {
+    std::lock_guard lock(per_address_mutex);
+    if (connections >= options.max_connections)
+      return problem(503, "Service Unavailable",
+                     "the server holds its maximum of " + std::to_string(options.max_connections) +
+                         " connections");
+    int& mine = per_address[address];
+    if (mine >= options.max_connections_per_address) {
+      if (mine == 0) per_address.erase(address);
+      return problem(429, "Too Many Requests",
+                     "this address already holds " +
+                         std::to_string(options.max_connections_per_address) +
+                         " connections, the most one client may");
+    }
+    ++mine;
+    ++connections;
+    return std::nullopt;
+  }
+
+  void release(const std::string& address) {
+    std::lock_guard lock(per_address_mutex);
+    auto it = per_address.find(address);
+    if (it != per_address.end() && --it->second <= 0) per_address.erase(it);
+    --connections;
+  }
+
+  // Answers a connection over the caps and closes it, without waiting: the
+  // answer is small enough for an empty socket buffer, and a refused client
+  // must hold no coroutine or descriptor here.
+  static void refuse_at_once(tcp::socket& socket, const HttpResponse& resp) {
+    http::response<http::string_body> res{static_cast<http::status>(resp.status), 11};
+    apply_headers(res, resp);
+    res.set(http::field::retry_after, "5");
+    res.keep_alive(false);
+    res.body() = resp.body;
+    res.prepare_payload();
+    beast::error_code ec;
+    socket.non_blocking(true, ec);
+    http::serializer<false, http::string_body> sr{res};
+    if (!ec) http::write(socket, sr, ec);
+    socket.shutdown(tcp::socket::shutdown_send, ec);
+    socket.close(ec);
+  }
+
+  // Reads one request: waits up to idle_timeout for its first byte, then
+  // gives its headers and its body each a total deadline.
+  asio::awaitable<void> read_request(beast::tcp_stream& stream, beast::flat_buffer& buffer,
+                                     http::request_parser<http::string_body>& parser,
+                                     beast::error_code& ec) {
+    if (buffer.size() == 0) {
+      stream.expires_after(options.idle_timeout);
+      const size_t n = co_await stream.async_read_some(buffer.prepare(16 * 1024),
+                                                       asio::redirect_error(use_awaitable, ec));
+      buffer.commit(n);
+      if (ec) co_return;
+    }
+    stream.expires_after(options.header_timeout);
+    co_await http::async_read_header(stream, buffer, parser,
+                                     asio::redirect_error(use_awaitable, ec));
+    if (ec || parser.is_done()) co_return;
+    stream.expires_after(options.body_timeout);
+    co_await http::async_read(stream, buffer, parser, asio::redirect_error(use_awaitable, ec));
+  }
+
+  asio::awaitable<void> session(tcp::socket socket, std::string address) {
+    const ConnectionSlot slot(this, std::move(address));
     beast::tcp_stream stream(std::move(socket));
     beast::flat_buffer buffer;
     beast::error_code ec;
@@ -198,8 +282,7 @@ struct HttpServer::Impl {
       http::request_parser<http::string_body> parser;
       parser.body_limit(options.body_limit);
       parser.header_limit(16 * 1024);
-      stream.expires_after(options.idle_timeout);
-      co_await http::async_read(stream, buffer, parser, asio::redirect_error(use_awaitable, ec));
+      co_await read_request(stream, buffer, parser, ec);
       if (ec == http::error::body_limit) {
         const HttpResponse r = problem(
             413, "Payload Too Large",
@@ -208,6 +291,8 @@ struct HttpServer::Impl {
         if (!ec) co_await drain_before_close(stream);
         break;
       }
+      // A deadline past closes the connection (Beast's stream closes the
+      // socket when it expires, so there is no answer to send).
       if (ec == http::error::end_of_stream || ec == asio::error::eof ||
           ec == beast::error::timeout || ec == asio::error::connection_reset ||
           ec == asio::error::operation_aborted)
@@ -233,7 +318,6 @@ struct HttpServer::Impl {
     }
     beast::error_code ignored;
     stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
-    --connections;
   }
 
   asio::awaitable<void> listen() {
@@ -244,13 +328,19 @@ struct HttpServer::Impl {
         if (stopping || !acceptor.is_open()) co_return;
         continue;  // e.g. too many open files: try the next one
       }
-      if (connections >= options.max_connections) {
-        socket.close(ec);
+      const tcp::endpoint peer = socket.remote_endpoint(ec);
+      if (ec) continue;  // gone already
+      std::string address =
+          peer.address().is_v6() && peer.address().to_v6().is_v4_mapped()
+              ? asio::ip::make_address_v4(asio::ip::v4_mapped_t{}, peer.address().to_v6())
+                    .to_string()
+              : peer.address().to_string();
+      if (const auto refusal = admit(address)) {
+        refuse_at_once(socket, *refusal);
         continue;
       }
       socket.set_option(tcp::no_delay(true), ec);
-      ++connections;
-      asio::co_spawn(ioc, session(std::move(socket)), asio::detached);
+      asio::co_spawn(ioc, session(std::move(socket), std::move(address)), asio::detached);
     }
   }
 };

@@ -1,6 +1,8 @@
 // A small HTTP/1.1 server on Boost.Beast: keep-alive, a body limit (413
-// beyond it), read timeouts, and chunked streaming responses pulled on a
-// timer (for `logs?follow=1`). It knows no routes: every request goes to one
+// beyond it), total deadlines for a request's headers and for its body (the
+// connection is closed past them, however slowly the bytes trickle in), a cap on connections per
+// client address (429), and chunked streaming responses pulled on a timer
+// (for `logs?follow=1`). It knows no routes: every request goes to one
 // handler function, which must not block for long (it runs on one of the
 // server's I/O threads). No TLS; put a proxy in front for that.
 #pragma once
@@ -45,10 +47,19 @@ struct HttpServerOptions {
   uint16_t port = 8080;  // 0: any free port (see port())
   int threads = 2;
   size_t body_limit = 1 << 20;  // bigger bodies get 413
+  // A kept-alive connection may wait this long for its next request's first
+  // byte; also the bound on each write.
   std::chrono::seconds idle_timeout{60};
+  // From a request's first byte, its request line and headers must all have
+  // arrived within header_timeout, and then its body within body_timeout:
+  // deadlines for the whole, not idle timers that each byte resets, so a
+  // client trickling bytes (slowloris) cannot hold a connection for long.
+  std::chrono::milliseconds header_timeout{10000};
+  std::chrono::milliseconds body_timeout{30000};
   std::chrono::milliseconds stream_poll{200};
   std::chrono::seconds stream_max{3600};  // a stream ends after this; clients resume
-  int max_connections = 512;              // more are closed at once
+  int max_connections = 512;              // more get 503 and are closed at once
+  int max_connections_per_address = 32;   // more from one client address get 429
 };
 
 // Owns its I/O threads and connections. start() and stop() from one thread;

@@ -33,8 +33,20 @@ struct RawResponse {
 
 class RawHttp {
  public:
-  explicit RawHttp(uint16_t port, int timeout_ms = 5000) {
+  // source: the local address to connect from (any 127.x.y.z is loopback on
+  // Linux, so a test can play several client addresses); empty: the kernel's pick.
+  explicit RawHttp(uint16_t port, int timeout_ms = 5000, const std::string& source = "") {
     fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (fd_ < 0) throw std::runtime_error("socket() failed");
+    if (!source.empty()) {
+      sockaddr_in local{};
+      local.sin_family = AF_INET;
+      if (::inet_pton(AF_INET, source.c_str(), &local.sin_addr) != 1 ||
+          ::bind(fd_, reinterpret_cast<sockaddr*>(&local), sizeof local) != 0) {
+        ::close(fd_);
+        throw std::runtime_error("cannot bind to " + source);
+      }
+    }
     timeval tv{timeout_ms / 1000, (timeout_ms % 1000) * 1000};
     setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     setsockopt(fd_, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
@@ -44,8 +56,10 @@ class RawHttp {
     addr.sin_family = AF_INET;
     addr.sin_port = htons(port);
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
+    if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+      ::close(fd_);
       throw std::runtime_error("connect to 127.0.0.1:" + std::to_string(port) + " failed");
+    }
   }
   ~RawHttp() { ::close(fd_); }
   RawHttp(const RawHttp&) = delete;
@@ -110,6 +124,8 @@ class RawHttp {
     }
     return r;
   }
+
+  int fd() const { return fd_; }
 
   // True when the server closed the connection (reads EOF within the timeout).
   bool closed_by_peer() {
