@@ -4,13 +4,16 @@
 
 #include <chrono>
 #include <cstdio>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "cli/client_options.h"
 #include "cli/exit_codes.h"
 #include "cli/signals.h"
 #include "comm/transport.h"
 #include "coordinator/coordinator.h"
+#include "training/path_roots.h"
 #include "training/ps_update.h"
 
 namespace ringmaster::cli {
@@ -22,6 +25,7 @@ struct CoordinatorCliOptions {
   std::string zmq = "tcp://127.0.0.1:5555";
   std::string state_dir = "runs/cluster";
   std::string checkpoint_root = "runs";
+  std::vector<std::string> data_roots;  // empty: the defaults
   std::string token, token_file;
   std::string durability = "full";
   double heartbeat_timeout = 5.0;
@@ -43,6 +47,13 @@ int run_coordinator(const CoordinatorCliOptions& o) {
   c.metrics_retention = std::chrono::milliseconds(static_cast<int64_t>(o.metrics_retention * 1000));
   c.ps_update = training::make_ps_update_from_json;
   c.parse_spec = training::parse_job_spec;
+  training::PathRoots roots = training::default_path_roots();
+  if (!o.data_roots.empty()) roots.data.assign(o.data_roots.begin(), o.data_roots.end());
+  roots.checkpoints = {o.checkpoint_root};
+  roots = training::resolve_roots(roots);
+  c.check_read_paths = [roots](const training::JobSpec& spec) {
+    return training::read_path_problems(spec, roots);
+  };
   c.max_restarts = o.max_restarts;
   c.restart_backoff_s = o.restart_backoff;
   try {
@@ -90,8 +101,11 @@ void add_coordinator_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--state-dir", o->state_dir, "Job store and endpoint file")
       ->capture_default_str();
   cmd->add_option("--checkpoint-root", o->checkpoint_root,
-                  "Jobs may only write checkpoints below this folder")
+                  "Jobs may only write checkpoints below this folder (and read weights there)")
       ->capture_default_str();
+  cmd->add_option("--data-root", o->data_roots,
+                  "A folder jobs may read data and pretrained weights from; repeat for several "
+                  "(default: /usr/share/datasets and ./data). Give the workers the same");
   cmd->add_option("--token", o->token,
                   "Bearer token clients must send (default: RINGMASTER_TOKEN)");
   cmd->add_option("--token-file", o->token_file, "Read the bearer token from this file");

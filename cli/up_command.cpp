@@ -38,6 +38,7 @@ struct UpOptions {
   int zmq_port = 5555;
   std::string state_dir = "runs/cluster";
   std::string checkpoint_root = "runs";
+  std::vector<std::string> data_roots;  // empty: the defaults
   std::string submit;
   bool follow = false;
   int cores_per_worker = 0;
@@ -91,6 +92,7 @@ class Cluster {
                                      "--durability",
                                      o_.durability};
     if (!token.empty()) args.insert(args.end(), {"--token", token});
+    for (const std::string& root : o_.data_roots) args.insert(args.end(), {"--data-root", root});
     coordinator_.start(args, (state_ / "coordinator.log").string());
 
     const auto deadline = std::chrono::steady_clock::now() + seconds(30);
@@ -119,10 +121,22 @@ class Cluster {
     for (int i = 1; i <= o_.workers; ++i) {
       auto w = std::make_unique<ChildProcess>();
       // Several workers on one machine: each on a free metrics port (in its log).
-      w->start({"worker", "--coordinator", zmq_, "--name", "worker-" + std::to_string(i), "--cores",
-                std::to_string(cores), "--gpus", worker::format_gpu_list(gpus[i - 1]),
-                "--metrics-port", "0"},
-               (state_ / ("worker-" + std::to_string(i) + ".log")).string());
+      std::vector<std::string> worker_args = {"worker",
+                                              "--coordinator",
+                                              zmq_,
+                                              "--name",
+                                              "worker-" + std::to_string(i),
+                                              "--cores",
+                                              std::to_string(cores),
+                                              "--gpus",
+                                              worker::format_gpu_list(gpus[i - 1]),
+                                              "--metrics-port",
+                                              "0",
+                                              "--checkpoint-root",
+                                              o_.checkpoint_root};
+      for (const std::string& root : o_.data_roots)
+        worker_args.insert(worker_args.end(), {"--data-root", root});
+      w->start(worker_args, (state_ / ("worker-" + std::to_string(i) + ".log")).string());
       workers_.push_back(std::move(w));
     }
     return wait_for_workers(token);
@@ -276,6 +290,9 @@ void add_up_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--cores-per-worker", o->cores_per_worker,
                   "Cores each worker offers (default: this machine's cores / workers)")
       ->check(CLI::Range(0, 4096));
+  cmd->add_option("--data-root", o->data_roots,
+                  "A folder jobs may read data and pretrained weights from; repeat for several "
+                  "(default: /usr/share/datasets and ./data)");
   cmd->add_option("--gpus", o->gpus,
                   "GPUs to split among the workers (all, none, or CUDA ordinals such as 0,1): "
                   "each gets its own share, the first ones one more")

@@ -7,7 +7,9 @@
 #include <chrono>
 #include <cstdio>
 #include <memory>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include <prometheus/exposer.h>
 
@@ -31,6 +33,8 @@ struct WorkerCliOptions {
   std::string host = "127.0.0.1";
   std::string metrics_host = "127.0.0.1";
   int metrics_port = kDefaultWorkerMetricsPort;
+  std::vector<std::string> data_roots;        // empty: the defaults
+  std::vector<std::string> checkpoint_roots;  // empty: the defaults
 };
 
 int run_worker(const WorkerCliOptions& o) {
@@ -39,6 +43,9 @@ int run_worker(const WorkerCliOptions& o) {
   a.name = o.name;
   a.host = o.host;
   a.cores = o.cores;
+  if (!o.data_roots.empty()) a.roots.data.assign(o.data_roots.begin(), o.data_roots.end());
+  if (!o.checkpoint_roots.empty())
+    a.roots.checkpoints.assign(o.checkpoint_roots.begin(), o.checkpoint_roots.end());
   try {
     a.gpus = worker::parse_gpu_list(o.gpus);
   } catch (const ops::Error& e) {
@@ -118,6 +125,12 @@ void add_worker_command(CLI::App& app, int& exit_code) {
                   "GPUs to offer: all, none, or CUDA ordinals such as 0,1 (after "
                   "CUDA_VISIBLE_DEVICES); a task gets resources.gpus of them")
       ->capture_default_str();
+  cmd->add_option("--data-root", o->data_roots,
+                  "A folder specs may read data from (data.path, pretrained weights); "
+                  "repeat for several (default: /usr/share/datasets and ./data)");
+  cmd->add_option("--checkpoint-root", o->checkpoint_roots,
+                  "A folder specs may read and write checkpoints in; repeat for several "
+                  "(default: ./runs)");
   cmd->add_option("--coordinator-timeout", o->coordinator_timeout,
                   "Exit (code 3) after this many seconds without word from the coordinator")
       ->check(CLI::Range(1.0, 86400.0))

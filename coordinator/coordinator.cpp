@@ -89,6 +89,7 @@ Coordinator::Coordinator(CoordinatorOptions o) : impl_(std::make_unique<Impl>())
   rest.policy.checkpoint_root = fs::weakly_canonical(root);
   rest.policy.state_dir = fs::weakly_canonical(state);
   rest.policy.parse = o.parse_spec;
+  rest.policy.check_read_paths = o.check_read_paths;
   rest.policy.max_restarts = o.max_restarts;
   rest.policy.restart_backoff_s = o.restart_backoff_s;
   ControlPlane* control = s.control.get();

@@ -44,6 +44,10 @@ struct CoordinatorOptions {
   PsUpdateMaker ps_update;
   // The job-spec parser (training::parse_job_spec); required.
   SpecParser parse_spec;
+  // The check of the paths a spec reads against the cluster's data and
+  // checkpoint roots (training::read_path_problems); null: not checked here
+  // (the workers still check every path against their own roots).
+  ReadPathCheck check_read_paths;
   // A job's restart policy when its spec gives none (training::RestartPolicy).
   int64_t max_restarts = 3;
   double restart_backoff_s = 5.0;

@@ -59,6 +59,9 @@ Submission validate_submission(const std::string& body, const SubmissionPolicy& 
   try {
     s.spec = policy.parse(j);
     parsed = true;
+    if (policy.check_read_paths)
+      for (models::SpecProblem& p : policy.check_read_paths(s.spec))
+        problems.push_back(std::move(p));
   } catch (const models::SpecError& e) {
     problems = e.problems();
   }

@@ -1,6 +1,7 @@
 // Validation of a submitted job body, beyond the spec's own rules: the JSON
-// must parse, the spec must be valid (the SpecParser handed in), and the
-// checkpoint must land under the coordinator's checkpoint root and outside
+// must parse, the spec must be valid (the SpecParser handed in), the paths it
+// reads must lie under the cluster's roots (the ReadPathCheck handed in), and
+// the checkpoint must land under the coordinator's checkpoint root and outside
 // its state folder. A relative checkpoint path is relative to the root; none
 // means <root>/<name>/final.safetensors. Produces the normalised spec workers
 // receive (checkpoint path absolute). Pure apart from resolving symlinks.
@@ -10,6 +11,7 @@
 #include <filesystem>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -23,10 +25,17 @@ namespace ringmaster::coordinator {
 // models::SpecError.
 using SpecParser = std::function<training::JobSpec(const nlohmann::json& spec)>;
 
+// The check of the paths a parsed spec reads against the cluster's roots
+// (training::read_path_problems, handed in as the parser is): a problem per
+// path outside them.
+using ReadPathCheck =
+    std::function<std::vector<models::SpecProblem>(const training::JobSpec& spec)>;
+
 struct SubmissionPolicy {
   std::filesystem::path checkpoint_root;  // absolute; checkpoints must be below it
   std::filesystem::path state_dir;        // absolute; checkpoints must not be in it
   SpecParser parse;                       // required
+  ReadPathCheck check_read_paths;         // unset: reads are not checked here
   // For a spec without restart_policy.
   int64_t max_restarts = 3;
   double restart_backoff_s = 5.0;

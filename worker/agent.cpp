@@ -22,6 +22,7 @@
 #include "ops/check.h"
 #include "ops/device_memory.h"
 #include "training/job_spec.h"
+#include "training/path_roots.h"
 #include "training/trainer.h"
 #include "worker/gpu_placement.h"
 #include "worker/progress_json.h"
@@ -138,13 +139,14 @@ training::Peers await_peers(Task& t, const std::string& endpoint, const std::str
 }
 
 void run_task(Task& t, nlohmann::json spec_json, int64_t threads, std::string host,
-              std::vector<int> offered_gpus) {
+              std::vector<int> offered_gpus, const training::PathRoots& roots) {
   Sink sink(t);
   std::string state, reason;
   nlohmann::json result;
   bool peer_lost = false;
   try {
     training::JobSpec spec = training::parse_job_spec(spec_json);
+    training::confine_paths(spec, roots);  // before anything is opened
     if (spec.train.threads == 0 && threads > 0) spec.train.threads = threads;
     training::DataParallel dp;
     dp.rank = t.rank;
@@ -374,8 +376,8 @@ class Loop {
     task_->metrics = o_.metrics;
     if (o_.metrics != nullptr) o_.metrics->task_started();
     Task* t = task_.get();
-    t->thread = std::thread([t, spec, threads, host = o_.host, gpus = *o_.gpus] {
-      run_task(*t, spec, threads, host, gpus);
+    t->thread = std::thread([t, spec, threads, host = o_.host, gpus = *o_.gpus, roots = o_.roots] {
+      run_task(*t, spec, threads, host, gpus, roots);
     });
   }
 
@@ -504,6 +506,7 @@ Agent::Agent(AgentOptions options) : options_(std::move(options)) {
   }
   options_.gpus =
       resolve_gpus(options_.gpus, ops::cuda_device_count(), ops::cuda_unavailable_reason());
+  options_.roots = training::resolve_roots(options_.roots);  // against the folder we started in
   if (options_.memory_bytes <= 0) {
     const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
     options_.memory_bytes = pages > 0 && page > 0 ? static_cast<int64_t>(pages) * page : 0;

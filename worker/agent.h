@@ -6,7 +6,8 @@
 // what is still running, so nothing is lost across a coordinator restart.
 // One task at a time (slots = 1): the trainer's thread count is per process.
 // A task trains on the GPUs it is given: resources.gpus of the worker's
-// --gpus (gpu_placement.h).
+// --gpus (gpu_placement.h). Every path its spec names must lie under the
+// worker's roots (training/path_roots.h), or the task fails naming the field.
 #pragma once
 
 #include <atomic>
@@ -15,6 +16,8 @@
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "training/path_roots.h"
 
 namespace ringmaster::worker {
 
@@ -32,6 +35,9 @@ struct AgentOptions {
   // ops::Error for an ordinal the runtime does not have.
   std::optional<std::vector<int>> gpus;
   int64_t memory_bytes = 0;  // 0: physical memory
+  // Where specs may read data and read or write checkpoints; relative roots
+  // are taken against the folder the Agent is constructed in.
+  training::PathRoots roots = training::default_path_roots();
   // Give up (exit code 3) when nothing has been heard from the coordinator
   // for this long. Retries in between are paced, never a busy loop.
   std::chrono::milliseconds coordinator_timeout{60000};

@@ -14,6 +14,7 @@
 #include "coordinator/coordinator.h"
 #include "raw_http.h"
 #include "test_dir.h"
+#include "training/path_roots.h"
 #include "training/ps_update.h"
 
 namespace ringmaster::testing_support {
@@ -29,6 +30,13 @@ class CoordinatorFixture : public ::testing::Test {
     options_.durability = coordinator::Durability::kNormal;
     options_.ps_update = training::make_ps_update_from_json;
     options_.parse_spec = training::parse_job_spec;
+    // As the binary does: reads under the source tree's data/ and this
+    // test's folder, or the checkpoint root.
+    const training::PathRoots roots = training::resolve_roots(
+        {{std::string(RINGMASTER_SOURCE_DIR) + "/data", dir_}, {dir_ / "runs"}});
+    options_.check_read_paths = [roots](const training::JobSpec& s) {
+      return training::read_path_problems(s, roots);
+    };
   }
   void TearDown() override {
     coord_.reset();

@@ -101,6 +101,41 @@ TEST_F(RestApiTest, BadSpecsGetProblemJsonNamingEachField) {
   EXPECT_EQ(get("/v1/jobs").json()["jobs"].size(), 0u);
 }
 
+TEST_F(RestApiTest, PathsOutsideTheRootsAreRefusedAtSubmission) {
+  // The issue's case: the worker read /etc/shadow and its failure echoed it.
+  const RawResponse shadow = post("/v1/jobs", R"({"model": {"name": "mlp", "init":
+                                  {"checkpoint": "/etc/shadow"}}})");
+  ASSERT_EQ(shadow.status, 400) << shadow.body;
+  const nlohmann::json p = shadow.json()["invalid_params"][0];
+  EXPECT_EQ(p["name"], "/model/init/checkpoint");
+  EXPECT_NE(p["reason"].get<std::string>().find("outside the checkpoint and data roots"),
+            std::string::npos)
+      << shadow.body;
+  EXPECT_EQ(shadow.body.find("root:"), std::string::npos);
+  // data.path through a symlink in an allowed folder.
+  std::filesystem::create_symlink("/etc/passwd", dir_ / "digits.csv.gz");
+  nlohmann::json linked = spec("linked");
+  linked["data"]["path"] = (dir_ / "digits.csv.gz").string();
+  const RawResponse link = post("/v1/jobs", linked.dump());
+  ASSERT_EQ(link.status, 400) << link.body;
+  EXPECT_EQ(link.json()["invalid_params"][0]["name"], "/data/path");
+  EXPECT_NE(link.body.find("through a symlink"), std::string::npos) << link.body;
+  // Ensemble members' weights, and every problem at once.
+  const RawResponse members = post("/v1/jobs", R"({"data": {"dataset": "digits",
+      "path": "/proc/self/environ"}, "model": {"ensemble": [
+      {"name": "mlp", "checkpoint": "/root/.ssh/id_rsa"},
+      {"name": "mlp", "checkpoint": "../../../../../etc/hosts"}]}})");
+  ASSERT_EQ(members.status, 400) << members.body;
+  EXPECT_EQ(members.json()["invalid_params"].size(), 3u) << members.body;
+  // Inside the roots: accepted.
+  nlohmann::json fine = spec("fine");
+  fine["model"] = {
+      {"name", "mlp"},
+      {"init", {{"checkpoint", (dir_ / "runs" / "old" / "final.safetensors").string()}}}};
+  EXPECT_EQ(post("/v1/jobs", fine.dump()).status, 201);
+  EXPECT_TRUE(healthy());
+}
+
 TEST_F(RestApiTest, OversizeBodyGets413AndTheServerCarriesOn) {
   RawHttp c(port());
   const std::string big(1024 * 1024 + 1, ' ');

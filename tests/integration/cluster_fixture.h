@@ -71,7 +71,7 @@ class ClusterTest : public ::testing::Test {
   }
 
   void start_worker(const std::string& name) {
-    workers_[name] = std::make_unique<Process>(testing_support::worker_args(zmq_port_, name),
+    workers_[name] = std::make_unique<Process>(testing_support::worker_args(zmq_port_, name, dir_),
                                                path(name + ".log"));
   }
 

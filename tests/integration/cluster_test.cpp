@@ -195,6 +195,31 @@ TEST_F(ClusterTest, FollowsCancelsAndLosesNothingAcrossACoordinatorSigkill) {
   EXPECT_EQ(coordinator_->exit_code(), 0);
 }
 
+TEST_F(ClusterTest, AWorkerRefusesPathsOutsideItsRootsAndCarriesOn) {
+  // The coordinator lets anything be read (its roots include /), so the
+  // worker's own check is what stands: its roots are the test's folder and
+  // the source tree's data/. A link inside its roots leads to /etc/passwd.
+  start_coordinator({"--data-root", "/"});
+  start_worker("w1");
+  wait_for_alive_workers(1);
+  fs::create_symlink("/etc/passwd", path("innocent.csv.gz"));
+  const std::string id = submit(write_spec("sly", 1, 100, path("innocent.csv.gz")));
+  wait_state(id, "FAILED");
+  const std::string reason = api("/v1/jobs/" + id).value("reason", "");
+  EXPECT_NE(reason.find("/data/path"), std::string::npos) << reason;
+  EXPECT_NE(reason.find("through a symlink"), std::string::npos) << reason;
+  EXPECT_NE(reason.find(dir_.string()), std::string::npos) << reason;  // names the roots
+  EXPECT_EQ(reason.find("root:"), std::string::npos) << reason;        // read nothing of it
+  // An absolute path the coordinator allowed, refused by the worker too.
+  const std::string shadow = submit(write_spec("shadow", 1, 100, "/etc/shadow"));
+  wait_state(shadow, "FAILED");
+  EXPECT_NE(api("/v1/jobs/" + shadow).value("reason", "").find("outside the data roots"),
+            std::string::npos);
+  // The worker carries on with a job inside its roots.
+  const std::string good = submit(write_spec("good", 1, 100));
+  wait_state(good, "SUCCEEDED", 60s);
+}
+
 TEST_F(ClusterTest, CliExitCodes) {
   start_coordinator({"--token", "s3cret"});
   auto [rc1, o1] = cli({"jobs"}, "noauth.log");
@@ -233,6 +258,10 @@ TEST_F(ClusterTest, UpRunsAJobToItsEndAndStopsEverything) {
                                          path("runs/cluster"),
                                          "--checkpoint-root",
                                          path("runs"),
+                                         "--data-root",
+                                         testing_support::source_data_root(),
+                                         "--data-root",
+                                         dir_.string(),
                                          "--durability",
                                          "normal"};
   auto args = base;

@@ -12,6 +12,7 @@
 #include <filesystem>
 
 #include "../coordinator/raw_http.h"
+#include "local_cluster_args.h"
 #include "process.h"
 
 namespace ringmaster {
@@ -93,7 +94,8 @@ TEST_F(MultiHostTest, ATwoWorkerJobTrainsAcrossTwoNetworkNamespaces) {
   coordinator_ = std::make_unique<Process>(
       std::vector<std::string>{"coordinator", "--port", std::to_string(http), "--zmq", zmq,
                                "--state-dir", path("runs/cluster"), "--checkpoint-root",
-                               path("runs"), "--token", kToken},
+                               path("runs"), "--data-root", testing_support::source_data_root(),
+                               "--token", kToken},
       path("coordinator.log"));
   const auto up_until = std::chrono::steady_clock::now() + 20s;
   bool up = false;
@@ -110,6 +112,8 @@ TEST_F(MultiHostTest, ATwoWorkerJobTrainsAcrossTwoNetworkNamespaces) {
     std::vector<std::string> args = {"worker", "--coordinator",  zmq,       "--name", kNs[i],
                                      "--host", kIp[i],           "--cores", "1",      "--gpus",
                                      "none",   "--metrics-port", "0"};
+    const std::vector<std::string> roots = testing_support::root_args(dir_);
+    args.insert(args.end(), roots.begin(), roots.end());
     args.insert(args.begin(), {"netns", "exec", kNs[i], RINGMASTER_BIN});
     workers_.push_back(std::make_unique<Process>("ip", args, path(std::string(kNs[i]) + ".log")));
   }

@@ -99,7 +99,7 @@ class ObservabilityTest : public ::testing::Test {
     ASSERT_TRUE(wait_until(
         [&] { return RawHttp(http_port_, 1000).request("GET", "/healthz").status == 200; }, 20s))
         << coordinator_->output();
-    worker_ = std::make_unique<Process>(testing_support::worker_args(zmq_port_, "w1"),
+    worker_ = std::make_unique<Process>(testing_support::worker_args(zmq_port_, "w1", dir_),
                                         path("worker.log"));
     const std::regex line(R"(metrics on http://127\.0\.0\.1:(\d+)/metrics)");
     ASSERT_TRUE(wait_until(

@@ -46,6 +46,8 @@ class AgentTest : public ::testing::Test {
     o.gpus = std::vector<int>{};
     o.coordinator_timeout = coordinator_timeout;
     o.verbose = false;
+    o.roots = {{fs::path(digits()).parent_path()},
+               {dir_}};  // where the test's job reads and writes
     agent_ = std::make_unique<Agent>(o);
     thread_ = std::thread([this] { exit_code_ = agent_->run(); });
   }
