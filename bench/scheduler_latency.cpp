@@ -31,6 +31,7 @@ class MemoryStore final : public rc::JobStore {
   void append_log(const std::string&, int64_t, const std::vector<std::string>&) override {}
   std::vector<std::string> read_log(const std::string&, int64_t, int64_t) override { return {}; }
   int64_t log_size(const std::string&) override { return 0; }
+  int64_t log_bytes(const std::string&) override { return 0; }
 
  private:
   int64_t seq_ = 1;

@@ -32,6 +32,7 @@ struct CoordinatorCliOptions {
   double metrics_retention = 600.0;
   int64_t max_restarts = 3;
   double restart_backoff = 5.0;
+  int64_t max_jobs = static_cast<int64_t>(coordinator::JobManager::kDefaultMaxJobs);
 };
 
 int run_coordinator(const CoordinatorCliOptions& o) {
@@ -55,6 +56,7 @@ int run_coordinator(const CoordinatorCliOptions& o) {
     return training::read_path_problems(spec, roots);
   };
   c.max_restarts = o.max_restarts;
+  c.max_jobs = static_cast<size_t>(o.max_jobs);
   c.restart_backoff_s = o.restart_backoff;
   try {
     c.token = resolve_token(o.token, o.token_file);
@@ -126,6 +128,11 @@ void add_coordinator_command(CLI::App& app, int& exit_code) {
                   "Times a job whose worker dies is queued again (to resume from its newest "
                   "checkpoint) before it fails, unless its spec's restart_policy says")
       ->check(CLI::Range(0, 100))
+      ->capture_default_str();
+  cmd->add_option("--max-jobs", o->max_jobs,
+                  "Jobs stored at most, finished ones included until deleted; a submission "
+                  "beyond gets 503 with Retry-After")
+      ->check(CLI::Range(int64_t{1}, int64_t{100000000}))
       ->capture_default_str();
   cmd->add_option("--restart-backoff", o->restart_backoff,
                   "Seconds such a job waits in the queue before it may start again")

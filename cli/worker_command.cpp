@@ -28,6 +28,7 @@ struct WorkerCliOptions {
   std::string coordinator = "tcp://127.0.0.1:5555";
   std::string name;
   int64_t cores = 0;
+  double memory_gib = 0.0;  // 0: physical memory
   std::string gpus = "all";
   double coordinator_timeout = 60.0;
   std::string host = "127.0.0.1";
@@ -43,6 +44,7 @@ int run_worker(const WorkerCliOptions& o) {
   a.name = o.name;
   a.host = o.host;
   a.cores = o.cores;
+  a.memory_bytes = static_cast<int64_t>(o.memory_gib * (1 << 30));
   if (!o.data_roots.empty()) a.roots.data.assign(o.data_roots.begin(), o.data_roots.end());
   if (!o.checkpoint_roots.empty())
     a.roots.checkpoints.assign(o.checkpoint_roots.begin(), o.checkpoint_roots.end());
@@ -121,6 +123,10 @@ void add_worker_command(CLI::App& app, int& exit_code) {
                   "Address the data-parallel ring listens on; peers must reach it "
                   "(default 127.0.0.1)");
   cmd->add_option("--cores", o->cores, "Cores to offer (default: all)")->check(CLI::Range(0, 4096));
+  cmd->add_option("--memory", o->memory_gib,
+                  "GiB of memory to offer; a task whose tensors would hold more fails naming the "
+                  "sizes (default: physical memory)")
+      ->check(CLI::Range(0.0, 1e6));
   cmd->add_option("--gpus", o->gpus,
                   "GPUs to offer: all, none, or CUDA ordinals such as 0,1 (after "
                   "CUDA_VISIBLE_DEVICES); a task gets resources.gpus of them")

@@ -71,7 +71,7 @@ Coordinator::Coordinator(CoordinatorOptions o) : impl_(std::make_unique<Impl>())
   Impl& s = *impl_;
   s.options = o;
   s.store = open_sqlite_job_store((state / "jobs.db").string(), o.durability);
-  s.jobs = std::make_unique<JobManager>(*s.store);
+  s.jobs = std::make_unique<JobManager>(*s.store, o.max_jobs);
   s.workers = std::make_unique<WorkerRegistry>(o.heartbeat_timeout);
   s.metrics = std::make_unique<CoordinatorMetrics>(o.metrics_retention);
   CoordinatorMetrics* metrics = s.metrics.get();

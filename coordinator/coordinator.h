@@ -12,6 +12,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "coordinator/job_manager.h"
 #include "coordinator/job_store.h"
 #include "coordinator/ps_host.h"
 #include "coordinator/submission.h"
@@ -36,6 +37,8 @@ struct CoordinatorOptions {
   std::chrono::milliseconds heartbeat_interval{1000};
   std::chrono::milliseconds heartbeat_timeout{5000};
   int http_threads = 2;
+  // Jobs stored at most (finished ones too, until deleted); more get 503.
+  size_t max_jobs = JobManager::kDefaultMaxJobs;
   // A finished job's per-job series (loss, accuracy, ...) leave /metrics this
   // long after it ended: long enough for Prometheus to scrape the last values.
   std::chrono::milliseconds metrics_retention{std::chrono::minutes(10)};

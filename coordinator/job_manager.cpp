@@ -16,10 +16,11 @@ JobDemand demand_of(const Job& j) {
 
 }  // namespace
 
-JobManager::JobManager(JobStore& store) : store_(store) {
+JobManager::JobManager(JobStore& store, size_t max_jobs) : store_(store), max_jobs_(max_jobs) {
   for (Job& j : store_.load_all()) {
     Entry e;
     e.log_lines = store_.log_size(j.id);
+    e.log_bytes = store_.log_bytes(j.id);
     const int64_t seq = j.seq;
     seq_of_[j.id] = seq;
     if (!j.idempotency_key.empty()) by_key_[j.idempotency_key] = seq;
@@ -91,6 +92,9 @@ JobManager::Submitted JobManager::submit(const NewJob& n) {
       return {view_locked(e), false};
     }
   }
+  if (by_seq_.size() >= max_jobs_)
+    throw TooManyJobs("the coordinator holds its maximum of " + std::to_string(max_jobs_) +
+                      " jobs (--max-jobs); delete finished ones (DELETE /v1/jobs/{id}) first");
   Job j;
   j.seq = next_seq_;
   j.id = "job-" + std::to_string(j.seq);
@@ -308,18 +312,32 @@ bool JobManager::append_logs(const std::string& id, const std::string& worker,
   Entry* e = find_locked(id);
   if (!e || e->job.state != JobState::kRunning || !on_worker_locked(*e, worker, attempt))
     return false;
+  static const std::string kFull = "[ringmaster: log truncated at " +
+                                   std::to_string(kMaxLogLinesPerJob) + " lines or " +
+                                   std::to_string(kMaxLogBytesPerJob >> 20) + " MiB]";
   std::vector<std::string> keep;
+  int64_t bytes = e->log_bytes;
   for (const auto& l : lines) {
-    if (e->log_lines + static_cast<int64_t>(keep.size()) >= kMaxLogLinesPerJob - 1) {
-      if (e->log_lines + static_cast<int64_t>(keep.size()) == kMaxLogLinesPerJob - 1)
-        keep.push_back("[ringmaster: log truncated at " + std::to_string(kMaxLogLinesPerJob) +
-                       " lines]");
+    const int64_t n = e->log_lines + static_cast<int64_t>(keep.size());
+    if (n >= kMaxLogLinesPerJob || bytes >= kMaxLogBytesPerJob) break;  // marked already
+    std::string line = l.size() <= kMaxLogLineBytes
+                           ? l
+                           : l.substr(0, kMaxLogLineBytes) + " [ringmaster: line cut at " +
+                                 std::to_string(kMaxLogLineBytes) + " bytes]";
+    // The last line that fits says the log is full.
+    if (n == kMaxLogLinesPerJob - 1 ||
+        bytes + static_cast<int64_t>(line.size() + kFull.size()) > kMaxLogBytesPerJob) {
+      keep.push_back(kFull);
+      bytes = kMaxLogBytesPerJob;
       break;
     }
-    keep.push_back(l);
+    bytes += static_cast<int64_t>(line.size());
+    keep.push_back(std::move(line));
   }
+  if (keep.empty()) return true;
   store_.append_log(id, e->log_lines, keep);
   e->log_lines += static_cast<int64_t>(keep.size());
+  e->log_bytes = bytes;
   return true;
 }
 

@@ -43,6 +43,12 @@ class IdempotencyConflict : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// The store holds as many jobs as it may (JobManager's max_jobs).
+class TooManyJobs : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
 // What a new job is made of (the handler validated all of it).
 struct NewJob {
   std::string name;
@@ -57,18 +63,24 @@ struct NewJob {
 class JobManager {
  public:
   static constexpr int64_t kMaxLogLinesPerJob = 100000;
+  // A longer line is cut to this many bytes (marked); a job's log stops
+  // (marked) once it holds kMaxLogBytesPerJob.
+  static constexpr size_t kMaxLogLineBytes = 4096;
+  static constexpr int64_t kMaxLogBytesPerJob = 16 << 20;
+  static constexpr size_t kDefaultMaxJobs = 10000;
   static constexpr size_t kMaxEpochReports = 100;  // most recent kept per job
 
   // Loads every job from the store, which it borrows (it must outlive the
   // manager). Throws StoreError.
-  explicit JobManager(JobStore& store);
+  // At most max_jobs jobs are stored (finished ones included, until deleted).
+  explicit JobManager(JobStore& store, size_t max_jobs = kDefaultMaxJobs);
 
   // --- for request handlers ---
   struct Submitted {
     JobView view;
     bool created = true;  // false: an earlier submit with the same Idempotency-Key
   };
-  // Throws IdempotencyConflict, StoreError.
+  // Throws IdempotencyConflict, TooManyJobs, StoreError.
   Submitted submit(const NewJob& job);
   std::optional<JobView> get(const std::string& id) const;
   // The most recent `limit` jobs (in the given state), in submission order.
@@ -156,6 +168,7 @@ class JobManager {
     std::string unschedulable;
     uint64_t flag_pass = 0;  // the set_unschedulable pass that last flagged it
     int64_t log_lines = 0;
+    int64_t log_bytes = 0;
     // A data-parallel job's ranks that reported success, and rank 0's result
     // (the job succeeds once every rank has, so their last log lines are in).
     std::set<std::string> finished_workers;
@@ -174,6 +187,7 @@ class JobManager {
   void erase_pending_locked(const Job& j);
 
   JobStore& store_;
+  size_t max_jobs_;
   mutable std::mutex mu_;
   std::map<int64_t, Entry> by_seq_;
   std::unordered_map<std::string, int64_t> seq_of_;

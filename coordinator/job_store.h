@@ -36,6 +36,8 @@ class JobStore {
   virtual std::vector<std::string> read_log(const std::string& job_id, int64_t from_line,
                                             int64_t max_lines) = 0;
   virtual int64_t log_size(const std::string& job_id) = 0;
+  // The bytes of a job's log lines (text only).
+  virtual int64_t log_bytes(const std::string& job_id) = 0;
 };
 
 enum class Durability {

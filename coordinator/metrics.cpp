@@ -21,7 +21,8 @@ constexpr JobState kStates[] = {JobState::kPending, JobState::kRunning, JobState
                                 JobState::kFailed, JobState::kCancelled};
 constexpr Rejection kRejections[] = {
     Rejection::kInvalidSpec,  Rejection::kBadRequest,          Rejection::kUnsupportedMediaType,
-    Rejection::kUnauthorized, Rejection::kIdempotencyConflict, Rejection::kStoreUnavailable};
+    Rejection::kUnauthorized, Rejection::kIdempotencyConflict, Rejection::kStoreUnavailable,
+    Rejection::kStoreFull};
 
 prometheus::MetricFamily family(const std::string& name, const std::string& help,
                                 prometheus::MetricType type) {
@@ -128,6 +129,8 @@ const char* to_string(Rejection r) {
       return "idempotency_conflict";
     case Rejection::kStoreUnavailable:
       return "store_unavailable";
+    case Rejection::kStoreFull:
+      return "store_full";
   }
   return "unknown";
 }

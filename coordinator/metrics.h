@@ -44,6 +44,7 @@ enum class Rejection {
   kUnauthorized,          // 401
   kIdempotencyConflict,   // 422
   kStoreUnavailable,      // 503
+  kStoreFull,             // 503: --max-jobs stored
 };
 const char* to_string(Rejection r);
 

@@ -177,6 +177,10 @@ HttpResponse RestApi::submit(const HttpRequest& req) const {
   } catch (const IdempotencyConflict& e) {
     return reject(Rejection::kIdempotencyConflict,
                   problem(422, "Idempotency-Key reused", e.what()));
+  } catch (const TooManyJobs& e) {
+    HttpResponse r = problem(503, "Job store full", e.what());
+    r.headers.emplace_back("Retry-After", "60");
+    return reject(Rejection::kStoreFull, std::move(r));
   } catch (const StoreError& e) {
     return reject(Rejection::kStoreUnavailable, problem(503, "Job store unavailable", e.what()));
   }

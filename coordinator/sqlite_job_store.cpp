@@ -131,6 +131,8 @@ class SqliteJobStore final : public JobStore {
           db_, "SELECT text FROM logs WHERE job_id = ?1 AND line >= ?2 ORDER BY line LIMIT ?3");
       log_size_ = std::make_unique<Statement>(
           db_, "SELECT coalesce(max(line) + 1, 0) FROM logs WHERE job_id = ?1");
+      log_bytes_ = std::make_unique<Statement>(
+          db_, "SELECT coalesce(sum(length(CAST(text AS BLOB))), 0) FROM logs WHERE job_id = ?1");
     } catch (...) {
       close();
       throw;
@@ -222,6 +224,13 @@ class SqliteJobStore final : public JobStore {
     return log_size_->step() ? log_size_->integer(0) : 0;
   }
 
+  int64_t log_bytes(const std::string& job_id) override {
+    std::lock_guard lock(mu_);
+    ResetGuard g{*log_bytes_};
+    log_bytes_->bind(1, job_id);
+    return log_bytes_->step() ? log_bytes_->integer(0) : 0;
+  }
+
  private:
   // BEGIN IMMEDIATE ... COMMIT, rolled back if the scope is left early.
   class Transaction {
@@ -260,13 +269,15 @@ class SqliteJobStore final : public JobStore {
     append_.reset();
     read_log_.reset();
     log_size_.reset();
+    log_bytes_.reset();
     if (db_) sqlite3_close(db_);
     db_ = nullptr;
   }
 
   std::mutex mu_;
   sqlite3* db_ = nullptr;
-  std::unique_ptr<Statement> put_, bump_seq_, remove_, remove_log_, append_, read_log_, log_size_;
+  std::unique_ptr<Statement> put_, bump_seq_, remove_, remove_log_, append_, read_log_, log_size_,
+      log_bytes_;
 };
 
 }  // namespace

@@ -23,6 +23,12 @@ std::string cuda_unavailable_reason();
 bool cuda_built();
 // Releases cached free blocks back to the system (all devices).
 void release_cached_memory();
+// A limit on the host memory tensors may hold, process-wide (0: none, the
+// default): an allocation that would pass it throws ops::Error naming the
+// sizes, so a job too big for its worker fails instead of being OOM-killed.
+// A worker sets it to the memory it offers.
+void set_host_memory_limit(size_t bytes);
+size_t host_memory_in_use();
 // Test aid: while on, every CUDA block handed out (fresh or cached) is first
 // filled with 0xFF bytes, NaN as f32 and f16, so a kernel that leaves an
 // output element unwritten fails its test. Also on when RM_CUDA_POISON=1.

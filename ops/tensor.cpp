@@ -56,8 +56,20 @@ std::string Device::str() const {
 }
 
 int64_t shape_numel(const Shape& s) {
+  // Shapes come from files and specs too: a product past 2^59 elements (so
+  // that bytes fit in 64 bits for any dtype) or a negative dimension is the
+  // input's fault, reported, never wrapped around.
+  constexpr int64_t kMaxElements = int64_t{1} << 59;
+  bool empty = false;
+  for (int64_t d : s) {
+    RM_THROW_IF(d < 0, "negative dimension in shape ", shape_str(s));
+    empty = empty || d == 0;
+  }
+  if (empty) return 0;
   int64_t n = 1;
-  for (int64_t d : s) n *= d;
+  for (int64_t d : s)
+    RM_THROW_IF(__builtin_mul_overflow(n, d, &n) || n > kMaxElements, "shape ", shape_str(s),
+                " has more than 2^59 elements");
   return n;
 }
 

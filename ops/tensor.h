@@ -35,6 +35,8 @@ struct Device {
 };
 
 using Shape = std::vector<int64_t>;
+// The product of the dimensions. Throws ops::Error for a negative dimension
+// or more than 2^59 elements (shapes read from files and specs).
 int64_t shape_numel(const Shape& s);
 std::string shape_str(const Shape& s);
 

@@ -511,6 +511,9 @@ Agent::Agent(AgentOptions options) : options_(std::move(options)) {
     const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
     options_.memory_bytes = pages > 0 && page > 0 ? static_cast<int64_t>(pages) * page : 0;
   }
+  // A task that would hold more than we offer fails naming the sizes, instead
+  // of the kernel killing the whole worker.
+  ops::set_host_memory_limit(static_cast<size_t>(options_.memory_bytes));
 }
 
 int Agent::run() {

@@ -34,7 +34,9 @@ struct AgentOptions {
   // device the runtime finds; the Agent's constructor resolves it and throws
   // ops::Error for an ordinal the runtime does not have.
   std::optional<std::vector<int>> gpus;
-  int64_t memory_bytes = 0;  // 0: physical memory
+  // Offered to the coordinator, and the limit on what a task's tensors may
+  // hold in this process (ops::set_host_memory_limit). 0: physical memory.
+  int64_t memory_bytes = 0;
   // Where specs may read data and read or write checkpoints; relative roots
   // are taken against the folder the Agent is constructed in.
   training::PathRoots roots = training::default_path_roots();

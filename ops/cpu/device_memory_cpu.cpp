@@ -48,6 +48,9 @@ void release_cached_memory() {
   cuda::release_cached();
 }
 
+void set_host_memory_limit(size_t bytes) { cpu::host_set_limit(bytes); }
+size_t host_memory_in_use() { return cpu::host_in_use(); }
+
 void set_cuda_alloc_poison(bool on) { cuda::set_alloc_poison(on); }
 
 void set_cpu_threads(int n) {

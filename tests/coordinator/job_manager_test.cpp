@@ -32,11 +32,20 @@ class JobManagerTest : public ::testing::Test {
     store_.reset();
     std::filesystem::remove_all(dir_);
   }
-  void reopen() {
+  void reopen(size_t max_jobs = JobManager::kDefaultMaxJobs) {
     jobs_.reset();
     store_.reset();
     store_ = open_sqlite_job_store((dir_ / "jobs.db").string(), Durability::kNormal);
-    jobs_ = std::make_unique<JobManager>(*store_);
+    jobs_ = std::make_unique<JobManager>(*store_, max_jobs);
+  }
+  // Every line of a job's log.
+  std::vector<std::string> all_logs(const std::string& id) {
+    return jobs_->read_logs(id, 0, JobManager::kMaxLogLinesPerJob + 10).lines;
+  }
+  static int64_t bytes_of(const std::vector<std::string>& lines) {
+    int64_t n = 0;
+    for (const auto& l : lines) n += static_cast<int64_t>(l.size());
+    return n;
   }
   std::string submit(const std::string& name, int64_t priority = 0) {
     return jobs_->submit(new_job(name, priority)).view.job.id;
@@ -131,6 +140,51 @@ TEST_F(JobManagerTest, OnlyFinishedJobsCanBeDeleted) {
   reopen();
   EXPECT_FALSE(jobs_->get(a));
   EXPECT_EQ(submit("b"), "job-2");  // ids are not reused
+}
+
+TEST_F(JobManagerTest, StoredJobsAreCappedAndDeletingOneMakesRoom) {
+  reopen(3);
+  const std::string a = submit("a");
+  submit("b");
+  submit("c");
+  try {
+    submit("d");
+    ADD_FAILURE() << "a fourth job was stored";
+  } catch (const TooManyJobs& e) {
+    EXPECT_NE(std::string(e.what()).find("maximum of 3 jobs"), std::string::npos) << e.what();
+  }
+  jobs_->cancel(a);
+  ASSERT_EQ(jobs_->remove(a), JobManager::RemoveResult::kRemoved);
+  EXPECT_EQ(submit("d"), "job-4");
+  reopen(3);  // the cap counts what the store holds after a restart too
+  EXPECT_THROW(submit("e"), TooManyJobs);
+}
+
+TEST_F(JobManagerTest, LogsAreCappedInBytesAndLongLinesAreCut) {
+  const std::string id = submit("chatty");
+  ASSERT_TRUE(jobs_->start({id, {"w1"}}));
+  const std::string huge(10000, 'x');
+  ASSERT_TRUE(jobs_->append_logs(id, "w1", {"short", huge}));
+  std::vector<std::string> log = all_logs(id);
+  ASSERT_EQ(log.size(), 2u);
+  EXPECT_EQ(log[0], "short");
+  EXPECT_EQ(log[1].substr(0, JobManager::kMaxLogLineBytes), huge.substr(0, 4096));
+  EXPECT_NE(log[1].find("[ringmaster: line cut at 4096 bytes]"), std::string::npos);
+  EXPECT_LT(log[1].size(), 4200u);
+  // 4 KiB lines in batches until well past the cap: the log stops at it, marked.
+  const std::vector<std::string> batch(256, std::string(4000, 'y'));  // ~1 MiB a batch
+  for (int i = 0; i < 24; ++i) ASSERT_TRUE(jobs_->append_logs(id, "w1", batch));
+  log = all_logs(id);
+  EXPECT_LE(bytes_of(log), JobManager::kMaxLogBytesPerJob);
+  EXPECT_GT(bytes_of(log), JobManager::kMaxLogBytesPerJob - 8192);
+  EXPECT_NE(log.back().find("log truncated"), std::string::npos) << log.back();
+  // Nothing more is kept, also after a coordinator restart.
+  const size_t lines = log.size();
+  reopen();
+  ASSERT_TRUE(jobs_->append_logs(id, "w1", batch));
+  log = all_logs(id);
+  EXPECT_LE(bytes_of(log), JobManager::kMaxLogBytesPerJob);
+  EXPECT_LE(log.size(), lines + 2);
 }
 
 TEST_F(JobManagerTest, ListFiltersByStateAndRequeueCountsARestart) {

@@ -136,6 +136,25 @@ TEST_F(RestApiTest, PathsOutsideTheRootsAreRefusedAtSubmission) {
   EXPECT_TRUE(healthy());
 }
 
+TEST_F(RestApiTest, AFullJobStoreGets503WithRetryAfter) {
+  options_.max_jobs = 2;
+  restart();
+  EXPECT_EQ(post("/v1/jobs", spec("one").dump()).status, 201);
+  EXPECT_EQ(post("/v1/jobs", spec("two").dump()).status, 201);
+  const RawResponse full = post("/v1/jobs", spec("three").dump());
+  EXPECT_EQ(full.status, 503);
+  EXPECT_EQ(full.header("retry-after"), "60");
+  EXPECT_NE(full.json()["detail"].get<std::string>().find("maximum of 2 jobs"), std::string::npos)
+      << full.body;
+  EXPECT_NE(get("/metrics").body.find("reason=\"store_full\"} 1"), std::string::npos);
+  // Deleting a finished job makes room.
+  post("/v1/jobs/job-1/cancel", "");
+  RawHttp c(port());
+  EXPECT_EQ(c.request("DELETE", "/v1/jobs/job-1").status, 204);
+  EXPECT_EQ(post("/v1/jobs", spec("three").dump()).status, 201);
+  EXPECT_TRUE(healthy());
+}
+
 TEST_F(RestApiTest, OversizeBodyGets413AndTheServerCarriesOn) {
   RawHttp c(port());
   const std::string big(1024 * 1024 + 1, ' ');

@@ -70,9 +70,10 @@ class ClusterTest : public ::testing::Test {
     FAIL() << "coordinator did not come up: " << coordinator_->output();
   }
 
-  void start_worker(const std::string& name) {
-    workers_[name] = std::make_unique<Process>(testing_support::worker_args(zmq_port_, name, dir_),
-                                               path(name + ".log"));
+  void start_worker(const std::string& name, const std::vector<std::string>& extra = {}) {
+    std::vector<std::string> args = testing_support::worker_args(zmq_port_, name, dir_);
+    args.insert(args.end(), extra.begin(), extra.end());
+    workers_[name] = std::make_unique<Process>(args, path(name + ".log"));
   }
 
   nlohmann::json api(const std::string& target) {

@@ -220,6 +220,24 @@ TEST_F(ClusterTest, AWorkerRefusesPathsOutsideItsRootsAndCarriesOn) {
   wait_state(good, "SUCCEEDED", 60s);
 }
 
+TEST_F(ClusterTest, AJobTooBigForItsWorkerFailsNamingTheSizesAndTheWorkerCarriesOn) {
+  start_coordinator();
+  start_worker("small", {"--memory", "0.5"});
+  wait_for_alive_workers(1);
+  // 65536 x 65536 f32 weights: 16 GiB, in a worker that offers half a GiB.
+  nlohmann::json big = nlohmann::json::parse(testing_support::slurp(write_spec("big", 1, 100)));
+  big["model"] = {{"name", "mlp"}, {"hidden", {65536, 65536}}};
+  std::ofstream(path("big.json")) << big.dump(2);
+  const std::string id = submit(path("big.json"));
+  wait_state(id, "FAILED");
+  const std::string reason = api("/v1/jobs/" + id).value("reason", "");
+  EXPECT_NE(reason.find("out of memory: 16.00 GiB more"), std::string::npos) << reason;
+  EXPECT_NE(reason.find("0.50 GiB this process may use"), std::string::npos) << reason;
+  // Still there, and the memory given back: a job that fits runs.
+  const std::string good = submit(write_spec("fits", 1, 100));
+  wait_state(good, "SUCCEEDED", 60s);
+}
+
 TEST_F(ClusterTest, CliExitCodes) {
   start_coordinator({"--token", "s3cret"});
   auto [rc1, o1] = cli({"jobs"}, "noauth.log");
