@@ -27,6 +27,7 @@ struct CoordinatorCliOptions {
   std::string checkpoint_root = "runs";
   std::vector<std::string> data_roots;  // empty: the defaults
   std::string token, token_file;
+  std::string curve_key, allow_workers;
   std::string durability = "full";
   double heartbeat_timeout = 5.0;
   double metrics_retention = 600.0;
@@ -57,6 +58,8 @@ int run_coordinator(const CoordinatorCliOptions& o) {
   };
   c.max_restarts = o.max_restarts;
   c.max_jobs = static_cast<size_t>(o.max_jobs);
+  c.curve_key_file = o.curve_key;
+  c.worker_allowlist = o.allow_workers;
   c.restart_backoff_s = o.restart_backoff;
   try {
     c.token = resolve_token(o.token, o.token_file);
@@ -80,6 +83,9 @@ int run_coordinator(const CoordinatorCliOptions& o) {
               o.host.c_str(), static_cast<unsigned>(coord->http_port()),
               coord->zmq_endpoint().c_str(), o.state_dir.c_str(),
               c.token.empty() ? "" : " (bearer token required)");
+  if (!c.curve_key_file.empty())
+    std::printf("coordinator: control plane encrypted (CURVE); workers allowed by %s\n",
+                c.worker_allowlist.c_str());
   std::fflush(stdout);
   while (!stop_requested()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
   std::printf("coordinator: stopping\n");
@@ -111,6 +117,13 @@ void add_coordinator_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--token", o->token,
                   "Bearer token clients must send (default: RINGMASTER_TOKEN)");
   cmd->add_option("--token-file", o->token_file, "Read the bearer token from this file");
+  cmd->add_option("--curve-key", o->curve_key,
+                  "The coordinator's CURVE keypair (NAME.key from `ringmaster keygen NAME`): the "
+                  "control plane is encrypted and only --allow-workers keys may connect; "
+                  "required for a non-loopback --zmq");
+  cmd->add_option("--allow-workers", o->allow_workers,
+                  "File of worker public keys (one per line) the control plane accepts; "
+                  "re-read when it changes");
   cmd->add_option("--durability", o->durability,
                   "full: fsync every state change (survives power loss); normal: survives a "
                   "killed process, not a power cut, and is much faster")

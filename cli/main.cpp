@@ -5,6 +5,7 @@
 #include "cli/cancel_command.h"
 #include "cli/coordinator_command.h"
 #include "cli/jobs_command.h"
+#include "cli/keygen_command.h"
 #include "cli/logs_command.h"
 #include "cli/ps_command.h"
 #include "cli/status_command.h"
@@ -30,6 +31,7 @@ int main(int argc, char** argv) {
   ringmaster::cli::add_coordinator_command(app, exit_code);
   ringmaster::cli::add_worker_command(app, exit_code);
   ringmaster::cli::add_ps_command(app, exit_code);
+  ringmaster::cli::add_keygen_command(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

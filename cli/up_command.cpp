@@ -21,6 +21,7 @@
 #include "cli/follow.h"
 #include "cli/signals.h"
 #include "cli/submit_command.h"
+#include "comm/curve.h"
 #include "ops/check.h"
 #include "ops/device_memory.h"
 #include "worker/gpu_placement.h"
@@ -77,6 +78,18 @@ class Cluster {
     if (ec) return fail("cannot create " + state_.string() + ": " + ec.message());
     const fs::path endpoints = state_ / "coordinator.json";
     fs::remove(endpoints, ec);  // a stale one from a killed run must not fool us
+    // Fresh CURVE keys for this run: the control plane is encrypted and only
+    // our own workers' key is allowed.
+    const fs::path keys = state_ / "keys";
+    try {
+      fs::create_directories(keys);
+      comm::write_curve_keypair((keys / "coordinator").string(), comm::make_curve_keypair());
+      const comm::CurveKeypair worker_keys = comm::make_curve_keypair();
+      comm::write_curve_keypair((keys / "worker").string(), worker_keys);
+      std::ofstream(keys / "workers.allow") << worker_keys.public_key << "  # ringmaster up\n";
+    } catch (const std::exception& e) {
+      return fail(std::string("cannot make the cluster's keys: ") + e.what());
+    }
 
     std::vector<std::string> args = {"coordinator",
                                      "--host",
@@ -90,7 +103,11 @@ class Cluster {
                                      "--checkpoint-root",
                                      o_.checkpoint_root,
                                      "--durability",
-                                     o_.durability};
+                                     o_.durability,
+                                     "--curve-key",
+                                     (keys / "coordinator.key").string(),
+                                     "--allow-workers",
+                                     (keys / "workers.allow").string()};
     if (!token.empty()) args.insert(args.end(), {"--token", token});
     for (const std::string& root : o_.data_roots) args.insert(args.end(), {"--data-root", root});
     coordinator_.start(args, (state_ / "coordinator.log").string());
@@ -133,7 +150,11 @@ class Cluster {
                                               "--metrics-port",
                                               "0",
                                               "--checkpoint-root",
-                                              o_.checkpoint_root};
+                                              o_.checkpoint_root,
+                                              "--curve-key",
+                                              (keys / "worker.key").string(),
+                                              "--coordinator-key",
+                                              (keys / "coordinator.pub").string()};
       for (const std::string& root : o_.data_roots)
         worker_args.insert(worker_args.end(), {"--data-root", root});
       w->start(worker_args, (state_ / ("worker-" + std::to_string(i) + ".log")).string());

@@ -15,6 +15,7 @@
 
 #include "cli/exit_codes.h"
 #include "cli/signals.h"
+#include "comm/curve.h"
 #include "comm/transport.h"
 #include "ops/check.h"
 #include "worker/agent.h"
@@ -34,6 +35,7 @@ struct WorkerCliOptions {
   std::string host = "127.0.0.1";
   std::string metrics_host = "127.0.0.1";
   int metrics_port = kDefaultWorkerMetricsPort;
+  std::string curve_key, coordinator_key;
   std::vector<std::string> data_roots;        // empty: the defaults
   std::vector<std::string> checkpoint_roots;  // empty: the defaults
 };
@@ -45,6 +47,21 @@ int run_worker(const WorkerCliOptions& o) {
   a.host = o.host;
   a.cores = o.cores;
   a.memory_bytes = static_cast<int64_t>(o.memory_gib * (1 << 30));
+  if (o.curve_key.empty() != o.coordinator_key.empty()) {
+    std::fprintf(stderr, "ringmaster worker: --curve-key and --coordinator-key go together\n");
+    return kExitUsage;
+  }
+  if (!o.curve_key.empty()) {
+    try {
+      const comm::CurveKeypair keys = comm::read_curve_keypair(o.curve_key);
+      a.curve_public_key = keys.public_key;
+      a.curve_secret_key = keys.secret_key;
+      a.coordinator_key = comm::read_curve_public_key(o.coordinator_key);
+    } catch (const comm::TransportError& e) {
+      std::fprintf(stderr, "ringmaster worker: %s\n", e.what());
+      return kExitUsage;
+    }
+  }
   if (!o.data_roots.empty()) a.roots.data.assign(o.data_roots.begin(), o.data_roots.end());
   if (!o.checkpoint_roots.empty())
     a.roots.checkpoints.assign(o.checkpoint_roots.begin(), o.checkpoint_roots.end());
@@ -131,6 +148,11 @@ void add_worker_command(CLI::App& app, int& exit_code) {
                   "GPUs to offer: all, none, or CUDA ordinals such as 0,1 (after "
                   "CUDA_VISIBLE_DEVICES); a task gets resources.gpus of them")
       ->capture_default_str();
+  cmd->add_option("--curve-key", o->curve_key,
+                  "This worker's CURVE keypair (NAME.key from `ringmaster keygen NAME`), for a "
+                  "coordinator that only lets allowed keys in");
+  cmd->add_option("--coordinator-key", o->coordinator_key,
+                  "The coordinator's CURVE public key, or a .pub or .key file holding it");
   cmd->add_option("--data-root", o->data_roots,
                   "A folder specs may read data from (data.path, pretrained weights); "
                   "repeat for several (default: /usr/share/datasets and ./data)");

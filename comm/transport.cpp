@@ -5,6 +5,7 @@
 
 #include <cerrno>
 
+#include "comm/curve.h"
 #include "comm/zmq_check.h"
 
 namespace ringmaster::comm {
@@ -31,12 +32,19 @@ Socket::Socket(Context& ctx, SocketKind kind, const SocketOptions& options) : ki
   const int hwm = options.send_high_water_mark;
   ZMQ_CHECK(zmq_setsockopt(socket_, ZMQ_SNDHWM, &hwm, sizeof hwm));
   ZMQ_CHECK(zmq_setsockopt(socket_, ZMQ_RCVHWM, &hwm, sizeof hwm));
+  apply_curve(options);
+  if (options.heartbeat_ms > 0) {
+    const int ivl = options.heartbeat_ms / 3, timeout = options.heartbeat_ms;
+    ZMQ_CHECK(zmq_setsockopt(socket_, ZMQ_HEARTBEAT_IVL, &ivl, sizeof ivl));
+    ZMQ_CHECK(zmq_setsockopt(socket_, ZMQ_HEARTBEAT_TIMEOUT, &timeout, sizeof timeout));
+  }
   if (kind == SocketKind::kRouter) {
-    // Unroutable sends fail (EHOSTUNREACH) instead of vanishing silently, and a
-    // worker that reconnects with its identity takes it over from its stale pipe.
-    const int on = 1;
+    // Unroutable sends fail (EHOSTUNREACH) instead of vanishing silently, and
+    // (with handover) a worker that reconnects with its identity takes it
+    // over from its stale pipe.
+    const int on = 1, handover = options.router_handover ? 1 : 0;
     ZMQ_CHECK(zmq_setsockopt(socket_, ZMQ_ROUTER_MANDATORY, &on, sizeof on));
-    ZMQ_CHECK(zmq_setsockopt(socket_, ZMQ_ROUTER_HANDOVER, &on, sizeof on));
+    ZMQ_CHECK(zmq_setsockopt(socket_, ZMQ_ROUTER_HANDOVER, &handover, sizeof handover));
   } else {
     if (!options.identity.empty())
       ZMQ_CHECK(zmq_setsockopt(socket_, ZMQ_ROUTING_ID, options.identity.data(),
@@ -51,6 +59,30 @@ Socket::Socket(Context& ctx, SocketKind kind, const SocketOptions& options) : ki
 }
 
 Socket::~Socket() { ZMQ_CHECK(zmq_close(socket_)); }
+
+void Socket::apply_curve(const SocketOptions& o) {
+  if (o.curve_secret_key.empty()) return;
+  auto set_key = [this](int option, const std::string& key, const char* what) {
+    if (!is_z85_key(key)) {
+      ZMQ_CHECK(zmq_close(socket_));
+      throw TransportError(std::string("CURVE ") + what + " is not 40 Z85 characters");
+    }
+    ZMQ_CHECK(zmq_setsockopt(socket_, option, key.c_str(), key.size()));
+  };
+  if (o.curve_server_key.empty()) {
+    const int on = 1;
+    ZMQ_CHECK(zmq_setsockopt(socket_, ZMQ_CURVE_SERVER, &on, sizeof on));
+    set_key(ZMQ_CURVE_SECRETKEY, o.curve_secret_key, "secret key");
+    // libzmq 4.3 lets every client in when the context has no ZAP handler
+    // (enforcing one is a draft option): the owner must run a
+    // ZapAuthenticator on the context before binding.
+    ZMQ_CHECK(zmq_setsockopt(socket_, ZMQ_ZAP_DOMAIN, o.zap_domain.data(), o.zap_domain.size()));
+  } else {
+    set_key(ZMQ_CURVE_SERVERKEY, o.curve_server_key, "server key");
+    set_key(ZMQ_CURVE_PUBLICKEY, o.curve_public_key, "public key");
+    set_key(ZMQ_CURVE_SECRETKEY, o.curve_secret_key, "secret key");
+  }
+}
 
 void Socket::bind(const std::string& endpoint) {
   if (zmq_bind(socket_, endpoint.c_str()) == -1)
@@ -109,6 +141,10 @@ std::optional<Envelope> Socket::receive(std::chrono::milliseconds timeout) {
     const char* data = static_cast<const char*>(zmq_msg_data(&part));
     const size_t size = zmq_msg_size(&part);
     const bool more = zmq_msg_more(&part) != 0;
+    // Set on the frames a peer sent (not on the routing id a ROUTER adds).
+    if (env.user_id.empty()) {
+      if (const char* uid = zmq_msg_gets(&part, "User-Id"); uid != nullptr) env.user_id = uid;
+    }
     if (first && kind_ == SocketKind::kRouter) {
       env.peer.assign(data, size);
     } else if (env.frames.size() < kMaxFrames) {

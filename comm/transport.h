@@ -45,6 +45,21 @@ struct SocketOptions {
   bool immediate = false;  // DEALER: queue only to a live connection, so a send while
                            // disconnected fails instead of piling up stale messages
   int linger_ms = 0;       // how long close waits to flush queued messages
+  // CURVE (curve.h): with a secret key the socket is encrypted and
+  // authenticated. A server (no curve_server_key) has its handshakes checked
+  // by the context's ZAP handler (zap_authenticator.h) under zap_domain,
+  // which must be running before the bind (libzmq lets everyone in without
+  // one); a client names the server's public key and gives its own pair.
+  std::string curve_secret_key;
+  std::string curve_public_key;  // client: ours
+  std::string curve_server_key;  // client: the server's
+  std::string zap_domain;        // server
+  // ROUTER: a peer connecting with a routing id already in use takes it
+  // over. Off where ids must stay with their first (authenticated) owner.
+  bool router_handover = true;
+  // ZMTP heartbeats: a peer silent this long is disconnected (0: off), so a
+  // dead connection does not hold its routing id.
+  int heartbeat_ms = 0;
 };
 
 // Frames as they travel, plus the peer's routing identity on a ROUTER
@@ -54,6 +69,9 @@ struct Envelope {
   std::string peer;
   std::vector<std::string> frames;
   bool overflow = false;
+  // The sender's authenticated CURVE public key (Z85), as the ZAP handler
+  // named it; empty on a socket without CURVE.
+  std::string user_id;
 };
 
 // A socket. Not thread-safe: use each from one thread. Never blocks longer
@@ -80,6 +98,8 @@ class Socket {
   std::string endpoint() const;
 
  private:
+  void apply_curve(const SocketOptions& options);  // throws TransportError for a bad key
+
   void* socket_;
   SocketKind kind_;
 };

@@ -42,7 +42,23 @@ ControlPlane::ControlPlane(comm::Context& ctx, JobManager& jobs, WorkerRegistry&
 ControlPlane::~ControlPlane() { stop(); }
 
 void ControlPlane::start() {
-  socket_ = std::make_unique<comm::Socket>(ctx_, comm::SocketKind::kRouter);
+  comm::SocketOptions so;
+  if (!options_.curve_secret_key.empty()) {
+    // Handshakes are checked before the socket is bound, so no stranger is
+    // ever connected; ids stay with their first key (no handover), and ZMTP
+    // heartbeats drop a dead connection so its worker can come back.
+    allowlist_ = std::make_unique<comm::CurveAllowlist>(options_.worker_allowlist);
+    comm::CurveAllowlist* allowlist = allowlist_.get();
+    zap_ = std::make_unique<comm::ZapAuthenticator>(
+        ctx_, [allowlist](const std::string& domain, const std::string& key, const std::string&) {
+          return domain == "control" && allowlist->allows(key);
+        });
+    so.curve_secret_key = options_.curve_secret_key;
+    so.zap_domain = "control";
+    so.router_handover = false;
+    so.heartbeat_ms = 3000;
+  }
+  socket_ = std::make_unique<comm::Socket>(ctx_, comm::SocketKind::kRouter, so);
   socket_->bind(options_.endpoint);
   endpoint_ = socket_->endpoint();
   // Shards listen on the control plane's host ("tcp://HOST:PORT").
@@ -59,11 +75,22 @@ void ControlPlane::stop() {
   if (thread_.joinable()) thread_.join();
   ps_host_.reset();
   socket_.reset();
+  zap_.reset();
 }
 
 ControlPlane::Stats ControlPlane::stats() const {
-  std::lock_guard lock(stats_mu_);
-  return stats_;
+  Stats s;
+  {
+    std::lock_guard lock(stats_mu_);
+    s = stats_;
+  }
+  if (zap_) {
+    for (const auto& [domain, c] : zap_->counts()) {
+      s.auth_accepted += c.accepted;
+      s.auth_refused += c.refused;
+    }
+  }
+  return s;
 }
 
 void ControlPlane::run() {
@@ -132,6 +159,18 @@ void ControlPlane::handle(const comm::Envelope& env) {
     return bad(env.peer, e.code(), e.what());
   }
   const std::string& peer = env.peer;
+  if (zap_) {
+    // An allowed key may not speak for a worker id another key registered.
+    auto [it, first] = key_of_worker_.emplace(peer, env.user_id);
+    if (!first && it->second != env.user_id) {
+      std::fprintf(stderr,
+                   "coordinator: refused a message for worker %s from key %s: the id belongs "
+                   "to key %s\n",
+                   peer.c_str(), env.user_id.c_str(), it->second.c_str());
+      return bad(peer, "identity_taken",
+                 "worker id " + peer + " belongs to another key; pick another --name", m.type);
+    }
+  }
   if (m.type == "register") return on_register(peer, m);
   if (!workers_.touch(peer, std::chrono::steady_clock::now()))
     return send(peer, comm::make_error("unknown_worker", "register first", m.type));

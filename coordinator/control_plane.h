@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "comm/transport.h"
+#include "comm/zap_authenticator.h"
 #include "coordinator/job_manager.h"
 #include "coordinator/ps_host.h"
 #include "coordinator/submission.h"
@@ -36,6 +37,12 @@ struct ControlPlaneOptions {
   PsUpdateMaker ps_update;
   // Reads a job's sync section when it is assigned (submission.h).
   SpecParser parse_spec;
+  // CURVE (comm/curve.h): the coordinator's secret key and the file of
+  // worker public keys allowed to connect (re-read when it changes). Empty:
+  // plain TCP (loopback only; the Coordinator refuses anything else). With
+  // CURVE a worker id stays with the key that first registered it.
+  std::string curve_secret_key;
+  std::string worker_allowlist;
 };
 
 class ControlPlane {
@@ -43,6 +50,7 @@ class ControlPlane {
   struct Stats {
     uint64_t received = 0, bad_messages = 0, sent = 0, send_failures = 0;
     std::map<std::string, uint64_t> bad_by_code;
+    uint64_t auth_accepted = 0, auth_refused = 0;
   };
 
   // Borrows everything; all must outlive it.
@@ -77,6 +85,11 @@ class ControlPlane {
   JobManager& jobs_;
   WorkerRegistry& workers_;
   ControlPlaneOptions options_;
+  // With CURVE: the allowlist and the context's ZAP handler (before the
+  // socket, which it must outlive), and each worker id's key (loop thread).
+  std::unique_ptr<comm::CurveAllowlist> allowlist_;
+  std::unique_ptr<comm::ZapAuthenticator> zap_;
+  std::map<std::string, std::string> key_of_worker_;
   std::unique_ptr<comm::Socket> socket_;
   std::string endpoint_;
   std::thread thread_;

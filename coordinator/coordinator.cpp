@@ -9,6 +9,7 @@
 
 #include <prometheus/registry.h>
 
+#include "comm/curve.h"
 #include "comm/metrics.h"
 #include "comm/transport.h"
 #include "coordinator/control_plane.h"
@@ -56,10 +57,22 @@ Coordinator::Coordinator(CoordinatorOptions o) : impl_(std::make_unique<Impl>())
       throw ConfigError("refusing to serve the REST API on " + o.http_address +
                         " without a token: set --token, --token-file or RINGMASTER_TOKEN, or "
                         "bind 127.0.0.1");
-    const std::string zmq_host = zmq_endpoint_host(o.zmq_endpoint);
-    if (zmq_host.empty() || !is_loopback_address(zmq_host))
-      throw ConfigError("refusing to bind the control plane on " + o.zmq_endpoint +
-                        " without a token: set a token, or bind tcp://127.0.0.1:PORT");
+  }
+  const std::string zmq_host = zmq_endpoint_host(o.zmq_endpoint);
+  if (o.curve_key_file.empty() && (zmq_host.empty() || !is_loopback_address(zmq_host)))
+    throw ConfigError("refusing to bind the control plane on " + o.zmq_endpoint +
+                      " without CURVE: give --curve-key and --allow-workers (keys from "
+                      "`ringmaster keygen`), or bind tcp://127.0.0.1:PORT");
+  std::string curve_secret;
+  if (!o.curve_key_file.empty()) {
+    if (o.worker_allowlist.empty())
+      throw ConfigError("--curve-key needs --allow-workers: the file of worker public keys");
+    try {
+      curve_secret = comm::read_curve_keypair(o.curve_key_file).secret_key;
+      comm::read_curve_allowlist(o.worker_allowlist);
+    } catch (const comm::TransportError& e) {
+      throw ConfigError(e.what());
+    }
   }
   std::error_code ec;
   const fs::path state = fs::absolute(o.state_dir);
@@ -83,6 +96,8 @@ Coordinator::Coordinator(CoordinatorOptions o) : impl_(std::make_unique<Impl>())
   cp.metrics = metrics;
   cp.ps_update = o.ps_update;
   cp.parse_spec = o.parse_spec;
+  cp.curve_secret_key = curve_secret;
+  cp.worker_allowlist = o.worker_allowlist;
   s.control = std::make_unique<ControlPlane>(s.ctx, *s.jobs, *s.workers, cp);
   RestOptions rest;
   rest.token = o.token;
@@ -96,9 +111,10 @@ Coordinator::Coordinator(CoordinatorOptions o) : impl_(std::make_unique<Impl>())
   s.metric_sources = {cluster_collector(*s.jobs, *s.workers,
                                         [control] {
                                           const ControlPlane::Stats st = control->stats();
-                                          return ControlCounters{st.received, st.bad_messages,
-                                                                 st.sent, st.send_failures,
-                                                                 st.bad_by_code};
+                                          return ControlCounters{st.received,    st.bad_messages,
+                                                                 st.sent,        st.send_failures,
+                                                                 st.bad_by_code, st.auth_accepted,
+                                                                 st.auth_refused};
                                         }),
                       s.metrics->registry(), comm::comm_registry(), comm::process_collector()};
   rest.metrics = metrics;

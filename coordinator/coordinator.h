@@ -33,6 +33,11 @@ struct CoordinatorOptions {
   std::string state_dir = "runs/cluster";
   std::string checkpoint_root = "runs";
   std::string token;  // empty: no authentication (loopback only)
+  // CURVE on the control plane (comm/curve.h): the coordinator's .key file
+  // and the allowlist of worker public keys (re-read when it changes).
+  // Required to bind the control plane to anything but loopback.
+  std::string curve_key_file;
+  std::string worker_allowlist;
   Durability durability = Durability::kFull;
   std::chrono::milliseconds heartbeat_interval{1000};
   std::chrono::milliseconds heartbeat_timeout{5000};

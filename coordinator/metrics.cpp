@@ -102,7 +102,17 @@ class ClusterCollector : public prometheus::Collectable {
                             MetricType::Counter);
       for (const auto& [code, n] : c.bad_by_code)
         sample(by_code, static_cast<double>(n), {{"code", code}});
-      for (auto* f : {&received, &sent, &failures, &bad, &by_code}) out.push_back(std::move(*f));
+      auto refused = family("ringmaster_control_auth_refused_total",
+                            "CURVE handshakes refused on the control plane (a key not in the "
+                            "allowlist).",
+                            MetricType::Counter);
+      sample(refused, static_cast<double>(c.auth_refused));
+      auto accepted =
+          family("ringmaster_control_auth_accepted_total",
+                 "CURVE handshakes accepted on the control plane.", MetricType::Counter);
+      sample(accepted, static_cast<double>(c.auth_accepted));
+      for (auto* f : {&received, &sent, &failures, &bad, &by_code, &refused, &accepted})
+        out.push_back(std::move(*f));
     }
     return out;
   }

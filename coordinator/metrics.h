@@ -104,6 +104,7 @@ class CoordinatorMetrics {
 struct ControlCounters {
   uint64_t received = 0, bad_messages = 0, sent = 0, send_failures = 0;
   std::map<std::string, uint64_t> bad_by_code;
+  uint64_t auth_accepted = 0, auth_refused = 0;  // CURVE handshakes (ZAP answers)
 };
 // Jobs by state, unschedulable jobs, workers by state (idle, busy, dead),
 // seconds since each worker's last heartbeat, and the control-plane counters,

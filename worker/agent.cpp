@@ -33,6 +33,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
+using std::chrono::seconds;
 
 std::string default_name() {
   char host[256] = {0};
@@ -203,9 +204,29 @@ class Loop {
   Loop(const AgentOptions& o, const std::atomic<bool>& stop)
       : o_(o),
         stop_(stop),
-        socket_(ctx_, comm::SocketKind::kDealer,
-                comm::SocketOptions{.identity = o.name, .immediate = true, .linger_ms = 1000}) {
-    socket_.connect(o.coordinator);
+        socket_(
+            std::make_unique<comm::Socket>(ctx_, comm::SocketKind::kDealer, socket_options(o))) {
+    socket_->connect(o.coordinator);
+  }
+
+  // libzmq does not retry a CURVE handshake the coordinator refused (a key
+  // not yet in its allowlist): a fresh socket tries again.
+  void reconnect_if_unheard(Clock::time_point now) {
+    if (o_.curve_secret_key.empty() || now - last_heard_ < seconds(5) ||
+        now - last_reconnect_ < seconds(5))
+      return;
+    last_reconnect_ = now;
+    socket_ = std::make_unique<comm::Socket>(ctx_, comm::SocketKind::kDealer, socket_options(o_));
+    socket_->connect(o_.coordinator);
+  }
+
+  static comm::SocketOptions socket_options(const AgentOptions& o) {
+    comm::SocketOptions so{.identity = o.name, .immediate = true, .linger_ms = 1000};
+    so.curve_secret_key = o.curve_secret_key;
+    so.curve_public_key = o.curve_public_key;
+    so.curve_server_key = o.coordinator_key;
+    so.heartbeat_ms = o.curve_secret_key.empty() ? 0 : 3000;
+    return so;
   }
 
   int run() {
@@ -213,12 +234,13 @@ class Loop {
     int code = 0;
     while (true) {
       if (stop_.load() && !stopping_) begin_stop();
-      auto env = socket_.receive(milliseconds(50));
+      auto env = socket_->receive(milliseconds(50));
       for (int n = 0; env && n < 100; ++n) {
         handle(*env);
-        env = socket_.receive(milliseconds(0));
+        env = socket_->receive(milliseconds(0));
       }
       const auto now = Clock::now();
+      reconnect_if_unheard(now);
       pump_task();
       if (stopping_ && !task_) break;
       if (stopping_ && now - stop_began_ > o_.shutdown_grace) {
@@ -230,7 +252,12 @@ class Loop {
       resend_reports(now);
       if (now - last_heard_ > o_.coordinator_timeout) {
         log("no word from the coordinator at " + o_.coordinator + " for " +
-            std::to_string(o_.coordinator_timeout.count() / 1000) + " s; giving up");
+            std::to_string(o_.coordinator_timeout.count() / 1000) + " s; giving up" +
+            (o_.curve_secret_key.empty()
+                 ? std::string(" (a coordinator with CURVE needs --curve-key and "
+                               "--coordinator-key)")
+                 : std::string(" (CURVE: is --coordinator-key the coordinator's, and this "
+                               "worker's public key in its allowlist?)")));
         code = 3;
         if (task_) {
           task_->cancel = true;
@@ -247,7 +274,7 @@ class Loop {
     if (o_.verbose) std::fprintf(stderr, "worker %s: %s\n", o_.name.c_str(), s.c_str());
   }
 
-  void send(const comm::Message& m) { socket_.send("", m); }
+  void send(const comm::Message& m) { socket_->send("", m); }
 
   nlohmann::json tasks_json() const {
     nlohmann::json tasks = nlohmann::json::array();
@@ -486,12 +513,12 @@ class Loop {
   const AgentOptions& o_;
   const std::atomic<bool>& stop_;
   comm::Context ctx_;
-  comm::Socket socket_;
+  std::unique_ptr<comm::Socket> socket_;
   bool registered_ = false;
   bool stopping_ = false;
   milliseconds heartbeat_interval_{1000};
   Clock::time_point last_register_{}, last_heartbeat_{}, last_heard_{}, stop_began_{};
-  Clock::time_point last_rendezvous_{};
+  Clock::time_point last_rendezvous_{}, last_reconnect_{};
   std::unique_ptr<Task> task_;
   std::map<std::pair<std::string, int64_t>, Report> reports_;  // by job id and attempt
 };

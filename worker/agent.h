@@ -29,6 +29,10 @@ struct AgentOptions {
   // The address this worker's data-parallel ring listens on: peers on other
   // hosts must reach it (this host's address on their network).
   std::string host = "127.0.0.1";
+  // CURVE (comm/curve.h): this worker's keypair and the coordinator's public
+  // key. Empty: plain TCP (a coordinator with CURVE never hears us).
+  std::string curve_public_key, curve_secret_key;
+  std::string coordinator_key;
   int64_t cores = 0;  // 0: the cores this process may use
   // The GPUs offered, by CUDA ordinal (see gpu_placement.h). Unset: every
   // device the runtime finds; the Agent's constructor resolves it and throws

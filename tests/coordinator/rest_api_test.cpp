@@ -6,6 +6,9 @@
 // bearer tokens, and the coordinator staying up through all of it.
 #include <gtest/gtest.h>
 
+#include <fstream>
+
+#include "comm/curve.h"
 #include "coordinator_fixture.h"
 
 namespace ringmaster::coordinator {
@@ -285,14 +288,29 @@ TEST_F(RestAuthTest, TokenIsRequiredEverywhereButHealthz) {
   EXPECT_EQ(get("/healthz").status, 200);
 }
 
-TEST_F(RestAuthTest, NonLoopbackWithoutATokenIsRefused) {
+TEST_F(RestAuthTest, NonLoopbackWithoutATokenOrCurveIsRefused) {
   options_.http_address = "0.0.0.0";
   EXPECT_THROW(Coordinator c(options_), ConfigError);
   options_.http_address = "127.0.0.1";
+  // The control plane: a token is not enough, it needs CURVE.
   options_.zmq_endpoint = "tcp://0.0.0.0:*";
-  EXPECT_THROW(Coordinator c(options_), ConfigError);
   options_.token = "t";
+  try {
+    Coordinator c(options_);
+    ADD_FAILURE() << "a plain control plane on 0.0.0.0 was accepted";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("without CURVE"), std::string::npos) << e.what();
+  }
+  comm::write_curve_keypair((dir_ / "coord").string(), comm::make_curve_keypair());
+  options_.curve_key_file = (dir_ / "coord.key").string();
+  EXPECT_THROW(Coordinator c(options_), ConfigError);  // no allowlist
+  std::ofstream(dir_ / "allow") << comm::make_curve_keypair().public_key << "\n";
+  options_.worker_allowlist = (dir_ / "allow").string();
   EXPECT_NO_THROW(Coordinator c(options_));
+  // A damaged key file is a ConfigError naming it.
+  std::ofstream(dir_ / "bad.key") << "secret short\n";
+  options_.curve_key_file = (dir_ / "bad.key").string();
+  EXPECT_THROW(Coordinator c(options_), ConfigError);
 }
 
 }  // namespace

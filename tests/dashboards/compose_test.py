@@ -91,7 +91,8 @@ class ComposeTest(unittest.TestCase):
         cls.worker_metrics_port = int(default_of("worker", "--metrics-port"))
 
     def test_config_is_valid_and_needs_the_secrets(self):
-        self.assertEqual(set(self.services), {"coordinator", "worker", "prometheus", "grafana"})
+        self.assertEqual(set(self.services),
+                         {"keys", "coordinator", "worker", "prometheus", "grafana"})
         r = run(["docker-compose", "-f", "docker-compose.yml", "config", "-q"],
                 {"GRAFANA_ADMIN_PASSWORD": "x"})
         self.assertNotEqual(r.returncode, 0)
@@ -115,6 +116,15 @@ class ComposeTest(unittest.TestCase):
         self.assertIn(f"127.0.0.1:{self.coordinator_port}/healthz", health)
         self.assertTrue(f["--checkpoint-root"].startswith("/var/lib/ringmaster"))
         self.assertIn("/var/lib/ringmaster", mounts(c))
+        # A control plane on 0.0.0.0 needs CURVE: the keys service makes them
+        # in the shared volume first.
+        keys = " ".join(self.services["keys"]["entrypoint"])
+        for flag, made in (("--curve-key", "coordinator.key"),
+                           ("--allow-workers", "workers.allow")):
+            self.assertTrue(f[flag].startswith("/var/lib/ringmaster/keys/"), f)
+            self.assertIn(os.path.basename(f[flag]), made)
+            self.assertIn(made, keys)
+        self.assertEqual(c["depends_on"]["keys"]["condition"], "service_completed_successfully")
 
     def test_workers_scale_and_reach_the_coordinator(self):
         w = self.services["worker"]
@@ -126,6 +136,8 @@ class ComposeTest(unittest.TestCase):
         self.assertEqual(int(f["--metrics-port"]), self.worker_metrics_port)
         self.assertEqual(f["--metrics-host"], "0.0.0.0")
         self.assertEqual(w["depends_on"]["coordinator"]["condition"], "service_healthy")
+        self.assertEqual(f["--curve-key"], "/var/lib/ringmaster/keys/worker.key")
+        self.assertEqual(f["--coordinator-key"], "/var/lib/ringmaster/keys/coordinator.pub")
         # Same volume at the same path as the coordinator: checkpoints agree.
         self.assertEqual(mounts(w)["/var/lib/ringmaster"],
                          mounts(self.services["coordinator"])["/var/lib/ringmaster"])

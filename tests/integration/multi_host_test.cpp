@@ -2,7 +2,8 @@
 // creates two network namespaces joined to a bridge of its own (10.78.0.0/24),
 // runs one `ringmaster worker` in each (each its own "host", reaching the
 // others only over the bridge), a coordinator whose control plane listens on
-// the bridge, and trains a 2-worker job whose ring crosses namespaces. Needs
+// the bridge (encrypted, CURVE: a control plane off loopback needs it), and
+// trains a 2-worker job whose ring crosses namespaces. Needs
 // root and iproute2; skips, saying so, otherwise. Everything it creates is
 // removed at the end.
 #include <gtest/gtest.h>
@@ -10,6 +11,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 
 #include "../coordinator/raw_http.h"
 #include "local_cluster_args.h"
@@ -91,11 +93,18 @@ TEST_F(MultiHostTest, ATwoWorkerJobTrainsAcrossTwoNetworkNamespaces) {
   const uint16_t http = testing_support::free_port();
   const std::string zmq =
       std::string("tcp://") + kBridgeIp + ":" + std::to_string(testing_support::free_port());
+  // A control plane off loopback needs CURVE: keys from `ringmaster keygen`.
+  for (const char* name : {"coord", "worker"}) {
+    auto [rc, out] = testing_support::run({"keygen", path(name)}, path(std::string(name) + ".log"));
+    ASSERT_EQ(rc, 0) << out;
+  }
+  std::ofstream(path("workers.allow")) << testing_support::slurp(path("worker.pub"));
   coordinator_ = std::make_unique<Process>(
       std::vector<std::string>{"coordinator", "--port", std::to_string(http), "--zmq", zmq,
                                "--state-dir", path("runs/cluster"), "--checkpoint-root",
                                path("runs"), "--data-root", testing_support::source_data_root(),
-                               "--token", kToken},
+                               "--token", kToken, "--curve-key", path("coord.key"),
+                               "--allow-workers", path("workers.allow")},
       path("coordinator.log"));
   const auto up_until = std::chrono::steady_clock::now() + 20s;
   bool up = false;
@@ -114,6 +123,8 @@ TEST_F(MultiHostTest, ATwoWorkerJobTrainsAcrossTwoNetworkNamespaces) {
                                      "none",   "--metrics-port", "0"};
     const std::vector<std::string> roots = testing_support::root_args(dir_);
     args.insert(args.end(), roots.begin(), roots.end());
+    args.insert(args.end(),
+                {"--curve-key", path("worker.key"), "--coordinator-key", path("coord.pub")});
     args.insert(args.begin(), {"netns", "exec", kNs[i], RINGMASTER_BIN});
     workers_.push_back(std::make_unique<Process>("ip", args, path(std::string(kNs[i]) + ".log")));
   }
