@@ -111,7 +111,11 @@ const std::vector<Schema> kSchemas = {
       {"rank", Kind::kInteger, false, 0, 4095},        // absent: 0
       {"world_size", Kind::kInteger, false, 1, 4096},  // absent: 1
       // The job's restarts so far (absent: 0); > 0: resume from its checkpoint.
-      {"attempt", Kind::kInteger, false, 0, kMaxAttempt}}},
+      {"attempt", Kind::kInteger, false, 0, kMaxAttempt},
+      // With CURVE: the attempt's ring keypair, the same for every rank, so
+      // only its ranks can join the ring (Z85).
+      {"ring_public_key", Kind::kString, false, 40, 40},
+      {"ring_secret_key", Kind::kString, false, 40, 40}}},
     // Every rank's ring endpoint (rank order) once all have rendezvoused, and
     // the job's parameter-server shards in mode "ps".
     {"peers",

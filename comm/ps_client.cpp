@@ -63,6 +63,12 @@ ParameterServerClient::ParameterServerClient(Context& ctx, std::vector<std::stri
     SocketOptions so;
     so.max_frame_bytes = options_.max_message_bytes;
     so.send_high_water_mark = 100;
+    if (!options_.curve_secret_key.empty()) {
+      so.curve_public_key = options_.curve_public_key;
+      so.curve_secret_key = options_.curve_secret_key;
+      so.curve_server_key =
+          options_.curve_server_key.empty() ? options_.curve_public_key : options_.curve_server_key;
+    }
     s->socket = std::make_unique<Socket>(ctx, SocketKind::kDealer, so);
     s->socket->connect(s->endpoint);
     shards_.push_back(std::move(s));

@@ -58,6 +58,10 @@ struct PsClientOptions {
   std::chrono::milliseconds grace{2000};
   int64_t slice_elems = 0;                       // see plan_ps_slices (0: auto)
   int64_t max_message_bytes = int64_t{1} << 30;  // ZMQ_MAXMSGSIZE for replies
+  // CURVE with the job's keypair (Z85; empty: plain TCP): the shards hold
+  // its secret key, so the server key is the same public key unless
+  // curve_server_key names another.
+  std::string curve_public_key, curve_secret_key, curve_server_key;
   // Handed to the shard's PsUpdateFactory as PsJobInfo::update (e.g. the
   // optimizer and LR schedule for a standalone `ringmaster ps`). Every rank
   // must send the same.

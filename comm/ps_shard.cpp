@@ -600,6 +600,8 @@ void ParameterServerShard::start() {
   SocketOptions so;
   so.max_frame_bytes = options_.max_message_bytes;
   so.send_high_water_mark = 10000;
+  so.curve_secret_key = options_.curve_secret_key;
+  so.zap_domain = options_.zap_domain;
   socket_ = std::make_unique<Socket>(ctx_, SocketKind::kRouter, so);
   socket_->bind(options_.endpoint);
   endpoint_ = socket_->endpoint();

@@ -38,6 +38,10 @@ struct PsShardOptions {
   int64_t max_message_bytes = int64_t{1} << 30;
   std::string only_job;  // non-empty: refuse every other job id (a coordinator-hosted shard)
   size_t max_jobs = 64;  // live jobs at once; an init beyond that is refused
+  // CURVE (curve.h): the shard's secret key and the ZAP domain its context's
+  // ZapAuthenticator decides under (empty: plain TCP).
+  std::string curve_secret_key;
+  std::string zap_domain;
 };
 
 struct PsShardStats {

@@ -5,6 +5,7 @@
 // wait is a zmq_poll bounded by a deadline. Not done here: reconnecting a
 // broken ring (the caller builds a new one) or any data transformation.
 #include "comm/zmq_ring_transport.h"
+#include "comm/curve.h"
 #include "comm/heap_tuning.h"
 
 #include <arpa/inet.h>
@@ -146,6 +147,11 @@ std::string describe(const ChunkHeader& h) {
 
 void set_int(void* s, int option, int value) {
   ZMQ_CHECK(zmq_setsockopt(s, option, &value, sizeof value));
+}
+
+// A CURVE key option (Z85 text, checked when the transport is made).
+void set_key(void* s, int option, const std::string& z85) {
+  ZMQ_CHECK(zmq_setsockopt(s, option, z85.data(), z85.size()));
 }
 
 }  // namespace
@@ -331,6 +337,9 @@ struct ZmqRingTransport::Impl {
 };
 
 ZmqRingTransport::ZmqRingTransport(ZmqRingOptions options) : impl_(std::make_unique<Impl>()) {
+  RM_THROW_IF(!options.curve_secret_key.empty() &&
+                  (!is_z85_key(options.curve_secret_key) || !is_z85_key(options.curve_public_key)),
+              "the ring's CURVE keys must be 40 Z85 characters each");
   impl_->options = options;
   keep_large_blocks_on_heap();
 }
@@ -361,6 +370,12 @@ std::string ZmqRingTransport::listen(Context& ctx, const std::string& host) {
   if (d.options.socket_buffer_bytes > 0) {
     set_int(d.listener, ZMQ_RCVBUF, d.options.socket_buffer_bytes);
     set_int(d.listener, ZMQ_SNDBUF, d.options.socket_buffer_bytes);
+  }
+  if (!d.options.curve_secret_key.empty()) {
+    set_int(d.listener, ZMQ_CURVE_SERVER, 1);
+    set_key(d.listener, ZMQ_CURVE_SECRETKEY, d.options.curve_secret_key);
+    const std::string domain = "ring";
+    ZMQ_CHECK(zmq_setsockopt(d.listener, ZMQ_ZAP_DOMAIN, domain.data(), domain.size()));
   }
   d.listener_mon = d.monitor(d.listener, ZMQ_EVENT_DISCONNECTED);
   const std::string ep = "tcp://" + host + ":*";
@@ -397,10 +412,18 @@ void ZmqRingTransport::Impl::handshake(milliseconds timeout) {
   set_int(sender, ZMQ_LINGER, 0);
   const std::string id = wire::identity(rank);
   ZMQ_CHECK(zmq_setsockopt(sender, ZMQ_ROUTING_ID, id.data(), id.size()));
-  const int64_t max_in = sizeof(wire::Header);  // only welcomes come back
+  // Only welcomes come back; CURVE's handshake commands (WELCOME, READY with
+  // metadata) pass through the same limit and are larger.
+  const int64_t max_in =
+      options.curve_secret_key.empty() ? int64_t{sizeof(wire::Header)} : int64_t{4096};
   ZMQ_CHECK(zmq_setsockopt(sender, ZMQ_MAXMSGSIZE, &max_in, sizeof max_in));
   set_int(sender, ZMQ_SNDHWM, options.high_water_mark);
   set_int(sender, ZMQ_RECONNECT_IVL, 100);
+  if (!options.curve_secret_key.empty()) {
+    set_key(sender, ZMQ_CURVE_SERVERKEY, options.curve_public_key);
+    set_key(sender, ZMQ_CURVE_PUBLICKEY, options.curve_public_key);
+    set_key(sender, ZMQ_CURVE_SECRETKEY, options.curve_secret_key);
+  }
   if (options.socket_buffer_bytes > 0) {
     set_int(sender, ZMQ_SNDBUF, options.socket_buffer_bytes);
     set_int(sender, ZMQ_RCVBUF, options.socket_buffer_bytes);

@@ -26,6 +26,12 @@ struct ZmqRingOptions {
   // ZMQ_SNDHWM / ZMQ_RCVHWM in messages; 0: no limit (a ring collective
   // bounds what it queues itself: at most one step of chunks per link).
   int high_water_mark = 0;
+  // CURVE with the job's keypair (Z85; empty: plain TCP). Every rank holds
+  // the same pair, so only the job's ranks can connect: the listener is a
+  // CURVE server under ZAP domain "ring", and the context must run a
+  // ZapAuthenticator (zap_authenticator.h) that admits exactly this public
+  // key before listen().
+  std::string curve_public_key, curve_secret_key;
 };
 
 // Not thread-safe: after connect(), use from one thread (the comm thread).

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "comm/curve.h"
 #include "coordinator/metrics.h"
 
 namespace ringmaster::coordinator {
@@ -346,7 +347,18 @@ void ControlPlane::on_rendezvous(const std::string& peer, const comm::Message& m
   rendezvous_.erase(id);
 }
 
-void ControlPlane::start_ps_shards(const Job& job) {
+comm::CurveKeypair ControlPlane::job_keys(const std::string& job_id) {
+  // Forget the keys of jobs that ended (a pending one may be a restart).
+  for (auto it = job_keys_.begin(); it != job_keys_.end();) {
+    const auto s = jobs_.state_of(it->first);
+    it = !s || is_terminal(*s) ? job_keys_.erase(it) : std::next(it);
+  }
+  auto [it, fresh] = job_keys_.try_emplace(job_id);
+  if (fresh) it->second = comm::make_curve_keypair();
+  return it->second;
+}
+
+void ControlPlane::start_ps_shards(const Job& job, const comm::CurveKeypair& keys) {
   if (!options_.parse_spec) return;  // a control plane without one hosts no shards
   training::JobSpec spec;
   try {
@@ -364,6 +376,8 @@ void ControlPlane::start_ps_shards(const Job& job) {
   // The spec's optimizer and schedule; steps per epoch come with the workers' init.
   o.update = {{"optimizer", spec.source.value("optimizer", nlohmann::json::object())}};
   if (!spec.lr_schedule.empty()) o.update["lr_schedule"] = spec.lr_schedule;
+  o.curve_public_key = keys.public_key;
+  o.curve_secret_key = keys.secret_key;
   try {
     ps_host_->start_job(o);
   } catch (const std::exception& e) {
@@ -466,7 +480,11 @@ void ControlPlane::schedule() {
     if (!job) continue;
     bool delivered = true;
     const auto world = static_cast<int64_t>(p.worker_ids.size());
-    if (world > 1) start_ps_shards(*job);
+    // With CURVE, the job's keypair for its ring and shards: only its ranks
+    // can connect to either.
+    const comm::CurveKeypair ring_keys =
+        zap_ && world > 1 ? job_keys(job->id) : comm::CurveKeypair{};
+    if (world > 1) start_ps_shards(*job, ring_keys);
     for (int64_t rank = 0; rank < world; ++rank) {
       const std::string& w = p.worker_ids[static_cast<size_t>(rank)];
       workers_.add_task(w, job->id, job->cores, job->gpus, job->restarts);
@@ -478,6 +496,10 @@ void ControlPlane::schedule() {
                             {"world_size", world},
                             {"attempt", job->restarts}},
                            {}};
+      if (!ring_keys.secret_key.empty()) {
+        assign.header["ring_public_key"] = ring_keys.public_key;
+        assign.header["ring_secret_key"] = ring_keys.secret_key;
+      }
       const bool ok = socket_->send(w, assign);
       {
         std::lock_guard lock(stats_mu_);

@@ -15,6 +15,7 @@
 #include <string>
 #include <thread>
 
+#include "comm/curve.h"
 #include "comm/transport.h"
 #include "comm/zap_authenticator.h"
 #include "coordinator/job_manager.h"
@@ -72,7 +73,10 @@ class ControlPlane {
   void on_finished(const std::string& peer, const comm::Message& m);
   void on_failed(const std::string& peer, const comm::Message& m);
   void on_rendezvous(const std::string& peer, const comm::Message& m);
-  void start_ps_shards(const Job& job);
+  // The job's CURVE keypair for its ring and shards: made on its first
+  // assignment and kept until it ends, so a restart's shards and ranks agree.
+  comm::CurveKeypair job_keys(const std::string& job_id);
+  void start_ps_shards(const Job& job, const comm::CurveKeypair& keys);
   void send(const std::string& peer, const comm::Message& m);
   void bad(const std::string& peer, const std::string& code, const std::string& text,
            const std::string& in_reply_to = "");
@@ -90,6 +94,7 @@ class ControlPlane {
   std::unique_ptr<comm::CurveAllowlist> allowlist_;
   std::unique_ptr<comm::ZapAuthenticator> zap_;
   std::map<std::string, std::string> key_of_worker_;
+  std::map<std::string, comm::CurveKeypair> job_keys_;
   std::unique_ptr<comm::Socket> socket_;
   std::string endpoint_;
   std::thread thread_;

@@ -39,6 +39,19 @@ std::vector<std::string> PsHost::start_job(const PsJobOptions& job) {
     with_steps["steps_per_epoch"] = *spe;
     return make(with_steps, weights);
   };
+  if (!job.curve_secret_key.empty()) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!zap_) {
+      zap_ = std::make_unique<comm::ZapAuthenticator>(
+          *ctx_, [this](const std::string& domain, const std::string& key, const std::string&) {
+            std::lock_guard<std::mutex> guard(mu_);
+            if (domain.rfind("ps:", 0) != 0) return false;
+            auto it = job_keys_.find(domain.substr(3));
+            return it != job_keys_.end() && it->second == key;
+          });
+    }
+    job_keys_[job.job_id] = job.curve_public_key;
+  }
   auto j = std::make_unique<Job>();
   for (int i = 0; i < job.shards; ++i) {
     comm::PsShardOptions o;
@@ -48,6 +61,8 @@ std::vector<std::string> PsHost::start_job(const PsJobOptions& job) {
     o.max_message_bytes = options_.max_message_bytes;
     o.only_job = job.job_id;
     o.max_jobs = 1;
+    o.curve_secret_key = job.curve_secret_key;
+    if (!o.curve_secret_key.empty()) o.zap_domain = "ps:" + job.job_id;
     j->shards.push_back(std::make_unique<comm::ParameterServerShard>(*ctx_, factory, o));
     j->shards.back()->start();  // a throw destroys (stops) the ones started
     j->endpoints.push_back(j->shards.back()->endpoint());
@@ -73,6 +88,7 @@ bool PsHost::stop_job(const std::string& job_id) {
     if (it == jobs_.end()) return false;
     j = std::move(it->second);
     jobs_.erase(it);
+    job_keys_.erase(job_id);
   }
   j.reset();  // stops the shard threads, outside the lock
   return true;
@@ -83,6 +99,7 @@ void PsHost::stop_all() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     all.swap(jobs_);
+    job_keys_.clear();
   }
 }
 

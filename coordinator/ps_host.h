@@ -20,6 +20,7 @@
 
 #include "comm/ps_common.h"
 #include "comm/ps_shard.h"
+#include "comm/zap_authenticator.h"
 
 namespace ringmaster::comm {
 class Context;
@@ -43,6 +44,9 @@ struct PsJobOptions {
   // steps_per_epoch, it is taken from the workers' init (only they know the
   // data set's size).
   nlohmann::json update = nlohmann::json::object();
+  // CURVE (comm/curve.h): the job's keypair; its shards admit clients with
+  // exactly this public key (empty: plain TCP).
+  std::string curve_public_key, curve_secret_key;
 };
 
 struct PsHostOptions {
@@ -83,6 +87,11 @@ class PsHost {
   std::unique_ptr<comm::Context> ctx_;
   mutable std::mutex mu_;
   std::map<std::string, std::unique_ptr<Job>> jobs_;
+  std::map<std::string, std::string> job_keys_;  // job id -> the public key its shards admit
+  // The context's ZAP handler (domain "ps:<job id>"), made with the first
+  // CURVE job; destroyed before the context (the destructor has stopped
+  // every shard by then).
+  std::unique_ptr<comm::ZapAuthenticator> zap_;
 };
 
 }  // namespace ringmaster::coordinator

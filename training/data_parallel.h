@@ -52,6 +52,10 @@ struct DataParallel {
   // sync.mode "ps": shard endpoints to use when the rendezvous names none
   // (standalone `ringmaster ps` processes).
   std::vector<std::string> ps_servers;
+  // CURVE on the ring and the job's parameter-server shards (Z85, both or
+  // neither): the job's keypair, handed out by the coordinator at
+  // assignment, so only the job's ranks can connect.
+  std::string ring_public_key, ring_secret_key;
   // Publishes this rank's endpoint (and rank 0 its NCCL unique id, empty
   // when it trains without NCCL) and blocks until the peers are known.
   // Throws ops::Error naming what is missing when they do not come in time.

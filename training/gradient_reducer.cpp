@@ -50,7 +50,17 @@ GradientReducer::GradientReducer(std::vector<ops::Tensor> params, const DataPara
   const std::string nccl_missing =
       on_gpu ? comm::NcclCommunicator::unavailable_reason() : std::string("not on a GPU");
   const bool want_nccl = on_gpu && nccl_missing.empty();
-  auto transport = std::make_unique<comm::ZmqRingTransport>();
+  comm::ZmqRingOptions ring;
+  if (!dp.ring_secret_key.empty()) {
+    ring.curve_public_key = dp.ring_public_key;
+    ring.curve_secret_key = dp.ring_secret_key;
+    zap_ = std::make_unique<comm::ZapAuthenticator>(
+        ctx_, [key = dp.ring_public_key](const std::string& domain, const std::string& client,
+                                         const std::string&) {
+          return domain == "ring" && client == key;
+        });
+  }
+  auto transport = std::make_unique<comm::ZmqRingTransport>(ring);
   endpoint_ = transport->listen(ctx_, dp.host);
   const Peers peers = dp.rendezvous(
       endpoint_, want_nccl && dp.rank == 0 ? comm::NcclCommunicator::make_unique_id() : "");

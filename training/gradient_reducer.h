@@ -21,6 +21,7 @@
 #include "comm/async_allreducer.h"
 #include "comm/ring_allreduce.h"
 #include "comm/transport.h"
+#include "comm/zap_authenticator.h"
 #include "ops/autograd.h"
 #include "ops/tensor.h"
 #include "training/bucket_backend.h"
@@ -57,7 +58,9 @@ class GradientReducer {
   // the NCCL path, which never touches the gradients on the host; 1 otherwise.
   double backward_seed() const { return backend_->backward_seed(weight_); }
   // "ring all-reduce on tcp://HOST:PORT", or the NCCL one beside the ring.
-  std::string describe() const { return backend_->describe(endpoint_); }
+  std::string describe() const {
+    return backend_->describe(endpoint_) + (zap_ ? ", ring encrypted (CURVE)" : "");
+  }
   // After backward (or instead of it, when this rank's share of the batch is
   // empty): sends the buckets still held back, waits for all, and writes the
   // reduced gradients into .grad(). Throws comm::CommError.
@@ -97,6 +100,8 @@ class GradientReducer {
 
   std::string endpoint_;  // where this rank's ring listens
   comm::Context ctx_;     // before the transports that use it
+  // With ring keys: the context's ZAP handler, admitting the job's key only.
+  std::unique_ptr<comm::ZapAuthenticator> zap_;
   comm::RingTransport* transport_ = nullptr;
   std::unique_ptr<comm::AsyncAllreducer> async_;  // owns the transport
   std::unique_ptr<comm::RingAllreduce> exact_;    // between steps only (async_ is idle then)

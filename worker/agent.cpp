@@ -79,6 +79,7 @@ struct Task {
   // Data-parallel: this rank's place, the endpoint it asks the loop to
   // publish, and the peers the coordinator sends back (guarded by mu).
   int rank = 0, world_size = 1;
+  std::string ring_public_key, ring_secret_key;  // the job's, with CURVE (set before the thread)
   std::string endpoint, nccl_id;
   std::optional<training::Peers> peers;
   std::condition_variable peers_cv;
@@ -154,6 +155,8 @@ void run_task(Task& t, nlohmann::json spec_json, int64_t threads, std::string ho
     dp.world_size = t.world_size;
     dp.host = host;
     dp.job_id = t.job_id;
+    dp.ring_public_key = t.ring_public_key;
+    dp.ring_secret_key = t.ring_secret_key;
     const auto timeout = milliseconds(static_cast<int64_t>(spec.sync.timeout_s * 1000.0));
     dp.rendezvous = [&t, timeout](const std::string& endpoint, const std::string& nccl_id) {
       return await_peers(t, endpoint, nccl_id, timeout);
@@ -331,7 +334,9 @@ class Loop {
     } else if (m.type == "heartbeat_ack") {
     } else if (m.type == "assign") {
       on_assign(h["job_id"], h["spec"], h["threads"], h.value("rank", int64_t{0}),
-                h.value("world_size", int64_t{1}), h.value("attempt", int64_t{0}));
+                h.value("world_size", int64_t{1}), h.value("attempt", int64_t{0}),
+                h.value("ring_public_key", std::string()),
+                h.value("ring_secret_key", std::string()));
     } else if (m.type == "peers") {
       const std::string id = h["job_id"];
       if (task_ && task_->job_id == id) {
@@ -380,7 +385,8 @@ class Loop {
   }
 
   void on_assign(const std::string& job_id, const nlohmann::json& spec, int64_t threads,
-                 int64_t rank, int64_t world_size, int64_t attempt) {
+                 int64_t rank, int64_t world_size, int64_t attempt,
+                 const std::string& ring_public_key, const std::string& ring_secret_key) {
     if (task_ && task_->job_id == job_id && task_->attempt == attempt) return;  // duplicate
     if (reports_.count({job_id, attempt})) return;                              // already ran it
     if (task_ || stopping_) {
@@ -400,6 +406,8 @@ class Loop {
     task_->attempt = attempt;
     task_->rank = static_cast<int>(rank);
     task_->world_size = static_cast<int>(world_size);
+    task_->ring_public_key = ring_public_key;
+    task_->ring_secret_key = ring_secret_key;
     task_->metrics = o_.metrics;
     if (o_.metrics != nullptr) o_.metrics->task_started();
     Task* t = task_.get();

@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <set>
 
+#include "comm/curve.h"
 #include "comm/ps_client.h"
 #include "comm/transport.h"
 #include "tests/comm/ps_test_util.h"
@@ -188,6 +189,52 @@ TEST(PsHost, StartsShardsOnEphemeralPortsOfTheBindHostAndStopsThem) {
   } catch (const comm::PsError& e) {
     EXPECT_EQ(e.code(), "no_reply");
   }
+}
+
+TEST(PsHost, CurveShardsAdmitOnlyTheJobsKey) {
+  PsHost host(with_optimizer());
+  const comm::CurveKeypair job = comm::make_curve_keypair();
+  PsJobOptions o;
+  o.job_id = "job-1";
+  o.world = 1;
+  o.shards = 2;
+  o.update = training::PsUpdateConfig::from_spec(
+                 spec_with({{"name", "sgd"}, {"lr", 0.1}}, {{"type", "constant"}}), 1)
+                 .to_json();
+  o.curve_public_key = job.public_key;
+  o.curve_secret_key = job.secret_key;
+  const auto endpoints = host.start_job(o);
+  comm::Context ctx;
+  comm::PsClientOptions c;
+  c.job_id = "job-1";
+  c.slice_elems = 16;
+  c.timeout = 1500ms;
+  c.grace = 500ms;
+  // A stranger that knows the shards' public key but not the job's secret.
+  {
+    const comm::CurveKeypair stranger = comm::make_curve_keypair();
+    comm::PsClientOptions s = c;
+    s.curve_public_key = stranger.public_key;
+    s.curve_secret_key = stranger.secret_key;
+    s.curve_server_key = job.public_key;
+    comm::ParameterServerClient client(ctx, endpoints, Mlp::keys(), s);
+    comm::PsTensors w = Mlp::init(3);
+    EXPECT_THROW(client.init(&w), comm::PsError);
+  }
+  EXPECT_EQ(host.stats("job-1").pushes, 0u);
+  // The job's own key trains.
+  comm::PsClientOptions mine = c;
+  mine.curve_public_key = job.public_key;
+  mine.curve_secret_key = job.secret_key;
+  comm::ParameterServerClient client(ctx, endpoints, Mlp::keys(), mine);
+  comm::PsTensors w = Mlp::init(3);
+  client.init(&w);
+  const auto batch = comm::test::make_batches(1, 24, 11);
+  client.push(0, comm::test::mlp_grad(w, batch[0], 0, 24));
+  client.pull(1, w);
+  client.finish();
+  EXPECT_EQ(host.stats("job-1").updates, 2u);  // one step on each shard
+  EXPECT_GT(comm::test::max_rel_diff(Mlp::init(3), w), 0.0);
 }
 
 TEST(PsHost, RefusesAJobWithoutAnOptimizerToRun) {

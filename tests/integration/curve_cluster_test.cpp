@@ -3,7 +3,9 @@
 // worker registers and runs a job; a worker with an unknown key and one
 // without CURVE never register, and the refusals are counted in /metrics; a
 // worker with an allowed key cannot take over a live worker's id; a key
-// added to the allowlist file lets its worker in without a restart.
+// added to the allowlist file lets its worker in without a restart; two-worker
+// jobs run with their ring and parameter-server shards encrypted by per-job
+// keys.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -74,6 +76,23 @@ TEST_F(CurveClusterTest, OnlyAllowedKeysRegisterAndIdsStayWithTheirKeys) {
   auto names = workers();
   std::sort(names.begin(), names.end());
   EXPECT_EQ(names, (std::vector<std::string>{"stranger", "w1"}));
+
+  // Two-worker jobs: the ring, and the coordinator's parameter-server shards,
+  // both encrypted with the job's keys.
+  for (const std::string mode : {"allreduce", "ps"}) {
+    nlohmann::json dp =
+        nlohmann::json::parse(testing_support::slurp(write_spec("dp-" + mode, 1, 200)));
+    dp["resources"] = {{"workers", 2}};
+    dp["sync"] = {{"mode", mode}, {"timeout_s", 20}};
+    std::ofstream(path("dp-" + mode + ".json")) << dp.dump(2);
+    const std::string dp_id = submit(path("dp-" + mode + ".json"));
+    wait_state(dp_id, "SUCCEEDED", 90s);
+    const std::string logs =
+        testing_support::RawHttp(http_port_).request("GET", "/v1/jobs/" + dp_id + "/logs").body;
+    if (mode == "allreduce") {
+      EXPECT_NE(logs.find("ring encrypted (CURVE)"), std::string::npos) << logs;
+    }
+  }
 
   // An allowed key claiming a live worker's id does not take it over.
   workers_["impostor"] = std::make_unique<testing_support::Process>(

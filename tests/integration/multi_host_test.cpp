@@ -168,6 +168,8 @@ TEST_F(MultiHostTest, ATwoWorkerJobTrainsAcrossTwoNetworkNamespaces) {
   for (const char* ip : kIp)  // rank order is the scheduler's: either namespace may be rank 0
     EXPECT_NE(logs.find(std::string("ring all-reduce on tcp://") + ip), std::string::npos) << logs;
   EXPECT_NE(logs.find("rank 1: data-parallel: rank 1 of 2"), std::string::npos) << logs;
+  // The control plane has CURVE, so the ring was encrypted with the job's keys.
+  EXPECT_NE(logs.find("ring encrypted (CURVE)"), std::string::npos) << logs;
 }
 
 }  // namespace
