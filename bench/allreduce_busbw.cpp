@@ -4,13 +4,17 @@
 // prints one RESULT line per size: the slowest rank's mean time per
 // all-reduce after a warm-up. With --netns, rank r first enters network
 // namespace r and listens on --hosts[r] (the 1 Gbit/s veth set-up of
-// bench/allreduce.py). Run by hand (bench/allreduce.py), never by ctest.
+// bench/allreduce.py). --curve encrypts the ring as a cluster job with CURVE
+// is (one job keypair, a ZAP handler per rank). Run by hand
+// (bench/allreduce.py), never by ctest.
 #include <fcntl.h>
 #include <poll.h>
+
 #include <sched.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <CLI/CLI.hpp>
+#include <memory>
 
 #include <chrono>
 #include <cstdio>
@@ -18,7 +22,9 @@
 #include <string>
 #include <vector>
 
+#include "comm/curve.h"
 #include "comm/ring_allreduce.h"
+#include "comm/zap_authenticator.h"
 #include "comm/zmq_ring_transport.h"
 
 using namespace ringmaster::comm;
@@ -60,6 +66,8 @@ struct Config {
   Compression compression = Compression::kNone;
   int socket_buffer_kib = 0;
   std::vector<std::string> netns, hosts;
+  bool curve = false;     // encrypt the ring with one job keypair, as a cluster job with CURVE
+  CurveKeypair job_keys;  // made before the ranks fork
 };
 
 // One rank: listen, rendezvous, then per size: warm up, barrier, time.
@@ -74,7 +82,18 @@ int rank_main(const Config& cfg, int rank, int out_fd, int in_fd) {
     ::close(fd);
   }
   Context ctx;
-  ZmqRingTransport transport({.socket_buffer_bytes = cfg.socket_buffer_kib * 1024});
+  std::unique_ptr<ZapAuthenticator> zap;
+  ZmqRingOptions ro{.socket_buffer_bytes = cfg.socket_buffer_kib * 1024};
+  if (cfg.curve) {
+    ro.curve_public_key = cfg.job_keys.public_key;
+    ro.curve_secret_key = cfg.job_keys.secret_key;
+    zap = std::make_unique<ZapAuthenticator>(
+        ctx, [key = cfg.job_keys.public_key](const std::string& domain, const std::string& client,
+                                             const std::string&) {
+          return domain == "ring" && client == key;
+        });
+  }
+  ZmqRingTransport transport(ro);
   const std::string host = cfg.hosts.empty() ? "127.0.0.1" : cfg.hosts[rank];
   if (!write_all(out_fd, transport.listen(ctx, host) + "\n")) return 3;
   std::vector<std::string> eps(cfg.world);
@@ -126,7 +145,9 @@ int main(int argc, char** argv) {
   app.add_option("--socket-buffer-kib", cfg.socket_buffer_kib, "ZMQ_SNDBUF/RCVBUF (0: OS)");
   app.add_option("--netns", cfg.netns, "network namespace per rank (root)");
   app.add_option("--hosts", cfg.hosts, "listen address per rank (default 127.0.0.1)");
+  app.add_flag("--curve", cfg.curve, "encrypt the ring with CURVE (one job keypair)");
   CLI11_PARSE(app, argc, argv);
+  if (cfg.curve) cfg.job_keys = make_curve_keypair();
   if ((!cfg.netns.empty() && static_cast<int>(cfg.netns.size()) != cfg.world) ||
       (!cfg.hosts.empty() && static_cast<int>(cfg.hosts.size()) != cfg.world)) {
     std::fprintf(stderr, "--netns and --hosts need one entry per rank\n");
