@@ -87,12 +87,14 @@ const std::vector<Field<ResultReport>>& result_fields() {
 template <class R>
 nlohmann::json write(const R& r, const std::vector<Field<R>>& fields) {
   nlohmann::json j = nlohmann::json::object();
-  for (const auto& [key, member] : fields)
+  for (const Field<R>& field : fields) {
+    const char* key = field.first;  // a plain name: clang 14 cannot capture a structured binding
     std::visit(
         [&](auto m) {
           if ((r.*m).has_value()) j[key] = *(r.*m);
         },
-        member);
+        field.second);
+  }
   return j;
 }
 

@@ -94,7 +94,7 @@ NpyArray load_npy(const std::string& path) {
   out.values.resize(n);
   const char* p = bytes.data() + data_start;
   if (item == 8) {
-    std::memcpy(out.values.data(), p, n * 8);
+    if (n > 0) std::memcpy(out.values.data(), p, n * 8);  // no null pointer, even for nothing
   } else {
     for (size_t i = 0; i < n; ++i) {
       float f;

@@ -193,6 +193,8 @@ SafetensorsFile load_safetensors(const std::string& path) {
   } catch (const nlohmann::json::parse_error& e) {
     throw ops::Error(path + ": not a safetensors file: the header is not valid JSON (at byte " +
                      std::to_string(8 + e.byte) + ")");
+  } catch (const nlohmann::json::exception&) {  // e.g. a number past a double; quotes it
+    throw ops::Error(path + ": not a safetensors file: the header holds a number out of range");
   }
   RM_THROW_IF(!header.is_object(), path, ": header is not a JSON object");
 

@@ -133,6 +133,8 @@ std::vector<TfjsTensor> load_tfjs_weights(const std::string& manifest_path) {
   } catch (const nlohmann::json::parse_error& e) {
     // The position only: the message would quote what it read.
     throw ops::Error(manifest_path + ": not valid JSON (at byte " + std::to_string(e.byte) + ")");
+  } catch (const nlohmann::json::exception&) {  // e.g. a number past a double; quotes it
+    throw ops::Error(manifest_path + ": not valid JSON (a number out of range)");
   }
   RM_THROW_IF(!manifest.is_array() || manifest.empty(), manifest_path,
               ": a weights manifest is a non-empty JSON array of groups");

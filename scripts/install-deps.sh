@@ -9,16 +9,19 @@
 # installed); python3-numpy runs the test's independent reference forward.
 # Idempotent: packages already present are skipped, data files already in
 # place with the right sha256 are kept. Uses sudo only when not root.
-# Usage: scripts/install-deps.sh [--bench]   (--bench adds PyTorch + OpenBLAS, and OpenMPI
-# for the all-reduce anchor bench/mpi_allreduce_busbw.cpp)
+# Usage: scripts/install-deps.sh [--bench] [--fuzz]   (--bench adds PyTorch + OpenBLAS, and
+# OpenMPI for the all-reduce anchor bench/mpi_allreduce_busbw.cpp; --fuzz adds clang with
+# libFuzzer and the sanitizer runtimes for scripts/fuzz.sh)
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
 data_dir="${RINGMASTER_DATA:-$here/data}"
 want_bench=0
+want_fuzz=0
 for arg in "$@"; do
   case "$arg" in
     --bench) want_bench=1 ;;
+    --fuzz) want_fuzz=1 ;;
     *) echo "install-deps: unknown argument '$arg'" >&2; exit 2 ;;
   esac
 done
@@ -35,6 +38,9 @@ packages=(
 )
 if [ "$want_bench" -eq 1 ]; then
   packages+=(python3-torch libopenblas0-pthread openmpi-bin libopenmpi-dev)
+fi
+if [ "$want_fuzz" -eq 1 ]; then
+  packages+=(clang-14 libclang-rt-14-dev libomp-14-dev)
 fi
 
 missing=()

@@ -279,6 +279,8 @@ JobSpec load_job_spec(const std::string& path) {
     j = nlohmann::json::parse(in);
   } catch (const nlohmann::json::parse_error& e) {
     throw models::SpecError({{"", path + " is not valid JSON: " + e.what()}});
+  } catch (const nlohmann::json::exception&) {  // e.g. a number past a double
+    throw models::SpecError({{"", path + " is not valid JSON: a number out of range"}});
   }
   return parse_job_spec(j);
 }

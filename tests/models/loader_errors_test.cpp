@@ -75,5 +75,33 @@ TEST_F(LoaderErrors, NoLoaderEchoesTheBytesOfAFileItCannotRead) {
   expect_clean(error_of([&] { load_digits_csv(text); }), text);
 }
 
+// What libFuzzer found (fuzz/, scripts/fuzz.sh; the inputs are in
+// fuzz/corpus/): a number past a double in a safetensors header or a tfjs
+// manifest escaped as nlohmann's out_of_range, quoting the digits, instead
+// of an ops::Error; an empty .npy of f64 passed a null pointer to memcpy.
+TEST_F(LoaderErrors, WhatTheFuzzerFound) {
+  const std::string header = R"({"w": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}, )"
+                             R"("__metadata__": {"x": 1e999}, "n": 44444444e4444444})";
+  std::string st(8, '\0');
+  for (int i = 0; i < 8; ++i)
+    st[static_cast<size_t>(i)] = static_cast<char>((header.size() >> (8 * i)) & 0xff);
+  const std::string file = write("big-number.safetensors", st + header + std::string(4, '\0'));
+  const std::string e = error_of([&] { load_safetensors(file); });
+  EXPECT_NE(e.find("a number out of range"), std::string::npos) << e;
+  EXPECT_EQ(e.find("444"), std::string::npos) << e;
+  const std::string manifest = write("m.json", R"([{"paths": [], "weights": [{"x": 1e999}]}])");
+  const std::string m = error_of([&] { load_tfjs_weights(manifest); });
+  EXPECT_NE(m.find("a number out of range"), std::string::npos) << m;
+  // An empty f64 array loads as nothing.
+  std::string h = "{'descr': '<f8', 'fortran_order': False, 'shape': (0, 3), }";
+  h += std::string(64 - (10 + h.size() + 1) % 64, ' ') + "\n";
+  std::string npy = std::string("\x93NUMPY\x01\x00", 8);
+  npy += static_cast<char>(h.size() & 0xff);
+  npy += static_cast<char>(h.size() >> 8);
+  const NpyArray a = load_npy(write("empty.npy", npy + h));
+  EXPECT_EQ(a.shape, (ops::Shape{0, 3}));
+  EXPECT_TRUE(a.values.empty());
+}
+
 }  // namespace
 }  // namespace ringmaster::models
