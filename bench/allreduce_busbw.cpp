@@ -88,10 +88,7 @@ int rank_main(const Config& cfg, int rank, int out_fd, int in_fd) {
     ro.curve_public_key = cfg.job_keys.public_key;
     ro.curve_secret_key = cfg.job_keys.secret_key;
     zap = std::make_unique<ZapAuthenticator>(
-        ctx, [key = cfg.job_keys.public_key](const std::string& domain, const std::string& client,
-                                             const std::string&) {
-          return domain == "ring" && client == key;
-        });
+        ctx, ZapAuthenticator::admit_only("ring", cfg.job_keys.public_key));
   }
   ZmqRingTransport transport(ro);
   const std::string host = cfg.hosts.empty() ? "127.0.0.1" : cfg.hosts[rank];

@@ -100,6 +100,13 @@ ZapAuthenticator::~ZapAuthenticator() {
   ZMQ_CHECK(zmq_close(socket_));
 }
 
+ZapAuthenticator::Policy ZapAuthenticator::admit_only(std::string domain, std::string public_key) {
+  return [domain = std::move(domain), public_key = std::move(public_key)](
+             const std::string& d, const std::string& key, const std::string&) {
+    return d == domain && key == public_key;
+  };
+}
+
 std::map<std::string, ZapAuthenticator::Counts> ZapAuthenticator::counts() const {
   std::lock_guard lock(mu_);
   return counts_;

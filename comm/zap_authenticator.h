@@ -59,6 +59,10 @@ class ZapAuthenticator {
   };
   std::map<std::string, Counts> counts() const;  // by domain; thread-safe
 
+  // The policy of a context with one kind of CURVE server: clients of
+  // `domain` with exactly `public_key` (a job's ring keys).
+  static Policy admit_only(std::string domain, std::string public_key);
+
  private:
   void run();
   void answer(void* socket);

@@ -55,10 +55,7 @@ GradientReducer::GradientReducer(std::vector<ops::Tensor> params, const DataPara
     ring.curve_public_key = dp.ring_public_key;
     ring.curve_secret_key = dp.ring_secret_key;
     zap_ = std::make_unique<comm::ZapAuthenticator>(
-        ctx_, [key = dp.ring_public_key](const std::string& domain, const std::string& client,
-                                         const std::string&) {
-          return domain == "ring" && client == key;
-        });
+        ctx_, comm::ZapAuthenticator::admit_only("ring", dp.ring_public_key));
   }
   auto transport = std::make_unique<comm::ZmqRingTransport>(ring);
   endpoint_ = transport->listen(ctx_, dp.host);

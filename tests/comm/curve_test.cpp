@@ -19,6 +19,7 @@
 #include "comm/curve.h"
 #include "comm/transport.h"
 #include "comm/zap_authenticator.h"
+#include "tests/error_of.h"
 #include "tests/test_dir.h"
 
 namespace ringmaster::comm {
@@ -28,12 +29,7 @@ namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
 std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const TransportError& e) {
-    return e.what();
-  }
-  return "";
+  return testing_support::error_of<TransportError>(f);
 }
 
 class CurveTest : public ::testing::Test {
@@ -70,7 +66,7 @@ TEST_F(CurveTest, KeyFilesRoundTripAndBadOnesAreNamedWithoutTheirSecrets) {
   e = error_of([&] { read_curve_keypair(path("short.key")); });
   EXPECT_NE(e.find("short.key:1: the secret key is not 40 Z85 characters"), std::string::npos) << e;
   EXPECT_EQ(e.find(k.secret_key.substr(0, 39)), std::string::npos);
-  EXPECT_NE(error_of([&] { read_curve_keypair(path("missing.key")); }), "");
+  EXPECT_NE(error_of([&] { read_curve_keypair(path("missing.key")); }), "no error");
 }
 
 TEST_F(CurveTest, AllowlistsTakeCommentsAndKeysStartingWithAHash) {

@@ -28,10 +28,7 @@ struct CurveRing {
     for (size_t r = 0; r < keys.size(); ++r) {
       contexts.push_back(std::make_unique<Context>());
       zaps.push_back(std::make_unique<ZapAuthenticator>(
-          *contexts.back(), [key = job.public_key](const std::string& domain,
-                                                   const std::string& client, const std::string&) {
-            return domain == "ring" && client == key;
-          }));
+          *contexts.back(), ZapAuthenticator::admit_only("ring", job.public_key)));
       ZmqRingOptions o;
       o.curve_public_key = keys[r].public_key;
       o.curve_secret_key = keys[r].secret_key;

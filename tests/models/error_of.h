@@ -1,20 +1,11 @@
-// Test helper: the message of the ops::Error that f throws, or "no error".
+// Test helper: the message of the ops::Error that f throws, or "no error"
+// (tests/error_of.h, under the models tests' namespace).
 #pragma once
 
-#include <functional>
-#include <string>
-
-#include "ops/check.h"
+#include "tests/error_of.h"
 
 namespace ringmaster::models {
 
-inline std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const ops::Error& e) {
-    return e.what();
-  }
-  return "no error";
-}
+using testing_support::error_of;
 
 }  // namespace ringmaster::models

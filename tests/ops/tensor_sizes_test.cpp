@@ -9,18 +9,13 @@
 #include "ops/check.h"
 #include "ops/device_memory.h"
 #include "ops/tensor.h"
+#include "tests/error_of.h"
 
 namespace ringmaster::ops {
 namespace {
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using testing_support::error_of;
+constexpr const char* kNone = "no error";
 
 TEST(TensorSizes, AnOverflowingShapeIsAnErrorNamingIt) {
   const int64_t big = int64_t{1} << 40;
@@ -28,8 +23,8 @@ TEST(TensorSizes, AnOverflowingShapeIsAnErrorNamingIt) {
   EXPECT_NE(e.find("(1099511627776, 1099511627776)"), std::string::npos) << e;
   EXPECT_NE(e.find("more than 2^59 elements"), std::string::npos) << e;
   // Past int64 altogether, and past it only with the dtype's bytes.
-  EXPECT_NE(error_of([&] { Tensor::empty({big, big, big}); }), "");
-  EXPECT_NE(error_of([&] { Tensor::empty({int64_t{1} << 60}); }), "");
+  EXPECT_NE(error_of([&] { Tensor::empty({big, big, big}); }), kNone);
+  EXPECT_NE(error_of([&] { Tensor::empty({int64_t{1} << 60}); }), kNone);
   EXPECT_NE(error_of([] { shape_numel({3, -2}); }).find("negative dimension"), std::string::npos);
   // A zero dimension makes any shape empty, overflow or not.
   EXPECT_EQ(shape_numel({big, big, 0}), 0);
@@ -47,12 +42,12 @@ TEST(TensorSizes, AnAllocationPastTheHostLimitIsAnError) {
     Tensor t = Tensor::zeros({int64_t{8} << 20});  // 32 MiB
     EXPECT_GE(host_memory_in_use(), held + (size_t{32} << 20));
     // Another 48 MiB on top would pass it.
-    EXPECT_NE(error_of([] { Tensor::empty({int64_t{12} << 20}); }), "");
+    EXPECT_NE(error_of([] { Tensor::empty({int64_t{12} << 20}); }), kNone);
   }
   // Freed: the 48 MiB fit now.
-  EXPECT_EQ(error_of([] { Tensor::empty({int64_t{12} << 20}); }), "");
+  EXPECT_EQ(error_of([] { Tensor::empty({int64_t{12} << 20}); }), kNone);
   set_host_memory_limit(0);
-  EXPECT_EQ(error_of([] { Tensor::empty({int64_t{256} << 20}); }), "");
+  EXPECT_EQ(error_of([] { Tensor::empty({int64_t{256} << 20}); }), kNone);
 }
 
 }  // namespace
