@@ -4,7 +4,7 @@
 // version); only listed fields are checked, and required ones must be there.
 #include "comm/message.h"
 
-#include "comm/bounded_json.h"
+#include "ops/bounded_json.h"
 
 #include <charconv>
 #include <cmath>
@@ -334,7 +334,7 @@ Message decode_header(const std::vector<std::string>& frames, bool overflow) {
   if (frames[1].size() > kMaxHeaderBytes)
     throw ProtocolError("bad_header",
                         "header is larger than " + std::to_string(kMaxHeaderBytes) + " bytes");
-  JsonParse header = parse_bounded_json(frames[1]);
+  ops::JsonParse header = ops::parse_bounded_json(frames[1]);
   if (!header.error.empty()) throw ProtocolError("bad_header", "header: " + header.error);
   m.header = std::move(header.value);
   if (!m.header.is_object()) throw ProtocolError("bad_header", "header must be a JSON object");

@@ -1,7 +1,7 @@
 // Submitted-spec validation and normalisation (see submission.h).
 #include "coordinator/submission.h"
 
-#include "comm/bounded_json.h"
+#include "ops/bounded_json.h"
 
 namespace ringmaster::coordinator {
 namespace {
@@ -18,6 +18,8 @@ bool is_within(const fs::path& p, const fs::path& dir) {
 std::string check_checkpoint(const std::string& path, const SubmissionPolicy& policy,
                              fs::path& resolved) {
   if (path.empty()) return "must not be empty";
+  // The kernel would stop at a NUL: the file written would not be the one checked.
+  if (path.find('\0') != std::string::npos) return "must not contain a NUL byte";
   fs::path p(path);
   if (p.is_relative()) p = policy.checkpoint_root / p;
   std::error_code ec;
@@ -47,7 +49,7 @@ uint64_t fingerprint(const std::string& bytes) {
 
 Submission validate_submission(const std::string& body, const SubmissionPolicy& policy) {
   // Bounded: depth, duplicate keys, nothing after the value.
-  comm::JsonParse parsed_body = comm::parse_bounded_json(body);
+  ops::JsonParse parsed_body = ops::parse_bounded_json(body);
   if (!parsed_body.error.empty())
     throw models::SpecError(std::vector<models::SpecProblem>{
         {parsed_body.pointer,

@@ -13,6 +13,7 @@
 #include <cstring>
 #include <nlohmann/json.hpp>
 
+#include "ops/bounded_json.h"
 #include "ops/check.h"
 
 namespace ringmaster::models {
@@ -187,15 +188,10 @@ SafetensorsFile load_safetensors(const std::string& path) {
   std::string text(header_len, '\0');
   pread_all(fd.fd, text.data(), header_len, 8, path);
 
-  nlohmann::json header;
-  try {
-    header = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
-    throw ops::Error(path + ": not a safetensors file: the header is not valid JSON (at byte " +
-                     std::to_string(8 + e.byte) + ")");
-  } catch (const nlohmann::json::exception&) {  // e.g. a number past a double; quotes it
-    throw ops::Error(path + ": not a safetensors file: the header holds a number out of range");
-  }
+  // Bounded (depth, duplicate names, trailing bytes); errors give positions
+  // and key names, never other bytes of the file.
+  const nlohmann::json header =
+      ops::parse_bounded_json_or_throw(text, path + ": not a safetensors file: the header");
   RM_THROW_IF(!header.is_object(), path, ": header is not a JSON object");
 
   const uint64_t data_start = 8 + header_len;

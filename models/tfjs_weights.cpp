@@ -10,6 +10,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "ops/bounded_json.h"
+
 namespace ringmaster::models {
 
 namespace {
@@ -127,15 +129,8 @@ std::string shard_path(const std::filesystem::path& dir, const std::string& name
 }  // namespace
 
 std::vector<TfjsTensor> load_tfjs_weights(const std::string& manifest_path) {
-  nlohmann::json manifest;
-  try {
-    manifest = nlohmann::json::parse(read_file(manifest_path, "tfjs manifest"));
-  } catch (const nlohmann::json::parse_error& e) {
-    // The position only: the message would quote what it read.
-    throw ops::Error(manifest_path + ": not valid JSON (at byte " + std::to_string(e.byte) + ")");
-  } catch (const nlohmann::json::exception&) {  // e.g. a number past a double; quotes it
-    throw ops::Error(manifest_path + ": not valid JSON (a number out of range)");
-  }
+  const nlohmann::json manifest =
+      ops::parse_bounded_json_or_throw(read_file(manifest_path, "tfjs manifest"), manifest_path);
   RM_THROW_IF(!manifest.is_array() || manifest.empty(), manifest_path,
               ": a weights manifest is a non-empty JSON array of groups");
   const std::filesystem::path dir = std::filesystem::path(manifest_path).parent_path();

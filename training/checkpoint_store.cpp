@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "models/safetensors.h"
+#include "ops/bounded_json.h"
 #include "ops/check.h"
 
 namespace ringmaster::training {
@@ -90,7 +91,7 @@ std::string read_text(const fs::path& p) {
 StoredCheckpoint check_and_load(const fs::path& folder, int64_t step) {
   const fs::path manifest_path = folder / kManifest;
   RM_THROW_IF(!fs::exists(manifest_path), "no ", kManifest, " (an interrupted write or removal)");
-  const nlohmann::json m = nlohmann::json::parse(read_text(manifest_path), nullptr, false);
+  const nlohmann::json m = ops::parse_bounded_json(read_text(manifest_path)).value;
   RM_THROW_IF(!m.is_object() || m.value("format", "") != kFormat || !m.contains("files") ||
                   !m["files"].is_object() || !m.contains("step") || !m["step"].is_number_integer(),
               kManifest, " is not a ", kFormat, " manifest");
@@ -111,7 +112,7 @@ StoredCheckpoint check_and_load(const fs::path& folder, int64_t step) {
   c.folder = folder.string();
   c.model = models::load_safetensors((folder / kFiles[0]).string()).tensors;
   c.optimizer = models::load_safetensors((folder / kFiles[1]).string()).tensors;
-  c.state = nlohmann::json::parse(read_text(folder / kFiles[2]), nullptr, false);
+  c.state = ops::parse_bounded_json_or_throw(read_text(folder / kFiles[2]), kFiles[2]);
   RM_THROW_IF(!c.state.is_object(), kFiles[2], " is not a JSON object");
   return c;
 }

@@ -6,8 +6,10 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <set>
 
+#include "ops/bounded_json.h"
 #include "training/dataset_registry.h"
 #include "training/json_fields.h"
 #include "training/lr_schedule.h"
@@ -205,6 +207,23 @@ void check_across_sections(const JobSpec& spec, std::vector<SpecProblem>& proble
 
 }  // namespace
 
+namespace {
+
+// The name becomes a folder (runs/<name>/) and a metric label: one path
+// segment of printable characters.
+std::string job_name_problem(const std::string& name) {
+  if (name.empty() || name.size() > 128) return "must be 1 to 128 characters";
+  if (name == "." || name == "..") return "must not be \".\" or \"..\"";
+  for (const char c : name) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f) return "must not contain control characters (a NUL included)";
+    if (c == '/') return "must not contain '/'";
+  }
+  return {};
+}
+
+}  // namespace
+
 JobSpec parse_job_spec(const nlohmann::json& j) {
   std::vector<SpecProblem> problems;
   JobSpec spec;
@@ -213,6 +232,7 @@ JobSpec parse_job_spec(const nlohmann::json& j) {
   {
     SpecReader top(j, "", problems);
     top.string("name", spec.name);
+    if (const std::string why = job_name_problem(spec.name); !why.empty()) top.problem("name", why);
     if (const nlohmann::json* m = top.object("model"))
       models::parse_model_spec(*m, "/model", false, spec.model, problems);
     const nlohmann::json* d = top.object("data");
@@ -272,17 +292,14 @@ JobSpec parse_job_spec(const nlohmann::json& j) {
 }
 
 JobSpec load_job_spec(const std::string& path) {
-  std::ifstream in(path);
+  std::ifstream in(path, std::ios::binary);
   if (!in) throw models::SpecError({{"", "cannot read spec file " + path}});
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(in);
-  } catch (const nlohmann::json::parse_error& e) {
-    throw models::SpecError({{"", path + " is not valid JSON: " + e.what()}});
-  } catch (const nlohmann::json::exception&) {  // e.g. a number past a double
-    throw models::SpecError({{"", path + " is not valid JSON: a number out of range"}});
-  }
-  return parse_job_spec(j);
+  const std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  // Bounded as a REST body is: depth, duplicate keys, trailing bytes, NUL.
+  const ops::JsonParse parsed = ops::parse_bounded_json(text);
+  if (!parsed.error.empty())
+    throw models::SpecError({{parsed.pointer, path + ": " + parsed.error}});
+  return parse_job_spec(parsed.value);
 }
 
 }  // namespace ringmaster::training

@@ -87,11 +87,11 @@ TEST_F(LoaderErrors, WhatTheFuzzerFound) {
     st[static_cast<size_t>(i)] = static_cast<char>((header.size() >> (8 * i)) & 0xff);
   const std::string file = write("big-number.safetensors", st + header + std::string(4, '\0'));
   const std::string e = error_of([&] { load_safetensors(file); });
-  EXPECT_NE(e.find("a number out of range"), std::string::npos) << e;
+  EXPECT_NE(e.find("a number too large for a double"), std::string::npos) << e;
   EXPECT_EQ(e.find("444"), std::string::npos) << e;
   const std::string manifest = write("m.json", R"([{"paths": [], "weights": [{"x": 1e999}]}])");
   const std::string m = error_of([&] { load_tfjs_weights(manifest); });
-  EXPECT_NE(m.find("a number out of range"), std::string::npos) << m;
+  EXPECT_NE(m.find("a number too large for a double"), std::string::npos) << m;
   // An empty f64 array loads as nothing.
   std::string h = "{'descr': '<f8', 'fortran_order': False, 'shape': (0, 3), }";
   h += std::string(64 - (10 + h.size() + 1) % 64, ' ') + "\n";
@@ -101,6 +101,36 @@ TEST_F(LoaderErrors, WhatTheFuzzerFound) {
   const NpyArray a = load_npy(write("empty.npy", npy + h));
   EXPECT_EQ(a.shape, (ops::Shape{0, 3}));
   EXPECT_TRUE(a.values.empty());
+}
+
+// The JSON inside checkpoint files is parsed with bounds: nesting past any
+// stack and a key given twice are refused, named, by each loader.
+TEST_F(LoaderErrors, DeepOrRepeatedJsonIsRefusedByEveryLoader) {
+  const auto safetensors = [&](const std::string& name, const std::string& header) {
+    std::string st(8, '\0');
+    for (int i = 0; i < 8; ++i)
+      st[static_cast<size_t>(i)] = static_cast<char>((header.size() >> (8 * i)) & 0xff);
+    return write(name, st + header + std::string(4, '\0'));
+  };
+  const std::string deep = std::string(1000000, '[') + std::string(1000000, ']');
+  const std::string twice = R"({"w": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}, )"
+                            R"("w": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}})";
+  EXPECT_NE(error_of([&] {
+              load_safetensors(safetensors("deep.safetensors", deep));
+            }).find("the header: nested deeper than 64 levels"),
+            std::string::npos);
+  EXPECT_NE(error_of([&] {
+              load_safetensors(safetensors("twice.safetensors", twice));
+            }).find("the header: duplicate key \"w\""),
+            std::string::npos);
+  EXPECT_NE(error_of([&] {
+              load_tfjs_weights(write("deep.json", deep));
+            }).find("deep.json: nested deeper than 64 levels"),
+            std::string::npos);
+  EXPECT_NE(error_of([&] {
+              load_tfjs_weights(write("tail.json", "[{\"paths\": []}] x"));
+            }).find("tail.json: not valid JSON"),
+            std::string::npos);
 }
 
 }  // namespace

@@ -119,6 +119,13 @@ TEST_F(CheckpointStoreTest, AManifestOfAnotherStepOrFormatIsNotTrusted) {
   std::ofstream(folder(7) / "manifest.json") << "{\"format\": \"something-else\"}";
   EXPECT_FALSE(newest(s).has_value());
   EXPECT_NE(log_.find("is not a ringmaster-checkpoint-v2 manifest"), std::string::npos) << log_;
+  // Nested past any stack (parsed with a depth bound) or with a key twice.
+  for (const std::string& hostile :
+       {std::string(1000000, '['), std::string(R"({"format": "a", "format": "b"})")}) {
+    std::ofstream(folder(7) / "manifest.json", std::ios::trunc) << hostile;
+    EXPECT_FALSE(newest(s).has_value());
+    EXPECT_NE(log_.find("is not a ringmaster-checkpoint-v2 manifest"), std::string::npos) << log_;
+  }
 }
 
 }  // namespace

@@ -4,6 +4,11 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
+
+#include "tests/test_dir.h"
+
 namespace ringmaster::training {
 namespace {
 
@@ -207,6 +212,37 @@ TEST(JobSpec, EnsemblesOnlyClassify) {
 
 TEST(JobSpec, MissingFileIsASpecError) {
   EXPECT_THROW(load_job_spec("/nonexistent/spec.json"), SpecError);
+}
+
+TEST(JobSpec, ANameIsOnePrintablePathSegment) {
+  for (const std::string& bad : {std::string(""), std::string("a\0b", 3), std::string("a\nb"),
+                                std::string("../x"), std::string(".."), std::string(129, 'n')})
+    EXPECT_EQ(problems_of({{"name", bad}}).size(), 1u) << bad;
+  EXPECT_TRUE(problems_of({{"name", "fashion-résnet_20.v2 (try 3)"}}).empty());
+}
+
+// A spec file is read with the bounds of a REST body: nesting depth, one
+// value per key, nothing after the value, no NUL, numbers within a double.
+TEST(JobSpec, ASpecFileIsBoundedAsARestBodyIs) {
+  const std::filesystem::path dir = testing_support::fresh_test_dir("job_spec_file");
+  const std::string path = (dir / "spec.json").string();
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {std::string(1000000, '['), "nested deeper than 64 levels"},
+      {R"({"train": {"epochs": 1, "epochs": 2}})", "duplicate key \"epochs\""},
+      {R"({"name": "a"} {"name": "b"})", "not valid JSON"},
+      {std::string(R"({"name": "a"})") + '\0', "not valid JSON (a NUL at byte 13)"},
+      {R"({"train": {"lr": 1e400}})", "a number too large for a double"},
+  };
+  for (const auto& [text, why] : cases) {
+    std::ofstream(path, std::ios::binary | std::ios::trunc) << text;
+    try {
+      load_job_spec(path);
+      ADD_FAILURE() << "accepted: " << text.substr(0, 40);
+    } catch (const SpecError& e) {
+      EXPECT_NE(std::string(e.what()).find(path + ": " + why), std::string::npos) << e.what();
+    }
+  }
+  std::filesystem::remove_all(dir);
 }
 
 TEST(JobSpec, TrainDevice) {

@@ -1,4 +1,7 @@
-// JSON from outside (REST bodies, ZeroMQ message headers), parsed with bounds:
+// JSON from outside (REST bodies, ZeroMQ message headers, spec files,
+// checkpoint manifests and state, safetensors headers, tfjs manifests), parsed
+// with bounds. It lives in ops, the one layer that models, comm and training
+// all see, though it has nothing to do with tensors. The bounds:
 // nesting at most kMaxJsonDepth levels (a deeper document would overflow the
 // stack of whatever copies, compares or prints it recursively), no key twice
 // in one object (which value counts would be a guess), nothing after the
@@ -13,7 +16,7 @@
 
 #include <nlohmann/json.hpp>
 
-namespace ringmaster::comm {
+namespace ringmaster::ops {
 
 constexpr int kMaxJsonDepth = 64;
 
@@ -28,4 +31,8 @@ struct JsonParse {
 
 JsonParse parse_bounded_json(std::string_view text, int max_depth = kMaxJsonDepth);
 
-}  // namespace ringmaster::comm
+// For files: the parsed value, or ops::Error "<what>: <the problem>", with
+// " (at <pointer>)" where the problem has a place among the keys.
+nlohmann::json parse_bounded_json_or_throw(std::string_view text, const std::string& what);
+
+}  // namespace ringmaster::ops

@@ -1,12 +1,14 @@
 // parse_bounded_json (see bounded_json.h): nlohmann's parser with a callback
 // that counts depth and remembers each open object's keys, and stops at the
 // first breach.
-#include "comm/bounded_json.h"
+#include "ops/bounded_json.h"
 
 #include <set>
 #include <vector>
 
-namespace ringmaster::comm {
+#include "ops/check.h"
+
+namespace ringmaster::ops {
 namespace {
 
 // Thrown from the callback to stop the parse; carries the message.
@@ -73,4 +75,11 @@ JsonParse parse_bounded_json(std::string_view text, int max_depth) {
   return out;
 }
 
-}  // namespace ringmaster::comm
+nlohmann::json parse_bounded_json_or_throw(std::string_view text, const std::string& what) {
+  JsonParse parsed = parse_bounded_json(text);
+  if (parsed.error.empty()) return std::move(parsed.value);
+  throw Error(what + ": " + parsed.error +
+              (parsed.pointer.empty() ? "" : " (at " + parsed.pointer + ")"));
+}
+
+}  // namespace ringmaster::ops

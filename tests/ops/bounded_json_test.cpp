@@ -2,11 +2,11 @@
 // limit passes and one more fails (arrays and objects, 100,000 deep without
 // touching the stack), duplicate keys are named at any depth, anything after
 // the value fails (a NUL too), and an error never quotes the input.
-#include "comm/bounded_json.h"
+#include "ops/bounded_json.h"
 
 #include <gtest/gtest.h>
 
-namespace ringmaster::comm {
+namespace ringmaster::ops {
 namespace {
 
 std::string nested(int depth, char open, char close, const std::string& inner = "1") {
@@ -62,4 +62,4 @@ TEST(BoundedJson, AnErrorDoesNotQuoteTheInput) {
 }
 
 }  // namespace
-}  // namespace ringmaster::comm
+}  // namespace ringmaster::ops
