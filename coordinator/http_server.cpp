@@ -4,6 +4,8 @@
 // close. Protocol errors get a problem+json answer and the connection ends.
 #include "coordinator/http_server.h"
 
+#include "coordinator/beast_request.h"
+
 #include <sys/socket.h>
 
 #include <cerrno>
@@ -32,59 +34,6 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
 using asio::use_awaitable;
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-std::string percent_decode(std::string_view s, bool plus_is_space) {
-  std::string out;
-  out.reserve(s.size());
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size()) {
-      const int hi = hex_value(s[i + 1]), lo = hex_value(s[i + 2]);
-      if (hi >= 0 && lo >= 0) {
-        out.push_back(static_cast<char>(hi * 16 + lo));
-        i += 2;
-        continue;
-      }
-    }
-    out.push_back(plus_is_space && s[i] == '+' ? ' ' : s[i]);
-  }
-  return out;
-}
-
-HttpRequest convert(const http::request<http::string_body>& req) {
-  HttpRequest r;
-  r.method = std::string(req.method_string());
-  const std::string_view target(req.target().data(), req.target().size());
-  const size_t q = target.find('?');
-  r.path = percent_decode(target.substr(0, q), false);
-  if (q != std::string_view::npos) {
-    std::string_view rest = target.substr(q + 1);
-    while (!rest.empty()) {
-      const size_t amp = rest.find('&');
-      const std::string_view pair = rest.substr(0, amp);
-      const size_t eq = pair.find('=');
-      const std::string key = percent_decode(pair.substr(0, eq), true);
-      const std::string value =
-          eq == std::string_view::npos ? "" : percent_decode(pair.substr(eq + 1), true);
-      if (!key.empty()) r.query[key] = value;
-      if (amp == std::string_view::npos) break;
-      rest = rest.substr(amp + 1);
-    }
-  }
-  for (const auto& field : req) {
-    std::string name(field.name_string());
-    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    r.headers[name] = std::string(field.value());
-  }
-  r.body = req.body();
-  return r;
-}
 
 // True when the peer has closed its end: a quiet stream would otherwise only
 // notice at its next write, which may never come.
@@ -279,9 +228,8 @@ struct HttpServer::Impl {
     beast::flat_buffer buffer;
     beast::error_code ec;
     for (;;) {
-      http::request_parser<http::string_body> parser;
-      parser.body_limit(options.body_limit);
-      parser.header_limit(16 * 1024);
+      BeastRequestParser parser;
+      limit_request_parser(parser, options.body_limit);
       co_await read_request(stream, buffer, parser, ec);
       if (ec == http::error::body_limit) {
         const HttpResponse r = problem(
@@ -306,7 +254,7 @@ struct HttpServer::Impl {
       const bool keep_alive = req.keep_alive() && !stopping;
       HttpResponse resp;
       try {
-        resp = handler(convert(req));
+        resp = handler(to_http_request(req));
       } catch (const std::exception& e) {
         resp = problem(500, "Internal Server Error", e.what());
       }

@@ -16,19 +16,9 @@
 #include <utility>
 #include <vector>
 
-namespace ringmaster::coordinator {
+#include "coordinator/http_request.h"
 
-struct HttpRequest {
-  std::string method;                        // "GET"
-  std::string path;                          // "/v1/jobs/job-1", percent-decoded, without the query
-  std::map<std::string, std::string> query;  // percent-decoded
-  std::map<std::string, std::string> headers;  // names lower-case
-  std::string body;
-  std::string header(const std::string& lower_case_name) const {
-    auto it = headers.find(lower_case_name);
-    return it == headers.end() ? "" : it->second;
-  }
-};
+namespace ringmaster::coordinator {
 
 // A streamed body: each call returns what is new (possibly nothing) and sets
 // `done` when the stream is complete. Called on an I/O thread; must not block.

@@ -11,7 +11,7 @@
 # place with the right sha256 are kept. Uses sudo only when not root.
 # Usage: scripts/install-deps.sh [--bench] [--fuzz]   (--bench adds PyTorch + OpenBLAS, and
 # OpenMPI for the all-reduce anchor bench/mpi_allreduce_busbw.cpp; --fuzz adds clang with
-# libFuzzer and the sanitizer runtimes for scripts/fuzz.sh)
+# libFuzzer, the sanitizer runtimes and llvm-symbolizer for scripts/fuzz.sh and scripts/sanitize.sh)
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -40,7 +40,7 @@ if [ "$want_bench" -eq 1 ]; then
   packages+=(python3-torch libopenblas0-pthread openmpi-bin libopenmpi-dev)
 fi
 if [ "$want_fuzz" -eq 1 ]; then
-  packages+=(clang-14 libclang-rt-14-dev libomp-14-dev)
+  packages+=(clang-16 libclang-rt-16-dev libomp-16-dev llvm-16)
 fi
 
 missing=()
