@@ -1,11 +1,12 @@
 // AsyncAllreducer over a thread ring on 127.0.0.1: buckets come back reduced,
-// in submission order, while the submitting thread keeps computing (the
-// recorded timestamps show the overlap); a dead peer fails wait() with a
+// in submission order, while the submitting thread keeps computing (they
+// finish before it calls wait()); a dead peer fails wait() with a
 // CommError, later buckets fail fast, and shutdown never hangs.
 #include "comm/async_allreducer.h"
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <thread>
 
 #include "tests/comm/ring_harness.h"
@@ -16,30 +17,37 @@ namespace {
 using namespace ringmaster::comm::testing;
 using Clock = std::chrono::steady_clock;
 
+// Asynchrony shown without a clock race (a sanitizer build or a busy machine
+// stretches any time budget): rank 0's submit returns before any other rank
+// has submitted (they start once it has), so submit does not wait for the
+// reduction; and each caller, never calling wait(), sees all its buckets
+// finish (take_timings) while it carries on, so they run in the background.
 TEST(AsyncAllreducer, ReducesBucketsInOrderWhileTheCallerComputes) {
   const int world = 3, buckets = 4;
   const size_t n = 300000;
   ThreadRing ring(world);
   std::vector<std::vector<BucketTiming>> timings(world);
-  std::vector<Clock::time_point> compute_end(world);
   std::vector<std::vector<std::vector<float>>> data(world);
+  std::atomic<bool> rank0_submitted{false};
   run_ranks(world, [&](int r) {
     ring.transports[r]->connect(r, ring.endpoints, milliseconds(10000));
     AsyncAllreducer ar(std::move(ring.transports[r]), {.average = true});
     for (int b = 0; b < buckets; ++b) data[r].push_back(rank_input(51 + b, r, n));
-    // "Backward": a bucket becomes ready, is submitted, and compute goes on.
-    std::vector<AsyncAllreducer::Handle> handles;
+    const auto deadline = Clock::now() + std::chrono::seconds(30);  // bounds both waits
+    while (r != 0 && !rank0_submitted && Clock::now() < deadline)
+      std::this_thread::sleep_for(milliseconds(1));
     for (int b = 0; b < buckets; ++b) {
-      const auto t0 = Clock::now();
-      handles.push_back(ar.submit(100 + b, data[r][b]));
-      EXPECT_LT(Clock::now() - t0, milliseconds(50)) << "submit must not block";
-      std::this_thread::sleep_for(milliseconds(40));  // the next layer's backward
+      ar.submit(100 + b, data[r][b]);
+      if (r == 0) rank0_submitted = true;
     }
-    compute_end[r] = Clock::now();
-    ar.wait(handles[0]);
+    // "Backward" goes on; the buckets finish meanwhile.
+    while (timings[r].size() < static_cast<size_t>(buckets) && Clock::now() < deadline) {
+      for (const BucketTiming& t : ar.take_timings()) timings[r].push_back(t);
+      std::this_thread::sleep_for(milliseconds(2));
+    }
     ar.wait_all();
-    timings[r] = ar.take_timings();
   });
+  EXPECT_TRUE(rank0_submitted);
   for (int b = 0; b < buckets; ++b) {
     std::vector<double> ref(n, 0.0);
     for (int r = 0; r < world; ++r) {
@@ -49,7 +57,8 @@ TEST(AsyncAllreducer, ReducesBucketsInOrderWhileTheCallerComputes) {
     for (size_t i = 0; i < n; i += 997) ASSERT_NEAR(data[1][b][i], ref[i] / world, 1e-5);
   }
   for (int r = 0; r < world; ++r) {
-    ASSERT_EQ(timings[r].size(), static_cast<size_t>(buckets));
+    ASSERT_EQ(timings[r].size(), static_cast<size_t>(buckets))
+        << "rank " << r << ": buckets finished before wait() was called";
     for (int b = 0; b < buckets; ++b) {
       const auto& t = timings[r][b];
       EXPECT_EQ(t.bucket, static_cast<uint64_t>(100 + b));
@@ -60,8 +69,6 @@ TEST(AsyncAllreducer, ReducesBucketsInOrderWhileTheCallerComputes) {
         EXPECT_GE(t.started, timings[r][b - 1].finished) << "in order, one at a time";
       }
     }
-    // Overlap: the first buckets were reduced while "backward" still ran.
-    EXPECT_LT(timings[r][0].finished, compute_end[r]);
   }
 }
 
