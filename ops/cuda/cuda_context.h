@@ -1,9 +1,9 @@
 // Internal to ops/cuda/: the per-thread, per-device cuDNN and cuBLAS handles,
-// one check macro per library (file, line, the call, the library's error
-// text, then abort), small RAII wrappers for cuDNN descriptors and launch
-// helpers. Everything runs on the legacy default stream, so the caching
-// allocator may hand a freed block to the next op without events. C++17
-// (included by .cu files); no vendor type leaves ops/cuda/.
+// one check macro per library (each throws ops::Error with the call, the
+// library's error text, file and line: cuda_check.h), small RAII wrappers
+// for cuDNN descriptors and launch helpers. Everything runs on the legacy default stream, so the
+// caching allocator may hand a freed block to the next op without events. C++17 (included by .cu
+// files); no vendor type leaves ops/cuda/.
 #pragma once
 
 #include <cublas_v2.h>
@@ -17,24 +17,20 @@
 #include "ops/cuda/cuda_check.h"
 #include "ops/tensor.h"
 
-#define CUDNN_CHECK(call)                                                               \
-  do {                                                                                  \
-    cudnnStatus_t st_ = (call);                                                         \
-    if (st_ != CUDNN_STATUS_SUCCESS) {                                                  \
-      std::fprintf(stderr, "%s:%d: cuDNN error in %s: %s\n", __FILE__, __LINE__, #call, \
-                   cudnnGetErrorString(st_));                                           \
-      std::abort();                                                                     \
-    }                                                                                   \
+#define CUDNN_CHECK(call)                                                                    \
+  do {                                                                                       \
+    cudnnStatus_t st_ = (call);                                                              \
+    if (st_ != CUDNN_STATUS_SUCCESS)                                                         \
+      ::ringmaster::ops::cuda::throw_library_error("cuDNN", #call, cudnnGetErrorString(st_), \
+                                                   __FILE__, __LINE__);                      \
   } while (0)
 
-#define CUBLAS_CHECK(call)                                                               \
-  do {                                                                                   \
-    cublasStatus_t st_ = (call);                                                         \
-    if (st_ != CUBLAS_STATUS_SUCCESS) {                                                  \
-      std::fprintf(stderr, "%s:%d: cuBLAS error in %s: %s\n", __FILE__, __LINE__, #call, \
-                   cublasGetStatusString(st_));                                          \
-      std::abort();                                                                      \
-    }                                                                                    \
+#define CUBLAS_CHECK(call)                                                                      \
+  do {                                                                                          \
+    cublasStatus_t st_ = (call);                                                                \
+    if (st_ != CUBLAS_STATUS_SUCCESS)                                                           \
+      ::ringmaster::ops::cuda::throw_library_error("cuBLAS", #call, cublasGetStatusString(st_), \
+                                                   __FILE__, __LINE__);                         \
   } while (0)
 
 // After a kernel launch: a bad configuration is reported at once.
