@@ -31,7 +31,7 @@ void affine(const double* w, const double* b, const double* v, int64_t rows, int
 // One step of one sample: h, c updated in place from input x.
 void step(RnnCell cell, const Direction& d, const double* x, int64_t in, int64_t hidden,
           bool linear_before_reset, double* h, double* c) {
-  const int64_t g = rnn_gates(cell);
+  const int64_t g = rnn_gate_count(cell);
   std::vector<double> gx(static_cast<size_t>(g * hidden)), gh(static_cast<size_t>(g * hidden));
   affine(d.w_ih, d.b_ih, x, g * hidden, in, gx.data());
   affine(d.w_hh, d.b_hh, h, g * hidden, hidden, gh.data());
@@ -78,18 +78,6 @@ void step(RnnCell cell, const Direction& d, const double* x, int64_t in, int64_t
 
 }  // namespace
 
-int64_t rnn_gates(RnnCell cell) {
-  switch (cell) {
-    case RnnCell::kTanh:
-      return 1;
-    case RnnCell::kLstm:
-      return 4;
-    case RnnCell::kGru:
-      return 3;
-  }
-  return 1;
-}
-
 RnnOutputs rnn(RnnCell cell, const RefTensor& x, const RefTensor& h0, const RefTensor& c0,
                const RefTensor& w_ih, const RefTensor& w_hh, const RefTensor& b_ih,
                const RefTensor& b_hh, const std::vector<int64_t>& lengths,
@@ -97,7 +85,7 @@ RnnOutputs rnn(RnnCell cell, const RefTensor& x, const RefTensor& h0, const RefT
   RM_CHECK(x.shape.size() == 3 && w_ih.shape.size() == 3 && w_hh.shape.size() == 3,
            "reference rnn: x (T, N, I), w_ih (D, G*H, I), w_hh (D, G*H, H)");
   const int64_t steps = x.shape[0], batch = x.shape[1], in = x.shape[2];
-  const int64_t dirs = w_ih.shape[0], g = rnn_gates(cell), hidden = w_hh.shape[2];
+  const int64_t dirs = w_ih.shape[0], g = rnn_gate_count(cell), hidden = w_hh.shape[2];
   RM_CHECK(w_ih.shape[1] == g * hidden && w_ih.shape[2] == in && w_hh.shape[1] == g * hidden,
            "reference rnn: weight shapes do not fit");
   RM_CHECK(lengths.empty() || static_cast<int64_t>(lengths.size()) == batch,

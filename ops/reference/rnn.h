@@ -16,10 +16,11 @@
 #include <vector>
 
 #include "ops/reference/ref_tensor.h"
+#include "ops/rnn.h"
 
 namespace ringmaster::ops::reference {
 
-enum class RnnCell { kTanh, kLstm, kGru };
+// RnnCell and rnn_gate_count (G: 1, 4 or 3) are the op's (ops/rnn.h).
 
 struct RnnOutputs {
   RefTensor y, h_n, c_n;  // c_n: LSTM only
@@ -31,7 +32,5 @@ RnnOutputs rnn(RnnCell cell, const RefTensor& x, const RefTensor& h0, const RefT
                const RefTensor& w_ih, const RefTensor& w_hh, const RefTensor& b_ih,
                const RefTensor& b_hh, const std::vector<int64_t>& lengths,
                bool linear_before_reset = true);
-
-int64_t rnn_gates(RnnCell cell);  // G: 1, 4 or 3
 
 }  // namespace ringmaster::ops::reference

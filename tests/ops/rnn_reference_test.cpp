@@ -6,19 +6,22 @@
 // (i,f,g,o; r,z,n), so the same conversion will serve the ops. Those cases
 // give every gate the same weights, so they cannot tell gates apart: a test
 // of each gate's role (PyTorch's documented order) does. The oracle is
-// checked here so that the ops' kernels can be checked against it.
+// checked here so that the ops' kernels can be checked against it; the same
+// ONNX cases run the op (ops/rnn.h, oneDNN) too: RnnOp.*.
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
 
 #include "onnx/onnx_reader.h"
 #include "ops/reference/rnn.h"
+#include "ops/rnn.h"
 
 namespace ringmaster::ops::reference {
 namespace {
@@ -87,7 +90,36 @@ void expect_near_all(const RefTensor& got, const RefTensor& want, const std::str
   EXPECT_LT(worst, 1e-3) << what << ": worst relative difference " << worst;
 }
 
-void check_case(const std::string& name) {
+// The layer under test: the oracle, or the op on Tensors.
+using Runner = std::function<RnnOutputs(
+    RnnCell, const RefTensor& x, const RefTensor& h0, const RefTensor& c0, const RefTensor& w_ih,
+    const RefTensor& w_hh, const RefTensor& b_ih, const RefTensor& b_hh,
+    const std::vector<int64_t>& lengths, bool linear_before_reset)>;
+
+RnnOutputs run_oracle(RnnCell cell, const RefTensor& x, const RefTensor& h0, const RefTensor& c0,
+                      const RefTensor& w_ih, const RefTensor& w_hh, const RefTensor& b_ih,
+                      const RefTensor& b_hh, const std::vector<int64_t>& lengths, bool lbr) {
+  return rnn(cell, x, h0, c0, w_ih, w_hh, b_ih, b_hh, lengths, lbr);
+}
+
+RnnOutputs run_op(RnnCell cell, const RefTensor& x, const RefTensor& h0, const RefTensor& c0,
+                  const RefTensor& w_ih, const RefTensor& w_hh, const RefTensor& b_ih,
+                  const RefTensor& b_hh, const std::vector<int64_t>& lengths, bool lbr) {
+  const auto t = [](const RefTensor& r) { return r.v.empty() ? Tensor() : to_tensor(r); };
+  ops::RnnParams p;
+  p.cell = cell == RnnCell::kLstm  ? ops::RnnCell::kLstm
+           : cell == RnnCell::kGru ? ops::RnnCell::kGru
+                                   : ops::RnnCell::kTanh;
+  p.linear_before_reset = lbr;
+  p.lengths = lengths;
+  const ops::RnnOutputs o =
+      ops::rnn_layer(p, t(x), t(h0), t(c0), t(w_ih), t(w_hh), t(b_ih), t(b_hh));
+  RnnOutputs out{from_tensor(o.y), from_tensor(o.h_n), {}};
+  if (o.c_n.defined()) out.c_n = from_tensor(o.c_n);
+  return out;
+}
+
+void check_case(const std::string& name, const Runner& run = run_oracle) {
   const fs::path dir = fs::path(data_root()) / "node" / name;
   if (!fs::is_directory(dir)) GTEST_SKIP() << dir << " missing (Debian package libonnx-testdata)";
   const Loaded l = load(dir);
@@ -131,7 +163,7 @@ void check_case(const std::string& name) {
   RefTensor h0 = input(5), c0 = input(6);
   if (batch_first && !h0.v.empty()) h0 = swap01(h0);
   if (batch_first && !c0.v.empty()) c0 = swap01(c0);
-  const RnnOutputs got = rnn(cell, x, h0, c0, w_ih, w_hh, b_ih, b_hh, lengths,
+  const RnnOutputs got = run(cell, x, h0, c0, w_ih, w_hh, b_ih, b_hh, lengths,
                              node.get_int("linear_before_reset", 0) != 0);
   // ONNX: Y (T, D, N, H) or batch-first (N, T, D, H); Y_h, Y_c (D, N, H) or (N, D, H).
   const int64_t steps = x.shape[0], batch = x.shape[1];
@@ -160,23 +192,34 @@ void check_case(const std::string& name) {
   EXPECT_GE(compared, 1) << name << ": nothing compared";
 }
 
+const std::vector<const char*> kLstmCases = {"test_lstm_defaults", "test_lstm_with_initial_bias",
+                                             "test_lstm_batchwise"};
+const std::vector<const char*> kGruCases = {"test_gru_defaults", "test_gru_with_initial_bias",
+                                            "test_gru_seq_length", "test_gru_batchwise"};
+const std::vector<const char*> kRnnCases = {"test_simple_rnn_defaults",
+                                            "test_simple_rnn_with_initial_bias",
+                                            "test_simple_rnn_batchwise", "test_rnn_seq_length"};
+
 TEST(RnnReference, MatchesTheOnnxLstmCases) {
-  for (const char* c : {"test_lstm_defaults", "test_lstm_with_initial_bias", "test_lstm_batchwise"})
-    check_case(c);
+  for (const char* c : kLstmCases) check_case(c);
   // test_lstm_with_peepholes: peephole connections are not part of our LSTM
   // (PyTorch's has none either).
 }
 
 TEST(RnnReference, MatchesTheOnnxGruCases) {
-  for (const char* c : {"test_gru_defaults", "test_gru_with_initial_bias", "test_gru_seq_length",
-                        "test_gru_batchwise"})
-    check_case(c);
+  for (const char* c : kGruCases) check_case(c);
 }
 
 TEST(RnnReference, MatchesTheOnnxRnnCases) {
-  for (const char* c : {"test_simple_rnn_defaults", "test_simple_rnn_with_initial_bias",
-                        "test_simple_rnn_batchwise", "test_rnn_seq_length"})
-    check_case(c);
+  for (const char* c : kRnnCases) check_case(c);
+}
+
+TEST(RnnOp, MatchesTheOnnxLstmGruAndRnnCases) {
+  for (const auto* list : {&kLstmCases, &kGruCases, &kRnnCases})
+    for (const char* c : *list) {
+      SCOPED_TRACE(c);
+      check_case(c, run_op);
+    }
 }
 
 // Each gate's role, with zero weights and one bias per gate, so a gate in the
@@ -213,7 +256,7 @@ TEST(RnnReference, TheSecondDirectionReadsEachSampleBackwardsWithinItsLength) {
   for (size_t i = 0; i < x.v.size(); ++i) x.v[i] = std::sin(0.7 * static_cast<double>(i));
   const std::vector<int64_t> lengths = {5, 2, 4};
   for (RnnCell cell : {RnnCell::kTanh, RnnCell::kLstm, RnnCell::kGru}) {
-    const int64_t g = rnn_gates(cell);
+    const int64_t g = rnn_gate_count(cell);
     RefTensor w_ih({2, g * hidden, in}), w_hh({2, g * hidden, hidden});
     for (size_t i = 0; i < w_ih.v.size(); ++i) w_ih.v[i] = std::cos(1.3 * static_cast<double>(i));
     for (size_t i = 0; i < w_hh.v.size(); ++i) w_hh.v[i] = 0.5 * std::sin(0.9 * i + 1.0);
