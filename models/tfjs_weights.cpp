@@ -16,6 +16,13 @@ namespace ringmaster::models {
 
 namespace {
 
+// obj[key] when it is a string, else "" (json::value would throw a type_error
+// for a number: what fuzz_tfjs found).
+std::string string_or_empty(const nlohmann::json& obj, const char* key) {
+  const auto it = obj.find(key);
+  return it != obj.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
 std::string read_file(const std::string& path, const std::string& what) {
   std::ifstream in(path, std::ios::binary);
   RM_THROW_IF(!in, what, ": cannot open ", path);
@@ -43,13 +50,13 @@ Entry read_entry(const nlohmann::json& w, const std::string& manifest, size_t in
                 ": shape entries must be non-negative integers, got ", w["shape"].dump());
     e.shape.push_back(d.get<int64_t>());
   }
-  const std::string dtype = w.value("dtype", std::string());
+  const std::string dtype = string_or_empty(w, "dtype");
   RM_THROW_IF(dtype != "float32", tensor, ": dtype \"", dtype,
               "\" is not supported (float32 only)");
   if (w.contains("quantization")) {
     const auto& q = w["quantization"];
     RM_THROW_IF(!q.is_object(), tensor, ": \"quantization\" is not an object");
-    const std::string qd = q.value("dtype", std::string());
+    const std::string qd = string_or_empty(q, "dtype");
     RM_THROW_IF(qd != "uint8" && qd != "uint16", tensor, ": quantization dtype \"", qd,
                 "\" is not supported (uint8, uint16)");
     RM_THROW_IF(!q.contains("scale") || !q["scale"].is_number() || !q.contains("min") ||
