@@ -205,10 +205,6 @@ void check_across_sections(const JobSpec& spec, std::vector<SpecProblem>& proble
                                                to_string(spec.data.task)});
 }
 
-}  // namespace
-
-namespace {
-
 // The name becomes a folder (runs/<name>/) and a metric label: one path
 // segment of printable characters.
 std::string job_name_problem(const std::string& name) {

@@ -21,10 +21,14 @@ namespace ringmaster::ops::cuda {
 
 }  // namespace ringmaster::ops::cuda
 
-#define CUDA_CHECK(call)                                                                    \
-  do {                                                                                      \
-    cudaError_t err_ = (call);                                                              \
-    if (err_ != cudaSuccess)                                                                \
-      ::ringmaster::ops::cuda::throw_library_error("CUDA", #call, cudaGetErrorString(err_), \
-                                                   __FILE__, __LINE__);                     \
+// RM_LIBRARY_CHECK(library, call, ok, text): runs call; a status other than
+// ok throws naming the call and text(status). One mechanism for every
+// library (CUDNN_CHECK and CUBLAS_CHECK in cuda_context.h use it too).
+#define RM_LIBRARY_CHECK(library, call, ok, text)                                                  \
+  do {                                                                                             \
+    const auto st_ = (call);                                                                       \
+    if (st_ != (ok))                                                                               \
+      ::ringmaster::ops::cuda::throw_library_error(library, #call, text(st_), __FILE__, __LINE__); \
   } while (0)
+
+#define CUDA_CHECK(call) RM_LIBRARY_CHECK("CUDA", call, cudaSuccess, cudaGetErrorString)

@@ -17,21 +17,9 @@
 #include "ops/cuda/cuda_check.h"
 #include "ops/tensor.h"
 
-#define CUDNN_CHECK(call)                                                                    \
-  do {                                                                                       \
-    cudnnStatus_t st_ = (call);                                                              \
-    if (st_ != CUDNN_STATUS_SUCCESS)                                                         \
-      ::ringmaster::ops::cuda::throw_library_error("cuDNN", #call, cudnnGetErrorString(st_), \
-                                                   __FILE__, __LINE__);                      \
-  } while (0)
-
-#define CUBLAS_CHECK(call)                                                                      \
-  do {                                                                                          \
-    cublasStatus_t st_ = (call);                                                                \
-    if (st_ != CUBLAS_STATUS_SUCCESS)                                                           \
-      ::ringmaster::ops::cuda::throw_library_error("cuBLAS", #call, cublasGetStatusString(st_), \
-                                                   __FILE__, __LINE__);                         \
-  } while (0)
+#define CUDNN_CHECK(call) RM_LIBRARY_CHECK("cuDNN", call, CUDNN_STATUS_SUCCESS, cudnnGetErrorString)
+#define CUBLAS_CHECK(call) \
+  RM_LIBRARY_CHECK("cuBLAS", call, CUBLAS_STATUS_SUCCESS, cublasGetStatusString)
 
 // After a kernel launch: a bad configuration is reported at once.
 #define CUDA_CHECK_LAUNCH() CUDA_CHECK(cudaGetLastError())

@@ -76,6 +76,14 @@ class ClusterTest : public ::testing::Test {
     workers_[name] = std::make_unique<Process>(args, path(name + ".log"));
   }
 
+  // `ringmaster keygen` into the test folder (NAME.key, NAME.pub; its output
+  // in NAME.keygen.log); returns the public key.
+  std::string keygen(const std::string& name) {
+    auto [rc, out] = testing_support::run({"keygen", path(name)}, path(name + ".keygen.log"));
+    EXPECT_EQ(rc, 0) << out;
+    return testing_support::slurp(path(name + ".pub")).substr(0, 40);
+  }
+
   nlohmann::json api(const std::string& target) {
     return RawHttp(http_port_).request("GET", target).json();
   }

@@ -63,11 +63,6 @@ class HostileInputTest : public ClusterTest {
       return -1;
     return std::stod(m[2]);
   }
-  std::string keygen(const std::string& name) {
-    auto [rc, out] = testing_support::run({"keygen", path(name)}, path(name + ".keygen.log"));
-    EXPECT_EQ(rc, 0) << out;
-    return testing_support::slurp(path(name + ".pub")).substr(0, 40);
-  }
   uint16_t worker_metrics_port(const std::string& name) {
     const std::regex line(R"(metrics on http://127\.0\.0\.1:(\d+)/metrics)");
     uint16_t port = 0;
