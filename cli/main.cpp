@@ -8,6 +8,7 @@
 #include "cli/keygen_command.h"
 #include "cli/logs_command.h"
 #include "cli/ps_command.h"
+#include "cli/sample_command.h"
 #include "cli/status_command.h"
 #include "cli/submit_command.h"
 #include "cli/train_command.h"
@@ -21,6 +22,7 @@ int main(int argc, char** argv) {
   int exit_code = 0;
   ringmaster::cli::add_train_command(app, exit_code);
   ringmaster::cli::add_augment_preview_command(app, exit_code);
+  ringmaster::cli::add_sample_command(app, exit_code);
   ringmaster::cli::add_up_command(app, exit_code);
   ringmaster::cli::add_submit_command(app, exit_code);
   ringmaster::cli::add_jobs_command(app, exit_code);

@@ -2,6 +2,7 @@
 // of fields per report, used both ways.
 #include "comm/progress_report.h"
 
+#include <cmath>
 #include <string>
 #include <variant>
 
@@ -123,6 +124,31 @@ R read(const nlohmann::json& j, const std::vector<Field<R>>& fields) {
   return r;
 }
 
+void write_figures(const TestFigures& f, nlohmann::json& j) {
+  if (!f.empty()) j["test_figures"] = f;
+}
+
+bool figure_name_ok(const std::string& name) {
+  if (name.empty() || name.size() > 32) return false;
+  for (const char c : name)
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')) return false;
+  return true;
+}
+
+TestFigures read_figures(const nlohmann::json& j) {
+  TestFigures f;
+  if (!j.is_object()) return f;
+  const auto it = j.find("test_figures");
+  if (it == j.end() || !it->is_object()) return f;
+  for (const auto& [name, value] : it->items()) {
+    if (f.size() >= kMaxTestFigures) break;
+    if (!figure_name_ok(name) || !value.is_number()) continue;
+    const double v = value.get<double>();
+    if (std::isfinite(v)) f[name] = v;
+  }
+  return f;
+}
+
 }  // namespace
 
 nlohmann::json to_json(const StepReport& r) {
@@ -131,7 +157,11 @@ nlohmann::json to_json(const StepReport& r) {
   return j;
 }
 
-nlohmann::json to_json(const EpochReport& r) { return write(r, epoch_fields()); }
+nlohmann::json to_json(const EpochReport& r) {
+  nlohmann::json j = write(r, epoch_fields());
+  write_figures(r.test_figures, j);
+  return j;
+}
 
 StepReport read_step_report(const nlohmann::json& j) {
   StepReport r = read(j, step_fields());
@@ -143,16 +173,22 @@ StepReport read_step_report(const nlohmann::json& j) {
   return r;
 }
 
-EpochReport read_epoch_report(const nlohmann::json& j) { return read(j, epoch_fields()); }
+EpochReport read_epoch_report(const nlohmann::json& j) {
+  EpochReport r = read(j, epoch_fields());
+  r.test_figures = read_figures(j);
+  return r;
+}
 
 nlohmann::json to_json(const ResultReport& r) {
   nlohmann::json j = write(r, result_fields());
+  write_figures(r.test_figures, j);
   if (r.sync) j["sync"] = write(*r.sync, sync_fields());
   return j;
 }
 
 ResultReport read_result_report(const nlohmann::json& j) {
   ResultReport r = read(j, result_fields());
+  r.test_figures = read_figures(j);
   if (j.is_object())
     if (const auto s = j.find("sync"); s != j.end() && s->is_object())
       r.sync = read(*s, sync_fields());

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -33,11 +34,18 @@ struct StepReport {
   std::vector<double> step_seconds;
 };
 
+// A task's own test figures by name ("test_figures": {"perplexity": 4.1}).
+// Read back bounded: at most kMaxTestFigures names of 1 to 32 characters
+// [a-z0-9_] with finite values; anything else is dropped.
+using TestFigures = std::map<std::string, double>;
+inline constexpr size_t kMaxTestFigures = 32;
+
 // After an epoch's evaluation.
 struct EpochReport {
   std::optional<int64_t> epoch, epochs;
   std::optional<double> train_loss, train_accuracy, test_loss, test_accuracy;
   std::optional<double> test_mean_iou;  // segmentation only
+  TestFigures test_figures;             // the task's own (language models: perplexity ...)
   std::optional<double> images_per_second, epoch_seconds, lr;
   std::optional<bool> trained;  // false: an evaluation-only pass (absent: it trained)
 };
@@ -55,6 +63,7 @@ struct SyncReport {
 struct ResultReport {
   std::optional<double> test_accuracy, test_loss, train_loss, train_accuracy;
   std::optional<double> test_mean_iou;  // segmentation only
+  TestFigures test_figures;             // the task's own, after the last epoch
   std::optional<int64_t> epochs, steps;
   std::optional<double> images_per_second, wall_seconds;
   std::optional<int64_t> train_samples, test_samples, parameters, threads;

@@ -155,7 +155,8 @@ struct CoordinatorMetrics::JobSeries {
   prometheus::Histogram* step_seconds = nullptr;
   prometheus::Gauge* lr = nullptr;
   prometheus::Gauge* epoch = nullptr;
-  double samples_reported = 0;  // the task's running total at the last report
+  std::map<std::string, prometheus::Gauge*> figures;  // by figure name (bounded by the reports)
+  double samples_reported = 0;                        // the task's running total at the last report
   bool stopped = false;
   Clock::time_point stopped_at{};
 };
@@ -219,6 +220,12 @@ CoordinatorMetrics::CoordinatorMetrics(std::chrono::milliseconds job_retention)
                        "Accuracy, 0..1 (split=train: running, this epoch; split=test: after "
                        "the last finished epoch; per pixel for segmentation).")
                    .Register(*registry_);
+  figure_ = &BuildGauge()
+                 .Name("ringmaster_job_test_figure")
+                 .Help(
+                     "A task's own test figure after the last finished epoch, by name (language "
+                     "models: perplexity, bits_per_char).")
+                 .Register(*registry_);
   samples_ = &BuildCounter()
                   .Name("ringmaster_job_samples_total")
                   .Help("Training samples the job has stepped through.")
@@ -307,6 +314,15 @@ void CoordinatorMetrics::on_progress(const std::string& job_id, const std::strin
     if (r.test_accuracy && !s.accuracy_test) s.accuracy_test = &accuracy_->Add(test);
     if (r.test_loss) s.loss_test->Set(*r.test_loss);
     if (r.test_accuracy) s.accuracy_test->Set(*r.test_accuracy);
+    for (const auto& [name, value] : r.test_figures) {
+      prometheus::Gauge*& g = s.figures[name];
+      if (g == nullptr) {
+        prometheus::Labels labels = s.labels;
+        labels["figure"] = name;
+        g = &figure_->Add(labels);
+      }
+      g->Set(value);
+    }
   }
 }
 
@@ -315,6 +331,8 @@ void CoordinatorMetrics::remove_locked(JobSeries& s) {
   accuracy_->Remove(s.accuracy_train);
   if (s.loss_test) loss_->Remove(s.loss_test);
   if (s.accuracy_test) accuracy_->Remove(s.accuracy_test);
+  for (const auto& [name, g] : s.figures) figure_->Remove(g);
+  s.figures.clear();
   samples_->Remove(s.samples);
   step_seconds_->Remove(s.step_seconds);
   lr_->Remove(s.lr);

@@ -92,6 +92,7 @@ class CoordinatorMetrics {
   prometheus::Histogram* scheduling_;
   prometheus::Family<prometheus::Gauge>* loss_;
   prometheus::Family<prometheus::Gauge>* accuracy_;
+  prometheus::Family<prometheus::Gauge>* figure_;
   prometheus::Family<prometheus::Counter>* samples_;
   prometheus::Family<prometheus::Histogram>* step_seconds_;
   prometheus::Family<prometheus::Gauge>* lr_;

@@ -105,6 +105,12 @@ uint64_t bounded(uint64_t& state, uint64_t bound) {
 }
 
 void check_dataset(const Dataset& ds) {
+  RM_CHECK(!ds.tokens.defined() || (ds.tokens.dtype() == ops::DType::i64 && ds.tokens.ndim() == 2 &&
+                                    ds.tokens.device().is_cpu() && ds.tokens.is_plain() &&
+                                    ds.tokens.dim(0) == ds.size() && ds.vocab != nullptr),
+           "a Dataset's tokens are (N, L) i64 cpu with a vocabulary; got ",
+           ops::to_string(ds.tokens), " for ", ds.size(), " labels");
+  if (!ds.images.defined() && ds.tokens.defined()) return;  // text
   RM_CHECK(ds.images.defined() && ds.images.dtype() == ops::DType::u8 && ds.images.ndim() == 4 &&
                ds.images.device().is_cpu() && ds.images.is_plain() && ds.images.dim(0) == ds.size(),
            "a Dataset holds (N, C, H, W) u8 cpu images and N labels; got ",
@@ -114,6 +120,23 @@ void check_dataset(const Dataset& ds) {
                 ds.masks.shape() == ops::Shape{ds.size(), ds.images.dim(2), ds.images.dim(3)}),
            "a Dataset's masks are (N, H, W) u8 for images ", ops::to_string(ds.images), "; got ",
            ops::to_string(ds.masks));
+}
+
+// Rows `indices` of a plain (N, ...) tensor, copied.
+ops::Tensor gather_rows(const ops::Tensor& t, const std::vector<int64_t>& indices) {
+  ops::Shape shape = t.shape();
+  const int64_t n = shape[0];
+  shape[0] = static_cast<int64_t>(indices.size());
+  ops::Tensor out = ops::Tensor::empty(shape, t.dtype());
+  const size_t row = n > 0 ? t.nbytes() / static_cast<size_t>(n) : 0;
+  const auto* src = static_cast<const uint8_t*>(t.raw());
+  auto* dst = static_cast<uint8_t*>(out.raw());
+  for (size_t i = 0; i < indices.size(); ++i) {
+    const int64_t k = indices[i];
+    RM_THROW_IF(k < 0 || k >= n, "subset: index ", k, " outside a data set of ", n);
+    std::memcpy(dst + i * row, src + static_cast<size_t>(k) * row, row);
+  }
+  return out;
 }
 
 }  // namespace
@@ -207,29 +230,16 @@ Dataset load_digits_csv(const std::string& path) {
 
 Dataset subset(const Dataset& ds, const std::vector<int64_t>& indices) {
   check_dataset(ds);
-  const ops::Shape& s = ds.images.shape();
-  const int64_t per = s[1] * s[2] * s[3];
   Dataset out;
   out.num_classes = ds.num_classes;
-  out.images =
-      ops::Tensor::empty({static_cast<int64_t>(indices.size()), s[1], s[2], s[3]}, ops::DType::u8);
-  const uint8_t* src = ds.images.data<uint8_t>();
-  uint8_t* dst = out.images.data<uint8_t>();
-  for (size_t i = 0; i < indices.size(); ++i) {
-    const int64_t k = indices[i];
+  out.vocab = ds.vocab;
+  for (const int64_t k : indices) {
     RM_THROW_IF(k < 0 || k >= ds.size(), "subset: index ", k, " outside a data set of ", ds.size());
-    std::memcpy(dst + static_cast<int64_t>(i) * per, src + k * per, static_cast<size_t>(per));
     out.labels.push_back(ds.labels[static_cast<size_t>(k)]);
   }
-  if (ds.masks.defined()) {
-    const int64_t hw = s[2] * s[3];
-    out.masks =
-        ops::Tensor::empty({static_cast<int64_t>(indices.size()), s[2], s[3]}, ops::DType::u8);
-    for (size_t i = 0; i < indices.size(); ++i) {
-      std::memcpy(out.masks.data<uint8_t>() + static_cast<int64_t>(i) * hw,
-                  ds.masks.data<uint8_t>() + indices[i] * hw, static_cast<size_t>(hw));
-    }
-  }
+  if (ds.images.defined()) out.images = gather_rows(ds.images, indices);
+  if (ds.masks.defined()) out.masks = gather_rows(ds.masks, indices);
+  if (ds.tokens.defined()) out.tokens = gather_rows(ds.tokens, indices);
   return out;
 }
 
@@ -282,7 +292,7 @@ BatchLoader::BatchLoader(Dataset ds, int64_t batch_size, uint64_t seed, int64_t 
 BatchLoader::BatchLoader(Dataset ds, BatchLoaderOptions options)
     : ds_(std::move(ds)), opt_(std::move(options)) {
   check_dataset(ds_);
-  const int64_t channels = ds_.images.dim(1);
+  const int64_t channels = ds_.images.defined() ? ds_.images.dim(1) : 0;
   RM_THROW_IF(opt_.batch_size <= 0, "batch loader: batch_size must be > 0, got ", opt_.batch_size);
   RM_THROW_IF(opt_.epoch < 0, "batch loader: epoch must be >= 0, got ", opt_.epoch);
   RM_THROW_IF(opt_.world_size <= 0 || opt_.rank < 0 || opt_.rank >= opt_.world_size,
@@ -322,8 +332,6 @@ BatchLoader::~BatchLoader() {
 }
 
 Batch BatchLoader::make_batch(int64_t b) const {
-  const ops::Shape& s = ds_.images.shape();
-  const int64_t c = s[1], hw = s[2] * s[3], per = c * hw;
   // Global batch b is order_[b * batch_size, + global); this rank's share is
   // the r-th of world_size near-equal contiguous slices of it.
   const int64_t global_begin = b * opt_.batch_size;
@@ -336,8 +344,20 @@ Batch BatchLoader::make_batch(int64_t b) const {
   out.index = b;
   out.global_size = global;
   out.indices.assign(order_.begin() + begin, order_.begin() + begin + count);
-  out.images = ops::Tensor::empty({count, c, s[2], s[3]});
   out.labels = ops::Tensor::empty({count}, ops::DType::i64);
+  int64_t* labels = out.labels.data<int64_t>();
+  for (int64_t i = 0; i < count; ++i)
+    labels[i] = ds_.labels[static_cast<size_t>(out.indices[static_cast<size_t>(i)])];
+  if (ds_.tokens.defined()) out.tokens = gather_rows(ds_.tokens, out.indices);
+  if (ds_.images.defined()) fill_images(out);
+  return out;
+}
+
+void BatchLoader::fill_images(Batch& out) const {
+  const ops::Shape& s = ds_.images.shape();
+  const int64_t c = s[1], hw = s[2] * s[3], per = c * hw;
+  const auto count = static_cast<int64_t>(out.indices.size());
+  out.images = ops::Tensor::empty({count, c, s[2], s[3]});
   if (ds_.masks.defined())
     out.masks = ops::Tensor::empty({count, s[2], s[3]}, ops::DType::i64);  // (B, H, W)
   // y = x * scale[c] + shift[c], folding x / 255 and (x - mean) / std.
@@ -349,13 +369,11 @@ Batch BatchLoader::make_batch(int64_t b) const {
   }
   const uint8_t* src = ds_.images.data<uint8_t>();
   float* dst = out.images.data<float>();
-  int64_t* labels = out.labels.data<int64_t>();
   const bool masks = ds_.masks.defined();
   std::vector<uint8_t> scratch(opt_.augment ? static_cast<size_t>(per) : 0);  // (C, H, W)
   std::vector<uint8_t> scratch_mask(opt_.augment && masks ? static_cast<size_t>(hw) : 0);
   for (int64_t i = 0; i < count; ++i) {
     const int64_t k = out.indices[static_cast<size_t>(i)];
-    labels[i] = ds_.labels[static_cast<size_t>(k)];
     const uint8_t* sample = src + k * per;
     const uint8_t* mask = masks ? ds_.masks.data<uint8_t>() + k * hw : nullptr;
     if (opt_.augment) {
@@ -374,7 +392,6 @@ Batch BatchLoader::make_batch(int64_t b) const {
       for (int64_t j = 0; j < hw; ++j) y[j] = static_cast<float>(x[j]) * a + z;
     }
   }
-  return out;
 }
 
 void BatchLoader::run() {

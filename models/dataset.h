@@ -27,8 +27,11 @@
 
 namespace ringmaster::models {
 
+class Vocabulary;  // text_corpus.h
+
 // images: (N, C, H, W) u8 on the cpu; labels: N values in [0, num_classes).
-// Copies share the image storage (read-only after loading).
+// Copies share the image storage (read-only after loading). Text data
+// (text_corpus.h) has tokens instead of images, and labels 0.
 struct Dataset {
   ops::Tensor images;
   std::vector<int64_t> labels;
@@ -36,6 +39,10 @@ struct Dataset {
   // Segmentation data only: (N, H, W) u8, the class of every pixel (labels
   // then hold one class per image, unused by training); undefined otherwise.
   ops::Tensor masks;
+  // Sequence data only: (N, L) i64 token ids per sample, and their
+  // vocabulary (num_classes is then its size); undefined / null otherwise.
+  ops::Tensor tokens;
+  std::shared_ptr<const Vocabulary> vocab;
   int64_t size() const { return static_cast<int64_t>(labels.size()); }
 };
 
@@ -88,9 +95,10 @@ struct BatchLoaderOptions {
 };
 
 struct Batch {
-  ops::Tensor images;            // (B, C, H, W) f32, plain
+  ops::Tensor images;            // (B, C, H, W) f32, plain; undefined for text
   ops::Tensor labels;            // (B) i64
   ops::Tensor masks;             // (B, H, W) i64 when the data set has masks
+  ops::Tensor tokens;            // (B, L) i64 when the data set has tokens
   std::vector<int64_t> indices;  // the dataset indices of the B samples
   int64_t index = 0;             // batch number within the epoch
   int64_t global_size = 0;       // samples in this global batch over all ranks (B when 1 rank)
@@ -119,6 +127,7 @@ class BatchLoader {
 
  private:
   Batch make_batch(int64_t b) const;
+  void fill_images(Batch& out) const;  // out.images (and masks) of out.indices
   void run();
 
   Dataset ds_;

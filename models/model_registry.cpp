@@ -12,6 +12,7 @@
 #include "models/googlenet.h"
 #include "models/mlp.h"
 #include "models/resnet.h"
+#include "models/rnn_lm.h"
 #include "models/vgg.h"
 
 namespace ringmaster::models {
@@ -39,12 +40,17 @@ const std::map<std::string, Reader>& registry() {
       {"googlenet", entry(read_googlenet_options, make_googlenet)},
       {"mlp", entry(read_mlp_options, make_mlp)},
       {"resnet", entry(read_resnet_options, make_resnet)},
+      {"rnn_lm", entry(read_rnn_lm_options, make_rnn_lm)},
       {"vgg", entry(read_vgg_options, make_vgg)},
   };
   return table;
 }
 
 }  // namespace
+
+ModelReads model_reads(const std::string& name) {
+  return name == "rnn_lm" ? ModelReads::kTokens : ModelReads::kImages;
+}
 
 std::vector<std::string> model_names() {
   std::vector<std::string> names;

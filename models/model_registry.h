@@ -42,6 +42,10 @@ std::shared_ptr<Module> build_model(const std::string& name, const ModelConfig& 
                                     std::mt19937_64& rng,
                                     const nlohmann::json& options = nlohmann::json::object());
 
+// What a model reads from the data: images, or token ids (text).
+enum class ModelReads { kImages, kTokens };
+ModelReads model_reads(const std::string& name);
+
 // The registered names, sorted.
 std::vector<std::string> model_names();
 

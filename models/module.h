@@ -33,6 +33,12 @@ struct LoadStateResult {
 // any one character; everything else literal.
 bool glob_match(const std::string& pattern, const std::string& name);
 
+// What a model reads from a batch: images (N, C, H, W) on the model's
+// device, and for sequence models token ids (N, T) i64 on the cpu.
+struct ModelInput {
+  ops::Tensor images, tokens;
+};
+
 class Module {
  public:
   Module() = default;
@@ -48,6 +54,12 @@ class Module {
   virtual std::vector<ops::Tensor> training_heads(const ops::Tensor& x) { return {forward(x)}; }
   // The prediction that training accuracy counts, from training_heads' outputs.
   virtual ops::Tensor combine_heads(const std::vector<ops::Tensor>& heads) { return heads.at(0); }
+  // forward and training_heads of a batch's input: image models read the
+  // images (these defaults); sequence models override both.
+  virtual ops::Tensor forward_batch(const ModelInput& in) { return forward(in.images); }
+  virtual std::vector<ops::Tensor> training_heads_batch(const ModelInput& in) {
+    return training_heads(in.images);
+  }
 
   // Registration. Names are non-empty and contain no '.'; a name is unique
   // among this module's parameters, buffers and children (a caller bug

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything ringmaster needs on Debian 12: build tools, libraries and
-# the real data sets (from Debian packages only; nothing else is downloaded),
+# the real data sets (from Debian packages only, fortune-mod's quotes among
+# them for the language model; nothing else is downloaded),
 # and the test tools: prometheus (promtool and the server the dashboard test
 # scrapes with) and docker-compose (the compose file is checked, not run).
 # Transfer learning with real pretrained weights also needs face-api's
@@ -33,7 +34,7 @@ packages=(
   libboost-dev libzmq3-dev cppzmq-dev nlohmann-json3-dev prometheus-cpp-dev
   libdnnl-dev libsqlite3-dev libstb-dev libcli11-dev googletest libgtest-dev
   zlib1g-dev ocl-icd-opencl-dev opencl-c-headers curl python3-numpy
-  dataset-fashion-mnist libonnx-testdata
+  dataset-fashion-mnist libonnx-testdata fortunes
   prometheus docker-compose
 )
 if [ "$want_bench" -eq 1 ]; then

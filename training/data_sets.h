@@ -12,6 +12,7 @@ namespace ringmaster::training {
 DatasetEntry fashion_mnist_data_set();       // fashion_mnist_data.cpp
 DatasetEntry fashion_composites_data_set();  // fashion_composites_data.cpp
 DatasetEntry digits_data_set();              // digits_data.cpp
+DatasetEntry fortunes_data_set();            // fortunes_data.cpp
 DatasetEntry lfw_subset_data_set();          // lfw_subset_data.cpp
 
 // A data set that comes as one file, split into train and test: `test_fraction`

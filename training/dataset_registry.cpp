@@ -16,6 +16,7 @@ const std::map<std::string, DatasetEntry>& registry() {
       {"digits", digits_data_set()},
       {"fashion-composites", fashion_composites_data_set()},
       {"fashion-mnist", fashion_mnist_data_set()},
+      {"fortunes", fortunes_data_set()},
       {"lfw-subset", lfw_subset_data_set()},
   };
   return table;

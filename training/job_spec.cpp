@@ -4,11 +4,13 @@
 // the architecture's own fields are read by their registries' readers.
 #include "training/job_spec.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <set>
 
+#include "models/model_registry.h"
 #include "ops/bounded_json.h"
 #include "training/dataset_registry.h"
 #include "training/json_fields.h"
@@ -25,7 +27,15 @@ const char* to_string(DeviceChoice d) {
   return d == DeviceChoice::kAuto ? "auto" : d == DeviceChoice::kCpu ? "cpu" : "cuda";
 }
 const char* to_string(TaskKind t) {
-  return t == TaskKind::kClassification ? "classification" : "segmentation";
+  switch (t) {
+    case TaskKind::kClassification:
+      return "classification";
+    case TaskKind::kSegmentation:
+      return "segmentation";
+    case TaskKind::kLanguageModel:
+      return "language_model";
+  }
+  return "?";
 }
 const char* to_string(OptimizerKind o) {
   return o == OptimizerKind::kSgd ? "sgd" : o == OptimizerKind::kAdam ? "adam" : "adamw";
@@ -198,6 +208,22 @@ void check_across_sections(const JobSpec& spec, std::vector<SpecProblem>& proble
         {spec.checkpoint.every_epochs > 0 ? "/checkpoint/every_epochs" : "/checkpoint/every_steps",
          "periodic checkpoints need the optimizer state in the ranks; with "
          "sync.mode \"ps\" the shards hold it (not supported yet)"});
+  const bool text = spec.data.task == TaskKind::kLanguageModel;
+  const bool reads_tokens = models::model_reads(spec.model.name) == models::ModelReads::kTokens;
+  const std::vector<std::string> known = models::model_names();
+  if (text != reads_tokens && std::find(known.begin(), known.end(), spec.model.name) != known.end())
+    problems.push_back({"/model/name", "model \"" + spec.model.name + "\" reads " +
+                                           (reads_tokens ? "text (token ids)" : "images") +
+                                           "; data set \"" + spec.data.dataset + "\" has " +
+                                           (text ? "text" : "images")});
+  if (!spec.data.augment.empty() && spec.data.task == TaskKind::kLanguageModel)
+    problems.push_back(
+        {"/data/augment", "augments images; data set \"" + spec.data.dataset + "\" is text"});
+  if (spec.data.train_per_class > 0 && spec.data.task != TaskKind::kClassification)
+    problems.push_back(
+        {"/data/train_per_class", std::string("takes samples per class of a "
+                                              "classification data set; data set \"") +
+                                      spec.data.dataset + "\" is " + to_string(spec.data.task)});
   if (spec.model.name == "ensemble" && spec.data.task != TaskKind::kClassification)
     problems.push_back({"/model/ensemble", std::string("ensembles average class probabilities per "
                                                        "image; data set \"") +

@@ -32,7 +32,8 @@ enum class Precision { kFp32, kFp16 };
 enum class DeviceChoice { kAuto, kCpu, kCuda };
 // What the data set's targets are (its task, task.h): not a spec field, the
 // data set declares it (dataset_registry.h).
-enum class TaskKind { kClassification, kSegmentation };
+// kLanguageModel: text windows, each token scored on the ones before it.
+enum class TaskKind { kClassification, kSegmentation, kLanguageModel };
 enum class OptimizerKind { kSgd, kAdam, kAdamW };  // "sgd" | "adam" | "adamw"
 
 // The spec's spelling of each choice (comm::to_string spells Compression).

@@ -38,7 +38,8 @@ nlohmann::json to_json(const RunPosition& p) {
                       {"train_accuracy", p.train_accuracy},
                       {"test_loss", p.test_loss},
                       {"test_accuracy", p.test_accuracy},
-                      {"test_mean_iou", p.test_mean_iou}};
+                      {"test_mean_iou", p.test_mean_iou},
+                      {"test_figures", p.test_figures}};
   if (p.scaler)
     j["scaler"] = {{"scale", p.scaler->scale},
                    {"good_in_a_row", p.scaler->good_in_a_row},
@@ -66,6 +67,8 @@ RunPosition run_position_from_json(const nlohmann::json& j) {
   p.test_loss = field<double>(j, "test_loss");
   p.test_accuracy = field<double>(j, "test_accuracy");
   p.test_mean_iou = field<double>(j, "test_mean_iou");
+  if (j.contains("test_figures"))  // absent in checkpoints before it was kept
+    p.test_figures = field<std::map<std::string, double>>(j, "test_figures");
   RM_THROW_IF(p.epoch < 0 || p.step_in_epoch < 0 || p.steps < 0 || p.epochs_done < 0,
               "checkpoint state: a negative position");
   if (j.contains("scaler")) {

@@ -43,6 +43,7 @@ struct RunPosition {
   int64_t epochs_done = 0;
   double train_loss = 0.0, train_accuracy = 0.0, test_loss = 0.0, test_accuracy = 0.0;
   double test_mean_iou = -1.0;
+  std::map<std::string, double> test_figures;  // the task's own
 };
 
 nlohmann::json to_json(const RunPosition& p);

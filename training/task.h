@@ -8,11 +8,13 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "models/dataset.h"
+#include "models/module.h"
 #include "ops/check.h"
 #include "ops/tensor.h"
 #include "training/job_spec.h"
@@ -41,11 +43,16 @@ struct Evaluation {
   double loss = 0.0, accuracy = 0.0;
   double mean_iou = -1.0;         // segmentation only: over classes present in truth or prediction
   std::vector<double> class_iou;  // segmentation only: per class, -1 where absent from both
+  // The task's own test figures by name (language models: perplexity,
+  // bits_per_char), reported with the epoch and the result.
+  std::map<std::string, double> figures;
 };
 
 class Task {
  public:
   virtual ~Task() = default;
+  // What the model reads of a batch, on the cpu: the images (the default).
+  virtual models::ModelInput model_input(const models::Batch& b) const { return {b.images, {}}; }
   // The loss of logits (N, C, ...) in f32 on `device` against the batch's
   // targets (a scalar tensor with autograd).
   virtual ops::Tensor loss(const ops::Tensor& logits, const models::Batch& b,

@@ -133,9 +133,15 @@ class Trainer {
 
   // The model's training outputs in f32, and the loss summed over them.
   std::pair<ops::Tensor, ops::Tensor> forward_loss(const models::Batch& b);
-  ops::Tensor input(const ops::Tensor& images) const {
-    ops::Tensor x = images.to(device_);
-    return half_ ? ops::cast(x, ops::DType::f16) : x;
+  // What the model reads of b: the images on the device (in f16 when
+  // training in fp16), token ids on the cpu.
+  models::ModelInput input(const models::Batch& b) const {
+    models::ModelInput in = task_->model_input(b);
+    if (in.images.defined()) {
+      in.images = in.images.to(device_);
+      if (half_) in.images = ops::cast(in.images, ops::DType::f16);
+    }
+    return in;
   }
   // Runs f; a peer's failure ends the run (false) when the job is being
   // cancelled, else is rethrown naming this rank.
@@ -252,6 +258,7 @@ void Trainer::resume() {
   result_.test_loss = p.test_loss;
   result_.test_accuracy = p.test_accuracy;
   result_.test_mean_iou = p.test_mean_iou;
+  result_.test_figures = p.test_figures;
   result_.resumed_from_step = p.steps;
   train_seconds_ = p.train_seconds;
   train_samples_ = p.train_samples;
@@ -288,6 +295,7 @@ void Trainer::save_checkpoint(int64_t epoch, int64_t step_in_epoch, const EpochT
   p.test_loss = result_.test_loss;
   p.test_accuracy = result_.test_accuracy;
   p.test_mean_iou = result_.test_mean_iou;
+  p.test_figures = result_.test_figures;
   if (rank_ != 0) return;
   const auto t0 = Clock::now();
   const std::string folder =
@@ -317,22 +325,30 @@ void Trainer::setup_device() {
 
 void Trainer::setup_data() {
   data_ = load_data(spec_.data, spec_.train.seed);
-  result_.train_samples = data_.train.images.dim(0);
-  result_.test_samples = data_.test.images.dim(0);
+  result_.train_samples = data_.train.size();
+  result_.test_samples = data_.test.size();
   RM_THROW_IF(result_.train_samples == 0, "the training set is empty");
-  const ops::Tensor& x = data_.train.images;
+  std::string what;
+  if (const ops::Tensor& x = data_.train.images; x.defined())
+    what = " images of " + ops::shape_str({x.dim(1), x.dim(2), x.dim(3)});
+  else
+    what = " windows of " + std::to_string(data_.train.tokens.dim(1)) + " tokens (vocabulary " +
+           std::to_string(data_.train.num_classes) + ")";
   sink_.on_log("data: " + spec_.data.dataset + ", " + std::to_string(result_.train_samples) +
-               " train / " + std::to_string(result_.test_samples) + " test images of " +
-               ops::shape_str({x.dim(1), x.dim(2), x.dim(3)}));
+               " train / " + std::to_string(result_.test_samples) + " test" + what);
   task_ = make_task(spec_.data.task, data_.train.num_classes);
 }
 
 void Trainer::setup_model() {
   std::mt19937_64 rng(spec_.train.seed);
   models::ModelConfig cfg;
-  cfg.in_channels = static_cast<int>(data_.train.images.dim(1));
   cfg.num_classes = data_.train.num_classes;
-  cfg.image_size = static_cast<int>(data_.train.images.dim(2));
+  if (const ops::Tensor& x = data_.train.images; x.defined()) {
+    cfg.in_channels = static_cast<int>(x.dim(1));
+    cfg.image_size = static_cast<int>(x.dim(2));
+  } else {
+    cfg.in_channels = cfg.image_size = 0;  // text
+  }
   std::vector<std::string> build_log;
   model_ = models::build_model_from_spec(spec_.model, cfg, rng, &build_log);
   for (const std::string& line : build_log) sink_.on_log(line);
@@ -379,7 +395,7 @@ void Trainer::train_epoch(int64_t epoch, int64_t first_step, EpochTally& e) {
 }
 
 std::pair<ops::Tensor, ops::Tensor> Trainer::forward_loss(const models::Batch& b) {
-  std::vector<ops::Tensor> heads = model_->training_heads(input(b.images));
+  std::vector<ops::Tensor> heads = model_->training_heads_batch(input(b));
   ops::Tensor loss;
   for (ops::Tensor& h : heads) {
     h = ops::cast(h, ops::DType::f32);
@@ -496,7 +512,7 @@ Tally Trainer::evaluate() {
     const int64_t n = b->labels.dim(0);
     if (n == 0) continue;  // this rank's share of a short last batch
     // The model's own output (an ensemble's averaged members, frozen ones too).
-    const ops::Tensor prediction = ops::cast(model_->forward(input(b->images)), ops::DType::f32);
+    const ops::Tensor prediction = ops::cast(model_->forward_batch(input(*b)), ops::DType::f32);
     t.loss_sum += task_->loss(prediction, *b, device_).item() * static_cast<double>(n);
     task_->count(prediction, *b, t);
     t.samples += static_cast<double>(n);
@@ -528,6 +544,7 @@ void Trainer::end_epoch(int64_t epoch, EpochTally& e) {
   r.epoch_seconds = seconds_since(e.start);
   r.lr = e.lr;
   r.test_mean_iou = ev.mean_iou;
+  r.test_figures = ev.figures;
   r.trained = trainable_ > 0;
   sink_.on_epoch(r);
   if (const std::string line = task_->describe(epoch + 1, ev); !line.empty()) sink_.on_log(line);
@@ -537,6 +554,7 @@ void Trainer::end_epoch(int64_t epoch, EpochTally& e) {
   result_.test_loss = r.test_loss;
   result_.test_accuracy = r.test_accuracy;
   result_.test_mean_iou = r.test_mean_iou;
+  result_.test_figures = r.test_figures;
 }
 
 void Trainer::finish() {

@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <map>
 #include <string>
 
 #include "training/data_parallel.h"
@@ -40,7 +41,8 @@ struct EpochReport {
   double epoch_seconds = 0.0;
   double lr = 0.0;
   double test_mean_iou = -1.0;  // segmentation data only (accuracies are then per pixel)
-  bool trained = true;          // false: nothing trainable, an evaluation-only pass
+  std::map<std::string, double> test_figures;  // the task's own (Evaluation::figures)
+  bool trained = true;                         // false: nothing trainable, an evaluation-only pass
 };
 
 struct TrainResult {
@@ -49,6 +51,7 @@ struct TrainResult {
   double train_loss = 0.0, train_accuracy = 0.0;  // last epoch
   double test_loss = 0.0, test_accuracy = 0.0;    // after the last epoch
   double test_mean_iou = -1.0;                    // segmentation data only
+  std::map<std::string, double> test_figures;     // the task's own, after the last epoch
   double images_per_second = 0.0;                 // training images / training seconds, all epochs
   double wall_seconds = 0.0;                      // everything, loading and evaluation included
   int64_t train_samples = 0, test_samples = 0;

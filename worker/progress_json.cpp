@@ -29,6 +29,7 @@ comm::EpochReport to_report(const training::EpochReport& e) {
   r.test_loss = e.test_loss;
   r.test_accuracy = e.test_accuracy;
   if (e.test_mean_iou >= 0.0) r.test_mean_iou = e.test_mean_iou;
+  r.test_figures = e.test_figures;
   r.images_per_second = e.images_per_second;
   r.epoch_seconds = e.epoch_seconds;
   r.lr = e.lr;
@@ -61,6 +62,7 @@ training::EpochReport from_report(const comm::EpochReport& r) {
   e.test_loss = r.test_loss.value_or(0.0);
   e.test_accuracy = r.test_accuracy.value_or(0.0);
   e.test_mean_iou = r.test_mean_iou.value_or(-1.0);
+  e.test_figures = r.test_figures;
   e.images_per_second = r.images_per_second.value_or(0.0);
   e.epoch_seconds = r.epoch_seconds.value_or(0.0);
   e.lr = r.lr.value_or(0.0);
@@ -75,6 +77,7 @@ comm::ResultReport to_report(const training::TrainResult& r) {
   out.train_loss = r.train_loss;
   out.train_accuracy = r.train_accuracy;
   if (r.test_mean_iou >= 0.0) out.test_mean_iou = r.test_mean_iou;
+  out.test_figures = r.test_figures;
   out.epochs = r.epochs;
   out.steps = r.steps;
   out.images_per_second = r.images_per_second;

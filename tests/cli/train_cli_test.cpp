@@ -3,6 +3,7 @@
 // metrics JSON and the checkpoint; and a bad spec named by JSON pointer.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -261,6 +262,50 @@ TEST_F(TrainCli, SegmentsFashionCompositesWithFcn) {
   ASSERT_TRUE(m.contains("test_mean_iou")) << m.dump();
   EXPECT_GE(m["test_mean_iou"].get<double>(), 0.0);
   EXPECT_LE(m["test_mean_iou"].get<double>(), 1.0);
+}
+
+}  // namespace
+
+namespace {
+
+// A character LSTM on fortunes, then `ringmaster sample` from its checkpoint.
+TEST_F(TrainCli, TrainsACharacterLanguageModelAndSamplesFromIt) {
+  if (!fs::exists("/usr/share/games/fortunes/fortunes"))
+    GTEST_SKIP() << "Debian's fortunes missing: run scripts/install-deps.sh";
+  const fs::path ckpt = dir_ / "lm.safetensors";
+  const nlohmann::json spec = {
+      {"model", {{"name", "rnn_lm"}, {"hidden_size", 64}, {"embedding_size", 32}}},
+      {"data",
+       {{"dataset", "fortunes"}, {"seq_len", 48}, {"train_limit", 1500}, {"test_limit", 300}}},
+      {"train", {{"epochs", 2}, {"batch_size", 32}, {"threads", 2}}},
+      {"optimizer", {{"name", "adam"}, {"lr", 0.005}, {"clip_grad_norm", 1.0}}},
+      {"checkpoint", {{"path", ckpt.string()}}}};
+  CliResult r = train(spec, "--metrics-out " + (dir_ / "m.json").string());
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("bits per character"), std::string::npos) << r.out;
+  const nlohmann::json m = nlohmann::json::parse(slurp(dir_ / "m.json"));
+  const double loss = m.at("test_loss").get<double>();
+  const double perplexity = m.at("test_figures").at("perplexity").get<double>();
+  const double bpc = m.at("test_figures").at("bits_per_char").get<double>();
+  EXPECT_NEAR(perplexity, std::exp(loss), 1e-6 * perplexity);
+  EXPECT_NEAR(bpc, loss / std::log(2.0), 1e-9);
+  // Better than guessing uniformly among ~100 characters (6.6 bits).
+  EXPECT_LT(bpc, 5.0) << r.out;
+
+  const fs::path spec_path = dir_ / "spec.json";
+  const std::string sample = "sample " + spec_path.string() + " " + ckpt.string() +
+                             " --prompt 'The ' --length 40 --temperature 0";
+  const CliResult a = ringmaster::testing_support::run_ringmaster(sample, dir_);
+  ASSERT_EQ(a.exit_code, 0) << a.out << a.err;
+  EXPECT_EQ(a.out.rfind("The ", 0), 0u) << a.out;
+  EXPECT_GT(a.out.size(), 4u + 1u);
+  EXPECT_EQ(ringmaster::testing_support::run_ringmaster(sample, dir_).out, a.out);  // greedy
+  // A spec that is not a language model is refused naming why.
+  const CliResult images = ringmaster::testing_support::run_ringmaster(
+      "sample " + std::string(RINGMASTER_SOURCE_DIR) + "/examples/quickstart.json " + ckpt.string(),
+      dir_);
+  EXPECT_EQ(images.exit_code, 2);
+  EXPECT_NE(images.err.find("not text for a language model"), std::string::npos) << images.err;
 }
 
 }  // namespace

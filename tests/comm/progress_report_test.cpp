@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
+
 namespace ringmaster::comm {
 namespace {
 
@@ -86,6 +88,37 @@ TEST(ProgressReport, ResultReportRoundTripsWithItsSyncSection) {
   EXPECT_FALSE(bad.test_accuracy.has_value());
   EXPECT_FALSE(bad.device.has_value());
   EXPECT_FALSE(bad.sync.has_value());
+}
+
+TEST(ProgressReport, TestFiguresRoundTripAndAreReadBounded) {
+  EpochReport r;
+  r.test_figures = {{"perplexity", 4.5}, {"bits_per_char", 2.17}};
+  const nlohmann::json j = to_json(r);
+  EXPECT_EQ(j["test_figures"]["perplexity"], 4.5);
+  EXPECT_EQ(read_epoch_report(j).test_figures, r.test_figures);
+  ResultReport res;
+  res.test_figures = {{"bleu_4", 0.5}};
+  EXPECT_EQ(read_result_report(to_json(res)).test_figures, res.test_figures);
+  EXPECT_FALSE(to_json(EpochReport{}).contains("test_figures"));  // none: left out
+
+  // Names outside [a-z0-9_]{1,32}, non-numbers and more than 32 are dropped.
+  nlohmann::json hostile = {{"test_figures",
+                             {{"ok_1", 1.0},
+                              {"Upper", 2.0},
+                              {"a b", 3.0},
+                              {"", 4.0},
+                              {std::string(33, 'x'), 5.0},
+                              {"text", "7"},
+                              {"nested", {{"a", 1}}}}}};
+  EXPECT_EQ(read_epoch_report(hostile).test_figures, (TestFigures{{"ok_1", 1.0}}));
+  nlohmann::json many = nlohmann::json::object();
+  for (int i = 0; i < 100; ++i) {
+    char name[16];
+    std::snprintf(name, sizeof name, "f%d", 100 + i);
+    many[name] = i;
+  }
+  EXPECT_EQ(read_result_report({{"test_figures", many}}).test_figures.size(), kMaxTestFigures);
+  EXPECT_TRUE(read_epoch_report({{"test_figures", 3}}).test_figures.empty());
 }
 
 }  // namespace

@@ -53,6 +53,22 @@ TEST(CoordinatorMetrics, ProgressReportsBecomePerJobSeries) {
   EXPECT_TRUE(has(u, "ringmaster_job_samples_total{job_id=\"job-1\"} 290"));
 }
 
+TEST(CoordinatorMetrics, ATasksOwnTestFiguresBecomeSeriesByName) {
+  CoordinatorMetrics m(30s);
+  m.on_progress(
+      "lm", "epoch",
+      {{"test_loss", 1.7}, {"test_figures", {{"perplexity", 5.5}, {"bits_per_char", 2.46}}}});
+  m.on_progress("lm", "epoch", {{"test_figures", {{"perplexity", 5.25}, {"Bad Name", 1.0}}}});
+  const std::string t = text(m);
+  EXPECT_TRUE(has(t, "ringmaster_job_test_figure{figure=\"perplexity\",job_id=\"lm\"} 5.25")) << t;
+  EXPECT_TRUE(has(t, "ringmaster_job_test_figure{figure=\"bits_per_char\",job_id=\"lm\"} 2.46"));
+  EXPECT_FALSE(has(t, "Bad Name"));
+  const auto t0 = CoordinatorMetrics::Clock::time_point{} + 1h;
+  m.sweep(t0, [](const std::string&) { return false; });
+  m.sweep(t0 + 31s, [](const std::string&) { return false; });
+  EXPECT_FALSE(has(text(m), "ringmaster_job_test_figure{")) << text(m);
+}
+
 TEST(CoordinatorMetrics, AFinishedJobsSeriesLeaveAfterTheRetention) {
   CoordinatorMetrics m(30s);
   m.on_progress("job-1", "step", {{"loss", 1.0}, {"samples_total", 10}});

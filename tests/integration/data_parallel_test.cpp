@@ -161,6 +161,31 @@ TEST_F(DataParallelTest, TwoAndFourRanksReachTheWeightsOfOneProcess) {
   }
 }
 
+// The language model's windows split over ranks like images: two ranks of
+// a character LSTM on fortunes end with one process's weights and figures.
+TEST_F(DataParallelTest, ACharacterLanguageModelTrainsOnTwoRanksAsOnOne) {
+  if (!fs::exists("/usr/share/games/fortunes/fortunes"))
+    GTEST_SKIP() << "Debian's fortunes missing: run scripts/install-deps.sh";
+  const nlohmann::json spec = {
+      {"model", {{"name", "rnn_lm"}, {"hidden_size", 32}, {"embedding_size", 16}}},
+      {"data",
+       {{"dataset", "fortunes"}, {"seq_len", 24}, {"train_limit", 400}, {"test_limit", 64}}},
+      {"train", {{"epochs", 1}, {"batch_size", 16}, {"threads", 1}}},
+      {"optimizer", {{"name", "sgd"}, {"lr", 0.5}, {"momentum", 0.9}}},
+      {"sync", {{"bucket_mb", 0.004}, {"timeout_s", 30}}}};
+  const nlohmann::json one = train(write_spec("lm1", spec), 1);
+  const nlohmann::json two = train(write_spec("lm2", spec), 2);
+  ASSERT_EQ(one.value("steps", 0), 25);
+  EXPECT_EQ(two.value("steps", 0), 25);
+  EXPECT_EQ(two.value("world_size", 0), 2);
+  const double diff = max_relative_difference(path("lm1.safetensors"), path("lm2.safetensors"));
+  std::printf("rnn_lm, 2 ranks: largest relative weight difference to 1 process: %.3g\n", diff);
+  EXPECT_LT(diff, 1e-5);
+  const double p1 = one["test_figures"].value("perplexity", 0.0);
+  EXPECT_GT(p1, 1.0);
+  EXPECT_NEAR(two["test_figures"].value("perplexity", 0.0), p1, 1e-4 * p1);
+}
+
 TEST_F(DataParallelTest, ParameterServerRanksReachTheWeightsOfOneProcess) {
   // Two `ringmaster ps` shard processes; the job's optimizer comes in its init.
   std::vector<std::unique_ptr<Process>> shards;

@@ -5,7 +5,10 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <filesystem>
+
+#include "models/text_corpus.h"
 
 namespace ringmaster::training {
 namespace {
@@ -15,10 +18,13 @@ std::string lfw() { return std::string(RINGMASTER_SOURCE_DIR) + "/data/lfw_subse
 const char* kFashionDir = "/usr/share/datasets/fashion-mnist";
 
 DataSpec data_spec(const nlohmann::json& data) { return parse_job_spec({{"data", data}}).data; }
+DataSpec text_spec(const nlohmann::json& data) {
+  return parse_job_spec({{"data", data}, {"model", {{"name", "rnn_lm"}}}}).data;
+}
 
 TEST(DatasetRegistry, NamesEveryDataSet) {
   EXPECT_EQ(dataset_names(), (std::vector<std::string>{"digits", "fashion-composites",
-                                                       "fashion-mnist", "lfw-subset"}));
+                                                       "fashion-mnist", "fortunes", "lfw-subset"}));
 }
 
 TEST(DatasetRegistry, DigitsSplitsByItsOwnFractionAndSeed) {
@@ -69,6 +75,33 @@ TEST(DatasetRegistry, CompositesAreSegmentationWithTheirOwnSizes) {
   EXPECT_EQ(d.train.size(), 6);
   EXPECT_EQ(d.test.size(), 4);
   EXPECT_EQ(d.train.masks.dim(1), 32);
+}
+
+TEST(DatasetRegistry, FortunesSplitsByQuoteIntoWindowsWithATrainVocabulary) {
+  const char* dir = "/usr/share/games/fortunes";
+  if (!std::filesystem::exists(std::string(dir) + "/fortunes"))
+    GTEST_SKIP() << dir << " missing (Debian's fortunes): run scripts/install-deps.sh";
+  const DataSpec spec = text_spec({{"dataset", "fortunes"}, {"seq_len", 80}});
+  EXPECT_EQ(spec.task, TaskKind::kLanguageModel);
+  const TrainTestData d = load_data(spec, 1);
+  ASSERT_EQ(d.train.tokens.dim(1), 81);
+  EXPECT_FALSE(d.train.images.defined());
+  EXPECT_EQ(d.train.vocab, d.test.vocab);  // one vocabulary, from the training quotes
+  EXPECT_EQ(d.train.num_classes, d.train.vocab->size());
+  // About a tenth of the text is held out (the split is by quote, the windows by length).
+  const double share = static_cast<double>(d.test.size()) / (d.train.size() + d.test.size());
+  EXPECT_GT(share, 0.07);
+  EXPECT_LT(share, 0.13);
+  // The split is fixed by split_seed (default 1), not by train.seed.
+  const TrainTestData again = load_data(spec, 2);
+  ASSERT_EQ(again.test.size(), d.test.size());
+  EXPECT_EQ(std::memcmp(again.test.tokens.raw(), d.test.tokens.raw(), d.test.tokens.nbytes()), 0);
+  const TrainTestData other =
+      load_data(text_spec({{"dataset", "fortunes"}, {"seq_len", 80}, {"split_seed", 5}}), 1);
+  EXPECT_NE(
+      other.test.size() == d.test.size() &&
+          std::memcmp(other.test.tokens.raw(), d.test.tokens.raw(), d.test.tokens.nbytes()) == 0,
+      true);
 }
 
 TEST(DatasetRegistry, BadFieldsAndNamesAreErrorsNamingThem) {

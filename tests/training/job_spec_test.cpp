@@ -210,13 +210,50 @@ TEST(JobSpec, EnsemblesOnlyClassify) {
                   "/model/ensemble", "is segmentation"));
 }
 
+TEST(JobSpec, SequenceModelsTakeTextAndImageModelsImages) {
+  const nlohmann::json lm = {{"name", "rnn_lm"}, {"hidden_size", 32}};
+  const nlohmann::json text = {{"dataset", "fortunes"}, {"seq_len", 50}};
+  EXPECT_NO_THROW(parse_job_spec({{"model", lm}, {"data", text}}));
+  EXPECT_TRUE(has_problem(problems_of({{"model", lm}}), "/model/name",
+                          "model \"rnn_lm\" reads text (token ids); data set \"fashion-mnist\" has "
+                          "images"));
+  EXPECT_TRUE(has_problem(problems_of({{"model", {{"name", "resnet"}}}, {"data", text}}),
+                          "/model/name", "reads images; data set \"fortunes\" has text"));
+  // An unknown model is named once, as unknown.
+  const auto unknown = problems_of({{"model", {{"name", "gpt"}}}, {"data", text}});
+  ASSERT_EQ(unknown.size(), 1u);
+  EXPECT_TRUE(has_problem(unknown, "/model/name", "must be one of"));
+  // Image-only fields on text, and the text data set's own fields, are checked.
+  nlohmann::json augmented = text;
+  augmented["augment"] = {{{"type", "hflip"}}};
+  EXPECT_TRUE(
+      has_problem(problems_of({{"model", lm}, {"data", augmented}}), "/data/augment", "is text"));
+  nlohmann::json few = text;
+  few["train_per_class"] = 5;
+  EXPECT_TRUE(has_problem(problems_of({{"model", lm}, {"data", few}}), "/data/train_per_class",
+                          "is language_model"));
+  nlohmann::json bad = text;
+  bad["seq_len"] = 0;
+  EXPECT_TRUE(has_problem(problems_of({{"model", lm}, {"data", bad}}), "/data/seq_len", ""));
+  EXPECT_TRUE(has_problem(
+      problems_of({{"model", {{"name", "rnn_lm"}, {"cell", "transformer"}}}, {"data", text}}),
+      "/model/cell", ""));
+  EXPECT_TRUE(has_problem(problems_of({{"model",
+                                        {{"name", "rnn_lm"},
+                                         {"hidden_size", 32},
+                                         {"embedding_size", 16},
+                                         {"tie_weights", true}}},
+                                       {"data", text}}),
+                          "/model/tie_weights", "needs embedding_size equal to hidden_size"));
+}
+
 TEST(JobSpec, MissingFileIsASpecError) {
   EXPECT_THROW(load_job_spec("/nonexistent/spec.json"), SpecError);
 }
 
 TEST(JobSpec, ANameIsOnePrintablePathSegment) {
   for (const std::string& bad : {std::string(""), std::string("a\0b", 3), std::string("a\nb"),
-                                std::string("../x"), std::string(".."), std::string(129, 'n')})
+                                 std::string("../x"), std::string(".."), std::string(129, 'n')})
     EXPECT_EQ(problems_of({{"name", bad}}).size(), 1u) << bad;
   EXPECT_TRUE(problems_of({{"name", "fashion-résnet_20.v2 (try 3)"}}).empty());
 }

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 namespace ringmaster::training {
 namespace {
 
@@ -96,6 +98,39 @@ TEST(Task, TalliesRoundTripThroughTheirFlatForm) {
   EXPECT_EQ(a2.task, a.task);
   EXPECT_EQ(b2.loss_sum, 11);
   EXPECT_EQ(b2.task, b.task);
+}
+
+// Windows (N, L + 1) of ids; logits (L, N, V) that predict `guess`.
+TEST(Task, LanguageModelScoresEachTokenOnTheOnesBeforeIt) {
+  const auto task = make_task(TaskKind::kLanguageModel, 6);
+  models::Batch b;
+  b.tokens = labels({4, 5, 4, /**/ 5, 5, 0}, {2, 3});  // the second window ends in a pad
+  b.labels = labels({0, 0}, {2});
+  const models::ModelInput in = task->model_input(b);
+  EXPECT_FALSE(in.images.defined());
+  ASSERT_EQ(in.tokens.shape(), (ops::Shape{2, 2}));
+  EXPECT_EQ(std::vector<int64_t>(in.tokens.data<int64_t>(), in.tokens.data<int64_t>() + 4),
+            (std::vector<int64_t>{4, 5, 5, 5}));
+  // Targets, time-major: t0 (5, 5), t1 (4, pad). Guess 5 everywhere.
+  std::vector<float> z(2 * 2 * 6, 0.0f);
+  for (int p = 0; p < 4; ++p) z[static_cast<size_t>(p * 6 + 5)] = 2.0f;
+  const ops::Tensor logits = ops::Tensor::from_vector(z, {2, 2, 6});
+  Tally t = task->new_tally();
+  task->count(logits, b, t);
+  EXPECT_EQ(t.units, 3.0);  // the pad counts nothing
+  EXPECT_EQ(t.correct, 2.0);
+  // The loss is the mean over the 3 real targets of -log softmax.
+  const double right = -std::log(std::exp(2.0) / (std::exp(2.0) + 5.0));
+  const double wrong = -std::log(1.0 / (std::exp(2.0) + 5.0));
+  EXPECT_NEAR(task->loss(logits, b, ops::Device::cpu()).item(), (2 * right + wrong) / 3, 1e-5);
+  t.samples = 2;
+  t.loss_sum = 2 * std::log(8.0);
+  const Evaluation ev = task->evaluate(t);
+  EXPECT_NEAR(ev.figures.at("perplexity"), 8.0, 1e-9);
+  EXPECT_NEAR(ev.figures.at("bits_per_char"), 3.0, 1e-9);
+  EXPECT_NE(task->describe(1, ev).find("perplexity 8.000"), std::string::npos);
+  // Logits of another shape are refused, naming what is expected.
+  EXPECT_THROW(task->loss(ops::Tensor::from_vector(z, {4, 6}), b, ops::Device::cpu()), ops::Error);
 }
 
 }  // namespace
