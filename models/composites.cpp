@@ -7,31 +7,10 @@
 #include <cmath>
 #include <numbers>
 
+#include "models/random_stream.h"
 #include "ops/check.h"
 
 namespace ringmaster::models {
-
-namespace {
-
-class Stream {
- public:
-  explicit Stream(uint64_t seed) : state_(seed) {}
-  uint64_t next() {
-    uint64_t z = (state_ += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-  }
-  double uniform() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }  // [0, 1)
-  int64_t integer(int64_t lo, int64_t hi) {                                   // [lo, hi]
-    return lo + static_cast<int64_t>(uniform() * static_cast<double>(hi - lo + 1));
-  }
-
- private:
-  uint64_t state_;
-};
-
-}  // namespace
 
 Dataset make_composites(const Dataset& items, const CompositeOptions& o) {
   RM_THROW_IF(!items.images.defined() || items.images.ndim() != 4 || items.images.dim(1) != 1 ||
@@ -49,7 +28,7 @@ Dataset make_composites(const Dataset& items, const CompositeOptions& o) {
   out.labels.resize(static_cast<size_t>(o.count));
   const uint8_t* item_px = items.images.data<uint8_t>();
   for (int64_t k = 0; k < o.count; ++k) {
-    Stream r(o.seed * 0x2545f4914f6cdd1dULL + static_cast<uint64_t>(k));
+    RandomStream r(o.seed * 0x2545f4914f6cdd1dULL + static_cast<uint64_t>(k));
     uint8_t* img = out.images.data<uint8_t>() + k * n * n;  // (H, W)
     uint8_t* mask = out.masks.data<uint8_t>() + k * n * n;  // (H, W)
     double fy[4], fx[4], ph[4];

@@ -105,10 +105,11 @@ uint64_t bounded(uint64_t& state, uint64_t bound) {
 }
 
 void check_dataset(const Dataset& ds) {
-  RM_CHECK(!ds.tokens.defined() || (ds.tokens.dtype() == ops::DType::i64 && ds.tokens.ndim() == 2 &&
-                                    ds.tokens.device().is_cpu() && ds.tokens.is_plain() &&
-                                    ds.tokens.dim(0) == ds.size() && ds.vocab != nullptr),
-           "a Dataset's tokens are (N, L) i64 cpu with a vocabulary; got ",
+  RM_CHECK(!ds.tokens.defined() ||
+               (ds.tokens.dtype() == ops::DType::i64 &&
+                (ds.tokens.ndim() == 2 || ds.tokens.ndim() == 3) && ds.tokens.device().is_cpu() &&
+                ds.tokens.is_plain() && ds.tokens.dim(0) == ds.size() && ds.vocab != nullptr),
+           "a Dataset's tokens are (N, L) or (N, R, L) i64 cpu with a vocabulary; got ",
            ops::to_string(ds.tokens), " for ", ds.size(), " labels");
   if (!ds.images.defined() && ds.tokens.defined()) return;  // text
   RM_CHECK(ds.images.defined() && ds.images.dtype() == ops::DType::u8 && ds.images.ndim() == 4 &&
@@ -342,6 +343,7 @@ Batch BatchLoader::make_batch(int64_t b) const {
   const int64_t count = global_begin + global * (r + 1) / w - begin;
   Batch out;
   out.index = b;
+  out.epoch = opt_.epoch;
   out.global_size = global;
   out.indices.assign(order_.begin() + begin, order_.begin() + begin + count);
   out.labels = ops::Tensor::empty({count}, ops::DType::i64);

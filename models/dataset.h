@@ -39,7 +39,8 @@ struct Dataset {
   // Segmentation data only: (N, H, W) u8, the class of every pixel (labels
   // then hold one class per image, unused by training); undefined otherwise.
   ops::Tensor masks;
-  // Sequence data only: (N, L) i64 token ids per sample, and their
+  // Sequence data only: (N, L) i64 token ids per sample (text windows), or
+  // (N, R, L) (R reference captions of each image), and their
   // vocabulary (num_classes is then its size); undefined / null otherwise.
   ops::Tensor tokens;
   std::shared_ptr<const Vocabulary> vocab;
@@ -98,9 +99,10 @@ struct Batch {
   ops::Tensor images;            // (B, C, H, W) f32, plain; undefined for text
   ops::Tensor labels;            // (B) i64
   ops::Tensor masks;             // (B, H, W) i64 when the data set has masks
-  ops::Tensor tokens;            // (B, L) i64 when the data set has tokens
+  ops::Tensor tokens;            // (B, L) or (B, R, L) i64 when the data set has tokens
   std::vector<int64_t> indices;  // the dataset indices of the B samples
   int64_t index = 0;             // batch number within the epoch
+  int64_t epoch = 0;             // the loader's epoch
   int64_t global_size = 0;       // samples in this global batch over all ranks (B when 1 rank)
 };
 

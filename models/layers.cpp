@@ -188,6 +188,11 @@ ops::Tensor Dropout::forward(const ops::Tensor& x) {
 
 ops::Tensor Flatten::forward(const ops::Tensor& x) { return ops::flatten(x, 1); }
 
+ops::Tensor ParameterHolder::forward(const ops::Tensor& x) {
+  RM_CHECK(false, "a parameter holder has no forward (called with ", ops::to_string(x), ")");
+  return {};
+}
+
 ops::Tensor Sequential::forward(const ops::Tensor& x) {
   ops::Tensor y = x;
   for (const auto& [name, m] : named_children()) y = m->forward(y);

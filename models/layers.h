@@ -188,6 +188,19 @@ class Flatten : public Module {
   ops::Tensor forward(const ops::Tensor& x) override;
 };
 
+// A child that only holds parameters (embedding.weight, decoder.bias ...)
+// for a parent that does the math itself; calling its forward aborts.
+class ParameterHolder : public Module {
+ public:
+  ops::Tensor forward(const ops::Tensor& x) override;
+};
+
+// Passes its input through: the stand-in for a layer taken out (a head).
+class Identity : public Module {
+ public:
+  ops::Tensor forward(const ops::Tensor& x) override { return x; }
+};
+
 // Runs its children in order. push_back names them "0", "1", ... like
 // PyTorch's nn.Sequential; add() gives a name of the caller's choice (then
 // parameter names read `conv1.weight` instead of `0.weight`).

@@ -11,6 +11,7 @@
 #include "models/fcn.h"
 #include "models/googlenet.h"
 #include "models/mlp.h"
+#include "models/nic.h"
 #include "models/resnet.h"
 #include "models/rnn_lm.h"
 #include "models/vgg.h"
@@ -39,6 +40,7 @@ const std::map<std::string, Reader>& registry() {
       {"fcn", entry(read_fcn_options, make_fcn)},
       {"googlenet", entry(read_googlenet_options, make_googlenet)},
       {"mlp", entry(read_mlp_options, make_mlp)},
+      {"nic", entry(read_nic_options, make_nic)},
       {"resnet", entry(read_resnet_options, make_resnet)},
       {"rnn_lm", entry(read_rnn_lm_options, make_rnn_lm)},
       {"vgg", entry(read_vgg_options, make_vgg)},
@@ -49,7 +51,9 @@ const std::map<std::string, Reader>& registry() {
 }  // namespace
 
 ModelReads model_reads(const std::string& name) {
-  return name == "rnn_lm" ? ModelReads::kTokens : ModelReads::kImages;
+  if (name == "rnn_lm") return ModelReads::kTokens;
+  if (name == "nic") return ModelReads::kImagesAndTokens;
+  return ModelReads::kImages;
 }
 
 std::vector<std::string> model_names() {

@@ -42,8 +42,9 @@ std::shared_ptr<Module> build_model(const std::string& name, const ModelConfig& 
                                     std::mt19937_64& rng,
                                     const nlohmann::json& options = nlohmann::json::object());
 
-// What a model reads from the data: images, or token ids (text).
-enum class ModelReads { kImages, kTokens };
+// What a model reads from the data: images, token ids (text), or both
+// (captioned images).
+enum class ModelReads { kImages, kTokens, kImagesAndTokens };
 ModelReads model_reads(const std::string& name);
 
 // The registered names, sorted.

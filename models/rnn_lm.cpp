@@ -33,20 +33,6 @@ std::shared_ptr<Module> make_rnn_lm(const RnnLmOptions& o, const ModelConfig& cf
   return std::make_shared<RnnLm>(o, cfg.num_classes, rng);
 }
 
-namespace {
-
-// A child that only holds parameters (embedding.weight, decoder.*): the
-// language model does the math itself.
-class ParameterHolder : public Module {
- public:
-  ops::Tensor forward(const ops::Tensor&) override {
-    RM_CHECK(false, "a parameter holder has no forward");
-    return {};
-  }
-};
-
-}  // namespace
-
 RnnLm::RnnLm(const RnnLmOptions& o, int64_t vocab_size, std::mt19937_64& rng)
     : options_(o), vocab_(vocab_size) {
   RM_THROW_IF(vocab_size < 2, "rnn_lm: a vocabulary of ", vocab_size,

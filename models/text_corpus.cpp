@@ -5,6 +5,8 @@
 #include <array>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <set>
 #include <sstream>
 #include <system_error>
 
@@ -103,6 +105,80 @@ std::string decode_bytes(const Vocabulary& v, const std::vector<int64_t>& ids) {
     if (id == Vocabulary::kEnd) out += '\n';
     if (id < static_cast<int64_t>(Vocabulary::special_tokens().size())) continue;
     out += v.token(id);
+  }
+  return out;
+}
+
+namespace {
+
+std::vector<std::string> words_of(const std::string& sentence) {
+  std::vector<std::string> out;
+  std::string w;
+  for (const char c : sentence + " ") {
+    if (c != ' ') {
+      w += c;
+    } else if (!w.empty()) {
+      out.push_back(std::move(w));
+      w.clear();
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+Vocabulary word_vocabulary(const std::vector<std::vector<std::string>>& sentences,
+                           int64_t min_count) {
+  std::map<std::string, int64_t> counts;
+  for (const auto& set : sentences)
+    for (const std::string& s : set)
+      for (std::string& w : words_of(s)) ++counts[std::move(w)];
+  std::vector<std::string> words;
+  for (const auto& [w, k] : counts)
+    if (k >= min_count &&
+        std::find(Vocabulary::special_tokens().begin(), Vocabulary::special_tokens().end(), w) ==
+            Vocabulary::special_tokens().end())
+      words.push_back(w);
+  return Vocabulary(words);
+}
+
+std::string drop_unknown_words(const Vocabulary& v, const std::string& sentence) {
+  std::string out;
+  for (const std::string& w : words_of(sentence))
+    if (v.id(w) != Vocabulary::kUnk) out += (out.empty() ? "" : " ") + w;
+  return out;
+}
+
+ops::Tensor encode_captions(const Vocabulary& v,
+                            const std::vector<std::vector<std::string>>& sentences) {
+  const auto n = static_cast<int64_t>(sentences.size());
+  const auto r = n > 0 ? static_cast<int64_t>(sentences[0].size()) : 0;
+  std::vector<std::vector<int64_t>> ids;
+  size_t longest = 0;
+  for (const auto& set : sentences) {
+    RM_CHECK(static_cast<int64_t>(set.size()) == r, "captions: ", set.size(), " sentences for an ",
+             "image, ", r, " for the first");
+    for (const std::string& s : set) {
+      ids.emplace_back(1, Vocabulary::kStart);
+      for (const std::string& w : words_of(s)) ids.back().push_back(v.id(w));
+      ids.back().push_back(Vocabulary::kEnd);
+      longest = std::max(longest, ids.back().size());
+    }
+  }
+  const auto l = static_cast<int64_t>(longest);
+  ops::Tensor out = ops::Tensor::zeros({n, r, l}, ops::DType::i64);  // kPad is 0
+  int64_t* dst = out.data<int64_t>();
+  for (size_t i = 0; i < ids.size(); ++i)
+    std::copy(ids[i].begin(), ids[i].end(), dst + static_cast<int64_t>(i) * l);
+  return out;
+}
+
+std::string decode_words(const Vocabulary& v, const std::vector<int64_t>& ids) {
+  std::string out;
+  for (const int64_t id : ids) {
+    if (id == Vocabulary::kEnd) break;
+    if (id < static_cast<int64_t>(Vocabulary::special_tokens().size())) continue;
+    out += (out.empty() ? "" : " ") + v.token(id);
   }
   return out;
 }

@@ -55,6 +55,22 @@ std::vector<int64_t> encode_bytes(const Vocabulary& v, const std::string& text);
 // tokens dropped.
 std::string decode_bytes(const Vocabulary& v, const std::vector<int64_t>& ids);
 
+// A vocabulary of the words of `sentences` (split on spaces) seen at least
+// min_count times, sorted.
+Vocabulary word_vocabulary(const std::vector<std::vector<std::string>>& sentences,
+                           int64_t min_count = 1);
+// `sentence` without the words v does not know.
+std::string drop_unknown_words(const Vocabulary& v, const std::string& sentence);
+
+// Captions as token ids: (N, R, L) i64, each sentence <start> words <end>
+// then <pad> to L = the longest sentence + 2. Every image has R sentences
+// (a caller bug aborts otherwise).
+ops::Tensor encode_captions(const Vocabulary& v,
+                            const std::vector<std::vector<std::string>>& sentences);
+// The words of ids up to the first <end> (other special tokens skipped),
+// joined by spaces.
+std::string decode_words(const Vocabulary& v, const std::vector<int64_t>& ids);
+
 // The texts' ids, each followed by <end>, as one stream cut into windows of
 // seq_len + 1 tokens that overlap by one (window k starts at k * seq_len):
 // a window's first seq_len tokens are the input and its last seq_len the

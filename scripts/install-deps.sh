@@ -34,7 +34,7 @@ packages=(
   libboost-dev libzmq3-dev cppzmq-dev nlohmann-json3-dev prometheus-cpp-dev
   libdnnl-dev libsqlite3-dev libstb-dev libcli11-dev googletest libgtest-dev
   zlib1g-dev ocl-icd-opencl-dev opencl-c-headers curl python3-numpy
-  dataset-fashion-mnist libonnx-testdata fortunes
+  dataset-fashion-mnist libonnx-testdata fortunes python3-nltk
   prometheus docker-compose
 )
 if [ "$want_bench" -eq 1 ]; then

@@ -10,6 +10,7 @@
 namespace ringmaster::training {
 
 DatasetEntry fashion_mnist_data_set();       // fashion_mnist_data.cpp
+DatasetEntry fashion_captions_data_set();    // fashion_captions_data.cpp
 DatasetEntry fashion_composites_data_set();  // fashion_composites_data.cpp
 DatasetEntry digits_data_set();              // digits_data.cpp
 DatasetEntry fortunes_data_set();            // fortunes_data.cpp

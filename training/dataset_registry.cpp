@@ -14,6 +14,7 @@ namespace {
 const std::map<std::string, DatasetEntry>& registry() {
   static const std::map<std::string, DatasetEntry> table = {
       {"digits", digits_data_set()},
+      {"fashion-captions", fashion_captions_data_set()},
       {"fashion-composites", fashion_composites_data_set()},
       {"fashion-mnist", fashion_mnist_data_set()},
       {"fortunes", fortunes_data_set()},

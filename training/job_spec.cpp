@@ -34,6 +34,8 @@ const char* to_string(TaskKind t) {
       return "segmentation";
     case TaskKind::kLanguageModel:
       return "language_model";
+    case TaskKind::kCaptioning:
+      return "captioning";
   }
   return "?";
 }
@@ -208,17 +210,29 @@ void check_across_sections(const JobSpec& spec, std::vector<SpecProblem>& proble
         {spec.checkpoint.every_epochs > 0 ? "/checkpoint/every_epochs" : "/checkpoint/every_steps",
          "periodic checkpoints need the optimizer state in the ranks; with "
          "sync.mode \"ps\" the shards hold it (not supported yet)"});
-  const bool text = spec.data.task == TaskKind::kLanguageModel;
-  const bool reads_tokens = models::model_reads(spec.model.name) == models::ModelReads::kTokens;
+  // What the data gives against what the model reads.
+  using models::ModelReads;
+  const auto describe = [](ModelReads r) {
+    return r == ModelReads::kTokens   ? "text (token ids)"
+           : r == ModelReads::kImages ? "images"
+                                      : "images with captions";
+  };
+  const ModelReads data_gives = spec.data.task == TaskKind::kLanguageModel ? ModelReads::kTokens
+                                : spec.data.task == TaskKind::kCaptioning
+                                    ? ModelReads::kImagesAndTokens
+                                    : ModelReads::kImages;
+  const ModelReads model_reads = models::model_reads(spec.model.name);
   const std::vector<std::string> known = models::model_names();
-  if (text != reads_tokens && std::find(known.begin(), known.end(), spec.model.name) != known.end())
+  if (data_gives != model_reads &&
+      std::find(known.begin(), known.end(), spec.model.name) != known.end())
     problems.push_back({"/model/name", "model \"" + spec.model.name + "\" reads " +
-                                           (reads_tokens ? "text (token ids)" : "images") +
-                                           "; data set \"" + spec.data.dataset + "\" has " +
-                                           (text ? "text" : "images")});
-  if (!spec.data.augment.empty() && spec.data.task == TaskKind::kLanguageModel)
-    problems.push_back(
-        {"/data/augment", "augments images; data set \"" + spec.data.dataset + "\" is text"});
+                                           describe(model_reads) + "; data set \"" +
+                                           spec.data.dataset + "\" has " + describe(data_gives)});
+  if (!spec.data.augment.empty() &&
+      (spec.data.task == TaskKind::kLanguageModel || spec.data.task == TaskKind::kCaptioning))
+    problems.push_back({"/data/augment", "augments images alone; data set \"" + spec.data.dataset +
+                                             "\" is " + to_string(spec.data.task) +
+                                             " (its sentences would not follow)"});
   if (spec.data.train_per_class > 0 && spec.data.task != TaskKind::kClassification)
     problems.push_back(
         {"/data/train_per_class", std::string("takes samples per class of a "

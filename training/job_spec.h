@@ -33,7 +33,9 @@ enum class DeviceChoice { kAuto, kCpu, kCuda };
 // What the data set's targets are (its task, task.h): not a spec field, the
 // data set declares it (dataset_registry.h).
 // kLanguageModel: text windows, each token scored on the ones before it.
-enum class TaskKind { kClassification, kSegmentation, kLanguageModel };
+// kCaptioning: images with reference sentences, decoded and scored by BLEU
+// and CIDEr-D.
+enum class TaskKind { kClassification, kSegmentation, kLanguageModel, kCaptioning };
 enum class OptimizerKind { kSgd, kAdam, kAdamW };  // "sgd" | "adam" | "adamw"
 
 // The spec's spelling of each choice (comm::to_string spells Compression).

@@ -5,6 +5,8 @@
 #include <system_error>
 #include <vector>
 
+#include "models/model_spec.h"
+
 namespace ringmaster::training {
 namespace {
 
@@ -100,6 +102,13 @@ void check_model(const models::ModelSpec& m, const std::string& pointer,
   check(m.checkpoint, pointer + "/checkpoint", weight_roots, kind, problems);
   for (size_t i = 0; i < m.ensemble.size(); ++i)
     check_model(m.ensemble[i], pointer + "/ensemble/" + std::to_string(i), weight_roots, problems);
+  // A model object inside the architecture's fields (nic's encoder) loads its own init.
+  if (const auto it = m.options.find("encoder"); it != m.options.end() && it->is_object()) {
+    models::ModelSpec inner;
+    std::vector<models::SpecProblem> ignored;  // the spec parser reports them
+    models::parse_model_spec(*it, pointer + "/encoder", false, inner, ignored);
+    check_model(inner, pointer + "/encoder", weight_roots, problems);
+  }
 }
 
 }  // namespace

@@ -11,12 +11,14 @@ namespace ringmaster::training {
 std::unique_ptr<Task> make_classification_task(int num_classes);  // classification_task.cpp
 std::unique_ptr<Task> make_segmentation_task(int num_classes);    // segmentation_task.cpp
 std::unique_ptr<Task> make_language_model_task(int num_classes);  // language_model_task.cpp
+std::unique_ptr<Task> make_captioning_task(int num_classes);      // captioning_task.cpp
 
 std::unique_ptr<Task> make_task(TaskKind kind, int num_classes) {
   static const std::map<TaskKind, std::function<std::unique_ptr<Task>(int)>> table = {
       {TaskKind::kClassification, make_classification_task},
       {TaskKind::kSegmentation, make_segmentation_task},
       {TaskKind::kLanguageModel, make_language_model_task},
+      {TaskKind::kCaptioning, make_captioning_task},
   };
   auto it = table.find(kind);
   RM_CHECK(it != table.end(), "no task for ", to_string(kind));

@@ -51,8 +51,18 @@ struct Evaluation {
 class Task {
  public:
   virtual ~Task() = default;
+  // Called once with the test set before any other call (captioning keeps
+  // its vocabulary and its references' corpus statistics).
+  virtual void prepare(const models::Dataset& test) { (void)test; }
   // What the model reads of a batch, on the cpu: the images (the default).
   virtual models::ModelInput model_input(const models::Batch& b) const { return {b.images, {}}; }
+  // In evaluation, after count(): what the model generates for the batch
+  // (in = the batch's input on the model's device), counted into t. Most
+  // tasks score the forward output alone and do nothing here.
+  virtual void count_generated(models::Module& model, const models::ModelInput& in,
+                               const models::Batch& b, Tally& t) const {
+    (void)model, (void)in, (void)b, (void)t;
+  }
   // The loss of logits (N, C, ...) in f32 on `device` against the batch's
   // targets (a scalar tensor with autograd).
   virtual ops::Tensor loss(const ops::Tensor& logits, const models::Batch& b,

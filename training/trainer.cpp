@@ -331,12 +331,16 @@ void Trainer::setup_data() {
   std::string what;
   if (const ops::Tensor& x = data_.train.images; x.defined())
     what = " images of " + ops::shape_str({x.dim(1), x.dim(2), x.dim(3)});
-  else
+  if (const ops::Tensor& t = data_.train.tokens; t.defined() && t.ndim() == 3)
+    what += ", " + std::to_string(t.dim(1)) + " sentences each, up to " + std::to_string(t.dim(2)) +
+            " tokens (vocabulary " + std::to_string(data_.train.num_classes) + ")";
+  else if (!data_.train.images.defined())
     what = " windows of " + std::to_string(data_.train.tokens.dim(1)) + " tokens (vocabulary " +
            std::to_string(data_.train.num_classes) + ")";
   sink_.on_log("data: " + spec_.data.dataset + ", " + std::to_string(result_.train_samples) +
                " train / " + std::to_string(result_.test_samples) + " test" + what);
   task_ = make_task(spec_.data.task, data_.train.num_classes);
+  task_->prepare(data_.test);
 }
 
 void Trainer::setup_model() {
@@ -512,9 +516,11 @@ Tally Trainer::evaluate() {
     const int64_t n = b->labels.dim(0);
     if (n == 0) continue;  // this rank's share of a short last batch
     // The model's own output (an ensemble's averaged members, frozen ones too).
-    const ops::Tensor prediction = ops::cast(model_->forward_batch(input(*b)), ops::DType::f32);
+    const models::ModelInput in = input(*b);
+    const ops::Tensor prediction = ops::cast(model_->forward_batch(in), ops::DType::f32);
     t.loss_sum += task_->loss(prediction, *b, device_).item() * static_cast<double>(n);
     task_->count(prediction, *b, t);
+    task_->count_generated(*model_, in, *b, t);
     t.samples += static_cast<double>(n);
   }
   model_->train(true);

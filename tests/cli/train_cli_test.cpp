@@ -309,3 +309,61 @@ TEST_F(TrainCli, TrainsACharacterLanguageModelAndSamplesFromIt) {
 }
 
 }  // namespace
+
+namespace {
+
+// A small NIC on fashion-captions, then `ringmaster caption` on held-out
+// images and on one of them written as a PNG file: the same caption.
+TEST_F(TrainCli, TrainsACaptionerAndCaptionsImages) {
+  if (!fs::exists("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz"))
+    GTEST_SKIP() << "Fashion-MNIST missing: run scripts/install-deps.sh";
+  const fs::path ckpt = dir_ / "nic.safetensors";
+  const nlohmann::json spec = {
+      {"model",
+       {{"name", "nic"},
+        {"encoder", {{"name", "resnet"}, {"depth", 8}}},
+        {"embedding_size", 16},
+        {"hidden_size", 32},
+        {"beam_size", 2}}},
+      {"data", {{"dataset", "fashion-captions"}, {"captions", {{"train", 96}, {"test", 8}}}}},
+      {"train", {{"epochs", 1}, {"batch_size", 16}, {"threads", 2}}},
+      {"optimizer", {{"name", "adam"}, {"lr", 0.003}}},
+      {"checkpoint", {{"path", ckpt.string()}}}};
+  CliResult r = train(spec, "--metrics-out " + (dir_ / "m.json").string());
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("test BLEU-4"), std::string::npos) << r.out;
+  const nlohmann::json f = nlohmann::json::parse(slurp(dir_ / "m.json")).at("test_figures");
+  for (const char* name :
+       {"bleu_1", "bleu_2", "bleu_3", "bleu_4", "bleu_4_greedy", "exact_match"}) {
+    ASSERT_TRUE(f.contains(name)) << f.dump();
+    EXPECT_GE(f[name].get<double>(), 0.0) << name;
+    EXPECT_LE(f[name].get<double>(), 1.0) << name;
+  }
+  EXPECT_GE(f.at("cider_d").get<double>(), 0.0);
+
+  const fs::path spec_path = dir_ / "spec.json";
+  const std::string base = "caption " + spec_path.string() + " " + ckpt.string();
+  const CliResult test = ringmaster::testing_support::run_ringmaster(
+      base + " --test 2 --write-images " + (dir_ / "images").string(), dir_);
+  ASSERT_EQ(test.exit_code, 0) << test.out << test.err;
+  const size_t first = test.out.find("test 0: "), second = test.out.find("test 1: ");
+  ASSERT_NE(first, std::string::npos) << test.out;
+  ASSERT_NE(second, std::string::npos) << test.out;
+  EXPECT_NE(test.out.find("  reference: "), std::string::npos) << test.out;
+  const std::string caption0 = test.out.substr(first + 8, test.out.find('\n', first) - first - 8);
+  const fs::path png = dir_ / "images" / "test-0.png";
+  ASSERT_TRUE(fs::exists(png));
+  const CliResult file =
+      ringmaster::testing_support::run_ringmaster(base + " " + png.string(), dir_);
+  ASSERT_EQ(file.exit_code, 0) << file.out << file.err;
+  EXPECT_EQ(file.out, png.string() + ": " + caption0 + "\n");
+  // An image of another size is refused, naming both sizes.
+  const fs::path small = dir_ / "small.pgm";
+  std::ofstream(small, std::ios::binary) << "P5\n8 8\n255\n" << std::string(64, '\x80');
+  const CliResult wrong =
+      ringmaster::testing_support::run_ringmaster(base + " " + small.string(), dir_);
+  EXPECT_EQ(wrong.exit_code, 1);
+  EXPECT_NE(wrong.err.find("8x8 pixels; the model reads 64x64"), std::string::npos) << wrong.err;
+}
+
+}  // namespace

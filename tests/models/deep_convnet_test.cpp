@@ -133,7 +133,7 @@ TEST(Registry, BuildsByNameAndListsKnownNames) {
   EXPECT_EQ(net->named_parameters().front().first, "conv1.weight");
   EXPECT_EQ(model_names(),
             (std::vector<std::string>{"deep_convnet", "face_resnet", "fcn", "googlenet", "mlp",
-                                      "resnet", "rnn_lm", "vgg"}));
+                                      "nic", "resnet", "rnn_lm", "vgg"}));
   try {
     build_model("resnet9000", {}, rng);
     FAIL() << "no error";

@@ -23,8 +23,9 @@ DataSpec text_spec(const nlohmann::json& data) {
 }
 
 TEST(DatasetRegistry, NamesEveryDataSet) {
-  EXPECT_EQ(dataset_names(), (std::vector<std::string>{"digits", "fashion-composites",
-                                                       "fashion-mnist", "fortunes", "lfw-subset"}));
+  EXPECT_EQ(dataset_names(),
+            (std::vector<std::string>{"digits", "fashion-captions", "fashion-composites",
+                                      "fashion-mnist", "fortunes", "lfw-subset"}));
 }
 
 TEST(DatasetRegistry, DigitsSplitsByItsOwnFractionAndSeed) {
@@ -127,6 +128,43 @@ TEST(DatasetRegistry, BadFieldsAndNamesAreErrorsNamingThem) {
   d.options = nlohmann::json::object();
   d.path = "/nonexistent/digits.csv.gz";
   EXPECT_THROW(load_data(d, 1), ops::Error);
+}
+
+}  // namespace
+}  // namespace ringmaster::training
+
+namespace ringmaster::training {
+namespace {
+
+TEST(DatasetRegistry, FashionCaptionsPairImagesWithTheirSentences) {
+  if (!std::filesystem::exists(kFashionDir)) GTEST_SKIP() << kFashionDir << " missing";
+  const DataSpec spec =
+      parse_job_spec({{"data",
+                       {{"dataset", "fashion-captions"},
+                        {"captions", {{"train", 64}, {"test", 8}, {"references", 2}}}}},
+                      {"model", {{"name", "nic"}, {"encoder", {{"name", "mlp"}}}}}})
+          .data;
+  const TrainTestData d = load_data(spec, 1);
+  ASSERT_EQ(d.train.tokens.shape()[0], 64);
+  ASSERT_EQ(d.train.tokens.shape()[1], 2);
+  // Every batch of two epochs holds each image with its own sentences.
+  for (int64_t epoch = 0; epoch < 2; ++epoch) {
+    models::BatchLoader loader(
+        d.train, models::BatchLoaderOptions{.batch_size = 16, .seed = 3, .epoch = epoch});
+    while (auto b = loader.next()) {
+      const int64_t per_image = 64 * 64, per_caption = d.train.tokens.numel() / 64;
+      for (size_t i = 0; i < b->indices.size(); ++i) {
+        const int64_t k = b->indices[i];
+        for (int64_t j = 0; j < per_image; j += 97)
+          ASSERT_NEAR(b->images.data<float>()[static_cast<int64_t>(i) * per_image + j],
+                      d.train.images.data<uint8_t>()[k * per_image + j] / 255.0f, 1e-6);
+        ASSERT_EQ(std::memcmp(b->tokens.data<int64_t>() + static_cast<int64_t>(i) * per_caption,
+                              d.train.tokens.data<int64_t>() + k * per_caption,
+                              static_cast<size_t>(per_caption) * 8),
+                  0);
+      }
+    }
+  }
 }
 
 }  // namespace

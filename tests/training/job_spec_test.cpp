@@ -226,8 +226,8 @@ TEST(JobSpec, SequenceModelsTakeTextAndImageModelsImages) {
   // Image-only fields on text, and the text data set's own fields, are checked.
   nlohmann::json augmented = text;
   augmented["augment"] = {{{"type", "hflip"}}};
-  EXPECT_TRUE(
-      has_problem(problems_of({{"model", lm}, {"data", augmented}}), "/data/augment", "is text"));
+  EXPECT_TRUE(has_problem(problems_of({{"model", lm}, {"data", augmented}}), "/data/augment",
+                          "is language_model"));
   nlohmann::json few = text;
   few["train_per_class"] = 5;
   EXPECT_TRUE(has_problem(problems_of({{"model", lm}, {"data", few}}), "/data/train_per_class",
@@ -245,6 +245,32 @@ TEST(JobSpec, SequenceModelsTakeTextAndImageModelsImages) {
                                          {"tie_weights", true}}},
                                        {"data", text}}),
                           "/model/tie_weights", "needs embedding_size equal to hidden_size"));
+}
+
+TEST(JobSpec, CaptionersTakeCaptionedImages) {
+  const nlohmann::json nic = {{"name", "nic"}, {"encoder", {{"name", "resnet"}, {"depth", 8}}}};
+  const nlohmann::json captions = {{"dataset", "fashion-captions"}};
+  EXPECT_NO_THROW(parse_job_spec({{"model", nic}, {"data", captions}}));
+  EXPECT_TRUE(has_problem(problems_of({{"model", nic}}), "/model/name",
+                          "reads images with captions; data set \"fashion-mnist\" has images"));
+  EXPECT_TRUE(has_problem(problems_of({{"model", {{"name", "resnet"}}}, {"data", captions}}),
+                          "/model/name", "has images with captions"));
+  nlohmann::json beam0 = nic;
+  beam0["beam_size"] = 0;
+  EXPECT_TRUE(
+      has_problem(problems_of({{"model", beam0}, {"data", captions}}), "/model/beam_size", ""));
+  nlohmann::json policy = captions;
+  policy["unknown_words"] = "ignore";
+  EXPECT_TRUE(has_problem(problems_of({{"model", nic}, {"data", policy}}), "/data/unknown_words",
+                          "must be one of"));
+  nlohmann::json three = captions;
+  three["captions"] = {{"max_items", 3}};
+  EXPECT_TRUE(
+      has_problem(problems_of({{"model", nic}, {"data", three}}), "/data/captions/max_items", ""));
+  EXPECT_TRUE(
+      has_problem(problems_of({{"model", {{"name", "nic"}, {"encoder", {{"name", "rnn_lm"}}}}},
+                               {"data", captions}}),
+                  "/model/encoder/name", "must be an image model"));
 }
 
 TEST(JobSpec, MissingFileIsASpecError) {

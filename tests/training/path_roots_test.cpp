@@ -165,5 +165,18 @@ TEST_F(PathRootsTest, EveryEnsembleMembersWeightsAreChecked) {
   EXPECT_EQ(p[1].pointer, "/model/ensemble/2/init/checkpoint");
 }
 
+TEST_F(PathRootsTest, ACaptionersEncoderWeightsAreChecked) {
+  const nlohmann::json j = {
+      {"data", {{"dataset", "fashion-captions"}}},
+      {"checkpoint", {{"path", (dir_ / "runs" / "nic.safetensors").string()}}},
+      {"model",
+       {{"name", "nic"},
+        {"encoder",
+         {{"name", "resnet"}, {"depth", 8}, {"init", {{"checkpoint", "/etc/shadow"}}}}}}}};
+  const auto p = path_problems(parse_job_spec(j), roots_);
+  ASSERT_EQ(p.size(), 1u);
+  EXPECT_EQ(p[0].pointer, "/model/encoder/init/checkpoint");
+}
+
 }  // namespace
 }  // namespace ringmaster::training
