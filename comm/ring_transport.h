@@ -49,8 +49,10 @@ class RingTransport {
   virtual size_t max_payload_bytes() const = 0;
 
   // Queues one chunk for the right neighbour and returns; blocks only while
-  // the queue is full, at most until `deadline`. The payload is not copied:
-  // it must stay valid and unchanged until flush() returns.
+  // the queue is full, at most until `deadline`. A transport may send from
+  // the payload without copying it: it must stay valid and unchanged until
+  // flush() returns. (ZmqRingTransport copies it, so that a collective that
+  // fails never leaves the caller's buffer referenced.)
   virtual void send(const ChunkHeader& header, std::span<const std::byte> payload,
                     Clock::time_point deadline) = 0;
   // Waits until `deadline` for the next chunk from the left neighbour, checks

@@ -1,9 +1,9 @@
 // ZmqRingTransport: a ROUTER that receives from the left neighbour, a DEALER
-// that sends to the right one, a monitor on each. Payloads go out with
-// zmq_msg_init_data (no copy; ZeroMQ calls release() once they are written),
-// received payloads are handed to the caller in ZeroMQ's own buffer. Every
-// wait is a zmq_poll bounded by a deadline. Not done here: reconnecting a
-// broken ring (the caller builds a new one) or any data transformation.
+// that sends to the right one, a monitor on each. Payloads go out as a copy
+// that ZeroMQ owns (zmq_msg_init_data on our heap block; ZeroMQ calls
+// release() once it is written or dropped, which frees it), received payloads are handed to the
+// caller in ZeroMQ's own buffer. Every wait is a zmq_poll bounded by a deadline. Not done here:
+// reconnecting a broken ring (the caller builds a new one) or any data transformation.
 #include "comm/zmq_ring_transport.h"
 #include "comm/curve.h"
 #include "comm/heap_tuning.h"
@@ -17,7 +17,10 @@
 #include <cerrno>
 #include <condition_variable>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <mutex>
+#include <new>
 #include <sstream>
 
 #include "comm/ring_wire.h"
@@ -33,15 +36,17 @@ using std::chrono::milliseconds;
 // How long a neighbour's disconnect may precede the last of its messages
 // becoming readable here (ZeroMQ reports the event and queues the data on
 // different paths), and how long a closing transport waits for ZeroMQ to
-// release the payloads it still references. With linger 0 a closed socket
-// writes nothing more, so only a write already under way can still read a
-// payload, and that ends within milliseconds; chunks queued for a peer that
-// is gone may be released only when the Context ends (they are never read).
+// release the payloads it still references. ZeroMQ may hold a queued chunk
+// until the Context ends, and was seen (under AddressSanitizer, on a loaded
+// machine) still writing one after the socket was closed with linger 0 and
+// this wait had given up: so what it holds is its own copy, never the
+// caller's buffer, and the wait only bounds how long a closing rank lets
+// queued chunks drain.
 constexpr milliseconds kDisconnectGrace{200};
 constexpr milliseconds kReleaseWait{500};
 constexpr int kMaxParts = 4;
 
-// Zero-copy sends in flight; release() runs on ZeroMQ's I/O thread.
+// Payload copies ZeroMQ still holds; release() runs on ZeroMQ's I/O thread.
 struct InFlight {
   std::mutex mu;
   std::condition_variable cv;
@@ -61,7 +66,8 @@ struct InFlight {
   }
 };
 
-void release(void* /*data*/, void* hint) {
+void release(void* data, void* hint) {
+  std::free(data);
   auto* f = static_cast<InFlight*>(hint);
   std::lock_guard lock(f->mu);
   if (--f->count == 0) f->cv.notify_all();
@@ -563,11 +569,17 @@ void ZmqRingTransport::send(const ChunkHeader& header, std::span<const std::byte
     }
   }
   if (payload.empty()) return;
-  // No copy: ZeroMQ writes straight from the caller's buffer and calls release() after.
+  // A copy that ZeroMQ owns: a failed collective may return (and its caller
+  // free the buffer) while ZeroMQ still holds or writes queued chunks.
+  void* copy = std::malloc(payload.size());
+  if (copy == nullptr) throw std::bad_alloc();
+  std::memcpy(copy, payload.data(), payload.size());
   zmq_msg_t m;
   d.inflight->add();
-  ZMQ_CHECK(zmq_msg_init_data(&m, const_cast<std::byte*>(payload.data()), payload.size(), release,
-                              d.inflight));
+  if (zmq_msg_init_data(&m, copy, payload.size(), release, d.inflight) == -1) {
+    release(copy, d.inflight);
+    ZMQ_CHECK(-1);
+  }
   // The rest of a multipart message is never refused once its first part was taken.
   if (zmq_msg_send(&m, d.sender, ZMQ_DONTWAIT) == -1) {
     const int e = zmq_errno();
