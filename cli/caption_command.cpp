@@ -100,7 +100,10 @@ int run_caption(const CaptionOptions& o) {
     cfg.image_size = static_cast<int>(test.images.dim(2));
     cfg.num_classes = test.num_classes;
     models::ModelSpec model_spec = spec.model;
-    model_spec.init = {};  // the checkpoint has every weight
+    model_spec.init = {};  // the checkpoint has every weight, the encoder's too
+    if (auto e = model_spec.options.find("encoder");
+        e != model_spec.options.end() && e->is_object())
+      e->erase("init");
     auto model = models::build_model_from_spec(model_spec, cfg, rng);
     auto* captioner = dynamic_cast<models::Captioner*>(model.get());
     if (captioner == nullptr)
