@@ -89,7 +89,7 @@ def link_1g(args):
     subprocess.run(f"ip netns del {ns[0]} 2>/dev/null; ip netns del {ns[1]} 2>/dev/null", shell=True)
     try:
         sh(f"ip netns add {ns[0]} && ip netns add {ns[1]}")
-        sh(f"ip link add rmveth0 type veth peer name rmveth1")
+        sh("ip link add rmveth0 type veth peer name rmveth1")
         for i in range(2):
             sh(f"ip link set rmveth{i} netns {ns[i]}")
             sh(f"ip -n {ns[i]} addr add {ips[i]}/24 dev rmveth{i}")

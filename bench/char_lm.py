@@ -214,8 +214,8 @@ def main():
     ours = train_ours(args.spec, spec, args.threads)
     theirs = train_pytorch(spec, args.threads)
     print(f"PyTorch {theirs['torch']}, BLAS: {', '.join(theirs['blas']) or 'none found'}")
-    print(f"| | ringmaster | PyTorch | difference / ratio |")
-    print(f"|---|---|---|---|")
+    print("| | ringmaster | PyTorch | difference / ratio |")
+    print("|---|---|---|---|")
     print(f"| test bits per character | {ours['bits_per_char']:.4f} | {theirs['bits_per_char']:.4f} "
           f"| {ours['bits_per_char'] - theirs['bits_per_char']:+.4f} |")
     print(f"| training windows/s | {ours['windows_per_second']:.0f} | "

@@ -14,20 +14,13 @@ Run from the repository root after scripts/build.sh:
     bench/deepconvnet.py --device cuda --synthetic --ours .device/bundle/bench_train_throughput
 """
 import argparse
-import json
 import os
 import statistics
-import subprocess
 import sys
 
+from bench_run import run_json
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def run(cmd, env):
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
-    if proc.returncode != 0:
-        sys.exit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stdout}{proc.stderr}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
 def main():
@@ -68,8 +61,8 @@ def main():
     ours, theirs = [], []
     header = ""
     for r in range(args.rounds):
-        a = run(ours_cmd, ours_env)
-        b = run(torch_cmd, env)
+        a = run_json(ours_cmd, ours_env)
+        b = run_json(torch_cmd, env)
         if r == 0:
             if args.device == "cuda":
                 header = f"{b['gpu']}, pytorch {b['torch']}, TF32 {'on' if b['tf32'] else 'off'}"

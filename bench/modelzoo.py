@@ -9,18 +9,13 @@ python3-torch. Run from the repository root after scripts/build.sh:
     bench/modelzoo.py [--rounds 5] [--threads 2]
 """
 import argparse
-import json
 import os
 import statistics
-import subprocess
 import sys
 
+from bench_run import run_json
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def run(cmd, env):
-    out = subprocess.run(cmd, capture_output=True, text=True, env=env, check=True).stdout
-    return json.loads(out.strip().splitlines()[-1])
 
 
 def main():
@@ -40,8 +35,8 @@ def main():
         torch_cmd = ["/usr/bin/python3", os.path.join(ROOT, "bench/pytorch_modelzoo.py")] + common
         ours, theirs = [], []
         for r in range(args.rounds):
-            a = run(ours_cmd, env)
-            b = run(torch_cmd, env)
+            a = run_json(ours_cmd, env)
+            b = run_json(torch_cmd, env)
             if r == 0:
                 if a["parameters"] != b["parameters"]:
                     sys.exit(f"{model}: ringmaster has {a['parameters']} parameters, "

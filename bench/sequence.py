@@ -28,6 +28,8 @@ import sys
 import tempfile
 import time
 
+from bench_run import run_json
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -128,13 +130,6 @@ def ours_nic(args, env, tmp):
     return m["images_per_second"], int(shape.group(1)), int(shape.group(2))
 
 
-def run(cmd, env):
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
-    if proc.returncode != 0:
-        sys.exit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stdout}{proc.stderr}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
-
-
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--rounds", type=int, default=9)
@@ -171,8 +166,8 @@ def bench_lstm(args, env, common):
     torch_cmd = ["/usr/bin/python3", os.path.abspath(__file__), "--pytorch-worker"] + common
     ours, theirs = [], []
     for r in range(args.rounds):
-        a = run(ours_cmd, env)
-        b = run(torch_cmd, env)
+        a = run_json(ours_cmd, env)
+        b = run_json(torch_cmd, env)
         if r == 0:
             print(f"pytorch {b['torch']}, threads {b['threads']}, mkldnn {b['mkldnn']}, "
                   f"BLAS loaded: {', '.join(b['blas']) or 'none found'}")
@@ -192,7 +187,7 @@ def bench_nic(args, env):
     with tempfile.TemporaryDirectory() as tmp:
         for r in range(args.rounds):
             a, length, vocab = ours_nic(args, env, tmp)
-            b = run(["/usr/bin/python3", os.path.abspath(__file__), "--pytorch-nic",
+            b = run_json(["/usr/bin/python3", os.path.abspath(__file__), "--pytorch-nic",
                      "--threads", str(args.threads), "--iterations", str(args.iterations),
                      "--warmup", str(args.warmup), "--vocab", str(vocab), "--length",
                      str(length)], env)

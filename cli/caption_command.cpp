@@ -20,6 +20,7 @@
 #include "models/safetensors.h"
 #include "models/text_corpus.h"
 #include "ops/device_memory.h"
+#include "training/caption_metrics.h"
 #include "training/dataset_registry.h"
 #include "training/job_spec.h"
 
@@ -31,6 +32,7 @@ struct CaptionOptions {
   std::vector<std::string> images;
   int64_t beam = 0;  // 0: the spec's
   int64_t test = 0;
+  double length_normalization = -1.0;  // < 0: the spec's
 };
 
 // (1, C, S, S) f32 of an image file, checked against the data's shape.
@@ -69,6 +71,39 @@ void write_png(const models::Dataset& ds, int64_t i, const std::string& path) {
   if (stbi_write_png(path.c_str(), static_cast<int>(s), static_cast<int>(s), static_cast<int>(c),
                      px.data(), static_cast<int>(s * c)) == 0)
     throw ops::Error("cannot write " + path);
+}
+
+// The first o.test held-out images: each caption with its references, then
+// the corpus scores of those captions.
+void caption_test_images(models::Captioner& captioner, const models::Dataset& test,
+                         const models::DecodeOptions& d, const CaptionOptions& o) {
+  const int64_t count = std::min(o.test, test.size());
+  std::vector<std::vector<training::Sentence>> references;
+  std::vector<training::Sentence> hypotheses;
+  for (int64_t i = 0; i < count; ++i) {
+    const std::string caption =
+        models::decode_words(*test.vocab, captioner.caption(data_image(test, i), d).at(0));
+    std::printf("test %lld: %s\n", static_cast<long long>(i), caption.c_str());
+    hypotheses.push_back(training::split_words(caption));
+    references.emplace_back();
+    const int64_t r = test.tokens.dim(1), l = test.tokens.dim(2);
+    for (int64_t k = 0; k < r; ++k) {
+      const int64_t* row = test.tokens.data<int64_t>() + (i * r + k) * l;
+      const std::string ref = models::decode_words(*test.vocab, std::vector<int64_t>(row, row + l));
+      std::printf("  reference: %s\n", ref.c_str());
+      references.back().push_back(training::split_words(ref));
+    }
+    if (!o.write_images.empty())
+      write_png(test, i, o.write_images + "/test-" + std::to_string(i) + ".png");
+  }
+  const std::array<double, 4> bleu = training::corpus_bleu(references, hypotheses);
+  std::printf(
+      "%lld test images, beam %lld, length normalization %g: BLEU-1 %.4f, BLEU-2 %.4f, "
+      "BLEU-3 %.4f, BLEU-4 %.4f, CIDEr-D %.4f (document frequencies from these images' "
+      "references), exact match %.4f\n",
+      static_cast<long long>(count), static_cast<long long>(d.beam_size), d.length_normalization,
+      bleu[0], bleu[1], bleu[2], bleu[3], training::cider_d(references, hypotheses),
+      training::exact_match(references, hypotheses));
 }
 
 int run_caption(const CaptionOptions& o) {
@@ -112,20 +147,8 @@ int run_caption(const CaptionOptions& o) {
     models::DecodeOptions d = captioner->decode_options();
     if (o.beam > 0) d.beam_size = o.beam;
     if (!o.write_images.empty()) std::filesystem::create_directories(o.write_images);
-    const int64_t count = o.test > 0 ? std::min(o.test, test.size()) : 0;
-    for (int64_t i = 0; i < count; ++i) {
-      const auto words = captioner->caption(data_image(test, i), d).at(0);
-      std::printf("test %lld: %s\n", static_cast<long long>(i),
-                  models::decode_words(*test.vocab, words).c_str());
-      const int64_t r = test.tokens.dim(1), l = test.tokens.dim(2);
-      for (int64_t k = 0; k < r; ++k) {
-        const int64_t* row = test.tokens.data<int64_t>() + (i * r + k) * l;
-        std::printf("  reference: %s\n",
-                    models::decode_words(*test.vocab, std::vector<int64_t>(row, row + l)).c_str());
-      }
-      if (!o.write_images.empty())
-        write_png(test, i, o.write_images + "/test-" + std::to_string(i) + ".png");
-    }
+    if (o.length_normalization >= 0.0) d.length_normalization = o.length_normalization;
+    if (o.test > 0) caption_test_images(*captioner, test, d, o);
     for (const std::string& path : o.images) {
       const auto words =
           captioner->caption(read_image(path, cfg.in_channels, cfg.image_size), d).at(0);
@@ -151,6 +174,9 @@ void add_caption_command(CLI::App& app, int& exit_code) {
       ->check(CLI::Range(1, 64));
   cmd->add_option("--test", opts->test, "Caption the first N held-out images, with references")
       ->check(CLI::Range(1, 100000));
+  cmd->add_option("--length-normalization", opts->length_normalization,
+                  "Rank finished beams by log-probability / length^A (default: the spec's)")
+      ->check(CLI::Range(0.0, 2.0));
   cmd->add_option("--write-images", opts->write_images,
                   "With --test: write those images here as test-<i>.png");
   cmd->callback([opts, &exit_code] { exit_code = run_caption(*opts); });

@@ -45,10 +45,11 @@ void ProgressDisplay::on_step(const training::StepProgress& p) {
   std::string bar(static_cast<size_t>(filled), '#');
   bar.resize(kWidth, '.');
   std::fprintf(out_,
-               "\r\033[Kepoch %lld/%lld [%s] %lld/%lld  loss %.4f  acc %5.2f%%  %.0f img/s  ETA %s",
+               "\r\033[Kepoch %lld/%lld [%s] %lld/%lld  loss %.4f  acc %5.2f%%  %.0f %s/s  ETA %s",
                static_cast<long long>(p.epoch), static_cast<long long>(p.epochs), bar.c_str(),
                static_cast<long long>(p.step), static_cast<long long>(p.steps_per_epoch), p.loss,
-               100.0 * p.accuracy, p.samples_per_second, format_duration(p.eta_seconds).c_str());
+               100.0 * p.accuracy, p.samples_per_second, p.sample_unit.c_str(),
+               format_duration(p.eta_seconds).c_str());
   std::fflush(out_);
   bar_shown_ = true;
 }
@@ -64,10 +65,10 @@ void ProgressDisplay::on_epoch(const training::EpochReport& r) {
   std::fprintf(
       out_,
       "epoch %lld/%lld  train loss %.4f  train acc %.2f%%  test loss %.4f  test acc %.2f%%  "
-      "%.0f img/s  %s  lr %.3g\n",
+      "%.0f %s/s  %s  lr %.3g\n",
       static_cast<long long>(r.epoch), static_cast<long long>(r.epochs), r.train_loss,
       100.0 * r.train_accuracy, r.test_loss, 100.0 * r.test_accuracy, r.images_per_second,
-      format_duration(r.epoch_seconds).c_str(), r.lr);
+      r.sample_unit.c_str(), format_duration(r.epoch_seconds).c_str(), r.lr);
   std::fflush(out_);
 }
 

@@ -87,9 +87,9 @@ int run_train(const TrainOptions& o) {
       std::printf("done: test accuracy %.2f%%, evaluation only (nothing trained), %.1f s\n",
                   100.0 * r.test_accuracy, r.wall_seconds);
     } else {
-      std::printf("done: test accuracy %.2f%%, train loss %.4f, %lld epochs, %.0f img/s, %.1f s\n",
+      std::printf("done: test accuracy %.2f%%, train loss %.4f, %lld epochs, %.0f %s/s, %.1f s\n",
                   100.0 * r.test_accuracy, r.train_loss, static_cast<long long>(r.epochs),
-                  r.images_per_second, r.wall_seconds);
+                  r.images_per_second, r.sample_unit.c_str(), r.wall_seconds);
     }
     if (!o.metrics_out.empty()) write_metrics(o.metrics_out, r);
   } catch (const std::exception& e) {

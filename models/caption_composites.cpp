@@ -6,7 +6,7 @@
 #include <cmath>
 #include <numbers>
 
-#include "models/random_stream.h"
+#include "models/plane_waves.h"
 #include "ops/check.h"
 
 namespace ringmaster::models {
@@ -18,13 +18,7 @@ enum class Background { kPlain, kStriped, kChecked, kDotted, kWavy };
 void draw_background(Background kind, RandomStream& r, int64_t n, uint8_t* img) {
   const double level = 35.0 + 40.0 * r.uniform(), contrast = 20.0 + 15.0 * r.uniform();
   const double period = 6.0 + 6.0 * r.uniform(), phase = 2.0 * std::numbers::pi * r.uniform();
-  double fy[4], fx[4], ph[4];
-  for (int w = 0; w < 4; ++w) {
-    const double freq = 0.05 + 0.3 * r.uniform(), angle = std::numbers::pi * r.uniform();
-    fy[w] = freq * std::sin(angle);
-    fx[w] = freq * std::cos(angle);
-    ph[w] = 2.0 * std::numbers::pi * r.uniform();
-  }
+  const PlaneWaves waves(r);
   const double k = 2.0 * std::numbers::pi / period;
   for (int64_t y = 0; y < n; ++y) {
     for (int64_t x = 0; x < n; ++x) {
@@ -47,7 +41,7 @@ void draw_background(Background kind, RandomStream& r, int64_t n, uint8_t* img) 
           break;
         }
         case Background::kWavy:
-          for (int w = 0; w < 4; ++w) v += 11.0 * std::sin(fy[w] * fy_ + fx[w] * fx_ + ph[w]);
+          v += 11.0 * waves.at(fy_, fx_);
           break;
       }
       v += 6.0 * (r.uniform() - 0.5);

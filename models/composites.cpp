@@ -5,9 +5,8 @@
 
 #include <algorithm>
 #include <cmath>
-#include <numbers>
 
-#include "models/random_stream.h"
+#include "models/plane_waves.h"
 #include "ops/check.h"
 
 namespace ringmaster::models {
@@ -31,18 +30,10 @@ Dataset make_composites(const Dataset& items, const CompositeOptions& o) {
     RandomStream r(o.seed * 0x2545f4914f6cdd1dULL + static_cast<uint64_t>(k));
     uint8_t* img = out.images.data<uint8_t>() + k * n * n;  // (H, W)
     uint8_t* mask = out.masks.data<uint8_t>() + k * n * n;  // (H, W)
-    double fy[4], fx[4], ph[4];
-    for (int w = 0; w < 4; ++w) {
-      const double freq = 0.05 + 0.3 * r.uniform(), angle = std::numbers::pi * r.uniform();
-      fy[w] = freq * std::sin(angle);
-      fx[w] = freq * std::cos(angle);
-      ph[w] = 2.0 * std::numbers::pi * r.uniform();
-    }
+    const PlaneWaves waves(r);
     for (int64_t y = 0; y < n; ++y) {
       for (int64_t x = 0; x < n; ++x) {
-        double v = 0.0;
-        for (int w = 0; w < 4; ++w)
-          v += std::sin(fy[w] * static_cast<double>(y) + fx[w] * static_cast<double>(x) + ph[w]);
+        double v = waves.at(static_cast<double>(y), static_cast<double>(x));
         v = 60.0 + 11.0 * v + 10.0 * (r.uniform() - 0.5);  // 60 +- 44 +- 5
         img[y * n + x] = static_cast<uint8_t>(std::clamp(v, 10.0, 110.0));
         mask[y * n + x] = 0;

@@ -6,11 +6,13 @@
 #include <vector>
 
 #include "ops/cast.h"
+#include "ops/concat.h"
 #include "ops/device_memory.h"
 #include "ops/dropout.h"
 #include "ops/linear.h"
 #include "ops/relu.h"
 #include "ops/reshape.h"
+#include "ops/slice.h"
 
 namespace ringmaster::models {
 
@@ -136,6 +138,26 @@ AvgPool2d::AvgPool2d(int64_t kernel_size, Pool2dOptions o) : params_(pool_params
 ops::Tensor AvgPool2d::forward(const ops::Tensor& x) { return ops::avg_pool2d(x, params_); }
 
 ops::Tensor GlobalAvgPool2d::forward(const ops::Tensor& x) { return ops::global_avg_pool2d(x); }
+
+GridAvgPool2d::GridAvgPool2d(int64_t grid) : grid_(grid) {
+  RM_CHECK(grid >= 1, "grid pool: grid ", grid);
+}
+
+ops::Tensor GridAvgPool2d::forward(const ops::Tensor& x) {
+  RM_THROW_IF(x.ndim() != 4 || x.dim(2) < grid_ || x.dim(3) < grid_, "grid pool: ", grid_, "x",
+              grid_, " cells need an (N, C, H, W) input with H, W >= ", grid_, ", got ",
+              ops::to_string(x));
+  if (grid_ == 1) return ops::global_avg_pool2d(x);
+  const int64_t h = x.dim(2), w = x.dim(3);
+  const auto begin = [&](int64_t i, int64_t n) { return i * n / grid_; };
+  const auto end = [&](int64_t i, int64_t n) { return ((i + 1) * n + grid_ - 1) / grid_; };
+  std::vector<ops::Tensor> cells;
+  for (int64_t i = 0; i < grid_; ++i)
+    for (int64_t j = 0; j < grid_; ++j)
+      cells.push_back(ops::global_avg_pool2d(ops::crop2d(
+          x, begin(i, h), begin(j, w), end(i, h) - begin(i, h), end(j, w) - begin(j, w))));
+  return ops::concat(cells, 1);
+}
 
 LocalResponseNorm::LocalResponseNorm(int64_t size, double alpha, double beta, double k) {
   RM_CHECK(size > 0 && size % 2 == 1 && alpha >= 0 && beta >= 0 && k > 0, "lrn size ", size,

@@ -138,6 +138,20 @@ class GlobalAvgPool2d : public Module {
   ops::Tensor forward(const ops::Tensor& x) override;
 };
 
+// (N, C, H, W) -> (N, g * g * C, 1, 1): the mean of each cell of a g x g grid
+// (cell i spans rows floor(i H / g) .. ceil((i + 1) H / g), as PyTorch's
+// adaptive pooling), cells in row-major order, each C channels. Where a
+// global pool keeps what is there, this keeps where it is too (NIC's
+// `image_grid`). H and W must be >= g.
+class GridAvgPool2d : public Module {
+ public:
+  explicit GridAvgPool2d(int64_t grid);
+  ops::Tensor forward(const ops::Tensor& x) override;
+
+ private:
+  int64_t grid_;
+};
+
 // Local response normalisation across channels (ops/lrn.h); no parameters.
 class LocalResponseNorm : public Module {
  public:

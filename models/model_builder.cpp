@@ -67,7 +67,9 @@ std::shared_ptr<Module> build_model_from_spec(const ModelSpec& spec, const Model
     }
     return ensemble;
   }
-  std::shared_ptr<Module> model = build_model(spec.name, cfg, rng, spec.options);
+  ModelConfig with_log = cfg;
+  with_log.log = log;
+  std::shared_ptr<Module> model = build_model(spec.name, with_log, rng, spec.options);
   if (!spec.checkpoint.empty()) {  // an ensemble member trained elsewhere
     model->load_state_dict(load_safetensors(spec.checkpoint).tensors, /*strict=*/true);
     model->freeze("*");

@@ -23,6 +23,9 @@ struct ModelConfig {
   int in_channels = 1;
   int num_classes = 10;
   int image_size = 28;  // square inputs (image_size x image_size)
+  // Where a model that builds another from its spec (nic's encoder) reports
+  // that build's lines (init, freeze); build_model_from_spec sets it.
+  std::vector<std::string>* log = nullptr;
 };
 
 // Builds the model once the data's shape is known; throws ops::Error when the

@@ -9,6 +9,7 @@
 #include "models/layers.h"
 #include "models/model_builder.h"
 #include "models/text_corpus.h"
+#include "models/time_major.h"
 #include "ops/autograd.h"
 #include "ops/check.h"
 #include "ops/concat.h"
@@ -32,6 +33,7 @@ void read_nic_options(SpecReader& r, NicOptions& o) {
     r.problem("encoder", "is required: the image model whose pooled features start the caption");
   }
   r.integer("encoder_classes", o.encoder_classes, 1, 100000);
+  r.integer("image_grid", o.image_grid, 1, 8);
   r.integer("embedding_size", o.embedding_size, 1, 65536);
   r.integer("hidden_size", o.hidden_size, 1, 65536);
   r.integer("num_layers", o.num_layers, 1, 16);
@@ -48,8 +50,8 @@ std::shared_ptr<Module> make_nic(const NicOptions& o, const ModelConfig& cfg,
 
 namespace {
 
-// Replaces the module at dotted `path` under root with an Identity.
-void remove_layer(Module& root, const std::string& path) {
+// Replaces the module at dotted `path` under root with `m`.
+void replace_layer(Module& root, const std::string& path, std::shared_ptr<Module> m) {
   Module* parent = &root;
   std::string rest = path;
   for (size_t dot; (dot = rest.find('.')) != std::string::npos; rest = rest.substr(dot + 1)) {
@@ -58,17 +60,15 @@ void remove_layer(Module& root, const std::string& path) {
     parent = next.get();
   }
   RM_THROW_IF(parent->child(rest) == nullptr, "nic: the encoder has no layer ", path);
-  parent->register_module(rest, std::make_shared<Identity>());
+  parent->register_module(rest, std::move(m));
 }
 
-// (T, N) i64 on the cpu from (N, T) ids.
-ops::Tensor time_major(const ops::Tensor& tokens) {
-  const ops::Tensor ids = tokens.to(ops::Device::cpu()).to_plain();
-  const int64_t n = ids.dim(0), t = ids.dim(1);
-  ops::Tensor out = ops::Tensor::empty({t, n}, ops::DType::i64);
-  for (int64_t i = 0; i < n; ++i)
-    for (int64_t j = 0; j < t; ++j) out.data<int64_t>()[j * n + i] = ids.data<int64_t>()[i * t + j];
-  return out;
+// The dotted path of the last global average pool under root, or "".
+std::string last_global_pool(Module& root) {
+  std::string path;
+  for (const auto& [name, m] : root.named_modules())
+    if (dynamic_cast<GlobalAvgPool2d*>(m) != nullptr) path = name;
+  return path;
 }
 
 // Columns `cols` of a (A, K, H) state, as (A, cols.size(), H) on its device.
@@ -96,10 +96,24 @@ Nic::Nic(const NicOptions& o, const ModelConfig& cfg, std::mt19937_64& rng)
   RM_THROW_IF(cfg.in_channels < 1 || cfg.image_size < 1, "nic: the data set has no images");
   ModelConfig image_cfg = cfg;
   image_cfg.num_classes = static_cast<int>(o.encoder_classes);
-  encoder_ = register_module("encoder", build_model_from_spec(o.encoder, image_cfg, rng));
+  image_cfg.log = nullptr;
+  std::vector<std::string> encoder_log;
+  encoder_ =
+      register_module("encoder", build_model_from_spec(o.encoder, image_cfg, rng, &encoder_log));
+  if (cfg.log != nullptr)
+    for (const std::string& line : encoder_log) cfg.log->push_back("encoder: " + line);
   const std::string head = head_name(*encoder_);
   RM_THROW_IF(head.empty(), "nic: the encoder \"", o.encoder.name, "\" has no head to leave out");
-  remove_layer(*encoder_, head);
+  replace_layer(*encoder_, head, std::make_shared<Identity>());
+  if (o.image_grid > 1) {
+    const std::string pool = last_global_pool(*encoder_);
+    RM_THROW_IF(pool.empty(), "nic: image_grid ", o.image_grid, " needs an encoder with a global ",
+                "average pool to replace; \"", o.encoder.name, "\" has none");
+    replace_layer(*encoder_, pool, std::make_shared<GridAvgPool2d>(o.image_grid));
+    if (cfg.log != nullptr)
+      cfg.log->push_back("encoder: " + pool + " pools a " + std::to_string(o.image_grid) + "x" +
+                         std::to_string(o.image_grid) + " grid (image_grid)");
+  }
   {
     ops::NoGradGuard no_grad;
     encoder_->train(false);
@@ -153,7 +167,7 @@ ops::Tensor Nic::image_step(const ops::Tensor& images) {
 ops::Tensor Nic::forward_batch(const ModelInput& in) {
   RM_THROW_IF(!in.images.defined() || !in.tokens.defined() || in.tokens.ndim() != 2,
               "nic reads images and caption tokens (N, T)");
-  const ops::Tensor ids = time_major(in.tokens).to(device());
+  const ops::Tensor ids = time_major_tokens(in.tokens).to(device());
   const int64_t t = ids.dim(0), n = ids.dim(1);
   const ops::Tensor words = drop_words_->forward(ops::embedding(embedding_, ids));
   const ops::Tensor x = ops::concat({image_step(in.images), words}, 0);  // (T + 1, N, E)

@@ -4,9 +4,11 @@
 // checkpoint, frozen or fine-tuned) gives pooled features (the encoder's
 // head, its last layer, is left out); a linear layer projects them to the
 // word-embedding size and they are the LSTM's first input, whose output is
-// not scored. Then the caption's words follow (teacher forcing in training),
-// each step scoring the next word. Names: encoder.*, image_embedding.weight
-// and .bias, embedding.weight, rnn.* (PyTorch's LSTM names), decoder.weight
+// not scored. With image_grid g > 1 the encoder's last global average pool
+// becomes a g x g grid of means (GridAvgPool2d), so the features say where
+// things are as well as what they are (which item is left of which). Then the caption's words
+// follow (teacher forcing in training), each step scoring the next word. Names: encoder.*,
+// image_embedding.weight and .bias, embedding.weight, rnn.* (PyTorch's LSTM names), decoder.weight
 // and .bias. Dropout on the image and word embeddings and before the decoder.
 //
 // caption() decodes: greedy (beam 1) or beam search (beam_size hypotheses,
@@ -29,6 +31,7 @@ namespace ringmaster::models {
 struct NicOptions {
   ModelSpec encoder;             // an image model; its head is dropped
   int64_t encoder_classes = 10;  // the encoder's head size, to load a classifier's checkpoint
+  int64_t image_grid = 1;        // > 1: the encoder's global pool becomes a g x g grid of means
   int64_t embedding_size = 256;
   int64_t hidden_size = 512;
   int64_t num_layers = 1;

@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "models/layers.h"
+#include "models/time_major.h"
 #include "ops/autograd.h"
 #include "ops/check.h"
 #include "ops/embedding.h"
@@ -81,13 +82,9 @@ ops::Tensor RnnLm::forward(const ops::Tensor& tokens) {
       !tokens.defined() || tokens.ndim() != 2 || tokens.dtype() != ops::DType::i64,
       "rnn_lm reads token ids (N, T) i64; got ",
       tokens.defined() ? ops::to_string(tokens) : std::string("no tokens (an image data set?)"));
-  const ops::Tensor ids = tokens.to(ops::Device::cpu()).to_plain();
-  const int64_t n = ids.dim(0), t = ids.dim(1);
-  std::vector<int64_t> time_major(static_cast<size_t>(n * t));
-  const int64_t* src = ids.data<int64_t>();
-  for (int64_t i = 0; i < n; ++i)
-    for (int64_t j = 0; j < t; ++j) time_major[static_cast<size_t>(j * n + i)] = src[i * t + j];
-  return run(time_major, n, {}).first;
+  const ops::Tensor ids = time_major_tokens(tokens);
+  const int64_t* first = ids.data<int64_t>();
+  return run(std::vector<int64_t>(first, first + ids.numel()), tokens.dim(0), {}).first;
 }
 
 std::vector<int64_t> RnnLm::sample(const std::vector<int64_t>& prompt, int64_t length,

@@ -9,6 +9,7 @@
 #include <cstdint>
 
 #include "models/text_corpus.h"
+#include "models/time_major.h"
 #include "ops/check.h"
 #include "ops/sequence_cross_entropy.h"
 #include "training/task.h"
@@ -28,12 +29,7 @@ inline ops::Tensor input_tokens(const ops::Tensor& tokens) {
 
 // tokens[:, 1:] transposed to (L-1, N).
 inline ops::Tensor target_tokens(const ops::Tensor& tokens) {
-  const int64_t n = tokens.dim(0), l = tokens.dim(1), t = l - 1;
-  ops::Tensor out = ops::Tensor::empty({t, n}, ops::DType::i64);
-  for (int64_t s = 0; s < t; ++s)
-    for (int64_t i = 0; i < n; ++i)
-      out.data<int64_t>()[s * n + i] = tokens.data<int64_t>()[i * l + 1 + s];
-  return out;
+  return models::time_major_tokens(tokens, 1);
 }
 
 inline ops::Tensor sequence_loss(const ops::Tensor& logits, const ops::Tensor& tokens,

@@ -326,6 +326,7 @@ void Trainer::setup_device() {
 void Trainer::setup_data() {
   data_ = load_data(spec_.data, spec_.train.seed);
   result_.train_samples = data_.train.size();
+  result_.sample_unit = data_.train.images.defined() ? "img" : "seq";
   result_.test_samples = data_.test.size();
   RM_THROW_IF(result_.train_samples == 0, "the training set is empty");
   std::string what;
@@ -484,6 +485,7 @@ void Trainer::report_step(const models::Batch& b, int64_t epoch, int64_t step, c
   p.loss = e.train.mean_loss();
   p.accuracy = e.train.accuracy();
   p.samples_per_second = e.global_samples / std::max(secs, 1e-9);
+  p.sample_unit = result_.sample_unit;
   const double total_steps = static_cast<double>(steps_per_epoch_ * spec_.train.epochs);
   const double done_steps = static_cast<double>(result_.steps);
   p.eta_seconds = (train_seconds_ + secs) / done_steps * (total_steps - done_steps);
@@ -547,6 +549,7 @@ void Trainer::end_epoch(int64_t epoch, EpochTally& e) {
   r.test_loss = ev.loss;
   r.test_accuracy = ev.accuracy;
   r.images_per_second = e.global_samples / std::max(train_seconds, 1e-9);
+  r.sample_unit = result_.sample_unit;
   r.epoch_seconds = seconds_since(e.start);
   r.lr = e.lr;
   r.test_mean_iou = ev.mean_iou;

@@ -25,7 +25,8 @@ struct StepProgress {
   double loss = 0.0;      // running mean over this epoch so far
   double accuracy = 0.0;  // running training accuracy this epoch (0..1)
   double samples_per_second = 0.0;
-  double eta_seconds = 0.0;  // whole run
+  std::string sample_unit = "img";  // what a sample is: "img", or "seq" for text data
+  double eta_seconds = 0.0;         // whole run
   double lr = 0.0;
   double step_seconds = 0.0;  // this step: forward, backward and update
   int64_t samples = 0;        // in this step's batch
@@ -37,7 +38,8 @@ struct EpochReport {
   int64_t epoch = 0, epochs = 0;
   double train_loss = 0.0, train_accuracy = 0.0;
   double test_loss = 0.0, test_accuracy = 0.0;
-  double images_per_second = 0.0;  // training only, this epoch
+  double images_per_second = 0.0;  // training only, this epoch (samples: see sample_unit)
+  std::string sample_unit = "img";
   double epoch_seconds = 0.0;
   double lr = 0.0;
   double test_mean_iou = -1.0;  // segmentation data only (accuracies are then per pixel)
@@ -53,6 +55,7 @@ struct TrainResult {
   double test_mean_iou = -1.0;                    // segmentation data only
   std::map<std::string, double> test_figures;     // the task's own, after the last epoch
   double images_per_second = 0.0;                 // training images / training seconds, all epochs
+  std::string sample_unit = "img";                // "seq" when the data is text (no images)
   double wall_seconds = 0.0;                      // everything, loading and evaluation included
   int64_t train_samples = 0, test_samples = 0;
   int64_t parameters = 0;

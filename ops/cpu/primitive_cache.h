@@ -1,12 +1,16 @@
 // Per-shape caches of oneDNN primitives for the CPU kernels: a string key
 // built from memory descriptors and scalars, and a mutex-protected map that
 // creates each entry once and then hands out shared, immutable entries.
-// Entries live for the process (a training run sees few shapes); nothing is
-// evicted. Internal to ops/cpu (oneDNN types).
+// Unbounded by default: a convolutional training run sees few shapes. A
+// cache given a capacity keeps that many entries and drops the least
+// recently used one past it (the RNN plans: one per sequence length and
+// batch group, which text data makes many); a dropped entry lives on while
+// a caller holds it. Internal to ops/cpu (oneDNN types).
 #pragma once
 
 #include <oneapi/dnnl/dnnl.hpp>
 
+#include <list>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -44,23 +48,43 @@ class CacheKey {
 };
 
 // Entry: any struct of primitive descriptors and primitives. get() is
-// thread-safe; make() runs under the lock, at most once per key.
+// thread-safe; make() runs under the lock, at most once per key while the
+// entry is cached.
 template <class Entry>
 class PrimitiveCache {
  public:
+  explicit PrimitiveCache(size_t capacity = 0) : capacity_(capacity) {}
+
   template <class Make>
   std::shared_ptr<const Entry> get(const CacheKey& key, Make&& make) {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = map_.find(key.str());
-    if (it != map_.end()) return it->second;
+    if (it != map_.end()) {
+      recent_.splice(recent_.begin(), recent_, it->second.second);
+      return it->second.first;
+    }
     auto entry = std::make_shared<const Entry>(make());
-    map_.emplace(key.str(), entry);
+    recent_.push_front(key.str());
+    map_.emplace(key.str(), std::make_pair(entry, recent_.begin()));
+    if (capacity_ > 0 && map_.size() > capacity_) {
+      map_.erase(recent_.back());
+      recent_.pop_back();
+    }
     return entry;
   }
 
+  size_t size() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return map_.size();
+  }
+
  private:
-  std::mutex mu_;
-  std::unordered_map<std::string, std::shared_ptr<const Entry>> map_;
+  const size_t capacity_;  // 0: unbounded
+  mutable std::mutex mu_;
+  std::list<std::string> recent_;  // keys, most recently used first
+  std::unordered_map<std::string,
+                     std::pair<std::shared_ptr<const Entry>, std::list<std::string>::iterator>>
+      map_;
 };
 
 }  // namespace ringmaster::ops::cpu

@@ -31,6 +31,10 @@ using dnnl::memory;
 using tag = memory::format_tag;
 using cpu::Primitive;
 
+// Plans kept per process (least recently used dropped): enough for a run's
+// sequence lengths and batch groups, and for beam search's widths.
+constexpr size_t kMaxCachedRnnPlans = 256;
+
 memory::desc f32_desc(const memory::dims& d, tag t) { return {d, memory::data_type::f32, t}; }
 
 // The geometry a plan is made for.
@@ -159,7 +163,8 @@ RnnPlan make_plan(const RnnShape& s, bool training) {
 }
 
 std::shared_ptr<const RnnPlan> plan_for(const RnnShape& s, bool training) {
-  static cpu::PrimitiveCache<RnnPlan> cache;
+  // Bounded: every sequence length and batch group is a plan of its own.
+  static cpu::PrimitiveCache<RnnPlan> cache(kMaxCachedRnnPlans);
   cpu::CacheKey key;
   key.add(s.cell).add(s.lbr).add(s.T).add(s.N).add(s.I).add(s.H).add(s.D).add(training);
   return cache.get(key, [&] { return make_plan(s, training); });

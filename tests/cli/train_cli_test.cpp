@@ -283,6 +283,8 @@ TEST_F(TrainCli, TrainsACharacterLanguageModelAndSamplesFromIt) {
   CliResult r = train(spec, "--metrics-out " + (dir_ / "m.json").string());
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_NE(r.out.find("bits per character"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(" seq/s, "), std::string::npos) << r.out;  // text: sequences, not images
+  EXPECT_EQ(r.out.find("img/s"), std::string::npos) << r.out;
   const nlohmann::json m = nlohmann::json::parse(slurp(dir_ / "m.json"));
   const double loss = m.at("test_loss").get<double>();
   const double perplexity = m.at("test_figures").at("perplexity").get<double>();
@@ -344,8 +346,14 @@ TEST_F(TrainCli, TrainsACaptionerAndCaptionsImages) {
   const fs::path spec_path = dir_ / "spec.json";
   const std::string base = "caption " + spec_path.string() + " " + ckpt.string();
   const CliResult test = ringmaster::testing_support::run_ringmaster(
-      base + " --test 2 --write-images " + (dir_ / "images").string(), dir_);
+      base + " --test 8 --write-images " + (dir_ / "images").string(), dir_);
   ASSERT_EQ(test.exit_code, 0) << test.out << test.err;
+  // The same 8 held-out images and decoding as the trainer's evaluation: the
+  // same corpus scores.
+  const size_t scores = test.out.find("8 test images, beam 2, length normalization 0: BLEU-1 ");
+  ASSERT_NE(scores, std::string::npos) << test.out;
+  EXPECT_NEAR(std::stod(test.out.substr(scores + 54)), f.at("bleu_1").get<double>(), 1e-4)
+      << test.out;
   const size_t first = test.out.find("test 0: "), second = test.out.find("test 1: ");
   ASSERT_NE(first, std::string::npos) << test.out;
   ASSERT_NE(second, std::string::npos) << test.out;

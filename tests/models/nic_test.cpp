@@ -152,6 +152,57 @@ TEST(Nic, TheSpecsEncoderAndDecodingFieldsAreChecked) {
       std::string::npos);
   EXPECT_NE(error({{"encoder", {{"name", "mlp"}, {"depth", 3}}}}).find("/encoder/depth"),
             std::string::npos);
+  EXPECT_NE(error({{"encoder", enc}, {"image_grid", 0}}).find("/image_grid"), std::string::npos);
+  EXPECT_NE(error({{"encoder", enc}, {"image_grid", 2}}).find("image_grid 2 needs an encoder"),
+            std::string::npos);
+}
+
+// image_grid 2 swaps the resnet's global pool for a 2x2 grid: four times the
+// features, and the grid says which half an item is in. An item in the right
+// half leaves the left cells as they are on a blank image (the encoder's
+// receptive field, about 25 pixels, does not reach across 48), and an item
+// in the left half changes them; a global pool changes for either.
+TEST(Nic, AnImageGridKeepsWhereThingsAre) {
+  const ModelConfig cfg{.in_channels = 1, .num_classes = 9, .image_size = 48};
+  const nlohmann::json enc = {{"name", "resnet"}, {"depth", 8}, {"width", 4}};
+  std::mt19937_64 rng(7);
+  auto global = build_model("nic", cfg, rng, {{"encoder", enc}, {"hidden_size", 8}});
+  auto grid =
+      build_model("nic", cfg, rng, {{"encoder", enc}, {"hidden_size", 8}, {"image_grid", 2}});
+  const auto item_at = [](int64_t left) {
+    ops::Tensor x = ops::Tensor::zeros({1, 1, 48, 48});
+    for (int64_t y = 20; y < 28; ++y)
+      for (int64_t c = left; c < left + 6; ++c) x.data<float>()[y * 48 + c] = 1.0f;
+    return x;
+  };
+  const ops::Tensor blank = ops::Tensor::zeros({1, 1, 48, 48}), left = item_at(2),
+                    right = item_at(40);
+  global->eval();
+  grid->eval();
+  ops::NoGradGuard no_grad;
+  ASSERT_EQ(global->forward(blank).shape(), (ops::Shape{1, 16}));
+  ASSERT_EQ(grid->forward(blank).shape(), (ops::Shape{1, 64}));
+  // Largest change of the features of cells (0, 0) and (1, 0) (the left
+  // half: features 0..15 and 32..47), or of all the global pool's.
+  const auto left_change = [&](const ops::Tensor& x) {
+    const ops::Tensor a = grid->forward(x), b = grid->forward(blank);
+    double d = 0.0;
+    for (int64_t i : {0, 32})
+      for (int64_t k = i; k < i + 16; ++k)
+        d = std::max(d, std::abs(static_cast<double>(a.data<float>()[k]) - b.data<float>()[k]));
+    return d;
+  };
+  const auto global_change = [&](const ops::Tensor& x) {
+    const ops::Tensor a = global->forward(x), b = global->forward(blank);
+    double d = 0.0;
+    for (int64_t k = 0; k < 16; ++k)
+      d = std::max(d, std::abs(static_cast<double>(a.data<float>()[k]) - b.data<float>()[k]));
+    return d;
+  };
+  EXPECT_LT(left_change(right), 1e-6);
+  EXPECT_GT(left_change(left), 1e-3);
+  EXPECT_GT(global_change(left), 1e-3);
+  EXPECT_GT(global_change(right), 1e-3);
 }
 
 }  // namespace

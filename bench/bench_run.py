@@ -1,0 +1,13 @@
+"""What the side-by-side benchmarks share: run one measuring process and read
+the JSON object on the last line of its output; a failed run stops the
+benchmark with its command, exit status and output."""
+import json
+import subprocess
+import sys
+
+
+def run_json(cmd, env):
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    if proc.returncode != 0:
+        sys.exit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stdout}{proc.stderr}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
