@@ -32,10 +32,12 @@
 #include "ops/half.h"
 #include "ops/linear.h"
 #include "ops/lrn.h"
+#include "ops/nms.h"
 #include "ops/pool2d.h"
 #include "ops/relu.h"
 #include "ops/reshape.h"
 #include "ops/resize.h"
+#include "ops/roi_align.h"
 #include "ops/sequence_cross_entropy.h"
 #include "ops/slice.h"
 #include "ops/softmax.h"
@@ -227,6 +229,19 @@ constexpr const char* kRun[] = {
     "node/test_slice_start_out_of_bounds",
     // Gather on axis 0: the embedding lookup
     "node/test_gather_0",
+    // NonMaxSuppression (corners in any order, or centre and size)
+    "node/test_nonmaxsuppression_center_point_box_format",
+    "node/test_nonmaxsuppression_flipped_coordinates",
+    "node/test_nonmaxsuppression_identical_boxes",
+    "node/test_nonmaxsuppression_limit_output_size",
+    "node/test_nonmaxsuppression_single_box",
+    "node/test_nonmaxsuppression_suppress_by_IOU",
+    "node/test_nonmaxsuppression_suppress_by_IOU_and_scores",
+    "node/test_nonmaxsuppression_two_batches",
+    "node/test_nonmaxsuppression_two_classes",
+    // RoiAlign (avg mode; half_pixel is aligned, output_half_pixel not)
+    "node/test_roialign_aligned_false",
+    "node/test_roialign_aligned_true",
     "pytorch-converted/test_Embedding",
     "pytorch-converted/test_Embedding_sparse",
 };
@@ -507,7 +522,9 @@ const std::set<std::string>& our_op_types() {
                                           "Resize",
                                           "LRN",
                                           "Slice",
-                                          "Gather"};
+                                          "Gather",
+                                          "RoiAlign",
+                                          "NonMaxSuppression"};
   return s;
 }
 
@@ -1019,6 +1036,71 @@ std::vector<Tensor> run_gather(Case& c) {
   return {embedding(data.reshape({data.dim(0), rest}), idx).reshape(out)};
 }
 
+// --- RoiAlign ----------------------------------------------------------------
+std::vector<Tensor> run_roi_align(Case& c) {
+  const Node& n = *c.node;
+  require(n.get_string("mode", "avg") == "avg", "RoiAlign mode " + n.get_string("mode", ""));
+  // Before opset 16 there was no attribute and the behaviour was output_half_pixel.
+  const std::string ct = n.get_string("coordinate_transformation_mode",
+                                      c.opset() >= 16 ? "half_pixel" : "output_half_pixel");
+  require(ct == "half_pixel" || ct == "output_half_pixel",
+          "RoiAlign coordinate_transformation_mode " + ct);
+  RoiAlignParams p;
+  p.output_h = n.get_int("output_height", 1);
+  p.output_w = n.get_int("output_width", 1);
+  p.sampling_ratio = n.get_int("sampling_ratio", 0);
+  p.spatial_scale = n.get_float("spatial_scale", 1.0f);
+  p.aligned = ct == "half_pixel";
+  return {roi_align(c.input(0), c.input(1), c.input(2), p)};
+}
+
+// --- NonMaxSuppression -------------------------------------------------------
+// ONNX boxes (B, S, 4) as y1, x1, y2, x2 in either order (center_point_box
+// 0) or x, y centre, width, height (1), to our x1, y1, x2, y2 for one batch.
+Tensor onnx_boxes_as_corners(const Tensor& in, int64_t batch, bool centre) {
+  const int64_t s = in.dim(1);
+  Tensor out = Tensor::empty({s, 4});
+  const float* b = in.data<float>() + batch * s * 4;
+  float* o = out.data<float>();
+  for (int64_t i = 0; i < s; ++i, b += 4, o += 4) {
+    if (centre) {
+      o[0] = b[0] - b[2] / 2;
+      o[1] = b[1] - b[3] / 2;
+      o[2] = b[0] + b[2] / 2;
+      o[3] = b[1] + b[3] / 2;
+    } else {
+      o[0] = std::min(b[1], b[3]);
+      o[1] = std::min(b[0], b[2]);
+      o[2] = std::max(b[1], b[3]);
+      o[3] = std::max(b[0], b[2]);
+    }
+  }
+  return out;
+}
+
+std::vector<Tensor> run_nms(Case& c) {
+  const Tensor boxes = c.input(0).to_plain(), scores = c.input(1).to_plain();
+  require(boxes.ndim() == 3 && scores.ndim() == 3, "NonMaxSuppression shapes");
+  const int64_t limit = c.has(2) ? c.input(2).to(Device::cpu()).data<int64_t>()[0] : 0;
+  NmsOptions o;
+  o.iou_threshold = c.has(3) ? c.input(3).to_vector()[0] : 0.0;
+  if (c.has(4)) o.score_threshold = c.input(4).to_vector()[0];
+  o.max_output = limit;
+  const bool centre = c.node->get_int("center_point_box", 0) == 1;
+  std::vector<int64_t> rows;
+  for (int64_t b = 0; b < boxes.dim(0) && limit > 0; ++b) {
+    const Tensor corners = onnx_boxes_as_corners(boxes, b, centre);
+    for (int64_t k = 0; k < scores.dim(1); ++k) {
+      const Tensor s = slice(slice(scores, 0, b, b + 1), 1, k, k + 1).reshape({scores.dim(2)});
+      for (int64_t i : nms(corners, s, o)) rows.insert(rows.end(), {b, k, i});
+    }
+  }
+  Tensor out = Tensor::empty({static_cast<int64_t>(rows.size()) / 3, 3}, DType::i64);
+  std::copy(rows.begin(), rows.end(), out.data<int64_t>());
+  c.exact = true;
+  return {out};
+}
+
 const std::map<std::string, Runner>& runners() {
   static const std::map<std::string, Runner> m = {
       {"Relu", run_relu},
@@ -1041,6 +1123,8 @@ const std::map<std::string, Runner>& runners() {
       {"LRN", run_lrn},
       {"Slice", run_slice},
       {"Gather", run_gather},
+      {"RoiAlign", run_roi_align},
+      {"NonMaxSuppression", run_nms},
   };
   return m;
 }

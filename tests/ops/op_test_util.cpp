@@ -39,6 +39,12 @@ Tensor random_labels(const Shape& shape, int64_t classes, DType dt) {
   return t;
 }
 
+Tensor box_tensor(const std::vector<float>& values) {
+  Tensor t = Tensor::empty({static_cast<int64_t>(values.size()) / 4, 4});
+  std::copy(values.begin(), values.end(), t.data<float>());
+  return t;
+}
+
 Tensor int_tensor(const std::vector<int64_t>& values, DType dt, Shape shape) {
   if (shape.empty()) shape = {static_cast<int64_t>(values.size())};
   Tensor t = Tensor::empty(shape, dt);

@@ -30,6 +30,9 @@ Tensor random_labels(const Shape& shape, int64_t classes, DType dt = DType::i64)
 // 1-d one when the shape is empty), on the CPU.
 Tensor int_tensor(const std::vector<int64_t>& values, DType dt, Shape shape = {});
 
+// (K, 4) f32 boxes on the CPU from K x 4 values (x1, y1, x2, y2 each).
+Tensor box_tensor(const std::vector<float>& values);
+
 // The values of a 4-d f32 tensor (N, C, H, W) in oneDNN's blocked nChw16c
 // layout (channels padded to 16 with zeros), as a conv output would hold them.
 Tensor to_blocked(const Tensor& t);

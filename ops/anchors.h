@@ -1,0 +1,27 @@
+// Anchor boxes for a region proposal network, as torchvision's
+// AnchorGenerator lays them out: for each size s and aspect ratio r
+// (height / width), a box of area about s^2, width s / sqrt(r) and height
+// s sqrt(r), centred on 0 and its corners rounded to whole pixels (ratio
+// major, size minor); then one copy per feature-map cell, shifted by the
+// cell's position times the stride (cells row-major, the anchors of a cell
+// together). Returns (grid_h * grid_w * sizes * ratios, 4) f32 x1, y1, x2,
+// y2 on the CPU. Sizes, ratios and strides must be positive.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "ops/tensor.h"
+
+namespace ringmaster::ops {
+
+struct AnchorGrid {
+  std::vector<double> sizes = {32.0};
+  std::vector<double> ratios = {0.5, 1.0, 2.0};
+  int64_t grid_h = 1, grid_w = 1;
+  double stride_h = 16.0, stride_w = 16.0;
+};
+
+Tensor make_anchors(const AnchorGrid& g);
+
+}  // namespace ringmaster::ops

@@ -1,0 +1,26 @@
+// box_iou: the intersection over union of every pair of two box lists,
+// boxes as x1, y1, x2, y2 with x1 <= x2 and y1 <= y2 (a box the other way
+// round has no area). a (A, 4), b (B, 4) f32, any device -> (A, B) f32 on
+// the CPU. A pair whose union has no area has IoU 0. No gradient (matching
+// and suppression only read it). iou_of is the one-pair formula both the
+// matrix and nms use.
+#pragma once
+
+#include <algorithm>
+
+#include "ops/tensor.h"
+
+namespace ringmaster::ops {
+
+Tensor box_iou(const Tensor& a, const Tensor& b);
+
+inline float iou_of(const float* a, const float* b) {
+  const float area_a = std::max(a[2] - a[0], 0.0f) * std::max(a[3] - a[1], 0.0f);
+  const float area_b = std::max(b[2] - b[0], 0.0f) * std::max(b[3] - b[1], 0.0f);
+  const float iw = std::max(std::min(a[2], b[2]) - std::max(a[0], b[0]), 0.0f);
+  const float ih = std::max(std::min(a[3], b[3]) - std::max(a[1], b[1]), 0.0f);
+  const float inter = iw * ih, uni = area_a + area_b - inter;
+  return uni > 0.0f ? inter / uni : 0.0f;
+}
+
+}  // namespace ringmaster::ops

@@ -1,0 +1,103 @@
+// nms and batched_nms (see nms.h): a stable sort by score, then each
+// candidate against the boxes kept so far.
+#include "ops/nms.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <string>
+
+#include "ops/box_iou.h"
+#include "ops/check.h"
+
+namespace ringmaster::ops {
+namespace {
+
+void check_inputs(const Tensor& boxes, const Tensor& scores, const char* op) {
+  RM_THROW_IF(
+      !boxes.defined() || boxes.dtype() != DType::f32 || boxes.ndim() != 2 || boxes.dim(1) != 4, op,
+      ": boxes must be (K, 4) f32 x1, y1, x2, y2, got ",
+      boxes.defined() ? to_string(boxes) : std::string("nothing"));
+  RM_THROW_IF(!scores.defined() || scores.dtype() != DType::f32 || scores.ndim() != 1 ||
+                  scores.dim(0) != boxes.dim(0),
+              op, ": scores must be (", boxes.dim(0), ") f32, one per box, got ",
+              scores.defined() ? to_string(scores) : std::string("nothing"));
+}
+
+void check_options(const NmsOptions& o, const char* op) {
+  RM_THROW_IF(!(o.iou_threshold >= 0.0 && o.iou_threshold <= 1.0), op, ": iou_threshold ",
+              o.iou_threshold, " is outside [0, 1]");
+}
+
+// Indices of `members` kept by greedy suppression, best first.
+std::vector<int64_t> suppress(const float* box, const float* score, std::vector<int64_t> members,
+                              const NmsOptions& o) {
+  std::erase_if(members, [&](int64_t i) {
+    return !(static_cast<double>(score[i]) > o.score_threshold);  // NaN scores never enter
+  });
+  std::stable_sort(members.begin(), members.end(),
+                   [&](int64_t a, int64_t b) { return score[a] > score[b]; });
+  std::vector<int64_t> kept;
+  for (int64_t i : members) {
+    if (o.max_output > 0 && static_cast<int64_t>(kept.size()) == o.max_output) break;
+    const bool overlaps = std::any_of(kept.begin(), kept.end(), [&](int64_t j) {
+      return static_cast<double>(iou_of(box + 4 * i, box + 4 * j)) > o.iou_threshold;
+    });
+    if (!overlaps) kept.push_back(i);
+  }
+  return kept;
+}
+
+}  // namespace
+
+std::vector<int64_t> nms(const Tensor& boxes, const Tensor& scores, const NmsOptions& o) {
+  check_inputs(boxes, scores, "nms");
+  check_options(o, "nms");
+  const Tensor hb = boxes.to(Device::cpu()).to_plain(), hs = scores.to(Device::cpu()).to_plain();
+  std::vector<int64_t> all(static_cast<size_t>(hb.dim(0)));
+  std::iota(all.begin(), all.end(), int64_t{0});
+  return suppress(hb.data<float>(), hs.data<float>(), std::move(all), o);
+}
+
+std::vector<int64_t> batched_nms(const Tensor& boxes, const Tensor& scores, const Tensor& classes,
+                                 const NmsOptions& o) {
+  check_inputs(boxes, scores, "batched_nms");
+  check_options(o, "batched_nms");
+  RM_THROW_IF(!classes.defined() || classes.ndim() != 1 || classes.dim(0) != boxes.dim(0) ||
+                  (classes.dtype() != DType::i64 && classes.dtype() != DType::i32),
+              "batched_nms: classes must be (", boxes.dim(0), ") i64 or i32, got ",
+              classes.defined() ? to_string(classes) : std::string("nothing"));
+  const Tensor hb = boxes.to(Device::cpu()).to_plain(), hs = scores.to(Device::cpu()).to_plain();
+  const Tensor hc = classes.to(Device::cpu()).to_plain();
+  const int64_t k = hb.dim(0);
+  const auto class_of = [&](int64_t i) {
+    return hc.dtype() == DType::i64 ? hc.data<int64_t>()[i]
+                                    : static_cast<int64_t>(hc.data<int32_t>()[i]);
+  };
+  std::vector<int64_t> order(static_cast<size_t>(k));
+  std::iota(order.begin(), order.end(), int64_t{0});
+  std::stable_sort(order.begin(), order.end(),
+                   [&](int64_t a, int64_t b) { return class_of(a) < class_of(b); });
+  NmsOptions per_class = o;
+  per_class.max_output = 0;
+  std::vector<int64_t> kept;
+  for (size_t start = 0; start < order.size();) {
+    size_t end = start;
+    while (end < order.size() && class_of(order[end]) == class_of(order[start])) ++end;
+    std::vector<int64_t> members(order.begin() + static_cast<std::ptrdiff_t>(start),
+                                 order.begin() + static_cast<std::ptrdiff_t>(end));
+    std::sort(members.begin(), members.end());  // index order: ties go to the lower index
+    const std::vector<int64_t> k_class =
+        suppress(hb.data<float>(), hs.data<float>(), members, per_class);
+    kept.insert(kept.end(), k_class.begin(), k_class.end());
+    start = end;
+  }
+  const float* s = hs.data<float>();
+  std::stable_sort(kept.begin(), kept.end(),
+                   [&](int64_t a, int64_t b) { return s[a] > s[b] || (s[a] == s[b] && a < b); });
+  if (o.max_output > 0 && static_cast<int64_t>(kept.size()) > o.max_output)
+    kept.resize(static_cast<size_t>(o.max_output));
+  return kept;
+}
+
+}  // namespace ringmaster::ops
