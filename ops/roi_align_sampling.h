@@ -7,13 +7,8 @@
 #include <cmath>
 #include <cstdint>
 
+#include "ops/host_device.h"
 #include "ops/roi_align.h"
-
-#ifdef __CUDACC__
-#define RM_HOST_DEVICE __host__ __device__
-#else
-#define RM_HOST_DEVICE
-#endif
 
 namespace ringmaster::ops {
 

@@ -18,7 +18,7 @@ __global__ void check_labels(const L* labels, int64_t n, int64_t c, unsigned lon
   }
 }
 
-__global__ void mean_kernel(const double* v, int64_t n, float* loss) {
+__global__ void sum_kernel(const double* v, int64_t n, double divisor, float* loss) {
   __shared__ double s[kThreads];
   double acc = 0.0;
   for (int64_t i = threadIdx.x; i < n; i += blockDim.x) acc += v[i];
@@ -28,7 +28,7 @@ __global__ void mean_kernel(const double* v, int64_t n, float* loss) {
     if (threadIdx.x < k) s[threadIdx.x] += s[threadIdx.x + k];
     __syncthreads();
   }
-  if (threadIdx.x == 0) loss[0] = static_cast<float>(s[0] / static_cast<double>(n));
+  if (threadIdx.x == 0) loss[0] = static_cast<float>(s[0] / divisor);
 }
 
 }  // namespace
@@ -55,7 +55,11 @@ int64_t first_label_outside(const Tensor& labels, int64_t c) {
 }
 
 void mean_into(const double* v, int64_t n, float* loss) {
-  mean_kernel<<<1, kThreads>>>(v, n, loss);
+  sum_into(v, n, static_cast<double>(n), loss);
+}
+
+void sum_into(const double* v, int64_t n, double divisor, float* loss) {
+  sum_kernel<<<1, kThreads>>>(v, n, divisor, loss);
   CUDA_CHECK_LAUNCH();
 }
 
