@@ -96,7 +96,6 @@ Nic::Nic(const NicOptions& o, const ModelConfig& cfg, std::mt19937_64& rng)
   RM_THROW_IF(cfg.in_channels < 1 || cfg.image_size < 1, "nic: the data set has no images");
   ModelConfig image_cfg = cfg;
   image_cfg.num_classes = static_cast<int>(o.encoder_classes);
-  image_cfg.log = nullptr;
   std::vector<std::string> encoder_log;
   encoder_ =
       register_module("encoder", build_model_from_spec(o.encoder, image_cfg, rng, &encoder_log));

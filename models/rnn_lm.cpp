@@ -62,14 +62,12 @@ RnnLm::RnnLm(const RnnLmOptions& o, int64_t vocab_size, std::mt19937_64& rng)
   decoder_bias_ = decoder->register_parameter("bias", ops::Tensor::zeros({vocab_}));
 }
 
-std::pair<ops::Tensor, RecurrentState> RnnLm::run(const std::vector<int64_t>& time_major, int64_t n,
+std::pair<ops::Tensor, RecurrentState> RnnLm::run(const ops::Tensor& time_major,
                                                   const RecurrentState& state) {
-  const auto t = static_cast<int64_t>(time_major.size()) / std::max<int64_t>(n, 1);
-  RM_CHECK(n > 0 && t > 0 && t * n == static_cast<int64_t>(time_major.size()),
-           "rnn_lm: ", time_major.size(), " ids are not (T, ", n, ")");
-  ops::Tensor ids = ops::Tensor::empty({t, n}, ops::DType::i64);
-  std::copy(time_major.begin(), time_major.end(), ids.data<int64_t>());
-  const ops::Tensor x = drop_in_->forward(ops::embedding(embedding_, ids.to(device())));
+  RM_CHECK(time_major.ndim() == 2 && time_major.numel() > 0, "rnn_lm: ids must be (T, N), got ",
+           ops::to_string(time_major));
+  const int64_t t = time_major.dim(0), n = time_major.dim(1);
+  const ops::Tensor x = drop_in_->forward(ops::embedding(embedding_, time_major.to(device())));
   RecurrentOutput out = rnn_->run(x, state);
   const ops::Tensor y = drop_out_->forward(out.y);
   const ops::Tensor flat = ops::reshape(y, {t * n, options_.hidden_size});
@@ -82,9 +80,7 @@ ops::Tensor RnnLm::forward(const ops::Tensor& tokens) {
       !tokens.defined() || tokens.ndim() != 2 || tokens.dtype() != ops::DType::i64,
       "rnn_lm reads token ids (N, T) i64; got ",
       tokens.defined() ? ops::to_string(tokens) : std::string("no tokens (an image data set?)"));
-  const ops::Tensor ids = time_major_tokens(tokens);
-  const int64_t* first = ids.data<int64_t>();
-  return run(std::vector<int64_t>(first, first + ids.numel()), tokens.dim(0), {}).first;
+  return run(time_major_tokens(tokens), {}).first;
 }
 
 std::vector<int64_t> RnnLm::sample(const std::vector<int64_t>& prompt, int64_t length,
@@ -94,7 +90,13 @@ std::vector<int64_t> RnnLm::sample(const std::vector<int64_t>& prompt, int64_t l
   const bool was_training = is_training();
   train(false);
   ops::NoGradGuard no_grad;
-  auto [logits, state] = run(prompt, 1, {});
+  // One sequence: the ids as a (T, 1) column.
+  const auto column = [](const std::vector<int64_t>& ids) {
+    ops::Tensor c = ops::Tensor::empty({static_cast<int64_t>(ids.size()), 1}, ops::DType::i64);
+    std::copy(ids.begin(), ids.end(), c.data<int64_t>());
+    return c;
+  };
+  auto [logits, state] = run(column(prompt), {});
   std::vector<int64_t> out;
   for (int64_t k = 0; k < length; ++k) {
     const ops::Tensor last = logits.to(ops::Device::cpu()).to_plain();
@@ -107,7 +109,7 @@ std::vector<int64_t> RnnLm::sample(const std::vector<int64_t>& prompt, int64_t l
       next = std::discrete_distribution<int64_t>(w.begin(), w.end())(rng);
     }
     out.push_back(next);
-    std::tie(logits, state) = run({next}, 1, state);
+    std::tie(logits, state) = run(column({next}), state);
   }
   train(was_training);
   return out;

@@ -46,9 +46,9 @@ class RnnLm : public Module {
     return {forward(in.tokens)};
   }
 
-  // The logits (T, N, V) of time-major ids (T, N) on the cpu from `state`,
-  // and the state after them (generation feeds one step at a time).
-  std::pair<ops::Tensor, RecurrentState> run(const std::vector<int64_t>& time_major, int64_t n,
+  // The logits (T, N, V) of time-major ids (T, N) i64 on the cpu from
+  // `state`, and the state after them (generation feeds one step at a time).
+  std::pair<ops::Tensor, RecurrentState> run(const ops::Tensor& time_major,
                                              const RecurrentState& state);
 
   // Continues `prompt` (ids) by `length` ids drawn from softmax(logits / t)

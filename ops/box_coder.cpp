@@ -4,16 +4,15 @@
 #include <algorithm>
 #include <string>
 
+#include "ops/box_iou.h"
 #include "ops/check.h"
 
 namespace ringmaster::ops {
 namespace {
 
 void check_pair(const Tensor& a, const Tensor& b, const char* op, const char* a_name) {
-  for (const Tensor* t : {&a, &b})
-    RM_THROW_IF(!t->defined() || t->dtype() != DType::f32 || t->ndim() != 2 || t->dim(1) != 4, op,
-                ": ", t == &a ? a_name : "reference", " must be (K, 4) f32, got ",
-                t->defined() ? to_string(*t) : std::string("nothing"));
+  check_box_list(a, op, a_name);
+  check_box_list(b, op, "reference");
   RM_THROW_IF(a.dim(0) != b.dim(0), op, ": ", a.dim(0), " ", a_name, " for ", b.dim(0),
               " reference boxes");
 }
@@ -71,12 +70,12 @@ Tensor decode_boxes(const Tensor& deltas, const Tensor& reference, const BoxCodi
     const double cx = d[0] / c.wx * r.w + r.cx, cy = d[1] / c.wy * r.h + r.cy;
     const double w = std::exp(std::min(d[2] / c.ww, c.max_log_scale)) * r.w;
     const double h = std::exp(std::min(d[3] / c.wh, c.max_log_scale)) * r.h;
-    double box[4] = {cx - 0.5 * w, cy - 0.5 * h, cx + 0.5 * w, cy + 0.5 * h};
+    const double box[4] = {cx - 0.5 * w, cy - 0.5 * h, cx + 0.5 * w, cy + 0.5 * h};
     for (int j = 0; j < 4; ++j) {
       const double limit = j % 2 == 0 ? clip_w : clip_h;
-      if (limit > 0) box[j] = std::clamp(box[j], 0.0, limit);
+      out.data<float>()[4 * i + j] =
+          static_cast<float>(limit > 0 ? std::clamp(box[j], 0.0, limit) : box[j]);
     }
-    for (int j = 0; j < 4; ++j) out.data<float>()[4 * i + j] = static_cast<float>(box[j]);
   }
   return out;
 }

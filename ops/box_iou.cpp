@@ -1,4 +1,5 @@
-// box_iou (see box_iou.h): rows in parallel on the CPU.
+// box_iou (see box_iou.h): rows in parallel on the CPU; the box ops' input
+// helpers.
 #include "ops/box_iou.h"
 
 #include <string>
@@ -7,11 +8,24 @@
 
 namespace ringmaster::ops {
 
+void check_box_list(const Tensor& t, const char* op, const char* what) {
+  RM_THROW_IF(!t.defined() || t.dtype() != DType::f32 || t.ndim() != 2 || t.dim(1) != 4, op, ": ",
+              what, " must be (K, 4) f32 x1, y1, x2, y2, got ",
+              t.defined() ? to_string(t) : std::string("nothing"));
+}
+
+std::vector<int64_t> index_values(const Tensor& t) {
+  RM_CHECK(t.ndim() == 1 && (t.dtype() == DType::i64 || t.dtype() == DType::i32),
+           "index_values: want 1-d i64 or i32, got ", to_string(t));
+  const Tensor host = t.to(Device::cpu()).to_plain();
+  if (host.dtype() == DType::i64)
+    return {host.data<int64_t>(), host.data<int64_t>() + host.numel()};
+  return {host.data<int32_t>(), host.data<int32_t>() + host.numel()};
+}
+
 Tensor box_iou(const Tensor& a, const Tensor& b) {
-  for (const Tensor* t : {&a, &b})
-    RM_THROW_IF(!t->defined() || t->dtype() != DType::f32 || t->ndim() != 2 || t->dim(1) != 4,
-                "box_iou: boxes must be (K, 4) f32 x1, y1, x2, y2, got ",
-                t->defined() ? to_string(*t) : std::string("nothing"));
+  check_box_list(a, "box_iou", "boxes");
+  check_box_list(b, "box_iou", "boxes");
   const Tensor ha = a.to(Device::cpu()).to_plain(), hb = b.to(Device::cpu()).to_plain();
   const int64_t na = ha.dim(0), nb = hb.dim(0);
   Tensor out = Tensor::empty({na, nb});

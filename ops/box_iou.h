@@ -3,16 +3,26 @@
 // round has no area). a (A, 4), b (B, 4) f32, any device -> (A, B) f32 on
 // the CPU. A pair whose union has no area has IoU 0. No gradient (matching
 // and suppression only read it). iou_of is the one-pair formula both the
-// matrix and nms use.
+// matrix and nms use. check_box_list and index_values are what the box ops
+// share in checking and reading their inputs.
 #pragma once
 
 #include <algorithm>
+#include <cstdint>
+#include <vector>
 
 #include "ops/tensor.h"
 
 namespace ringmaster::ops {
 
 Tensor box_iou(const Tensor& a, const Tensor& b);
+
+// Throws ops::Error "<op>: <what> must be (K, 4) f32 x1, y1, x2, y2, got ..."
+// unless t is such a box list (the check every box op makes).
+void check_box_list(const Tensor& t, const char* op, const char* what);
+
+// The values of a 1-d i64 or i32 tensor (image indices, classes) on the host.
+std::vector<int64_t> index_values(const Tensor& t);
 
 inline float iou_of(const float* a, const float* b) {
   const float area_a = std::max(a[2] - a[0], 0.0f) * std::max(a[3] - a[1], 0.0f);

@@ -14,10 +14,7 @@ namespace ringmaster::ops {
 namespace {
 
 void check_inputs(const Tensor& boxes, const Tensor& scores, const char* op) {
-  RM_THROW_IF(
-      !boxes.defined() || boxes.dtype() != DType::f32 || boxes.ndim() != 2 || boxes.dim(1) != 4, op,
-      ": boxes must be (K, 4) f32 x1, y1, x2, y2, got ",
-      boxes.defined() ? to_string(boxes) : std::string("nothing"));
+  check_box_list(boxes, op, "boxes");
   RM_THROW_IF(!scores.defined() || scores.dtype() != DType::f32 || scores.ndim() != 1 ||
                   scores.dim(0) != boxes.dim(0),
               op, ": scores must be (", boxes.dim(0), ") f32, one per box, got ",
@@ -68,12 +65,9 @@ std::vector<int64_t> batched_nms(const Tensor& boxes, const Tensor& scores, cons
               "batched_nms: classes must be (", boxes.dim(0), ") i64 or i32, got ",
               classes.defined() ? to_string(classes) : std::string("nothing"));
   const Tensor hb = boxes.to(Device::cpu()).to_plain(), hs = scores.to(Device::cpu()).to_plain();
-  const Tensor hc = classes.to(Device::cpu()).to_plain();
+  const std::vector<int64_t> cls = index_values(classes);
   const int64_t k = hb.dim(0);
-  const auto class_of = [&](int64_t i) {
-    return hc.dtype() == DType::i64 ? hc.data<int64_t>()[i]
-                                    : static_cast<int64_t>(hc.data<int32_t>()[i]);
-  };
+  const auto class_of = [&](int64_t i) { return cls[static_cast<size_t>(i)]; };
   std::vector<int64_t> order(static_cast<size_t>(k));
   std::iota(order.begin(), order.end(), int64_t{0});
   std::stable_sort(order.begin(), order.end(),

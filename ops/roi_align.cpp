@@ -6,6 +6,7 @@
 #include <string>
 
 #include "ops/autograd.h"
+#include "ops/box_iou.h"
 #include "ops/kernel_registry.h"
 #include "ops/roi_align_sampling.h"
 
@@ -18,11 +19,10 @@ Tensor checked_batch(const Tensor& batch, int64_t k, int64_t n, Device device) {
                   (batch.dtype() != DType::i64 && batch.dtype() != DType::i32),
               "roi_align: batch must be (", k, ") i64 or i32, one image index per box; got ",
               batch.defined() ? to_string(batch) : std::string("nothing"));
-  const Tensor host = batch.to(Device::cpu()).to_plain();
+  const std::vector<int64_t> images = index_values(batch);
   Tensor idx = Tensor::empty({k}, DType::i64);
   for (int64_t i = 0; i < k; ++i) {
-    const int64_t b = host.dtype() == DType::i64 ? host.data<int64_t>()[i]
-                                                 : static_cast<int64_t>(host.data<int32_t>()[i]);
+    const int64_t b = images[static_cast<size_t>(i)];
     RM_THROW_IF(b < 0 || b >= n, "roi_align: box ", i, " is on image ", b,
                 ", outside the batch's [0, ", n, ")");
     idx.data<int64_t>()[i] = b;
@@ -56,10 +56,7 @@ Tensor roi_align(const Tensor& x, const Tensor& boxes, const Tensor& batch,
   RM_THROW_IF(!x.defined() || x.dtype() != DType::f32 || x.ndim() != 4,
               "roi_align: x must be an (N, C, H, W) f32 feature map, got ",
               x.defined() ? to_string(x) : std::string("nothing"));
-  RM_THROW_IF(
-      !boxes.defined() || boxes.dtype() != DType::f32 || boxes.ndim() != 2 || boxes.dim(1) != 4,
-      "roi_align: boxes must be (K, 4) f32 x1, y1, x2, y2, got ",
-      boxes.defined() ? to_string(boxes) : std::string("nothing"));
+  check_box_list(boxes, "roi_align", "boxes");
   RM_THROW_IF(boxes.device() != x.device(), "roi_align: boxes on ", boxes.device().str(), ", x on ",
               x.device().str());
   RM_THROW_IF(p.output_h < 1 || p.output_w < 1 || p.output_h > 4096 || p.output_w > 4096 ||
