@@ -228,8 +228,9 @@ void augment_cutout(uint8_t* image, int64_t c, int64_t h, int64_t w, int64_t cy,
 
 Augmenter::Augmenter(std::vector<AugmentStep> steps) : steps_(std::move(steps)) {}
 
-void Augmenter::apply(uint8_t* image, int64_t c, int64_t h, int64_t w, uint64_t seed, int64_t epoch,
-                      int64_t index, uint8_t* mask) const {
+double Augmenter::apply(uint8_t* image, int64_t c, int64_t h, int64_t w, uint64_t seed,
+                        int64_t epoch, int64_t index, uint8_t* mask) const {
+  double area_scale = 1.0;
   for (size_t s = 0; s < steps_.size(); ++s) {
     const AugmentStep& st = steps_[s];
     Draws d(seed, epoch, index, s);
@@ -263,6 +264,7 @@ void Augmenter::apply(uint8_t* image, int64_t c, int64_t h, int64_t w, uint64_t 
         const double factor = d.uniform(st.min_scale, st.max_scale);
         augment_scale(image, c, h, w, factor, st.fill);
         if (mask != nullptr) resample_nearest(mask, h, w, 0, scale_map(h, w, factor));
+        area_scale *= factor * factor;
         break;
       }
       case AugmentStep::Kind::color_jitter: {
@@ -278,6 +280,7 @@ void Augmenter::apply(uint8_t* image, int64_t c, int64_t h, int64_t w, uint64_t 
       }
     }
   }
+  return area_scale;
 }
 
 }  // namespace ringmaster::models

@@ -45,9 +45,11 @@ class Augmenter {
   const std::vector<AugmentStep>& steps() const { return steps_; }
   bool empty() const { return steps_.empty(); }
   // image: (C, H, W) u8, changed in place; mask: null, or that image's
-  // (H, W) u8 labels, moved in place with it.
-  void apply(uint8_t* image, int64_t c, int64_t h, int64_t w, uint64_t seed, int64_t epoch,
-             int64_t index, uint8_t* mask = nullptr) const;
+  // (H, W) u8 labels, moved in place with it. Returns the factor by which
+  // the steps scaled areas (the product of the scale steps' factor^2; 1
+  // when none ran), for rules on how much of an item stays in the frame.
+  double apply(uint8_t* image, int64_t c, int64_t h, int64_t w, uint64_t seed, int64_t epoch,
+               int64_t index, uint8_t* mask = nullptr) const;
 
  private:
   std::vector<AugmentStep> steps_;

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <limits>
 
+#include "models/instance_boxes.h"
 #include "ops/check.h"
 
 namespace ringmaster::models {
@@ -121,6 +122,12 @@ void check_dataset(const Dataset& ds) {
                 ds.masks.shape() == ops::Shape{ds.size(), ds.images.dim(2), ds.images.dim(3)}),
            "a Dataset's masks are (N, H, W) u8 for images ", ops::to_string(ds.images), "; got ",
            ops::to_string(ds.masks));
+  RM_CHECK(!ds.instance_classes.defined() ||
+               (ds.masks.defined() && ds.instance_classes.dtype() == ops::DType::i64 &&
+                ds.instance_classes.is_plain() && ds.instance_classes.ndim() == 2 &&
+                ds.instance_classes.dim(0) == ds.size() && ds.instance_classes.dim(1) <= 255),
+           "a Dataset's instance_classes are (N, M <= 255) i64 beside instance masks; got ",
+           ops::to_string(ds.instance_classes), " for ", ds.size(), " labels");
 }
 
 // Rows `indices` of a plain (N, ...) tensor, copied.
@@ -240,6 +247,9 @@ Dataset subset(const Dataset& ds, const std::vector<int64_t>& indices) {
   }
   if (ds.images.defined()) out.images = gather_rows(ds.images, indices);
   if (ds.masks.defined()) out.masks = gather_rows(ds.masks, indices);
+  if (ds.instance_classes.defined())
+    out.instance_classes = gather_rows(ds.instance_classes, indices);
+  out.min_visible = ds.min_visible;
   if (ds.tokens.defined()) out.tokens = gather_rows(ds.tokens, indices);
   return out;
 }
@@ -372,21 +382,34 @@ void BatchLoader::fill_images(Batch& out) const {
   const uint8_t* src = ds_.images.data<uint8_t>();
   float* dst = out.images.data<float>();
   const bool masks = ds_.masks.defined();
+  const int64_t items = ds_.instance_classes.defined() ? ds_.instance_classes.dim(1) : 0;
+  if (items > 0) {
+    out.boxes = ops::Tensor::empty({count, items, 4});                      // (B, M, 4)
+    out.box_classes = ops::Tensor::empty({count, items}, ops::DType::i64);  // (B, M)
+  }
   std::vector<uint8_t> scratch(opt_.augment ? static_cast<size_t>(per) : 0);  // (C, H, W)
   std::vector<uint8_t> scratch_mask(opt_.augment && masks ? static_cast<size_t>(hw) : 0);
   for (int64_t i = 0; i < count; ++i) {
     const int64_t k = out.indices[static_cast<size_t>(i)];
     const uint8_t* sample = src + k * per;
     const uint8_t* mask = masks ? ds_.masks.data<uint8_t>() + k * hw : nullptr;
+    std::vector<int64_t> before;  // detection: item pixels before augmentation
+    VisibilityRule rule{.min_visible = ds_.min_visible};
     if (opt_.augment) {
+      if (items > 0) before = instance_pixel_counts(mask, s[2], s[3], items);
       std::copy_n(sample, per, scratch.data());
       if (masks) std::copy_n(mask, hw, scratch_mask.data());
-      opt_.augment->apply(scratch.data(), c, s[2], s[3], opt_.seed, opt_.epoch, k,
-                          masks ? scratch_mask.data() : nullptr);
+      rule.area_scale = opt_.augment->apply(scratch.data(), c, s[2], s[3], opt_.seed, opt_.epoch, k,
+                                            masks ? scratch_mask.data() : nullptr);
+      rule.before = items > 0 ? before.data() : nullptr;
       sample = scratch.data();
       if (masks) mask = scratch_mask.data();
     }
     if (masks) std::copy_n(mask, hw, out.masks.data<int64_t>() + i * hw);
+    if (items > 0)
+      write_instance_boxes(mask, s[2], s[3], ds_.instance_classes.data<int64_t>() + k * items,
+                           items, rule, out.boxes.data<float>() + i * items * 4,
+                           out.box_classes.data<int64_t>() + i * items);
     for (int64_t ch = 0; ch < c; ++ch) {
       const uint8_t* x = sample + ch * hw;
       float* y = dst + i * per + ch * hw;

@@ -39,6 +39,13 @@ struct Dataset {
   // Segmentation data only: (N, H, W) u8, the class of every pixel (labels
   // then hold one class per image, unused by training); undefined otherwise.
   ops::Tensor masks;
+  // Detection data only: (N, M) i64, the class of each image's k-th item
+  // (-1: none or unlabelled); masks then hold instance ids (0 none, k + 1
+  // item k) instead of classes, and the batch loader gives each image the
+  // tight boxes of its items' visible pixels (instance_boxes.h), dropping an
+  // item that geometric augmentation leaves less than min_visible visible.
+  ops::Tensor instance_classes;
+  double min_visible = 0.5;
   // Sequence data only: (N, L) i64 token ids per sample (text windows), or
   // (N, R, L) (R reference captions of each image), and their
   // vocabulary (num_classes is then its size); undefined / null otherwise.
@@ -96,9 +103,13 @@ struct BatchLoaderOptions {
 };
 
 struct Batch {
-  ops::Tensor images;            // (B, C, H, W) f32, plain; undefined for text
-  ops::Tensor labels;            // (B) i64
-  ops::Tensor masks;             // (B, H, W) i64 when the data set has masks
+  ops::Tensor images;  // (B, C, H, W) f32, plain; undefined for text
+  ops::Tensor labels;  // (B) i64
+  ops::Tensor masks;   // (B, H, W) i64 when the data set has masks
+  // Detection data: (B, M, 4) f32 boxes (x1, y1, x2, y2) in pixels, a pixel
+  // (x, y) covering [x, x + 1) x [y, y + 1), and (B, M) i64 their classes;
+  // each image's boxes come first, the rest of its M rows are class -1, 0s.
+  ops::Tensor boxes, box_classes;
   ops::Tensor tokens;            // (B, L) or (B, R, L) i64 when the data set has tokens
   std::vector<int64_t> indices;  // the dataset indices of the B samples
   int64_t index = 0;             // batch number within the epoch

@@ -46,8 +46,8 @@ std::shared_ptr<Module> build_model(const std::string& name, const ModelConfig& 
                                     const nlohmann::json& options = nlohmann::json::object());
 
 // What a model reads from the data: images, token ids (text), or both
-// (captioned images).
-enum class ModelReads { kImages, kTokens, kImagesAndTokens };
+// (captioned images), or images with their objects' boxes (detectors).
+enum class ModelReads { kImages, kTokens, kImagesAndTokens, kImagesAndBoxes };
 ModelReads model_reads(const std::string& name);
 
 // The registered names, sorted.

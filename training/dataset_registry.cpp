@@ -60,8 +60,9 @@ std::vector<std::string> dataset_names() {
 std::optional<TaskKind> read_dataset_options(const std::string& name, models::SpecReader& r) {
   const DatasetEntry* e = find_entry(name, r);
   if (e == nullptr) return std::nullopt;
-  e->read(r, "");
-  return e->task;
+  TaskKind task = e->task;
+  e->read(r, "", task);
+  return task;
 }
 
 TrainTestData load_data(const DataSpec& d, uint64_t train_seed) {
@@ -70,7 +71,8 @@ TrainTestData load_data(const DataSpec& d, uint64_t train_seed) {
   {
     models::SpecReader r(d.options, "/data", problems);
     r.set_unknown_reason(unknown_field_reason(d.dataset));
-    if (const DatasetEntry* e = find_entry(d.dataset, r)) loader = e->read(r, d.path);
+    TaskKind task = TaskKind::kClassification;
+    if (const DatasetEntry* e = find_entry(d.dataset, r)) loader = e->read(r, d.path, task);
   }
   RM_THROW_IF(!problems.empty(), "data set '", d.dataset, "': ", models::format_problems(problems));
   TrainTestData out = loader(train_seed);

@@ -32,10 +32,12 @@ using DatasetLoader = std::function<TrainTestData(uint64_t train_seed)>;
 
 // A data set: its task, and a reader of its own fields (problems recorded in
 // r by JSON pointer; an unknown key is reported for you) that returns its
-// loader. `path` is data.path, empty for the data set's default.
+// loader. `path` is data.path, empty for the data set's default; `task`
+// comes in as the entry's and may be changed by a field (a data set with
+// several kinds of targets).
 struct DatasetEntry {
   TaskKind task = TaskKind::kClassification;
-  std::function<DatasetLoader(models::SpecReader& r, const std::string& path)> read;
+  std::function<DatasetLoader(models::SpecReader& r, const std::string& path, TaskKind& task)> read;
 };
 
 // The registered names, sorted.

@@ -6,7 +6,7 @@
 namespace ringmaster::training {
 
 DatasetEntry digits_data_set() {
-  return {TaskKind::kClassification, [](models::SpecReader& r, const std::string& path) {
+  return {TaskKind::kClassification, [](models::SpecReader& r, const std::string& path, TaskKind&) {
             const HeldOutSplit split = read_held_out_split(r, 280);
             const std::string file = path.empty() ? "data/digits.csv.gz" : path;
             return [file, split](uint64_t seed) {

@@ -28,7 +28,7 @@ models::Dataset with_captions(models::CaptionedImages c,
 }  // namespace
 
 DatasetEntry fashion_captions_data_set() {
-  return {TaskKind::kCaptioning, [](models::SpecReader& r, const std::string& path) {
+  return {TaskKind::kCaptioning, [](models::SpecReader& r, const std::string& path, TaskKind&) {
             models::CaptionCompositeOptions train{.count = 4000, .size = 64, .seed = 1};
             int64_t test_count = 500, min_count = 1;
             if (const nlohmann::json* c = r.raw("captions")) {

@@ -5,7 +5,7 @@
 namespace ringmaster::training {
 
 DatasetEntry fashion_mnist_data_set() {
-  return {TaskKind::kClassification, [](models::SpecReader&, const std::string& path) {
+  return {TaskKind::kClassification, [](models::SpecReader&, const std::string& path, TaskKind&) {
             const std::string dir = path.empty() ? "/usr/share/datasets/fashion-mnist" : path;
             return [dir](uint64_t) {
               return TrainTestData{models::load_idx(dir + "/train-images-idx3-ubyte.gz",

@@ -10,7 +10,7 @@
 namespace ringmaster::training {
 
 DatasetEntry fortunes_data_set() {
-  return {TaskKind::kLanguageModel, [](models::SpecReader& r, const std::string& path) {
+  return {TaskKind::kLanguageModel, [](models::SpecReader& r, const std::string& path, TaskKind&) {
             HeldOutSplit split = read_held_out_split(r, 100);
             if (split.split_seed < 0) split.split_seed = 1;
             int64_t seq_len = 100;

@@ -36,6 +36,8 @@ const char* to_string(TaskKind t) {
       return "language_model";
     case TaskKind::kCaptioning:
       return "captioning";
+    case TaskKind::kDetection:
+      return "detection";
   }
   return "?";
 }
@@ -213,14 +215,16 @@ void check_across_sections(const JobSpec& spec, std::vector<SpecProblem>& proble
   // What the data gives against what the model reads.
   using models::ModelReads;
   const auto describe = [](ModelReads r) {
-    return r == ModelReads::kTokens   ? "text (token ids)"
-           : r == ModelReads::kImages ? "images"
-                                      : "images with captions";
+    return r == ModelReads::kTokens           ? "text (token ids)"
+           : r == ModelReads::kImages         ? "images"
+           : r == ModelReads::kImagesAndBoxes ? "images with boxes"
+                                              : "images with captions";
   };
-  const ModelReads data_gives = spec.data.task == TaskKind::kLanguageModel ? ModelReads::kTokens
-                                : spec.data.task == TaskKind::kCaptioning
-                                    ? ModelReads::kImagesAndTokens
-                                    : ModelReads::kImages;
+  const ModelReads data_gives =
+      spec.data.task == TaskKind::kLanguageModel ? ModelReads::kTokens
+      : spec.data.task == TaskKind::kCaptioning  ? ModelReads::kImagesAndTokens
+      : spec.data.task == TaskKind::kDetection   ? ModelReads::kImagesAndBoxes
+                                                 : ModelReads::kImages;
   const ModelReads model_reads = models::model_reads(spec.model.name);
   const std::vector<std::string> known = models::model_names();
   if (data_gives != model_reads &&

@@ -35,7 +35,7 @@ enum class DeviceChoice { kAuto, kCpu, kCuda };
 // kLanguageModel: text windows, each token scored on the ones before it.
 // kCaptioning: images with reference sentences, decoded and scored by BLEU
 // and CIDEr-D.
-enum class TaskKind { kClassification, kSegmentation, kLanguageModel, kCaptioning };
+enum class TaskKind { kClassification, kSegmentation, kLanguageModel, kCaptioning, kDetection };
 enum class OptimizerKind { kSgd, kAdam, kAdamW };  // "sgd" | "adam" | "adamw"
 
 // The spec's spelling of each choice (comm::to_string spells Compression).

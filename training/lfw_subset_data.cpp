@@ -7,7 +7,7 @@
 namespace ringmaster::training {
 
 DatasetEntry lfw_subset_data_set() {
-  return {TaskKind::kClassification, [](models::SpecReader& r, const std::string& path) {
+  return {TaskKind::kClassification, [](models::SpecReader& r, const std::string& path, TaskKind&) {
             const HeldOutSplit split = read_held_out_split(r, 500);
             int64_t image_size = 150;
             r.integer("image_size", image_size, 8, 1024);

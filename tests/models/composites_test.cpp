@@ -6,8 +6,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <memory>
 #include <set>
+#include <vector>
 
 namespace ringmaster::models {
 namespace {
@@ -109,6 +112,120 @@ TEST(Composites, BatchLoaderGivesMasks) {
     }
   }
   EXPECT_GT(item_pixels, 0);
+}
+
+// Detection composites: instance masks hold item ids, each labelled item is
+// at least min_visible visible (the squares have 20 x 14 = 280 pixels, so
+// 140), an unlabelled item has no mask pixels left, and some items of a
+// crowded canvas are unlabelled.
+TEST(Composites, InstancesAreLabelledWhenVisibleEnough) {
+  const Dataset c = make_composites(
+      squares(), {.count = 200, .size = 40, .max_items = 4, .instances = true, .min_visible = 0.5});
+  ASSERT_EQ(c.instance_classes.shape(), (ops::Shape{200, 4}));
+  int64_t labelled = 0, hidden = 0;
+  for (int64_t k = 0; k < 200; ++k) {
+    const uint8_t* mask = c.masks.data<uint8_t>() + k * 1600;
+    const uint8_t* img = c.images.data<uint8_t>() + k * 1600;
+    std::vector<int64_t> pixels(5);
+    for (int64_t j = 0; j < 1600; ++j) {
+      ASSERT_LE(mask[j], 4);
+      ++pixels[mask[j]];
+    }
+    for (int64_t it = 0; it < 4; ++it) {
+      const int64_t cls = c.instance_classes.data<int64_t>()[k * 4 + it];
+      if (cls < 0) {
+        EXPECT_EQ(pixels[static_cast<size_t>(it + 1)], 0) << k << " " << it;
+        // Slots after the drawn items stay -1 too; a -1 before a labelled
+        // item is surely an item hidden by later ones.
+        for (int64_t later = it + 1; later < 4; ++later)
+          if (c.instance_classes.data<int64_t>()[k * 4 + later] >= 0) {
+            ++hidden;
+            break;
+          }
+        continue;
+      }
+      ++labelled;
+      EXPECT_GE(pixels[static_cast<size_t>(it + 1)], 140) << k << " " << it;
+      for (int64_t j = 0; j < 1600; ++j) {  // the item's pixels carry its class's value
+        if (mask[j] == it + 1) {
+          ASSERT_EQ(img[j], 50 + 40 * (cls - 1));
+        }
+      }
+    }
+  }
+  EXPECT_GT(labelled, 250);  // of about 500 drawn on a crowded 40 px canvas
+  EXPECT_GT(hidden, 5);
+}
+
+// Scale jitter: item sides range over [scale_min, scale_max] x 14 px (the
+// squares' width), seen through the boxes the loader gives; without jitter
+// every box is exactly 14 x 20 or cut by occlusion.
+TEST(Composites, ScaleJitterGivesSeveralSizes) {
+  const Dataset c = make_composites(squares(), {.count = 100,
+                                                .size = 64,
+                                                .max_items = 1,
+                                                .scale_min = 0.75,
+                                                .scale_max = 2.0,
+                                                .instances = true});
+  BatchLoader loader(c, {.batch_size = 100, .shuffle = false});
+  const auto b = loader.next();
+  ASSERT_TRUE(b.has_value());
+  ASSERT_EQ(b->boxes.shape(), (ops::Shape{100, 1, 4}));
+  float narrowest = 1e9f, widest = 0.0f;
+  for (int64_t k = 0; k < 100; ++k) {
+    ASSERT_GE(b->box_classes.data<int64_t>()[k], 1);  // one item, never hidden
+    const float* box = b->boxes.data<float>() + k * 4;
+    narrowest = std::min(narrowest, box[2] - box[0]);
+    widest = std::max(widest, box[2] - box[0]);
+    EXPECT_NEAR((box[3] - box[1]) / (box[2] - box[0]), 20.0 / 14.0, 0.15);
+  }
+  EXPECT_LT(narrowest, 13.0f);  // 0.75 x 14 = 10.5
+  EXPECT_GT(widest, 24.0f);     // 2 x 14 = 28
+  EXPECT_THROW(make_composites(squares(), {.count = 1, .size = 48, .scale_max = 2.0}),
+               ops::Error);  // 56 px items
+  EXPECT_THROW(make_composites(squares(), {.count = 1, .scale_min = 0.0}), ops::Error);
+  EXPECT_THROW(make_composites(squares(), {.count = 1, .scale_min = 1.5, .scale_max = 1.2}),
+               ops::Error);
+  EXPECT_THROW(make_composites(squares(), {.count = 1, .min_visible = 1.5}), ops::Error);
+}
+
+// Boxes move with the pixels: a flip mirrors them (x -> W - x), and a zoom that pushes items out of
+// the frame drops those less than min_visible visible.
+TEST(Composites, AugmentationMovesBoxesWithPixels) {
+  const Dataset c =
+      make_composites(squares(), {.count = 40, .size = 48, .max_items = 3, .instances = true});
+  BatchLoader plain(c, {.batch_size = 40, .shuffle = false});
+  const auto base = plain.next();
+  ASSERT_TRUE(base.has_value());
+  auto loaded = [&](AugmentStep step) {
+    auto aug = std::make_shared<Augmenter>(std::vector<AugmentStep>{step});
+    BatchLoader l(c, {.batch_size = 40, .shuffle = false, .augment = aug});
+    return *l.next();
+  };
+  AugmentStep flip;
+  flip.p = 1.0;
+  const Batch flipped = loaded(flip);
+  const float* b0 = base->boxes.data<float>();
+  const float* b1 = flipped.boxes.data<float>();
+  for (int64_t r = 0; r < 40 * 3; ++r) {
+    ASSERT_EQ(base->box_classes.data<int64_t>()[r], flipped.box_classes.data<int64_t>()[r]);
+    if (base->box_classes.data<int64_t>()[r] < 0) continue;
+    EXPECT_EQ(b1[r * 4 + 0], 48.0f - b0[r * 4 + 2]);
+    EXPECT_EQ(b1[r * 4 + 1], b0[r * 4 + 1]);
+    EXPECT_EQ(b1[r * 4 + 2], 48.0f - b0[r * 4 + 0]);
+    EXPECT_EQ(b1[r * 4 + 3], b0[r * 4 + 3]);
+  }
+  AugmentStep zoom;
+  zoom.kind = AugmentStep::Kind::scale;
+  zoom.min_scale = zoom.max_scale = 2.5;
+  const Batch zoomed = loaded(zoom);
+  int64_t before = 0, after = 0;
+  for (int64_t r = 0; r < 40 * 3; ++r) {
+    before += base->box_classes.data<int64_t>()[r] >= 0;
+    after += zoomed.box_classes.data<int64_t>()[r] >= 0;
+  }
+  EXPECT_LT(after, before);  // items near the edges leave the frame
+  EXPECT_GT(after, 0);
 }
 
 }  // namespace

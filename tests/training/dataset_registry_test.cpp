@@ -78,6 +78,44 @@ TEST(DatasetRegistry, CompositesAreSegmentationWithTheirOwnSizes) {
   EXPECT_EQ(d.train.masks.dim(1), 32);
 }
 
+// targets "boxes" makes the composites a detection data set: instance masks
+// and each item's class; its fields are checked, naming them.
+TEST(DatasetRegistry, CompositesWithBoxesAreDetection) {
+  if (!std::filesystem::exists(kFashionDir)) GTEST_SKIP() << kFashionDir << " missing";
+  DataSpec d;
+  d.dataset = "fashion-composites";
+  d.options = {{"targets", "boxes"},
+               {"composites",
+                {{"size", 96}, {"train", 6}, {"test", 4}, {"max_items", 4}, {"scale_max", 2.0}}}};
+  std::vector<models::SpecProblem> problems;
+  models::SpecReader r(d.options, "/data", problems);
+  EXPECT_EQ(read_dataset_options(d.dataset, r), TaskKind::kDetection);
+  EXPECT_TRUE(problems.empty());
+  const TrainTestData data = load_data(d, 1);
+  ASSERT_EQ(data.train.instance_classes.shape(), (ops::Shape{6, 4}));
+  ASSERT_EQ(data.test.instance_classes.shape(), (ops::Shape{4, 4}));
+  EXPECT_EQ(data.train.masks.dim(1), 96);
+  auto refused = [&](const nlohmann::json& options, const std::string& expected) {
+    DataSpec bad = d;
+    bad.options = options;
+    try {
+      load_data(bad, 1);
+      ADD_FAILURE() << options.dump() << " must be refused";
+    } catch (const ops::Error& e) {
+      EXPECT_NE(std::string(e.what()).find(expected), std::string::npos) << e.what();
+    }
+  };
+  refused({{"targets", "points"}}, "/data/targets");
+  refused({{"targets", "boxes"}, {"composites", {{"scale_max", 3.0}}}},
+          "/data/composites/scale_max: makes items of up to 84 px, larger than size 64");
+  refused({{"targets", "boxes"}, {"composites", {{"scale_min", -1.0}}}},
+          "/data/composites/scale_min");
+  refused({{"targets", "boxes"}, {"composites", {{"scale_min", 1.5}, {"scale_max", 1.2}}}},
+          "/data/composites/scale_max: must be >= scale_min (1.5)");
+  refused({{"targets", "boxes"}, {"composites", {{"min_visible", 2}}}},
+          "/data/composites/min_visible");
+}
+
 TEST(DatasetRegistry, FortunesSplitsByQuoteIntoWindowsWithATrainVocabulary) {
   const char* dir = "/usr/share/games/fortunes";
   if (!std::filesystem::exists(std::string(dir) + "/fortunes"))

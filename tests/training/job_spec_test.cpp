@@ -247,6 +247,15 @@ TEST(JobSpec, SequenceModelsTakeTextAndImageModelsImages) {
                           "/model/tie_weights", "needs embedding_size equal to hidden_size"));
 }
 
+TEST(JobSpec, BoxesNeedADetector) {
+  const nlohmann::json boxes = {{"dataset", "fashion-composites"}, {"targets", "boxes"}};
+  EXPECT_TRUE(has_problem(problems_of({{"model", {{"name", "resnet"}}}, {"data", boxes}}),
+                          "/model/name",
+                          "reads images; data set \"fashion-composites\" has images with boxes"));
+  EXPECT_TRUE(has_problem(problems_of({{"model", {{"name", "fcn"}}}, {"data", boxes}}),
+                          "/model/name", "has images with boxes"));
+}
+
 TEST(JobSpec, CaptionersTakeCaptionedImages) {
   const nlohmann::json nic = {{"name", "nic"}, {"encoder", {{"name", "resnet"}, {"depth", 8}}}};
   const nlohmann::json captions = {{"dataset", "fashion-captions"}};
