@@ -33,12 +33,27 @@ struct TrainOptions {
 };
 
 void write_metrics(const std::string& path, const training::TrainResult& r) {
-  const nlohmann::json j = worker::to_json(r);
+  nlohmann::json j = worker::to_json(r);
+  // Each task figure also as a top-level test_<name> (test_map50, test_perplexity, ...).
+  for (const auto& [name, value] : r.test_figures) j["test_" + name] = value;
   std::filesystem::path p(path);
   if (p.has_parent_path()) std::filesystem::create_directories(p.parent_path());
   std::ofstream out(path);
   if (!out) throw ops::Error("cannot write metrics file " + path);
   out << j.dump(2) << "\n";
+}
+
+// The result's test figure: mAP for detection, accuracy otherwise.
+std::string test_headline(const training::JobSpec& spec, const training::TrainResult& r) {
+  char line[96];
+  const auto map50 = r.test_figures.find("map50"), map = r.test_figures.find("map");
+  if (spec.data.task == training::TaskKind::kDetection && map50 != r.test_figures.end() &&
+      map != r.test_figures.end())
+    std::snprintf(line, sizeof line, "test mAP@0.5 %.4f, mAP@[.5:.95] %.4f", map50->second,
+                  map->second);
+  else
+    std::snprintf(line, sizeof line, "test accuracy %.2f%%", 100.0 * r.test_accuracy);
+  return line;
 }
 
 int run_train(const TrainOptions& o) {
@@ -83,13 +98,14 @@ int run_train(const TrainOptions& o) {
     run.gpus = gpus;
     run.resume = o.resume;
     training::TrainResult r = training::run_training(spec, display, run);
+    const std::string headline = test_headline(spec, r);
     if (r.steps == 0) {
-      std::printf("done: test accuracy %.2f%%, evaluation only (nothing trained), %.1f s\n",
-                  100.0 * r.test_accuracy, r.wall_seconds);
+      std::printf("done: %s, evaluation only (nothing trained), %.1f s\n", headline.c_str(),
+                  r.wall_seconds);
     } else {
-      std::printf("done: test accuracy %.2f%%, train loss %.4f, %lld epochs, %.0f %s/s, %.1f s\n",
-                  100.0 * r.test_accuracy, r.train_loss, static_cast<long long>(r.epochs),
-                  r.images_per_second, r.sample_unit.c_str(), r.wall_seconds);
+      std::printf("done: %s, train loss %.4f, %lld epochs, %.0f %s/s, %.1f s\n", headline.c_str(),
+                  r.train_loss, static_cast<long long>(r.epochs), r.images_per_second,
+                  r.sample_unit.c_str(), r.wall_seconds);
     }
     if (!o.metrics_out.empty()) write_metrics(o.metrics_out, r);
   } catch (const std::exception& e) {

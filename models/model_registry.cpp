@@ -8,6 +8,7 @@
 
 #include "models/deep_convnet.h"
 #include "models/face_resnet.h"
+#include "models/faster_rcnn.h"
 #include "models/fcn.h"
 #include "models/googlenet.h"
 #include "models/mlp.h"
@@ -37,6 +38,7 @@ const std::map<std::string, Reader>& registry() {
   static const std::map<std::string, Reader> table = {
       {"deep_convnet", entry(read_deep_convnet_options, make_deep_convnet)},
       {"face_resnet", entry(read_face_resnet_options, make_face_resnet)},
+      {"faster_rcnn", entry(read_faster_rcnn_options, make_faster_rcnn)},
       {"fcn", entry(read_fcn_options, make_fcn)},
       {"googlenet", entry(read_googlenet_options, make_googlenet)},
       {"mlp", entry(read_mlp_options, make_mlp)},
@@ -53,6 +55,7 @@ const std::map<std::string, Reader>& registry() {
 ModelReads model_reads(const std::string& name) {
   if (name == "rnn_lm") return ModelReads::kTokens;
   if (name == "nic") return ModelReads::kImagesAndTokens;
+  if (name == "faster_rcnn") return ModelReads::kImagesAndBoxes;
   return ModelReads::kImages;
 }
 

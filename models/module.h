@@ -37,6 +37,9 @@ bool glob_match(const std::string& pattern, const std::string& name);
 // device, and for sequence models token ids (N, T) i64 on the cpu.
 struct ModelInput {
   ops::Tensor images, tokens;
+  // Detection in training: (N, M, 4) f32 boxes and (N, M) i64 classes on the
+  // cpu, an image's boxes first, the rest class -1 (models::Batch's).
+  ops::Tensor boxes, box_classes;
 };
 
 class Module {

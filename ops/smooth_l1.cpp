@@ -9,11 +9,15 @@
 
 namespace ringmaster::ops {
 
-Tensor smooth_l1_loss(const Tensor& x, const Tensor& target, double beta, LossReduction reduction) {
+Tensor smooth_l1_loss(const Tensor& x, const Tensor& target, double beta, LossReduction reduction,
+                      double sum_divisor) {
   check_loss_inputs(x, target, "smooth_l1_loss");
   RM_THROW_IF(!(beta >= 0.0) || !std::isfinite(beta), "smooth_l1_loss: beta ", beta,
               " must be a finite number >= 0");
-  const double divisor = loss_divisor(x, reduction);
+  RM_THROW_IF(!(sum_divisor > 0.0) || !std::isfinite(sum_divisor), "smooth_l1_loss: sum_divisor ",
+              sum_divisor, " must be a finite number > 0");
+  const double divisor =
+      reduction == LossReduction::kSum ? sum_divisor : loss_divisor(x, reduction);
   const Tensor xp = x.to_plain(), tp = target.to_plain();
   Tensor loss = Tensor::empty({}, DType::f32, x.device());
   KernelTable<SmoothL1Kernels>::get()

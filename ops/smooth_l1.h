@@ -12,8 +12,10 @@
 
 namespace ringmaster::ops {
 
+// sum_divisor: with kSum, the sum is divided by it (Faster R-CNN sums the
+// box terms of its positives and divides by every sampled box); > 0.
 Tensor smooth_l1_loss(const Tensor& x, const Tensor& target, double beta = 1.0,
-                      LossReduction reduction = LossReduction::kMean);
+                      LossReduction reduction = LossReduction::kMean, double sum_divisor = 1.0);
 
 // Backend kernels on plain tensors of n elements.
 struct SmoothL1Kernels {

@@ -54,15 +54,7 @@ class SegmentationTask : public Task {
     char line[96];
     std::snprintf(line, sizeof line, "epoch %lld: test pixel accuracy %.2f%%, mean IoU %.4f",
                   static_cast<long long>(epoch), 100.0 * ev.accuracy, ev.mean_iou);
-    std::string out = std::string(line) + "; per class (0 = background):";
-    for (size_t k = 0; k < ev.class_iou.size(); ++k) {
-      if (ev.class_iou[k] < 0.0)
-        std::snprintf(line, sizeof line, " %zu -", k);
-      else
-        std::snprintf(line, sizeof line, " %zu %.3f", k, ev.class_iou[k]);
-      out.append(line);
-    }
-    return out;
+    return std::string(line) + "; per class (0 = background):" + per_class_list(ev.class_iou, 0);
   }
 
  private:

@@ -41,8 +41,9 @@ struct Tally {
 // What evaluation reports.
 struct Evaluation {
   double loss = 0.0, accuracy = 0.0;
-  double mean_iou = -1.0;         // segmentation only: over classes present in truth or prediction
-  std::vector<double> class_iou;  // segmentation only: per class, -1 where absent from both
+  double mean_iou = -1.0;          // segmentation only: over classes present in truth or prediction
+  std::vector<double> class_iou;   // segmentation only: per class, -1 where absent from both
+  std::vector<double> class_ap50;  // detection only: AP@0.5 per class, -1 where no truth
   // The task's own test figures by name (language models: perplexity,
   // bits_per_char), reported with the epoch and the result.
   std::map<std::string, double> figures;
@@ -102,5 +103,9 @@ void for_each_prediction(const ops::Tensor& logits, F f) {
 
 // The same as a vector (tests).
 std::vector<int64_t> predicted_classes(const ops::Tensor& logits);
+
+// " k v" for each class k from `first` (v with three decimals, "-" where
+// negative: absent), for the tasks' per-class log lines.
+std::string per_class_list(const std::vector<double>& values, size_t first);
 
 }  // namespace ringmaster::training

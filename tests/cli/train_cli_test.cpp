@@ -216,6 +216,40 @@ TEST_F(TrainCli, FineTunesFromACheckpointAndEnsemblesIt) {
   EXPECT_EQ(r.out.find("train loss"), std::string::npos) << r.out;
 }
 
+// A small Faster R-CNN on composites with boxes: its log line and the
+// final line give mAP (the mean of the per-class APs listed), and the
+// metrics file has test_map50 and test_map.
+TEST_F(TrainCli, TrainsADetectorAndReportsItsMap) {
+  if (!fs::exists("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz"))
+    GTEST_SKIP() << "Fashion-MNIST missing: run scripts/install-deps.sh";
+  CliResult r =
+      train({{"model",
+              {{"name", "faster_rcnn"},
+               {"backbone", {{"name", "resnet"}, {"depth", 8}, {"width", 8}}},
+               {"anchor_sizes", {16, 32}},
+               {"rpn_pre_nms_top_n_test", 100},
+               {"rpn_post_nms_top_n_test", 30},
+               {"box_batch_size_per_image", 32},
+               {"representation_size", 32}}},
+             {"data",
+              {{"dataset", "fashion-composites"},
+               {"targets", "boxes"},
+               {"composites", {{"size", 48}, {"train", 32}, {"test", 8}, {"max_items", 2}}}}},
+             {"train", {{"epochs", 1}, {"batch_size", 8}, {"threads", 1}}},
+             {"checkpoint", {{"path", (dir_ / "det.safetensors").string()}}}},
+            "--metrics-out " + (dir_ / "m.json").string());
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("epoch 1: test mAP@0.5 "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("done: test mAP@0.5 "), std::string::npos) << r.out;
+  const nlohmann::json m = nlohmann::json::parse(slurp(dir_ / "m.json"));
+  for (const char* name : {"test_map50", "test_map"}) {
+    ASSERT_TRUE(m.contains(name)) << m.dump();
+    EXPECT_GE(m[name].get<double>(), 0.0);
+    EXPECT_LE(m[name].get<double>(), 1.0);
+  }
+  EXPECT_LE(m["test_map"].get<double>(), m["test_map50"].get<double>() + 1e-9);
+}
+
 TEST_F(TrainCli, SegmentsFashionCompositesWithFcn) {
   if (!fs::exists("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz"))
     GTEST_SKIP() << "Fashion-MNIST missing: run scripts/install-deps.sh";

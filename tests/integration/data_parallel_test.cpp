@@ -214,6 +214,38 @@ TEST_F(DataParallelTest, ACaptionerTrainsOnTwoRanks) {
   EXPECT_TRUE(two["test_figures"].contains("bleu_4")) << two.dump();
 }
 
+TEST_F(DataParallelTest, ADetectorTrainsOnTwoRanks) {
+  if (!fs::exists(kFashion)) GTEST_SKIP() << kFashion << " missing: run scripts/install-deps.sh";
+  // Images with 1 to 3 boxes each, so the ranks' shares hold different
+  // numbers of boxes.
+  const nlohmann::json spec = {
+      {"model",
+       {{"name", "faster_rcnn"},
+        {"backbone", {{"name", "resnet"}, {"depth", 8}, {"width", 8}}},
+        {"anchor_sizes", {16, 32}},
+        {"rpn_pre_nms_top_n_train", 200},
+        {"rpn_post_nms_top_n_train", 50},
+        {"rpn_pre_nms_top_n_test", 100},
+        {"rpn_post_nms_top_n_test", 30},
+        {"rpn_batch_size_per_image", 64},
+        {"box_batch_size_per_image", 32},
+        {"representation_size", 32}}},
+      {"data",
+       {{"dataset", "fashion-composites"},
+        {"targets", "boxes"},
+        {"composites", {{"size", 56}, {"train", 80}, {"test", 8}, {"max_items", 3}}}}},
+      {"train", {{"epochs", 1}, {"batch_size", 8}, {"threads", 1}}},
+      {"optimizer", {{"name", "sgd"}, {"lr", 0.01}, {"momentum", 0.9}}},
+      {"sync", {{"bucket_mb", 0.004}, {"timeout_s", 30}}}};
+  const nlohmann::json two = train(write_spec("det2", spec), 2);
+  EXPECT_EQ(two.value("steps", 0), 10);
+  EXPECT_EQ(two.value("world_size", 0), 2);
+  ASSERT_TRUE(two["test_figures"].contains("map50")) << two.dump();
+  EXPECT_GE(two["test_figures"]["map50"].get<double>(), 0.0);
+  EXPECT_LE(two["test_figures"]["map50"].get<double>(), 1.0);
+  EXPECT_TRUE(std::isfinite(two.value("train_loss", -1.0))) << two.dump();
+}
+
 TEST_F(DataParallelTest, ParameterServerRanksReachTheWeightsOfOneProcess) {
   // Two `ringmaster ps` shard processes; the job's optimizer comes in its init.
   std::vector<std::unique_ptr<Process>> shards;

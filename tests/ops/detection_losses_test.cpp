@@ -36,6 +36,15 @@ TEST(SmoothL1, ValuesWorkedOutByHand) {
   // beta 1: 0.5 * 0.25 = 0.125; 3 - 0.5 = 2.5; 0.
   EXPECT_FLOAT_EQ(smooth_l1_loss(x, t, 1.0, LossReduction::kSum).to_vector()[0], 2.625f);
   EXPECT_FLOAT_EQ(smooth_l1_loss(x, t, 1.0).to_vector()[0], 2.625f / 3);
+  // The sum over a divisor (Faster R-CNN's positives over all sampled), and
+  // its gradient: d/dx of 0.5 x^2 is 0.5, of |x| - 0.5 is -1; over 7.
+  Tensor xg = x.clone();
+  xg.set_requires_grad(true);
+  Tensor over = smooth_l1_loss(xg, t, 1.0, LossReduction::kSum, 7.0);
+  EXPECT_FLOAT_EQ(over.to_vector()[0], 2.625f / 7);
+  over.backward();
+  EXPECT_EQ(xg.grad().to_vector(), (std::vector<float>{0.5f / 7, -1.0f / 7, 0.0f}));
+  EXPECT_THROW(smooth_l1_loss(x, t, 1.0, LossReduction::kSum, 0.0), Error);
 }
 
 TEST(SmoothL1, BackwardMatchesFiniteDifferences) {

@@ -247,13 +247,22 @@ TEST(JobSpec, SequenceModelsTakeTextAndImageModelsImages) {
                           "/model/tie_weights", "needs embedding_size equal to hidden_size"));
 }
 
-TEST(JobSpec, BoxesNeedADetector) {
+TEST(JobSpec, BoxesAndDetectorsGoTogether) {
   const nlohmann::json boxes = {{"dataset", "fashion-composites"}, {"targets", "boxes"}};
   EXPECT_TRUE(has_problem(problems_of({{"model", {{"name", "resnet"}}}, {"data", boxes}}),
                           "/model/name",
                           "reads images; data set \"fashion-composites\" has images with boxes"));
   EXPECT_TRUE(has_problem(problems_of({{"model", {{"name", "fcn"}}}, {"data", boxes}}),
                           "/model/name", "has images with boxes"));
+  const nlohmann::json detector = {{"name", "faster_rcnn"},
+                                   {"backbone", {{"name", "resnet"}, {"depth", 8}}}};
+  EXPECT_NO_THROW(parse_job_spec({{"model", detector}, {"data", boxes}}));
+  EXPECT_TRUE(has_problem(problems_of({{"model", detector}}), "/model/name",
+                          "reads images with boxes; data set \"fashion-mnist\" has images"));
+  nlohmann::json negative = boxes;
+  negative["composites"] = {{"scale_min", -0.5}};
+  EXPECT_TRUE(has_problem(problems_of({{"model", detector}, {"data", negative}}),
+                          "/data/composites/scale_min", ""));
 }
 
 TEST(JobSpec, CaptionersTakeCaptionedImages) {
@@ -347,7 +356,7 @@ TEST(JobSpec, ModelOptionsGoToTheArchitecture) {
   EXPECT_TRUE(has_problem(ps, "/model/bogus", "unknown field"));
   EXPECT_EQ(ps.size(), 2u);
   ps = problems_of({{"model", {{"name", "alexnet"}}}});
-  EXPECT_TRUE(has_problem(ps, "/model/name", "must be one of deep_convnet, face_resnet, fcn"));
+  EXPECT_TRUE(has_problem(ps, "/model/name", "must be one of deep_convnet, face_resnet, faster_rcnn, fcn"));
   ps = problems_of({{"model", {{"name", "deep_convnet"}, {"depth", 3}}}});
   EXPECT_TRUE(has_problem(ps, "/model/depth", "unknown field"));
 }
