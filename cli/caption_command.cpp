@@ -1,23 +1,20 @@
 // `ringmaster caption` (see caption_command.h). The vocabulary is the one
 // the model trained with: the spec's data set is built again (a pure
-// function of the spec). Images are read with stb_image as grey or RGB (the
-// data's channels) and must have the data's size; pixels are scaled by
+// function of the spec). Images are read as grey or RGB (the data's
+// channels, image_io.h) and must have the data's size; pixels are scaled by
 // 1/255 as the trainer does. Exit codes: 0 captioned, 1 data, image,
 // checkpoint or model failure, 2 bad spec or usage.
 #include "cli/caption_command.h"
 
-#include <stb/stb_image.h>
-#include <stb/stb_image_write.h>
-
 #include <cstdio>
 #include <filesystem>
 #include <memory>
-#include <random>
+#include <optional>
 #include <string>
 
-#include "models/model_builder.h"
+#include "cli/image_io.h"
+#include "cli/trained_model.h"
 #include "models/nic.h"
-#include "models/safetensors.h"
 #include "models/text_corpus.h"
 #include "ops/device_memory.h"
 #include "training/caption_metrics.h"
@@ -34,44 +31,6 @@ struct CaptionOptions {
   int64_t test = 0;
   double length_normalization = -1.0;  // < 0: the spec's
 };
-
-// (1, C, S, S) f32 of an image file, checked against the data's shape.
-ops::Tensor read_image(const std::string& path, int64_t c, int64_t s) {
-  int w = 0, h = 0, got = 0;
-  std::unique_ptr<stbi_uc, void (*)(void*)> px(
-      stbi_load(path.c_str(), &w, &h, &got, static_cast<int>(c)), stbi_image_free);
-  if (px == nullptr)
-    throw ops::Error(path + ": not an image stb_image reads (" +
-                     std::string(stbi_failure_reason()) + ")");
-  if (w != s || h != s)
-    throw ops::Error(path + ": " + std::to_string(w) + "x" + std::to_string(h) +
-                     " pixels; the model reads " + std::to_string(s) + "x" + std::to_string(s));
-  ops::Tensor x = ops::Tensor::empty({1, c, s, s});
-  for (int64_t k = 0; k < c; ++k)
-    for (int64_t i = 0; i < s * s; ++i)
-      x.data<float>()[k * s * s + i] = static_cast<float>(px.get()[i * c + k]) / 255.0f;
-  return x;
-}
-
-// Image i of a u8 (N, C, S, S) data set, as the trainer feeds it.
-ops::Tensor data_image(const models::Dataset& ds, int64_t i) {
-  const int64_t per = ds.images.numel() / ds.size();
-  ops::Tensor x = ops::Tensor::empty({1, ds.images.dim(1), ds.images.dim(2), ds.images.dim(3)});
-  for (int64_t j = 0; j < per; ++j)
-    x.data<float>()[j] = static_cast<float>(ds.images.data<uint8_t>()[i * per + j]) / 255.0f;
-  return x;
-}
-
-void write_png(const models::Dataset& ds, int64_t i, const std::string& path) {
-  const int64_t c = ds.images.dim(1), s = ds.images.dim(2);
-  std::vector<uint8_t> px(static_cast<size_t>(s * s * c));
-  for (int64_t k = 0; k < c; ++k)
-    for (int64_t j = 0; j < s * s; ++j)
-      px[static_cast<size_t>(j * c + k)] = ds.images.data<uint8_t>()[(i * c + k) * s * s + j];
-  if (stbi_write_png(path.c_str(), static_cast<int>(s), static_cast<int>(s), static_cast<int>(c),
-                     px.data(), static_cast<int>(s * c)) == 0)
-    throw ops::Error("cannot write " + path);
-}
 
 // The first o.test held-out images: each caption with its references, then
 // the corpus scores of those captions.
@@ -94,7 +53,7 @@ void caption_test_images(models::Captioner& captioner, const models::Dataset& te
       references.back().push_back(training::split_words(ref));
     }
     if (!o.write_images.empty())
-      write_png(test, i, o.write_images + "/test-" + std::to_string(i) + ".png");
+      write_png(data_picture(test, i), o.write_images + "/test-" + std::to_string(i) + ".png");
   }
   const std::array<double, 4> bleu = training::corpus_bleu(references, hypotheses);
   std::printf(
@@ -107,43 +66,21 @@ void caption_test_images(models::Captioner& captioner, const models::Dataset& te
 }
 
 int run_caption(const CaptionOptions& o) {
-  training::JobSpec spec;
-  try {
-    spec = training::load_job_spec(o.spec_path);
-  } catch (const models::SpecError& e) {
-    std::fprintf(stderr, "ringmaster caption: invalid spec %s:\n%s\n", o.spec_path.c_str(),
-                 e.what());
-    return 2;
-  }
-  if (spec.data.task != training::TaskKind::kCaptioning) {
-    std::fprintf(stderr, "ringmaster caption: %s: data set \"%s\" is %s, not captioned images\n",
-                 o.spec_path.c_str(), spec.data.dataset.c_str(),
-                 training::to_string(spec.data.task));
-    return 2;
-  }
+  const std::optional<training::JobSpec> spec = load_spec_of_task(
+      "caption", o.spec_path, training::TaskKind::kCaptioning, "captioned images");
+  if (!spec) return 2;
   if (o.images.empty() == (o.test == 0)) {
     std::fprintf(stderr, "ringmaster caption: give image files or --test N (one of them)\n");
     return 2;
   }
   try {
-    if (spec.train.threads > 0) ops::set_cpu_threads(static_cast<int>(spec.train.threads));
-    const training::TrainTestData data = training::load_data(spec.data, spec.train.seed);
+    if (spec->train.threads > 0) ops::set_cpu_threads(static_cast<int>(spec->train.threads));
+    const training::TrainTestData data = training::load_data(spec->data, spec->train.seed);
     const models::Dataset& test = data.test;
-    std::mt19937_64 rng(spec.train.seed);
-    models::ModelConfig cfg;
-    cfg.in_channels = static_cast<int>(test.images.dim(1));
-    cfg.image_size = static_cast<int>(test.images.dim(2));
-    cfg.num_classes = test.num_classes;
-    models::ModelSpec model_spec = spec.model;
-    model_spec.init = {};  // the checkpoint has every weight, the encoder's too
-    if (auto e = model_spec.options.find("encoder");
-        e != model_spec.options.end() && e->is_object())
-      e->erase("init");
-    auto model = models::build_model_from_spec(model_spec, cfg, rng);
+    auto model = load_trained_model(*spec, test, o.checkpoint, "encoder");
     auto* captioner = dynamic_cast<models::Captioner*>(model.get());
     if (captioner == nullptr)
-      throw ops::Error("model \"" + spec.model.name + "\" does not caption");
-    model->load_state_dict(models::load_safetensors(o.checkpoint).tensors);
+      throw ops::Error("model \"" + spec->model.name + "\" does not caption");
     models::DecodeOptions d = captioner->decode_options();
     if (o.beam > 0) d.beam_size = o.beam;
     if (!o.write_images.empty()) std::filesystem::create_directories(o.write_images);
@@ -151,7 +88,7 @@ int run_caption(const CaptionOptions& o) {
     if (o.test > 0) caption_test_images(*captioner, test, d, o);
     for (const std::string& path : o.images) {
       const auto words =
-          captioner->caption(read_image(path, cfg.in_channels, cfg.image_size), d).at(0);
+          captioner->caption(read_image(path, test.images.dim(1), test.images.dim(2)), d).at(0);
       std::printf("%s: %s\n", path.c_str(), models::decode_words(*test.vocab, words).c_str());
     }
     return 0;

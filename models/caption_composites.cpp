@@ -50,12 +50,7 @@ void draw_background(Background kind, RandomStream& r, int64_t n, uint8_t* img) 
   }
 }
 
-const std::vector<std::string>& item_words() {
-  static const std::vector<std::string> w = {"t-shirt", "trouser",   "pullover", "dress",
-                                             "coat",    "sandal",    "shirt",    "sneaker",
-                                             "bag",     "ankle boot"};
-  return w;
-}
+const std::vector<std::string>& item_words() { return fashion_mnist_class_names(); }
 
 std::string with_article(const std::string& noun) {
   return (noun[0] == 'a' || noun[0] == 'e' || noun[0] == 'i' || noun[0] == 'o' ? "an " : "a ") +

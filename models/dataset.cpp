@@ -149,6 +149,13 @@ ops::Tensor gather_rows(const ops::Tensor& t, const std::vector<int64_t>& indice
 
 }  // namespace
 
+const std::vector<std::string>& fashion_mnist_class_names() {
+  static const std::vector<std::string> names = {"t-shirt", "trouser",   "pullover", "dress",
+                                                 "coat",    "sandal",    "shirt",    "sneaker",
+                                                 "bag",     "ankle boot"};
+  return names;
+}
+
 Dataset load_idx(const std::string& images_path, const std::string& labels_path) {
   GzFile img(images_path);
   const uint32_t img_magic = img.read_be32("the header");
@@ -241,6 +248,7 @@ Dataset subset(const Dataset& ds, const std::vector<int64_t>& indices) {
   Dataset out;
   out.num_classes = ds.num_classes;
   out.vocab = ds.vocab;
+  out.class_names = ds.class_names;
   for (const int64_t k : indices) {
     RM_THROW_IF(k < 0 || k >= ds.size(), "subset: index ", k, " outside a data set of ", ds.size());
     out.labels.push_back(ds.labels[static_cast<size_t>(k)]);

@@ -51,6 +51,8 @@ struct Dataset {
   // vocabulary (num_classes is then its size); undefined / null otherwise.
   ops::Tensor tokens;
   std::shared_ptr<const Vocabulary> vocab;
+  // The classes' names, index = class (empty: unnamed); what commands print.
+  std::vector<std::string> class_names;
   int64_t size() const { return static_cast<int64_t>(labels.size()); }
 };
 
@@ -58,6 +60,10 @@ struct Dataset {
 // big-endian u32 header fields. Gives (N, 1, H, W); num_classes = max label + 1.
 // Blocks while reading.
 Dataset load_idx(const std::string& images_gz_path, const std::string& labels_gz_path);
+
+// Fashion-MNIST's ten class names, by label ("t-shirt", "trouser", ...,
+// "ankle boot"), lower case.
+const std::vector<std::string>& fashion_mnist_class_names();
 
 // scikit-learn's digits.csv.gz: rows of 64 integers 0..16 (an 8x8 image)
 // and a label 0..9; pixels scaled to 0..255 as v * 255 / 16 (integer).

@@ -57,13 +57,18 @@ DatasetEntry fashion_composites_data_set() {
               models::CompositeOptions test = train;
               test.count = test_count;
               test.seed = train.seed + 1;
-              return TrainTestData{
+              TrainTestData out{
                   models::make_composites(models::load_idx(dir + "/train-images-idx3-ubyte.gz",
                                                            dir + "/train-labels-idx1-ubyte.gz"),
                                           train),
                   models::make_composites(models::load_idx(dir + "/t10k-images-idx3-ubyte.gz",
                                                            dir + "/t10k-labels-idx1-ubyte.gz"),
                                           test)};
+              std::vector<std::string> names = {"background"};
+              for (const std::string& n : models::fashion_mnist_class_names()) names.push_back(n);
+              if (static_cast<int64_t>(names.size()) == out.train.num_classes)
+                out.train.class_names = out.test.class_names = names;
+              return out;
             };
           }};
 }

@@ -248,6 +248,48 @@ TEST_F(TrainCli, TrainsADetectorAndReportsItsMap) {
     EXPECT_LE(m[name].get<double>(), 1.0);
   }
   EXPECT_LE(m["test_map"].get<double>(), m["test_map50"].get<double>() + 1e-9);
+
+  // `ringmaster detect`: the held-out images with their mAP, drawn; then one
+  // of them read back from its file finds the same objects.
+  const std::string base =
+      "detect " + (dir_ / "spec.json").string() + " " + (dir_ / "det.safetensors").string();
+  const CliResult test = ringmaster::testing_support::run_ringmaster(
+      base + " --test 3 --json --min-score 0 --out " + (dir_ / "drawn").string() +
+          " --write-images " + (dir_ / "raw").string(),
+      dir_);
+  ASSERT_EQ(test.exit_code, 0) << test.out << test.err;
+  const nlohmann::json found = nlohmann::json::parse(test.out);
+  ASSERT_EQ(found.at("images").size(), 3u) << test.out;
+  EXPECT_GE(found.at("map50").get<double>(), 0.0);
+  const std::vector<std::string> names = {"background", "t-shirt", "trouser",   "pullover",
+                                          "dress",      "coat",    "sandal",    "shirt",
+                                          "sneaker",    "bag",     "ankle boot"};
+  for (const nlohmann::json& image : found["images"]) {
+    for (const nlohmann::json& d : image.at("detections")) {
+      const int label = d.at("label").get<int>();
+      ASSERT_GE(label, 1);
+      ASSERT_LE(label, 10);
+      EXPECT_EQ(d.at("class").get<std::string>(), names[static_cast<size_t>(label)]);
+      for (const double v : d.at("box").get<std::vector<double>>()) {
+        EXPECT_GE(v, 0.0);
+        EXPECT_LE(v, 48.0);
+      }
+    }
+  }
+  for (int i = 0; i < 3; ++i) {
+    const std::string png = "test-" + std::to_string(i) + ".png";
+    EXPECT_TRUE(fs::exists(dir_ / "drawn" / png));
+    EXPECT_TRUE(fs::exists(dir_ / "raw" / png));
+  }
+  const CliResult file = ringmaster::testing_support::run_ringmaster(
+      base + " --json --min-score 0 " + (dir_ / "raw" / "test-0.png").string(), dir_);
+  ASSERT_EQ(file.exit_code, 0) << file.out << file.err;
+  ASSERT_FALSE(found["images"][0]["detections"].empty()) << test.out;
+  EXPECT_EQ(nlohmann::json::parse(file.out)["images"][0]["detections"],
+            found["images"][0]["detections"]);
+  const CliResult wrong = ringmaster::testing_support::run_ringmaster(
+      "detect " + (dir_ / "spec.json").string() + " " + (dir_ / "det.safetensors").string(), dir_);
+  EXPECT_EQ(wrong.exit_code, 2) << wrong.out << wrong.err;  // neither images nor --test
 }
 
 TEST_F(TrainCli, SegmentsFashionCompositesWithFcn) {

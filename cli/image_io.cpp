@@ -1,0 +1,63 @@
+// image_io (see image_io.h).
+#include "cli/image_io.h"
+
+#include <stb/stb_image.h>
+#include <stb/stb_image_write.h>
+
+#include <memory>
+
+#include "ops/check.h"
+
+namespace ringmaster::cli {
+
+Picture read_picture(const std::string& path, int64_t channels) {
+  int w = 0, h = 0, got = 0;
+  std::unique_ptr<stbi_uc, void (*)(void*)> px(
+      stbi_load(path.c_str(), &w, &h, &got, static_cast<int>(channels)), stbi_image_free);
+  if (px == nullptr)
+    throw ops::Error(path + ": not an image stb_image reads (" +
+                     std::string(stbi_failure_reason()) + ")");
+  Picture p{w, h, channels, {}};
+  p.px.assign(px.get(), px.get() + static_cast<size_t>(w) * static_cast<size_t>(h) *
+                                       static_cast<size_t>(channels));
+  return p;
+}
+
+ops::Tensor read_image(const std::string& path, int64_t c, int64_t s) {
+  const Picture p = read_picture(path, c);
+  if (p.w != s || p.h != s)
+    throw ops::Error(path + ": " + std::to_string(p.w) + "x" + std::to_string(p.h) +
+                     " pixels; the model reads " + std::to_string(s) + "x" + std::to_string(s));
+  ops::Tensor x = ops::Tensor::empty({1, c, s, s});
+  for (int64_t k = 0; k < c; ++k)
+    for (int64_t i = 0; i < s * s; ++i)
+      x.data<float>()[k * s * s + i] =
+          static_cast<float>(p.px[static_cast<size_t>(i * c + k)]) / 255.0f;
+  return x;
+}
+
+ops::Tensor data_image(const models::Dataset& ds, int64_t i) {
+  const int64_t per = ds.images.numel() / ds.size();
+  ops::Tensor x = ops::Tensor::empty({1, ds.images.dim(1), ds.images.dim(2), ds.images.dim(3)});
+  for (int64_t j = 0; j < per; ++j)
+    x.data<float>()[j] = static_cast<float>(ds.images.data<uint8_t>()[i * per + j]) / 255.0f;
+  return x;
+}
+
+Picture data_picture(const models::Dataset& ds, int64_t i) {
+  const int64_t c = ds.images.dim(1), h = ds.images.dim(2), w = ds.images.dim(3);
+  Picture p{w, h, c, std::vector<uint8_t>(static_cast<size_t>(w * h * c))};
+  for (int64_t k = 0; k < c; ++k)
+    for (int64_t j = 0; j < h * w; ++j)
+      p.px[static_cast<size_t>(j * c + k)] = ds.images.data<uint8_t>()[(i * c + k) * h * w + j];
+  return p;
+}
+
+void write_png(const Picture& p, const std::string& path) {
+  if (stbi_write_png(path.c_str(), static_cast<int>(p.w), static_cast<int>(p.h),
+                     static_cast<int>(p.channels), p.px.data(),
+                     static_cast<int>(p.w * p.channels)) == 0)
+    throw ops::Error("cannot write " + path);
+}
+
+}  // namespace ringmaster::cli
