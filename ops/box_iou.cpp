@@ -23,6 +23,23 @@ std::vector<int64_t> index_values(const Tensor& t) {
   return {host.data<int32_t>(), host.data<int32_t>() + host.numel()};
 }
 
+Tensor checked_box_images(const Tensor& batch, int64_t k, int64_t n, Device device,
+                          const char* op) {
+  RM_THROW_IF(!batch.defined() || batch.ndim() != 1 || batch.dim(0) != k ||
+                  (batch.dtype() != DType::i64 && batch.dtype() != DType::i32),
+              op, ": batch must be (", k, ") i64 or i32, one image index per box; got ",
+              batch.defined() ? to_string(batch) : std::string("nothing"));
+  const std::vector<int64_t> images = index_values(batch);
+  Tensor idx = Tensor::empty({k}, DType::i64);
+  for (int64_t i = 0; i < k; ++i) {
+    const int64_t b = images[static_cast<size_t>(i)];
+    RM_THROW_IF(b < 0 || b >= n, op, ": box ", i, " is on image ", b, ", outside the batch's [0, ",
+                n, ")");
+    idx.data<int64_t>()[i] = b;
+  }
+  return idx.to(device);
+}
+
 Tensor box_iou(const Tensor& a, const Tensor& b) {
   check_box_list(a, "box_iou", "boxes");
   check_box_list(b, "box_iou", "boxes");

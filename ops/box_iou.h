@@ -24,6 +24,11 @@ void check_box_list(const Tensor& t, const char* op, const char* what);
 // The values of a 1-d i64 or i32 tensor (image indices, classes) on the host.
 std::vector<int64_t> index_values(const Tensor& t);
 
+// The RoI ops' image index per box: `batch` (k) i64 or i32, each in [0, n),
+// as plain i64 on `device`; throws ops::Error "<op>: box i is on image b,
+// outside the batch's [0, n)" (or names a malformed batch).
+Tensor checked_box_images(const Tensor& batch, int64_t k, int64_t n, Device device, const char* op);
+
 inline float iou_of(const float* a, const float* b) {
   const float area_a = std::max(a[2] - a[0], 0.0f) * std::max(a[3] - a[1], 0.0f);
   const float area_b = std::max(b[2] - b[0], 0.0f) * std::max(b[3] - b[1], 0.0f);

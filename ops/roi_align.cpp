@@ -13,23 +13,6 @@
 namespace ringmaster::ops {
 namespace {
 
-// batch as plain i64 on `device`, each index checked against [0, n).
-Tensor checked_batch(const Tensor& batch, int64_t k, int64_t n, Device device) {
-  RM_THROW_IF(!batch.defined() || batch.ndim() != 1 || batch.dim(0) != k ||
-                  (batch.dtype() != DType::i64 && batch.dtype() != DType::i32),
-              "roi_align: batch must be (", k, ") i64 or i32, one image index per box; got ",
-              batch.defined() ? to_string(batch) : std::string("nothing"));
-  const std::vector<int64_t> images = index_values(batch);
-  Tensor idx = Tensor::empty({k}, DType::i64);
-  for (int64_t i = 0; i < k; ++i) {
-    const int64_t b = images[static_cast<size_t>(i)];
-    RM_THROW_IF(b < 0 || b >= n, "roi_align: box ", i, " is on image ", b,
-                ", outside the batch's [0, ", n, ")");
-    idx.data<int64_t>()[i] = b;
-  }
-  return idx.to(device);
-}
-
 // Every box finite, and not so large on the map that its adaptive sampling
 // grid would run away (a hostile box of 1e30 pixels is refused, not sampled).
 void check_boxes(const Tensor& boxes, const RoiAlignParams& p) {
@@ -66,7 +49,7 @@ Tensor roi_align(const Tensor& x, const Tensor& boxes, const Tensor& batch,
               "spatial_scale ", p.spatial_scale, " a positive number and sampling_ratio ",
               p.sampling_ratio, " at most ", kRoiAlignMaxSamples);
   const int64_t k = boxes.dim(0), n = x.dim(0), c = x.dim(1);
-  const Tensor idx = checked_batch(batch, k, n, x.device());
+  const Tensor idx = checked_box_images(batch, k, n, x.device(), "roi_align");
   check_boxes(boxes, p);
   const Tensor xp = x.to_plain(), bp = boxes.to_plain();
   Tensor y = Tensor::empty({k, c, p.output_h, p.output_w}, DType::f32, x.device());

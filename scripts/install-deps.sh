@@ -10,7 +10,7 @@
 # installed); python3-numpy runs the test's independent reference forward.
 # Idempotent: packages already present are skipped, data files already in
 # place with the right sha256 are kept. Uses sudo only when not root.
-# Usage: scripts/install-deps.sh [--bench] [--fuzz]   (--bench adds PyTorch + OpenBLAS, and
+# Usage: scripts/install-deps.sh [--bench] [--fuzz]   (--bench adds PyTorch, torchvision + OpenBLAS, and
 # OpenMPI for the all-reduce anchor bench/mpi_allreduce_busbw.cpp; --fuzz adds clang with
 # libFuzzer, the sanitizer runtimes and llvm-symbolizer for scripts/fuzz.sh and scripts/sanitize.sh)
 set -euo pipefail
@@ -38,7 +38,7 @@ packages=(
   prometheus docker-compose
 )
 if [ "$want_bench" -eq 1 ]; then
-  packages+=(python3-torch libopenblas0-pthread openmpi-bin libopenmpi-dev)
+  packages+=(python3-torch python3-torchvision libopenblas0-pthread openmpi-bin libopenmpi-dev)
 fi
 if [ "$want_fuzz" -eq 1 ]; then
   packages+=(clang-16 libclang-rt-16-dev libomp-16-dev llvm-16)

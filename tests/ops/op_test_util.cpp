@@ -45,6 +45,35 @@ Tensor box_tensor(const std::vector<float>& values) {
   return t;
 }
 
+Tensor random_rois(int64_t k, float h, float w) {
+  std::uniform_real_distribution<float> ux(-3.0f, w + 3.0f), uy(-3.0f, h + 3.0f);
+  Tensor b = Tensor::empty({k, 4});
+  float* v = b.data<float>();
+  for (int64_t i = 0; i < k; ++i) {
+    v[4 * i] = ux(rng());
+    v[4 * i + 1] = uy(rng());
+    v[4 * i + 2] = ux(rng());
+    v[4 * i + 3] = uy(rng());
+    if (i % 2 == 0) {  // most boxes the right way round
+      if (v[4 * i] > v[4 * i + 2]) std::swap(v[4 * i], v[4 * i + 2]);
+      if (v[4 * i + 1] > v[4 * i + 3]) std::swap(v[4 * i + 1], v[4 * i + 3]);
+    }
+  }
+  if (k > 0) {
+    v[0] = 2.3f;
+    v[1] = 1.7f;
+    v[2] = 2.45f;  // 0.15 wide
+    v[3] = 1.75f;
+  }
+  return b;
+}
+
+std::vector<int64_t> image_of_each(int64_t k, int64_t n) {
+  std::vector<int64_t> b(static_cast<size_t>(k));
+  for (int64_t i = 0; i < k; ++i) b[static_cast<size_t>(i)] = (i * 7 + 1) % n;
+  return b;
+}
+
 Tensor int_tensor(const std::vector<int64_t>& values, DType dt, Shape shape) {
   if (shape.empty()) shape = {static_cast<int64_t>(values.size())};
   Tensor t = Tensor::empty(shape, dt);

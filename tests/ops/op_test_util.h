@@ -33,6 +33,13 @@ Tensor int_tensor(const std::vector<int64_t>& values, DType dt, Shape shape = {}
 // (K, 4) f32 boxes on the CPU from K x 4 values (x1, y1, x2, y2 each).
 Tensor box_tensor(const std::vector<float>& values);
 
+// k RoI boxes on an h x w input image (the RoI ops' tests): random corners
+// in [-3, size + 3] from rng() (so some cross or leave the map, and every
+// other one is inverted), the first a tiny 0.15 x 0.05 box.
+Tensor random_rois(int64_t k, float h, float w);
+// An image index in [0, n) for each of k boxes, spread over the images.
+std::vector<int64_t> image_of_each(int64_t k, int64_t n);
+
 // The values of a 4-d f32 tensor (N, C, H, W) in oneDNN's blocked nChw16c
 // layout (channels padded to 16 with zeros), as a conv output would hold them.
 Tensor to_blocked(const Tensor& t);

@@ -21,36 +21,7 @@ using testing::check_gradients;
 using testing::expect_close;
 using testing::random_tensor;
 
-// k boxes on an h x w input image: random corners in [-3, size + 3] (so some
-// cross or leave the map, and some are inverted), plus a tiny one.
-Tensor random_boxes(int64_t k, float h, float w) {
-  std::uniform_real_distribution<float> ux(-3.0f, w + 3.0f), uy(-3.0f, h + 3.0f);
-  Tensor b = Tensor::empty({k, 4});
-  float* v = b.data<float>();
-  for (int64_t i = 0; i < k; ++i) {
-    v[4 * i] = ux(testing::rng());
-    v[4 * i + 1] = uy(testing::rng());
-    v[4 * i + 2] = ux(testing::rng());
-    v[4 * i + 3] = uy(testing::rng());
-    if (i % 2 == 0) {  // most boxes the right way round
-      if (v[4 * i] > v[4 * i + 2]) std::swap(v[4 * i], v[4 * i + 2]);
-      if (v[4 * i + 1] > v[4 * i + 3]) std::swap(v[4 * i + 1], v[4 * i + 3]);
-    }
-  }
-  if (k > 0) {
-    v[0] = 2.3f;
-    v[1] = 1.7f;
-    v[2] = 2.45f;  // 0.15 wide
-    v[3] = 1.75f;
-  }
-  return b;
-}
-
-std::vector<int64_t> image_of_each(int64_t k, int64_t n) {
-  std::vector<int64_t> b(static_cast<size_t>(k));
-  for (int64_t i = 0; i < k; ++i) b[static_cast<size_t>(i)] = (i * 7 + 1) % n;
-  return b;
-}
+using testing::image_of_each;
 
 TEST(RoiAlign, ForwardMatchesReference) {
   for (bool aligned : {true, false})
@@ -59,7 +30,7 @@ TEST(RoiAlign, ForwardMatchesReference) {
         const Shape xs{2, 3, 11, 7};
         const Tensor x = random_tensor(xs);
         const float img_h = static_cast<float>(11 / scale), img_w = static_cast<float>(7 / scale);
-        const Tensor boxes = random_boxes(9, img_h, img_w);
+        const Tensor boxes = testing::random_rois(9, img_h, img_w);
         const std::vector<int64_t> batch = image_of_each(9, 2);
         for (const auto& [oh, ow] :
              std::vector<std::pair<int64_t, int64_t>>{{3, 2}, {1, 1}, {5, 4}}) {
@@ -110,7 +81,7 @@ TEST(RoiAlign, BackwardMatchesFiniteDifferences) {
                              .spatial_scale = 0.5,
                              .sampling_ratio = ratio,
                              .aligned = aligned};
-      const Tensor boxes = random_boxes(5, 18.0f, 14.0f);
+      const Tensor boxes = testing::random_rois(5, 18.0f, 14.0f);
       const std::vector<int64_t> batch = image_of_each(5, 2);
       const Tensor batch_t = testing::int_tensor(batch, DType::i32);
       check_gradients(
@@ -136,7 +107,7 @@ using testing_support::error_of;
 
 TEST(RoiAlign, BadBoxesAndIndicesAreRefusedNamingTheBox) {
   const Tensor x = random_tensor({2, 1, 6, 6});
-  Tensor boxes = random_boxes(3, 6.0f, 6.0f);
+  Tensor boxes = testing::random_rois(3, 6.0f, 6.0f);
   const RoiAlignParams p{.output_h = 2, .output_w = 2};
   EXPECT_NE(error_of([&] {
               roi_align(x, boxes, testing::int_tensor({0, 2, 1}, DType::i64), p);
