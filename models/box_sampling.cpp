@@ -70,4 +70,22 @@ BalancedSample sample_balanced(const std::vector<int64_t>& matches, int64_t batc
   return s;
 }
 
+std::vector<ImageBoxes> image_boxes_of(const ops::Tensor& boxes, const ops::Tensor& classes) {
+  const ops::Tensor b = boxes.to(ops::Device::cpu()).to_plain();
+  const ops::Tensor c = classes.to(ops::Device::cpu()).to_plain();
+  const int64_t n = b.dim(0), m = b.dim(1);
+  std::vector<ImageBoxes> out(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) {
+    ImageBoxes& t = out[static_cast<size_t>(i)];
+    for (int64_t j = 0; j < m; ++j) {
+      const int64_t k = c.data<int64_t>()[i * m + j];
+      if (k < 0) continue;
+      const float* box = b.data<float>() + (i * m + j) * 4;
+      t.boxes.insert(t.boxes.end(), box, box + 4);
+      t.classes.push_back(k);
+    }
+  }
+  return out;
+}
+
 }  // namespace ringmaster::models

@@ -10,6 +10,8 @@
 #include <random>
 #include <vector>
 
+#include "ops/tensor.h"
+
 namespace ringmaster::models {
 
 constexpr int64_t kBelowLow = -1;  // background: best IoU below `low`
@@ -31,6 +33,10 @@ struct ImageBoxes {
   std::vector<int64_t> classes;
   int64_t size() const { return static_cast<int64_t>(classes.size()); }
 };
+
+// Each image's truth from a batch's (N, M, 4) f32 boxes and (N, M) i64
+// classes (any device): the rows of class >= 0.
+std::vector<ImageBoxes> image_boxes_of(const ops::Tensor& boxes, const ops::Tensor& classes);
 
 struct BalancedSample {
   std::vector<int64_t> positive, negative;  // candidate indices, ascending

@@ -53,7 +53,7 @@ class FasterRcnn : public Module {
   std::vector<ops::Tensor> training_heads_batch(const ModelInput& in) override {
     RM_THROW_IF(!in.boxes.defined() || !in.box_classes.defined(),
                 "faster_rcnn trains on images with their boxes (a detection data set)");
-    const std::vector<ImageBoxes> targets = targets_of(in);
+    const std::vector<ImageBoxes> targets = image_boxes_of(in.boxes, in.box_classes);
     const int64_t h = in.images.dim(2), w = in.images.dim(3);
     const std::vector<ops::Tensor> levels = backbone_->features(in.images);
     auto rpn = rpn_->run(levels, h, w, &targets, &sampler_);
@@ -65,24 +65,6 @@ class FasterRcnn : public Module {
  private:
   std::vector<ops::Tensor> pooled(const std::vector<ops::Tensor>& levels) const {
     return {levels.begin(), levels.begin() + pooled_levels_};
-  }
-
-  // The input's boxes per image: rows up to the first of class -1.
-  static std::vector<ImageBoxes> targets_of(const ModelInput& in) {
-    const ops::Tensor boxes = in.boxes.to(ops::Device::cpu()).to_plain();
-    const ops::Tensor classes = in.box_classes.to(ops::Device::cpu()).to_plain();
-    const int64_t n = boxes.dim(0), m = boxes.dim(1);
-    std::vector<ImageBoxes> out(static_cast<size_t>(n));
-    for (int64_t i = 0; i < n; ++i) {
-      for (int64_t j = 0; j < m; ++j) {
-        const int64_t c = classes.data<int64_t>()[i * m + j];
-        if (c < 0) continue;
-        const float* b = boxes.data<float>() + (i * m + j) * 4;
-        out[static_cast<size_t>(i)].boxes.insert(out[static_cast<size_t>(i)].boxes.end(), b, b + 4);
-        out[static_cast<size_t>(i)].classes.push_back(c);
-      }
-    }
-    return out;
   }
 
   // Anchor sizes per level: all at the one level, or one per pyramid level.

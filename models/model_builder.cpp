@@ -96,4 +96,16 @@ std::shared_ptr<Module> build_model_from_spec(const ModelSpec& spec, const Model
   return model;
 }
 
+void replace_layer(Module& root, const std::string& path, std::shared_ptr<Module> m) {
+  Module* parent = &root;
+  std::string rest = path;
+  for (size_t dot; (dot = rest.find('.')) != std::string::npos; rest = rest.substr(dot + 1)) {
+    std::shared_ptr<Module> next = parent->child(rest.substr(0, dot));
+    RM_THROW_IF(next == nullptr, "the model has no layer ", path);
+    parent = next.get();
+  }
+  RM_THROW_IF(parent->child(rest) == nullptr, "the model has no layer ", path);
+  parent->register_module(rest, std::move(m));
+}
+
 }  // namespace ringmaster::models

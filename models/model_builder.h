@@ -37,4 +37,8 @@ std::vector<std::string> load_matching(Module& model, const std::string& checkpo
 // head that init.replace_head leaves out. Empty when the model has none.
 std::string head_name(const Module& model);
 
+// Replaces the module at dotted `path` under root with `m` (a head left
+// out, a pool swapped); throws ops::Error when root has no such layer.
+void replace_layer(Module& root, const std::string& path, std::shared_ptr<Module> m);
+
 }  // namespace ringmaster::models

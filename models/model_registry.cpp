@@ -13,6 +13,7 @@
 #include "models/googlenet.h"
 #include "models/mlp.h"
 #include "models/nic.h"
+#include "models/rcnn.h"
 #include "models/resnet.h"
 #include "models/rnn_lm.h"
 #include "models/vgg.h"
@@ -43,6 +44,7 @@ const std::map<std::string, Reader>& registry() {
       {"googlenet", entry(read_googlenet_options, make_googlenet)},
       {"mlp", entry(read_mlp_options, make_mlp)},
       {"nic", entry(read_nic_options, make_nic)},
+      {"rcnn", entry(read_rcnn_options, make_rcnn)},
       {"resnet", entry(read_resnet_options, make_resnet)},
       {"rnn_lm", entry(read_rnn_lm_options, make_rnn_lm)},
       {"vgg", entry(read_vgg_options, make_vgg)},
@@ -55,7 +57,7 @@ const std::map<std::string, Reader>& registry() {
 ModelReads model_reads(const std::string& name) {
   if (name == "rnn_lm") return ModelReads::kTokens;
   if (name == "nic") return ModelReads::kImagesAndTokens;
-  if (name == "faster_rcnn") return ModelReads::kImagesAndBoxes;
+  if (name == "faster_rcnn" || name == "rcnn") return ModelReads::kImagesAndBoxes;
   return ModelReads::kImages;
 }
 

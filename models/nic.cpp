@@ -50,19 +50,6 @@ std::shared_ptr<Module> make_nic(const NicOptions& o, const ModelConfig& cfg,
 
 namespace {
 
-// Replaces the module at dotted `path` under root with `m`.
-void replace_layer(Module& root, const std::string& path, std::shared_ptr<Module> m) {
-  Module* parent = &root;
-  std::string rest = path;
-  for (size_t dot; (dot = rest.find('.')) != std::string::npos; rest = rest.substr(dot + 1)) {
-    std::shared_ptr<Module> next = parent->child(rest.substr(0, dot));
-    RM_THROW_IF(next == nullptr, "nic: the encoder has no layer ", path);
-    parent = next.get();
-  }
-  RM_THROW_IF(parent->child(rest) == nullptr, "nic: the encoder has no layer ", path);
-  parent->register_module(rest, std::move(m));
-}
-
 // The dotted path of the last global average pool under root, or "".
 std::string last_global_pool(Module& root) {
   std::string path;

@@ -6,15 +6,12 @@
 #include <algorithm>
 #include <cmath>
 
-#include "models/box_regression.h"
 #include "models/detection_tensors.h"
+#include "models/roi_targets.h"
 #include "ops/box_coder.h"
-#include "ops/box_iou.h"
 #include "ops/check.h"
 #include "ops/concat.h"
-#include "ops/nms.h"
 #include "ops/roi_align.h"
-#include "ops/softmax.h"
 
 namespace ringmaster::models {
 namespace {
@@ -47,32 +44,22 @@ int64_t level_of(const float* b, int64_t k_min, int64_t levels) {
 
 }  // namespace
 
-// The boxes pooled, in level order, with what training scores them against.
+// The RoIs pooled, sorted by level (stably), with each one's level.
 struct RoiHeads::Rois {
-  std::vector<float> boxes;           // (R, 4)
-  std::vector<int64_t> image, level;  // (R)
-  std::vector<int64_t> labels;        // (R) training: class, 0 background
-  std::vector<float> matched;         // (R, 4) training: the matched box (positives)
-  int64_t size() const { return static_cast<int64_t>(image.size()); }
-
-  // Sorts every field by level, stably.
-  void sort_by_level() {
-    std::vector<int64_t> order(image.size());
+  LabelledRois rois;
+  std::vector<int64_t> level;
+  int64_t size() const { return rois.size(); }
+  Rois(LabelledRois r, int64_t k_min, int64_t levels) {
+    std::vector<int64_t> of(static_cast<size_t>(r.size()));
+    for (int64_t i = 0; i < r.size(); ++i)
+      of[static_cast<size_t>(i)] = level_of(r.boxes.data() + i * 4, k_min, levels);
+    std::vector<int64_t> order(of.size());
     for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int64_t>(i);
     std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
-      return level[static_cast<size_t>(a)] < level[static_cast<size_t>(b)];
+      return of[static_cast<size_t>(a)] < of[static_cast<size_t>(b)];
     });
-    Rois s;
-    for (const int64_t i : order) {
-      const auto u = static_cast<size_t>(i);
-      s.boxes.insert(s.boxes.end(), boxes.begin() + i * 4, boxes.begin() + i * 4 + 4);
-      s.image.push_back(image[u]);
-      s.level.push_back(level[u]);
-      if (!labels.empty()) s.labels.push_back(labels[u]);
-      if (!matched.empty())
-        s.matched.insert(s.matched.end(), matched.begin() + i * 4, matched.begin() + i * 4 + 4);
-    }
-    *this = std::move(s);
+    rois = r.rows(order);
+    for (const int64_t i : order) level.push_back(of[static_cast<size_t>(i)]);
   }
 };
 
@@ -107,8 +94,9 @@ std::pair<ops::Tensor, ops::Tensor> RoiHeads::head(const std::vector<ops::Tensor
     int64_t end = begin;
     while (end < r.size() && r.level[static_cast<size_t>(end)] == l) ++end;
     if (end == begin) continue;
-    const std::vector<float> boxes(r.boxes.begin() + begin * 4, r.boxes.begin() + end * 4);
-    const std::vector<int64_t> image(r.image.begin() + begin, r.image.begin() + end);
+    const std::vector<float> boxes(r.rois.boxes.begin() + begin * 4,
+                                   r.rois.boxes.begin() + end * 4);
+    const std::vector<int64_t> image(r.rois.image.begin() + begin, r.rois.image.begin() + end);
     const ops::Tensor& map = levels[static_cast<size_t>(l)];
     ops::RoiAlignParams p{.output_h = o_.pool,
                           .output_w = o_.pool,
@@ -129,122 +117,34 @@ std::pair<ops::Tensor, ops::Tensor> RoiHeads::losses(
     const std::vector<ImageBoxes>& targets, int64_t image_h, int64_t image_w,
     std::mt19937_64& sampler) {
   const auto k_min = static_cast<int64_t>(-std::log2(level_scale(levels[0].dim(2), image_h)));
-  Rois r;
-  for (size_t i = 0; i < proposals.size(); ++i) {
-    const ImageBoxes& t = targets[i];
-    std::vector<float> candidates = proposals[i];  // and the true boxes themselves
-    candidates.insert(candidates.end(), t.boxes.begin(), t.boxes.end());
-    const auto c = static_cast<int64_t>(candidates.size() / 4);
-    std::vector<float> iou;
-    if (t.size() > 0 && c > 0)
-      iou = ops::box_iou(ops::Tensor::from_vector(candidates, {c, 4}),
-                         ops::Tensor::from_vector(t.boxes, {t.size(), 4}))
-                .to_vector();
-    const std::vector<int64_t> match =
-        match_boxes(iou, c, t.size(), o_.fg_iou_thresh, o_.bg_iou_thresh, false);
-    const BalancedSample s =
-        sample_balanced(match, o_.batch_size_per_image, o_.positive_fraction, sampler);
-    for (const auto* set : {&s.positive, &s.negative}) {
-      for (const int64_t k : *set) {
-        const float* b = candidates.data() + k * 4;
-        const int64_t g = match[static_cast<size_t>(k)];
-        r.boxes.insert(r.boxes.end(), b, b + 4);
-        r.image.push_back(static_cast<int64_t>(i));
-        r.level.push_back(level_of(b, k_min, pooled_levels_));
-        r.labels.push_back(g >= 0 ? t.classes[static_cast<size_t>(g)] : 0);
-        for (int64_t d = 0; d < 4; ++d)
-          r.matched.push_back(g >= 0 ? t.boxes[static_cast<size_t>(g * 4 + d)] : 0.0f);
-      }
-    }
-  }
+  const RoiSampling sampling{o_.fg_iou_thresh, o_.bg_iou_thresh, o_.batch_size_per_image,
+                             o_.positive_fraction};
+  const Rois r(sample_rois(proposals, targets, sampling, sampler), k_min, pooled_levels_);
   RM_THROW_IF(r.size() == 0, "roi_heads: no proposals to train on");
-  r.sort_by_level();
   const auto [scores, deltas] = head(levels, r, image_h, image_w);
-  const ops::Tensor class_loss =
-      ops::softmax_cross_entropy(scores, i64_tensor(r.labels, scores.device()));
-  std::vector<int64_t> at;
-  std::vector<float> boxes, references;
-  const int64_t k = o_.num_classes;
-  for (int64_t j = 0; j < r.size(); ++j) {
-    const int64_t label = r.labels[static_cast<size_t>(j)];
-    if (label <= 0) continue;
-    RM_THROW_IF(label >= k, "roi_heads: a box of class ", label, " for ", k, " classes");
-    for (int64_t d = 0; d < 4; ++d) {
-      at.push_back(j * 4 * k + label * 4 + d);
-      boxes.push_back(r.matched[static_cast<size_t>(j * 4 + d)]);
-      references.push_back(r.boxes[static_cast<size_t>(j * 4 + d)]);
-    }
-  }
-  return {class_loss, box_regression_loss(deltas, at, boxes, references, kCoding,
-                                          static_cast<double>(r.size()))};
+  return roi_losses(scores, deltas, r.rois, kCoding);
 }
 
 ops::Tensor RoiHeads::detect(const std::vector<ops::Tensor>& levels,
                              const std::vector<std::vector<float>>& proposals, int64_t image_h,
                              int64_t image_w) {
   const auto n = static_cast<int64_t>(proposals.size());
-  const int64_t k = o_.num_classes, d = o_.detections_per_img;
-  ops::Tensor out = ops::Tensor::zeros({n, d, 6});
-  float* o = out.data<float>();
-  for (int64_t i = 0; i < n * d; ++i) o[i * 6 + 5] = -1.0f;
   const auto k_min = static_cast<int64_t>(-std::log2(level_scale(levels[0].dim(2), image_h)));
-  Rois r;
+  LabelledRois all;
   for (size_t i = 0; i < proposals.size(); ++i) {
-    for (size_t j = 0; j + 4 <= proposals[i].size(); j += 4) {
-      r.boxes.insert(r.boxes.end(), proposals[i].begin() + static_cast<int64_t>(j),
-                     proposals[i].begin() + static_cast<int64_t>(j + 4));
-      r.image.push_back(static_cast<int64_t>(i));
-      r.level.push_back(level_of(proposals[i].data() + j, k_min, pooled_levels_));
-    }
+    all.boxes.insert(all.boxes.end(), proposals[i].begin(), proposals[i].end());
+    all.image.insert(all.image.end(), proposals[i].size() / 4, static_cast<int64_t>(i));
   }
-  if (r.size() == 0) return out;
-  r.sort_by_level();
+  all.labels.assign(all.image.size(), 0);
+  all.matched.assign(all.boxes.size(), 0.0f);
+  const Rois r(std::move(all), k_min, pooled_levels_);
+  const DetectionLimits limits{o_.score_thresh, o_.nms_thresh, o_.detections_per_img};
+  if (r.size() == 0)
+    return detections_from(ops::Tensor::zeros({0, o_.num_classes}), ops::Tensor::zeros({0, 0}), {},
+                           {}, n, kCoding, limits, image_h, image_w);
   const auto [scores, deltas] = head(levels, r, image_h, image_w);
-  const std::vector<float> p = host_values(ops::softmax(scores, 1));  // (R, K)
-  const std::vector<float> dl = host_values(deltas);                  // (R, 4K)
-  // Every (roi, class >= 1) pair decoded at once.
-  std::vector<float> pair_deltas, pair_refs;
-  for (int64_t j = 0; j < r.size(); ++j) {
-    for (int64_t c = 1; c < k; ++c) {
-      pair_deltas.insert(pair_deltas.end(), dl.begin() + (j * k + c) * 4,
-                         dl.begin() + (j * k + c) * 4 + 4);
-      pair_refs.insert(pair_refs.end(), r.boxes.begin() + j * 4, r.boxes.begin() + j * 4 + 4);
-    }
-  }
-  const int64_t pairs = r.size() * (k - 1);
-  const std::vector<float> decoded =
-      ops::decode_boxes(ops::Tensor::from_vector(pair_deltas, {pairs, 4}),
-                        ops::Tensor::from_vector(pair_refs, {pairs, 4}), kCoding,
-                        static_cast<double>(image_w), static_cast<double>(image_h))
-          .to_vector();
-  for (int64_t i = 0; i < n; ++i) {
-    std::vector<float> boxes, sc;
-    std::vector<int64_t> cls;
-    for (int64_t j = 0; j < r.size(); ++j) {
-      if (r.image[static_cast<size_t>(j)] != i) continue;
-      for (int64_t c = 1; c < k; ++c) {
-        const float score = p[static_cast<size_t>(j * k + c)];
-        const float* b = decoded.data() + (j * (k - 1) + c - 1) * 4;
-        if (!(score > o_.score_thresh) || b[2] - b[0] < 1e-2f || b[3] - b[1] < 1e-2f) continue;
-        boxes.insert(boxes.end(), b, b + 4);
-        sc.push_back(score);
-        cls.push_back(c);
-      }
-    }
-    const auto m = static_cast<int64_t>(sc.size());
-    if (m == 0) continue;
-    const std::vector<int64_t> keep =
-        ops::batched_nms(ops::Tensor::from_vector(boxes, {m, 4}), ops::Tensor::from_vector(sc, {m}),
-                         i64_tensor(cls, ops::Device::cpu()),
-                         ops::NmsOptions{.iou_threshold = o_.nms_thresh, .max_output = d});
-    for (size_t q = 0; q < keep.size(); ++q) {
-      float* row = o + (i * d + static_cast<int64_t>(q)) * 6;
-      std::copy_n(boxes.begin() + keep[q] * 4, 4, row);
-      row[4] = sc[static_cast<size_t>(keep[q])];
-      row[5] = static_cast<float>(cls[static_cast<size_t>(keep[q])]);
-    }
-  }
-  return out;
+  return detections_from(scores, deltas, r.rois.boxes, r.rois.image, n, kCoding, limits, image_h,
+                         image_w);
 }
 
 }  // namespace ringmaster::models

@@ -232,3 +232,66 @@ TEST(BoxSampling, DrawsAFixedShareWithoutReplacement) {
 
 }  // namespace
 }  // namespace ringmaster::models
+
+namespace ringmaster::models {
+namespace {
+
+// rcnn: selective search's proposals, warped and classified by a library
+// classifier with its head left out; it trains on the same scene (its two
+// losses fall) and detects; a classifier that is not one is refused.
+TEST(Rcnn, TrainsOnBoxesAndDetects) {
+  std::mt19937_64 rng(11);
+  const nlohmann::json o = {{"classifier", {{"name", "resnet"}, {"depth", 8}, {"width", 8}}},
+                            {"warp_size", 16},
+                            {"box_batch_size_per_image", 32},
+                            {"box_detections_per_img", 10}};
+  std::shared_ptr<Module> m =
+      build_model("rcnn", {.in_channels = 1, .num_classes = 3, .image_size = 64}, rng, o);
+  const Scene s = scene();
+  const ModelInput in{s.images, {}, s.boxes, s.classes};
+  const auto loss = [&](bool step) {
+    std::vector<ops::Tensor> heads = m->training_heads_batch(in);
+    EXPECT_EQ(heads.size(), 2u);
+    ops::Tensor total = ops::add(heads[0], heads[1]);
+    const double v = total.item();
+    if (step) {
+      for (ops::Tensor p : m->parameters()) p.set_grad({});
+      total.backward();
+      for (const auto& [name, p] : m->named_parameters()) {
+        if (!p.grad().defined()) continue;
+        const std::vector<float> g = p.grad().to_vector();
+        float* w = p.data<float>();
+        for (size_t i = 0; i < g.size(); ++i) w[i] -= 0.05f * g[i];
+      }
+    }
+    return v;
+  };
+  const double first = loss(true);
+  double last = 0.0;
+  for (int step = 0; step < 40; ++step) {
+    const double l = loss(true);
+    if (step >= 35) last += l / 5.0;
+  }
+  EXPECT_LT(last, 0.6 * first) << "from " << first;
+  m->train(false);
+  ops::NoGradGuard no_grad;
+  const ops::Tensor det = m->forward(s.images);
+  ASSERT_EQ(det.shape(), (ops::Shape{2, 10, 6}));
+  for (int64_t r = 0; r < 20; ++r) {
+    const float* row = det.data<float>() + r * 6;
+    if (row[5] < 0) continue;
+    EXPECT_TRUE(row[5] == 1.0f || row[5] == 2.0f);
+    EXPECT_GE(row[0], 0.0f);
+    EXPECT_LE(row[2], 64.0f);
+  }
+  try {
+    build_model("rcnn", {.in_channels = 1, .num_classes = 3, .image_size = 64}, rng,
+                {{"classifier", {{"name", "rnn_lm"}}}});
+    ADD_FAILURE() << "a text model is not a classifier of images";
+  } catch (const std::exception& e) {
+    EXPECT_NE(std::string(e.what()).find("/classifier/name"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace ringmaster::models

@@ -1,0 +1,170 @@
+// rcnn (see rcnn.h): proposals per image on the host, warped crops through
+// the classifier, and the shared RoI targets, losses and detections.
+#include "models/rcnn.h"
+
+#include <algorithm>
+#include <cmath>
+#include <unordered_map>
+
+#include "models/detection_tensors.h"
+#include "models/layers.h"
+#include "models/model_builder.h"
+#include "ops/autograd.h"
+#include "ops/check.h"
+#include "ops/reshape.h"
+#include "ops/roi_align.h"
+
+namespace ringmaster::models {
+namespace {
+
+const ops::BoxCoding kCoding{.wx = 10.0, .wy = 10.0, .ww = 5.0, .wh = 5.0};
+
+class Rcnn : public Module {
+ public:
+  Rcnn(const RcnnOptions& o, const ModelConfig& cfg, std::mt19937_64& rng)
+      : o_(o), sampler_(rng()) {
+    ModelConfig crop_cfg = cfg;
+    crop_cfg.num_classes = static_cast<int>(o.classifier_classes);
+    crop_cfg.image_size = static_cast<int>(o.warp_size);
+    std::vector<std::string> log;
+    classifier_ =
+        register_module("classifier", build_model_from_spec(o.classifier, crop_cfg, rng, &log));
+    if (cfg.log != nullptr)
+      for (const std::string& line : log) cfg.log->push_back("classifier: " + line);
+    const std::string head = head_name(*classifier_);
+    RM_THROW_IF(head.empty(), "rcnn: the classifier \"", o.classifier.name,
+                "\" has no head to leave out");
+    replace_layer(*classifier_, head, std::make_shared<Identity>());
+    int64_t features = 0;
+    {
+      ops::NoGradGuard no_grad;
+      classifier_->train(false);
+      features = ops::flatten(classifier_->forward(ops::Tensor::zeros(
+                                  {1, cfg.in_channels, o.warp_size, o.warp_size})))
+                     .dim(1);
+      classifier_->train(true);
+    }
+    cls_score_ =
+        register_module("cls_score", std::make_shared<Linear>(features, cfg.num_classes, rng));
+    bbox_pred_ =
+        register_module("bbox_pred", std::make_shared<Linear>(features, 4 * cfg.num_classes, rng));
+    std::fill_n(bbox_pred_->weight.data<float>(), bbox_pred_->weight.numel(), 0.0f);
+  }
+
+  ops::Tensor forward(const ops::Tensor& images) override {
+    const auto n = images.dim(0);
+    const std::vector<std::vector<float>> proposals = proposals_of(images);
+    LabelledRois all;
+    for (int64_t i = 0; i < n; ++i) {
+      const auto& p = proposals[static_cast<size_t>(i)];
+      all.boxes.insert(all.boxes.end(), p.begin(), p.end());
+      all.image.insert(all.image.end(), p.size() / 4, i);
+    }
+    if (all.size() == 0)
+      return detections_from(ops::Tensor::zeros({0, 2}), ops::Tensor::zeros({0, 8}), {}, {}, n,
+                             kCoding, o_.detection, images.dim(2), images.dim(3));
+    const auto [scores, deltas] = classify(images, all);
+    return detections_from(scores, deltas, all.boxes, all.image, n, kCoding, o_.detection,
+                           images.dim(2), images.dim(3));
+  }
+  std::vector<ops::Tensor> training_heads(const ops::Tensor&) override {
+    throw ops::Error("rcnn trains on images with their boxes (a detection data set)");
+  }
+  std::vector<ops::Tensor> training_heads_batch(const ModelInput& in) override {
+    RM_THROW_IF(!in.boxes.defined() || !in.box_classes.defined(),
+                "rcnn trains on images with their boxes (a detection data set)");
+    const LabelledRois r = sample_rois(
+        proposals_of(in.images), image_boxes_of(in.boxes, in.box_classes), o_.sampling, sampler_);
+    RM_THROW_IF(r.size() == 0, "rcnn: no proposals to train on");
+    const auto [scores, deltas] = classify(in.images, r);
+    auto [class_loss, box_loss] = roi_losses(scores, deltas, r, kCoding);
+    return {class_loss, box_loss};
+  }
+
+ private:
+  // Selective search on each image's pixels (x * 255, rounded), remembered
+  // by the pixels' 64-bit FNV-1a hash (the same image in every epoch, and
+  // its flipped twin, is searched once; at most kCached images kept).
+  std::vector<std::vector<float>> proposals_of(const ops::Tensor& images) {
+    const ops::Tensor x = images.to(ops::Device::cpu()).to_plain();
+    const int64_t n = x.dim(0), c = x.dim(1), h = x.dim(2), w = x.dim(3);
+    std::vector<std::vector<float>> out(static_cast<size_t>(n));
+    std::vector<uint8_t> px(static_cast<size_t>(c * h * w));
+    for (int64_t i = 0; i < n; ++i) {
+      const float* v = x.data<float>() + i * c * h * w;
+      for (size_t j = 0; j < px.size(); ++j)
+        px[j] = static_cast<uint8_t>(std::clamp(std::lround(v[j] * 255.0f), 0L, 255L));
+      uint64_t key = 1469598103934665603ULL;
+      for (const uint8_t v : px) key = (key ^ v) * 1099511628211ULL;
+      auto it = cache_.find(key);
+      if (it == cache_.end()) {
+        std::vector<float> boxes;
+        for (const Box4& b : selective_search(px.data(), c, h, w, o_.proposals))
+          boxes.insert(boxes.end(), b.begin(), b.end());
+        if (cache_.size() >= kCached) cache_.clear();
+        it = cache_.emplace(key, std::move(boxes)).first;
+      }
+      out[static_cast<size_t>(i)] = it->second;
+    }
+    return out;
+  }
+
+  // Scores (R, K) and deltas (R, 4K) of r's boxes, warped from the images.
+  std::pair<ops::Tensor, ops::Tensor> classify(const ops::Tensor& images, const LabelledRois& r) {
+    const ops::Device dev = images.device();
+    const ops::RoiAlignParams warp{.output_h = o_.warp_size,
+                                   .output_w = o_.warp_size,
+                                   .spatial_scale = 1.0,
+                                   .sampling_ratio = 2,
+                                   .aligned = true};
+    const ops::Tensor crops = ops::roi_align(images, f32_tensor(r.boxes, {r.size(), 4}, dev),
+                                             i64_tensor(r.image, dev), warp);
+    const ops::Tensor f = ops::flatten(classifier_->forward(crops));
+    return {cls_score_->forward(f), bbox_pred_->forward(f)};
+  }
+
+  static constexpr size_t kCached = 16384;
+
+  RcnnOptions o_;
+  std::mt19937_64 sampler_;
+  std::unordered_map<uint64_t, std::vector<float>> cache_;  // pixels' hash -> proposals (P, 4)
+  std::shared_ptr<Module> classifier_;
+  std::shared_ptr<Linear> cls_score_, bbox_pred_;
+};
+
+}  // namespace
+
+void read_rcnn_options(SpecReader& r, RcnnOptions& o) {
+  if (const nlohmann::json* c = r.raw("classifier")) {
+    parse_model_spec(*c, r.child("classifier"), false, o.classifier, r.problems());
+    const std::vector<std::string> known = model_names();
+    if (std::find(known.begin(), known.end(), o.classifier.name) == known.end() ||
+        model_reads(o.classifier.name) != ModelReads::kImages)
+      r.problem("classifier/name",
+                "must be an image classifier of the library, got \"" + o.classifier.name + "\"");
+  } else {
+    r.problem("classifier", "is required: the image classifier that scores each proposal");
+  }
+  r.integer("classifier_classes", o.classifier_classes, 1, 100000);
+  r.integer("warp_size", o.warp_size, 8, 512);
+  r.integer("max_proposals", o.proposals.max_proposals, 1, 100000);
+  r.number("min_proposal_side", o.proposals.min_side, 0.0, 4096.0);
+  r.number("box_fg_iou_thresh", o.sampling.fg_iou_thresh, 0.0, 1.0);
+  r.number("box_bg_iou_thresh", o.sampling.bg_iou_thresh, 0.0, 1.0);
+  r.integer("box_batch_size_per_image", o.sampling.batch_size_per_image, 1, 100000);
+  r.number("box_positive_fraction", o.sampling.positive_fraction, 0.0, 1.0);
+  r.number("box_score_thresh", o.detection.score_thresh, 0.0, 1.0);
+  r.number("box_nms_thresh", o.detection.nms_thresh, 0.0, 1.0);
+  r.integer("box_detections_per_img", o.detection.per_image, 1, 100000);
+  if (o.sampling.bg_iou_thresh > o.sampling.fg_iou_thresh)
+    r.problem("box_bg_iou_thresh", "must be <= box_fg_iou_thresh");
+}
+
+std::shared_ptr<Module> make_rcnn(const RcnnOptions& o, const ModelConfig& cfg,
+                                  std::mt19937_64& rng) {
+  RM_THROW_IF(cfg.num_classes < 2, "rcnn: ", cfg.num_classes,
+              " classes (background and at least one object class)");
+  return std::make_shared<Rcnn>(o, cfg, rng);
+}
+
+}  // namespace ringmaster::models
