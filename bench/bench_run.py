@@ -6,8 +6,10 @@ import subprocess
 import sys
 
 
-def run_json(cmd, env):
+def run_json(cmd, env, whole=False):
+    """The JSON object on the last line of cmd's output (whole: its whole
+    output is one JSON document)."""
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
     if proc.returncode != 0:
         sys.exit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stdout}{proc.stderr}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    return json.loads(proc.stdout if whole else proc.stdout.strip().splitlines()[-1])

@@ -15,9 +15,19 @@ SGD with momentum. ringmaster trains fashion-composites with boxes through
 torchvision's FasterRCNN the same layers (its GeneralizedRCNNTransform set to
 128 px and no normalisation) on random images with 1 to 4 random boxes of
 the composites' sizes (21 to 56 px): the speed does not depend on the
-pixels. Run from the repository root after scripts/build.sh and
+pixels.
+
+--inference instead measures inference images/s of rcnn against
+faster_rcnn, both in ringmaster: `ringmaster detect --test N` on the
+held-out composites with the checkpoints of examples/composites-rcnn.json
+and examples/composites-faster-rcnn.json (train them first), one image at a
+time, the model's forward passes timed (selective search included for
+rcnn), alternating rounds, medians and their ratio.
+
+Run from the repository root after scripts/build.sh and
 scripts/install-deps.sh --bench:
     bench/detection.py [--rounds 9] [--iterations 30]
+    bench/detection.py --inference [--rounds 5] [--images 50]
 """
 import argparse
 import json
@@ -118,18 +128,48 @@ def ours(args, env, tmp):
         return json.load(f)["images_per_second"]
 
 
+def detect_rate(example, images, env):
+    with open(os.path.join(ROOT, "examples", example + ".json")) as f:
+        name = json.load(f)["name"]
+    ckpt = os.path.join(ROOT, "runs", name, "final.safetensors")
+    if not os.path.exists(ckpt):
+        sys.exit(f"{ckpt} missing: train examples/{example}.json first")
+    out = run_json([os.path.join(ROOT, "build/bin/ringmaster"), "detect",
+                    os.path.join(ROOT, "examples", example + ".json"), ckpt, "--test",
+                    str(images), "--json", "--min-score", "1"], env, whole=True)
+    return out["images_per_second"]
+
+
+def bench_inference(args, env):
+    fast, slow = [], []
+    for r in range(args.rounds):
+        a = detect_rate("composites-faster-rcnn", args.images, env)
+        b = detect_rate("composites-rcnn", args.images, env)
+        fast.append(a)
+        slow.append(b)
+        print(f"round {r + 1}: faster_rcnn {a:7.2f} img/s   rcnn {b:7.2f} img/s", flush=True)
+    mf, ms = statistics.median(fast), statistics.median(slow)
+    print(f"median: faster_rcnn {mf:.2f} img/s, rcnn {ms:.2f} img/s, faster_rcnn / rcnn "
+          f"{mf / ms:.2f} (inference, one 128 px image at a time, {args.images} held-out "
+          f"composites, {args.threads} threads, {args.rounds} alternating rounds)")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--rounds", type=int, default=9)
     ap.add_argument("--iterations", type=int, default=30)
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--inference", action="store_true")
+    ap.add_argument("--images", type=int, default=50)
     ap.add_argument("--torchvision-worker", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.torchvision_worker:
         return torchvision_worker(args)
     env = dict(os.environ, OMP_NUM_THREADS=str(args.threads),
                OPENBLAS_NUM_THREADS=str(args.threads))
+    if args.inference:
+        return bench_inference(args, env)
     worker = ["/usr/bin/python3", os.path.abspath(__file__), "--torchvision-worker",
               "--threads", str(args.threads), "--iterations", str(args.iterations),
               "--warmup", str(args.warmup)]

@@ -5,6 +5,7 @@
 // usage.
 #include "cli/detect_command.h"
 
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
@@ -40,10 +41,14 @@ std::string class_name(const models::Dataset& ds, int64_t k) {
   return "class " + std::to_string(k);
 }
 
-// The model's detections of one (1, C, S, S) image, every one of them.
-std::vector<training::Detection> detect(models::Module& model, const ops::Tensor& image) {
+// The model's detections of one (1, C, S, S) image, every one of them; the
+// seconds its forward took are added to `seconds`.
+std::vector<training::Detection> detect(models::Module& model, const ops::Tensor& image,
+                                        double& seconds) {
   ops::NoGradGuard no_grad;
+  const auto start = std::chrono::steady_clock::now();
   const ops::Tensor rows = model.forward(image).to(ops::Device::cpu()).to_plain();  // (1, D, 6)
+  seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::vector<training::Detection> out;
   for (int64_t j = 0; j < rows.dim(1); ++j) {
     const float* r = rows.data<float>() + j * 6;
@@ -102,8 +107,15 @@ class Reporter {
                   static_cast<long long>(images), s.map50, s.map);
     }
   }
-  void finish() {
-    if (o_.json) std::printf("%s\n", doc_.dump(2).c_str());
+  void finish(int64_t images, double seconds) {
+    const double rate = seconds > 0.0 ? static_cast<double>(images) / seconds : 0.0;
+    if (o_.json) {
+      doc_["images_per_second"] = rate;
+      std::printf("%s\n", doc_.dump(2).c_str());
+    } else {
+      std::printf("%lld images in %.2f s of forward passes: %.2f img/s (one at a time)\n",
+                  static_cast<long long>(images), seconds, rate);
+    }
   }
 
  private:
@@ -143,9 +155,10 @@ int run_detect(const DetectOptions& o) {
     if (!o.write_images.empty()) std::filesystem::create_directories(o.write_images);
     Reporter report(o, test);
     std::vector<std::vector<training::Detection>> all;
+    double seconds = 0.0;
     std::vector<std::vector<training::GroundTruth>> truth;
     for (int64_t i = 0; i < std::min(o.test, test.size()); ++i) {
-      all.push_back(detect(*model, data_image(test, i)));
+      all.push_back(detect(*model, data_image(test, i), seconds));
       truth.push_back(truth_of(test, i));
       report.add("test-" + std::to_string(i), data_picture(test, i), all.back());
       if (!o.write_images.empty())
@@ -156,8 +169,8 @@ int run_detect(const DetectOptions& o) {
                     static_cast<int64_t>(all.size()));
     const int64_t c = test.images.dim(1), s = test.images.dim(2);
     for (const std::string& path : o.images)
-      report.add(path, read_picture(path, c), detect(*model, read_image(path, c, s)));
-    report.finish();
+      report.add(path, read_picture(path, c), detect(*model, read_image(path, c, s), seconds));
+    report.finish(static_cast<int64_t>(all.size() + o.images.size()), seconds);
     return 0;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "ringmaster detect: %s\n", e.what());

@@ -7,7 +7,8 @@
 // detects in the first N held-out images of the spec's data instead and
 // also prints their VOC mAP@0.5 and COCO mAP@[.5:.95] (every detection
 // counted, as the trainer's evaluation does); `--write-images DIR` saves
-// those images as they are.
+// those images as they are. Last, the images per second of the model's
+// forward passes (one image at a time; `images_per_second` in JSON).
 #pragma once
 
 #include <CLI/CLI.hpp>

@@ -132,8 +132,9 @@ TEST(Registry, BuildsByNameAndListsKnownNames) {
       build_model("deep_convnet", {.in_channels = 1, .num_classes = 10, .image_size = 28}, rng);
   EXPECT_EQ(net->named_parameters().front().first, "conv1.weight");
   EXPECT_EQ(model_names(),
-            (std::vector<std::string>{"deep_convnet", "face_resnet", "fcn", "googlenet", "mlp",
-                                      "nic", "resnet", "rnn_lm", "vgg"}));
+            (std::vector<std::string>{"deep_convnet", "face_resnet", "faster_rcnn", "fcn",
+                                      "googlenet", "mlp", "nic", "rcnn", "resnet", "rnn_lm",
+                                      "vgg"}));
   try {
     build_model("resnet9000", {}, rng);
     FAIL() << "no error";
