@@ -58,16 +58,21 @@ std::vector<training::Detection> detect(models::Module& model, const ops::Tensor
   return out;
 }
 
-// The truth of held-out image i (its boxes).
-std::vector<training::GroundTruth> truth_of(const models::Dataset& test, int64_t i) {
-  models::BatchLoader loader(models::subset(test, std::vector<int64_t>{i}),
-                             {.batch_size = 1, .shuffle = false, .prefetch = false});
+// The truth (boxes) of the first n held-out images, as the loader gives it.
+std::vector<std::vector<training::GroundTruth>> truth_of(const models::Dataset& test, int64_t n) {
+  std::vector<std::vector<training::GroundTruth>> out;
+  if (n == 0) return out;
+  models::BatchLoader loader(models::subset(test, n),
+                             {.batch_size = n, .shuffle = false, .prefetch = false});
   const auto b = loader.next();
-  std::vector<training::GroundTruth> out;
-  for (int64_t j = 0; j < b->box_classes.dim(1); ++j) {
-    const int64_t c = b->box_classes.data<int64_t>()[j];
-    const float* r = b->boxes.data<float>() + j * 4;
-    if (c >= 0) out.push_back({{r[0], r[1], r[2], r[3]}, static_cast<int>(c)});
+  const int64_t m = b->box_classes.dim(1);
+  for (int64_t i = 0; i < n; ++i) {
+    out.emplace_back();
+    for (int64_t j = 0; j < m; ++j) {
+      const int64_t c = b->box_classes.data<int64_t>()[i * m + j];
+      const float* r = b->boxes.data<float>() + (i * m + j) * 4;
+      if (c >= 0) out.back().push_back({{r[0], r[1], r[2], r[3]}, static_cast<int>(c)});
+    }
   }
   return out;
 }
@@ -156,10 +161,10 @@ int run_detect(const DetectOptions& o) {
     Reporter report(o, test);
     std::vector<std::vector<training::Detection>> all;
     double seconds = 0.0;
-    std::vector<std::vector<training::GroundTruth>> truth;
-    for (int64_t i = 0; i < std::min(o.test, test.size()); ++i) {
+    const int64_t count = std::min(o.test, test.size());
+    const std::vector<std::vector<training::GroundTruth>> truth = truth_of(test, count);
+    for (int64_t i = 0; i < count; ++i) {
       all.push_back(detect(*model, data_image(test, i), seconds));
-      truth.push_back(truth_of(test, i));
       report.add("test-" + std::to_string(i), data_picture(test, i), all.back());
       if (!o.write_images.empty())
         write_png(data_picture(test, i), o.write_images + "/test-" + std::to_string(i) + ".png");

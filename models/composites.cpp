@@ -7,6 +7,7 @@
 #include <cmath>
 #include <vector>
 
+#include "models/instance_boxes.h"
 #include "models/plane_waves.h"
 #include "ops/check.h"
 
@@ -75,19 +76,18 @@ void check_options(const Dataset& items, const CompositeOptions& o) {
 }
 
 // Unlabels the items of one image that are less than min_visible visible:
-// mask (n*n) instance ids, full[k] item k's pixels before occlusion.
-void drop_hidden_items(uint8_t* mask, int64_t pixels, const std::vector<int64_t>& full,
+// mask (n, n) instance ids, full[k] item k's pixels before occlusion.
+void drop_hidden_items(uint8_t* mask, int64_t n, const std::vector<int64_t>& full,
                        double min_visible, int64_t* classes) {
-  std::vector<int64_t> visible(full.size());
-  for (int64_t j = 0; j < pixels; ++j)
-    if (mask[j] != 0) ++visible[mask[j] - 1u];
+  const auto m = static_cast<int64_t>(full.size());
+  const std::vector<int64_t> visible = instance_pixel_counts(mask, n, n, m);
   std::vector<bool> dropped(full.size());
   for (size_t k = 0; k < full.size(); ++k) {
     dropped[k] = visible[k] == 0 ||
                  static_cast<double>(visible[k]) < min_visible * static_cast<double>(full[k]);
     if (dropped[k]) classes[k] = -1;
   }
-  for (int64_t j = 0; j < pixels; ++j)
+  for (int64_t j = 0; j < n * n; ++j)
     if (mask[j] != 0 && dropped[mask[j] - 1u]) mask[j] = 0;
 }
 
@@ -144,7 +144,7 @@ Dataset make_composites(const Dataset& items, const CompositeOptions& o) {
         }
       }
     }
-    if (o.instances) drop_hidden_items(mask, n * n, full, o.min_visible, classes);
+    if (o.instances) drop_hidden_items(mask, n, full, o.min_visible, classes);
   }
   return out;
 }

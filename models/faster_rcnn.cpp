@@ -135,15 +135,8 @@ void read_box(SpecReader& r, RoiHeadsOptions& o) {
   r.integer("representation_size", o.representation_size, 1, 65536);
   r.integer("box_roi_pool_size", o.pool, 1, 64);
   r.integer("box_roi_pool_sampling_ratio", o.sampling_ratio, 0, 64);
-  r.number("box_score_thresh", o.score_thresh, 0.0, 1.0);
-  r.number("box_nms_thresh", o.nms_thresh, 0.0, 1.0);
-  r.integer("box_detections_per_img", o.detections_per_img, 1, 100000);
-  r.number("box_fg_iou_thresh", o.fg_iou_thresh, 0.0, 1.0);
-  r.number("box_bg_iou_thresh", o.bg_iou_thresh, 0.0, 1.0);
-  r.integer("box_batch_size_per_image", o.batch_size_per_image, 1, 1000000);
-  r.number("box_positive_fraction", o.positive_fraction, 0.0, 1.0);
-  if (o.bg_iou_thresh > o.fg_iou_thresh)
-    r.problem("box_bg_iou_thresh", "must be <= box_fg_iou_thresh");
+  read_roi_sampling(r, o.sampling);
+  read_detection_limits(r, o.detection);
 }
 
 }  // namespace

@@ -149,15 +149,8 @@ void read_rcnn_options(SpecReader& r, RcnnOptions& o) {
   r.integer("warp_size", o.warp_size, 8, 512);
   r.integer("max_proposals", o.proposals.max_proposals, 1, 100000);
   r.number("min_proposal_side", o.proposals.min_side, 0.0, 4096.0);
-  r.number("box_fg_iou_thresh", o.sampling.fg_iou_thresh, 0.0, 1.0);
-  r.number("box_bg_iou_thresh", o.sampling.bg_iou_thresh, 0.0, 1.0);
-  r.integer("box_batch_size_per_image", o.sampling.batch_size_per_image, 1, 100000);
-  r.number("box_positive_fraction", o.sampling.positive_fraction, 0.0, 1.0);
-  r.number("box_score_thresh", o.detection.score_thresh, 0.0, 1.0);
-  r.number("box_nms_thresh", o.detection.nms_thresh, 0.0, 1.0);
-  r.integer("box_detections_per_img", o.detection.per_image, 1, 100000);
-  if (o.sampling.bg_iou_thresh > o.sampling.fg_iou_thresh)
-    r.problem("box_bg_iou_thresh", "must be <= box_fg_iou_thresh");
+  read_roi_sampling(r, o.sampling);
+  read_detection_limits(r, o.detection);
 }
 
 std::shared_ptr<Module> make_rcnn(const RcnnOptions& o, const ModelConfig& cfg,

@@ -117,9 +117,7 @@ std::pair<ops::Tensor, ops::Tensor> RoiHeads::losses(
     const std::vector<ImageBoxes>& targets, int64_t image_h, int64_t image_w,
     std::mt19937_64& sampler) {
   const auto k_min = static_cast<int64_t>(-std::log2(level_scale(levels[0].dim(2), image_h)));
-  const RoiSampling sampling{o_.fg_iou_thresh, o_.bg_iou_thresh, o_.batch_size_per_image,
-                             o_.positive_fraction};
-  const Rois r(sample_rois(proposals, targets, sampling, sampler), k_min, pooled_levels_);
+  const Rois r(sample_rois(proposals, targets, o_.sampling, sampler), k_min, pooled_levels_);
   RM_THROW_IF(r.size() == 0, "roi_heads: no proposals to train on");
   const auto [scores, deltas] = head(levels, r, image_h, image_w);
   return roi_losses(scores, deltas, r.rois, kCoding);
@@ -138,13 +136,12 @@ ops::Tensor RoiHeads::detect(const std::vector<ops::Tensor>& levels,
   all.labels.assign(all.image.size(), 0);
   all.matched.assign(all.boxes.size(), 0.0f);
   const Rois r(std::move(all), k_min, pooled_levels_);
-  const DetectionLimits limits{o_.score_thresh, o_.nms_thresh, o_.detections_per_img};
   if (r.size() == 0)
     return detections_from(ops::Tensor::zeros({0, o_.num_classes}), ops::Tensor::zeros({0, 0}), {},
-                           {}, n, kCoding, limits, image_h, image_w);
+                           {}, n, kCoding, o_.detection, image_h, image_w);
   const auto [scores, deltas] = head(levels, r, image_h, image_w);
-  return detections_from(scores, deltas, r.rois.boxes, r.rois.image, n, kCoding, limits, image_h,
-                         image_w);
+  return detections_from(scores, deltas, r.rois.boxes, r.rois.image, n, kCoding, o_.detection,
+                         image_h, image_w);
 }
 
 }  // namespace ringmaster::models

@@ -25,6 +25,7 @@
 #include "models/box_sampling.h"
 #include "models/layers.h"
 #include "models/module.h"
+#include "models/roi_targets.h"
 
 namespace ringmaster::models {
 
@@ -33,11 +34,8 @@ struct RoiHeadsOptions {
   int64_t representation_size = 1024;
   int64_t pool = 7;
   int64_t sampling_ratio = 2;
-  double fg_iou_thresh = 0.5, bg_iou_thresh = 0.5;
-  int64_t batch_size_per_image = 512;
-  double positive_fraction = 0.25;
-  double score_thresh = 0.05, nms_thresh = 0.5;
-  int64_t detections_per_img = 100;
+  RoiSampling sampling;       // training: which proposals are drawn
+  DetectionLimits detection;  // detection: thresholds and how many kept
 };
 
 class RoiHeads : public Module {

@@ -131,4 +131,19 @@ ops::Tensor detections_from(const ops::Tensor& scores, const ops::Tensor& deltas
   return out;
 }
 
+void read_roi_sampling(SpecReader& r, RoiSampling& s) {
+  r.number("box_fg_iou_thresh", s.fg_iou_thresh, 0.0, 1.0);
+  r.number("box_bg_iou_thresh", s.bg_iou_thresh, 0.0, 1.0);
+  r.integer("box_batch_size_per_image", s.batch_size_per_image, 1, 1000000);
+  r.number("box_positive_fraction", s.positive_fraction, 0.0, 1.0);
+  if (s.bg_iou_thresh > s.fg_iou_thresh)
+    r.problem("box_bg_iou_thresh", "must be <= box_fg_iou_thresh");
+}
+
+void read_detection_limits(SpecReader& r, DetectionLimits& d) {
+  r.number("box_score_thresh", d.score_thresh, 0.0, 1.0);
+  r.number("box_nms_thresh", d.nms_thresh, 0.0, 1.0);
+  r.integer("box_detections_per_img", d.per_image, 1, 100000);
+}
+
 }  // namespace ringmaster::models

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "models/box_sampling.h"
+#include "models/spec_reader.h"
 #include "ops/box_coder.h"
 #include "ops/tensor.h"
 
@@ -49,6 +50,12 @@ struct DetectionLimits {
   double score_thresh = 0.05, nms_thresh = 0.5;
   int64_t per_image = 100;
 };
+
+// The spec fields of both (torchvision's names): box_fg_iou_thresh,
+// box_bg_iou_thresh, box_batch_size_per_image, box_positive_fraction;
+// box_score_thresh, box_nms_thresh, box_detections_per_img.
+void read_roi_sampling(SpecReader& r, RoiSampling& s);
+void read_detection_limits(SpecReader& r, DetectionLimits& d);
 
 // (n, per_image, 6) f32 on the cpu: x1, y1, x2, y2, score, class, best
 // first; rows past an image's detections 0 with class -1. scores (R, K)
