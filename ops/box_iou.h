@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "ops/host_device.h"
 #include "ops/tensor.h"
 
 namespace ringmaster::ops {
@@ -29,11 +30,17 @@ std::vector<int64_t> index_values(const Tensor& t);
 // outside the batch's [0, n)" (or names a malformed batch).
 Tensor checked_box_images(const Tensor& batch, int64_t k, int64_t n, Device device, const char* op);
 
-inline float iou_of(const float* a, const float* b) {
-  const float area_a = std::max(a[2] - a[0], 0.0f) * std::max(a[3] - a[1], 0.0f);
-  const float area_b = std::max(b[2] - b[0], 0.0f) * std::max(b[3] - b[1], 0.0f);
-  const float iw = std::max(std::min(a[2], b[2]) - std::max(a[0], b[0]), 0.0f);
-  const float ih = std::max(std::min(a[3], b[3]) - std::max(a[1], b[1]), 0.0f);
+// The one-pair IoU of both backends, written so that they round alike: the
+// comparisons are std::min/std::max's (a NaN coordinate gives a NaN area and
+// IoU 0), and the CUDA files that call it compile without fused
+// multiply-adds (ops/CMakeLists.txt), which the x86-64 host does not use.
+RM_HOST_DEVICE inline float iou_of(const float* a, const float* b) {
+  auto nonnegative = [](float v) { return v < 0.0f ? 0.0f : v; };  // std::max(v, 0.0f)
+  const float area_a = nonnegative(a[2] - a[0]) * nonnegative(a[3] - a[1]);
+  const float area_b = nonnegative(b[2] - b[0]) * nonnegative(b[3] - b[1]);
+  const float right = b[2] < a[2] ? b[2] : a[2], left = a[0] < b[0] ? b[0] : a[0];
+  const float bottom = b[3] < a[3] ? b[3] : a[3], top = a[1] < b[1] ? b[1] : a[1];
+  const float iw = nonnegative(right - left), ih = nonnegative(bottom - top);
   const float inter = iw * ih, uni = area_a + area_b - inter;
   return uni > 0.0f ? inter / uni : 0.0f;
 }

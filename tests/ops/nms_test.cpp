@@ -1,7 +1,8 @@
 // box_iou and nms: IoU worked out by hand and against the double-precision
 // reference; suppression on hand-made cases (threshold, ties, score
 // threshold, top-k, classes apart) and against the reference on random
-// boxes; bad inputs refused.
+// boxes, by both paths (the greedy one and the overlap matrix that boxes on
+// a GPU take); bad inputs refused.
 #include "ops/reference/nms.h"
 
 #include <gtest/gtest.h>
@@ -117,6 +118,48 @@ TEST(Nms, MatchesTheReferenceOnRandomBoxes) {
   }
 }
 
+// The overlap-matrix path on the CPU: the hand-made cases, then random
+// boxes past one 64-bit word (ties, classes, NaN scores and boxes) against
+// the reference.
+TEST(Nms, TheOverlapMatrixPathKeepsWhatTheReferenceKeeps) {
+  const Tensor b = boxes_of({0, 0, 10, 10, 1, 1, 11, 11, 20, 20, 30, 30});
+  const Tensor s = scores_of({0.9f, 0.8f, 0.7f});
+  EXPECT_EQ(nms_by_overlap_mask(b, s, {}, {.iou_threshold = 0.5}), (std::vector<int64_t>{0, 2}));
+  EXPECT_EQ(nms_by_overlap_mask(b, s, {}, {.iou_threshold = 0.7, .max_output = 2}),
+            (std::vector<int64_t>{0, 1}));
+  EXPECT_EQ(
+      nms_by_overlap_mask(b, s, testing::int_tensor({1, 2, 1}, DType::i32), {.iou_threshold = 0.5}),
+      (std::vector<int64_t>{0, 1, 2}));
+  EXPECT_TRUE(nms_by_overlap_mask(Tensor::empty({0, 4}), Tensor::empty({0}), {}, {}).empty());
+  std::mt19937_64 rng(17);
+  std::uniform_real_distribution<float> score(0.0f, 1.0f);
+  std::uniform_int_distribution<int64_t> cls(0, 2);
+  for (int trial = 0; trial < 10; ++trial) {
+    const int64_t k = 150 + trial * 7;
+    std::vector<float> b = random_boxes(rng, k, 60.0f);
+    std::vector<float> s;
+    std::vector<int64_t> c;
+    for (int64_t i = 0; i < k; ++i) {
+      s.push_back(std::round(score(rng) * 20.0f) / 20.0f);  // many ties
+      c.push_back(cls(rng));
+    }
+    s[3] = std::nanf("");
+    b[4 * 5 + 2] = std::nanf("");
+    const std::vector<double> db(b.begin(), b.end()), ds(s.begin(), s.end());
+    for (const NmsOptions& o : {NmsOptions{.iou_threshold = 0.3},
+                                NmsOptions{.iou_threshold = 0.5, .score_threshold = 0.4},
+                                NmsOptions{.iou_threshold = 0.7, .max_output = 9}}) {
+      const std::vector<int64_t> want = reference::nms(db, ds, {}, o);
+      EXPECT_EQ(nms_by_overlap_mask(boxes_of(b), scores_of(s), {}, o), want) << "trial " << trial;
+      EXPECT_EQ(nms(boxes_of(b), scores_of(s), o), want) << "trial " << trial;
+      EXPECT_EQ(
+          nms_by_overlap_mask(boxes_of(b), scores_of(s), testing::int_tensor(c, DType::i64), o),
+          reference::nms(db, ds, c, o))
+          << "trial " << trial;
+    }
+  }
+}
+
 TEST(Nms, BadInputsAreRefused) {
   const Tensor b = boxes_of({0, 0, 1, 1, 2, 2, 3, 3});
   EXPECT_THROW(nms(b, scores_of({0.5f}), {}), Error);                            // one score short
@@ -126,6 +169,10 @@ TEST(Nms, BadInputsAreRefused) {
   EXPECT_THROW(batched_nms(b, scores_of({0.5f, 0.4f}), testing::int_tensor({1}, DType::i64), {}),
                Error);
   EXPECT_TRUE(nms(Tensor::empty({0, 4}), Tensor::empty({0}), {}).empty());
+  EXPECT_THROW(nms_by_overlap_mask(b, scores_of({0.5f}), {}, {}), Error);
+  EXPECT_THROW(
+      nms_by_overlap_mask(b, scores_of({0.5f, 0.4f}), testing::int_tensor({1}, DType::i64), {}),
+      Error);
 }
 
 }  // namespace
