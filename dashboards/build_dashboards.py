@@ -4,8 +4,9 @@ gpu.json) in this folder. The JSON files are what Grafana loads and what
 tests/integration/dashboards_test.cpp checks against a real Prometheus; edit
 this script and run it (python3 dashboards/build_dashboards.py), then commit
 both. A panel whose data needs something this machine may lack says so in its
-description with "(needs: gpu)" or "(needs: multi-worker)"; the test reads
-that tag."""
+description with "(needs: gpu)", "(needs: multi-worker)" or "(needs: task
+figures)" (a job whose task reports its own test figures: detection, language
+models); the test reads that tag."""
 import json
 import os
 
@@ -135,6 +136,17 @@ def job_detail():
     b.panel("Epoch", [(f'ringmaster_job_epoch{{{J}}}', "epoch")], kind="stat", w=4)
     b.panel("Samples trained", [(f'sum(ringmaster_job_samples_total{{{J}}})', "samples")],
             kind="stat", w=12)
+    figures = " (needs: task figures)"
+    b.panel("Test figures", [
+        (f'ringmaster_job_test_figure{{figure!~"ap50_class_.*", {J}}}', "{{figure}}")],
+        desc="The task's own figures on the test split after each epoch: detection "
+             "map50 (VOC mAP@0.5) and map (COCO mAP@[.5:.95]); language models perplexity "
+             "and bits_per_char." + figures)
+    b.panel("Detection AP@0.5 per class", [
+        (f'ringmaster_job_test_figure{{figure=~"ap50_class_.*", {J}}}', "{{figure}}")],
+        minv=0, maxv=1,
+        desc="Each class's average precision at IoU 0.5 on the test split (classes with "
+             "true boxes there), after each epoch." + figures)
     needs = (" Comm series are per process, not per job (a worker runs one task at a time): "
              "pick the job's workers with the instance variable. (needs: multi-worker)")
     b.panel("Communication time (p99)", [

@@ -8,16 +8,17 @@
 
 #include "models/detection_backbone.h"
 #include "models/model_builder.h"
+#include "models/random_draws.h"
 #include "ops/autograd.h"
 #include "ops/check.h"
 
 namespace ringmaster::models {
 namespace {
 
-class FasterRcnn : public Module {
+class FasterRcnn : public Module, public RandomDraws {
  public:
   FasterRcnn(const FasterRcnnOptions& o, const ModelConfig& cfg, std::mt19937_64& rng)
-      : sampler_(rng()) {
+      : sampler_seed_(rng()) {
     ModelConfig body_cfg = cfg;
     body_cfg.num_classes = static_cast<int>(o.backbone_classes);
     std::vector<std::string> body_log;
@@ -56,11 +57,14 @@ class FasterRcnn : public Module {
     const std::vector<ImageBoxes> targets = image_boxes_of(in.boxes, in.box_classes);
     const int64_t h = in.images.dim(2), w = in.images.dim(3);
     const std::vector<ops::Tensor> levels = backbone_->features(in.images);
-    auto rpn = rpn_->run(levels, h, w, &targets, &sampler_);
+    std::mt19937_64 sampler(draw_seed(sampler_seed_, calls_++));
+    auto rpn = rpn_->run(levels, h, w, &targets, &sampler);
     auto [class_loss, box_loss] =
-        roi_heads_->losses(pooled(levels), rpn.proposals, targets, h, w, sampler_);
+        roi_heads_->losses(pooled(levels), rpn.proposals, targets, h, w, sampler);
     return {rpn.objectness_loss, rpn.box_loss, class_loss, box_loss};
   }
+  uint64_t calls() const override { return calls_; }
+  void set_calls(uint64_t calls) override { calls_ = calls; }
 
  private:
   std::vector<ops::Tensor> pooled(const std::vector<ops::Tensor>& levels) const {
@@ -90,7 +94,9 @@ class FasterRcnn : public Module {
     return out;
   }
 
-  std::mt19937_64 sampler_;  // the RPN's and the box head's draws
+  // The RPN's and the box head's draws: training step `calls_` draws from
+  // draw_seed(sampler_seed_, calls_).
+  uint64_t sampler_seed_, calls_ = 0;
   std::shared_ptr<DetectionBackbone> backbone_;
   std::shared_ptr<RegionProposalNetwork> rpn_;
   std::shared_ptr<RoiHeads> roi_heads_;

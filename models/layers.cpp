@@ -18,13 +18,6 @@ namespace ringmaster::models {
 
 namespace {
 
-uint64_t splitmix64(uint64_t x) {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
-
 ops::Pool2dParams pool_params(int64_t kernel, const Pool2dOptions& o) {
   RM_CHECK(kernel > 0 && o.stride >= 0 && o.padding >= 0, "pool kernel ", kernel, " stride ",
            o.stride, " padding ", o.padding);
@@ -204,7 +197,7 @@ Dropout::Dropout(double p, std::mt19937_64& rng) : p_(p), base_seed_(rng()) {
 
 ops::Tensor Dropout::forward(const ops::Tensor& x) {
   if (!is_training() || p_ == 0.0) return x;
-  const uint64_t seed = splitmix64(base_seed_ ^ splitmix64(calls_++));
+  const uint64_t seed = draw_seed(base_seed_, calls_++);
   return ops::dropout(x, static_cast<float>(p_), true, seed);
 }
 

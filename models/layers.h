@@ -17,6 +17,7 @@
 #include <string>
 
 #include "models/module.h"
+#include "models/random_draws.h"
 #include "ops/batch_norm2d.h"
 #include "ops/conv2d.h"
 #include "ops/conv_transpose2d.h"
@@ -178,17 +179,17 @@ class BatchNorm2d : public Module {
 
 // Inverted dropout with probability p (identity in eval). Its base seed is
 // drawn from rng at construction, so a model built from the same seed draws
-// the same masks. Each training forward uses seed mix(base, call) and then
-// advances `call`, so masks differ from step to step; eval calls do not
+// the same masks. Each training forward uses seed draw_seed(base, call) and
+// then advances `call`, so masks differ from step to step; eval calls do not
 // advance it. A resumed run restores `call` with set_calls() to continue the
 // same sequence.
-class Dropout : public Module {
+class Dropout : public Module, public RandomDraws {
  public:
   Dropout(double p, std::mt19937_64& rng);
   ops::Tensor forward(const ops::Tensor& x) override;
   double p() const { return p_; }
-  uint64_t calls() const { return calls_; }
-  void set_calls(uint64_t calls) { calls_ = calls; }
+  uint64_t calls() const override { return calls_; }
+  void set_calls(uint64_t calls) override { calls_ = calls; }
 
  private:
   double p_;

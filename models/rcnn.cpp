@@ -9,8 +9,10 @@
 #include "models/detection_tensors.h"
 #include "models/layers.h"
 #include "models/model_builder.h"
+#include "models/random_draws.h"
 #include "ops/autograd.h"
 #include "ops/check.h"
+#include "ops/concat.h"
 #include "ops/reshape.h"
 #include "ops/roi_align.h"
 
@@ -19,10 +21,10 @@ namespace {
 
 const ops::BoxCoding kCoding{.wx = 10.0, .wy = 10.0, .ww = 5.0, .wh = 5.0};
 
-class Rcnn : public Module {
+class Rcnn : public Module, public RandomDraws {
  public:
   Rcnn(const RcnnOptions& o, const ModelConfig& cfg, std::mt19937_64& rng)
-      : o_(o), sampler_(rng()) {
+      : o_(o), sampler_seed_(rng()) {
     ModelConfig crop_cfg = cfg;
     crop_cfg.num_classes = static_cast<int>(o.classifier_classes);
     crop_cfg.image_size = static_cast<int>(o.warp_size);
@@ -73,13 +75,16 @@ class Rcnn : public Module {
   std::vector<ops::Tensor> training_heads_batch(const ModelInput& in) override {
     RM_THROW_IF(!in.boxes.defined() || !in.box_classes.defined(),
                 "rcnn trains on images with their boxes (a detection data set)");
+    std::mt19937_64 sampler(draw_seed(sampler_seed_, calls_++));
     const LabelledRois r = sample_rois(
-        proposals_of(in.images), image_boxes_of(in.boxes, in.box_classes), o_.sampling, sampler_);
+        proposals_of(in.images), image_boxes_of(in.boxes, in.box_classes), o_.sampling, sampler);
     RM_THROW_IF(r.size() == 0, "rcnn: no proposals to train on");
     const auto [scores, deltas] = classify(in.images, r);
     auto [class_loss, box_loss] = roi_losses(scores, deltas, r, kCoding);
     return {class_loss, box_loss};
   }
+  uint64_t calls() const override { return calls_; }
+  void set_calls(uint64_t calls) override { calls_ = calls; }
 
  private:
   // Selective search on each image's pixels (x * 255, rounded), remembered
@@ -110,23 +115,63 @@ class Rcnn : public Module {
   }
 
   // Scores (R, K) and deltas (R, 4K) of r's boxes, warped from the images.
+  // Without a graph to record (evaluation, detect) the boxes go through in
+  // chunks of kInferenceCrops: an image has hundreds of proposals, and a
+  // whole batch's crops at once would take gigabytes of activations.
   std::pair<ops::Tensor, ops::Tensor> classify(const ops::Tensor& images, const LabelledRois& r) {
+    if (ops::grad_mode_enabled() || r.size() <= kInferenceCrops)
+      return classify_rows(images, r.boxes, r.image);
+    std::vector<ops::Tensor> scores, deltas;
+    for (int64_t at = 0; at < r.size(); at += kInferenceCrops) {
+      const int64_t end = std::min(r.size(), at + kInferenceCrops);
+      auto [s, d] = classify_rows(
+          images, std::vector<float>(r.boxes.begin() + at * 4, r.boxes.begin() + end * 4),
+          std::vector<int64_t>(r.image.begin() + at, r.image.begin() + end));
+      scores.push_back(s);
+      deltas.push_back(d);
+    }
+    return {ops::concat(scores, 0), ops::concat(deltas, 0)};
+  }
+
+  std::pair<ops::Tensor, ops::Tensor> classify_rows(const ops::Tensor& images,
+                                                    const std::vector<float>& boxes,
+                                                    const std::vector<int64_t>& image) {
     const ops::Device dev = images.device();
     const ops::RoiAlignParams warp{.output_h = o_.warp_size,
                                    .output_w = o_.warp_size,
                                    .spatial_scale = 1.0,
                                    .sampling_ratio = 2,
                                    .aligned = true};
-    const ops::Tensor crops = ops::roi_align(images, f32_tensor(r.boxes, {r.size(), 4}, dev),
-                                             i64_tensor(r.image, dev), warp);
+    const auto rows = static_cast<int64_t>(image.size());
+    const ops::Tensor crops = ops::roi_align(images, f32_tensor(padded(boxes), {rows, 4}, dev),
+                                             i64_tensor(image, dev), warp);
     const ops::Tensor f = ops::flatten(classifier_->forward(crops));
     return {cls_score_->forward(f), bbox_pred_->forward(f)};
   }
 
+  // boxes (R * 4) widened about their centres by warp / (warp - 2 p).
+  std::vector<float> padded(const std::vector<float>& boxes) const {
+    if (o_.context_padding == 0) return boxes;
+    const double scale = static_cast<double>(o_.warp_size) /
+                         static_cast<double>(o_.warp_size - 2 * o_.context_padding);
+    std::vector<float> out(boxes.size());
+    for (size_t i = 0; i + 3 < boxes.size(); i += 4) {
+      const double cx = (boxes[i] + boxes[i + 2]) / 2.0, cy = (boxes[i + 1] + boxes[i + 3]) / 2.0;
+      const double hw = (boxes[i + 2] - boxes[i]) * scale / 2.0;
+      const double hh = (boxes[i + 3] - boxes[i + 1]) * scale / 2.0;
+      out[i] = static_cast<float>(cx - hw);
+      out[i + 1] = static_cast<float>(cy - hh);
+      out[i + 2] = static_cast<float>(cx + hw);
+      out[i + 3] = static_cast<float>(cy + hh);
+    }
+    return out;
+  }
+
   static constexpr size_t kCached = 16384;
+  static constexpr int64_t kInferenceCrops = 512;
 
   RcnnOptions o_;
-  std::mt19937_64 sampler_;
+  uint64_t sampler_seed_, calls_ = 0;  // step calls_ draws RoIs from draw_seed(seed, calls_)
   std::unordered_map<uint64_t, std::vector<float>> cache_;  // pixels' hash -> proposals (P, 4)
   std::shared_ptr<Module> classifier_;
   std::shared_ptr<Linear> cls_score_, bbox_pred_;
@@ -147,6 +192,11 @@ void read_rcnn_options(SpecReader& r, RcnnOptions& o) {
   }
   r.integer("classifier_classes", o.classifier_classes, 1, 100000);
   r.integer("warp_size", o.warp_size, 8, 512);
+  r.integer("context_padding", o.context_padding, 0, 128);
+  if (o.context_padding * 4 > o.warp_size)
+    r.problem("context_padding", "must be at most a quarter of warp_size (" +
+                                     std::to_string(o.warp_size) + "), got " +
+                                     std::to_string(o.context_padding));
   r.integer("max_proposals", o.proposals.max_proposals, 1, 100000);
   r.number("min_proposal_side", o.proposals.min_side, 0.0, 4096.0);
   read_roi_sampling(r, o.sampling);

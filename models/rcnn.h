@@ -1,7 +1,8 @@
 // rcnn: the original R-CNN (Girshick et al. 2014). Region proposals from
 // selective search (selective_search.h, a classical method, on the image's
 // pixels), each warped (bilinear, RoIAlign over the image itself) to the
-// classifier's input size and classified by any image classifier of the
+// classifier's input size, with context_padding pixels of the image around
+// it if asked (the paper's context padding), and classified by any image classifier of the
 // library (`classifier`, its own model object with its own init and
 // freeze, e.g. a resnet loaded from a Fashion-MNIST checkpoint: transfer
 // learning; its head left out), then class scores (cls_score, background
@@ -34,6 +35,10 @@ struct RcnnOptions {
   ModelSpec classifier;             // an image classifier of the library
   int64_t classifier_classes = 10;  // its head's size, to load a classifier's checkpoint
   int64_t warp_size = 28;           // proposals are warped to warp_size x warp_size
+  // Pixels of context around the proposal in the warped crop (the paper's p,
+  // 16 of 227): the box is widened so that it fills the crop's inside
+  // warp_size - 2 * context_padding.
+  int64_t context_padding = 0;
   SelectiveSearchOptions proposals;
   RoiSampling sampling{.batch_size_per_image = 64};
   DetectionLimits detection{.nms_thresh = 0.3};

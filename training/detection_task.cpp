@@ -4,7 +4,8 @@
 // detects, and the detections are matched to the true boxes image by image
 // and summed as score-binned counts (DetectionTally) over batches and ranks:
 // VOC mAP@0.5 and COCO mAP@[.5:.95] (figures map50 and map), and per-class AP
-// at 0.5 in the log line. There is no test loss (reported as 0) and no
+// at 0.5 (figures ap50_class_K for each class K with true boxes in the test
+// split, and the log line). There is no test loss (reported as 0) and no
 // accuracy (units 0).
 #include <cstdio>
 #include <string>
@@ -64,6 +65,8 @@ class DetectionTask : public Task {
     ev.figures["map50"] = s.map50;
     ev.figures["map"] = s.map;
     ev.class_ap50 = s.class_ap50;
+    for (size_t k = 1; k < s.class_ap50.size(); ++k)
+      if (s.class_ap50[k] >= 0.0) ev.figures["ap50_class_" + std::to_string(k)] = s.class_ap50[k];
     return ev;
   }
   std::string describe(int64_t epoch, const Evaluation& ev) const override {

@@ -83,22 +83,22 @@ RunPosition run_position_from_json(const nlohmann::json& j) {
 std::map<std::string, uint64_t> dropout_calls(models::Module& model) {
   std::map<std::string, uint64_t> out;
   for (const auto& [name, m] : model.named_modules())
-    if (const auto* d = dynamic_cast<const models::Dropout*>(m)) out[name] = d->calls();
+    if (const auto* d = dynamic_cast<const models::RandomDraws*>(m)) out[name] = d->calls();
   return out;
 }
 
 void restore_dropout_calls(models::Module& model, const std::map<std::string, uint64_t>& calls) {
   size_t restored = 0;
   for (const auto& [name, m] : model.named_modules()) {
-    auto* d = dynamic_cast<models::Dropout*>(m);
+    auto* d = dynamic_cast<models::RandomDraws*>(m);
     if (d == nullptr) continue;
     const auto it = calls.find(name);
-    RM_THROW_IF(it == calls.end(), "checkpoint state has no dropout draws for layer '", name, "'");
+    RM_THROW_IF(it == calls.end(), "checkpoint state has no random draws for module '", name, "'");
     d->set_calls(it->second);
     ++restored;
   }
-  RM_THROW_IF(restored != calls.size(), "checkpoint state has dropout draws for ", calls.size(),
-              " layers, the model has ", restored);
+  RM_THROW_IF(restored != calls.size(), "checkpoint state has random draws for ", calls.size(),
+              " modules, the model has ", restored);
 }
 
 }  // namespace ringmaster::training

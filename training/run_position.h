@@ -3,8 +3,9 @@
 // would (checkpoint_store.h). The LR schedule and the data order need only
 // the position (the schedule is a function of epoch and step; the epoch's
 // permutation and each sample's augmentation are functions of seed, epoch
-// and sample); dropout needs each layer's count of draws; fp16 needs the
-// loss scaler. The epoch's partial training figures and the last finished
+// and sample); every module that draws at random in training (dropout, a
+// detector's samplers: models/random_draws.h) needs its count of draws;
+// fp16 needs the loss scaler. The epoch's partial training figures and the last finished
 // epoch's come along so the reports read as if nothing happened.
 #pragma once
 
@@ -33,8 +34,10 @@ struct RunPosition {
   // What must match for the position to mean the same batches.
   uint64_t seed = 0;
   int64_t batch_size = 0, steps_per_epoch = 0;
-  std::map<std::string, uint64_t> dropout_calls;  // by module name
-  std::optional<ScalerState> scaler;              // fp16 only
+  // Each RandomDraws module's count, by module name (the root's is ""); the
+  // name is from when dropout was the only one.
+  std::map<std::string, uint64_t> dropout_calls;
+  std::optional<ScalerState> scaler;  // fp16 only
   // This epoch's training figures so far (Tally's flat form, all ranks
   // summed) and its global samples; training time and samples of all epochs.
   std::vector<double> epoch_tally;
@@ -50,8 +53,9 @@ nlohmann::json to_json(const RunPosition& p);
 // Throws ops::Error naming the field that is missing or mistyped.
 RunPosition run_position_from_json(const nlohmann::json& j);
 
-// Each dropout layer's draws so far, by module name; and back. Restoring a
-// name the model lacks, or leaving one of its layers out, throws ops::Error.
+// Each RandomDraws module's draws so far (dropout layers, detectors), by
+// module name; and back. Restoring a name the model lacks, or leaving one of
+// its modules out, throws ops::Error.
 std::map<std::string, uint64_t> dropout_calls(models::Module& model);
 void restore_dropout_calls(models::Module& model, const std::map<std::string, uint64_t>& calls);
 

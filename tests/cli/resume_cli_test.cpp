@@ -2,8 +2,9 @@
 // checkpoints, SIGKILLed at a random step, then `ringmaster train --resume`,
 // ends with the same bytes in its final weights and optimizer state as the
 // run that was never interrupted (same spec, same thread count), for a
-// network with dropout trained on augmented data. A damaged newest
-// checkpoint is skipped, naming why, and the one before it used.
+// network with dropout trained on augmented data, and for both detectors
+// (their sampled anchors and RoIs). A damaged newest checkpoint is skipped,
+// naming why, and the one before it used.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -14,8 +15,10 @@
 #include <random>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "tests/cli/run_cli.h"
+#include "tests/detection_specs.h"
 #include "tests/integration/process.h"
 #include "tests/test_dir.h"
 
@@ -164,6 +167,58 @@ TEST_F(ResumeCli, ResumeWithoutACheckpointStartsFromTheBeginning) {
             std::string::npos)
       << r.out;
   EXPECT_TRUE(slurp(final_weights()) == weights);
+}
+
+// The detectors draw anchors and RoIs at random in every step: resumed from
+// a checkpoint in the middle of an epoch, they draw what the uninterrupted
+// run drew, and end with its bytes.
+TEST_F(ResumeCli, ADetectorResumedMidEpochEndsWithTheUninterruptedBytes) {
+  const char* fashion = "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz";
+  if (!fs::exists(fashion)) GTEST_SKIP() << fashion << " missing: run scripts/install-deps.sh";
+  const nlohmann::json small_resnet = {{"name", "resnet"}, {"depth", 8}, {"width", 8}};
+  const std::vector<nlohmann::json> models = {
+      ringmaster::testing_support::small_faster_rcnn(),
+      {{"name", "rcnn"}, {"classifier", small_resnet}, {"box_batch_size_per_image", 16}}};
+  for (const nlohmann::json& model : models) {
+    SCOPED_TRACE(model["name"].get<std::string>());
+    std::ofstream(spec_) << nlohmann::json{
+        {"name", "resume-detector"},
+        {"model", model},
+        {"data",
+         {{"dataset", "fashion-composites"},
+          {"targets", "boxes"},
+          {"composites", {{"size", 56}, {"train", 40}, {"test", 8}, {"max_items", 3}}},
+          {"augment", {{{"type", "hflip"}}}}}},
+        {"train", {{"epochs", 2}, {"batch_size", 8}, {"seed", 4}, {"threads", 2}}},
+        {"optimizer", {{"name", "sgd"}, {"lr", 0.01}, {"momentum", 0.9}}},
+        {"checkpoint",
+         {{"path", (dir_ / "run" / "final.safetensors").string()},
+          {"every_steps", 3},
+          {"keep", 5}}}}.dump();
+    const CliResult whole =
+        ringmaster::testing_support::run_ringmaster("train " + spec_, dir_, 300);
+    ASSERT_EQ(whole.exit_code, 0) << whole.out << whole.err;
+    const std::string weights = slurp(final_weights()), optimizer = slurp(final_optimizer());
+    ASSERT_FALSE(weights.empty());
+    // As if killed after step 3 (of 5 per epoch): every later file removed.
+    fs::remove(final_weights());
+    fs::remove(final_optimizer());
+    for (const auto& e : fs::directory_iterator(checkpoints()))
+      if (e.path().filename() != "step-000000000003") fs::remove_all(e.path());
+    ASSERT_TRUE(fs::exists(checkpoints() / "step-000000000003")) << whole.out;
+    ASSERT_TRUE(fs::exists(checkpoints() / "step-000000000003" / "manifest.json")) << whole.out;
+
+    const CliResult r =
+        ringmaster::testing_support::run_ringmaster("train " + spec_ + " --resume", dir_, 300);
+    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+    EXPECT_NE(r.out.find("resume: from " + (checkpoints() / "step-000000000003").string()),
+              std::string::npos)
+        << r.out;
+    EXPECT_TRUE(slurp(final_weights()) == weights)
+        << "final weights differ from the uninterrupted run's";
+    EXPECT_TRUE(slurp(final_optimizer()) == optimizer) << "optimizer state differs";
+    fs::remove_all(dir_ / "run");
+  }
 }
 
 }  // namespace

@@ -14,6 +14,7 @@
 
 #include "ops/device_memory.h"
 #include "tests/cli/run_cli.h"
+#include "tests/detection_specs.h"
 #include "tests/test_dir.h"
 
 namespace {
@@ -223,14 +224,7 @@ TEST_F(TrainCli, TrainsADetectorAndReportsItsMap) {
   if (!fs::exists("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz"))
     GTEST_SKIP() << "Fashion-MNIST missing: run scripts/install-deps.sh";
   CliResult r =
-      train({{"model",
-              {{"name", "faster_rcnn"},
-               {"backbone", {{"name", "resnet"}, {"depth", 8}, {"width", 8}}},
-               {"anchor_sizes", {16, 32}},
-               {"rpn_pre_nms_top_n_test", 100},
-               {"rpn_post_nms_top_n_test", 30},
-               {"box_batch_size_per_image", 32},
-               {"representation_size", 32}}},
+      train({{"model", ringmaster::testing_support::small_faster_rcnn()},
              {"data",
               {{"dataset", "fashion-composites"},
                {"targets", "boxes"},

@@ -18,6 +18,7 @@
 
 #include "models/safetensors.h"
 #include "process.h"
+#include "tests/detection_specs.h"
 #include "tests/test_dir.h"
 
 namespace ringmaster {
@@ -219,17 +220,7 @@ TEST_F(DataParallelTest, ADetectorTrainsOnTwoRanks) {
   // Images with 1 to 3 boxes each, so the ranks' shares hold different
   // numbers of boxes.
   const nlohmann::json spec = {
-      {"model",
-       {{"name", "faster_rcnn"},
-        {"backbone", {{"name", "resnet"}, {"depth", 8}, {"width", 8}}},
-        {"anchor_sizes", {16, 32}},
-        {"rpn_pre_nms_top_n_train", 200},
-        {"rpn_post_nms_top_n_train", 50},
-        {"rpn_pre_nms_top_n_test", 100},
-        {"rpn_post_nms_top_n_test", 30},
-        {"rpn_batch_size_per_image", 64},
-        {"box_batch_size_per_image", 32},
-        {"representation_size", 32}}},
+      {"model", testing_support::small_faster_rcnn()},
       {"data",
        {{"dataset", "fashion-composites"},
         {"targets", "boxes"},

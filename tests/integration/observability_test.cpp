@@ -18,6 +18,7 @@
 #include "../coordinator/raw_http.h"
 #include "local_cluster_args.h"
 #include "process.h"
+#include "tests/detection_specs.h"
 #include "tests/test_dir.h"
 
 namespace ringmaster {
@@ -30,6 +31,21 @@ using testing_support::RawHttp;
 using Clock = std::chrono::steady_clock;
 
 std::string source(const std::string& rel) { return std::string(RINGMASTER_SOURCE_DIR) + rel; }
+
+const char* kFashion = "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz";
+
+// A faster_rcnn small enough to train an epoch in seconds on 40 composites
+// with 1 to 3 items, and report its mAP on 10 held-out ones.
+nlohmann::json tiny_detection_spec() {
+  return {{"name", "obs-detection"},
+          {"model", testing_support::small_faster_rcnn()},
+          {"data",
+           {{"dataset", "fashion-composites"},
+            {"targets", "boxes"},
+            {"composites", {{"size", 56}, {"train", 40}, {"test", 10}, {"max_items", 3}}}}},
+          {"train", {{"epochs", 1}, {"batch_size", 8}, {"threads", 1}, {"seed", 5}}},
+          {"optimizer", {{"name", "sgd"}, {"lr", 0.01}, {"momentum", 0.9}}}};
+}
 
 std::string url_encode(const std::string& s) {
   static const char* hex = "0123456789ABCDEF";
@@ -129,21 +145,28 @@ class ObservabilityTest : public ::testing::Test {
           {"train_limit", train_limit},
           {"test_limit", 200}}},
         {"train", {{"epochs", epochs}, {"batch_size", 20}, {"threads", 1}, {"seed", 3}}}};
+    job_id_ = run_spec(spec);
+  }
+
+  // Submits spec, waits for SUCCEEDED and returns the job's id.
+  std::string run_spec(const nlohmann::json& spec) {
     const auto r =
         RawHttp(http_port_)
             .request("POST", "/v1/jobs", spec.dump(), {{"Content-Type", "application/json"}});
-    ASSERT_EQ(r.status, 201) << r.body;
-    job_id_ = r.json()["id"];
+    EXPECT_EQ(r.status, 201) << r.body;
+    if (r.status != 201) return {};
+    const std::string id = r.json()["id"];
     std::string state;
-    ASSERT_TRUE(wait_until(
+    EXPECT_TRUE(wait_until(
         [&] {
-          state = RawHttp(http_port_).request("GET", "/v1/jobs/" + job_id_).json()["state"];
+          state = RawHttp(http_port_).request("GET", "/v1/jobs/" + id).json()["state"];
           return state == "SUCCEEDED" || state == "FAILED";
         },
         90s))
-        << "job " << job_id_ << " still " << state << "\n"
+        << "job " << id << " still " << state << "\n"
         << worker_->output();
-    ASSERT_EQ(state, "SUCCEEDED") << worker_->output();
+    EXPECT_EQ(state, "SUCCEEDED") << worker_->output();
+    return id;
   }
 
   std::string scrape(uint16_t port) {
@@ -173,6 +196,7 @@ TEST_F(ObservabilityTest, PromtoolAcceptsTheLiveMetricsOfACoordinatorAndAWorker)
         << s << "\n"
         << fresh;
   run_job(2, 600);
+  ASSERT_FALSE(HasFailure());
   const std::string coord = scrape(http_port_);
   const std::string work = scrape(worker_metrics_port_);
   std::ofstream(path("coordinator.prom")) << coord;
@@ -279,6 +303,7 @@ TEST_F(ObservabilityTest, EveryDashboardQueryReturnsDataFromARealPrometheus) {
   // (20 epochs, about 2.5 s alone, failed 1 run in 20 beside a busy loop).
   constexpr int kEpochs = 60;
   run_job(kEpochs, 1200);
+  ASSERT_FALSE(HasFailure());
   // Prometheus has the finished job once it scraped the last epoch, plus a
   // few more scrapes so rates over the window have points after it.
   ASSERT_TRUE(wait_until(
@@ -298,10 +323,24 @@ TEST_F(ObservabilityTest, EveryDashboardQueryReturnsDataFromARealPrometheus) {
       "\n" + query("up[1m]").result.dump();
   const bool have_gpu = query("sum(ringmaster_gpus) > 0").result.size() > 0;
 
-  const std::vector<std::pair<std::string, std::string>> vars = {
-      {"$__rate_interval", "1m"}, {"$__interval", "5s"}, {"$__range", "5m"},
-      {"$job_id", job_id_},       {"$instance", ".*"},   {"$job", ".*"}};
-  auto substitute = [&](std::string e) {
+  // A detection job, submitted as any other: its own test figures (mAP, AP
+  // per class) feed the panels tagged "(needs: task figures)".
+  ASSERT_TRUE(fs::exists(kFashion)) << kFashion << " missing: run scripts/install-deps.sh";
+  const std::string detection_id = run_spec(tiny_detection_spec());
+  ASSERT_FALSE(HasFailure());
+  ASSERT_TRUE(wait_until(
+      [&] {
+        return !query("ringmaster_job_test_figure{figure=\"map50\", job_id=\"" + detection_id +
+                      "\"}")
+                    .result.empty();
+      },
+      30s))
+      << "no mAP series for the detection job " << detection_id;
+
+  auto substitute = [&](std::string e, const std::string& job_id) {
+    const std::vector<std::pair<std::string, std::string>> vars = {
+        {"$__rate_interval", "1m"}, {"$__interval", "5s"}, {"$__range", "5m"},
+        {"$job_id", job_id},        {"$instance", ".*"},   {"$job", ".*"}};
     for (const auto& [k, v] : vars)
       for (size_t at; (at = e.find(k)) != std::string::npos;) e.replace(at, k.size(), v);
     return e;
@@ -317,7 +356,7 @@ TEST_F(ObservabilityTest, EveryDashboardQueryReturnsDataFromARealPrometheus) {
       const std::regex lv(R"(^label_values\((.*),\s*(\w+)\)$)");
       std::smatch m;
       ASSERT_TRUE(std::regex_match(def, m, lv)) << file << ": " << def;
-      const auto q = query("count by (" + m[2].str() + ") (" + substitute(m[1]) + ")");
+      const auto q = query("count by (" + m[2].str() + ") (" + substitute(m[1], job_id_) + ")");
       EXPECT_TRUE(q.ok) << file << " variable " << v["name"] << ": " << q.error;
       std::vector<std::string> values;
       for (const auto& r : q.result) values.push_back(r["metric"].value(m[2].str(), ""));
@@ -331,8 +370,9 @@ TEST_F(ObservabilityTest, EveryDashboardQueryReturnsDataFromARealPrometheus) {
       const std::string title = p["title"], desc = p.value("description", "");
       const bool needs_gpu = desc.find("(needs: gpu)") != std::string::npos;
       const bool needs_multi = desc.find("(needs: multi-worker)") != std::string::npos;
+      const bool needs_figures = desc.find("(needs: task figures)") != std::string::npos;
       for (const auto& t : p["targets"]) {
-        const std::string expr = substitute(t["expr"]);
+        const std::string expr = substitute(t["expr"], needs_figures ? detection_id : job_id_);
         const auto q = query(expr);
         EXPECT_TRUE(q.ok) << file << " / " << title << ": " << expr << "\n" << q.error;
         if (needs_gpu && !have_gpu) {

@@ -263,6 +263,16 @@ TEST(JobSpec, BoxesAndDetectorsGoTogether) {
   negative["composites"] = {{"scale_min", -0.5}};
   EXPECT_TRUE(has_problem(problems_of({{"model", detector}, {"data", negative}}),
                           "/data/composites/scale_min", ""));
+  // rcnn's context padding takes at most a quarter of the warped crop.
+  const nlohmann::json rcnn = {{"name", "rcnn"},
+                               {"classifier", {{"name", "resnet"}, {"depth", 8}}},
+                               {"warp_size", 28},
+                               {"context_padding", 2}};
+  EXPECT_NO_THROW(parse_job_spec({{"model", rcnn}, {"data", boxes}}));
+  nlohmann::json wide = rcnn;
+  wide["context_padding"] = 8;
+  EXPECT_TRUE(has_problem(problems_of({{"model", wide}, {"data", boxes}}), "/model/context_padding",
+                          "must be at most a quarter of warp_size (28), got 8"));
 }
 
 TEST(JobSpec, CaptionersTakeCaptionedImages) {
@@ -356,7 +366,8 @@ TEST(JobSpec, ModelOptionsGoToTheArchitecture) {
   EXPECT_TRUE(has_problem(ps, "/model/bogus", "unknown field"));
   EXPECT_EQ(ps.size(), 2u);
   ps = problems_of({{"model", {{"name", "alexnet"}}}});
-  EXPECT_TRUE(has_problem(ps, "/model/name", "must be one of deep_convnet, face_resnet, faster_rcnn, fcn"));
+  EXPECT_TRUE(
+      has_problem(ps, "/model/name", "must be one of deep_convnet, face_resnet, faster_rcnn, fcn"));
   ps = problems_of({{"model", {{"name", "deep_convnet"}, {"depth", 3}}}});
   EXPECT_TRUE(has_problem(ps, "/model/depth", "unknown field"));
 }

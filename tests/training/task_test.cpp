@@ -1,5 +1,6 @@
 // Tasks: what classification and segmentation count (against counts made by
-// hand), the IoU figures, and the tally's flat form that ranks sum.
+// hand), the IoU figures, the detection figures, and the tally's flat form
+// that ranks sum.
 #include "training/task.h"
 
 #include <gtest/gtest.h>
@@ -131,6 +132,31 @@ TEST(Task, LanguageModelScoresEachTokenOnTheOnesBeforeIt) {
   EXPECT_NE(task->describe(1, ev).find("perplexity 8.000"), std::string::npos);
   // Logits of another shape are refused, naming what is expected.
   EXPECT_THROW(task->loss(ops::Tensor::from_vector(z, {4, 6}), b, ops::Device::cpu()), ops::Error);
+}
+
+// Two images, one true box each (classes 1 and 2 of background + 3): the
+// box of class 1 found exactly, the one of class 2 missed (its detection is
+// elsewhere). Class 3 has no true box: it has no AP and no figure.
+TEST(Task, DetectionReportsMapAndAnApFigurePerClassWithTrueBoxes) {
+  const auto task = make_task(TaskKind::kDetection, 4);
+  models::Batch b;
+  b.images = ops::Tensor::zeros({2, 1, 32, 32});
+  b.boxes = ops::Tensor::from_vector({2, 2, 12, 12, /**/ 4, 4, 20, 20}, {2, 1, 4});
+  b.box_classes = labels({1, 2}, {2, 1});
+  const ops::Tensor found = ops::Tensor::from_vector(
+      {2,  2,  12, 12, 0.9f, 1, /**/ 0, 0, 0, 0, 0, -1,  // image 0: the box itself, then none
+       22, 22, 30, 30, 0.8f, 2, /**/ 0, 0, 0, 0, 0, -1},
+      {2, 2, 6});
+  Tally t = task->new_tally();
+  task->count(found, b, t);
+  t.samples = 2;
+  const Evaluation ev = task->evaluate(t);
+  EXPECT_NEAR(ev.figures.at("map50"), 0.5, 1e-9);
+  EXPECT_NEAR(ev.figures.at("ap50_class_1"), 1.0, 1e-9);
+  EXPECT_NEAR(ev.figures.at("ap50_class_2"), 0.0, 1e-9);
+  EXPECT_EQ(ev.figures.count("ap50_class_3"), 0u);
+  EXPECT_NE(task->describe(1, ev).find("test mAP@0.5 0.5000"), std::string::npos)
+      << task->describe(1, ev);
 }
 
 }  // namespace
