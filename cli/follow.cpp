@@ -9,6 +9,7 @@
 #include "cli/client_options.h"
 #include "cli/exit_codes.h"
 #include "cli/progress_display.h"
+#include "cli/test_headline.h"
 #include "worker/progress_json.h"
 
 namespace ringmaster::cli {
@@ -34,11 +35,11 @@ std::string result_line(const nlohmann::json& job) {
   }
   if (state == "SUCCEEDED" && job.contains("result") && job["result"].is_object()) {
     const comm::ResultReport r = comm::read_result_report(job["result"]);
-    line += ": test accuracy " + fmt("%.2f%%", 100.0 * r.test_accuracy.value_or(0.0)) +
+    line += ": " + test_headline(r.test_figures, r.test_accuracy.value_or(0.0), r.test_mean_iou) +
             ", train loss " + fmt("%.4f", r.train_loss.value_or(0.0)) + ", " +
             std::to_string(r.epochs.value_or(0)) + " epochs, " +
-            fmt("%.0f", r.images_per_second.value_or(0.0)) + " img/s, " +
-            fmt("%.1f", r.wall_seconds.value_or(0.0)) + " s" + where;
+            fmt("%.0f", r.images_per_second.value_or(0.0)) + " " + r.sample_unit.value_or("img") +
+            "/s, " + fmt("%.1f", r.wall_seconds.value_or(0.0)) + " s" + where;
   } else if (job.contains("reason") && job["reason"].is_string()) {
     line += ": " + job["reason"].get<std::string>();
   }

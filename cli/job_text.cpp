@@ -7,6 +7,7 @@
 
 #include "cli/follow.h"
 #include "cli/progress_display.h"
+#include "cli/test_headline.h"
 #include "worker/progress_json.h"
 
 namespace ringmaster::cli {
@@ -61,9 +62,10 @@ std::string note(const nlohmann::json& j) {
            (j.value("cancel_requested", false) ? " (cancelling)" : "");
   if (state == "PENDING" && j.contains("unschedulable"))
     return "unschedulable: " + str(j, "unschedulable");
-  if (state == "SUCCEEDED" && j.contains("result") && j["result"].is_object())
-    return "test accuracy " +
-           pct(comm::read_result_report(j["result"]).test_accuracy.value_or(0.0));
+  if (state == "SUCCEEDED" && j.contains("result") && j["result"].is_object()) {
+    const comm::ResultReport r = comm::read_result_report(j["result"]);
+    return test_headline(r.test_figures, r.test_accuracy.value_or(0.0), r.test_mean_iou);
+  }
   return str(j, "reason");
 }
 

@@ -10,8 +10,10 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 
 #include "cli/progress_display.h"
+#include "cli/test_headline.h"
 #include "ops/check.h"
 #include "training/job_spec.h"
 #include "training/trainer.h"
@@ -41,19 +43,6 @@ void write_metrics(const std::string& path, const training::TrainResult& r) {
   std::ofstream out(path);
   if (!out) throw ops::Error("cannot write metrics file " + path);
   out << j.dump(2) << "\n";
-}
-
-// The result's test figure: mAP for detection, accuracy otherwise.
-std::string test_headline(const training::JobSpec& spec, const training::TrainResult& r) {
-  char line[96];
-  const auto map50 = r.test_figures.find("map50"), map = r.test_figures.find("map");
-  if (spec.data.task == training::TaskKind::kDetection && map50 != r.test_figures.end() &&
-      map != r.test_figures.end())
-    std::snprintf(line, sizeof line, "test mAP@0.5 %.4f, mAP@[.5:.95] %.4f", map50->second,
-                  map->second);
-  else
-    std::snprintf(line, sizeof line, "test accuracy %.2f%%", 100.0 * r.test_accuracy);
-  return line;
 }
 
 int run_train(const TrainOptions& o) {
@@ -98,7 +87,9 @@ int run_train(const TrainOptions& o) {
     run.gpus = gpus;
     run.resume = o.resume;
     training::TrainResult r = training::run_training(spec, display, run);
-    const std::string headline = test_headline(spec, r);
+    const std::string headline = test_headline(
+        r.test_figures, r.test_accuracy,
+        r.test_mean_iou >= 0.0 ? std::optional<double>(r.test_mean_iou) : std::nullopt);
     if (r.steps == 0) {
       std::printf("done: %s, evaluation only (nothing trained), %.1f s\n", headline.c_str(),
                   r.wall_seconds);

@@ -71,6 +71,7 @@ const std::vector<Field<ResultReport>>& result_fields() {
       {"steps", &ResultReport::steps},
       {"images_per_second", &ResultReport::images_per_second},
       {"wall_seconds", &ResultReport::wall_seconds},
+      {"sample_unit", &ResultReport::sample_unit},
       {"train_samples", &ResultReport::train_samples},
       {"test_samples", &ResultReport::test_samples},
       {"parameters", &ResultReport::parameters},

@@ -66,6 +66,7 @@ struct ResultReport {
   TestFigures test_figures;             // the task's own, after the last epoch
   std::optional<int64_t> epochs, steps;
   std::optional<double> images_per_second, wall_seconds;
+  std::optional<std::string> sample_unit;  // what images_per_second counts: "img", or "seq" (text)
   std::optional<int64_t> train_samples, test_samples, parameters, threads;
   std::optional<std::string> device, precision;
   std::optional<int64_t> skipped_steps;  // fp16

@@ -82,6 +82,7 @@ comm::ResultReport to_report(const training::TrainResult& r) {
   out.steps = r.steps;
   out.images_per_second = r.images_per_second;
   out.wall_seconds = r.wall_seconds;
+  out.sample_unit = r.sample_unit;
   out.train_samples = r.train_samples;
   out.test_samples = r.test_samples;
   out.parameters = r.parameters;

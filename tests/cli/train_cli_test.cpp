@@ -354,6 +354,7 @@ TEST_F(TrainCli, TrainsACharacterLanguageModelAndSamplesFromIt) {
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_NE(r.out.find("bits per character"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find(" seq/s, "), std::string::npos) << r.out;  // text: sequences, not images
+  EXPECT_NE(r.out.find("done: test perplexity "), std::string::npos) << r.out;
   EXPECT_EQ(r.out.find("img/s"), std::string::npos) << r.out;
   const nlohmann::json m = nlohmann::json::parse(slurp(dir_ / "m.json"));
   const double loss = m.at("test_loss").get<double>();
@@ -404,6 +405,7 @@ TEST_F(TrainCli, TrainsACaptionerAndCaptionsImages) {
   CliResult r = train(spec, "--metrics-out " + (dir_ / "m.json").string());
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_NE(r.out.find("test BLEU-4"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("done: test BLEU-4 "), std::string::npos) << r.out;  // the final line too
   const nlohmann::json f = nlohmann::json::parse(slurp(dir_ / "m.json")).at("test_figures");
   for (const char* name :
        {"bleu_1", "bleu_2", "bleu_3", "bleu_4", "bleu_4_greedy", "exact_match"}) {
