@@ -38,8 +38,9 @@ std::string result_line(const nlohmann::json& job) {
     line += ": " + test_headline(r.test_figures, r.test_accuracy.value_or(0.0), r.test_mean_iou) +
             ", train loss " + fmt("%.4f", r.train_loss.value_or(0.0)) + ", " +
             std::to_string(r.epochs.value_or(0)) + " epochs, " +
-            fmt("%.0f", r.images_per_second.value_or(0.0)) + " " + r.sample_unit.value_or("img") +
-            "/s, " + fmt("%.1f", r.wall_seconds.value_or(0.0)) + " s" + where;
+            fmt("%.0f", r.images_per_second.value_or(0.0)) +
+            (r.sample_unit == "seq" ? " seq" : " img") + "/s, " +
+            fmt("%.1f", r.wall_seconds.value_or(0.0)) + " s" + where;
   } else if (job.contains("reason") && job["reason"].is_string()) {
     line += ": " + job["reason"].get<std::string>();
   }

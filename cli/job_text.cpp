@@ -74,11 +74,11 @@ std::string note(const nlohmann::json& j) {
 std::string progress_text(const nlohmann::json& report) {
   const training::StepProgress p = worker::from_report(comm::read_step_report(report));
   char buf[200];
-  std::snprintf(
-      buf, sizeof buf, "epoch %lld/%lld step %lld/%lld loss %.4f acc %s %.0f img/s ETA %s",
-      static_cast<long long>(p.epoch), static_cast<long long>(p.epochs),
-      static_cast<long long>(p.step), static_cast<long long>(p.steps_per_epoch), p.loss,
-      pct(p.accuracy).c_str(), p.samples_per_second, format_duration(p.eta_seconds).c_str());
+  std::snprintf(buf, sizeof buf, "epoch %lld/%lld step %lld/%lld loss %.4f acc %s %.0f %s/s ETA %s",
+                static_cast<long long>(p.epoch), static_cast<long long>(p.epochs),
+                static_cast<long long>(p.step), static_cast<long long>(p.steps_per_epoch), p.loss,
+                pct(p.accuracy).c_str(), p.samples_per_second, p.sample_unit.c_str(),
+                format_duration(p.eta_seconds).c_str());
   return buf;
 }
 

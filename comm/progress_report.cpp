@@ -25,6 +25,7 @@ const std::vector<Field<StepReport>>& step_fields() {
       {"samples_per_second", &StepReport::samples_per_second},
       {"eta_seconds", &StepReport::eta_seconds},
       {"lr", &StepReport::lr},
+      {"sample_unit", &StepReport::sample_unit},
       {"samples_total", &StepReport::samples_total},
       {"steps_total", &StepReport::steps_total},
       {"resumed_from_step", &StepReport::resumed_from_step}};
@@ -43,6 +44,7 @@ const std::vector<Field<EpochReport>>& epoch_fields() {
       {"images_per_second", &EpochReport::images_per_second},
       {"epoch_seconds", &EpochReport::epoch_seconds},
       {"lr", &EpochReport::lr},
+      {"sample_unit", &EpochReport::sample_unit},
       {"trained", &EpochReport::trained}};
   return f;
 }

@@ -25,6 +25,7 @@ struct StepReport {
   std::optional<double> loss;      // running mean over this epoch so far
   std::optional<double> accuracy;  // running training accuracy this epoch (0..1)
   std::optional<double> samples_per_second, eta_seconds, lr;
+  std::optional<std::string> sample_unit;  // what a sample is: "img", or "seq" (text)
   // The task's samples so far (a smaller total than before: it started again).
   std::optional<int64_t> samples_total;
   // Steps trained so far, all epochs (a resumed run counts the checkpoint's),
@@ -47,7 +48,8 @@ struct EpochReport {
   std::optional<double> test_mean_iou;  // segmentation only
   TestFigures test_figures;             // the task's own (language models: perplexity ...)
   std::optional<double> images_per_second, epoch_seconds, lr;
-  std::optional<bool> trained;  // false: an evaluation-only pass (absent: it trained)
+  std::optional<std::string> sample_unit;  // what images_per_second counts: "img" or "seq"
+  std::optional<bool> trained;             // false: an evaluation-only pass (absent: it trained)
 };
 
 // A data-parallel rank's communication, summed over its steps.

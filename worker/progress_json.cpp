@@ -15,6 +15,7 @@ comm::StepReport to_report(const training::StepProgress& p) {
   r.samples_per_second = p.samples_per_second;
   r.eta_seconds = p.eta_seconds;
   r.lr = p.lr;
+  r.sample_unit = p.sample_unit;
   r.steps_total = p.steps_total;
   if (p.resumed_from_step >= 0) r.resumed_from_step = p.resumed_from_step;
   return r;
@@ -33,6 +34,7 @@ comm::EpochReport to_report(const training::EpochReport& e) {
   r.images_per_second = e.images_per_second;
   r.epoch_seconds = e.epoch_seconds;
   r.lr = e.lr;
+  r.sample_unit = e.sample_unit;
   r.trained = e.trained;
   return r;
 }
@@ -48,6 +50,7 @@ training::StepProgress from_report(const comm::StepReport& r) {
   p.samples_per_second = r.samples_per_second.value_or(0.0);
   p.eta_seconds = r.eta_seconds.value_or(0.0);
   p.lr = r.lr.value_or(0.0);
+  p.sample_unit = r.sample_unit == "seq" ? "seq" : "img";  // nothing else is shown
   p.steps_total = r.steps_total.value_or(0);
   p.resumed_from_step = r.resumed_from_step.value_or(-1);
   return p;
@@ -66,6 +69,7 @@ training::EpochReport from_report(const comm::EpochReport& r) {
   e.images_per_second = r.images_per_second.value_or(0.0);
   e.epoch_seconds = r.epoch_seconds.value_or(0.0);
   e.lr = r.lr.value_or(0.0);
+  e.sample_unit = r.sample_unit == "seq" ? "seq" : "img";
   e.trained = r.trained.value_or(true);  // absent in older reports: they all trained
   return e;
 }

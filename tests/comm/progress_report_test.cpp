@@ -22,6 +22,7 @@ TEST(ProgressReport, StepReportRoundTrips) {
   r.eta_seconds = 12.0;
   r.lr = 1e-3;
   r.samples_total = 700;
+  r.sample_unit = "seq";
   r.step_seconds = {0.01, 0.02};
   const nlohmann::json j = to_json(r);
   EXPECT_EQ(j["steps_per_epoch"], 60);
@@ -32,6 +33,7 @@ TEST(ProgressReport, StepReportRoundTrips) {
   EXPECT_EQ(back.loss, 0.75);
   EXPECT_EQ(back.lr, 1e-3);
   EXPECT_EQ(back.samples_total, 700);
+  EXPECT_EQ(back.sample_unit, "seq");
   EXPECT_EQ(back.step_seconds, r.step_seconds);
   EXPECT_EQ(to_json(back), j);
 }
