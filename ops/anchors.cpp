@@ -1,13 +1,15 @@
-// make_anchors (see anchors.h).
+// make_anchors (see anchors.h): the checks and the base anchors here, the
+// grid by the device's kernel (cpu/anchors_cpu.cpp, cuda/anchors.cu).
 #include "ops/anchors.h"
 
 #include <cmath>
 
 #include "ops/check.h"
+#include "ops/kernel_registry.h"
 
 namespace ringmaster::ops {
 
-Tensor make_anchors(const AnchorGrid& g) {
+Tensor make_anchors(const AnchorGrid& g, Device device) {
   RM_THROW_IF(g.sizes.empty() || g.ratios.empty(), "anchors: give at least one size and ratio");
   for (double v : g.sizes)
     RM_THROW_IF(!(v > 0) || !std::isfinite(v), "anchors: size ", v, " must be positive");
@@ -25,19 +27,10 @@ Tensor make_anchors(const AnchorGrid& g) {
         base.push_back(static_cast<float>(std::nearbyint(v)));
     }
   const auto a = static_cast<int64_t>(base.size() / 4);
-  Tensor out = Tensor::empty({g.grid_h * g.grid_w * a, 4});
-  float* o = out.data<float>();
-  for (int64_t y = 0; y < g.grid_h; ++y)
-    for (int64_t x = 0; x < g.grid_w; ++x) {
-      const auto sx = static_cast<float>(static_cast<double>(x) * g.stride_w);
-      const auto sy = static_cast<float>(static_cast<double>(y) * g.stride_h);
-      for (int64_t k = 0; k < a; ++k, o += 4) {
-        o[0] = sx + base[static_cast<size_t>(4 * k)];
-        o[1] = sy + base[static_cast<size_t>(4 * k + 1)];
-        o[2] = sx + base[static_cast<size_t>(4 * k + 2)];
-        o[3] = sy + base[static_cast<size_t>(4 * k + 3)];
-      }
-    }
+  Tensor out = Tensor::empty({g.grid_h * g.grid_w * a, 4}, DType::f32, device);
+  KernelTable<AnchorKernels>::get()
+      .on(device, "make_anchors")
+      .shift(Tensor::from_vector(base, {a, 4}).to(device), g, out);
   return out;
 }
 

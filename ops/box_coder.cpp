@@ -1,4 +1,5 @@
-// encode_boxes and decode_boxes (see box_coder.h), on the host.
+// encode_boxes and decode_boxes (see box_coder.h): the checks, then the
+// device's kernel (cpu/box_coder_cpu.cpp, cuda/box_coder.cu).
 #include "ops/box_coder.h"
 
 #include <algorithm>
@@ -6,6 +7,7 @@
 
 #include "ops/box_iou.h"
 #include "ops/check.h"
+#include "ops/kernel_registry.h"
 
 namespace ringmaster::ops {
 namespace {
@@ -24,60 +26,45 @@ void check_coding(const BoxCoding& c, const char* op) {
               c.max_log_scale, " must be positive and finite");
 }
 
-struct Centre {
-  double cx, cy, w, h;
-};
-
-Centre centre_of(const float* b) {
-  const double w = static_cast<double>(b[2]) - b[0], h = static_cast<double>(b[3]) - b[1];
-  return {b[0] + 0.5 * w, b[1] + 0.5 * h, w, h};
-}
-
 }  // namespace
 
 Tensor encode_boxes(const Tensor& boxes, const Tensor& reference, const BoxCoding& c) {
   check_pair(boxes, reference, "encode_boxes", "boxes");
   check_coding(c, "encode_boxes");
-  const Tensor hb = boxes.to(Device::cpu()).to_plain(), hr = reference.to(Device::cpu()).to_plain();
-  const int64_t k = hb.dim(0);
-  Tensor out = Tensor::empty({k, 4});
+  const Device d = boxes.device();
+  const int64_t k = boxes.dim(0);
+  Tensor out = Tensor::empty({k, 4}, DType::f32, d);
+  Tensor status = Tensor::empty({k}, DType::i32, d);
+  if (k > 0)
+    KernelTable<BoxCoderKernels>::get()
+        .on(d, "encode_boxes")
+        .encode(boxes.to_plain(), reference.to(d).to_plain(), c, out, status);
+  const Tensor host_status = status.to(Device::cpu());
   for (int64_t i = 0; i < k; ++i) {
-    const Centre g = centre_of(hb.data<float>() + 4 * i), r = centre_of(hr.data<float>() + 4 * i);
-    RM_THROW_IF(!(r.w > 0) || !(r.h > 0), "encode_boxes: reference box ", i, " is ", r.w, " x ",
-                r.h, ": no area to measure against");
-    RM_THROW_IF(!(g.w > 0) || !(g.h > 0), "encode_boxes: box ", i, " is ", g.w, " x ", g.h,
+    const int32_t s = host_status.data<int32_t>()[i];
+    if (s == kBoxCoded) continue;
+    const Tensor box = (s == kReferenceHasNoArea ? reference : boxes).to(Device::cpu()).to_plain();
+    const float* b = box.data<float>() + 4 * i;
+    const double w = static_cast<double>(b[2]) - b[0], h = static_cast<double>(b[3]) - b[1];
+    RM_THROW_IF(s == kReferenceHasNoArea, "encode_boxes: reference box ", i, " is ", w, " x ", h,
+                ": no area to measure against");
+    RM_THROW_IF(s == kBoxHasNoArea, "encode_boxes: box ", i, " is ", w, " x ", h,
                 ": no area (its size has no logarithm)");
-    float* d = out.data<float>() + 4 * i;
-    d[0] = static_cast<float>(c.wx * (g.cx - r.cx) / r.w);
-    d[1] = static_cast<float>(c.wy * (g.cy - r.cy) / r.h);
-    d[2] = static_cast<float>(c.ww * std::log(g.w / r.w));
-    d[3] = static_cast<float>(c.wh * std::log(g.h / r.h));
   }
-  return out;
+  return out.to(Device::cpu());
 }
 
 Tensor decode_boxes(const Tensor& deltas, const Tensor& reference, const BoxCoding& c,
                     double clip_w, double clip_h) {
   check_pair(deltas, reference, "decode_boxes", "deltas");
   check_coding(c, "decode_boxes");
-  const Tensor hd = deltas.to(Device::cpu()).to_plain(),
-               hr = reference.to(Device::cpu()).to_plain();
-  const int64_t k = hd.dim(0);
-  Tensor out = Tensor::empty({k, 4});
-  for (int64_t i = 0; i < k; ++i) {
-    const float* d = hd.data<float>() + 4 * i;
-    const Centre r = centre_of(hr.data<float>() + 4 * i);
-    const double cx = d[0] / c.wx * r.w + r.cx, cy = d[1] / c.wy * r.h + r.cy;
-    const double w = std::exp(std::min(d[2] / c.ww, c.max_log_scale)) * r.w;
-    const double h = std::exp(std::min(d[3] / c.wh, c.max_log_scale)) * r.h;
-    const double box[4] = {cx - 0.5 * w, cy - 0.5 * h, cx + 0.5 * w, cy + 0.5 * h};
-    for (int j = 0; j < 4; ++j) {
-      const double limit = j % 2 == 0 ? clip_w : clip_h;
-      out.data<float>()[4 * i + j] =
-          static_cast<float>(limit > 0 ? std::clamp(box[j], 0.0, limit) : box[j]);
-    }
-  }
-  return out;
+  const Device d = deltas.device();
+  Tensor out = Tensor::empty({deltas.dim(0), 4}, DType::f32, d);
+  if (deltas.dim(0) > 0)
+    KernelTable<BoxCoderKernels>::get()
+        .on(d, "decode_boxes")
+        .decode(deltas.to_plain(), reference.to(d).to_plain(), c, clip_w, clip_h, out);
+  return out.to(Device::cpu());
 }
 
 }  // namespace ringmaster::ops

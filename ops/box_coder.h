@@ -5,12 +5,14 @@
 // centres and sizes from x1, y1, x2, y2 (w = x2 - x1). decode inverts it,
 // with dw and dh clamped at max_log_scale (log(1000 / 16), torchvision's
 // default, so exp cannot overflow) and the boxes clipped to an image of
-// clip_w x clip_h when those are > 0. Tensors (K, 4) f32, any device; the
-// results are on the CPU. No gradient: the losses compare deltas.
+// clip_w x clip_h when those are > 0. Tensors (K, 4) f32, any device
+// (computed on the first one's, the reference brought there); the results
+// are on the CPU. No gradient: the losses compare deltas.
 #pragma once
 
 #include <cmath>
 
+#include "ops/box_coding_one.h"
 #include "ops/tensor.h"
 
 namespace ringmaster::ops {
@@ -26,5 +28,20 @@ Tensor encode_boxes(const Tensor& boxes, const Tensor& reference, const BoxCodin
 // The boxes the deltas give from the reference boxes.
 Tensor decode_boxes(const Tensor& deltas, const Tensor& reference, const BoxCoding& c,
                     double clip_w = 0.0, double clip_h = 0.0);
+
+struct BoxCoderKernels {
+  // out (K, 4) f32 and status (K) i32 (box_coding_one.h's BoxCodeStatus) on
+  // boxes' device.
+  void (*encode)(const Tensor& boxes, const Tensor& reference, const BoxCoding& c,
+                 const Tensor& out, const Tensor& status);
+  // out (K, 4) f32 on deltas' device.
+  void (*decode)(const Tensor& deltas, const Tensor& reference, const BoxCoding& c, double clip_w,
+                 double clip_h, const Tensor& out);
+};
+
+// The weights of c as the one-box formulas take them.
+inline BoxWeights box_weights(const BoxCoding& c) {
+  return {c.wx, c.wy, c.ww, c.wh, c.max_log_scale};
+}
 
 }  // namespace ringmaster::ops

@@ -1,10 +1,11 @@
-// box_iou (see box_iou.h): rows in parallel on the CPU; the box ops' input
-// helpers.
+// box_iou (see box_iou.h): the device's kernel (rows in parallel on the
+// CPU: cpu/box_iou_cpu.cpp); the box ops' input helpers.
 #include "ops/box_iou.h"
 
 #include <string>
 
 #include "ops/check.h"
+#include "ops/kernel_registry.h"
 
 namespace ringmaster::ops {
 
@@ -43,16 +44,11 @@ Tensor checked_box_images(const Tensor& batch, int64_t k, int64_t n, Device devi
 Tensor box_iou(const Tensor& a, const Tensor& b) {
   check_box_list(a, "box_iou", "boxes");
   check_box_list(b, "box_iou", "boxes");
-  const Tensor ha = a.to(Device::cpu()).to_plain(), hb = b.to(Device::cpu()).to_plain();
-  const int64_t na = ha.dim(0), nb = hb.dim(0);
-  Tensor out = Tensor::empty({na, nb});
-  const float* pa = ha.data<float>();
-  const float* pb = hb.data<float>();
-  float* o = out.data<float>();
-#pragma omp parallel for schedule(static) if (na * nb > 16384)
-  for (int64_t i = 0; i < na; ++i)
-    for (int64_t j = 0; j < nb; ++j) o[i * nb + j] = iou_of(pa + 4 * i, pb + 4 * j);
-  return out;
+  const Device d = a.device();
+  const Tensor on_a = a.to_plain(), on_b = b.to(d).to_plain();
+  Tensor out = Tensor::empty({a.dim(0), b.dim(0)}, DType::f32, d);
+  if (out.numel() > 0) KernelTable<BoxIouKernels>::get().on(d, "box_iou").matrix(on_a, on_b, out);
+  return out.to(Device::cpu());
 }
 
 }  // namespace ringmaster::ops

@@ -1,10 +1,11 @@
 // box_iou: the intersection over union of every pair of two box lists,
 // boxes as x1, y1, x2, y2 with x1 <= x2 and y1 <= y2 (a box the other way
-// round has no area). a (A, 4), b (B, 4) f32, any device -> (A, B) f32 on
-// the CPU. A pair whose union has no area has IoU 0. No gradient (matching
-// and suppression only read it). iou_of is the one-pair formula both the
-// matrix and nms use. check_box_list and index_values are what the box ops
-// share in checking and reading their inputs.
+// round has no area). a (A, 4), b (B, 4) f32, any device (computed on a's,
+// b brought there) -> (A, B) f32 on the CPU. A pair whose union has no area
+// has IoU 0. No gradient (matching and suppression only read it). iou_of is
+// the one-pair formula both the matrix and nms use, on either device.
+// check_box_list and index_values are what the box ops share in checking
+// and reading their inputs.
 #pragma once
 
 #include <algorithm>
@@ -17,6 +18,11 @@
 namespace ringmaster::ops {
 
 Tensor box_iou(const Tensor& a, const Tensor& b);
+
+struct BoxIouKernels {
+  // out (A, B) f32 on a's device: iou_of every pair (a, b on that device).
+  void (*matrix)(const Tensor& a, const Tensor& b, const Tensor& out);
+};
 
 // Throws ops::Error "<op>: <what> must be (K, 4) f32 x1, y1, x2, y2, got ..."
 // unless t is such a box list (the check every box op makes).
