@@ -88,4 +88,13 @@ std::vector<ImageBoxes> image_boxes_of(const ops::Tensor& boxes, const ops::Tens
   return out;
 }
 
+void read_box_sampling(SpecReader& r, const std::string& prefix, BoxSampling& s) {
+  r.number(prefix + "fg_iou_thresh", s.fg_iou_thresh, 0.0, 1.0);
+  r.number(prefix + "bg_iou_thresh", s.bg_iou_thresh, 0.0, 1.0);
+  r.integer(prefix + "batch_size_per_image", s.batch_size_per_image, 1, 1000000);
+  r.number(prefix + "positive_fraction", s.positive_fraction, 0.0, 1.0);
+  if (s.bg_iou_thresh > s.fg_iou_thresh)
+    r.problem(prefix + "bg_iou_thresh", "must be <= " + prefix + "fg_iou_thresh");
+}
+
 }  // namespace ringmaster::models

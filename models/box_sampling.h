@@ -8,8 +8,10 @@
 
 #include <cstdint>
 #include <random>
+#include <string>
 #include <vector>
 
+#include "models/spec_reader.h"
 #include "ops/tensor.h"
 
 namespace ringmaster::models {
@@ -25,6 +27,21 @@ constexpr int64_t kBetween = -2;   // ignored: best IoU in [low, high)
 // tied at a truth's best all kept). No truths: every candidate is kBelowLow.
 std::vector<int64_t> match_boxes(const std::vector<float>& iou, int64_t candidates, int64_t truths,
                                  double high, double low, bool allow_low_quality);
+
+// How candidates are labelled and drawn: IoU >= fg_iou_thresh foreground,
+// < bg_iou_thresh background (between: never drawn); batch_size_per_image
+// drawn per image, positive_fraction of them foreground at most. The box
+// heads' defaults; the RPN sets its own.
+struct BoxSampling {
+  double fg_iou_thresh = 0.5, bg_iou_thresh = 0.5;
+  int64_t batch_size_per_image = 512;
+  double positive_fraction = 0.25;
+};
+
+// The spec fields <prefix>fg_iou_thresh, <prefix>bg_iou_thresh (at most
+// fg), <prefix>batch_size_per_image, <prefix>positive_fraction (torchvision's
+// names with prefix "rpn_" or "box_").
+void read_box_sampling(SpecReader& r, const std::string& prefix, BoxSampling& s);
 
 // One image's ground truth on the host: boxes (G, 4) x1, y1, x2, y2 row-major
 // and their classes (G), >= 1 (0 is background).

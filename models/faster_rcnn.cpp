@@ -129,19 +129,14 @@ void read_rpn(SpecReader& r, RpnOptions& o) {
   r.integer("rpn_post_nms_top_n_train", o.post_nms_top_n_train, 1, 1000000);
   r.integer("rpn_post_nms_top_n_test", o.post_nms_top_n_test, 1, 1000000);
   r.number("rpn_nms_thresh", o.nms_thresh, 0.0, 1.0);
-  r.number("rpn_fg_iou_thresh", o.fg_iou_thresh, 0.0, 1.0);
-  r.number("rpn_bg_iou_thresh", o.bg_iou_thresh, 0.0, 1.0);
-  r.integer("rpn_batch_size_per_image", o.batch_size_per_image, 1, 1000000);
-  r.number("rpn_positive_fraction", o.positive_fraction, 0.0, 1.0);
-  if (o.bg_iou_thresh > o.fg_iou_thresh)
-    r.problem("rpn_bg_iou_thresh", "must be <= rpn_fg_iou_thresh");
+  read_box_sampling(r, "rpn_", o.sampling);
 }
 
 void read_box(SpecReader& r, RoiHeadsOptions& o) {
   r.integer("representation_size", o.representation_size, 1, 65536);
   r.integer("box_roi_pool_size", o.pool, 1, 64);
   r.integer("box_roi_pool_sampling_ratio", o.sampling_ratio, 0, 64);
-  read_roi_sampling(r, o.sampling);
+  read_box_sampling(r, "box_", o.sampling);
   read_detection_limits(r, o.detection);
 }
 

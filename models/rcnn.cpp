@@ -199,7 +199,7 @@ void read_rcnn_options(SpecReader& r, RcnnOptions& o) {
                                      std::to_string(o.context_padding));
   r.integer("max_proposals", o.proposals.max_proposals, 1, 100000);
   r.number("min_proposal_side", o.proposals.min_side, 0.0, 4096.0);
-  read_roi_sampling(r, o.sampling);
+  read_box_sampling(r, "box_", o.sampling);
   read_detection_limits(r, o.detection);
 }
 

@@ -40,7 +40,7 @@ struct RcnnOptions {
   // warp_size - 2 * context_padding.
   int64_t context_padding = 0;
   SelectiveSearchOptions proposals;
-  RoiSampling sampling{.batch_size_per_image = 64};
+  BoxSampling sampling{.batch_size_per_image = 64};
   DetectionLimits detection{.nms_thresh = 0.3};
 };
 

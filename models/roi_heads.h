@@ -34,7 +34,7 @@ struct RoiHeadsOptions {
   int64_t representation_size = 1024;
   int64_t pool = 7;
   int64_t sampling_ratio = 2;
-  RoiSampling sampling;       // training: which proposals are drawn
+  BoxSampling sampling;       // training: which proposals are drawn
   DetectionLimits detection;  // detection: thresholds and how many kept
 };
 

@@ -23,7 +23,7 @@ LabelledRois LabelledRois::rows(const std::vector<int64_t>& order) const {
 }
 
 LabelledRois sample_rois(const std::vector<std::vector<float>>& proposals,
-                         const std::vector<ImageBoxes>& targets, const RoiSampling& s,
+                         const std::vector<ImageBoxes>& targets, const BoxSampling& s,
                          std::mt19937_64& rng) {
   LabelledRois r;
   for (size_t i = 0; i < proposals.size(); ++i) {
@@ -129,15 +129,6 @@ ops::Tensor detections_from(const ops::Tensor& scores, const ops::Tensor& deltas
     }
   }
   return out;
-}
-
-void read_roi_sampling(SpecReader& r, RoiSampling& s) {
-  r.number("box_fg_iou_thresh", s.fg_iou_thresh, 0.0, 1.0);
-  r.number("box_bg_iou_thresh", s.bg_iou_thresh, 0.0, 1.0);
-  r.integer("box_batch_size_per_image", s.batch_size_per_image, 1, 1000000);
-  r.number("box_positive_fraction", s.positive_fraction, 0.0, 1.0);
-  if (s.bg_iou_thresh > s.fg_iou_thresh)
-    r.problem("box_bg_iou_thresh", "must be <= box_fg_iou_thresh");
 }
 
 void read_detection_limits(SpecReader& r, DetectionLimits& d) {

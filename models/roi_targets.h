@@ -30,16 +30,10 @@ struct LabelledRois {
   LabelledRois rows(const std::vector<int64_t>& order) const;
 };
 
-struct RoiSampling {
-  double fg_iou_thresh = 0.5, bg_iou_thresh = 0.5;
-  int64_t batch_size_per_image = 512;
-  double positive_fraction = 0.25;
-};
-
 // Per image its proposals (P, 4) and true boxes matched (IoU >= fg: the
 // box's class; < bg: background; between: never drawn) and drawn.
 LabelledRois sample_rois(const std::vector<std::vector<float>>& proposals,
-                         const std::vector<ImageBoxes>& targets, const RoiSampling& s,
+                         const std::vector<ImageBoxes>& targets, const BoxSampling& s,
                          std::mt19937_64& rng);
 
 // (class loss, box loss) of scores (R, K) and deltas (R, 4K) of r's rows.
@@ -51,10 +45,9 @@ struct DetectionLimits {
   int64_t per_image = 100;
 };
 
-// The spec fields of both (torchvision's names): box_fg_iou_thresh,
-// box_bg_iou_thresh, box_batch_size_per_image, box_positive_fraction;
-// box_score_thresh, box_nms_thresh, box_detections_per_img.
-void read_roi_sampling(SpecReader& r, RoiSampling& s);
+// The spec fields of both detectors (torchvision's names): box_score_thresh,
+// box_nms_thresh, box_detections_per_img (the box_* sampling fields:
+// read_box_sampling).
 void read_detection_limits(SpecReader& r, DetectionLimits& d);
 
 // (n, per_image, 6) f32 on the cpu: x1, y1, x2, y2, score, class, best

@@ -206,9 +206,10 @@ void RegionProposalNetwork::losses(const std::vector<LevelOutputs>& levels,
       iou =
           ops::box_iou(anchor_tensor, ops::Tensor::from_vector(t.boxes, {t.size(), 4})).to_vector();
     const std::vector<int64_t> match =
-        match_boxes(iou, anchors_per_image, t.size(), o_.fg_iou_thresh, o_.bg_iou_thresh, true);
-    const BalancedSample s =
-        sample_balanced(match, o_.batch_size_per_image, o_.positive_fraction, sampler);
+        match_boxes(iou, anchors_per_image, t.size(), o_.sampling.fg_iou_thresh,
+                    o_.sampling.bg_iou_thresh, true);
+    const BalancedSample s = sample_balanced(match, o_.sampling.batch_size_per_image,
+                                             o_.sampling.positive_fraction, sampler);
     const auto at = [&](int64_t anchor, int64_t part) {  // part -1: the logit, else a delta
       const LevelOutputs& o = levels[static_cast<size_t>(level_of[static_cast<size_t>(anchor)])];
       const int64_t k = anchor - o.anchor_offset, hw = o.h * o.w, c = k / a, j = k % a;

@@ -31,9 +31,10 @@ struct RpnOptions {
   int64_t pre_nms_top_n_train = 2000, pre_nms_top_n_test = 1000;
   int64_t post_nms_top_n_train = 2000, post_nms_top_n_test = 1000;
   double nms_thresh = 0.7;
-  double fg_iou_thresh = 0.7, bg_iou_thresh = 0.3;
-  int64_t batch_size_per_image = 256;
-  double positive_fraction = 0.5;
+  BoxSampling sampling{.fg_iou_thresh = 0.7,
+                       .bg_iou_thresh = 0.3,
+                       .batch_size_per_image = 256,
+                       .positive_fraction = 0.5};
   double min_size = 1e-3;
 };
 
