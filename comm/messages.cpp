@@ -91,7 +91,8 @@ const std::vector<Schema> kSchemas = {
      {{"job_id", Kind::kString, true, 0, kMaxId},
       {"reason", Kind::kString, true, 0, kMaxString},
       {"attempt", Kind::kInteger, false, 0, kMaxAttempt},
-      {"peer_lost", Kind::kBoolean, false}}},  // a data-parallel peer died: restart, not fail
+      {"peer_lost", Kind::kBoolean, false},  // a data-parallel peer died: restart, not fail
+      {"busy", Kind::kBoolean, false}}},     // refused: the worker still runs another task
     // A data-parallel rank's ring endpoint, once it listens.
     {"rendezvous",
      {{"job_id", Kind::kString, true, 0, kMaxId},

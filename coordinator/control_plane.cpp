@@ -236,11 +236,13 @@ void ControlPlane::on_register(const std::string& peer, const comm::Message& m) 
     const std::string id = t["job_id"];
     const std::string state = t["state"];
     const int64_t attempt = t.value("attempt", int64_t{-1});
-    reported[id] = true;
+    const auto v = jobs_.get(id);
+    // Of the attempt the store has (an attempt the worker ran earlier does
+    // not stand for the one it may have been given since).
+    const bool this_attempt = v && (attempt < 0 || attempt == v->job.restarts);
+    if (this_attempt) reported[id] = true;
     if (state == "running") {
-      auto v = jobs_.get(id);
-      const bool ours = v && v->job.state == JobState::kRunning &&
-                        (attempt < 0 || attempt == v->job.restarts) &&
+      const bool ours = this_attempt && v->job.state == JobState::kRunning &&
                         std::find(v->job.placement.begin(), v->job.placement.end(), peer) !=
                             v->job.placement.end();
       if (ours) {
@@ -248,10 +250,15 @@ void ControlPlane::on_register(const std::string& peer, const comm::Message& m) 
         if (v->job.cancel_requested)
           send(peer, {"cancel", {{"job_id", id}, {"reason", "cancelled by user"}}, {}});
       } else {
+        // Told to stop; until it reports that it has, it holds its slot, so
+        // nothing is assigned to a worker still busy with it.
+        workers_.add_task(peer, id, v ? v->job.cores : 0, v ? v->job.gpus : 0, attempt);
         const std::string why =
-            v ? std::string("job is ") + to_string(v->job.state) + " on the coordinator"
-              : "job is unknown to the coordinator";
-        send(peer, {"cancel", {{"job_id", id}, {"reason", why}}, {}});
+            !v ? "job is unknown to the coordinator"
+            : !this_attempt
+                ? "attempt " + std::to_string(attempt) + " was superseded"
+                : std::string("job is ") + to_string(v->job.state) + " on the coordinator";
+        send(peer, {"cancel", {{"job_id", id}, {"attempt", attempt}, {"reason", why}}, {}});
       }
       continue;
     }
@@ -304,8 +311,12 @@ void ControlPlane::on_failed(const std::string& peer, const comm::Message& m) {
   const int64_t attempt = m.header.value("attempt", int64_t{-1});
   // A rank that lost a peer says so: the job restarts, as when the peer's
   // worker is declared dead (whichever comes first; the other is ignored).
+  // A worker that was still busy with another task refused the assignment:
+  // the job goes back to the queue, not counted as a restart.
   if (m.header.value("peer_lost", false) && attempt >= 0 && jobs_.runs_on(id, peer))
     restart_job(id, attempt, m.header["reason"]);
+  else if (m.header.value("busy", false) && attempt >= 0 && jobs_.runs_on(id, peer))
+    requeue_job(id, attempt, m.header["reason"].get<std::string>() + "; queued again");
   else
     jobs_.fail(id, peer, m.header["reason"], attempt);
   workers_.remove_task(peer, id, attempt);
@@ -334,6 +345,11 @@ void ControlPlane::on_rendezvous(const std::string& peer, const comm::Message& m
   Gathering& g = rendezvous_[id];
   if (g.attempt != view->job.restarts) g = Gathering{view->job.restarts, {}, {}, {}};
   if (g.ps.empty()) g.ps = ps_host_->endpoints(id);
+  // Shards started by this coordinator's previous life went with it (and so
+  // did the job's keys): the job starts again with new ones.
+  if (g.ps.empty() && view->job.started_ms < started_ms_ && uses_ps(view->job))
+    return requeue_job(id, view->job.restarts,
+                       "its parameter-server shards were lost with the coordinator's restart");
   std::vector<std::string>& ring = g.ring;
   ring.resize(placement.size());
   ring[static_cast<size_t>(rank)] = m.header["endpoint"];
@@ -356,6 +372,15 @@ comm::CurveKeypair ControlPlane::job_keys(const std::string& job_id) {
   auto [it, fresh] = job_keys_.try_emplace(job_id);
   if (fresh) it->second = comm::make_curve_keypair();
   return it->second;
+}
+
+bool ControlPlane::uses_ps(const Job& job) const {
+  if (!options_.parse_spec) return false;
+  try {
+    return options_.parse_spec(job.spec).sync.mode == training::SyncMode::kParameterServer;
+  } catch (const std::exception&) {
+    return false;
+  }
 }
 
 void ControlPlane::start_ps_shards(const Job& job, const comm::CurveKeypair& keys) {
@@ -440,6 +465,23 @@ void ControlPlane::restart_job(const std::string& id, int64_t attempt, const std
          {"cancel", {{"job_id", id}, {"attempt", attempt}, {"reason", what + ": " + reason}}, {}});
 }
 
+void ControlPlane::requeue_job(const std::string& id, int64_t attempt, const std::string& why) {
+  const auto view = jobs_.get(id);
+  try {
+    if (!view || !jobs_.requeue(id, attempt, why)) return;
+  } catch (const StoreError& e) {
+    std::fprintf(stderr, "coordinator: store error: %s\n", e.what());
+    return;
+  }
+  cluster_changed_ = true;
+  rendezvous_.erase(id);
+  ps_host_->stop_job(id);
+  std::fprintf(stderr, "coordinator: requeued %s (attempt %lld): %s\n", id.c_str(),
+               static_cast<long long>(attempt), why.c_str());
+  for (const auto& w : view->job.placement)
+    send(w, {"cancel", {{"job_id", id}, {"attempt", attempt}, {"reason", "requeued: " + why}}, {}});
+}
+
 void ControlPlane::check_backoffs() {
   last_backoff_check_ = std::chrono::steady_clock::now();
   const int64_t now_ms = now_unix_ms();
@@ -478,7 +520,7 @@ void ControlPlane::schedule() {
       continue;
     }
     if (!job) continue;
-    bool delivered = true;
+    std::string unreached;  // the first worker the assignment did not reach
     const auto world = static_cast<int64_t>(p.worker_ids.size());
     // With CURVE, the job's keypair for its ring and shards: only its ranks
     // can connect to either.
@@ -506,18 +548,23 @@ void ControlPlane::schedule() {
         ++(ok ? stats_.sent : stats_.send_failures);
       }
       if (!ok) {
-        delivered = false;
+        if (unreached.empty()) unreached = w;
         for (const auto& lost : workers_.kill(w, "worker " + w + " could not be reached"))
           if (lost.job != job->id)
             restart_job(lost.job, lost.attempt, "worker " + w + " could not be reached");
       }
     }
-    if (!delivered) {
+    if (!unreached.empty()) {
       for (const auto& w : p.worker_ids) {
-        workers_.remove_task(w, job->id);
-        send(w, {"cancel", {{"job_id", job->id}, {"reason", "gang could not be assembled"}}, {}});
+        workers_.remove_task(w, job->id, job->restarts);
+        send(w, {"cancel",
+                 {{"job_id", job->id},
+                  {"attempt", job->restarts},
+                  {"reason", "gang could not be assembled"}},
+                 {}});
       }
-      jobs_.requeue(job->id, "a worker could not be reached; queued again");
+      jobs_.requeue(job->id, job->restarts,
+                    "worker " + unreached + " could not be reached; queued again");
       cluster_changed_ = true;
     }
   }

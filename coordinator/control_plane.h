@@ -120,9 +120,16 @@ class ControlPlane {
   std::unique_ptr<PsHost> ps_host_;
   std::chrono::steady_clock::time_point last_ps_sweep_{};
   void sweep_ps_jobs();
+  bool uses_ps(const Job& job) const;  // sync.mode "ps"
+  // When this control plane started (Unix ms): jobs started before it were
+  // placed by an earlier life of the coordinator.
+  const int64_t started_ms_ = now_unix_ms();
   // A worker of the job's attempt died or lost a peer: queue it again (or
   // fail it past its restart_policy) and stop the ranks still running it.
   void restart_job(const std::string& id, int64_t attempt, const std::string& reason);
+  // The job's attempt never started (a worker refused it as busy): queue it
+  // again, not counted against its restart_policy, and stop its other ranks.
+  void requeue_job(const std::string& id, int64_t attempt, const std::string& why);
   // When the next restart backoff ends (Unix ms; 0: to be looked up): the
   // scheduler then runs although nothing else changed.
   std::chrono::steady_clock::time_point last_backoff_check_{};

@@ -4,6 +4,7 @@
 #include "coordinator/job_manager.h"
 
 #include <algorithm>
+#include <cstdio>
 
 #include "comm/progress_report.h"
 
@@ -76,6 +77,9 @@ void JobManager::commit_locked(Entry& e, const Job& next) {
   if (!is_pending) e.unschedulable.clear();
   if (was_pending != is_pending || is_terminal(next.state)) ++version_;
   const JobState from = e.job.state;
+  if (is_terminal(next.state) && !is_terminal(from))
+    std::fprintf(stderr, "coordinator: %s %s (attempt %lld)\n", next.id.c_str(),
+                 to_string(next.state), static_cast<long long>(next.restarts));
   e.job = next;
   if (observer_ && from != next.state) observer_(from, next.state);
 }
@@ -233,13 +237,14 @@ std::optional<Job> JobManager::start(const Placement& p) {
   return e->job;
 }
 
-void JobManager::requeue(const std::string& id, const std::string& why) {
+bool JobManager::requeue(const std::string& id, int64_t attempt, const std::string& why) {
   std::lock_guard lock(mu_);
   Entry* e = find_locked(id);
-  if (!e || e->job.state != JobState::kRunning) return;
+  if (!e || e->job.state != JobState::kRunning || attempt != e->job.restarts) return false;
   Job next = e->job;
   next.reason = why;
   back_to_queue_locked(*e, std::move(next), why);
+  return true;
 }
 
 void JobManager::back_to_queue_locked(Entry& e, Job next, const std::string& why) {

@@ -113,8 +113,11 @@ class JobManager {
   // PENDING -> RUNNING on these workers (durable). nullopt when the job is no
   // longer pending (cancelled meanwhile).
   std::optional<Job> start(const Placement& p);
-  // RUNNING -> PENDING: the assignment never reached a worker.
-  void requeue(const std::string& id, const std::string& why);
+  // RUNNING -> PENDING as the next attempt, not counted against
+  // restart_policy.max_restarts: the assignment of that attempt never reached
+  // a worker, or a worker refused it (busy). False (ignored) when the job is
+  // not running that attempt.
+  bool requeue(const std::string& id, int64_t attempt, const std::string& why);
   void set_unschedulable(const std::vector<Unschedulable>& jobs);
   // The calls from workers below take the attempt the worker ran (the job's
   // restarts when it was placed; < 0: any) and ignore a report of another.

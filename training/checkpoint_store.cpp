@@ -2,11 +2,14 @@
 #include "training/checkpoint_store.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 #include <zlib.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <vector>
@@ -124,6 +127,15 @@ void remove_checkpoint(const fs::path& folder) {
   fs::remove_all(folder, ec);
 }
 
+// Whether the process that writes temporary folder `name` (".tmp-step-N-PID")
+// is still running; ours counts as gone, its write being done.
+bool writer_alive(const std::string& name) {
+  const size_t dash = name.rfind('-');
+  const long pid = std::strtol(name.c_str() + dash + 1, nullptr, 10);
+  if (pid <= 0 || pid == ::getpid()) return false;
+  return ::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM;
+}
+
 }  // namespace
 
 CheckpointStore::CheckpointStore(std::string dir, int64_t keep)
@@ -159,11 +171,12 @@ std::string CheckpointStore::write(int64_t step, const models::TensorMap& model,
   fs::rename(tmp, final_folder);
   fsync_path(dir, true);
 
-  // The newest `keep` stay; leftovers of interrupted writes go.
+  // The newest `keep` stay; leftovers of interrupted writes go (those of
+  // processes that are gone: another attempt's writer may still be at work).
   std::vector<int64_t> steps;
   for (const auto& entry : fs::directory_iterator(dir)) {
     const std::string name = entry.path().filename().string();
-    if (name.rfind(".tmp-step-", 0) == 0) fs::remove_all(entry.path(), ec);
+    if (name.rfind(".tmp-step-", 0) == 0 && !writer_alive(name)) fs::remove_all(entry.path(), ec);
     if (const int64_t s = step_of(name); s >= 0 && entry.is_directory()) steps.push_back(s);
   }
   std::sort(steps.rbegin(), steps.rend());

@@ -390,10 +390,13 @@ class Loop {
     if (task_ && task_->job_id == job_id && task_->attempt == attempt) return;  // duplicate
     if (reports_.count({job_id, attempt})) return;                              // already ran it
     if (task_ || stopping_) {
+      // Refused, not run: the coordinator queues the job again.
       send({"failed",
             {{"job_id", job_id},
              {"reason", stopping_ ? "worker " + o_.name + " is shutting down"
-                                  : "worker " + o_.name + " is busy with " + task_->job_id}},
+                                  : "worker " + o_.name + " is busy with " + task_->job_id},
+             {"attempt", attempt},
+             {"busy", true}},
             {}});
       return;
     }

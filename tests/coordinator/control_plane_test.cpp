@@ -3,8 +3,10 @@
 // error and counted while the coordinator carries on; a registered worker is
 // assigned a job and its progress, logs and result are recorded; cancel
 // reaches the worker; a worker silent past the heartbeat timeout has its task
-// failed with that reason; and after a coordinator restart running jobs are
-// reconciled when their workers register again.
+// failed with that reason; after a coordinator restart running jobs are
+// reconciled when their workers register again; a worker back with a task
+// of a superseded attempt gets nothing until it ends, and a refusal as busy
+// or shards lost with a coordinator's restart queue a job again, uncounted.
 #include <gtest/gtest.h>
 
 #include "comm/transport.h"
@@ -377,6 +379,100 @@ TEST_F(ControlPlaneTest, AReportMadeWhileTheCoordinatorWasAwayIsApplied) {
   auto cancel = w.expect("cancel");
   ASSERT_TRUE(cancel);
   EXPECT_EQ(cancel->header["job_id"], "job-404");
+}
+
+// Heartbeats from `w` until it is sent `type` (within about `tries` x 200 ms).
+std::optional<comm::Message> heartbeat_until(
+    FakeWorker& w, const std::string& type, int tries,
+    const nlohmann::json& running = nlohmann::json::array()) {
+  for (int i = 0; i < tries; ++i) {
+    w.send({"heartbeat", {{"running", running}}, {}});
+    if (auto m = w.poll(type, 200ms)) return m;
+  }
+  return std::nullopt;
+}
+
+TEST_F(ControlPlaneTest, AWorkerBackWithASupersededTaskGetsNothingUntilItEndsAndBusyRequeues) {
+  start();
+  const std::string endpoint = coord_->zmq_endpoint();
+  FakeWorker a(ctx_, "a", endpoint);
+  a.register_with();
+  const std::string id = submit("stale", {{"max_restarts", 1}, {"backoff_s", 0}});
+  ASSERT_TRUE(a.expect("assign"));
+  // a is stopped past the heartbeat timeout: the job goes back to the queue.
+  wait_job(
+      id, [](const nlohmann::json& x) { return x["state"] == "PENDING"; }, 5s);
+  // a comes back still running attempt 0: told to cancel it, and given
+  // nothing while it has not said it stopped.
+  a.register_with({{{"job_id", id}, {"state", "running"}, {"attempt", 0}}});
+  auto cancel = a.expect("cancel");
+  ASSERT_TRUE(cancel);
+  EXPECT_EQ(cancel->header["job_id"], id);
+  EXPECT_EQ(cancel->header["attempt"], 0);
+  EXPECT_FALSE(heartbeat_until(a, "assign", 6, {id}));
+  EXPECT_EQ(state_of(id), "PENDING");
+  a.send(
+      {"finished",
+       {{"job_id", id}, {"result", nlohmann::json::object()}, {"cancelled", true}, {"attempt", 0}},
+       {}});
+  auto again = heartbeat_until(a, "assign", 25);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->header["attempt"], 1);
+  // A refusal as busy queues it again at once, not held against
+  // max_restarts 1 (the death was the one restart it may have).
+  a.send(
+      {"failed",
+       {{"job_id", id}, {"reason", "worker a is busy with job-0"}, {"attempt", 1}, {"busy", true}},
+       {}});
+  auto third = heartbeat_until(a, "assign", 25);
+  ASSERT_TRUE(third);
+  EXPECT_EQ(third->header["attempt"], 2);
+  const nlohmann::json j = get("/v1/jobs/" + id).json();
+  EXPECT_EQ(j["state"], "RUNNING") << j.dump();
+  ASSERT_EQ(j["restart_reasons"].size(), 2u) << j.dump();
+  EXPECT_EQ(j["restart_reasons"][1], "restart 2: worker a is busy with job-0; queued again");
+  a.send(
+      {"finished",
+       {{"job_id", id}, {"result", {{"test_accuracy", 0.5}}}, {"cancelled", false}, {"attempt", 2}},
+       {}});
+  ASSERT_TRUE(a.expect("ack"));
+  EXPECT_EQ(state_of(id), "SUCCEEDED");
+}
+
+TEST_F(ControlPlaneTest, AParameterServerJobWhoseShardsWentWithTheCoordinatorStartsAgain) {
+  start();
+  const std::string endpoint = coord_->zmq_endpoint();
+  FakeWorker r0(ctx_, "r0", endpoint), r1(ctx_, "r1", endpoint);
+  r0.register_with();
+  r1.register_with();
+  nlohmann::json ps = spec("sharded");
+  ps["resources"] = {{"workers", 2}};
+  ps["sync"] = {{"mode", "ps"}, {"shards", 1}};
+  ps["restart_policy"] = {{"max_restarts", 0}};
+  const std::string id = post("/v1/jobs", ps.dump()).json()["id"];
+  auto a0 = r0.expect("assign");
+  auto a1 = r1.expect("assign");
+  ASSERT_TRUE(a0 && a1);
+  coord_.reset();  // killed before the ranks met: its shards are gone
+  options_.zmq_endpoint = endpoint;
+  start();
+  for (FakeWorker* w : {&r0, &r1})
+    w->register_with({{{"job_id", id}, {"state", "running"}, {"attempt", 0}}});
+  const int64_t rank0 = a0->header["rank"];
+  FakeWorker& first = rank0 == 0 ? r0 : r1;
+  first.send({"rendezvous",
+              {{"job_id", id}, {"rank", 0}, {"endpoint", "tcp://127.0.0.1:1"}, {"attempt", 0}},
+              {}});
+  auto cancel = first.expect("cancel");
+  ASSERT_TRUE(cancel);
+  EXPECT_NE(cancel->header["reason"].get<std::string>().find(
+                "its parameter-server shards were lost with the coordinator's restart"),
+            std::string::npos)
+      << cancel->header.dump();
+  // Queued again, not failed, although max_restarts is 0.
+  const nlohmann::json j = get("/v1/jobs/" + id).json();
+  EXPECT_NE(j["state"], "FAILED") << j.dump();
+  EXPECT_EQ(j["restarts"], 1) << j.dump();
 }
 
 }  // namespace

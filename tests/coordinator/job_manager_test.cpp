@@ -192,10 +192,13 @@ TEST_F(JobManagerTest, ListFiltersByStateAndRequeueCountsARestart) {
   jobs_->start({a, {"w1"}});
   EXPECT_EQ(jobs_->list(JobState::kRunning, 10).size(), 1u);
   EXPECT_EQ(jobs_->list(JobState::kPending, 10)[0].job.id, b);
-  jobs_->requeue(a, "worker unreachable");
+  EXPECT_FALSE(jobs_->requeue(a, 1, "an attempt that is not running"));
+  EXPECT_EQ(state(a), JobState::kRunning);
+  EXPECT_TRUE(jobs_->requeue(a, 0, "worker unreachable"));
   EXPECT_EQ(state(a), JobState::kPending);
   EXPECT_EQ(jobs_->get(a)->job.restarts, 1);
-  EXPECT_EQ(jobs_->queue()[0].id, a);  // keeps its place
+  EXPECT_EQ(jobs_->get(a)->job.death_restarts, 0);  // not held against max_restarts
+  EXPECT_EQ(jobs_->queue()[0].id, a);               // keeps its place
 }
 
 TEST_F(JobManagerTest, KeepsTheMostRecentEpochReports) {

@@ -5,11 +5,13 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <functional>
 #include <map>
 #include <memory>
+#include <random>
 #include <thread>
 
 #include "../coordinator/raw_http.h"
@@ -23,6 +25,22 @@ namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
 inline std::string digits() { return std::string(RINGMASTER_SOURCE_DIR) + "/data/digits.csv.gz"; }
+
+// The tensor bytes of a safetensors file (what follows its JSON header, whose
+// metadata names the run's spec and so its paths).
+inline std::string tensor_bytes(const fs::path& p) {
+  const std::string all = slurp(p.string());
+  if (all.size() < 8) return "";
+  uint64_t n = 0;
+  for (int i = 7; i >= 0; --i) n = (n << 8) | static_cast<uint8_t>(all[static_cast<size_t>(i)]);
+  return n + 8 <= all.size() ? all.substr(8 + n) : "";
+}
+
+// RM_TEST_SEED when set (to replay a run), else a fresh random seed.
+inline uint64_t test_seed() {
+  if (const char* s = std::getenv("RM_TEST_SEED")) return std::strtoull(s, nullptr, 10);
+  return std::random_device{}();
+}
 
 class ClusterTest : public ::testing::Test {
  protected:

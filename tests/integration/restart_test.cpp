@@ -6,7 +6,6 @@
 // undisturbed on the same cluster.
 #include <gtest/gtest.h>
 
-#include <cstdlib>
 #include <random>
 
 #include "cluster_fixture.h"
@@ -18,21 +17,8 @@ namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 using testing_support::ClusterTest;
 using testing_support::digits;
-
-// The tensor bytes of a safetensors file (what follows its JSON header, whose
-// metadata names the run's spec and so its paths).
-std::string tensor_bytes(const fs::path& p) {
-  const std::string all = testing_support::slurp(p.string());
-  if (all.size() < 8) return "";
-  uint64_t n = 0;
-  for (int i = 7; i >= 0; --i) n = (n << 8) | static_cast<uint8_t>(all[static_cast<size_t>(i)]);
-  return n + 8 <= all.size() ? all.substr(8 + n) : "";
-}
-
-uint64_t test_seed() {
-  if (const char* s = std::getenv("RM_TEST_SEED")) return std::strtoull(s, nullptr, 10);
-  return std::random_device{}();
-}
+using testing_support::tensor_bytes;
+using testing_support::test_seed;
 
 class RestartTest : public ClusterTest {
  protected:

@@ -1,10 +1,13 @@
 // CheckpointStore on real files: a checkpoint round-trips, only the newest
 // `keep` stay, and whatever an interrupted write, a removal or the disk left
 // behind (no manifest, a truncated or corrupted file, a leftover temporary
-// folder) is skipped with a line naming why, never loaded.
+// folder) is skipped with a line naming why, never loaded; a temporary folder
+// of a writer still running is left alone.
 #include "training/checkpoint_store.h"
 
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -82,8 +85,15 @@ TEST_F(CheckpointStoreTest, WhatAWriteOrTheDiskLeftHalfDoneIsSkippedNamingWhy) {
                   fs::file_size(folder(4) / "model.safetensors") - 8);
   fs::remove(folder(3) / "manifest.json");
   fs::remove(folder(2) / "state.json");
-  // An interrupted write: a temporary folder with everything but its rename.
-  fs::copy(folder(1), dir_ / ".tmp-step-000000000009-1");
+  // An interrupted write: a temporary folder with everything but its rename,
+  // of a process that is gone; and one another live process is writing.
+  const pid_t gone = fork();
+  if (gone == 0) _exit(0);
+  ASSERT_EQ(waitpid(gone, nullptr, 0), gone);
+  const fs::path leftover = dir_ / (".tmp-step-000000000009-" + std::to_string(gone));
+  const fs::path in_progress = dir_ / (".tmp-step-000000000009-" + std::to_string(getppid()));
+  fs::copy(folder(1), leftover);
+  fs::copy(folder(1), in_progress);
   const auto c = newest(s);
   ASSERT_TRUE(c.has_value()) << log_;
   EXPECT_EQ(c->step, 1);
@@ -101,9 +111,11 @@ TEST_F(CheckpointStoreTest, WhatAWriteOrTheDiskLeftHalfDoneIsSkippedNamingWhy) {
               std::string::npos)
         << e.what();
   }
-  // The next write clears the leftover and replaces nothing whole.
+  // The next write clears the leftover, not the live writer's folder, and
+  // replaces nothing whole.
   write(s, {6});
-  EXPECT_FALSE(fs::exists(dir_ / ".tmp-step-000000000009-1"));
+  EXPECT_FALSE(fs::exists(leftover));
+  EXPECT_TRUE(fs::exists(in_progress));
   EXPECT_EQ(newest(s)->step, 6);
 }
 
