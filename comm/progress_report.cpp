@@ -28,7 +28,8 @@ const std::vector<Field<StepReport>>& step_fields() {
       {"sample_unit", &StepReport::sample_unit},
       {"samples_total", &StepReport::samples_total},
       {"steps_total", &StepReport::steps_total},
-      {"resumed_from_step", &StepReport::resumed_from_step}};
+      {"resumed_from_step", &StepReport::resumed_from_step},
+      {"checkpoint_step", &StepReport::checkpoint_step}};
   return f;
 }
 

@@ -31,6 +31,8 @@ struct StepReport {
   // Steps trained so far, all epochs (a resumed run counts the checkpoint's),
   // and the checkpoint step a resumed run started from (absent: from scratch).
   std::optional<int64_t> steps_total, resumed_from_step;
+  // The step of the newest periodic checkpoint this task wrote (absent: none).
+  std::optional<int64_t> checkpoint_step;
   // The duration of every step since the previous report.
   std::vector<double> step_seconds;
 };

@@ -27,7 +27,7 @@ struct Header {
   uint16_t codec = 0;  // Codec (chunks)
   uint32_t from_rank = 0;
   uint32_t world = 0;
-  uint64_t collective = 0;
+  uint64_t collective = 0;  // hello / welcome: the world's generation
   uint64_t bucket = 0;
   uint32_t step = 0;
   uint32_t piece = 0;

@@ -446,6 +446,7 @@ void ZmqRingTransport::Impl::handshake(milliseconds timeout) {
   hello.from_rank = static_cast<uint32_t>(rank);
   hello.world = static_cast<uint32_t>(world);
   hello.to_rank = static_cast<uint32_t>(right());
+  hello.collective = options.generation;  // hello / welcome: the generation
   const std::string hello_frame = wire::encode(hello);
   if (zmq_send(sender, hello_frame.data(), hello_frame.size(), ZMQ_DONTWAIT) == -1)
     fail("cannot queue the handshake for right neighbour " + peer(right()) + ": " +
@@ -484,6 +485,11 @@ void ZmqRingTransport::Impl::handshake(milliseconds timeout) {
                    " on " + listen_endpoint + "; expected a hello from left neighbour " +
                    peer(left()),
                left());
+        if (h->collective != options.generation)
+          fail("handshake: hello from " + who + " is of generation " +
+                   std::to_string(h->collective) + ", this ring's is " +
+                   std::to_string(options.generation) + " (a rank of an earlier world?)",
+               left());
         if (h->from_rank != static_cast<uint32_t>(left()) ||
             h->world != static_cast<uint32_t>(world) || h->to_rank != static_cast<uint32_t>(rank))
           fail("handshake: hello from " + who + " says it is rank " + std::to_string(h->from_rank) +
@@ -511,10 +517,13 @@ void ZmqRingTransport::Impl::handshake(milliseconds timeout) {
         const auto h = m.parts == 1 ? wire::decode(m.msg[0].data(), m.msg[0].size()) : std::nullopt;
         if (!h || h->kind != static_cast<uint16_t>(wire::Kind::kWelcome) ||
             h->from_rank != static_cast<uint32_t>(right()) ||
-            h->world != static_cast<uint32_t>(world) || h->to_rank != static_cast<uint32_t>(rank))
+            h->world != static_cast<uint32_t>(world) || h->to_rank != static_cast<uint32_t>(rank) ||
+            h->collective != options.generation)
           fail("handshake: the peer at " + endpoints[right()] + " is not right neighbour rank " +
-                   std::to_string(right()) + " of " + std::to_string(world) + " (its answer: " +
-                   (h ? "rank " + std::to_string(h->from_rank) + " of " + std::to_string(h->world)
+                   std::to_string(right()) + " of " + std::to_string(world) + ", generation " +
+                   std::to_string(options.generation) + " (its answer: " +
+                   (h ? "rank " + std::to_string(h->from_rank) + " of " + std::to_string(h->world) +
+                            ", generation " + std::to_string(h->collective)
                       : std::string("not a ring welcome")) +
                    ")",
                right());

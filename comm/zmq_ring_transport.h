@@ -32,6 +32,10 @@ struct ZmqRingOptions {
   // ZapAuthenticator (zap_authenticator.h) that admits exactly this public
   // key before listen().
   std::string curve_public_key, curve_secret_key;
+  // The world's generation (a cluster job's attempt): every rank of one ring
+  // has the same, and a hello or welcome of another is refused, so a rank
+  // of an earlier world can never join a later one.
+  uint64_t generation = 0;
 };
 
 // Not thread-safe: after connect(), use from one thread (the comm thread).

@@ -180,12 +180,14 @@ void ControlPlane::handle(const comm::Envelope& env) {
     const int64_t attempt = m.header.value("attempt", int64_t{-1});
     if (m.type == "progress") {
       int64_t redone = 0;
-      if (jobs_.record_progress(m.header["job_id"], peer, m.header["kind"], m.header["report"],
-                                attempt, &redone) &&
-          options_.metrics) {
+      if (!jobs_.record_progress(m.header["job_id"], peer, m.header["kind"], m.header["report"],
+                                 attempt, &redone))
+        return;
+      if (options_.metrics) {
         if (redone > 0) options_.metrics->steps_redone(redone);
         options_.metrics->on_progress(m.header["job_id"], m.header["kind"], m.header["report"]);
       }
+      if (m.header["kind"] == "step") grow_if_possible(m.header["job_id"], m.header["report"]);
       return;
     }
     if (m.type == "log") {
@@ -465,15 +467,47 @@ void ControlPlane::restart_job(const std::string& id, int64_t attempt, const std
          {"cancel", {{"job_id", id}, {"attempt", attempt}, {"reason", what + ": " + reason}}, {}});
 }
 
-void ControlPlane::requeue_job(const std::string& id, int64_t attempt, const std::string& why) {
+void ControlPlane::grow_if_possible(const std::string& id, const nlohmann::json& step_report) {
+  const auto it = step_report.find("checkpoint_step");
+  if (it == step_report.end() || !it->is_number_integer()) return;  // none written yet
+  const int64_t checkpoint = it->get<int64_t>();
+  if (checkpoint < 0) return;
+  const auto view = jobs_.get(id);
+  if (!view || view->job.state != JobState::kRunning) return;
+  const Job& j = view->job;
+  const int64_t missing = j.workers - static_cast<int64_t>(j.placement.size());
+  if (missing <= 0) return;
+  // Jobs queued before it would take the free workers first.
+  JobDemand self;
+  self.priority = j.priority;
+  self.seq = j.seq;
+  for (const JobDemand& d : jobs_.queue())
+    if (queue_before(d, self)) return;
+  int64_t free = 0;
+  for (const WorkerCapacity& w : workers_.snapshot().workers)
+    free += w.free_slots > 0 && w.free_cores >= j.cores && w.free_gpus >= j.gpus;
+  if (free < missing) return;
+  // Its ranks stop and report before the whole gang is free: wait for it
+  // (a few heartbeat timeouts at most, then any gang of min_workers will do).
+  const int64_t wait_ms = 3 * std::max<int64_t>(workers_.timeout().count(), 1000);
+  requeue_job(id, j.restarts,
+              "growing back from " + std::to_string(j.placement.size()) + " to " +
+                  std::to_string(j.workers) + " workers at its checkpoint of step " +
+                  std::to_string(checkpoint),
+              now_unix_ms() + wait_ms);
+}
+
+void ControlPlane::requeue_job(const std::string& id, int64_t attempt, const std::string& why,
+                               int64_t full_gang_until_ms) {
   const auto view = jobs_.get(id);
   try {
-    if (!view || !jobs_.requeue(id, attempt, why)) return;
+    if (!view || !jobs_.requeue(id, attempt, why, full_gang_until_ms)) return;
   } catch (const StoreError& e) {
     std::fprintf(stderr, "coordinator: store error: %s\n", e.what());
     return;
   }
   cluster_changed_ = true;
+  backoff_wake_ms_ = 0;  // its wait for the whole gang ends on time
   rendezvous_.erase(id);
   ps_host_->stop_job(id);
   std::fprintf(stderr, "coordinator: requeued %s (attempt %lld): %s\n", id.c_str(),

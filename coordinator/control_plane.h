@@ -129,7 +129,13 @@ class ControlPlane {
   void restart_job(const std::string& id, int64_t attempt, const std::string& reason);
   // The job's attempt never started (a worker refused it as busy): queue it
   // again, not counted against its restart_policy, and stop its other ranks.
-  void requeue_job(const std::string& id, int64_t attempt, const std::string& why);
+  // full_gang_until_ms: see JobManager::requeue.
+  void requeue_job(const std::string& id, int64_t attempt, const std::string& why,
+                   int64_t full_gang_until_ms = 0);
+  // An elastic job below its size that wrote a checkpoint in this attempt
+  // (its step report's checkpoint_step) while enough workers are free for
+  // the whole gang: queue it again to resume at full size from there.
+  void grow_if_possible(const std::string& id, const nlohmann::json& step_report);
   // When the next restart backoff ends (Unix ms; 0: to be looked up): the
   // scheduler then runs although nothing else changed.
   std::chrono::steady_clock::time_point last_backoff_check_{};

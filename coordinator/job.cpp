@@ -37,6 +37,8 @@ nlohmann::json job_to_json(const Job& j) {
           {"workers", j.workers},
           {"cores", j.cores},
           {"gpus", j.gpus},
+          {"min_workers", j.min_workers},
+          {"full_gang_until_ms", j.full_gang_until_ms},
           {"state", to_string(j.state)},
           {"spec", j.spec},
           {"idempotency_key", j.idempotency_key},
@@ -67,6 +69,8 @@ Job job_from_json(const nlohmann::json& d) {
   j.workers = d.at("workers").get<int64_t>();
   j.cores = d.at("cores").get<int64_t>();
   j.gpus = d.at("gpus").get<int64_t>();
+  j.min_workers = d.value("min_workers", j.workers);  // stores before elastic jobs
+  j.full_gang_until_ms = d.value("full_gang_until_ms", int64_t{0});
   const auto state = parse_job_state(d.at("state").get<std::string>());
   if (!state) throw nlohmann::json::other_error::create(501, "unknown job state", &d);
   j.state = *state;

@@ -26,6 +26,10 @@ struct Job {
   std::string name;
   int64_t priority = 0;
   int64_t workers = 1, cores = 1, gpus = 0;  // resources per gang member
+  // Elastic data-parallel: it may run on min_workers..workers workers. After
+  // it went back to the queue to grow, it waits for the whole gang until
+  // full_gang_until_ms (Unix ms; 0: no such wait).
+  int64_t min_workers = 1, full_gang_until_ms = 0;
   JobState state = JobState::kPending;
   nlohmann::json spec;  // normalised spec, as workers receive it
   std::string idempotency_key;

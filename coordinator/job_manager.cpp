@@ -12,7 +12,8 @@ namespace ringmaster::coordinator {
 namespace {
 
 JobDemand demand_of(const Job& j) {
-  return {j.id, j.priority, j.seq, j.workers, j.cores, j.gpus, j.not_before_ms};
+  return {j.id,   j.priority,      j.seq,         j.workers,           j.cores,
+          j.gpus, j.not_before_ms, j.min_workers, j.full_gang_until_ms};
 }
 
 }  // namespace
@@ -105,6 +106,7 @@ JobManager::Submitted JobManager::submit(const NewJob& n) {
   j.name = n.name;
   j.priority = n.priority;
   j.workers = n.workers;
+  j.min_workers = n.min_workers > 0 ? std::min(n.min_workers, n.workers) : n.workers;
   j.cores = n.cores;
   j.gpus = n.gpus;
   j.max_restarts = n.max_restarts;
@@ -212,6 +214,8 @@ std::vector<JobDemand> JobManager::queue(int64_t now_ms) const {
   std::vector<JobDemand> out;
   out = pending_;  // contiguous: cheap to copy even with cold caches
   std::erase_if(out, [now_ms](const JobDemand& d) { return d.not_before_ms > now_ms; });
+  for (JobDemand& d : out)
+    if (d.full_gang_until_ms > now_ms) d.min_workers = d.workers;
   return out;
 }
 
@@ -219,7 +223,8 @@ int64_t JobManager::next_backoff_end_ms(int64_t now_ms) const {
   std::lock_guard lock(mu_);
   int64_t next = 0;
   for (const JobDemand& d : pending_)
-    if (d.not_before_ms > now_ms && (next == 0 || d.not_before_ms < next)) next = d.not_before_ms;
+    for (const int64_t t : {d.not_before_ms, d.full_gang_until_ms})
+      if (t > now_ms && (next == 0 || t < next)) next = t;
   return next;
 }
 
@@ -231,18 +236,21 @@ std::optional<Job> JobManager::start(const Placement& p) {
   next.state = JobState::kRunning;
   next.placement = p.worker_ids;
   next.started_ms = now_unix_ms();
+  next.full_gang_until_ms = 0;
   next.reason.clear();
   commit_locked(*e, next);
   e->epochs = nlohmann::json::array();
   return e->job;
 }
 
-bool JobManager::requeue(const std::string& id, int64_t attempt, const std::string& why) {
+bool JobManager::requeue(const std::string& id, int64_t attempt, const std::string& why,
+                         int64_t full_gang_until_ms) {
   std::lock_guard lock(mu_);
   Entry* e = find_locked(id);
   if (!e || e->job.state != JobState::kRunning || attempt != e->job.restarts) return false;
   Job next = e->job;
   next.reason = why;
+  next.full_gang_until_ms = full_gang_until_ms;
   back_to_queue_locked(*e, std::move(next), why);
   return true;
 }

@@ -54,6 +54,7 @@ struct NewJob {
   std::string name;
   int64_t priority = 0;
   int64_t workers = 1, cores = 1, gpus = 0;
+  int64_t min_workers = 0;  // 0: workers
   int64_t max_restarts = 0, backoff_ms = 0;
   nlohmann::json spec;          // normalised
   std::string idempotency_key;  // may be empty
@@ -106,7 +107,8 @@ class JobManager {
   // Pending jobs in queue order, less those restarting before their backoff
   // ends (not_before_ms > now_ms).
   std::vector<JobDemand> queue(int64_t now_ms = now_unix_ms()) const;
-  // The earliest end of a pending job's restart backoff after now_ms; 0 none.
+  // The earliest end of a pending job's restart backoff (or of its wait for
+  // a whole gang) after now_ms; 0 none.
   int64_t next_backoff_end_ms(int64_t now_ms = now_unix_ms()) const;
   // Changes whenever the queue changes or a job releases its workers.
   uint64_t version() const { return version_.load(); }
@@ -117,7 +119,10 @@ class JobManager {
   // restart_policy.max_restarts: the assignment of that attempt never reached
   // a worker, or a worker refused it (busy). False (ignored) when the job is
   // not running that attempt.
-  bool requeue(const std::string& id, int64_t attempt, const std::string& why);
+  // full_gang_until_ms (Unix ms, 0 none): the next placement waits for the
+  // whole gang until then (an elastic job growing back).
+  bool requeue(const std::string& id, int64_t attempt, const std::string& why,
+               int64_t full_gang_until_ms = 0);
   void set_unschedulable(const std::vector<Unschedulable>& jobs);
   // The calls from workers below take the attempt the worker ran (the job's
   // restarts when it was placed; < 0: any) and ignore a report of another.

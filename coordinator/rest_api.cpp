@@ -63,7 +63,11 @@ nlohmann::json job_json(const JobView& v, bool full) {
       {"name", j.name},
       {"state", to_string(j.state)},
       {"priority", j.priority},
-      {"resources", {{"workers", j.workers}, {"cores", j.cores}, {"gpus", j.gpus}}},
+      {"resources",
+       {{"workers", j.workers},
+        {"min_workers", j.min_workers},
+        {"cores", j.cores},
+        {"gpus", j.gpus}}},
       {"submitted_at", time_or_null(j.submitted_ms)},
       {"started_at", time_or_null(j.started_ms)},
       {"finished_at", time_or_null(j.finished_ms)},
@@ -162,6 +166,7 @@ HttpResponse RestApi::submit(const HttpRequest& req) const {
   n.name = s.spec.name;
   n.priority = s.spec.priority;
   n.workers = s.spec.resources.workers;
+  n.min_workers = s.spec.resources.min_workers;
   n.cores = s.spec.resources.cores;
   n.gpus = s.spec.resources.gpus;
   const training::RestartPolicy restart = s.spec.restart_policy.value_or(

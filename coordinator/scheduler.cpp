@@ -26,6 +26,10 @@ struct Shape {
   }
 };
 
+int64_t smallest_gang(const JobDemand& j) {
+  return j.min_workers > 0 ? std::min(j.min_workers, j.workers) : j.workers;
+}
+
 std::string plural(int64_t n, const char* one, const char* many) {
   return std::to_string(n) + " " + (n == 1 ? one : many);
 }
@@ -40,12 +44,14 @@ class Feasibility {
     }
   }
 
-  // Empty when some idle cluster of today's workers could hold the job.
+  // Empty when some idle cluster of today's workers could hold the job (an
+  // elastic one at its smallest).
   std::string reason(const JobDemand& j) {
     const int64_t n = static_cast<int64_t>(cluster_.workers.size());
     if (n == 0) return "no live workers";
-    if (j.workers > with_slots_)
-      return "needs a gang of " + plural(j.workers, "worker", "workers") + "; the cluster has " +
+    const int64_t least = smallest_gang(j);
+    if (least > with_slots_)
+      return "needs a gang of " + plural(least, "worker", "workers") + "; the cluster has " +
              std::to_string(with_slots_);
     if (j.cores > max_cores_)
       return "needs " + plural(j.cores, "core", "cores") + " per worker; the largest worker has " +
@@ -54,8 +60,8 @@ class Feasibility {
       return "needs " + plural(j.gpus, "GPU", "GPUs") + " per worker; the most any worker has is " +
              std::to_string(max_gpus_);
     const int64_t big_enough = count_fitting(j.cores, j.gpus);
-    if (big_enough < j.workers)
-      return "needs " + plural(j.workers, "worker", "workers") + " with " +
+    if (big_enough < least)
+      return "needs " + plural(least, "worker", "workers") + " with " +
              plural(j.cores, "core", "cores") + " and " + plural(j.gpus, "GPU", "GPUs") +
              " each; only " + std::to_string(big_enough) + " are that large";
     return {};
@@ -102,8 +108,9 @@ Decision schedule(const ClusterSnapshot& cluster, const std::vector<JobDemand>& 
       d.unschedulable.push_back({j.id, j.seq, std::move(why)});
       continue;
     }
-    const Shape shape{j.workers, j.cores, j.gpus};
-    if (free_slots < j.workers) continue;
+    const int64_t least = smallest_gang(j);
+    const Shape shape{least, j.cores, j.gpus};
+    if (free_slots < least) continue;
     bool known_misfit = false;
     for (const Shape& f : failed) known_misfit = known_misfit || shape.covers(f);
     if (known_misfit) continue;
@@ -115,11 +122,13 @@ Decision schedule(const ClusterSnapshot& cluster, const std::vector<JobDemand>& 
       if (w.free_slots > 0 && w.free_cores >= j.cores && w.free_gpus >= j.gpus)
         candidates.push_back({{w.free_gpus - j.gpus, w.free_cores - j.cores}, wi});
     }
-    if (static_cast<int64_t>(candidates.size()) < j.workers) {
+    if (static_cast<int64_t>(candidates.size()) < least) {
       failed.push_back(shape);
       continue;
     }
-    const auto gang_end = candidates.begin() + j.workers;
+    // The whole gang, or (elastic) as many as there are, at least `least`.
+    const int64_t gang = std::min<int64_t>(j.workers, static_cast<int64_t>(candidates.size()));
+    const auto gang_end = candidates.begin() + gang;
     std::partial_sort(candidates.begin(), gang_end, candidates.end());
     Placement p{j.id, {}};
     for (auto it = candidates.begin(); it != gang_end; ++it) {
@@ -129,7 +138,7 @@ Decision schedule(const ClusterSnapshot& cluster, const std::vector<JobDemand>& 
       w.free_gpus -= j.gpus;
       p.worker_ids.push_back(w.id);
     }
-    free_slots -= j.workers;
+    free_slots -= gang;
     d.placements.push_back(std::move(p));
   }
   return d;

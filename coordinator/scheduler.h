@@ -1,7 +1,9 @@
 // Scheduling as a pure function: (cluster snapshot, queue) -> placements and
 // the jobs that no cluster of today's size could ever hold. No locks, no I/O,
 // no clock, so it is tested with tables of fake clusters and benchmarked
-// alone. Gang placement: a job gets all of its workers at once or none.
+// alone. Gang placement: a job gets all of its workers at once or none (an
+// elastic one, min_workers < workers: as many as are free, at least
+// min_workers).
 // Does not move or preempt running tasks.
 #pragma once
 
@@ -30,6 +32,10 @@ struct JobDemand {
   int64_t seq = 0;       // submission order: lower first within a priority
   int64_t workers = 1, cores = 1, gpus = 0;
   int64_t not_before_ms = 0;  // restarting: not to start before (Unix ms); the queue filters
+  // Elastic: a gang of fewer workers, down to this many, when no more are
+  // free (0: workers). full_gang_until_ms: JobManager::queue raises
+  // min_workers to workers until then.
+  int64_t min_workers = 0, full_gang_until_ms = 0;
 };
 
 struct Placement {

@@ -56,6 +56,9 @@ struct DataParallel {
   // neither): the job's keypair, handed out by the coordinator at
   // assignment, so only the job's ranks can connect.
   std::string ring_public_key, ring_secret_key;
+  // The world's generation (a cluster job's attempt; see ZmqRingOptions):
+  // the ring refuses a rank of another.
+  uint64_t generation = 0;
   // Publishes this rank's endpoint (and rank 0 its NCCL unique id, empty
   // when it trains without NCCL) and blocks until the peers are known.
   // Throws ops::Error naming what is missing when they do not come in time.

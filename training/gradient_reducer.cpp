@@ -51,6 +51,7 @@ GradientReducer::GradientReducer(std::vector<ops::Tensor> params, const DataPara
       on_gpu ? comm::NcclCommunicator::unavailable_reason() : std::string("not on a GPU");
   const bool want_nccl = on_gpu && nccl_missing.empty();
   comm::ZmqRingOptions ring;
+  ring.generation = dp.generation;
   if (!dp.ring_secret_key.empty()) {
     ring.curve_public_key = dp.ring_public_key;
     ring.curve_secret_key = dp.ring_secret_key;

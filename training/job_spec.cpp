@@ -299,6 +299,7 @@ JobSpec parse_job_spec(const nlohmann::json& j) {
     if (const nlohmann::json* res = top.object("resources")) {
       SpecReader r(*res, "/resources", problems);
       r.integer("workers", spec.resources.workers, 1, 4096);
+      r.integer("min_workers", spec.resources.min_workers, 1, 4096);
       r.integer("cores", spec.resources.cores, 1, 1024);
       r.integer("gpus", spec.resources.gpus, 0, 64);
       gpus_given = res->contains("gpus");
@@ -316,6 +317,12 @@ JobSpec parse_job_spec(const nlohmann::json& j) {
       spec.restart_policy = policy;
     }
   }
+  if (spec.resources.min_workers == 0) spec.resources.min_workers = spec.resources.workers;
+  if (spec.resources.min_workers > spec.resources.workers)
+    problems.push_back(
+        {"/resources/min_workers", "is " + std::to_string(spec.resources.min_workers) +
+                                       ", more than resources.workers (" +
+                                       std::to_string(spec.resources.workers) + ")"});
   check_across_sections(spec, problems);
   // A task trains on the GPUs it is given (device_choice.h): "cuda" asks one.
   if (spec.train.device == DeviceChoice::kCuda && !gpus_given) spec.resources.gpus = 1;

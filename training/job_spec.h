@@ -93,7 +93,12 @@ struct CheckpointSpec {
 // single-process `ringmaster train` ignores them.
 struct ResourcesSpec {
   int64_t workers = 1;  // gang size: the data-parallel world size
-  int64_t cores = 1;    // per worker
+  // Elastic data-parallel: the job may run on fewer workers, down to this
+  // many (the global batch and the data order stay; each rank's slice is
+  // re-cut), and grows back at a checkpoint. Default (0 in, workers out):
+  // the full gang only.
+  int64_t min_workers = 0;
+  int64_t cores = 1;  // per worker
   // Per worker; the task trains on the first of the GPUs it is given.
   // Default 1 when train.device is "cuda", else 0.
   int64_t gpus = 0;

@@ -183,6 +183,7 @@ class Trainer {
   std::unique_ptr<GradientSync> sync_;
   std::vector<ops::Tensor> running_stats_;  // f32 buffers (batch-norm statistics)
   double train_seconds_ = 0.0, train_samples_ = 0.0;
+  int64_t last_checkpoint_step_ = -1;  // steps at the newest periodic checkpoint written
   std::optional<CheckpointStore> store_;  // periodic checkpoints, or resume
   RunPosition from_;                      // where training starts (resumed: the checkpoint's)
 };
@@ -301,6 +302,7 @@ void Trainer::save_checkpoint(int64_t epoch, int64_t step_in_epoch, const EpochT
   const std::string folder =
       store_->write(result_.steps, model_->state_dict(), optimizer_->state(), to_json(p));
   ++result_.checkpoints_written;
+  last_checkpoint_step_ = result_.steps;
   sink_.on_log("checkpoint: " + folder + " (" + std::to_string(seconds_since(t0)) + " s)");
 }
 
@@ -494,6 +496,7 @@ void Trainer::report_step(const models::Batch& b, int64_t epoch, int64_t step, c
   p.samples = b.labels.dim(0);
   p.steps_total = result_.steps;
   p.resumed_from_step = result_.resumed_from_step;
+  p.checkpoint_step = last_checkpoint_step_;
   sink_.on_step(p);
 }
 

@@ -32,6 +32,8 @@ struct StepProgress {
   int64_t samples = 0;        // in this step's batch
   int64_t steps_total = 0;    // steps trained so far, all epochs (resumed: the checkpoint's too)
   int64_t resumed_from_step = -1;  // RunOptions::resume: the checkpoint's step; -1 fresh
+  // The step of the newest periodic checkpoint this run wrote; -1 none yet.
+  int64_t checkpoint_step = -1;
 };
 
 struct EpochReport {

@@ -157,6 +157,7 @@ void run_task(Task& t, nlohmann::json spec_json, int64_t threads, std::string ho
     dp.job_id = t.job_id;
     dp.ring_public_key = t.ring_public_key;
     dp.ring_secret_key = t.ring_secret_key;
+    dp.generation = static_cast<uint64_t>(t.attempt);
     const auto timeout = milliseconds(static_cast<int64_t>(spec.sync.timeout_s * 1000.0));
     dp.rendezvous = [&t, timeout](const std::string& endpoint, const std::string& nccl_id) {
       return await_peers(t, endpoint, nccl_id, timeout);

@@ -18,6 +18,7 @@ comm::StepReport to_report(const training::StepProgress& p) {
   r.sample_unit = p.sample_unit;
   r.steps_total = p.steps_total;
   if (p.resumed_from_step >= 0) r.resumed_from_step = p.resumed_from_step;
+  if (p.checkpoint_step >= 0) r.checkpoint_step = p.checkpoint_step;
   return r;
 }
 
@@ -53,6 +54,7 @@ training::StepProgress from_report(const comm::StepReport& r) {
   p.sample_unit = r.sample_unit == "seq" ? "seq" : "img";  // nothing else is shown
   p.steps_total = r.steps_total.value_or(0);
   p.resumed_from_step = r.resumed_from_step.value_or(-1);
+  p.checkpoint_step = r.checkpoint_step.value_or(-1);
   return p;
 }
 

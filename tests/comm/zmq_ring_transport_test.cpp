@@ -1,9 +1,8 @@
 // ZmqRingTransport failures, over real sockets on 127.0.0.1: a dead or wrong
-// peer at connect, a rank that closes or stalls mid-collective, a foreign
-// connection sending garbage, and a left neighbour (played here with raw
-// libzmq sockets) sending truncated, malformed, out-of-step or oversize
-// chunks. Each must be a CommError naming the peer, within the timeout plus
-// a small margin; nothing may hang.
+// peer (or one of another generation) at connect, a rank that closes or stalls mid-collective, a
+// foreign connection sending garbage, and a left neighbour (played here with raw libzmq sockets)
+// sending truncated, malformed, out-of-step or oversize chunks. Each must be a CommError naming the
+// peer, within the timeout plus a small margin; nothing may hang.
 #include "comm/zmq_ring_transport.h"
 
 #include <gtest/gtest.h>
@@ -87,6 +86,27 @@ TEST(ZmqRingTransport, MismatchedEndpointListsAreAHandshakeError) {
       EXPECT_NE(what(e).find("handshake"), std::string::npos) << what(e);
     }
   EXPECT_GE(failed, 1);
+}
+
+TEST(ZmqRingTransport, ARankOfAnotherGenerationIsRefusedAtTheHandshake) {
+  // Rank 1 is of an earlier world (a cluster job's previous attempt).
+  Context c0, c1;
+  ZmqRingOptions now, earlier;
+  now.generation = 2;
+  earlier.generation = 1;
+  ZmqRingTransport t0(now), t1(earlier);
+  const std::vector<std::string> eps = {t0.listen(c0, "127.0.0.1"), t1.listen(c1, "127.0.0.1")};
+  std::string e1;
+  std::thread late([&] {
+    try {
+      t1.connect(1, eps, milliseconds(1000));
+    } catch (const CommError& e) {
+      e1 = e.what();
+    }
+  });
+  expect_comm_error([&] { t0.connect(0, eps, milliseconds(1000)); }, {"generation 1"});
+  late.join();
+  EXPECT_NE(e1.find("generation 2"), std::string::npos) << e1;
 }
 
 TEST(ZmqRingTransport, ARankThatClosesMidCollectiveIsACommErrorNamingIt) {

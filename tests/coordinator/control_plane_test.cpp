@@ -6,7 +6,8 @@
 // failed with that reason; after a coordinator restart running jobs are
 // reconciled when their workers register again; a worker back with a task
 // of a superseded attempt gets nothing until it ends, and a refusal as busy
-// or shards lost with a coordinator's restart queue a job again, uncounted.
+// or shards lost with a coordinator's restart queue a job again, uncounted;
+// an elastic job starts below its size and grows back at a checkpoint.
 #include <gtest/gtest.h>
 
 #include "comm/transport.h"
@@ -473,6 +474,65 @@ TEST_F(ControlPlaneTest, AParameterServerJobWhoseShardsWentWithTheCoordinatorSta
   const nlohmann::json j = get("/v1/jobs/" + id).json();
   EXPECT_NE(j["state"], "FAILED") << j.dump();
   EXPECT_EQ(j["restarts"], 1) << j.dump();
+}
+
+TEST_F(ControlPlaneTest, AnElasticJobStartsSmallAndGrowsBackAtItsNextCheckpoint) {
+  start();
+  const std::string endpoint = coord_->zmq_endpoint();
+  FakeWorker a(ctx_, "a", endpoint);
+  a.register_with();
+  nlohmann::json j = spec("stretchy");
+  j["resources"] = {{"workers", 2}, {"min_workers", 1}};
+  j["restart_policy"] = {{"max_restarts", 0}};
+  const std::string id = post("/v1/jobs", j.dump()).json()["id"];
+  // One worker is enough to start.
+  auto first = a.expect("assign");
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->header["world_size"], 1);
+  EXPECT_EQ(first->header["attempt"], 0);
+  FakeWorker b(ctx_, "b", endpoint);
+  b.register_with();
+  auto step = [&](const nlohmann::json& report) {
+    a.send(
+        {"progress", {{"job_id", id}, {"kind", "step"}, {"report", report}, {"attempt", 0}}, {}});
+  };
+  // Both heartbeat (a still running the job) while w waits for `type`.
+  auto poll_alive = [&](FakeWorker& w, const std::string& type, int tries,
+                        const nlohmann::json& a_runs) -> std::optional<comm::Message> {
+    for (int i = 0; i < tries; ++i) {
+      a.send({"heartbeat", {{"running", a_runs}}, {}});
+      b.send({"heartbeat", {{"running", nlohmann::json::array()}}, {}});
+      if (auto m = w.poll(type, 200ms)) return m;
+    }
+    return std::nullopt;
+  };
+  // No checkpoint written yet (or a malformed one): it keeps running small.
+  step({{"steps_total", 4}});
+  step({{"steps_total", 5}, {"checkpoint_step", "five"}});
+  EXPECT_FALSE(poll_alive(a, "cancel", 3, {id}));
+  EXPECT_EQ(state_of(id), "RUNNING");
+  // Its checkpoint of step 10 with b free: back to the queue to grow.
+  step({{"steps_total", 11}, {"checkpoint_step", 10}});
+  auto cancel = poll_alive(a, "cancel", 10, {id});
+  ASSERT_TRUE(cancel);
+  EXPECT_EQ(cancel->header["reason"],
+            "requeued: growing back from 1 to 2 workers at its checkpoint of step 10");
+  // It waits for the whole gang: b alone gets nothing while a still runs it.
+  EXPECT_FALSE(poll_alive(b, "assign", 3, {id}));
+  a.send(
+      {"finished",
+       {{"job_id", id}, {"result", nlohmann::json::object()}, {"cancelled", true}, {"attempt", 0}},
+       {}});
+  auto to_a = poll_alive(a, "assign", 10, nlohmann::json::array());
+  auto to_b = poll_alive(b, "assign", 10, nlohmann::json::array());
+  ASSERT_TRUE(to_a && to_b);
+  EXPECT_EQ(to_a->header["world_size"], 2);
+  EXPECT_EQ(to_a->header["attempt"], 1);
+  EXPECT_EQ(to_b->header["attempt"], 1);
+  const nlohmann::json v = get("/v1/jobs/" + id).json();
+  EXPECT_EQ(v["placement"].size(), 2u) << v.dump();
+  EXPECT_EQ(v["resources"]["min_workers"], 1) << v.dump();
+  EXPECT_EQ(v["restarts"], 1) << v.dump();  // uncounted: max_restarts 0 did not fail it
 }
 
 }  // namespace

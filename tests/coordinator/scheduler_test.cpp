@@ -1,7 +1,8 @@
 // The scheduling policy as a pure function, checked against tables of fake
 // clusters: priority then FIFO, gang placement (all or nothing, distinct
 // workers, no partial gang holding resources), unschedulable jobs reported
-// with their reason and not blocking others, GPU-aware best fit, backfill.
+// with their reason and not blocking others, GPU-aware best fit, backfill,
+// elastic gangs (as many workers as are free, at least min_workers).
 #include "coordinator/scheduler.h"
 
 #include <gtest/gtest.h>
@@ -31,6 +32,13 @@ std::string name(const char* prefix, int i) {
 JobDemand job(const std::string& id, int64_t seq, int64_t priority = 0, int64_t workers = 1,
               int64_t cores = 1, int64_t gpus = 0) {
   return {id, priority, seq, workers, cores, gpus};
+}
+
+// An elastic data-parallel job: `workers` wanted, `min_workers` enough.
+JobDemand elastic(const std::string& id, int64_t seq, int64_t workers, int64_t min_workers) {
+  JobDemand d = job(id, seq, 0, workers);
+  d.min_workers = min_workers;
+  return d;
 }
 
 struct Case {
@@ -113,6 +121,26 @@ const std::vector<Case>& cases() {
        {job("four", 1, 0, 1, 4), job("three", 2, 0, 1, 3), job("one", 3, 0, 1, 1)},
        {{"one", {"w1"}}},
        {{"four", "needs 4 cores"}, {"three", "needs 3 cores"}}},
+      {"elastic: the whole gang when it is free",
+       {w("w1", 4), w("w2", 4), w("w3", 4)},
+       {elastic("e", 1, 2, 1)},
+       {{"e", {"w1", "w2"}}},
+       {}},
+      {"elastic: as many as are free, at least min_workers",
+       {w("w1", 4), busy(w("w2", 4)), w("w3", 4)},
+       {elastic("e", 1, 3, 2)},
+       {{"e", {"w1", "w3"}}},
+       {}},
+      {"elastic below its minimum waits, and is not unschedulable",
+       {w("w1", 4), busy(w("w2", 4)), busy(w("w3", 4))},
+       {elastic("e", 1, 3, 2), job("one", 2)},
+       {{"one", {"w1"}}},
+       {}},
+      {"elastic on a cluster smaller than its gang runs at its minimum",
+       {w("w1", 4)},
+       {elastic("e", 1, 2, 1), job("pair", 2, 0, 2)},
+       {{"e", {"w1"}}},
+       {{"pair", "needs a gang of 2 workers; the cluster has 1"}}},
       {"a shape that did not fit now skips larger ones, not smaller ones",
        {WorkerCapacity{"w1", 4, 0, 1, 2, 0, 1}, busy(w("w2", 4))},
        {job("three", 1, 0, 1, 3), job("four", 2, 0, 1, 4), job("one", 3, 0, 1, 1)},

@@ -126,6 +126,17 @@ TEST(JobSpec, ResourcesAndPriorityHaveDefaultsAndBounds) {
   EXPECT_TRUE(has_problem(ps, "/priority", "must be an integer"));
 }
 
+TEST(JobSpec, MinWorkersDefaultsToWorkersAndIsAtMostWorkers) {
+  EXPECT_EQ(parse_job_spec({{"resources", {{"workers", 3}}}}).resources.min_workers, 3);
+  EXPECT_EQ(
+      parse_job_spec({{"resources", {{"workers", 3}, {"min_workers", 1}}}}).resources.min_workers,
+      1);
+  EXPECT_TRUE(has_problem(problems_of({{"resources", {{"workers", 2}, {"min_workers", 3}}}}),
+                          "/resources/min_workers", "is 3, more than resources.workers (2)"));
+  EXPECT_TRUE(has_problem(problems_of({{"resources", {{"min_workers", 0}}}}),
+                          "/resources/min_workers", "must be >= 1"));
+}
+
 TEST(JobSpec, CudaAsksOneGpuUnlessResourcesSayHowMany) {
   const auto cuda = [](nlohmann::json resources) {
     nlohmann::json j = {{"train", {{"device", "cuda"}}}};
