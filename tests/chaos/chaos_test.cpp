@@ -184,10 +184,12 @@ TEST_F(ChaosTest, EveryJobSucceedsOnceWhileWorkersAndTheCoordinatorAreKilled) {
   wait_for_alive_workers(3);
 
   std::vector<ChaosJob> jobs;
+  // A parameter-server job and a single-worker one take the three workers
+  // first, then an all-reduce job: the faults meet every kind.
   for (int i = 1; i <= 3; ++i) {
+    jobs.push_back({"ps-" + std::to_string(i), JobKind::kPs, ""});
     jobs.push_back({"single-" + std::to_string(i), JobKind::kSingle, ""});
     jobs.push_back({"allreduce-" + std::to_string(i), JobKind::kAllreduce, ""});
-    jobs.push_back({"ps-" + std::to_string(i), JobKind::kPs, ""});
   }
   jobs.push_back({"single-4", JobKind::kSingle, ""});
   jobs.push_back({"single-5", JobKind::kSingle, ""});
