@@ -145,13 +145,13 @@ class ChaosTest : public testing_support::ClusterTest {
 
 // From a job's submission to its end.
 double seconds(const nlohmann::json& view) {
-  auto ms = [](const std::string& iso) {  // "2026-12-06T08:26:32.871Z"
+  auto unix_seconds = [](const std::string& iso) {  // "2026-12-06T08:26:32.871Z"
     std::tm t{};
     strptime(iso.c_str(), "%Y-%m-%dT%H:%M:%S", &t);
     return static_cast<double>(timegm(&t)) + std::stod(iso.substr(19, 4));
   };
   if (!view.contains("finished_at") || !view["finished_at"].is_string()) return 0;
-  return ms(view["finished_at"]) - ms(view["submitted_at"]);
+  return unix_seconds(view["finished_at"]) - unix_seconds(view["submitted_at"]);
 }
 
 // What a restart's reason points at: a worker the nemesis hit, the
