@@ -485,11 +485,21 @@ void ZmqRingTransport::Impl::handshake(milliseconds timeout) {
                    " on " + listen_endpoint + "; expected a hello from left neighbour " +
                    peer(left()),
                left());
-        if (h->collective != options.generation)
+        if (h->collective != options.generation) {
+          // Answered with this rank's generation before refusing, so that the
+          // other rank names the mismatch too rather than only this one leaving.
+          wire::Header own = hello;
+          own.kind = static_cast<uint16_t>(wire::Kind::kWelcome);
+          own.to_rank = h->from_rank;
+          const std::string of = wire::encode(own);
+          if (zmq_send(listener, from.data(), from.size(), ZMQ_SNDMORE | ZMQ_DONTWAIT) != -1 &&
+              zmq_send(listener, of.data(), of.size(), ZMQ_DONTWAIT) != -1)
+            set_int(listener, ZMQ_LINGER, 200);
           fail("handshake: hello from " + who + " is of generation " +
                    std::to_string(h->collective) + ", this ring's is " +
                    std::to_string(options.generation) + " (a rank of an earlier world?)",
                left());
+        }
         if (h->from_rank != static_cast<uint32_t>(left()) ||
             h->world != static_cast<uint32_t>(world) || h->to_rank != static_cast<uint32_t>(rank))
           fail("handshake: hello from " + who + " says it is rank " + std::to_string(h->from_rank) +
