@@ -5,7 +5,7 @@
 // the bridge (encrypted, CURVE: a control plane off loopback needs it), and
 // trains a 2-worker job whose ring crosses namespaces. Needs
 // root and iproute2; skips, saying so, otherwise. Everything it creates is
-// removed at the end.
+// removed at the end, its iptables rule included (see kForwardRule).
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -36,7 +36,24 @@ const std::vector<std::pair<std::string, std::string>> kAuth = {
 
 int sh(const std::string& cmd) { return std::system((cmd + " >/dev/null 2>&1").c_str()); }
 
+// Bridged traffic between the namespaces crosses the host's iptables FORWARD
+// chain once br_netfilter is loaded, as it is after dockerd has run (which
+// also sets the chain's policy to DROP). The test allows its own bridge's
+// traffic with a rule of its own, first in the chain, and deletes it after:
+// the host's firewall is left as found. No iptables: no firewall to pass.
+const std::string kForwardRule = std::string("FORWARD -i ") + kBridge + " -o " + kBridge +
+                                 " -m comment --comment ringmaster-multi-host-test -j ACCEPT";
+
+bool have_iptables() { return sh("iptables -w -S FORWARD") == 0; }
+
+void delete_forward_rules() {
+  // Every copy, a crashed earlier run's included; bounded all the same.
+  for (int i = 0; i < 8 && sh("iptables -w -D " + kForwardRule) == 0; ++i) {
+  }
+}
+
 void tear_down_network() {
+  if (have_iptables()) delete_forward_rules();
   for (const char* ns : kNs) sh(std::string("ip netns del ") + ns);
   sh(std::string("ip link del ") + kBridge);
   for (int i = 0; i < 2; ++i) sh("ip link del rmveth" + std::to_string(i));
@@ -56,6 +73,9 @@ class MultiHostTest : public ::testing::Test {
         std::string("ip link set ") + kBridge + " up",
     };
     for (const auto& c : setup) ASSERT_EQ(sh(c), 0) << c;
+    if (have_iptables()) {
+      ASSERT_EQ(sh("iptables -w -I " + kForwardRule), 0) << kForwardRule;
+    }
     for (int i = 0; i < 2; ++i) {
       const std::string v = "rmveth" + std::to_string(i), p = "rmvpeer" + std::to_string(i);
       const std::vector<std::string> cmds = {
