@@ -71,6 +71,13 @@ def mounts(service):
     return out
 
 
+def dockerfile():
+    """The Dockerfile's text and its ARG defaults ({name: value})."""
+    with open(os.path.join(ARGS.source, "Dockerfile")) as f:
+        text = f.read()
+    return text, dict(re.findall(r"^ARG (\w+)=(\S+)$", text, re.M))
+
+
 class ComposeTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -110,8 +117,7 @@ class ComposeTest(unittest.TestCase):
         self.assertTrue(guard.rstrip().endswith("exec /run.sh"), guard)
 
     def test_image_defaults_match_the_dockerfile(self):
-        with open(os.path.join(ARGS.source, "Dockerfile")) as f:
-            defaults = dict(re.findall(r"^ARG (\w+)=(\S+)$", f.read(), re.M))
+        _, defaults = dockerfile()
         for service in ("keys", "coordinator", "worker"):
             args = self.services[service]["build"]["args"]
             for name in ("BUILD_IMAGE", "RUN_IMAGE"):
@@ -250,9 +256,7 @@ class ComposeTest(unittest.TestCase):
         self.assertEqual(len(uids), len(names))
 
     def test_dockerfile_builds_in_cuda_devel_and_runs_unprivileged(self):
-        with open(os.path.join(ARGS.source, "Dockerfile")) as f:
-            text = f.read()
-        defaults = dict(re.findall(r"^ARG (\w+)=(\S+)$", text, re.M))
+        text, defaults = dockerfile()
         self.assertTrue(defaults["BUILD_IMAGE"].startswith("nvidia/cuda:"))
         self.assertIn("-devel-", defaults["BUILD_IMAGE"])
         self.assertTrue(defaults["RUN_IMAGE"].startswith("nvidia/cuda:"))

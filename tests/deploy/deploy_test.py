@@ -111,10 +111,10 @@ class Engine:
             return "no Docker engine runs, and starting dockerd needs root"
         if shutil.which("iptables-save"):
             self.iptables_before = run(["iptables-save"], check=False).stdout
-        out = open(os.path.join(self.workdir, "dockerd.log"), "w")
-        self.proc = subprocess.Popen(
-            [dockerd, "--pidfile", os.path.join(self.workdir, "dockerd.pid")],
-            stdout=out, stderr=subprocess.STDOUT)
+        with open(os.path.join(self.workdir, "dockerd.log"), "w") as out:  # dockerd keeps its own
+            self.proc = subprocess.Popen(
+                [dockerd, "--pidfile", os.path.join(self.workdir, "dockerd.pid")],
+                stdout=out, stderr=subprocess.STDOUT)
         until = time.monotonic() + 60
         while time.monotonic() < until and self.proc.poll() is None:
             if self.answers():
@@ -164,13 +164,17 @@ class Stack:
                     os.path.join(self.source, "docker-compose.yml"), *args],
                    env=self.env, timeout=timeout)
 
-    def api(self, method, path, body=None):
+    def text(self, method, path, body=None):
+        """The REST answer's body, with the token."""
         req = urllib.request.Request(f"http://127.0.0.1:{self.rest}{path}", method=method,
                                      headers={"Authorization": f"Bearer {self.token}",
                                               "Content-Type": "application/json"},
                                      data=json.dumps(body).encode() if body else None)
         with urllib.request.urlopen(req, timeout=10) as r:
-            return json.loads(r.read() or b"null")
+            return r.read().decode()
+
+    def api(self, method, path, body=None):
+        return json.loads(self.text(method, path, body) or "null")
 
     def prom(self, path):
         url = f"http://127.0.0.1:{self.prometheus}{path}"
@@ -256,10 +260,7 @@ def run_job(stack, name, sync):
         raise Failure(f"{job_id} ended {job['state']}: {json.dumps(job)[:2000]}")
     if job["result"]["world_size"] != 2:
         raise Failure(f"world size {job['result']['world_size']}, not 2")
-    with urllib.request.urlopen(urllib.request.Request(
-            f"http://127.0.0.1:{stack.rest}/v1/jobs/{job_id}/logs",
-            headers={"Authorization": f"Bearer {stack.token}"}), timeout=10) as r:
-        return job_id, r.read().decode()
+    return job_id, stack.text("GET", f"/v1/jobs/{job_id}/logs")
 
 
 def train_across_containers(stack):
@@ -340,20 +341,19 @@ def main():
     remove_stale_stacks(engine.docker)
     stack = Stack(args.source, engine.docker)
     timings = {}
-    try:
-        for name, step in (("images", lambda: build_images(args.source, args.build, engine.docker)),
-                           ("up", lambda: start_stack(stack))):
-            t = time.monotonic()
-            step()
-            timings[name] = time.monotonic() - t
+
+    def timed(name, step):
         t = time.monotonic()
-        job_id = train_across_containers(stack)
-        timings["job"] = time.monotonic() - t
-        for name, step in (("prometheus", lambda: prometheus_scrapes(stack, job_id)),
-                           ("kill", lambda: killed_worker_is_dead(stack))):
-            t = time.monotonic()
-            step()
-            timings[name] = time.monotonic() - t
+        result = step()
+        timings[name] = time.monotonic() - t
+        return result
+
+    try:
+        timed("images", lambda: build_images(args.source, args.build, engine.docker))
+        timed("up", lambda: start_stack(stack))
+        job_id = timed("job", lambda: train_across_containers(stack))
+        timed("prometheus", lambda: prometheus_scrapes(stack, job_id))
+        timed("kill", lambda: killed_worker_is_dead(stack))
     except Failure as e:
         print(f"FAIL: {e}")
         print(stack.compose("logs", "--no-color", "--tail", "60").stdout[-6000:])
