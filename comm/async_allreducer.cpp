@@ -97,7 +97,8 @@ void AsyncAllreducer::run() {
       queue_.pop_front();
       failure = failure_;
     }
-    BucketTiming timing{job->bucket, job->data.size(), job->submitted, Clock::now(), {}, false};
+    BucketTiming timing{job->bucket, job->data.size(), job->submitted, Clock::now(), {}, false, {}};
+    const WireCounters before = transport_->counters();
     std::exception_ptr error = failure;
     if (!error) {
       try {
@@ -112,6 +113,7 @@ void AsyncAllreducer::run() {
       }
     }
     timing.finished = Clock::now();
+    timing.wire = transport_->counters() - before;
     {
       std::lock_guard lock(mu_);
       if (error && !failure_) failure_ = error;

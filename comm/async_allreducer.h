@@ -1,7 +1,8 @@
 // Background all-reduce for overlap with backward: a comm thread owns the
 // transport and reduces buckets in submission order while the caller goes
 // on computing. submit() returns at once; wait() rethrows the bucket's error.
-// Records when each bucket was submitted, started and finished. Does not
+// Records when each bucket was submitted, started and finished, and the
+// bytes its all-reduce really sent and received. Does not
 // fuse gradients into buckets (the trainer decides what a bucket is).
 #pragma once
 
@@ -27,6 +28,7 @@ struct BucketTiming {
   size_t elements = 0;
   std::chrono::steady_clock::time_point submitted, started, finished;
   bool ok = false;
+  WireCounters wire;  // what the transport sent and received for this bucket
 };
 
 struct AsyncAllreducerOptions {

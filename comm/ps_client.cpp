@@ -85,6 +85,12 @@ ParameterServerClient::ParameterServerClient(Context& ctx, std::vector<std::stri
 
 ParameterServerClient::~ParameterServerClient() = default;
 
+WireCounters ParameterServerClient::counters() const {
+  WireCounters all;
+  for (const auto& sh : shards_) all += sh->socket->counters();
+  return all;
+}
+
 nlohmann::json ParameterServerClient::base_header(int64_t rid) const {
   return {{"job_id", options_.job_id}, {"rank", options_.rank}, {"rid", rid}};
 }

@@ -110,6 +110,9 @@ class ParameterServerClient {
   double residual_l1() const;
   // Bytes of gradient payload sent by the last push (all shards).
   int64_t last_push_bytes() const { return last_push_bytes_; }
+  // Every frame sent to and received from the shards, requests and replies
+  // with their headers (wire_counters.h), summed over the shards.
+  WireCounters counters() const;
 
  private:
   struct Shard;

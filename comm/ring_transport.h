@@ -15,6 +15,7 @@
 #include <utility>
 
 #include "comm/comm_error.h"
+#include "comm/wire_counters.h"
 
 namespace ringmaster::comm {
 
@@ -63,6 +64,9 @@ class RingTransport {
   // Waits until every chunk sent so far has left this process (its payload
   // is no longer referenced).
   virtual void flush(Clock::time_point deadline) = 0;
+  // Everything this transport sent and received since it was made
+  // (wire_counters.h). Read it from the thread that uses the transport.
+  virtual WireCounters counters() const = 0;
 
   // Numbers collectives: every rank calls it once per collective, in the same order.
   uint64_t begin_collective() { return collectives_++; }

@@ -114,6 +114,9 @@ bool Socket::send(const Envelope& env) {
       ZMQ_CHECK(-1);
     }
   }
+  // Counted once ZeroMQ took the whole message; a ROUTER's routing id stays here.
+  for (size_t i = kind_ == SocketKind::kRouter ? 1 : 0; i < parts.size(); ++i)
+    wire_.count_sent(parts[i]->size());
   return true;
 }
 
@@ -141,6 +144,7 @@ std::optional<Envelope> Socket::receive(std::chrono::milliseconds timeout) {
     const char* data = static_cast<const char*>(zmq_msg_data(&part));
     const size_t size = zmq_msg_size(&part);
     const bool more = zmq_msg_more(&part) != 0;
+    if (!(first && kind_ == SocketKind::kRouter)) wire_.count_received(size);
     // Set on the frames a peer sent (not on the routing id a ROUTER adds).
     if (env.user_id.empty()) {
       if (const char* uid = zmq_msg_gets(&part, "User-Id"); uid != nullptr) env.user_id = uid;

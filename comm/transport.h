@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "comm/message.h"
+#include "comm/wire_counters.h"
 
 namespace ringmaster::comm {
 
@@ -96,12 +97,15 @@ class Socket {
   std::optional<Envelope> receive(std::chrono::milliseconds timeout);
   // The endpoint actually bound, with the port filled in.
   std::string endpoint() const;
+  // Every frame this socket sent and received (wire_counters.h).
+  const WireCounters& counters() const { return wire_; }
 
  private:
   void apply_curve(const SocketOptions& options);  // throws TransportError for a bad key
 
   void* socket_;
   SocketKind kind_;
+  WireCounters wire_;
 };
 
 // "tcp://HOST:PORT" -> {HOST, PORT} (IPv6 hosts keep their brackets).

@@ -91,8 +91,11 @@ struct Multipart {
 };
 
 // Reads one whole message; false when none is ready. A message is delivered
-// atomically, so once its first part is readable the rest are.
-bool read_message(void* socket, Multipart& out) {
+// atomically, so once its first part is readable the rest are. With
+// `counters`, counts every part but the first `unsent_parts` (a ROUTER's
+// routing identity, which no peer sent).
+bool read_message(void* socket, Multipart& out, WireCounters* counters = nullptr,
+                  int unsent_parts = 0) {
   for (;;) {
     Msg scratch;
     zmq_msg_t* m = out.parts < kMaxParts ? &out.msg[out.parts].m : &scratch.m;
@@ -101,6 +104,7 @@ bool read_message(void* socket, Multipart& out) {
       if (out.parts == 0 && (e == EAGAIN || e == EINTR)) return false;
       ZMQ_CHECK(-1);
     }
+    if (counters != nullptr && out.parts >= unsent_parts) counters->count_received(zmq_msg_size(m));
     ++out.parts;
     if (!zmq_msg_more(m)) return true;
   }
@@ -181,6 +185,19 @@ struct ZmqRingTransport::Impl {
   Clock::time_point left_gone_at{};
   std::string broken;  // the first error; later calls repeat it
   InFlight* inflight = new InFlight;
+  WireCounters wire;  // what went to and came from the neighbours
+
+  // zmq_send of one frame that a neighbour will receive (not a routing id),
+  // counted when ZeroMQ took it.
+  int send_frame(void* socket, const void* data, size_t size, int flags) {
+    const int rc = zmq_send(socket, data, size, flags);
+    if (rc != -1) wire.count_sent(size);
+    return rc;
+  }
+  // read_message, counted; the listener's first part is the routing id.
+  bool read(void* socket, Multipart& out) {
+    return read_message(socket, out, &wire, socket == listener ? 1 : 0);
+  }
 
   int left() const { return (rank + world - 1) % world; }
   int right() const { return (rank + 1) % world; }
@@ -207,16 +224,16 @@ struct ZmqRingTransport::Impl {
     h.bytes = text.size();
     const std::string hf = wire::encode(h);
     const int linger = 200;
-    if (sender && zmq_send(sender, hf.data(), hf.size(), ZMQ_SNDMORE | ZMQ_DONTWAIT) != -1) {
-      zmq_send(sender, text.data(), text.size(), ZMQ_DONTWAIT);
+    if (sender && send_frame(sender, hf.data(), hf.size(), ZMQ_SNDMORE | ZMQ_DONTWAIT) != -1) {
+      send_frame(sender, text.data(), text.size(), ZMQ_DONTWAIT);
       // Linger only when no chunk of the caller's is queued ahead of the abort:
       // ZeroMQ would hold those buffers for the linger (longer if the peer is gone).
       if (inflight->pending() == 0) set_int(sender, ZMQ_LINGER, linger);
     }
     if (listener && !left_id.empty() &&
         zmq_send(listener, left_id.data(), left_id.size(), ZMQ_SNDMORE | ZMQ_DONTWAIT) != -1) {
-      zmq_send(listener, hf.data(), hf.size(), ZMQ_SNDMORE | ZMQ_DONTWAIT);
-      zmq_send(listener, text.data(), text.size(), ZMQ_DONTWAIT);
+      send_frame(listener, hf.data(), hf.size(), ZMQ_SNDMORE | ZMQ_DONTWAIT);
+      send_frame(listener, text.data(), text.size(), ZMQ_DONTWAIT);
       set_int(listener, ZMQ_LINGER, linger);
     }
   }
@@ -225,7 +242,7 @@ struct ZmqRingTransport::Impl {
   void check_right_abort() {
     if (sender == nullptr || !connected) return;
     Multipart m;
-    if (!read_message(sender, m)) return;
+    if (!read(sender, m)) return;
     const auto h = wire::decode(m.msg[0].data(), m.msg[0].size());
     if (h && h->kind == static_cast<uint16_t>(wire::Kind::kAbort) && m.parts == 2)
       fail("right neighbour " + peer(right()) + " gave up: " +
@@ -448,7 +465,7 @@ void ZmqRingTransport::Impl::handshake(milliseconds timeout) {
   hello.to_rank = static_cast<uint32_t>(right());
   hello.collective = options.generation;  // hello / welcome: the generation
   const std::string hello_frame = wire::encode(hello);
-  if (zmq_send(sender, hello_frame.data(), hello_frame.size(), ZMQ_DONTWAIT) == -1)
+  if (send_frame(sender, hello_frame.data(), hello_frame.size(), ZMQ_DONTWAIT) == -1)
     fail("cannot queue the handshake for right neighbour " + peer(right()) + ": " +
              zmq_strerror(zmq_errno()),
          right());
@@ -474,7 +491,7 @@ void ZmqRingTransport::Impl::handshake(milliseconds timeout) {
     }
     if (!got_hello && n > 0 && (items[3].revents & ZMQ_POLLIN)) {
       Multipart m;
-      if (read_message(listener, m)) {
+      if (read(listener, m)) {
         const std::string from(reinterpret_cast<const char*>(m.msg[0].data()), m.msg[0].size());
         const auto h = m.parts == 2 ? wire::decode(m.msg[1].data(), m.msg[1].size()) : std::nullopt;
         const std::string who = "connection '" + printable(m.msg[0].data(), m.msg[0].size()) +
@@ -493,7 +510,7 @@ void ZmqRingTransport::Impl::handshake(milliseconds timeout) {
           own.to_rank = h->from_rank;
           const std::string of = wire::encode(own);
           if (zmq_send(listener, from.data(), from.size(), ZMQ_SNDMORE | ZMQ_DONTWAIT) != -1 &&
-              zmq_send(listener, of.data(), of.size(), ZMQ_DONTWAIT) != -1)
+              send_frame(listener, of.data(), of.size(), ZMQ_DONTWAIT) != -1)
             set_int(listener, ZMQ_LINGER, 200);
           fail("handshake: hello from " + who + " is of generation " +
                    std::to_string(h->collective) + ", this ring's is " +
@@ -514,7 +531,7 @@ void ZmqRingTransport::Impl::handshake(milliseconds timeout) {
         welcome.to_rank = static_cast<uint32_t>(left());
         const std::string wf = wire::encode(welcome);
         if (zmq_send(listener, left_id.data(), left_id.size(), ZMQ_SNDMORE | ZMQ_DONTWAIT) == -1 ||
-            zmq_send(listener, wf.data(), wf.size(), ZMQ_DONTWAIT) == -1)
+            send_frame(listener, wf.data(), wf.size(), ZMQ_DONTWAIT) == -1)
           fail("handshake: cannot answer left neighbour " + peer(left()) + ": " +
                    zmq_strerror(zmq_errno()),
                left());
@@ -523,7 +540,7 @@ void ZmqRingTransport::Impl::handshake(milliseconds timeout) {
     }
     if (!got_welcome && n > 0 && (items[0].revents & ZMQ_POLLIN)) {
       Multipart m;
-      if (read_message(sender, m)) {
+      if (read(sender, m)) {
         const auto h = m.parts == 1 ? wire::decode(m.msg[0].data(), m.msg[0].size()) : std::nullopt;
         if (!h || h->kind != static_cast<uint16_t>(wire::Kind::kWelcome) ||
             h->from_rank != static_cast<uint32_t>(right()) ||
@@ -573,8 +590,8 @@ void ZmqRingTransport::send(const ChunkHeader& header, std::span<const std::byte
   const auto start = Clock::now();
   const std::string frame = wire::encode(wire::chunk(d.rank, d.world, header));
   for (;;) {
-    if (zmq_send(d.sender, frame.data(), frame.size(),
-                 ZMQ_DONTWAIT | (payload.empty() ? 0 : ZMQ_SNDMORE)) != -1)
+    if (d.send_frame(d.sender, frame.data(), frame.size(),
+                     ZMQ_DONTWAIT | (payload.empty() ? 0 : ZMQ_SNDMORE)) != -1)
       break;
     if (zmq_errno() != EAGAIN && zmq_errno() != EINTR) ZMQ_CHECK(-1);
     if (!d.wait_for(d.sender, ZMQ_POLLOUT, deadline)) {
@@ -607,6 +624,7 @@ void ZmqRingTransport::send(const ChunkHeader& header, std::span<const std::byte
                zmq_strerror(e),
            d.right());
   }
+  d.wire.count_sent(payload.size());
 }
 
 void ZmqRingTransport::receive(const ChunkHeader& expected, const Consumer& consume,
@@ -616,7 +634,7 @@ void ZmqRingTransport::receive(const ChunkHeader& expected, const Consumer& cons
   const auto start = Clock::now();
   const std::string left = "left neighbour " + d.peer(d.left());
   Multipart m;
-  while (!read_message(d.listener, m)) {
+  while (!d.read(d.listener, m)) {
     if (!d.wait_for(d.listener, ZMQ_POLLIN, deadline)) {
       if (d.left_gone)
         d.fail(left + " disconnected while waiting for " + describe(expected), d.left());
@@ -689,6 +707,8 @@ void ZmqRingTransport::flush(Clock::time_point deadline) {
              d.right());
   }
 }
+
+WireCounters ZmqRingTransport::counters() const { return impl_->wire; }
 
 void ZmqRingTransport::close() {
   Impl& d = *impl_;

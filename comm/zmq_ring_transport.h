@@ -2,7 +2,8 @@
 // left neighbour arrive there) and connects one DEALER to its right
 // neighbour's ROUTER. Setup is two-phase so that a rendezvous can go through
 // the coordinator: listen() before the peers are known, connect() once every
-// rank's endpoint is. Payloads are sent without copies; every receive is
+// rank's endpoint is. Payloads are copied once into a buffer ZeroMQ owns
+// (so a failed collective never leaves the caller's memory referenced); every receive is
 // validated; a socket monitor turns a neighbour's disconnect into a CommError
 // at once instead of at the timeout. No ZeroMQ type appears here.
 #pragma once
@@ -67,6 +68,7 @@ class ZmqRingTransport final : public RingTransport {
   void receive(const ChunkHeader& expected, const Consumer& consume,
                Clock::time_point deadline) override;
   void flush(Clock::time_point deadline) override;
+  WireCounters counters() const override;
 
   // Closes the sockets now (a test's way to make this rank "die"); later
   // calls throw CommError.

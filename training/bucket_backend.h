@@ -17,12 +17,16 @@
 
 namespace ringmaster::training {
 
-// How long a bucket's all-reduce took, and whether it started before
-// backward ended (the overlap).
+// How long a bucket's all-reduce took, whether it started before backward
+// ended (the overlap), and the bytes it sent and received: counted by the
+// transport on the host ring; computed on NCCL, whose traffic we cannot see
+// (2 (n - 1) / n of the bucket each way, as a ring all-reduce moves).
 struct ReducedBucket {
   size_t elements = 0;
   double seconds = 0.0;
   bool started_before_backward_end = false;
+  uint64_t sent_bytes = 0, received_bytes = 0;
+  bool wire_counted = false;  // false: sent/received_bytes are computed
 };
 
 class BucketBackend {

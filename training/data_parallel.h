@@ -28,7 +28,9 @@ struct Peers {
 // Communication figures of a run (summed over its steps).
 struct SyncStats {
   int64_t steps = 0, buckets = 0;
-  int64_t bytes_on_wire = 0;  // what this rank's all-reduces sent (2 (n-1)/n of each bucket)
+  // What this rank sent: frames counted by the ZeroMQ ring or the parameter
+  // server's sockets; on NCCL computed, 2 (n - 1) / n of each bucket.
+  int64_t bytes_on_wire = 0;
   double comm_seconds = 0.0;  // bucket start to finish, summed
   double wait_seconds = 0.0;  // time the training thread waited for buckets after backward
   // Buckets whose all-reduce started before backward ended: the overlap.

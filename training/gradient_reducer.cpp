@@ -165,15 +165,17 @@ void GradientReducer::submit_ready() {
     backend_->submit(next_submit_++);
 }
 
-void GradientReducer::count_bucket(size_t elements, double comm_seconds) {
-  const size_t element_bytes = fp16_ ? 2 : 4;
-  // What a ring all-reduce sends per rank: 2 (n - 1) / n of the bucket.
-  const auto wire = static_cast<uint64_t>(
-      elements * element_bytes * 2 * static_cast<size_t>(world_ - 1) / static_cast<size_t>(world_));
+void GradientReducer::count_bucket(const ReducedBucket& r) {
   ++stats_.buckets;
-  stats_.comm_seconds += comm_seconds;
-  stats_.bytes_on_wire += static_cast<int64_t>(wire);
-  comm::record_allreduce(comm_seconds, wire, wire * sizeof(float) / element_bytes,
+  stats_.comm_seconds += r.seconds;
+  stats_.bytes_on_wire += static_cast<int64_t>(r.sent_bytes);
+  // Payload: the f32 bytes the bucket's all-reduce stands for, each way
+  // (a ring moves 2 (n - 1) / n of the bucket), so wire / payload is the
+  // compression ratio (headers make it a little above 1 or 1/2).
+  const auto each_way =
+      static_cast<uint64_t>(r.elements * sizeof(float) * 2 * static_cast<size_t>(world_ - 1) /
+                            static_cast<size_t>(world_));
+  comm::record_allreduce(r.seconds, r.sent_bytes + r.received_bytes, 2 * each_way,
                          fp16_ ? comm::Compression::kFp16 : comm::Compression::kNone);
 }
 
@@ -185,7 +187,7 @@ void GradientReducer::finish_step() {
   submit_ready();
   RM_CHECK(next_submit_ == buckets_.size(), "a gradient bucket was not submitted");
   for (const ReducedBucket& r : backend_->wait_all(backward_end)) {
-    count_bucket(r.elements, r.seconds);
+    count_bucket(r);
     if (r.started_before_backward_end) ++stats_.buckets_started_before_backward_end;
   }
   stats_.wait_seconds += seconds(Clock::now() - backward_end);

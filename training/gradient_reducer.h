@@ -84,8 +84,8 @@ class GradientReducer {
   void on_leaf(const ops::Tensor& leaf);
   void copy_in(size_t param, const ops::Tensor* grad);
   void submit_ready();
-  // Counts one reduced bucket of `elements` floats in the stats and the metrics.
-  void count_bucket(size_t elements, double comm_seconds);
+  // Counts one reduced bucket in the stats and the metrics.
+  void count_bucket(const ReducedBucket& r);
 
   std::vector<ops::Tensor> params_;
   std::unordered_map<const ops::TensorImpl*, size_t> index_of_;

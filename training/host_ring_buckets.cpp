@@ -36,7 +36,7 @@ class HostRingBuckets : public BucketBackend {
     std::vector<ReducedBucket> out;
     for (const comm::BucketTiming& t : async_.take_timings())
       out.push_back({t.elements, std::chrono::duration<double>(t.finished - t.started).count(),
-                     t.started < backward_end});
+                     t.started < backward_end, t.wire.sent_bytes, t.wire.received_bytes, true});
     return out;
   }
   ops::Tensor copy_out(size_t b, size_t offset, const ops::Tensor& param) override {

@@ -18,7 +18,8 @@ class NcclBuckets : public BucketBackend {
               comm::Compression compression)
       : nccl_(world, rank, nccl_id, device.index),
         device_(device),
-        fp16_(compression == comm::Compression::kFp16) {}
+        fp16_(compression == comm::Compression::kFp16),
+        world_(world) {}
 
   void add_bucket(size_t elements) override {
     const auto n = static_cast<int64_t>(elements);
@@ -63,9 +64,15 @@ class NcclBuckets : public BucketBackend {
     // bucket was queued while backward ran.
     const double waited = std::chrono::duration<double>(Clock::now() - backward_end).count();
     std::vector<ReducedBucket> out;
-    for (const Bucket& b : buckets_)
-      out.push_back({static_cast<size_t>(b.data.numel()),
-                     waited / static_cast<double>(buckets_.size()), true});
+    for (const Bucket& b : buckets_) {
+      const auto n = static_cast<uint64_t>(b.data.numel());
+      // Computed: NCCL's traffic is not ours to count. A ring moves
+      // 2 (world - 1) / world of the bucket each way.
+      const uint64_t each_way = n * (fp16_ ? 2 : 4) * 2 * static_cast<uint64_t>(world_ - 1) /
+                                static_cast<uint64_t>(world_);
+      out.push_back({static_cast<size_t>(n), waited / static_cast<double>(buckets_.size()), true,
+                     each_way, each_way, false});
+    }
     return out;
   }
   ops::Tensor copy_out(size_t b, size_t offset, const ops::Tensor& param) override {
@@ -86,6 +93,7 @@ class NcclBuckets : public BucketBackend {
   comm::NcclCommunicator nccl_;
   ops::Device device_;
   bool fp16_;
+  int world_;
   std::vector<Bucket> buckets_;
 };
 

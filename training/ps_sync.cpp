@@ -126,14 +126,17 @@ bool PsSync::finish_step(int64_t step, const std::function<bool()>&) {
   for (const auto& [name, p] : params_)
     grads[name] = p.grad().defined() ? p.grad().to(ops::Device::cpu()).to_plain()
                                      : ops::Tensor::zeros(p.shape());
+  const comm::WireCounters before = client_->counters();
   client_->push(step, grads);
-  const auto pushed = static_cast<uint64_t>(client_->last_push_bytes());
-  stats_.bytes_on_wire += static_cast<int64_t>(pushed);
   client_->pull(step + 1, pulled_);
   load(pulled_);
   const double s = seconds_since(start);
-  // Wire: the gradients pushed and the f32 weights pulled; payload: both in f32.
-  comm::record_parameter_server(s, pushed + f32_bytes_, 2 * f32_bytes_, compression_);
+  const comm::WireCounters wire = client_->counters() - before;
+  stats_.bytes_on_wire += static_cast<int64_t>(wire.sent_bytes);
+  // Wire: every frame of the push and the pull, both ways; payload: the
+  // gradients pushed and the weights pulled, both in f32.
+  comm::record_parameter_server(s, wire.sent_bytes + wire.received_bytes, 2 * f32_bytes_,
+                                compression_);
   ++stats_.steps;
   stats_.comm_seconds += s;
   stats_.wait_seconds += s;

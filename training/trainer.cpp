@@ -183,7 +183,7 @@ class Trainer {
   std::unique_ptr<GradientSync> sync_;
   std::vector<ops::Tensor> running_stats_;  // f32 buffers (batch-norm statistics)
   double train_seconds_ = 0.0, train_samples_ = 0.0;
-  int64_t last_checkpoint_step_ = -1;  // steps at the newest periodic checkpoint written
+  int64_t last_checkpoint_step_ = -1;     // steps at the newest periodic checkpoint written
   std::optional<CheckpointStore> store_;  // periodic checkpoints, or resume
   RunPosition from_;                      // where training starts (resumed: the checkpoint's)
 };

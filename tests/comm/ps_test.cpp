@@ -14,6 +14,7 @@
 #include "comm/ps_shard.h"
 #include "ops/half.h"
 #include "ps_test_util.h"
+#include "tests/comm/tcp_relay.h"
 
 namespace ringmaster::comm {
 namespace {
@@ -206,6 +207,56 @@ TEST(ParameterServerFp16, ErrorFeedbackKeepsTheAccumulatedErrorBounded) {
   EXPECT_LE(client.residual_l1(), kN * 5e-3);
   EXPECT_EQ(client.last_push_bytes(), kN * 2);
   client.finish();
+}
+
+// What the client counts (wire_counters.h) against what a TCP relay in front
+// of the shard carried, for f32 and fp16 pushes of the same gradient.
+TEST(ParameterServerWire, TheClientCountsWhatTheRelayCarriedAndFp16HalvesThePush) {
+  Context ctx;
+  test::Shards servers(ctx, 1, test::sgd_momentum(0.01f, 0.0f));
+  testing::TcpRelay relay(servers.endpoints[0]);
+  constexpr int64_t kN = int64_t{1} << 18;  // 1 MiB in f32
+  uint64_t pushed[2] = {};
+  const Compression kinds[2] = {Compression::kNone, Compression::kFp16};
+  for (int k = 0; k < 2; ++k) {
+    PsClientOptions o;
+    o.job_id = std::string("job-wire-") + to_string(kinds[k]);
+    o.compression = kinds[k];
+    o.timeout = 10s;
+    ParameterServerClient client(ctx, {relay.endpoint()}, {{"g", kN}}, o);
+    PsTensors w{{"g", ops::Tensor::zeros({kN})}};
+    client.init(&w);
+    const WireCounters before = client.counters();
+    const uint64_t relay_before = relay.total_bytes();
+    client.push(0, {{"g", ops::Tensor::full({kN}, 0.5f)}});
+    const WireCounters push = client.counters() - before;
+    client.pull(1, w);
+    const WireCounters c = client.counters() - before;
+    pushed[k] = push.sent_bytes;
+    // Push and pull each: one request out, one reply back, on one connection
+    // (ZMTP framing 2 to 9 bytes per frame; the handshake came before).
+    const uint64_t frames = c.sent_frames + c.received_frames;
+    uint64_t relayed = relay.total_bytes() - relay_before;
+    for (int i = 0; i < 200 && relayed < c.sent_bytes + c.received_bytes + 2 * frames; ++i) {
+      std::this_thread::sleep_for(10ms);  // the relay counts after it wrote
+      relayed = relay.total_bytes() - relay_before;
+    }
+    std::printf(
+        "[ measured ] %s: push sent %llu bytes; push and pull counted %llu in %llu frames, "
+        "the relay carried %llu\n",
+        to_string(kinds[k]), static_cast<unsigned long long>(push.sent_bytes),
+        static_cast<unsigned long long>(c.sent_bytes + c.received_bytes),
+        static_cast<unsigned long long>(frames), static_cast<unsigned long long>(relayed));
+    EXPECT_GE(relayed, c.sent_bytes + c.received_bytes + 2 * frames);
+    EXPECT_LE(relayed, c.sent_bytes + c.received_bytes + 9 * frames);
+    EXPECT_GE(c.received_bytes, static_cast<uint64_t>(kN) * 4);  // the f32 weights pulled
+    client.finish();
+  }
+  EXPECT_EQ(relay.connections(), 2);
+  const double ratio = static_cast<double>(pushed[1]) / static_cast<double>(pushed[0]);
+  std::printf("[ measured ] fp16 push / f32 push: %.4f\n", ratio);
+  EXPECT_GE(ratio, 0.49);
+  EXPECT_LE(ratio, 0.52);
 }
 
 TEST(ParameterServerSsp, AFastRankRunsAtMostStalenessStepsAheadOfTheSlowest) {

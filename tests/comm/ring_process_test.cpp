@@ -37,6 +37,7 @@ class DieAtSend final : public RingTransport {
     inner_.receive(e, c, d);
   }
   void flush(Clock::time_point d) override { inner_.flush(d); }
+  WireCounters counters() const override { return inner_.counters(); }
 
  private:
   RingTransport& inner_;
