@@ -1,14 +1,16 @@
 #!/usr/bin/env python3
-"""Ring all-reduce bus bandwidth: ours (bench_allreduce_busbw, ZeroMQ over TCP)
-against OpenMPI's MPI_Allreduce (bench_mpi_allreduce_busbw), run alternately
-(ours, MPI, ours, MPI, ...) for --rounds rounds; prints per size and world the
-median busbw of each and the ratio ours/MPI. MPI runs over TCP on loopback
-(--mca btl self,tcp, btl_tcp_if_include lo) like ours: that is the headline.
---shm adds MPI over shared memory (vader) as an extra line. --link-1g runs
-two ranks in two network namespaces joined by a veth pair shaped to 1 Gbit/s
-(tc tbf) and compares our compression none against fp16 (needs root).
+"""Ring all-reduce bus bandwidth: ours (bench_allreduce_busbw) against OpenMPI's
+MPI_Allreduce (bench_mpi_allreduce_busbw), run alternately for --rounds rounds;
+prints per size and world the median busbw of each and the ratios, in two
+pairs: on one host, ours over shared memory (the default between same-host
+ranks) against MPI over shared memory (btl self,vader, its default), and
+ours forced onto TCP (--tcp) against MPI over TCP on loopback (btl self,tcp
+on lo). A run of ours that did not take the path its column names stops the
+bench. --link-1g runs two ranks in two network namespaces joined by a veth
+pair shaped to 1 Gbit/s (tc tbf), over TCP (namespaces stand for hosts), and
+compares our compression none against fp16 (needs root).
 
-Usage: nice bench/allreduce.py [--build build] [--rounds 9] [--worlds 2 4] [--shm] [--link-1g]
+Usage: nice bench/allreduce.py [--build build] [--rounds 9] [--worlds 2 4] [--sizes 1 16 64] [--link-1g]
 """
 import argparse
 import os
@@ -17,10 +19,12 @@ import statistics
 import subprocess
 import sys
 
-RESULT = re.compile(r"RESULT impl=(\S+)(?: compression=(\S+))? world=(\d+) bytes=(\d+) .*busbw_GBps=([\d.]+)")
+RESULT = re.compile(r"RESULT impl=(\S+)(?: compression=(\S+))? world=(\d+) bytes=(\d+) "
+                    r".*busbw_GBps=([\d.]+)(?: path=(\S+))?")
 
 
-def run(cmd, timeout=900):
+def run(cmd, timeout=900, path=None):
+    """{bytes: busbw}; with `path`, every RESULT must say it ran on that path."""
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
     if out.returncode != 0:
         sys.exit(f"failed ({out.returncode}): {' '.join(cmd)}\n{out.stdout}\n{out.stderr}")
@@ -28,6 +32,8 @@ def run(cmd, timeout=900):
     for line in out.stdout.splitlines():
         m = RESULT.match(line)
         if m:
+            if path is not None and m.group(6) != path:
+                sys.exit(f"expected path={path}, got {m.group(6)}: {' '.join(cmd)}\n{line}")
             rows[int(m.group(4))] = float(m.group(5))
     return rows
 
@@ -55,28 +61,25 @@ def loopback(args):
     samples = {}  # (impl, world, bytes) -> [busbw]
     for rnd in range(args.rounds):
         for world in args.worlds:
-            runs = [("ours", ours_cmd(args, world)), ("mpi-tcp", mpi_cmd(args, world, "self,tcp"))]
-            if args.shm:
-                runs.append(("mpi-shm", mpi_cmd(args, world, "self,vader")))
-            for impl, cmd in runs:
-                for b, bw in run(cmd).items():
+            runs = [("ours-shm", ours_cmd(args, world), "shm"),
+                    ("mpi-shm", mpi_cmd(args, world, "self,vader"), None),
+                    ("ours-tcp", ours_cmd(args, world, extra=["--tcp"]), "tcp"),
+                    ("mpi-tcp", mpi_cmd(args, world, "self,tcp"), None)]
+            for impl, cmd, path in runs:
+                for b, bw in run(cmd, path=path).items():
                     samples.setdefault((impl, world, b), []).append(bw)
         print(f"round {rnd + 1}/{args.rounds} done", file=sys.stderr, flush=True)
-    print(f"busbw GB/s, median of {args.rounds} alternating rounds; MPI ran over TCP loopback "
-          f"(btl self,tcp on lo), like ours")
-    print(f"{'world':>5} {'size':>8} {'ours':>8} {'MPI tcp':>8} {'ours/MPI':>8}")
+    print(f"busbw GB/s, median of {args.rounds} alternating rounds. Same host: ours over shared "
+          f"memory, MPI over vader. TCP: ours with --tcp, MPI with btl self,tcp on lo")
+    print(f"{'world':>5} {'size':>8} {'ours shm':>9} {'MPI shm':>8} {'ratio':>6} "
+          f"{'ours tcp':>9} {'MPI tcp':>8} {'ratio':>6}")
+    med = lambda impl, world, b: statistics.median(samples[(impl, world, b)])
     for world in args.worlds:
         for b in sorted({k[2] for k in samples if k[1] == world}):
-            ours = statistics.median(samples[("ours", world, b)])
-            mpi = statistics.median(samples[("mpi-tcp", world, b)])
-            print(f"{world:>5} {mib(b):>8} {ours:>8.3f} {mpi:>8.3f} {ours / mpi:>8.2f}")
-    if args.shm:
-        for world in args.worlds:
-            for b in sorted({k[2] for k in samples if k[1] == world}):
-                shm = statistics.median(samples[("mpi-shm", world, b)])
-                ours = statistics.median(samples[("ours", world, b)])
-                print(f"extra: MPI over shared memory (vader) world {world} {mib(b)}: {shm:.3f} GB/s "
-                      f"(ours/MPI-shm {ours / shm:.2f})")
+            os_, ms = med("ours-shm", world, b), med("mpi-shm", world, b)
+            ot, mt = med("ours-tcp", world, b), med("mpi-tcp", world, b)
+            print(f"{world:>5} {mib(b):>8} {os_:>9.3f} {ms:>8.3f} {os_ / ms:>6.2f} "
+                  f"{ot:>9.3f} {mt:>8.3f} {ot / mt:>6.2f}")
 
 
 def sh(cmd):
@@ -95,7 +98,7 @@ def link_1g(args):
             sh(f"ip -n {ns[i]} addr add {ips[i]}/24 dev rmveth{i}")
             sh(f"ip -n {ns[i]} link set rmveth{i} up && ip -n {ns[i]} link set lo up")
             sh(f"tc -n {ns[i]} qdisc add dev rmveth{i} root tbf rate 1gbit burst 256kb latency 50ms")
-        extra = ["--netns", *ns, "--hosts", *ips]
+        extra = ["--netns", *ns, "--hosts", *ips, "--tcp"]
         samples = {}
         for rnd in range(args.rounds):
             for comp in ("none", "fp16"):
@@ -121,7 +124,6 @@ def main():
     p.add_argument("--sizes", nargs="+", default=["1", "16", "64"], help="MiB")
     p.add_argument("--min-seconds", type=float, default=1.0)
     p.add_argument("--chunk-kib", type=int, default=1024)
-    p.add_argument("--shm", action="store_true", help="also MPI over shared memory (extra line)")
     p.add_argument("--link-1g", action="store_true", help="1 Gbit/s veth: none vs fp16 (root)")
     args = p.parse_args()
     if args.link_1g:

@@ -5,7 +5,9 @@
 // all-reduce after a warm-up. With --netns, rank r first enters network
 // namespace r and listens on --hosts[r] (the 1 Gbit/s veth set-up of
 // bench/allreduce.py). --curve encrypts the ring as a cluster job with CURVE
-// is (one job keypair, a ZAP handler per rank). Run by hand
+// is (one job keypair, a ZAP handler per rank). Ranks on one host exchange
+// chunks through shared memory unless --tcp says otherwise; RESULT ends with
+// path=shm only when every rank's link to its right neighbour did. Run by hand
 // (bench/allreduce.py), never by ctest.
 #include <fcntl.h>
 #include <poll.h>
@@ -66,6 +68,9 @@ struct Config {
   Compression compression = Compression::kNone;
   int socket_buffer_kib = 0;
   std::vector<std::string> netns, hosts;
+  bool tcp = false;  // no shared memory between same-host ranks
+  uint32_t shm_slots = 16;
+  uint64_t shm_slot_kib = 1024;
   bool curve = false;     // encrypt the ring with one job keypair, as a cluster job with CURVE
   CurveKeypair job_keys;  // made before the ranks fork
 };
@@ -84,6 +89,9 @@ int rank_main(const Config& cfg, int rank, int out_fd, int in_fd) {
   Context ctx;
   std::unique_ptr<ZapAuthenticator> zap;
   ZmqRingOptions ro{.socket_buffer_bytes = cfg.socket_buffer_kib * 1024};
+  ro.shared_memory = !cfg.tcp;
+  ro.shm_slots = cfg.shm_slots;
+  ro.shm_slot_bytes = cfg.shm_slot_kib * 1024;
   if (cfg.curve) {
     ro.curve_public_key = cfg.job_keys.public_key;
     ro.curve_secret_key = cfg.job_keys.secret_key;
@@ -120,7 +128,8 @@ int rank_main(const Config& cfg, int rank, int out_fd, int in_fd) {
     const auto t0 = Clock::now();
     for (int i = 0; i < iters; ++i) ar.sum(x, 1);
     const double mean = std::chrono::duration<double>(Clock::now() - t0).count() / iters;
-    report << mib << " " << iters << " " << mean << "\n";
+    report << mib << " " << iters << " " << mean << " "
+           << (transport.sends_over_shared_memory() ? "shm" : "tcp") << "\n";
   }
   report << "END\n";
   return write_all(out_fd, report.str()) ? 0 : 5;
@@ -130,7 +139,7 @@ int rank_main(const Config& cfg, int rank, int out_fd, int in_fd) {
 
 int main(int argc, char** argv) {
   Config cfg;
-  CLI::App app("ring all-reduce bus bandwidth between processes (ZeroMQ over TCP)");
+  CLI::App app("ring all-reduce bus bandwidth between processes (shared memory or ZeroMQ TCP)");
   app.add_option("--world", cfg.world, "ranks (processes)");
   app.add_option("--sizes-mib", cfg.sizes_mib, "buffer sizes in MiB of float32");
   app.add_option("--warmup", cfg.warmup);
@@ -143,6 +152,9 @@ int main(int argc, char** argv) {
   app.add_option("--netns", cfg.netns, "network namespace per rank (root)");
   app.add_option("--hosts", cfg.hosts, "listen address per rank (default 127.0.0.1)");
   app.add_flag("--curve", cfg.curve, "encrypt the ring with CURVE (one job keypair)");
+  app.add_flag("--tcp", cfg.tcp, "TCP between same-host ranks too (no shared memory)");
+  app.add_option("--shm-slots", cfg.shm_slots, "slots per shared-memory link");
+  app.add_option("--shm-slot-kib", cfg.shm_slot_kib, "payload KiB per shared-memory slot");
   CLI11_PARSE(app, argc, argv);
   if (cfg.curve) cfg.job_keys = make_curve_keypair();
   if ((!cfg.netns.empty() && static_cast<int>(cfg.netns.size()) != cfg.world) ||
@@ -185,6 +197,7 @@ int main(int argc, char** argv) {
   // Per size: the slowest rank's mean.
   std::vector<double> worst(cfg.sizes_mib.size(), 0.0);
   std::vector<int> iters(cfg.sizes_mib.size(), 0);
+  bool all_shm = true;
   for (int r = 0; r < cfg.world && rc == 0; ++r) {
     for (size_t s = 0; s < cfg.sizes_mib.size(); ++s) {
       std::string line;
@@ -194,7 +207,9 @@ int main(int argc, char** argv) {
       }
       double mib, mean;
       int it;
-      std::istringstream(line) >> mib >> it >> mean;
+      std::string path;
+      std::istringstream(line) >> mib >> it >> mean >> path;
+      all_shm = all_shm && path == "shm";
       worst[s] = std::max(worst[s], mean);
       iters[s] = it;
     }
@@ -214,8 +229,9 @@ int main(int argc, char** argv) {
     const double busbw = bytes / worst[s] * 2 * (n - 1) / n / 1e9;
     std::printf(
         "RESULT impl=ours compression=%s world=%d bytes=%.0f iters=%d time_us=%.1f "
-        "busbw_GBps=%.3f\n",
-        to_string(cfg.compression), cfg.world, bytes, iters[s], worst[s] * 1e6, busbw);
+        "busbw_GBps=%.3f path=%s\n",
+        to_string(cfg.compression), cfg.world, bytes, iters[s], worst[s] * 1e6, busbw,
+        all_shm ? "shm" : "tcp");
   }
   return 0;
 }

@@ -8,7 +8,8 @@ efficiency = (2-rank img/s) / (2 x 1-rank img/s).
 
 --link-1g puts the two ranks in two network namespaces joined by a veth pair
 shaped to 1 Gbit/s (tc tbf), so the ring crosses a real 1 Gbit/s link
-(needs root; the namespaces are removed afterwards). --compression fp16
+(needs root; the namespaces are removed afterwards; RINGMASTER_RING_SHM=0
+keeps the ranks, which share a host, off shared memory). --compression fp16
 halves the bytes on the wire.
 
 Usage: nice bench/scaling.py [--build build] [--rounds 9] [--link-1g] [--compression none]
@@ -60,6 +61,8 @@ def run_world(args, folder, world):
             if args.link_1g:
                 cmd = ["ip", "netns", "exec", NS[rank]] + cmd + ["--host", IPS[rank]]
         env = dict(os.environ, OMP_WAIT_POLICY="PASSIVE")
+        if args.link_1g:
+            env["RINGMASTER_RING_SHM"] = "0"  # the namespaces stand for hosts: TCP over the link
         procs.append(subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                       text=True, env=env))
     for rank, p in enumerate(procs):

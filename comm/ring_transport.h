@@ -52,8 +52,10 @@ class RingTransport {
   // Queues one chunk for the right neighbour and returns; blocks only while
   // the queue is full, at most until `deadline`. A transport may send from
   // the payload without copying it: it must stay valid and unchanged until
-  // flush() returns. (ZmqRingTransport copies it, so that a collective that
-  // fails never leaves the caller's buffer referenced.)
+  // flush() returns. (ZmqRingTransport copies it over TCP, so that a
+  // collective that fails never leaves the caller's buffer referenced; over
+  // shared memory it copies it into a slot, or holds it until a slot is free,
+  // and lets go of it when it fails.)
   virtual void send(const ChunkHeader& header, std::span<const std::byte> payload,
                     Clock::time_point deadline) = 0;
   // Waits until `deadline` for the next chunk from the left neighbour, checks

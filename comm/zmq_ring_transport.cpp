@@ -19,11 +19,13 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
 #include <mutex>
 #include <new>
 #include <sstream>
 
 #include "comm/ring_wire.h"
+#include "comm/shm_link.h"
 #include "comm/zmq_check.h"
 #include "ops/check.h"
 
@@ -45,6 +47,15 @@ using std::chrono::milliseconds;
 constexpr milliseconds kDisconnectGrace{200};
 constexpr milliseconds kReleaseWait{500};
 constexpr int kMaxParts = 4;
+// Waits on shared memory sleep at most this long between looks at the
+// ZeroMQ side (a neighbour's disconnect or abort); shorter while chunks of
+// ours wait for a free slot, which no futex tells us about while we wait for data.
+constexpr std::chrono::microseconds kShmSlice{5000}, kShmPendingSlice{200};
+
+bool shared_memory_allowed(const ZmqRingOptions& o) {
+  const char* env = std::getenv("RINGMASTER_RING_SHM");
+  return o.shared_memory && !(env != nullptr && std::string(env) == "0");
+}
 
 // Payload copies ZeroMQ still holds; release() runs on ZeroMQ's I/O thread.
 struct InFlight {
@@ -187,6 +198,19 @@ struct ZmqRingTransport::Impl {
   InFlight* inflight = new InFlight;
   WireCounters wire;  // what went to and came from the neighbours
 
+  // Shared memory with same-host neighbours (shm_link.h).
+  std::string host_id;                // same_host_id(), empty when not offered
+  std::unique_ptr<ShmLink> in_link;   // offered to the left neighbour
+  std::unique_ptr<ShmLink> out_link;  // the right neighbour's, once attached
+  enum class InPath { kUndecided, kShm, kTcp } in_path = InPath::kTcp;
+  // Chunks for out_link not yet in a slot, in order; they reference the
+  // caller's payload, which stays valid until flush() (RingTransport::send).
+  struct Pending {
+    ShmLink::SlotHeader slot;
+    std::span<const std::byte> payload;
+  };
+  std::deque<Pending> pending;
+
   // zmq_send of one frame that a neighbour will receive (not a routing id),
   // counted when ZeroMQ took it.
   int send_frame(void* socket, const void* data, size_t size, int flags) {
@@ -206,6 +230,7 @@ struct ZmqRingTransport::Impl {
   [[noreturn]] void fail(const std::string& what, int peer_rank) {
     std::string msg = "ring rank " + std::to_string(rank) + ": " + what;
     broken = msg;
+    pending.clear();  // the caller's buffers are no longer ours
     send_aborts(msg);
     close_sockets();  // drops queued chunks: ZeroMQ lets go of the caller's buffers
     throw CommError(msg, peer_rank, peer_rank >= 0 ? endpoints[peer_rank] : std::string());
@@ -357,6 +382,80 @@ struct ZmqRingTransport::Impl {
   }
 
   void handshake(milliseconds timeout);
+
+  // Listener side of the handshake: a hello whose host id (its third part)
+  // is ours gets a segment; returns the offer for the welcome, or "".
+  std::string offer_shared_memory(Multipart& hello) {
+    if (host_id.empty() || hello.parts != 3) return "";
+    const std::string theirs(reinterpret_cast<const char*>(hello.msg[2].data()),
+                             hello.msg[2].size());
+    if (theirs != host_id) return "";
+    try {
+      in_link = ShmLink::create(options.shm_slots, options.shm_slot_bytes);
+    } catch (const std::exception&) {
+      return "";  // no memfd here: chunks come over TCP
+    }
+    in_path = InPath::kUndecided;
+    return in_link->offer().encode();
+  }
+  // Sender side: maps the right neighbour's segment when it offered one.
+  // Failing that, chunks go over TCP, which the receiver also accepts.
+  void attach_shared_memory(const std::byte* data, size_t size) {
+    ShmOffer offer;
+    if (host_id.empty() || !ShmOffer::decode(data, size, offer)) return;
+    std::string why;
+    out_link = ShmLink::attach(offer, why);
+    if (out_link) out_link->mark_attached();
+  }
+
+  // Moves pending chunks into free slots of out_link, in order; true when
+  // none is left.
+  bool pump() {
+    while (!pending.empty()) {
+      Pending& p = pending.front();
+      const uint64_t at = p.slot.part_offset;
+      const uint64_t part = std::min<uint64_t>(out_link->slot_bytes(), p.payload.size() - at);
+      p.slot.part_bytes = part;
+      if (!out_link->put(p.slot, p.payload.subspan(at, part))) return false;
+      wire.count_sent(sizeof(ShmLink::SlotHeader));
+      if (part > 0) wire.count_sent(part);
+      p.slot.part_offset = at + part;
+      if (p.slot.part_offset >= p.payload.size()) pending.pop_front();
+    }
+    return true;
+  }
+
+  // The chunk header `h` (from the left neighbour, by either path) against
+  // what the caller expects; fails naming the left neighbour.
+  ChunkHeader check_chunk(const wire::Header& h, const ChunkHeader& expected) {
+    const std::string left_name = "left neighbour " + peer(left());
+    ChunkHeader got;
+    got.collective = h.collective;
+    got.bucket = h.bucket;
+    got.step = h.step;
+    got.piece = h.piece;
+    got.codec = static_cast<Codec>(h.codec);
+    got.bytes = h.bytes;
+    got.scale = h.scale;
+    if (h.from_rank != static_cast<uint32_t>(left()) || h.world != static_cast<uint32_t>(world))
+      fail(left_name + " sent a chunk as rank " + std::to_string(h.from_rank) + " of " +
+               std::to_string(h.world),
+           left());
+    if (got.collective != expected.collective || got.bucket != expected.bucket ||
+        got.step != expected.step || got.piece != expected.piece || got.codec != expected.codec ||
+        got.bytes != expected.bytes)
+      fail("out-of-step " + describe(got) + " from " + left_name + ", expected " +
+               describe(expected) +
+               " (do all ranks reduce the same buckets in the same order, with the same options?)",
+           left());
+    return got;
+  }
+
+  bool receive_shared(const ChunkHeader& expected, const Consumer& consume,
+                      Clock::time_point deadline);
+  bool next_slot(const ChunkHeader& expected, Clock::time_point deadline, ShmLink::SlotHeader& slot,
+                 std::span<const std::byte>& part);
+  void flush_shared(Clock::time_point deadline);
 };
 
 ZmqRingTransport::ZmqRingTransport(ZmqRingOptions options) : impl_(std::make_unique<Impl>()) {
@@ -435,10 +534,10 @@ void ZmqRingTransport::Impl::handshake(milliseconds timeout) {
   set_int(sender, ZMQ_LINGER, 0);
   const std::string id = wire::identity(rank);
   ZMQ_CHECK(zmq_setsockopt(sender, ZMQ_ROUTING_ID, id.data(), id.size()));
-  // Only welcomes come back; CURVE's handshake commands (WELCOME, READY with
+  // Only welcomes come back (a header, and maybe a shared-memory offer of
+  // under 200 bytes); CURVE's handshake commands (WELCOME, READY with
   // metadata) pass through the same limit and are larger.
-  const int64_t max_in =
-      options.curve_secret_key.empty() ? int64_t{sizeof(wire::Header)} : int64_t{4096};
+  const int64_t max_in = options.curve_secret_key.empty() ? int64_t{256} : int64_t{4096};
   ZMQ_CHECK(zmq_setsockopt(sender, ZMQ_MAXMSGSIZE, &max_in, sizeof max_in));
   set_int(sender, ZMQ_SNDHWM, options.high_water_mark);
   set_int(sender, ZMQ_RECONNECT_IVL, 100);
@@ -465,7 +564,11 @@ void ZmqRingTransport::Impl::handshake(milliseconds timeout) {
   hello.to_rank = static_cast<uint32_t>(right());
   hello.collective = options.generation;  // hello / welcome: the generation
   const std::string hello_frame = wire::encode(hello);
-  if (send_frame(sender, hello_frame.data(), hello_frame.size(), ZMQ_DONTWAIT) == -1)
+  // The host id follows, when this rank would take shared memory.
+  if (shared_memory_allowed(options)) host_id = same_host_id();
+  const int more = host_id.empty() ? 0 : ZMQ_SNDMORE;
+  if (send_frame(sender, hello_frame.data(), hello_frame.size(), ZMQ_DONTWAIT | more) == -1 ||
+      (more && send_frame(sender, host_id.data(), host_id.size(), ZMQ_DONTWAIT) == -1))
     fail("cannot queue the handshake for right neighbour " + peer(right()) + ": " +
              zmq_strerror(zmq_errno()),
          right());
@@ -493,7 +596,8 @@ void ZmqRingTransport::Impl::handshake(milliseconds timeout) {
       Multipart m;
       if (read(listener, m)) {
         const std::string from(reinterpret_cast<const char*>(m.msg[0].data()), m.msg[0].size());
-        const auto h = m.parts == 2 ? wire::decode(m.msg[1].data(), m.msg[1].size()) : std::nullopt;
+        const auto h = m.parts == 2 || m.parts == 3 ? wire::decode(m.msg[1].data(), m.msg[1].size())
+                                                    : std::nullopt;
         const std::string who = "connection '" + printable(m.msg[0].data(), m.msg[0].size()) +
                                 "' from " + source_address(&m.msg[m.parts > 1 ? 1 : 0].m);
         if (!h || h->kind != static_cast<uint16_t>(wire::Kind::kHello))
@@ -530,8 +634,11 @@ void ZmqRingTransport::Impl::handshake(milliseconds timeout) {
         welcome.kind = static_cast<uint16_t>(wire::Kind::kWelcome);
         welcome.to_rank = static_cast<uint32_t>(left());
         const std::string wf = wire::encode(welcome);
+        const std::string offer = offer_shared_memory(m);
+        const int more = offer.empty() ? 0 : ZMQ_SNDMORE;
         if (zmq_send(listener, left_id.data(), left_id.size(), ZMQ_SNDMORE | ZMQ_DONTWAIT) == -1 ||
-            send_frame(listener, wf.data(), wf.size(), ZMQ_DONTWAIT) == -1)
+            send_frame(listener, wf.data(), wf.size(), ZMQ_DONTWAIT | more) == -1 ||
+            (more && send_frame(listener, offer.data(), offer.size(), ZMQ_DONTWAIT) == -1))
           fail("handshake: cannot answer left neighbour " + peer(left()) + ": " +
                    zmq_strerror(zmq_errno()),
                left());
@@ -541,7 +648,8 @@ void ZmqRingTransport::Impl::handshake(milliseconds timeout) {
     if (!got_welcome && n > 0 && (items[0].revents & ZMQ_POLLIN)) {
       Multipart m;
       if (read(sender, m)) {
-        const auto h = m.parts == 1 ? wire::decode(m.msg[0].data(), m.msg[0].size()) : std::nullopt;
+        const auto h = m.parts == 1 || m.parts == 2 ? wire::decode(m.msg[0].data(), m.msg[0].size())
+                                                    : std::nullopt;
         if (!h || h->kind != static_cast<uint16_t>(wire::Kind::kWelcome) ||
             h->from_rank != static_cast<uint32_t>(right()) ||
             h->world != static_cast<uint32_t>(world) || h->to_rank != static_cast<uint32_t>(rank) ||
@@ -554,6 +662,7 @@ void ZmqRingTransport::Impl::handshake(milliseconds timeout) {
                       : std::string("not a ring welcome")) +
                    ")",
                right());
+        if (m.parts == 2) attach_shared_memory(m.msg[1].data(), m.msg[1].size());
         got_welcome = true;
       }
     }
@@ -586,6 +695,11 @@ void ZmqRingTransport::send(const ChunkHeader& header, std::span<const std::byte
     d.check_right_abort();
     d.fail("right neighbour " + d.peer(d.right()) + " disconnected before " + describe(header),
            d.right());
+  }
+  if (d.out_link) {
+    d.pending.push_back({{wire::chunk(d.rank, d.world, header), 0, 0}, payload});
+    d.pump();
+    return;
   }
   const auto start = Clock::now();
   const std::string frame = wire::encode(wire::chunk(d.rank, d.world, header));
@@ -631,6 +745,7 @@ void ZmqRingTransport::receive(const ChunkHeader& expected, const Consumer& cons
                                Clock::time_point deadline) {
   Impl& d = *impl_;
   d.check_usable();
+  if (d.in_path != Impl::InPath::kTcp && d.receive_shared(expected, consume, deadline)) return;
   const auto start = Clock::now();
   const std::string left = "left neighbour " + d.peer(d.left());
   Multipart m;
@@ -660,24 +775,7 @@ void ZmqRingTransport::receive(const ChunkHeader& expected, const Consumer& cons
                " bytes, want a " + std::to_string(sizeof(wire::Header)) +
                "-byte chunk header and one payload frame) while waiting for " + describe(expected),
            d.left());
-  ChunkHeader got;
-  got.collective = h->collective;
-  got.bucket = h->bucket;
-  got.step = h->step;
-  got.piece = h->piece;
-  got.codec = static_cast<Codec>(h->codec);
-  got.bytes = h->bytes;
-  got.scale = h->scale;
-  if (h->from_rank != static_cast<uint32_t>(d.left()) || h->world != static_cast<uint32_t>(d.world))
-    d.fail(left + " sent a chunk as rank " + std::to_string(h->from_rank) + " of " +
-               std::to_string(h->world),
-           d.left());
-  if (got.collective != expected.collective || got.bucket != expected.bucket ||
-      got.step != expected.step || got.piece != expected.piece || got.codec != expected.codec ||
-      got.bytes != expected.bytes)
-    d.fail("out-of-step " + describe(got) + " from " + left + ", expected " + describe(expected) +
-               " (do all ranks reduce the same buckets in the same order, with the same options?)",
-           d.left());
+  const ChunkHeader got = d.check_chunk(*h, expected);
   const size_t payload_size = m.parts == 3 ? m.msg[2].size() : 0;
   if (payload_size != got.bytes)
     d.fail("truncated " + describe(got) + " from " + left + ": the payload frame has " +
@@ -689,6 +787,10 @@ void ZmqRingTransport::receive(const ChunkHeader& expected, const Consumer& cons
 void ZmqRingTransport::flush(Clock::time_point deadline) {
   Impl& d = *impl_;
   d.check_usable();
+  if (d.out_link) {
+    d.flush_shared(deadline);
+    return;
+  }
   const auto start = Clock::now();
   Clock::time_point right_gone_at{};
   for (;;) {
@@ -709,6 +811,136 @@ void ZmqRingTransport::flush(Clock::time_point deadline) {
 }
 
 WireCounters ZmqRingTransport::counters() const { return impl_->wire; }
+
+bool ZmqRingTransport::sends_over_shared_memory() const { return impl_->out_link != nullptr; }
+bool ZmqRingTransport::receives_over_shared_memory() const {
+  return impl_->in_path == Impl::InPath::kShm;
+}
+
+// Waits for the left neighbour's next slot. False when, before the link was
+// known to be used, a message came over TCP instead (the caller reads it).
+bool ZmqRingTransport::Impl::next_slot(const ChunkHeader& expected, Clock::time_point deadline,
+                                       ShmLink::SlotHeader& slot,
+                                       std::span<const std::byte>& part) {
+  const auto start = Clock::now();
+  for (;;) {
+    if (in_path == InPath::kUndecided && in_link->attached()) in_path = InPath::kShm;
+    // The TCP side first, every time: an abort or a foreign message is seen
+    // at the next chunk, not only once the slots run dry.
+    zmq_pollitem_t item{listener, 0, ZMQ_POLLIN, 0};
+    if (zmq_poll(&item, 1, 0) > 0) {
+      if (in_path == InPath::kUndecided) {
+        in_path = InPath::kTcp;  // the left neighbour did not attach
+        return false;
+      }
+      // Over TCP now only an abort may come; anything else is a protocol error.
+      Multipart m;
+      if (read(listener, m)) {
+        const auto h = m.parts >= 2 ? wire::decode(m.msg[1].data(), m.msg[1].size()) : std::nullopt;
+        const std::string from(reinterpret_cast<const char*>(m.msg[0].data()), m.msg[0].size());
+        if (from != left_id)
+          fail("foreign message from connection '" + printable(m.msg[0].data(), m.msg[0].size()) +
+                   "' at " + source_address(&m.msg[m.parts > 1 ? 1 : 0].m) + " on " +
+                   listen_endpoint + " while waiting for " + describe(expected) +
+                   " from left neighbour " + peer(left()),
+               -1);
+        if (h && h->kind == static_cast<uint16_t>(wire::Kind::kAbort) && m.parts == 3)
+          fail("left neighbour " + peer(left()) + " gave up: " +
+                   std::string(reinterpret_cast<const char*>(m.msg[2].data()), m.msg[2].size()),
+               left());
+        fail("unexpected message over TCP (" + std::to_string(m.parts - 1) +
+                 " frame(s)) from left neighbour " + peer(left()) +
+                 ", whose chunks come through shared memory",
+             left());
+      }
+    }
+    if (in_path == InPath::kShm && in_link->peek(slot, part)) return true;
+    pump();  // ours to the right may wait for slots meanwhile
+    drain_monitors();
+    check_right_abort();
+    if (left_gone && Clock::now() - left_gone_at > kDisconnectGrace)
+      fail("left neighbour " + peer(left()) + " disconnected while waiting for " +
+               describe(expected),
+           left());
+    const auto now = Clock::now();
+    if (now >= deadline)
+      fail("no " + describe(expected) + " from left neighbour " + peer(left()) + " within " +
+               waited_ms(start) + " (it, or a rank before it, is dead or stalled)",
+           left());
+    const auto slice = pending.empty()
+                           ? std::chrono::duration_cast<Clock::duration>(kShmSlice)
+                           : std::chrono::duration_cast<Clock::duration>(kShmPendingSlice);
+    const auto until = std::min(deadline, now + slice);
+    if (in_path == InPath::kShm) {
+      in_link->wait_for_data(until);
+    } else {
+      zmq_poll(&item, 1, std::max<long>(1, poll_ms(until, milliseconds(5))));
+    }
+  }
+}
+
+bool ZmqRingTransport::Impl::receive_shared(const ChunkHeader& expected, const Consumer& consume,
+                                            Clock::time_point deadline) {
+  ShmLink::SlotHeader slot;
+  std::span<const std::byte> part;
+  if (!next_slot(expected, deadline, slot, part)) return false;
+  const std::string left_name = "left neighbour " + peer(left());
+  if (slot.chunk.magic != wire::kMagic ||
+      slot.chunk.kind != static_cast<uint16_t>(wire::Kind::kChunk))
+    fail("malformed slot in the shared memory from " + left_name + " while waiting for " +
+             describe(expected),
+         left());
+  const ChunkHeader got = check_chunk(slot.chunk, expected);
+  auto check_part = [&](uint64_t filled) {
+    if (slot.part_offset != filled || slot.part_bytes != part.size() ||
+        filled + part.size() > got.bytes || (part.empty() && got.bytes > 0))
+      fail("malformed " + describe(got) + " in the shared memory from " + left_name + " (part at " +
+               std::to_string(slot.part_offset) + " of " + std::to_string(slot.part_bytes) +
+               " bytes, " + std::to_string(filled) + " received)",
+           left());
+    wire.count_received(sizeof slot);
+    if (!part.empty()) wire.count_received(part.size());
+  };
+  check_part(0);
+  if (part.size() == got.bytes) {  // the usual case: reduced straight from the slot
+    consume(got, part);
+    in_link->release();
+    return true;
+  }
+  // A chunk larger than a slot: gathered here, part by part.
+  std::vector<std::byte> whole(got.bytes);
+  uint64_t filled = 0;
+  for (;;) {
+    std::memcpy(whole.data() + filled, part.data(), part.size());
+    filled += part.size();
+    in_link->release();
+    if (filled == got.bytes) break;
+    next_slot(expected, deadline, slot, part);
+    if (check_chunk(slot.chunk, expected).bytes != got.bytes) break;  // check_chunk fails first
+    check_part(filled);
+  }
+  consume(got, whole);
+  return true;
+}
+
+void ZmqRingTransport::Impl::flush_shared(Clock::time_point deadline) {
+  const auto start = Clock::now();
+  while (!pump()) {
+    drain_monitors();
+    check_right_abort();
+    if (right_gone)
+      fail("right neighbour " + peer(right()) + " disconnected before taking " +
+               std::to_string(pending.size()) + " queued chunk(s)",
+           right());
+    const auto now = Clock::now();
+    if (now >= deadline)
+      fail("right neighbour " + peer(right()) + " did not take " + std::to_string(pending.size()) +
+               " queued chunk(s) within " + waited_ms(start),
+           right());
+    out_link->wait_for_space(
+        std::min(deadline, now + std::chrono::duration_cast<Clock::duration>(kShmSlice)));
+  }
+}
 
 void ZmqRingTransport::close() {
   Impl& d = *impl_;

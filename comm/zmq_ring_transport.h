@@ -1,4 +1,5 @@
-// RingTransport over ZeroMQ TCP. Each rank binds one ROUTER (chunks from its
+// RingTransport over ZeroMQ TCP, and shared memory between neighbours on
+// one host. Each rank binds one ROUTER (chunks from its
 // left neighbour arrive there) and connects one DEALER to its right
 // neighbour's ROUTER. Setup is two-phase so that a rendezvous can go through
 // the coordinator: listen() before the peers are known, connect() once every
@@ -33,6 +34,15 @@ struct ZmqRingOptions {
   // ZapAuthenticator (zap_authenticator.h) that admits exactly this public
   // key before listen().
   std::string curve_public_key, curve_secret_key;
+  // Same-host neighbours exchange chunks through shared memory (shm_link.h):
+  // the hello carries same_host_id(), and a receiver with the same id offers
+  // a segment of shm_slots slots of shm_slot_bytes each in its welcome. The
+  // ZeroMQ connection stays for the handshake, aborts and the neighbour's
+  // liveness. false (or RINGMASTER_RING_SHM=0 in the environment): TCP only,
+  // as between hosts.
+  bool shared_memory = true;
+  uint32_t shm_slots = 16;
+  uint64_t shm_slot_bytes = uint64_t{1} << 20;
   // The world's generation (a cluster job's attempt): every rank of one ring
   // has the same, and a hello or welcome of another is refused, so a rank
   // of an earlier world can never join a later one.
@@ -69,6 +79,12 @@ class ZmqRingTransport final : public RingTransport {
                Clock::time_point deadline) override;
   void flush(Clock::time_point deadline) override;
   WireCounters counters() const override;
+
+  // Whether chunks to the right neighbour / from the left one go through
+  // shared memory (after connect(); the receiving side knows once the left
+  // neighbour has attached, at the latest with its first chunk).
+  bool sends_over_shared_memory() const;
+  bool receives_over_shared_memory() const;
 
   // Closes the sockets now (a test's way to make this rank "die"); later
   // calls throw CommError.

@@ -22,6 +22,7 @@
 #include "comm/ring_allreduce.h"
 #include "comm/transport.h"
 #include "comm/zap_authenticator.h"
+#include "comm/zmq_ring_transport.h"
 #include "ops/autograd.h"
 #include "ops/tensor.h"
 #include "training/bucket_backend.h"
@@ -59,7 +60,8 @@ class GradientReducer {
   double backward_seed() const { return backend_->backward_seed(weight_); }
   // "ring all-reduce on tcp://HOST:PORT", or the NCCL one beside the ring.
   std::string describe() const {
-    return backend_->describe(endpoint_) + (zap_ ? ", ring encrypted (CURVE)" : "");
+    return backend_->describe(endpoint_) + (zap_ ? ", ring encrypted (CURVE)" : "") +
+           (transport_->sends_over_shared_memory() ? ", shared memory to the right neighbour" : "");
   }
   // After backward (or instead of it, when this rank's share of the batch is
   // empty): sends the buckets still held back, waits for all, and writes the
@@ -102,7 +104,7 @@ class GradientReducer {
   comm::Context ctx_;     // before the transports that use it
   // With ring keys: the context's ZAP handler, admitting the job's key only.
   std::unique_ptr<comm::ZapAuthenticator> zap_;
-  comm::RingTransport* transport_ = nullptr;
+  comm::ZmqRingTransport* transport_ = nullptr;
   std::unique_ptr<comm::AsyncAllreducer> async_;  // owns the transport
   std::unique_ptr<comm::RingAllreduce> exact_;    // between steps only (async_ is idle then)
   std::unique_ptr<BucketBackend> backend_;        // the buckets: host ring, or NCCL

@@ -23,13 +23,19 @@ using namespace std::chrono_literals;
 // per connection a 64-byte greeting and a READY command each way.
 constexpr uint64_t kMinFraming = 2, kMaxFraming = 9, kMaxPerConnection = 640;
 
+ZmqRingOptions tcp_only() {
+  ZmqRingOptions o;
+  o.shared_memory = false;  // one host here: the relays stand for the network
+  return o;
+}
+
 // Two ranks; each reaches the other's listener through a relay.
 struct RelayedRing {
   ThreadRing ring;
   std::vector<std::unique_ptr<TcpRelay>> relays;  // relays[r] fronts rank r's listener
   std::vector<std::string> relayed;
 
-  RelayedRing() : ring(2) {
+  RelayedRing() : ring(2, tcp_only()) {
     for (const std::string& e : ring.endpoints) {
       relays.push_back(std::make_unique<TcpRelay>(e));
       relayed.push_back(relays.back()->endpoint());

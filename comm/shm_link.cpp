@@ -1,0 +1,227 @@
+// ShmLink (see shm_link.h): a memfd holding a header page and a ring of
+// slots; head (slots published) is written only by the sender, tail (slots
+// released) only by the receiver, each waited on with FUTEX_WAIT and woken
+// with FUTEX_WAKE (not FUTEX_PRIVATE: the two processes share the page).
+#include "comm/shm_link.h"
+
+#include <linux/futex.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <fcntl.h>
+#include <atomic>
+#include <cerrno>
+#include <climits>
+#include <cstring>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <stdexcept>
+
+namespace ringmaster::comm {
+
+struct ShmLink::Segment {
+  static constexpr uint64_t kMagic = 0x31304d4853524d52ull;  // "RMRSHM01"
+  uint64_t magic = kMagic;
+  uint64_t cookie = 0;
+  uint64_t slot_bytes = 0;
+  uint32_t slots = 0;
+  alignas(64) std::atomic<uint32_t> head{0};
+  alignas(64) std::atomic<uint32_t> tail{0};
+  alignas(64) std::atomic<uint32_t> attached{0};
+};
+
+namespace {
+
+static_assert(std::atomic<uint32_t>::is_always_lock_free, "futex words must be plain words");
+constexpr uint64_t kHeaderBytes = 4096;   // the Segment, alone on its page
+constexpr uint64_t kPayloadOffset = 128;  // within a slot, after the SlotHeader
+static_assert(sizeof(ShmLink::SlotHeader) <= kPayloadOffset, "slot header too large");
+
+uint64_t stride(uint64_t slot_bytes) { return kPayloadOffset + (slot_bytes + 63) / 64 * 64; }
+
+long futex(const std::atomic<uint32_t>& word, int op, uint32_t value, const timespec* timeout) {
+  auto* addr = const_cast<uint32_t*>(reinterpret_cast<const uint32_t*>(&word));
+  return syscall(SYS_futex, addr, op, value, timeout, nullptr, 0);
+}
+
+void wake(std::atomic<uint32_t>& word) { futex(word, FUTEX_WAKE, INT_MAX, nullptr); }
+
+// Sleeps while `word` still holds `seen`, at most until `until`.
+void sleep_while(const std::atomic<uint32_t>& word, uint32_t seen,
+                 std::chrono::steady_clock::time_point until) {
+  const auto left = until - std::chrono::steady_clock::now();
+  if (left <= std::chrono::steady_clock::duration::zero()) return;
+  const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(left).count();
+  timespec ts{static_cast<time_t>(ns / 1000000000), static_cast<long>(ns % 1000000000)};
+  futex(word, FUTEX_WAIT, seen, &ts);  // EAGAIN (changed), EINTR, ETIMEDOUT: the caller looks
+}
+
+std::string first_line(const char* path) {
+  std::ifstream in(path);
+  std::string line;
+  std::getline(in, line);
+  return line;
+}
+
+}  // namespace
+
+std::string same_host_id() {
+  const std::string boot = first_line("/proc/sys/kernel/random/boot_id");
+  char ns[128];
+  const ssize_t n = readlink("/proc/self/ns/pid", ns, sizeof ns - 1);
+  if (boot.empty() || n <= 0) return "";
+  return boot + ":" + std::string(ns, static_cast<size_t>(n)) + ":" + std::to_string(getuid());
+}
+
+std::string ShmOffer::encode() const {
+  std::ostringstream os;
+  os << "shm " << pid << ' ' << fd << ' ' << cookie << ' ' << bytes;
+  return os.str();
+}
+
+bool ShmOffer::decode(const std::byte* data, size_t size, ShmOffer& out) {
+  if (size > 200) return false;
+  std::istringstream in(std::string(reinterpret_cast<const char*>(data), size));
+  std::string tag;
+  ShmOffer o;
+  if (!(in >> tag >> o.pid >> o.fd >> o.cookie >> o.bytes) || tag != "shm") return false;
+  std::string rest;
+  if (in >> rest) return false;
+  if (o.pid <= 0 || o.fd < 0 || o.bytes <= kHeaderBytes) return false;
+  out = o;
+  return true;
+}
+
+ShmLink::ShmLink(void* base, uint64_t bytes, int fd, uint32_t slots, uint64_t slot_bytes)
+    : base_(base), bytes_(bytes), fd_(fd), slots_(slots), slot_bytes_(slot_bytes) {}
+
+ShmLink::~ShmLink() {
+  munmap(base_, bytes_);
+  if (fd_ >= 0) close(fd_);
+}
+
+ShmLink::Segment* ShmLink::seg() const { return static_cast<Segment*>(base_); }
+
+std::byte* ShmLink::slot(uint32_t index) const {
+  return static_cast<std::byte*>(base_) + kHeaderBytes + index * stride(slot_bytes_);
+}
+
+std::unique_ptr<ShmLink> ShmLink::create(uint32_t slots, uint64_t slot_bytes) {
+  if (slots == 0 || slot_bytes == 0) throw std::invalid_argument("shm link: no slots");
+  const uint64_t bytes = kHeaderBytes + slots * stride(slot_bytes);
+  const int fd = memfd_create("ringmaster-ring-link", MFD_CLOEXEC);
+  if (fd < 0) throw std::runtime_error(std::string("memfd_create: ") + std::strerror(errno));
+  if (ftruncate(fd, static_cast<off_t>(bytes)) != 0) {
+    const int e = errno;
+    close(fd);
+    throw std::runtime_error(std::string("shm link: ftruncate: ") + std::strerror(e));
+  }
+  void* base = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  if (base == MAP_FAILED) {
+    const int e = errno;
+    close(fd);
+    throw std::runtime_error(std::string("shm link: mmap: ") + std::strerror(e));
+  }
+  auto* s = new (base) Segment();
+  std::random_device rd;
+  s->cookie = (uint64_t{rd()} << 32) ^ rd();
+  s->slot_bytes = slot_bytes;
+  s->slots = slots;
+  return std::unique_ptr<ShmLink>(new ShmLink(base, bytes, fd, slots, slot_bytes));
+}
+
+std::unique_ptr<ShmLink> ShmLink::attach(const ShmOffer& offer, std::string& why) {
+  const std::string path = "/proc/" + std::to_string(offer.pid) + "/fd/" + std::to_string(offer.fd);
+  const int fd = open(path.c_str(), O_RDWR | O_CLOEXEC);
+  if (fd < 0) {
+    why = "cannot open " + path + ": " + std::strerror(errno);
+    return nullptr;
+  }
+  struct stat st {};
+  if (fstat(fd, &st) != 0 || static_cast<uint64_t>(st.st_size) != offer.bytes) {
+    close(fd);
+    why = path + " is not the offered segment (size)";
+    return nullptr;
+  }
+  void* base = mmap(nullptr, offer.bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  close(fd);
+  if (base == MAP_FAILED) {
+    why = std::string("cannot map ") + path + ": " + std::strerror(errno);
+    return nullptr;
+  }
+  const auto* s = static_cast<const Segment*>(base);
+  const uint32_t slots = s->slots;
+  const uint64_t slot_bytes = s->slot_bytes;
+  std::unique_ptr<ShmLink> link(new ShmLink(base, offer.bytes, -1, slots, slot_bytes));
+  if (s->magic != Segment::kMagic || s->cookie != offer.cookie || slots == 0 || slot_bytes == 0 ||
+      slot_bytes > offer.bytes || kHeaderBytes + slots * stride(slot_bytes) != offer.bytes) {
+    why = path + " is not the offered segment (magic, cookie or layout)";
+    return nullptr;
+  }
+  return link;
+}
+
+ShmOffer ShmLink::offer() const {
+  return {static_cast<int64_t>(getpid()), fd_, seg()->cookie, bytes_};
+}
+
+uint64_t ShmLink::slot_bytes() const { return slot_bytes_; }
+
+void ShmLink::mark_attached() {
+  seg()->attached.store(1, std::memory_order_release);
+  wake(seg()->head);  // a receiver may be waiting for data: let it look
+}
+
+bool ShmLink::attached() const { return seg()->attached.load(std::memory_order_acquire) != 0; }
+
+bool ShmLink::put(const SlotHeader& header, std::span<const std::byte> part) {
+  Segment& s = *seg();
+  const uint32_t head = s.head.load(std::memory_order_relaxed);  // ours alone
+  if (head - s.tail.load(std::memory_order_acquire) >= slots_) return false;
+  std::byte* at = slot(head % slots_);
+  std::memcpy(at, &header, sizeof header);
+  if (!part.empty()) std::memcpy(at + kPayloadOffset, part.data(), part.size());
+  s.head.store(head + 1, std::memory_order_release);
+  wake(s.head);
+  return true;
+}
+
+bool ShmLink::peek(SlotHeader& header, std::span<const std::byte>& part) const {
+  const Segment& s = *seg();
+  const uint32_t tail = s.tail.load(std::memory_order_relaxed);  // ours alone
+  if (s.head.load(std::memory_order_acquire) == tail) return false;
+  const std::byte* at = slot(tail % slots_);
+  std::memcpy(&header, at, sizeof header);
+  // The sender wrote the header; a size beyond the slot is a corrupt segment,
+  // cut to the slot here and rejected by the caller's check against it.
+  const uint64_t n = std::min<uint64_t>(header.part_bytes, slot_bytes_);
+  part = {at + kPayloadOffset, static_cast<size_t>(n)};
+  return true;
+}
+
+void ShmLink::release() {
+  Segment& s = *seg();
+  s.tail.store(s.tail.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+  wake(s.tail);
+}
+
+bool ShmLink::wait_for_space(Clock::time_point until) const {
+  const Segment& s = *seg();
+  const uint32_t tail = s.tail.load(std::memory_order_acquire);
+  if (s.head.load(std::memory_order_relaxed) - tail < slots_) return true;
+  sleep_while(s.tail, tail, until);
+  return s.head.load(std::memory_order_relaxed) - s.tail.load(std::memory_order_acquire) < slots_;
+}
+
+bool ShmLink::wait_for_data(Clock::time_point until) const {
+  const Segment& s = *seg();
+  const uint32_t head = s.head.load(std::memory_order_acquire);
+  if (head != s.tail.load(std::memory_order_relaxed)) return true;
+  sleep_while(s.head, head, until);
+  return s.head.load(std::memory_order_acquire) != s.tail.load(std::memory_order_relaxed);
+}
+
+}  // namespace ringmaster::comm

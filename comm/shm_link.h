@@ -1,0 +1,93 @@
+// A one-way link between two ring neighbours on the same host: a ring of
+// slots in shared memory. The receiving rank creates the segment (a memfd,
+// so nothing is ever left in /dev/shm: it goes when the last process that
+// maps it exits, however it exits) and offers it in its handshake welcome;
+// the sending rank opens it through /proc/PID/fd/FD, which works only between
+// processes of one user in one PID namespace on one boot (same_host_id()).
+// The sender copies a chunk into a free slot and publishes it; the receiver
+// reads it where it lies (the reduction runs straight from the slot) and
+// releases it. Wake-ups are futexes on the two counters. Waits are bounded:
+// the transport waits in short slices so it can watch its ZeroMQ control
+// connection (a dead neighbour's TCP drop, an abort) in between.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+
+#include "comm/ring_wire.h"
+
+namespace ringmaster::comm {
+
+// "BOOT_ID:PID_NAMESPACE:UID": ranks with equal ids can share memory this way.
+// Empty when it cannot be read (then no segment is offered).
+std::string same_host_id();
+
+// What a welcome carries so the left neighbour can open the segment.
+struct ShmOffer {
+  int64_t pid = 0;
+  int fd = -1;
+  uint64_t cookie = 0;
+  uint64_t bytes = 0;
+  std::string encode() const;
+  static bool decode(const std::byte* data, size_t size, ShmOffer& out);
+};
+
+class ShmLink {
+ public:
+  using Clock = std::chrono::steady_clock;
+  // One slot: the chunk's wire header (bytes: the whole chunk) and, for a
+  // chunk larger than a slot, where this part goes.
+  struct SlotHeader {
+    wire::Header chunk;
+    uint64_t part_offset = 0;
+    uint64_t part_bytes = 0;
+  };
+
+  // Receiver: a new segment of `slots` slots of `slot_bytes` payload each.
+  // Throws std::runtime_error when the system refuses.
+  static std::unique_ptr<ShmLink> create(uint32_t slots, uint64_t slot_bytes);
+  // Sender: maps the segment `offer` names; nullptr with `why` when it cannot.
+  static std::unique_ptr<ShmLink> attach(const ShmOffer& offer, std::string& why);
+  ~ShmLink();
+  ShmLink(const ShmLink&) = delete;
+  ShmLink& operator=(const ShmLink&) = delete;
+
+  ShmOffer offer() const;
+  uint64_t slot_bytes() const;
+  // The sender marks the segment used before its first chunk; until then the
+  // receiver also accepts chunks over TCP.
+  void mark_attached();
+  bool attached() const;
+
+  // Sender: copies one part into the next slot and publishes it; false when
+  // every slot is still held by the receiver.
+  bool put(const SlotHeader& header, std::span<const std::byte> part);
+  // Receiver: the oldest published slot (header and payload), or false.
+  bool peek(SlotHeader& header, std::span<const std::byte>& part) const;
+  // Receiver: gives the slot peek() returned back to the sender.
+  void release();
+
+  // Sleep until the receiver releases a slot / the sender publishes one, at
+  // most until `until`; true when there is something to do.
+  bool wait_for_space(Clock::time_point until) const;
+  bool wait_for_data(Clock::time_point until) const;
+
+ private:
+  struct Segment;
+  ShmLink(void* base, uint64_t bytes, int fd, uint32_t slots, uint64_t slot_bytes);
+  Segment* seg() const;
+  std::byte* slot(uint32_t index) const;
+
+  void* base_;
+  uint64_t bytes_;
+  int fd_;  // the memfd (receiver); -1 on the sender
+  // The layout, kept here: the shared header is writable by the peer.
+  uint32_t slots_;
+  uint64_t slot_bytes_;
+};
+
+}  // namespace ringmaster::comm

@@ -1,0 +1,162 @@
+// The ring's same-host path (shm_link.h): ranks of one host exchange chunks
+// through shared memory, give the same bits as over TCP, split chunks larger
+// than a slot, queue what does not fit, mix with TCP in one ring, and can be
+// switched off. Failures over it are in zmq_ring_transport_test.cpp and
+// ring_process_test.cpp, which run with it on (the default).
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+
+#include "comm/ring_allreduce.h"
+#include "comm/shm_link.h"
+#include "tests/comm/ring_harness.h"
+
+namespace ringmaster::comm {
+namespace {
+
+using namespace ringmaster::comm::testing;
+
+// Sums one input per rank on a fresh ring with `options` (per rank); returns
+// rank 0's result and checks that every rank got the same bits.
+std::vector<float> ring_sum(const std::vector<ZmqRingOptions>& options, size_t n,
+                            AllreduceOptions allreduce, std::vector<bool>* sends_shm = nullptr) {
+  const int world = static_cast<int>(options.size());
+  std::vector<std::unique_ptr<Context>> contexts;
+  std::vector<std::unique_ptr<ZmqRingTransport>> transports;
+  std::vector<std::string> endpoints;
+  for (int r = 0; r < world; ++r) {
+    contexts.push_back(std::make_unique<Context>());
+    transports.push_back(std::make_unique<ZmqRingTransport>(options[r]));
+    endpoints.push_back(transports.back()->listen(*contexts.back(), "127.0.0.1"));
+  }
+  std::vector<std::vector<float>> out(world);
+  allreduce.timeout = milliseconds(10000);
+  run_ranks(world, [&](int r) {
+    transports[r]->connect(r, endpoints, milliseconds(10000));
+    RingAllreduce ar(*transports[r], allreduce);
+    out[r] = rank_input(11, r, n);
+    ar.sum(out[r], 5);
+    ar.sum(out[r], 6);  // a second collective on the same links
+  });
+  for (int r = 1; r < world; ++r)
+    EXPECT_EQ(std::memcmp(out[r].data(), out[0].data(), n * sizeof(float)), 0) << "rank " << r;
+  if (sends_shm)
+    for (auto& t : transports) sends_shm->push_back(t->sends_over_shared_memory());
+  for (int r = 0; r < world; ++r) {
+    const WireCounters c = transports[r]->counters();
+    EXPECT_GT(c.sent_bytes, 0u);
+  }
+  transports.clear();
+  return out[0];
+}
+
+ZmqRingOptions shm(bool on, uint32_t slots = 16, uint64_t slot_bytes = uint64_t{1} << 20) {
+  ZmqRingOptions o;
+  o.shared_memory = on;
+  o.shm_slots = slots;
+  o.shm_slot_bytes = slot_bytes;
+  return o;
+}
+
+TEST(RingSharedMemory, SameHostRanksUseItAndGetTheBitsTcpGives) {
+  for (int world : {2, 3, 4}) {
+    SCOPED_TRACE("world " + std::to_string(world));
+    const size_t n = 1000003;
+    std::vector<bool> used;
+    const auto via_shm = ring_sum(std::vector<ZmqRingOptions>(world, shm(true)), n, {}, &used);
+    const auto via_tcp = ring_sum(std::vector<ZmqRingOptions>(world, shm(false)), n, {});
+    for (int r = 0; r < world; ++r) EXPECT_TRUE(used[r]) << "rank " << r;
+    EXPECT_EQ(std::memcmp(via_shm.data(), via_tcp.data(), n * sizeof(float)), 0);
+  }
+}
+
+TEST(RingSharedMemory, ChunksLargerThanASlotAndFullRingsStillSumExactly) {
+  // 2 slots of 4 KiB against 64 KiB chunks: every chunk is cut into 16
+  // parts, and a step's chunks wait in the sender's queue for free slots.
+  for (const Compression c : {Compression::kNone, Compression::kFp16}) {
+    SCOPED_TRACE(to_string(c));
+    AllreduceOptions a;
+    a.compression = c;
+    a.chunk_bytes = 65536;
+    a.error_feedback = false;
+    const size_t n = 300007;
+    const auto small = ring_sum(std::vector<ZmqRingOptions>(3, shm(true, 2, 4096)), n, a);
+    const auto tcp = ring_sum(std::vector<ZmqRingOptions>(3, shm(false)), n, a);
+    EXPECT_EQ(std::memcmp(small.data(), tcp.data(), n * sizeof(float)), 0);
+  }
+}
+
+TEST(RingSharedMemory, ARingMixesItWithTcp) {
+  // Rank 1 will not take shared memory: 0 -> 1 and 1 -> 2 go over TCP, 2 -> 0 does not.
+  std::vector<bool> used;
+  const size_t n = 50001;
+  const auto mixed = ring_sum({shm(true), shm(false), shm(true)}, n, {}, &used);
+  EXPECT_FALSE(used[0]);
+  EXPECT_FALSE(used[1]);
+  EXPECT_TRUE(used[2]);
+  const auto tcp = ring_sum(std::vector<ZmqRingOptions>(3, shm(false)), n, {});
+  EXPECT_EQ(std::memcmp(mixed.data(), tcp.data(), n * sizeof(float)), 0);
+}
+
+TEST(RingSharedMemory, TheEnvironmentSwitchesItOff) {
+  ASSERT_EQ(setenv("RINGMASTER_RING_SHM", "0", 1), 0);
+  std::vector<bool> used;
+  ring_sum(std::vector<ZmqRingOptions>(2, shm(true)), 1000, {}, &used);
+  unsetenv("RINGMASTER_RING_SHM");
+  EXPECT_FALSE(used[0]);
+  EXPECT_FALSE(used[1]);
+}
+
+TEST(RingSharedMemory, CountersCountSlotHeadersAndPayloads) {
+  ThreadRing ring(2, shm(true));
+  run_ranks(2, [&](int r) { ring.transports[r]->connect(r, ring.endpoints, milliseconds(5000)); });
+  const WireCounters before0 = ring.transports[0]->counters(),
+                     before1 = ring.transports[1]->counters();
+  const size_t n = 1 << 20;  // 2 ranks, 1 MiB chunks: 2 chunks per step, 2 steps
+  run_ranks(2, [&](int r) {
+    RingAllreduce ar(*ring.transports[r], {});
+    std::vector<float> x = rank_input(3, r, n);
+    ar.sum(x);
+  });
+  const WireCounters c0 = ring.transports[0]->counters() - before0,
+                     c1 = ring.transports[1]->counters() - before1;
+  EXPECT_EQ(c0.sent_bytes, c1.received_bytes);
+  EXPECT_EQ(c1.sent_bytes, c0.received_bytes);
+  EXPECT_EQ(c0.sent_bytes, 4 * sizeof(ShmLink::SlotHeader) + n * sizeof(float));
+  EXPECT_EQ(c0.sent_frames, 8u);
+}
+
+TEST(ShmOffer, OnlyAWellFormedOfferDecodes) {
+  ShmOffer o{1234, 7, 99, 8192};
+  ShmOffer back;
+  const std::string text = o.encode();
+  ASSERT_TRUE(ShmOffer::decode(reinterpret_cast<const std::byte*>(text.data()), text.size(), back));
+  EXPECT_EQ(back.pid, 1234);
+  EXPECT_EQ(back.fd, 7);
+  EXPECT_EQ(back.cookie, 99u);
+  EXPECT_EQ(back.bytes, 8192u);
+  for (const std::string bad : {"", "shm", "shm 1 2 3", "shm 1 2 3 8192 extra", "mhs 1 2 3 8192",
+                                "shm -1 2 3 8192", "shm 1 -2 3 8192", "shm 1 2 3 10"}) {
+    EXPECT_FALSE(ShmOffer::decode(reinterpret_cast<const std::byte*>(bad.data()), bad.size(), back))
+        << bad;
+  }
+}
+
+TEST(ShmLink, AnOfferForAnotherSegmentIsRefused) {
+  auto link = ShmLink::create(2, 4096);
+  ShmOffer wrong = link->offer();
+  ++wrong.cookie;
+  std::string why;
+  EXPECT_EQ(ShmLink::attach(wrong, why), nullptr);
+  EXPECT_NE(why.find("not the offered segment"), std::string::npos) << why;
+  ShmOffer gone = link->offer();
+  gone.fd = 100000;
+  EXPECT_EQ(ShmLink::attach(gone, why), nullptr);
+  EXPECT_NE(why.find("cannot open"), std::string::npos) << why;
+  EXPECT_NE(ShmLink::attach(link->offer(), why), nullptr) << why;
+}
+
+}  // namespace
+}  // namespace ringmaster::comm
