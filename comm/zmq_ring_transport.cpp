@@ -425,6 +425,25 @@ struct ZmqRingTransport::Impl {
     return true;
   }
 
+  // A message on the listener, by either path: fails on one from a foreign
+  // connection or on the left neighbour's abort; else returns its header
+  // (nullopt: not a ring header).
+  std::optional<wire::Header> reject_foreign_or_abort(Multipart& m, const ChunkHeader& expected) {
+    const std::string left_name = "left neighbour " + peer(left());
+    const std::string from(reinterpret_cast<const char*>(m.msg[0].data()), m.msg[0].size());
+    if (from != left_id)
+      fail("foreign message from connection '" + printable(m.msg[0].data(), m.msg[0].size()) +
+               "' at " + source_address(&m.msg[m.parts > 1 ? 1 : 0].m) + " on " + listen_endpoint +
+               " while waiting for " + describe(expected) + " from " + left_name,
+           -1);
+    const auto h = m.parts >= 2 ? wire::decode(m.msg[1].data(), m.msg[1].size()) : std::nullopt;
+    if (h && h->kind == static_cast<uint16_t>(wire::Kind::kAbort) && m.parts == 3)
+      fail(left_name + " gave up: " +
+               std::string(reinterpret_cast<const char*>(m.msg[2].data()), m.msg[2].size()),
+           left());
+    return h;
+  }
+
   // The chunk header `h` (from the left neighbour, by either path) against
   // what the caller expects; fails naming the left neighbour.
   ChunkHeader check_chunk(const wire::Header& h, const ChunkHeader& expected) {
@@ -758,17 +777,7 @@ void ZmqRingTransport::receive(const ChunkHeader& expected, const Consumer& cons
              d.left());
     }
   }
-  const std::string from(reinterpret_cast<const char*>(m.msg[0].data()), m.msg[0].size());
-  if (from != d.left_id)
-    d.fail("foreign message from connection '" + printable(m.msg[0].data(), m.msg[0].size()) +
-               "' at " + source_address(&m.msg[m.parts > 1 ? 1 : 0].m) + " on " +
-               d.listen_endpoint + " while waiting for " + describe(expected) + " from " + left,
-           -1);
-  const auto h = m.parts >= 2 ? wire::decode(m.msg[1].data(), m.msg[1].size()) : std::nullopt;
-  if (h && h->kind == static_cast<uint16_t>(wire::Kind::kAbort) && m.parts == 3)
-    d.fail(left + " gave up: " +
-               std::string(reinterpret_cast<const char*>(m.msg[2].data()), m.msg[2].size()),
-           d.left());
+  const auto h = d.reject_foreign_or_abort(m, expected);
   if (!h || h->kind != static_cast<uint16_t>(wire::Kind::kChunk) || m.parts > 3)
     d.fail("malformed message from " + left + " (" + std::to_string(m.parts - 1) +
                " frame(s), header " + std::to_string(m.parts >= 2 ? m.msg[1].size() : 0) +
@@ -836,18 +845,7 @@ bool ZmqRingTransport::Impl::next_slot(const ChunkHeader& expected, Clock::time_
       // Over TCP now only an abort may come; anything else is a protocol error.
       Multipart m;
       if (read(listener, m)) {
-        const auto h = m.parts >= 2 ? wire::decode(m.msg[1].data(), m.msg[1].size()) : std::nullopt;
-        const std::string from(reinterpret_cast<const char*>(m.msg[0].data()), m.msg[0].size());
-        if (from != left_id)
-          fail("foreign message from connection '" + printable(m.msg[0].data(), m.msg[0].size()) +
-                   "' at " + source_address(&m.msg[m.parts > 1 ? 1 : 0].m) + " on " +
-                   listen_endpoint + " while waiting for " + describe(expected) +
-                   " from left neighbour " + peer(left()),
-               -1);
-        if (h && h->kind == static_cast<uint16_t>(wire::Kind::kAbort) && m.parts == 3)
-          fail("left neighbour " + peer(left()) + " gave up: " +
-                   std::string(reinterpret_cast<const char*>(m.msg[2].data()), m.msg[2].size()),
-               left());
+        reject_foreign_or_abort(m, expected);
         fail("unexpected message over TCP (" + std::to_string(m.parts - 1) +
                  " frame(s)) from left neighbour " + peer(left()) +
                  ", whose chunks come through shared memory",
@@ -916,7 +914,7 @@ bool ZmqRingTransport::Impl::receive_shared(const ChunkHeader& expected, const C
     in_link->release();
     if (filled == got.bytes) break;
     next_slot(expected, deadline, slot, part);
-    if (check_chunk(slot.chunk, expected).bytes != got.bytes) break;  // check_chunk fails first
+    check_chunk(slot.chunk, expected);  // fails unless it is the same chunk
     check_part(filled);
   }
   consume(got, whole);
