@@ -8,6 +8,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <fcntl.h>
@@ -31,6 +32,11 @@ struct ShmLink::Segment {
   alignas(64) std::atomic<uint32_t> head{0};
   alignas(64) std::atomic<uint32_t> tail{0};
   alignas(64) std::atomic<uint32_t> attached{0};
+  // Written by the sender before `attached`: its pid and its probe word's address.
+  int64_t sender_pid = 0;
+  uint64_t probe_address = 0;
+  alignas(64) std::atomic<uint32_t> cma{0};      // receiver's probe: 0 not yet, 1 may read, 2 not
+  alignas(64) std::atomic<uint32_t> revoked{0};  // sender failed: descriptors are stale
 };
 
 namespace {
@@ -171,11 +177,54 @@ ShmOffer ShmLink::offer() const {
 uint64_t ShmLink::slot_bytes() const { return slot_bytes_; }
 
 void ShmLink::mark_attached() {
+  probe_word_ = seg()->cookie;
+  seg()->sender_pid = static_cast<int64_t>(getpid());
+  seg()->probe_address = reinterpret_cast<uint64_t>(&probe_word_);
   seg()->attached.store(1, std::memory_order_release);
   wake(seg()->head);  // a receiver may be waiting for data: let it look
 }
 
 bool ShmLink::attached() const { return seg()->attached.load(std::memory_order_acquire) != 0; }
+
+int64_t ShmLink::sender_pid() const { return seg()->sender_pid; }
+
+bool ShmLink::probe_peer() {
+  Segment& s = *seg();
+  uint64_t word = 0;
+  iovec local{&word, sizeof word};
+  iovec remote{reinterpret_cast<void*>(s.probe_address), sizeof word};
+  const bool ok = s.sender_pid > 0 &&
+                  process_vm_readv(static_cast<pid_t>(s.sender_pid), &local, 1, &remote, 1, 0) ==
+                      static_cast<ssize_t>(sizeof word) &&
+                  word == s.cookie;
+  s.cma.store(ok ? 1 : 2, std::memory_order_release);
+  return ok;
+}
+
+bool ShmLink::peer_reads_memory() const { return seg()->cma.load(std::memory_order_acquire) == 1; }
+
+bool ShmLink::read_remote(uint64_t address, std::span<std::byte> out) const {
+  const Segment& s = *seg();
+  size_t done = 0;
+  while (done < out.size()) {  // one call may read less than asked (at most IOV_MAX pages' worth)
+    iovec local{out.data() + done, out.size() - done};
+    iovec remote{reinterpret_cast<void*>(address + done), out.size() - done};
+    const ssize_t n = process_vm_readv(static_cast<pid_t>(s.sender_pid), &local, 1, &remote, 1, 0);
+    if (n <= 0) return false;
+    done += static_cast<size_t>(n);
+  }
+  // Read after the copy: a sender that failed (and whose caller may have
+  // reused the buffer) set it before returning, so a clear flag here means
+  // the whole copy happened while the buffer was still the chunk.
+  return s.revoked.load(std::memory_order_seq_cst) == 0;
+}
+
+void ShmLink::revoke() { seg()->revoked.store(1, std::memory_order_seq_cst); }
+
+bool ShmLink::all_released() const {
+  const Segment& s = *seg();
+  return s.head.load(std::memory_order_relaxed) == s.tail.load(std::memory_order_acquire);
+}
 
 bool ShmLink::put(const SlotHeader& header, std::span<const std::byte> part) {
   Segment& s = *seg();
@@ -214,6 +263,14 @@ bool ShmLink::wait_for_space(Clock::time_point until) const {
   if (s.head.load(std::memory_order_relaxed) - tail < slots_) return true;
   sleep_while(s.tail, tail, until);
   return s.head.load(std::memory_order_relaxed) - s.tail.load(std::memory_order_acquire) < slots_;
+}
+
+bool ShmLink::wait_for_release(Clock::time_point until) const {
+  const Segment& s = *seg();
+  const uint32_t tail = s.tail.load(std::memory_order_acquire);
+  if (s.head.load(std::memory_order_relaxed) == tail) return true;
+  sleep_while(s.tail, tail, until);
+  return all_released();
 }
 
 bool ShmLink::wait_for_data(Clock::time_point until) const {

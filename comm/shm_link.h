@@ -6,7 +6,11 @@
 // processes of one user in one PID namespace on one boot (same_host_id()).
 // The sender copies a chunk into a free slot and publishes it; the receiver
 // reads it where it lies (the reduction runs straight from the slot) and
-// releases it. Wake-ups are futexes on the two counters. Waits are bounded:
+// releases it. Once the receiver has shown it may read the sender's memory
+// (process_vm_readv of a probe word, cross-memory attach), the sender puts
+// only a descriptor of the chunk (address, length) in the slot and the
+// receiver reads the chunk straight out of the sender's buffer: one memory
+// pass less on each side. Wake-ups are futexes on the two counters. Waits are bounded:
 // the transport waits in short slices so it can watch its ZeroMQ control
 // connection (a dead neighbour's TCP drop, an abort) in between.
 #pragma once
@@ -45,6 +49,7 @@ class ShmLink {
     wire::Header chunk;
     uint64_t part_offset = 0;
     uint64_t part_bytes = 0;
+    uint64_t remote_address = 0;  // not 0: the chunk is there in the sender, not in the slot
   };
 
   // Receiver: a new segment of `slots` slots of `slot_bytes` payload each.
@@ -63,6 +68,20 @@ class ShmLink {
   void mark_attached();
   bool attached() const;
 
+  // Cross-memory attach. The sender publishes a probe word at attach; the
+  // receiver tries to read it (probe_peer) and records the answer, which the
+  // sender reads (peer_reads_memory) before every chunk.
+  bool probe_peer();  // receiver: true when it may read the sender's memory
+  bool peer_reads_memory() const;
+  int64_t sender_pid() const;
+  // Reads `bytes` at `address` in the sender into `out`; false when the
+  // sender revoked its descriptors (it failed) or the read failed.
+  bool read_remote(uint64_t address, std::span<std::byte> out) const;
+  // Sender, on failure: no descriptor it published may be read any more.
+  void revoke();
+  // Sender: every slot it published has been released.
+  bool all_released() const;
+
   // Sender: copies one part into the next slot and publishes it; false when
   // every slot is still held by the receiver.
   bool put(const SlotHeader& header, std::span<const std::byte> part);
@@ -74,6 +93,7 @@ class ShmLink {
   // Sleep until the receiver releases a slot / the sender publishes one, at
   // most until `until`; true when there is something to do.
   bool wait_for_space(Clock::time_point until) const;
+  bool wait_for_release(Clock::time_point until) const;  // sender: until all_released()
   bool wait_for_data(Clock::time_point until) const;
 
  private:
@@ -88,6 +108,7 @@ class ShmLink {
   // The layout, kept here: the shared header is writable by the peer.
   uint32_t slots_;
   uint64_t slot_bytes_;
+  uint64_t probe_word_ = 0;  // sender: the cookie, read by the receiver's probe
 };
 
 }  // namespace ringmaster::comm

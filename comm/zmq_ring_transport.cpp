@@ -210,6 +210,8 @@ struct ZmqRingTransport::Impl {
     std::span<const std::byte> payload;
   };
   std::deque<Pending> pending;
+  bool descriptors_out = false;    // out_link holds descriptors of the caller's buffers
+  std::vector<std::byte> staging;  // a chunk read from the left neighbour's memory
 
   // zmq_send of one frame that a neighbour will receive (not a routing id),
   // counted when ZeroMQ took it.
@@ -230,7 +232,8 @@ struct ZmqRingTransport::Impl {
   [[noreturn]] void fail(const std::string& what, int peer_rank) {
     std::string msg = "ring rank " + std::to_string(rank) + ": " + what;
     broken = msg;
-    pending.clear();  // the caller's buffers are no longer ours
+    pending.clear();                   // the caller's buffers are no longer ours
+    if (out_link) out_link->revoke();  // nor may the right neighbour read them
     send_aborts(msg);
     close_sockets();  // drops queued chunks: ZeroMQ lets go of the caller's buffers
     throw CommError(msg, peer_rank, peer_rank >= 0 ? endpoints[peer_rank] : std::string());
@@ -413,6 +416,17 @@ struct ZmqRingTransport::Impl {
   bool pump() {
     while (!pending.empty()) {
       Pending& p = pending.front();
+      if (p.slot.part_offset == 0 && !p.payload.empty() && out_link->peer_reads_memory()) {
+        // A descriptor: the right neighbour reads the chunk from our buffer.
+        p.slot.part_bytes = p.payload.size();
+        p.slot.remote_address = reinterpret_cast<uint64_t>(p.payload.data());
+        if (!out_link->put(p.slot, {})) return false;
+        wire.count_sent(sizeof(ShmLink::SlotHeader));
+        wire.count_sent(p.payload.size());
+        descriptors_out = true;
+        pending.pop_front();
+        continue;
+      }
       const uint64_t at = p.slot.part_offset;
       const uint64_t part = std::min<uint64_t>(out_link->slot_bytes(), p.payload.size() - at);
       p.slot.part_bytes = part;
@@ -825,6 +839,9 @@ bool ZmqRingTransport::sends_over_shared_memory() const { return impl_->out_link
 bool ZmqRingTransport::receives_over_shared_memory() const {
   return impl_->in_path == Impl::InPath::kShm;
 }
+bool ZmqRingTransport::reads_left_neighbours_memory() const {
+  return impl_->in_link && impl_->in_link->peer_reads_memory();
+}
 
 // Waits for the left neighbour's next slot. False when, before the link was
 // known to be used, a message came over TCP instead (the caller reads it).
@@ -833,7 +850,10 @@ bool ZmqRingTransport::Impl::next_slot(const ChunkHeader& expected, Clock::time_
                                        std::span<const std::byte>& part) {
   const auto start = Clock::now();
   for (;;) {
-    if (in_path == InPath::kUndecided && in_link->attached()) in_path = InPath::kShm;
+    if (in_path == InPath::kUndecided && in_link->attached()) {
+      in_path = InPath::kShm;
+      if (options.cross_memory_attach) in_link->probe_peer();  // may we read its memory?
+    }
     // The TCP side first, every time: an abort or a foreign message is seen
     // at the next chunk, not only once the slots run dry.
     zmq_pollitem_t item{listener, 0, ZMQ_POLLIN, 0};
@@ -889,6 +909,21 @@ bool ZmqRingTransport::Impl::receive_shared(const ChunkHeader& expected, const C
              describe(expected),
          left());
   const ChunkHeader got = check_chunk(slot.chunk, expected);
+  if (slot.remote_address != 0) {  // read from the left neighbour's buffer
+    if (slot.part_offset != 0 || slot.part_bytes != got.bytes)
+      fail("malformed descriptor of " + describe(got) + " in the shared memory from " + left_name,
+           left());
+    staging.resize(got.bytes);
+    if (!in_link->read_remote(slot.remote_address, staging))
+      fail("cannot read " + describe(got) + " from the memory of " + left_name +
+               " (it failed, or its buffer is gone)",
+           left());
+    in_link->release();  // ours now: the sender may go on
+    wire.count_received(sizeof slot);
+    wire.count_received(staging.size());
+    consume(got, staging);
+    return true;
+  }
   auto check_part = [&](uint64_t filled) {
     if (slot.part_offset != filled || slot.part_bytes != part.size() ||
         filled + part.size() > got.bytes || (part.empty() && got.bytes > 0))
@@ -923,7 +958,9 @@ bool ZmqRingTransport::Impl::receive_shared(const ChunkHeader& expected, const C
 
 void ZmqRingTransport::Impl::flush_shared(Clock::time_point deadline) {
   const auto start = Clock::now();
-  while (!pump()) {
+  // Queued chunks into slots, then, with descriptors out, until the right
+  // neighbour has read them all: only then is the caller's buffer its own.
+  while (!pump() || (descriptors_out && !out_link->all_released())) {
     drain_monitors();
     check_right_abort();
     if (right_gone)
@@ -935,13 +972,20 @@ void ZmqRingTransport::Impl::flush_shared(Clock::time_point deadline) {
       fail("right neighbour " + peer(right()) + " did not take " + std::to_string(pending.size()) +
                " queued chunk(s) within " + waited_ms(start),
            right());
-    out_link->wait_for_space(
-        std::min(deadline, now + std::chrono::duration_cast<Clock::duration>(kShmSlice)));
+    const auto until =
+        std::min(deadline, now + std::chrono::duration_cast<Clock::duration>(kShmSlice));
+    if (pending.empty()) {
+      out_link->wait_for_release(until);
+    } else {
+      out_link->wait_for_space(until);
+    }
   }
+  descriptors_out = false;
 }
 
 void ZmqRingTransport::close() {
   Impl& d = *impl_;
+  if (d.out_link) d.out_link->revoke();
   if (d.broken.empty()) d.broken = "ring rank " + std::to_string(d.rank) + ": closed";
   d.close_sockets();
 }

@@ -41,6 +41,10 @@ struct ZmqRingOptions {
   // liveness. false (or RINGMASTER_RING_SHM=0 in the environment): TCP only,
   // as between hosts.
   bool shared_memory = true;
+  // Over shared memory, a receiver that may read the sender's memory
+  // (process_vm_readv: same user, ptrace allowed) reads chunks straight from
+  // the sender's buffer instead of a copy in a slot. The receiver decides.
+  bool cross_memory_attach = true;
   uint32_t shm_slots = 16;
   uint64_t shm_slot_bytes = uint64_t{1} << 20;
   // The world's generation (a cluster job's attempt): every rank of one ring
@@ -85,6 +89,9 @@ class ZmqRingTransport final : public RingTransport {
   // neighbour has attached, at the latest with its first chunk).
   bool sends_over_shared_memory() const;
   bool receives_over_shared_memory() const;
+  // Whether this rank may read chunks from the left neighbour's memory
+  // (cross_memory_attach, known from the first receive on).
+  bool reads_left_neighbours_memory() const;
 
   // Closes the sockets now (a test's way to make this rank "die"); later
   // calls throw CommError.

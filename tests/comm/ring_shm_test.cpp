@@ -52,9 +52,11 @@ std::vector<float> ring_sum(const std::vector<ZmqRingOptions>& options, size_t n
   return out[0];
 }
 
-ZmqRingOptions shm(bool on, uint32_t slots = 16, uint64_t slot_bytes = uint64_t{1} << 20) {
+ZmqRingOptions shm(bool on, uint32_t slots = 16, uint64_t slot_bytes = uint64_t{1} << 20,
+                   bool cross_memory_attach = true) {
   ZmqRingOptions o;
   o.shared_memory = on;
+  o.cross_memory_attach = cross_memory_attach;
   o.shm_slots = slots;
   o.shm_slot_bytes = slot_bytes;
   return o;
@@ -82,7 +84,8 @@ TEST(RingSharedMemory, ChunksLargerThanASlotAndFullRingsStillSumExactly) {
     a.chunk_bytes = 65536;
     a.error_feedback = false;
     const size_t n = 300007;
-    const auto small = ring_sum(std::vector<ZmqRingOptions>(3, shm(true, 2, 4096)), n, a);
+    // Without cross-memory attach, so that every chunk goes through the slots.
+    const auto small = ring_sum(std::vector<ZmqRingOptions>(3, shm(true, 2, 4096, false)), n, a);
     const auto tcp = ring_sum(std::vector<ZmqRingOptions>(3, shm(false)), n, a);
     EXPECT_EQ(std::memcmp(small.data(), tcp.data(), n * sizeof(float)), 0);
   }
@@ -126,6 +129,51 @@ TEST(RingSharedMemory, CountersCountSlotHeadersAndPayloads) {
   EXPECT_EQ(c1.sent_bytes, c0.received_bytes);
   EXPECT_EQ(c0.sent_bytes, 4 * sizeof(ShmLink::SlotHeader) + n * sizeof(float));
   EXPECT_EQ(c0.sent_frames, 8u);
+}
+
+TEST(RingSharedMemory, ReceiversReadChunksFromTheSendersMemory) {
+  // Cross-memory attach (the default): same bits as TCP and as slot copies.
+  for (const Compression c : {Compression::kNone, Compression::kFp16}) {
+    SCOPED_TRACE(to_string(c));
+    AllreduceOptions a;
+    a.compression = c;
+    a.error_feedback = false;
+    const size_t n = 3000017;
+    ThreadRing ring(3, shm(true));
+    std::vector<std::vector<float>> out(3);
+    run_ranks(3, [&](int r) {
+      ring.transports[r]->connect(r, ring.endpoints, milliseconds(10000));
+      RingAllreduce ar(*ring.transports[r], a);
+      out[r] = rank_input(11, r, n);
+      ar.sum(out[r], 5);
+      ar.sum(out[r], 6);
+    });
+    for (int r = 0; r < 3; ++r)
+      EXPECT_TRUE(ring.transports[r]->reads_left_neighbours_memory()) << "rank " << r;
+    const auto copies =
+        ring_sum(std::vector<ZmqRingOptions>(3, shm(true, 16, 1 << 20, false)), n, a);
+    const auto tcp = ring_sum(std::vector<ZmqRingOptions>(3, shm(false)), n, a);
+    for (int r = 0; r < 3; ++r)
+      EXPECT_EQ(std::memcmp(out[r].data(), tcp.data(), n * sizeof(float)), 0) << "rank " << r;
+    EXPECT_EQ(std::memcmp(copies.data(), tcp.data(), n * sizeof(float)), 0);
+  }
+}
+
+TEST(ShmLink, ARevokedDescriptorIsNotRead) {
+  auto receiver = ShmLink::create(2, 4096);
+  std::string why;
+  auto sender = ShmLink::attach(receiver->offer(), why);
+  ASSERT_NE(sender, nullptr) << why;
+  sender->mark_attached();
+  ASSERT_TRUE(receiver->attached());
+  ASSERT_TRUE(receiver->probe_peer());  // one process: it may read its own memory
+  EXPECT_TRUE(sender->peer_reads_memory());
+  std::vector<std::byte> chunk(100000, std::byte{7}), got(chunk.size());
+  const auto address = reinterpret_cast<uint64_t>(chunk.data());
+  ASSERT_TRUE(receiver->read_remote(address, got));
+  EXPECT_EQ(got, chunk);
+  sender->revoke();
+  EXPECT_FALSE(receiver->read_remote(address, got));
 }
 
 TEST(ShmOffer, OnlyAWellFormedOfferDecodes) {
