@@ -963,6 +963,9 @@ void ZmqRingTransport::Impl::flush_shared(Clock::time_point deadline) {
   while (!pump() || (descriptors_out && !out_link->all_released())) {
     drain_monitors();
     check_right_abort();
+    // A right neighbour that read everything and left is done, not gone:
+    // look again after learning it left.
+    if (right_gone && pump() && (!descriptors_out || out_link->all_released())) break;
     if (right_gone)
       fail("right neighbour " + peer(right()) + " disconnected before taking " +
                std::to_string(pending.size()) + " queued chunk(s)",
