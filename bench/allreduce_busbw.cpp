@@ -68,7 +68,8 @@ struct Config {
   Compression compression = Compression::kNone;
   int socket_buffer_kib = 0;
   std::vector<std::string> netns, hosts;
-  bool tcp = false;  // no shared memory between same-host ranks
+  bool tcp = false;     // no shared memory between same-host ranks
+  bool zeromq = false;  // chunks through ZeroMQ, not the ring's own TCP stream
   uint32_t shm_slots = 16;
   uint64_t shm_slot_kib = 1024;
   bool curve = false;     // encrypt the ring with one job keypair, as a cluster job with CURVE
@@ -90,6 +91,7 @@ int rank_main(const Config& cfg, int rank, int out_fd, int in_fd) {
   std::unique_ptr<ZapAuthenticator> zap;
   ZmqRingOptions ro{.socket_buffer_bytes = cfg.socket_buffer_kib * 1024};
   ro.shared_memory = !cfg.tcp;
+  ro.tcp_stream = !cfg.zeromq;
   ro.shm_slots = cfg.shm_slots;
   ro.shm_slot_bytes = cfg.shm_slot_kib * 1024;
   if (cfg.curve) {
@@ -153,6 +155,7 @@ int main(int argc, char** argv) {
   app.add_option("--hosts", cfg.hosts, "listen address per rank (default 127.0.0.1)");
   app.add_flag("--curve", cfg.curve, "encrypt the ring with CURVE (one job keypair)");
   app.add_flag("--tcp", cfg.tcp, "TCP between same-host ranks too (no shared memory)");
+  app.add_flag("--zeromq", cfg.zeromq, "TCP chunks through ZeroMQ (no TCP stream of our own)");
   app.add_option("--shm-slots", cfg.shm_slots, "slots per shared-memory link");
   app.add_option("--shm-slot-kib", cfg.shm_slot_kib, "payload KiB per shared-memory slot");
   CLI11_PARSE(app, argc, argv);

@@ -137,32 +137,37 @@ void RingAllreduce::sum(std::span<float> data, uint64_t bucket) {
       float scale = 1.0f;
       const ChunkHeader expected{collective,       bucket, static_cast<uint32_t>(t), p, codec,
                                  len * elem_bytes, 1.0f};
-      transport_.receive(
-          expected,
-          [&](const ChunkHeader& h, std::span<const std::byte> bytes) {
-            const std::span<float> x = data.subspan(at, len);
-            if (!fp16) {
-              if (reduce) {
+      const std::span<float> x = data.subspan(at, len);
+      auto check_scale = [&](const ChunkHeader& h) {
+        if (!(h.scale > 0.0f) || !std::isfinite(h.scale))
+          throw CommError("ring rank " + std::to_string(rank) +
+                              ": fp16 chunk with an invalid scale from left neighbour rank " +
+                              std::to_string(mod(rank - 1)),
+                          mod(rank - 1));
+        scale = h.scale;
+      };
+      if (reduce) {
+        transport_.receive(
+            expected,
+            [&](const ChunkHeader& h, std::span<const std::byte> bytes) {
+              if (!fp16) {
                 add_into(x.data(), bytes.data(), len);
-              } else {
-                std::memcpy(x.data(), bytes.data(), bytes.size());
+                return;
               }
-              return;
-            }
-            if (!(h.scale > 0.0f) || !std::isfinite(h.scale))
-              throw CommError("ring rank " + std::to_string(rank) +
-                                  ": fp16 chunk with an invalid scale from left neighbour rank " +
-                                  std::to_string(mod(rank - 1)),
-                              mod(rank - 1));
-            scale = h.scale;
-            if (reduce) {
+              check_scale(h);
               fp16_decompress_add(bytes.data(), scale, x);
-            } else {
-              std::memcpy(ag_wire_.data() + at, bytes.data(), bytes.size());
-              fp16_decompress(bytes.data(), scale, x);
-            }
-          },
-          deadline());
+            },
+            deadline());
+      } else {  // all-gather: the bytes go where they belong, by the transport if it can
+        auto* dst = fp16 ? reinterpret_cast<std::byte*>(ag_wire_.data() + at)
+                         : reinterpret_cast<std::byte*>(x.data());
+        const ChunkHeader h =
+            transport_.receive_into(expected, {dst, len * elem_bytes}, deadline());
+        if (fp16) {
+          check_scale(h);
+          fp16_decompress(dst, scale, x);
+        }
+      }
       if (t + 1 < steps) send_piece(t + 1, p, at, len, scale);
     }
   }

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <functional>
 #include <span>
 #include <stdexcept>
@@ -52,10 +53,11 @@ class RingTransport {
   // Queues one chunk for the right neighbour and returns; blocks only while
   // the queue is full, at most until `deadline`. A transport may send from
   // the payload without copying it: it must stay valid and unchanged until
-  // flush() returns. (ZmqRingTransport copies it over TCP, so that a
-  // collective that fails never leaves the caller's buffer referenced; over
-  // shared memory it copies it into a slot, or holds it until a slot is free,
-  // and lets go of it when it fails.)
+  // flush() returns. (ZmqRingTransport copies it when it goes through
+  // ZeroMQ, so that a collective that fails never leaves the caller's buffer
+  // referenced; over its own TCP stream it holds it until the socket took it,
+  // over shared memory until a slot is free or the receiver read it, and it
+  // lets go of it when it fails.)
   virtual void send(const ChunkHeader& header, std::span<const std::byte> payload,
                     Clock::time_point deadline) = 0;
   // Waits until `deadline` for the next chunk from the left neighbour, checks
@@ -63,6 +65,21 @@ class RingTransport {
   // `bytes`), then calls `consume` with it.
   virtual void receive(const ChunkHeader& expected, const Consumer& consume,
                        Clock::time_point deadline) = 0;
+  // receive(), with the payload put into `dst` (expected.bytes long) rather
+  // than handed over; returns the chunk's header. A transport that can
+  // place the bytes there directly (no copy of its own) overrides it.
+  virtual ChunkHeader receive_into(const ChunkHeader& expected, std::span<std::byte> dst,
+                                   Clock::time_point deadline) {
+    ChunkHeader got;
+    receive(
+        expected,
+        [&](const ChunkHeader& h, std::span<const std::byte> bytes) {
+          got = h;
+          if (!bytes.empty()) std::memcpy(dst.data(), bytes.data(), bytes.size());
+        },
+        deadline);
+    return got;
+  }
   // Waits until every chunk sent so far has left this process (its payload
   // is no longer referenced).
   virtual void flush(Clock::time_point deadline) = 0;

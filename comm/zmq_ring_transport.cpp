@@ -1,9 +1,11 @@
 // ZmqRingTransport: a ROUTER that receives from the left neighbour, a DEALER
-// that sends to the right one, a monitor on each. Payloads go out as a copy
-// that ZeroMQ owns (zmq_msg_init_data on our heap block; ZeroMQ calls
-// release() once it is written or dropped, which frees it), received payloads are handed to the
-// caller in ZeroMQ's own buffer. Every wait is a zmq_poll bounded by a deadline. Not done here:
-// reconnecting a broken ring (the caller builds a new one) or any data transformation.
+// that sends to the right one, a monitor on each. Chunks take the shared
+// memory link or the TCP stream when the handshake set one up; through
+// ZeroMQ, payloads go out as a copy that ZeroMQ owns (zmq_msg_init_data on
+// our heap block; ZeroMQ calls release() once it is written or dropped, which
+// frees it), and received payloads are handed to the caller in ZeroMQ's own
+// buffer. Every wait is bounded by a deadline. Not done here: reconnecting a
+// broken ring (the caller builds a new one) or any data transformation.
 #include "comm/zmq_ring_transport.h"
 #include "comm/curve.h"
 #include "comm/heap_tuning.h"
@@ -26,6 +28,7 @@
 
 #include "comm/ring_wire.h"
 #include "comm/shm_link.h"
+#include "comm/tcp_stream.h"
 #include "comm/zmq_check.h"
 #include "ops/check.h"
 
@@ -55,6 +58,13 @@ constexpr std::chrono::microseconds kShmSlice{5000}, kShmPendingSlice{200};
 bool shared_memory_allowed(const ZmqRingOptions& o) {
   const char* env = std::getenv("RINGMASTER_RING_SHM");
   return o.shared_memory && !(env != nullptr && std::string(env) == "0");
+}
+
+// Chunks over a plain TCP connection of our own: never with CURVE, whose
+// encryption only the ZeroMQ connection has.
+bool tcp_stream_allowed(const ZmqRingOptions& o) {
+  const char* env = std::getenv("RINGMASTER_RING_STREAM");
+  return o.tcp_stream && o.curve_secret_key.empty() && !(env != nullptr && std::string(env) == "0");
 }
 
 // Payload copies ZeroMQ still holds; release() runs on ZeroMQ's I/O thread.
@@ -202,7 +212,7 @@ struct ZmqRingTransport::Impl {
   std::string host_id;                // same_host_id(), empty when not offered
   std::unique_ptr<ShmLink> in_link;   // offered to the left neighbour
   std::unique_ptr<ShmLink> out_link;  // the right neighbour's, once attached
-  enum class InPath { kUndecided, kShm, kTcp } in_path = InPath::kTcp;
+  enum class InPath { kUndecided, kShm, kTcp, kStream } in_path = InPath::kTcp;
   // Chunks for out_link not yet in a slot, in order; they reference the
   // caller's payload, which stays valid until flush() (RingTransport::send).
   struct Pending {
@@ -212,6 +222,10 @@ struct ZmqRingTransport::Impl {
   std::deque<Pending> pending;
   bool descriptors_out = false;    // out_link holds descriptors of the caller's buffers
   std::vector<std::byte> staging;  // a chunk read from the left neighbour's memory
+
+  // A TCP connection of our own for chunks (tcp_stream.h), either way.
+  std::unique_ptr<TcpStreamListener> stream_listener;  // during the handshake
+  std::unique_ptr<TcpStream> in_stream, out_stream;
 
   // zmq_send of one frame that a neighbour will receive (not a routing id),
   // counted when ZeroMQ took it.
@@ -234,6 +248,7 @@ struct ZmqRingTransport::Impl {
     broken = msg;
     pending.clear();                   // the caller's buffers are no longer ours
     if (out_link) out_link->revoke();  // nor may the right neighbour read them
+    if (out_stream) out_stream->drop_queue();
     send_aborts(msg);
     close_sockets();  // drops queued chunks: ZeroMQ lets go of the caller's buffers
     throw CommError(msg, peer_rank, peer_rank >= 0 ? endpoints[peer_rank] : std::string());
@@ -338,6 +353,10 @@ struct ZmqRingTransport::Impl {
       *s = nullptr;
     }
     connected = false;
+    stream_listener.reset();
+    if (out_stream) out_stream->drop_queue();
+    in_stream.reset();
+    out_stream.reset();
     // ZeroMQ releases dropped payloads on its I/O thread, shortly.
     inflight->wait_zero_until(Clock::now() + kReleaseWait);
   }
@@ -350,7 +369,7 @@ struct ZmqRingTransport::Impl {
     const bool on_sender = socket == sender;
     for (;;) {
       // Also watch `sender` for an abort from the right neighbour.
-      zmq_pollitem_t items[4];
+      zmq_pollitem_t items[5];
       int k = 0;
       items[k++] = {socket, 0, static_cast<short>(events | (on_sender ? ZMQ_POLLIN : 0)), 0};
       items[k++] = {listener_mon, 0, ZMQ_POLLIN, 0};
@@ -360,12 +379,16 @@ struct ZmqRingTransport::Impl {
         sender_item = k;
         items[k++] = {sender, 0, ZMQ_POLLIN, 0};
       }
+      // Our chunks to the right go on while we wait for the left.
+      if (out_stream && out_stream->has_queued())
+        items[k++] = {nullptr, out_stream->fd(), ZMQ_POLLOUT, 0};
       const long ms =
           poll_ms(deadline, left_gone || right_gone ? milliseconds(20) : milliseconds(1000));
       const int n = zmq_poll(items, k, ms);
       if (n == -1 && zmq_errno() != EINTR) ZMQ_CHECK(-1);
       if (n > 0 && sender_item >= 0 && (items[sender_item].revents & ZMQ_POLLIN))
         check_right_abort();
+      progress_stream();
       if (n > 0 && (items[0].revents & events)) return true;
       if (n > 0) drain_monitors();
       if (right_gone && right_gone_at == Clock::time_point{}) right_gone_at = Clock::now();
@@ -389,7 +412,7 @@ struct ZmqRingTransport::Impl {
   // Listener side of the handshake: a hello whose host id (its third part)
   // is ours gets a segment; returns the offer for the welcome, or "".
   std::string offer_shared_memory(Multipart& hello) {
-    if (host_id.empty() || hello.parts != 3) return "";
+    if (host_id.empty() || hello.parts < 3) return "";
     const std::string theirs(reinterpret_cast<const char*>(hello.msg[2].data()),
                              hello.msg[2].size());
     if (theirs != host_id) return "";
@@ -484,11 +507,21 @@ struct ZmqRingTransport::Impl {
     return got;
   }
 
-  bool receive_shared(const ChunkHeader& expected, const Consumer& consume,
-                      Clock::time_point deadline);
+  // The shared-memory and stream receives hand the payload to `consume`,
+  // or (consume null) put it into `dst`; `got` is the chunk's header.
+  bool receive_shared(const ChunkHeader& expected, const Consumer* consume,
+                      std::span<std::byte> dst, Clock::time_point deadline, ChunkHeader& got);
   bool next_slot(const ChunkHeader& expected, Clock::time_point deadline, ShmLink::SlotHeader& slot,
                  std::span<const std::byte>& part);
   void flush_shared(Clock::time_point deadline);
+
+  // The TCP stream (tcp_stream.h).
+  std::string take_stream(Multipart& hello, Clock::time_point deadline);
+  void progress_stream();
+  [[noreturn]] void stream_write_failed(const std::string& while_doing);
+  ChunkHeader receive_stream(const ChunkHeader& expected, const Consumer* consume,
+                             std::span<std::byte> dst, Clock::time_point deadline);
+  void flush_stream(Clock::time_point deadline);
 };
 
 ZmqRingTransport::ZmqRingTransport(ZmqRingOptions options) : impl_(std::make_unique<Impl>()) {
@@ -597,11 +630,16 @@ void ZmqRingTransport::Impl::handshake(milliseconds timeout) {
   hello.to_rank = static_cast<uint32_t>(right());
   hello.collective = options.generation;  // hello / welcome: the generation
   const std::string hello_frame = wire::encode(hello);
-  // The host id follows, when this rank would take shared memory.
+  // The host id follows, when this rank would take shared memory, then the
+  // offer of a TCP stream (the host id frame empty when only that is offered).
   if (shared_memory_allowed(options)) host_id = same_host_id();
-  const int more = host_id.empty() ? 0 : ZMQ_SNDMORE;
+  if (tcp_stream_allowed(options)) stream_listener = TcpStreamListener::open(listen_endpoint);
+  const std::string stream_offer = stream_listener ? stream_listener->offer().encode() : "";
+  const int more = host_id.empty() && stream_offer.empty() ? 0 : ZMQ_SNDMORE;
+  const int more2 = stream_offer.empty() ? 0 : ZMQ_SNDMORE;
   if (send_frame(sender, hello_frame.data(), hello_frame.size(), ZMQ_DONTWAIT | more) == -1 ||
-      (more && send_frame(sender, host_id.data(), host_id.size(), ZMQ_DONTWAIT) == -1))
+      (more && send_frame(sender, host_id.data(), host_id.size(), ZMQ_DONTWAIT | more2) == -1) ||
+      (more2 && send_frame(sender, stream_offer.data(), stream_offer.size(), ZMQ_DONTWAIT) == -1))
     fail("cannot queue the handshake for right neighbour " + peer(right()) + ": " +
              zmq_strerror(zmq_errno()),
          right());
@@ -629,8 +667,9 @@ void ZmqRingTransport::Impl::handshake(milliseconds timeout) {
       Multipart m;
       if (read(listener, m)) {
         const std::string from(reinterpret_cast<const char*>(m.msg[0].data()), m.msg[0].size());
-        const auto h = m.parts == 2 || m.parts == 3 ? wire::decode(m.msg[1].data(), m.msg[1].size())
-                                                    : std::nullopt;
+        const auto h = m.parts >= 2 && m.parts <= kMaxParts
+                           ? wire::decode(m.msg[1].data(), m.msg[1].size())
+                           : std::nullopt;
         const std::string who = "connection '" + printable(m.msg[0].data(), m.msg[0].size()) +
                                 "' from " + source_address(&m.msg[m.parts > 1 ? 1 : 0].m);
         if (!h || h->kind != static_cast<uint16_t>(wire::Kind::kHello))
@@ -667,7 +706,8 @@ void ZmqRingTransport::Impl::handshake(milliseconds timeout) {
         welcome.kind = static_cast<uint16_t>(wire::Kind::kWelcome);
         welcome.to_rank = static_cast<uint32_t>(left());
         const std::string wf = wire::encode(welcome);
-        const std::string offer = offer_shared_memory(m);
+        std::string offer = offer_shared_memory(m);
+        if (offer.empty()) offer = take_stream(m, deadline);
         const int more = offer.empty() ? 0 : ZMQ_SNDMORE;
         if (zmq_send(listener, left_id.data(), left_id.size(), ZMQ_SNDMORE | ZMQ_DONTWAIT) == -1 ||
             send_frame(listener, wf.data(), wf.size(), ZMQ_DONTWAIT | more) == -1 ||
@@ -695,7 +735,20 @@ void ZmqRingTransport::Impl::handshake(milliseconds timeout) {
                       : std::string("not a ring welcome")) +
                    ")",
                right());
-        if (m.parts == 2) attach_shared_memory(m.msg[1].data(), m.msg[1].size());
+        if (m.parts == 2 && std::string_view(reinterpret_cast<const char*>(m.msg[1].data()),
+                                             m.msg[1].size()) == kStreamTaken) {
+          // The right neighbour connected to our stream before it answered.
+          if (stream_listener)
+            out_stream = stream_listener->accept(options.socket_buffer_bytes, deadline);
+          if (!out_stream)
+            fail("handshake: right neighbour " + peer(right()) +
+                     " says it connected to our TCP stream, but no connection with our cookie "
+                     "arrived",
+                 right());
+          wire.count_received(kStreamCookieBytes);
+        } else if (m.parts == 2) {
+          attach_shared_memory(m.msg[1].data(), m.msg[1].size());
+        }
         got_welcome = true;
       }
     }
@@ -709,6 +762,7 @@ void ZmqRingTransport::Impl::handshake(milliseconds timeout) {
           left());
     }
   }
+  stream_listener.reset();  // the stream, if any, is taken
   connected = true;
 }
 
@@ -732,6 +786,11 @@ void ZmqRingTransport::send(const ChunkHeader& header, std::span<const std::byte
   if (d.out_link) {
     d.pending.push_back({{wire::chunk(d.rank, d.world, header), 0, 0}, payload});
     d.pump();
+    return;
+  }
+  if (d.out_stream) {
+    d.out_stream->queue(wire::chunk(d.rank, d.world, header), payload);
+    d.progress_stream();
     return;
   }
   const auto start = Clock::now();
@@ -778,7 +837,13 @@ void ZmqRingTransport::receive(const ChunkHeader& expected, const Consumer& cons
                                Clock::time_point deadline) {
   Impl& d = *impl_;
   d.check_usable();
-  if (d.in_path != Impl::InPath::kTcp && d.receive_shared(expected, consume, deadline)) return;
+  if (d.in_path == Impl::InPath::kStream) {
+    d.receive_stream(expected, &consume, {}, deadline);
+    return;
+  }
+  ChunkHeader shared;
+  if (d.in_path != Impl::InPath::kTcp && d.receive_shared(expected, &consume, {}, deadline, shared))
+    return;
   const auto start = Clock::now();
   const std::string left = "left neighbour " + d.peer(d.left());
   Multipart m;
@@ -807,11 +872,28 @@ void ZmqRingTransport::receive(const ChunkHeader& expected, const Consumer& cons
   consume(got, std::span<const std::byte>(m.parts == 3 ? m.msg[2].data() : nullptr, payload_size));
 }
 
+ChunkHeader ZmqRingTransport::receive_into(const ChunkHeader& expected, std::span<std::byte> dst,
+                                           Clock::time_point deadline) {
+  Impl& d = *impl_;
+  d.check_usable();
+  RM_CHECK(dst.size() == expected.bytes, "receive_into: a buffer of ", dst.size(),
+           " bytes for a chunk of ", expected.bytes);
+  if (d.in_path == Impl::InPath::kStream) return d.receive_stream(expected, nullptr, dst, deadline);
+  ChunkHeader got;
+  if (d.in_path != Impl::InPath::kTcp && d.receive_shared(expected, nullptr, dst, deadline, got))
+    return got;
+  return RingTransport::receive_into(expected, dst, deadline);  // ZeroMQ's message, copied
+}
+
 void ZmqRingTransport::flush(Clock::time_point deadline) {
   Impl& d = *impl_;
   d.check_usable();
   if (d.out_link) {
     d.flush_shared(deadline);
+    return;
+  }
+  if (d.out_stream) {
+    d.flush_stream(deadline);
     return;
   }
   const auto start = Clock::now();
@@ -874,6 +956,7 @@ bool ZmqRingTransport::Impl::next_slot(const ChunkHeader& expected, Clock::time_
     }
     if (in_path == InPath::kShm && in_link->peek(slot, part)) return true;
     pump();  // ours to the right may wait for slots meanwhile
+    progress_stream();
     drain_monitors();
     check_right_abort();
     if (left_gone && Clock::now() - left_gone_at > kDisconnectGrace)
@@ -885,7 +968,8 @@ bool ZmqRingTransport::Impl::next_slot(const ChunkHeader& expected, Clock::time_
       fail("no " + describe(expected) + " from left neighbour " + peer(left()) + " within " +
                waited_ms(start) + " (it, or a rank before it, is dead or stalled)",
            left());
-    const auto slice = pending.empty()
+    const bool ours_waiting = !pending.empty() || (out_stream && out_stream->has_queued());
+    const auto slice = !ours_waiting
                            ? std::chrono::duration_cast<Clock::duration>(kShmSlice)
                            : std::chrono::duration_cast<Clock::duration>(kShmPendingSlice);
     const auto until = std::min(deadline, now + slice);
@@ -897,8 +981,9 @@ bool ZmqRingTransport::Impl::next_slot(const ChunkHeader& expected, Clock::time_
   }
 }
 
-bool ZmqRingTransport::Impl::receive_shared(const ChunkHeader& expected, const Consumer& consume,
-                                            Clock::time_point deadline) {
+bool ZmqRingTransport::Impl::receive_shared(const ChunkHeader& expected, const Consumer* consume,
+                                            std::span<std::byte> dst, Clock::time_point deadline,
+                                            ChunkHeader& got) {
   ShmLink::SlotHeader slot;
   std::span<const std::byte> part;
   if (!next_slot(expected, deadline, slot, part)) return false;
@@ -908,20 +993,29 @@ bool ZmqRingTransport::Impl::receive_shared(const ChunkHeader& expected, const C
     fail("malformed slot in the shared memory from " + left_name + " while waiting for " +
              describe(expected),
          left());
-  const ChunkHeader got = check_chunk(slot.chunk, expected);
+  got = check_chunk(slot.chunk, expected);
+  auto deliver = [&](std::span<const std::byte> bytes) {
+    if (consume != nullptr) {
+      (*consume)(got, bytes);
+    } else if (!bytes.empty()) {
+      std::memcpy(dst.data(), bytes.data(), bytes.size());
+    }
+  };
   if (slot.remote_address != 0) {  // read from the left neighbour's buffer
     if (slot.part_offset != 0 || slot.part_bytes != got.bytes)
       fail("malformed descriptor of " + describe(got) + " in the shared memory from " + left_name,
            left());
-    staging.resize(got.bytes);
-    if (!in_link->read_remote(slot.remote_address, staging))
+    // Straight into the caller's buffer when it gave one.
+    const std::span<std::byte> into =
+        consume != nullptr ? (staging.resize(got.bytes), staging) : dst;
+    if (!in_link->read_remote(slot.remote_address, into))
       fail("cannot read " + describe(got) + " from the memory of " + left_name +
                " (it failed, or its buffer is gone)",
            left());
     in_link->release();  // ours now: the sender may go on
     wire.count_received(sizeof slot);
-    wire.count_received(staging.size());
-    consume(got, staging);
+    wire.count_received(into.size());
+    if (consume != nullptr) (*consume)(got, into);
     return true;
   }
   auto check_part = [&](uint64_t filled) {
@@ -936,7 +1030,7 @@ bool ZmqRingTransport::Impl::receive_shared(const ChunkHeader& expected, const C
   };
   check_part(0);
   if (part.size() == got.bytes) {  // the usual case: reduced straight from the slot
-    consume(got, part);
+    deliver(part);
     in_link->release();
     return true;
   }
@@ -952,7 +1046,7 @@ bool ZmqRingTransport::Impl::receive_shared(const ChunkHeader& expected, const C
     check_chunk(slot.chunk, expected);  // fails unless it is the same chunk
     check_part(filled);
   }
-  consume(got, whole);
+  deliver(whole);
   return true;
 }
 
@@ -984,6 +1078,154 @@ void ZmqRingTransport::Impl::flush_shared(Clock::time_point deadline) {
     }
   }
   descriptors_out = false;
+}
+
+// Receiver side of the handshake: connects to the stream the left
+// neighbour's hello offers (its fourth part); returns the welcome's answer, or "".
+std::string ZmqRingTransport::Impl::take_stream(Multipart& hello, Clock::time_point deadline) {
+  StreamOffer offer;
+  if (!tcp_stream_allowed(options) || hello.parts != 4 ||
+      !StreamOffer::decode(hello.msg[3].data(), hello.msg[3].size(), offer))
+    return "";
+  std::string why;
+  in_stream = TcpStream::connect(endpoints[left()], offer, options.socket_buffer_bytes,
+                                 std::min(deadline, Clock::now() + std::chrono::seconds(5)), why);
+  if (!in_stream) return "";  // chunks come over ZeroMQ
+  wire.count_sent(kStreamCookieBytes);
+  in_path = InPath::kStream;
+  return std::string(kStreamTaken);
+}
+
+// Writes what the stream to the right takes now.
+void ZmqRingTransport::Impl::progress_stream() {
+  if (out_stream && out_stream->has_queued() &&
+      out_stream->write_some(wire) == TcpStream::Io::kClosed)
+    stream_write_failed("sending");
+}
+
+// The stream to the right broke: its abort, when it sent one, is the better
+// reason, and may still be on its way over ZeroMQ.
+void ZmqRingTransport::Impl::stream_write_failed(const std::string& while_doing) {
+  const std::string error = out_stream->error();
+  const auto until = Clock::now() + kDisconnectGrace;
+  while (Clock::now() < until) {
+    check_right_abort();
+    zmq_pollitem_t item{sender, 0, ZMQ_POLLIN, 0};
+    zmq_poll(&item, 1, std::max<long>(1, poll_ms(until, milliseconds(20))));
+  }
+  check_right_abort();
+  fail("right neighbour " + peer(right()) + " disconnected while " + while_doing + " (" + error +
+           ")",
+       right());
+}
+
+ChunkHeader ZmqRingTransport::Impl::receive_stream(const ChunkHeader& expected,
+                                                   const Consumer* consume,
+                                                   std::span<std::byte> dst,
+                                                   Clock::time_point deadline) {
+  const auto start = Clock::now();
+  const std::string left_name = "left neighbour " + peer(left());
+  wire::Header h;
+  ChunkHeader got;
+  bool have_header = false, stream_closed = false;
+  for (;;) {
+    progress_stream();
+    if (!stream_closed) {
+      const auto io = have_header
+                          ? in_stream->read_payload(got.bytes, wire, consume ? nullptr : dst.data())
+                          : in_stream->read_header(h, wire);
+      if (io == TcpStream::Io::kDone && have_header) {
+        if (consume != nullptr) (*consume)(got, in_stream->payload());
+        return got;
+      }
+      if (io == TcpStream::Io::kDone) {
+        if (h.magic != wire::kMagic || h.kind != static_cast<uint16_t>(wire::Kind::kChunk))
+          fail("malformed message on the TCP stream from " + left_name + " while waiting for " +
+                   describe(expected),
+               left());
+        got = check_chunk(h, expected);
+        have_header = true;
+        continue;
+      }
+      if (io == TcpStream::Io::kClosed) {
+        // Its abort, if any, may follow on the ZeroMQ side: look for the grace.
+        stream_closed = true;
+        if (!left_gone) {
+          left_gone = true;
+          left_gone_at = Clock::now();
+        }
+      }
+    }
+    // Over ZeroMQ now only an abort may come; anything else is a protocol error.
+    Multipart m;
+    if (read(listener, m)) {
+      reject_foreign_or_abort(m, expected);
+      fail("unexpected message over ZeroMQ (" + std::to_string(m.parts - 1) + " frame(s)) from " +
+               left_name + ", whose chunks come over the TCP stream",
+           left());
+    }
+    drain_monitors();
+    check_right_abort();
+    if (left_gone && Clock::now() - left_gone_at > kDisconnectGrace)
+      fail(left_name + " disconnected while waiting for " + describe(expected) +
+               (stream_closed ? " (" + in_stream->error() + ")" : std::string()),
+           left());
+    if (Clock::now() >= deadline)
+      fail("no " + describe(expected) + " from " + left_name + " within " + waited_ms(start) +
+               " (it, or a rank before it, is dead or stalled)",
+           left());
+    zmq_pollitem_t items[6];
+    int k = 0;
+    items[k++] = {listener, 0, ZMQ_POLLIN, 0};
+    items[k++] = {listener_mon, 0, ZMQ_POLLIN, 0};
+    items[k++] = {sender_mon, 0, ZMQ_POLLIN, 0};
+    items[k++] = {sender, 0, ZMQ_POLLIN, 0};
+    if (!stream_closed) items[k++] = {nullptr, in_stream->fd(), ZMQ_POLLIN, 0};
+    if (out_stream && out_stream->has_queued())
+      items[k++] = {nullptr, out_stream->fd(), ZMQ_POLLOUT, 0};
+    const long ms = poll_ms(deadline, left_gone ? milliseconds(20) : milliseconds(1000));
+    if (zmq_poll(items, k, ms) == -1 && zmq_errno() != EINTR) ZMQ_CHECK(-1);
+  }
+}
+
+void ZmqRingTransport::Impl::flush_stream(Clock::time_point deadline) {
+  const auto start = Clock::now();
+  Clock::time_point right_gone_at{};
+  for (;;) {
+    const auto io = out_stream->write_some(wire);
+    if (io == TcpStream::Io::kDone) return;  // all in the kernel: the caller's buffers are free
+    if (io == TcpStream::Io::kClosed) stream_write_failed("flushing");
+    drain_monitors();
+    check_right_abort();
+    if (right_gone && right_gone_at == Clock::time_point{}) right_gone_at = Clock::now();
+    if (right_gone && Clock::now() - right_gone_at > kDisconnectGrace)
+      fail("right neighbour " + peer(right()) + " disconnected before taking our queued chunks",
+           right());
+    if (Clock::now() >= deadline)
+      fail("right neighbour " + peer(right()) + " took nothing from the TCP stream within " +
+               waited_ms(start),
+           right());
+    zmq_pollitem_t items[3] = {{nullptr, out_stream->fd(), ZMQ_POLLOUT, 0},
+                               {sender, 0, ZMQ_POLLIN, 0},
+                               {sender_mon, 0, ZMQ_POLLIN, 0}};
+    const long ms = poll_ms(deadline, right_gone ? milliseconds(20) : milliseconds(1000));
+    if (zmq_poll(items, 3, ms) == -1 && zmq_errno() != EINTR) ZMQ_CHECK(-1);
+  }
+}
+
+bool ZmqRingTransport::sends_over_tcp_stream() const { return impl_->out_stream != nullptr; }
+
+bool ZmqRingTransport::kernel_stream_bytes(uint64_t& sent, uint64_t& received) const {
+  sent = received = 0;
+  bool any = false;
+  for (const TcpStream* s : {impl_->in_stream.get(), impl_->out_stream.get()}) {
+    uint64_t a = 0, r = 0;
+    if (s == nullptr || !s->kernel_bytes(a, r)) continue;
+    sent += a;
+    received += r;
+    any = true;
+  }
+  return any;
 }
 
 void ZmqRingTransport::close() {

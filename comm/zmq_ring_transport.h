@@ -1,12 +1,14 @@
-// RingTransport over ZeroMQ TCP, and shared memory between neighbours on
-// one host. Each rank binds one ROUTER (chunks from its
-// left neighbour arrive there) and connects one DEALER to its right
-// neighbour's ROUTER. Setup is two-phase so that a rendezvous can go through
-// the coordinator: listen() before the peers are known, connect() once every
-// rank's endpoint is. Payloads are copied once into a buffer ZeroMQ owns
-// (so a failed collective never leaves the caller's memory referenced); every receive is
-// validated; a socket monitor turns a neighbour's disconnect into a CommError
-// at once instead of at the timeout. No ZeroMQ type appears here.
+// RingTransport over ZeroMQ TCP, with chunks through shared memory between
+// neighbours on one host (shm_link.h) and, without CURVE, through a plain
+// TCP stream of the ring's own between others (tcp_stream.h). Each rank
+// binds one ROUTER (its left neighbour's hello and aborts arrive there) and
+// connects one DEALER to its right neighbour's ROUTER. Setup is two-phase so
+// that a rendezvous can go through the coordinator: listen() before the peers
+// are known, connect() once every rank's endpoint is. Over ZeroMQ, payloads
+// are copied once into a buffer ZeroMQ owns (so a failed collective never
+// leaves the caller's memory referenced); every receive is validated; a
+// socket monitor turns a neighbour's disconnect into a CommError at once
+// instead of at the timeout. No ZeroMQ type appears here.
 #pragma once
 
 #include <chrono>
@@ -45,6 +47,12 @@ struct ZmqRingOptions {
   // (process_vm_readv: same user, ptrace allowed) reads chunks straight from
   // the sender's buffer instead of a copy in a slot. The receiver decides.
   bool cross_memory_attach = true;
+  // Between neighbours not on one host (or with shared memory off), chunks
+  // go over a plain TCP connection of the ring's own (tcp_stream.h),
+  // written from the caller's buffer by this thread, instead of through
+  // ZeroMQ; never with CURVE keys. false (or RINGMASTER_RING_STREAM=0):
+  // chunks through ZeroMQ.
+  bool tcp_stream = true;
   uint32_t shm_slots = 16;
   uint64_t shm_slot_bytes = uint64_t{1} << 20;
   // The world's generation (a cluster job's attempt): every rank of one ring
@@ -81,6 +89,8 @@ class ZmqRingTransport final : public RingTransport {
             Clock::time_point deadline) override;
   void receive(const ChunkHeader& expected, const Consumer& consume,
                Clock::time_point deadline) override;
+  ChunkHeader receive_into(const ChunkHeader& expected, std::span<std::byte> dst,
+                           Clock::time_point deadline) override;
   void flush(Clock::time_point deadline) override;
   WireCounters counters() const override;
 
@@ -92,6 +102,12 @@ class ZmqRingTransport final : public RingTransport {
   // Whether this rank may read chunks from the left neighbour's memory
   // (cross_memory_attach, known from the first receive on).
   bool reads_left_neighbours_memory() const;
+  // Whether chunks to the right neighbour go over the ring's own TCP stream.
+  bool sends_over_tcp_stream() const;
+  // What the kernel counted on this rank's TCP streams, both directions
+  // summed (TCP_INFO: bytes the peer acknowledged, bytes received); false
+  // when there is none.
+  bool kernel_stream_bytes(uint64_t& sent, uint64_t& received) const;
 
   // Closes the sockets now (a test's way to make this rank "die"); later
   // calls throw CommError.

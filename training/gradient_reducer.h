@@ -61,7 +61,9 @@ class GradientReducer {
   // "ring all-reduce on tcp://HOST:PORT", or the NCCL one beside the ring.
   std::string describe() const {
     return backend_->describe(endpoint_) + (zap_ ? ", ring encrypted (CURVE)" : "") +
-           (transport_->sends_over_shared_memory() ? ", shared memory to the right neighbour" : "");
+           (transport_->sends_over_shared_memory() ? ", shared memory to the right neighbour"
+                                                   : "") +
+           (transport_->sends_over_tcp_stream() ? ", TCP stream to the right neighbour" : "");
   }
   // After backward (or instead of it, when this rank's share of the batch is
   // empty): sends the buckets still held back, waits for all, and writes the

@@ -84,7 +84,7 @@ bool read_line(int fd, std::string& line, Clock::time_point deadline) {
 struct RankResult {
   bool ok = false;
   double ms = 0;
-  std::string path;  // "shm" or "tcp": how this rank sent to its right neighbour
+  std::string path;  // "shm", "stream" or "zeromq": how this rank sent to its right neighbour
   std::string error;
   std::vector<float> data;
 };
@@ -96,17 +96,21 @@ struct RunSpec {
   AllreduceOptions options;
   int die_rank = -1;  // SIGKILLs itself at its die_at_send-th send
   int die_at_send = 0;
-  bool shared_memory = true;  // ZmqRingOptions::shared_memory (one host here)
+  std::string path = "shm";  // the path to ask for (one host here): shm, stream or zeromq
 };
+
+// Every path the ring's chunks can take between two ranks.
+const char* const kPaths[] = {"shm", "stream", "zeromq"};
 
 [[noreturn]] void child(const RunSpec& spec, int rank, int out_fd, int in_fd) {
   std::string report;
-  std::string path = "tcp";
+  std::string path = "zeromq";
   std::vector<float> x;
   {
     Context ctx;
     ZmqRingOptions ro;
-    ro.shared_memory = spec.shared_memory;
+    ro.shared_memory = spec.path == "shm";
+    ro.tcp_stream = spec.path != "zeromq";
     ZmqRingTransport transport(ro);
     const std::string ep = transport.listen(ctx, "127.0.0.1") + "\n";
     if (!write_all(out_fd, ep.data(), ep.size())) _exit(2);
@@ -118,6 +122,7 @@ struct RunSpec {
     try {
       transport.connect(rank, eps, milliseconds(10000));
       if (transport.sends_over_shared_memory()) path = "shm";
+      if (transport.sends_over_tcp_stream()) path = "stream";
       DieAtSend maybe_die(transport, rank == spec.die_rank ? spec.die_at_send : -1);
       RingAllreduce ar(maybe_die, spec.options);
       ar.sum(x);
@@ -208,15 +213,15 @@ std::vector<RankResult> run_processes(const RunSpec& spec) {
 }
 
 TEST(RingProcesses, SumOverWorlds1To8MatchesTheReferenceBitwiseAcrossRanks) {
-  for (const bool shm : {true, false}) {
+  for (const std::string path : kPaths) {
     for (int world = 1; world <= 8; ++world) {
       std::vector<size_t> sizes = {0, 1, static_cast<size_t>(world) + 1, 4099};
       if (world > 1) sizes.push_back(static_cast<size_t>(world) - 1);  // fewer elements than ranks
       if (world == 2 || world == 4 || world == 8) sizes.push_back(1000003);
       for (size_t n : sizes) {
         SCOPED_TRACE("world " + std::to_string(world) + ", " + std::to_string(n) + " floats, " +
-                     (shm ? "shared memory" : "tcp"));
-        const auto res = run_processes({world, n, 41, {}, -1, 0, shm});
+                     path);
+        const auto res = run_processes({world, n, 41, {}, -1, 0, path});
         std::vector<double> ref(n, 0.0), mag(n, 0.0);
         for (int r = 0; r < world; ++r) {
           const auto x = rank_input(41, r, n);
@@ -225,9 +230,10 @@ TEST(RingProcesses, SumOverWorlds1To8MatchesTheReferenceBitwiseAcrossRanks) {
         for (int r = 0; r < world; ++r) {
           ASSERT_TRUE(res[r].ok) << "world " << world << " rank " << r << ": " << res[r].error;
           // A rank that receives nothing may be gone before its left
-          // neighbour opens its segment, which then sends over TCP (to no one).
+          // neighbour opens its segment or stream, which then sends over
+          // ZeroMQ (to no one).
           if (world > 1 && n >= static_cast<size_t>(world)) {
-            EXPECT_EQ(res[r].path, shm ? "shm" : "tcp") << "rank " << r;
+            EXPECT_EQ(res[r].path, path) << "rank " << r;
           }
           ASSERT_EQ(n == 0 ? 0 : std::memcmp(res[r].data.data(), res[0].data.data(), n * 4), 0)
               << "rank " << r;  // n may be 0: no null data() into memcmp
@@ -243,7 +249,7 @@ TEST(RingProcesses, SumOverWorlds1To8MatchesTheReferenceBitwiseAcrossRanks) {
 // within the timeout, and a neighbour names rank 2. With shared memory no
 // segment can be left behind: the links are memfds, gone with their last
 // process (shm_link.h).
-void expect_every_rank_fails_after_rank_2_is_killed(bool shm) {
+void expect_every_rank_fails_after_rank_2_is_killed(const std::string& path) {
   const double timeout_ms = 3000;
   const auto res = run_processes({4,
                                   1000000,
@@ -251,12 +257,12 @@ void expect_every_rank_fails_after_rank_2_is_killed(bool shm) {
                                   {.chunk_bytes = 16384, .timeout = milliseconds(3000)},
                                   /*die_rank=*/2,
                                   /*die_at_send=*/80,
-                                  shm});
+                                  path});
   EXPECT_FALSE(res[2].ok);
   EXPECT_TRUE(res[2].error.find("no report") != std::string::npos) << res[2].error;
   for (int r : {0, 1, 3}) {
     ASSERT_FALSE(res[r].ok) << "rank " << r;
-    EXPECT_EQ(res[r].path, shm ? "shm" : "tcp") << "rank " << r;
+    EXPECT_EQ(res[r].path, path) << "rank " << r;
     EXPECT_NE(res[r].error.find("ring rank " + std::to_string(r)), std::string::npos)
         << res[r].error;
     EXPECT_LT(res[r].ms, timeout_ms + 1500) << res[r].error;
@@ -272,9 +278,9 @@ void expect_every_rank_fails_after_rank_2_is_killed(bool shm) {
 }
 
 TEST(RingProcesses, ARankKilledMidCollectiveIsACommErrorForEveryOtherRank) {
-  for (const bool shm : {true, false}) {
-    SCOPED_TRACE(shm ? "shared memory" : "tcp");
-    expect_every_rank_fails_after_rank_2_is_killed(shm);
+  for (const std::string path : kPaths) {
+    SCOPED_TRACE(path);
+    expect_every_rank_fails_after_rank_2_is_killed(path);
   }
 }
 
