@@ -8,9 +8,15 @@ ours forced onto TCP (--tcp) against MPI over TCP on loopback (btl self,tcp
 on lo). A run of ours that did not take the path its column names stops the
 bench. --link-1g runs two ranks in two network namespaces joined by a veth
 pair shaped to 1 Gbit/s (tc tbf), over TCP (namespaces stand for hosts), and
-compares our compression none against fp16 (needs root).
+compares our compression none against fp16 (needs root). --netns runs two
+ranks in two network namespaces joined through a bridge (unshaped veths;
+namespaces stand for hosts) and compares, over TCP, ours on its own TCP
+stream, ours with chunks through ZeroMQ (--zeromq) and OpenMPI (btl
+self,tcp on the bridge's subnet; each rank started under ip netns exec, and
+PMIx allowed remote connections so that ranks reach mpirun from their
+namespaces) (needs root).
 
-Usage: nice bench/allreduce.py [--build build] [--rounds 9] [--worlds 2 4] [--sizes 1 16 64] [--link-1g]
+Usage: nice bench/allreduce.py [--build build] [--rounds 9] [--worlds 2 4] [--sizes 1 16 64] [--link-1g | --netns]
 """
 import argparse
 import os
@@ -23,9 +29,9 @@ RESULT = re.compile(r"RESULT impl=(\S+)(?: compression=(\S+))? world=(\d+) bytes
                     r".*busbw_GBps=([\d.]+)(?: path=(\S+))?")
 
 
-def run(cmd, timeout=900, path=None):
+def run(cmd, timeout=900, path=None, env=None):
     """{bytes: busbw}; with `path`, every RESULT must say it ran on that path."""
-    out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
     if out.returncode != 0:
         sys.exit(f"failed ({out.returncode}): {' '.join(cmd)}\n{out.stdout}\n{out.stderr}")
     rows = {}
@@ -116,6 +122,53 @@ def link_1g(args):
         subprocess.run(f"ip netns del {ns[0]}; ip netns del {ns[1]}", shell=True)
 
 
+def netns_pair(args):
+    ns, br = ["rmbus0", "rmbus1"], "rmbusbr"
+    ips, subnet = ["10.79.0.1", "10.79.0.2"], "10.79.0.0/24"
+
+    def clean():
+        subprocess.run(f"ip netns del {ns[0]} 2>/dev/null; ip netns del {ns[1]} 2>/dev/null; "
+                       f"ip link del {br} 2>/dev/null", shell=True)
+
+    clean()
+    try:
+        sh(f"ip link add {br} type bridge && ip addr add 10.79.0.254/24 dev {br} && ip link set {br} up")
+        for i in range(2):
+            sh(f"ip netns add {ns[i]} && ip link add rmbush{i} type veth peer name rmbusv{i}")
+            sh(f"ip link set rmbush{i} master {br} && ip link set rmbush{i} up")
+            sh(f"ip link set rmbusv{i} netns {ns[i]} && ip -n {ns[i]} addr add {ips[i]}/24 dev rmbusv{i}")
+            sh(f"ip -n {ns[i]} link set rmbusv{i} up && ip -n {ns[i]} link set lo up")
+        extra = ["--netns", *ns, "--hosts", *ips, "--tcp"]
+        env = dict(os.environ, PMIX_MCA_ptl_tcp_remote_connections="1",
+                   PMIX_MCA_ptl_tcp_if_include=subnet)
+        mpi = ["mpirun", "--allow-run-as-root", "--oversubscribe", "--bind-to", "none",
+               "--mca", "btl", "self,tcp", "--mca", "btl_tcp_if_include", subnet,
+               "-x", "PMIX_MCA_ptl_tcp_remote_connections", "-x", "PMIX_MCA_ptl_tcp_if_include"]
+        rank = [os.path.join(args.build, "bin", "bench_mpi_allreduce_busbw"),
+                "--sizes-mib", ",".join(args.sizes), "--min-seconds", str(args.min_seconds)]
+        for i in range(2):
+            mpi += (([":"] if i else []) + ["-np", "1", "ip", "netns", "exec", ns[i]] + rank)
+        runs = [("stream", ours_cmd(args, 2, extra=extra), "tcp", None),
+                ("zeromq", ours_cmd(args, 2, extra=extra + ["--zeromq"]), "tcp", None),
+                ("mpi", mpi, None, env)]
+        samples = {}
+        for rnd in range(args.rounds):
+            for impl, cmd, path, e in runs:
+                for b, bw in run(cmd, path=path, env=e).items():
+                    samples.setdefault((impl, b), []).append(bw)
+            print(f"netns round {rnd + 1}/{args.rounds} done", file=sys.stderr, flush=True)
+        print(f"2 ranks in 2 network namespaces (veths on a bridge), TCP; busbw GB/s, median of "
+              f"{args.rounds} alternating rounds")
+        print(f"{'size':>8} {'stream':>8} {'zeromq':>8} {'MPI tcp':>8} {'stream/MPI':>10} "
+              f"{'zeromq/MPI':>10}")
+        med = lambda impl, b: statistics.median(samples[(impl, b)])
+        for b in sorted({k[1] for k in samples}):
+            st, zm, mp = med("stream", b), med("zeromq", b), med("mpi", b)
+            print(f"{mib(b):>8} {st:>8.3f} {zm:>8.3f} {mp:>8.3f} {st / mp:>10.2f} {zm / mp:>10.2f}")
+    finally:
+        clean()
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--build", default="build")
@@ -125,9 +178,13 @@ def main():
     p.add_argument("--min-seconds", type=float, default=1.0)
     p.add_argument("--chunk-kib", type=int, default=1024)
     p.add_argument("--link-1g", action="store_true", help="1 Gbit/s veth: none vs fp16 (root)")
+    p.add_argument("--netns", action="store_true",
+                   help="2 ranks in 2 namespaces: stream, zeromq and MPI over TCP (root)")
     args = p.parse_args()
     if args.link_1g:
         link_1g(args)
+    elif args.netns:
+        netns_pair(args)
     else:
         loopback(args)
 
