@@ -92,6 +92,12 @@ def sh(cmd):
     subprocess.run(cmd, shell=True, check=True)
 
 
+def into_namespace(ns, dev, ip):
+    """Moves veth end `dev` into namespace `ns` with address ip/24; brings it and lo up."""
+    sh(f"ip link set {dev} netns {ns} && ip -n {ns} addr add {ip}/24 dev {dev}")
+    sh(f"ip -n {ns} link set {dev} up && ip -n {ns} link set lo up")
+
+
 def link_1g(args):
     ns = ["rmring0", "rmring1"]
     ips = ["10.77.0.1", "10.77.0.2"]
@@ -100,9 +106,7 @@ def link_1g(args):
         sh(f"ip netns add {ns[0]} && ip netns add {ns[1]}")
         sh("ip link add rmveth0 type veth peer name rmveth1")
         for i in range(2):
-            sh(f"ip link set rmveth{i} netns {ns[i]}")
-            sh(f"ip -n {ns[i]} addr add {ips[i]}/24 dev rmveth{i}")
-            sh(f"ip -n {ns[i]} link set rmveth{i} up && ip -n {ns[i]} link set lo up")
+            into_namespace(ns[i], f"rmveth{i}", ips[i])
             sh(f"tc -n {ns[i]} qdisc add dev rmveth{i} root tbf rate 1gbit burst 256kb latency 50ms")
         extra = ["--netns", *ns, "--hosts", *ips, "--tcp"]
         samples = {}
@@ -136,8 +140,7 @@ def netns_pair(args):
         for i in range(2):
             sh(f"ip netns add {ns[i]} && ip link add rmbush{i} type veth peer name rmbusv{i}")
             sh(f"ip link set rmbush{i} master {br} && ip link set rmbush{i} up")
-            sh(f"ip link set rmbusv{i} netns {ns[i]} && ip -n {ns[i]} addr add {ips[i]}/24 dev rmbusv{i}")
-            sh(f"ip -n {ns[i]} link set rmbusv{i} up && ip -n {ns[i]} link set lo up")
+            into_namespace(ns[i], f"rmbusv{i}", ips[i])
         extra = ["--netns", *ns, "--hosts", *ips, "--tcp"]
         env = dict(os.environ, PMIX_MCA_ptl_tcp_remote_connections="1",
                    PMIX_MCA_ptl_tcp_if_include=subnet)
