@@ -41,15 +41,6 @@ int poll_ms(Clock::time_point until, int cap_ms) {
   return static_cast<int>(std::clamp<long>(left, 0, cap_ms));
 }
 
-void tune(int fd, int socket_buffer_bytes) {
-  const int one = 1;
-  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  if (socket_buffer_bytes > 0) {
-    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &socket_buffer_bytes, sizeof socket_buffer_bytes);
-    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &socket_buffer_bytes, sizeof socket_buffer_bytes);
-  }
-}
-
 std::string errno_text(const char* what) { return std::string(what) + ": " + std::strerror(errno); }
 
 }  // namespace
@@ -80,7 +71,16 @@ bool StreamOffer::decode(const std::byte* data, size_t size, StreamOffer& out) {
   return true;
 }
 
-TcpStream::TcpStream(int fd) : fd_(fd) {}
+TcpStream::TcpStream(int fd, int socket_buffer_bytes) : fd_(fd) {
+  const int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  if (socket_buffer_bytes > 0) {
+    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &socket_buffer_bytes, sizeof socket_buffer_bytes);
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &socket_buffer_bytes, sizeof socket_buffer_bytes);
+    // A fixed receive buffer: ask for no more than a part of it at once.
+    max_low_water_ = std::min<size_t>(max_low_water_, static_cast<size_t>(socket_buffer_bytes) / 4);
+  }
+}
 
 TcpStream::~TcpStream() { ::close(fd_); }
 
@@ -99,8 +99,7 @@ std::unique_ptr<TcpStream> TcpStream::connect(const std::string& zmq_endpoint,
     why = errno_text("socket");
     return nullptr;
   }
-  auto stream = std::make_unique<TcpStream>(fd);
-  tune(fd, socket_buffer_bytes);
+  auto stream = std::make_unique<TcpStream>(fd, socket_buffer_bytes);
   if (::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) {
     if (errno != EINPROGRESS) {
       why = errno_text("connect");
@@ -202,7 +201,14 @@ TcpStream::Io TcpStream::read_into(std::byte* dst, size_t want, size_t& have) {
       return Io::kClosed;
     }
     if (errno == EINTR) continue;
-    if (errno == EAGAIN || errno == EWOULDBLOCK) return Io::kAgain;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      // Wake a poll on this socket only once what is missing (capped) is here.
+      const int lowat = static_cast<int>(std::clamp<size_t>(want - have, 1, max_low_water_));
+      if (lowat != low_water_ &&
+          setsockopt(fd_, SOL_SOCKET, SO_RCVLOWAT, &lowat, sizeof lowat) == 0)
+        low_water_ = lowat;
+      return Io::kAgain;
+    }
     error_ = errno_text("recv");
     return Io::kClosed;
   }
@@ -288,8 +294,7 @@ std::unique_ptr<TcpStream> TcpStreamListener::accept(int socket_buffer_bytes,
           r == 0 || (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
       if (c.have == sizeof c.got) {
         if (std::memcmp(c.got, offer_.cookie, sizeof c.got) == 0) {
-          auto stream = std::make_unique<TcpStream>(c.fd);
-          tune(c.fd, socket_buffer_bytes);
+          auto stream = std::make_unique<TcpStream>(c.fd, socket_buffer_bytes);
           candidates.erase(candidates.begin() + static_cast<long>(i));
           for (size_t j = 0; j < candidates.size(); ++j) ::close(candidates[j].fd);
           return stream;

@@ -51,7 +51,8 @@ class TcpStream {
   static std::unique_ptr<TcpStream> connect(const std::string& zmq_endpoint,
                                             const StreamOffer& offer, int socket_buffer_bytes,
                                             Clock::time_point deadline, std::string& why);
-  explicit TcpStream(int fd);  // takes a connected socket
+  // Takes a connected socket; socket_buffer_bytes > 0: SO_SNDBUF / SO_RCVBUF.
+  TcpStream(int fd, int socket_buffer_bytes);
   ~TcpStream();
   TcpStream(const TcpStream&) = delete;
   TcpStream& operator=(const TcpStream&) = delete;
@@ -92,6 +93,12 @@ class TcpStream {
   size_t header_have_ = 0;
   std::vector<std::byte> in_buf_;
   size_t in_have_ = 0, in_bytes_ = 0;
+  // SO_RCVLOWAT: a reader waiting in poll is woken once what it still
+  // misses of a header or payload is here (at most max_low_water_), not at
+  // every segment. Fewer wake-ups and reads: busbw between two namespaces at
+  // 16 MiB went from 1.29 to 1.50-1.53 GB/s.
+  int low_water_ = 1;
+  size_t max_low_water_ = 256 << 10;
   std::string error_;
 };
 
