@@ -6,9 +6,10 @@ pairs: on one host, ours over shared memory (the default between same-host
 ranks) against MPI over shared memory (btl self,vader, its default), and
 ours forced onto TCP (--tcp) against MPI over TCP on loopback (btl self,tcp
 on lo). A run of ours that did not take the path its column names stops the
-bench. --link-1g runs two ranks in two network namespaces joined by a veth
-pair shaped to 1 Gbit/s (tc tbf), over TCP (namespaces stand for hosts), and
-compares our compression none against fp16 (needs root). --netns runs two
+bench. --link-1g runs the ranks (--worlds) in network namespaces whose
+links to a bridge are shaped to 1 Gbit/s both ways (tc tbf), over TCP
+(namespaces stand for hosts), and compares our compression none against
+fp16 (needs root). --netns runs two
 ranks in two network namespaces joined through a bridge (unshaped veths;
 namespaces stand for hosts) and compares, over TCP, ours on its own TCP
 stream, ours with chunks through ZeroMQ (--zeromq) and OpenMPI (btl
@@ -24,6 +25,8 @@ import re
 import statistics
 import subprocess
 import sys
+
+from netns import Hosts
 
 RESULT = re.compile(r"RESULT impl=(\S+)(?: compression=(\S+))? world=(\d+) bytes=(\d+) "
                     r".*busbw_GBps=([\d.]+)(?: path=(\S+))?")
@@ -88,69 +91,39 @@ def loopback(args):
                   f"{ot:>9.3f} {mt:>8.3f} {ot / mt:>6.2f}")
 
 
-def sh(cmd):
-    subprocess.run(cmd, shell=True, check=True)
-
-
-def into_namespace(ns, dev, ip):
-    """Moves veth end `dev` into namespace `ns` with address ip/24; brings it and lo up."""
-    sh(f"ip link set {dev} netns {ns} && ip -n {ns} addr add {ip}/24 dev {dev}")
-    sh(f"ip -n {ns} link set {dev} up && ip -n {ns} link set lo up")
-
-
 def link_1g(args):
-    ns = ["rmring0", "rmring1"]
-    ips = ["10.77.0.1", "10.77.0.2"]
-    subprocess.run(f"ip netns del {ns[0]} 2>/dev/null; ip netns del {ns[1]} 2>/dev/null", shell=True)
-    try:
-        sh(f"ip netns add {ns[0]} && ip netns add {ns[1]}")
-        sh("ip link add rmveth0 type veth peer name rmveth1")
-        for i in range(2):
-            into_namespace(ns[i], f"rmveth{i}", ips[i])
-            sh(f"tc -n {ns[i]} qdisc add dev rmveth{i} root tbf rate 1gbit burst 256kb latency 50ms")
-        extra = ["--netns", *ns, "--hosts", *ips, "--tcp"]
-        samples = {}
-        for rnd in range(args.rounds):
-            for comp in ("none", "fp16"):
-                for b, bw in run(ours_cmd(args, 2, comp, extra)).items():
-                    samples.setdefault((comp, b), []).append(bw)
-            print(f"1g round {rnd + 1}/{args.rounds} done", file=sys.stderr, flush=True)
-        print(f"1 Gbit/s veth (tc tbf), 2 ranks in 2 netns; busbw GB/s (of fp32 bytes), median of "
-              f"{args.rounds}")
-        print(f"{'size':>8} {'none':>8} {'fp16':>8} {'fp16/none':>9}")
-        for b in sorted({k[1] for k in samples}):
-            none = statistics.median(samples[("none", b)])
-            fp16 = statistics.median(samples[("fp16", b)])
-            print(f"{mib(b):>8} {none:>8.3f} {fp16:>8.3f} {fp16 / none:>9.2f}")
-    finally:
-        subprocess.run(f"ip netns del {ns[0]}; ip netns del {ns[1]}", shell=True)
+    samples = {}
+    for world in args.worlds:
+        with Hosts("rmar", world, 77, rate="1gbit") as hosts:
+            extra = ["--netns", *hosts.ns, "--hosts", *hosts.ips, "--tcp"]
+            for rnd in range(args.rounds):
+                for comp in ("none", "fp16"):
+                    for b, bw in run(ours_cmd(args, world, comp, extra), path="tcp").items():
+                        samples.setdefault((world, comp, b), []).append(bw)
+                print(f"1g world {world} round {rnd + 1}/{args.rounds} done", file=sys.stderr,
+                      flush=True)
+    print(f"ranks in network namespaces, each host's link to a bridge shaped to 1 Gbit/s both ways "
+          f"(tc tbf), TCP; busbw GB/s (of fp32 bytes), median of {args.rounds}")
+    print(f"{'world':>5} {'size':>8} {'none':>8} {'fp16':>8} {'fp16/none':>9}")
+    for world in args.worlds:
+        for b in sorted({k[2] for k in samples if k[0] == world}):
+            none = statistics.median(samples[(world, "none", b)])
+            fp16 = statistics.median(samples[(world, "fp16", b)])
+            print(f"{world:>5} {mib(b):>8} {none:>8.3f} {fp16:>8.3f} {fp16 / none:>9.2f}")
 
 
 def netns_pair(args):
-    ns, br = ["rmbus0", "rmbus1"], "rmbusbr"
-    ips, subnet = ["10.79.0.1", "10.79.0.2"], "10.79.0.0/24"
-
-    def clean():
-        subprocess.run(f"ip netns del {ns[0]} 2>/dev/null; ip netns del {ns[1]} 2>/dev/null; "
-                       f"ip link del {br} 2>/dev/null", shell=True)
-
-    clean()
-    try:
-        sh(f"ip link add {br} type bridge && ip addr add 10.79.0.254/24 dev {br} && ip link set {br} up")
-        for i in range(2):
-            sh(f"ip netns add {ns[i]} && ip link add rmbush{i} type veth peer name rmbusv{i}")
-            sh(f"ip link set rmbush{i} master {br} && ip link set rmbush{i} up")
-            into_namespace(ns[i], f"rmbusv{i}", ips[i])
-        extra = ["--netns", *ns, "--hosts", *ips, "--tcp"]
+    with Hosts("rmbus", 2, 79) as hosts:
+        extra = ["--netns", *hosts.ns, "--hosts", *hosts.ips, "--tcp"]
         env = dict(os.environ, PMIX_MCA_ptl_tcp_remote_connections="1",
-                   PMIX_MCA_ptl_tcp_if_include=subnet)
+                   PMIX_MCA_ptl_tcp_if_include=hosts.subnet)
         mpi = ["mpirun", "--allow-run-as-root", "--oversubscribe", "--bind-to", "none",
-               "--mca", "btl", "self,tcp", "--mca", "btl_tcp_if_include", subnet,
+               "--mca", "btl", "self,tcp", "--mca", "btl_tcp_if_include", hosts.subnet,
                "-x", "PMIX_MCA_ptl_tcp_remote_connections", "-x", "PMIX_MCA_ptl_tcp_if_include"]
         rank = [os.path.join(args.build, "bin", "bench_mpi_allreduce_busbw"),
                 "--sizes-mib", ",".join(args.sizes), "--min-seconds", str(args.min_seconds)]
         for i in range(2):
-            mpi += (([":"] if i else []) + ["-np", "1", "ip", "netns", "exec", ns[i]] + rank)
+            mpi += (([":"] if i else []) + ["-np", "1", "ip", "netns", "exec", hosts.ns[i]] + rank)
         runs = [("stream", ours_cmd(args, 2, extra=extra), "tcp", None),
                 ("zeromq", ours_cmd(args, 2, extra=extra + ["--zeromq"]), "tcp", None),
                 ("mpi", mpi, None, env)]
@@ -160,16 +133,14 @@ def netns_pair(args):
                 for b, bw in run(cmd, path=path, env=e).items():
                     samples.setdefault((impl, b), []).append(bw)
             print(f"netns round {rnd + 1}/{args.rounds} done", file=sys.stderr, flush=True)
-        print(f"2 ranks in 2 network namespaces (veths on a bridge), TCP; busbw GB/s, median of "
-              f"{args.rounds} alternating rounds")
-        print(f"{'size':>8} {'stream':>8} {'zeromq':>8} {'MPI tcp':>8} {'stream/MPI':>10} "
-              f"{'zeromq/MPI':>10}")
-        med = lambda impl, b: statistics.median(samples[(impl, b)])
-        for b in sorted({k[1] for k in samples}):
-            st, zm, mp = med("stream", b), med("zeromq", b), med("mpi", b)
-            print(f"{mib(b):>8} {st:>8.3f} {zm:>8.3f} {mp:>8.3f} {st / mp:>10.2f} {zm / mp:>10.2f}")
-    finally:
-        clean()
+    print(f"2 ranks in 2 network namespaces (veths on a bridge), TCP; busbw GB/s, median of "
+          f"{args.rounds} alternating rounds")
+    print(f"{'size':>8} {'stream':>8} {'zeromq':>8} {'MPI tcp':>8} {'stream/MPI':>10} "
+          f"{'zeromq/MPI':>10}")
+    med = lambda impl, b: statistics.median(samples[(impl, b)])
+    for b in sorted({k[1] for k in samples}):
+        st, zm, mp = med("stream", b), med("zeromq", b), med("mpi", b)
+        print(f"{mib(b):>8} {st:>8.3f} {zm:>8.3f} {mp:>8.3f} {st / mp:>10.2f} {zm / mp:>10.2f}")
 
 
 def main():
@@ -180,7 +151,7 @@ def main():
     p.add_argument("--sizes", nargs="+", default=["1", "16", "64"], help="MiB")
     p.add_argument("--min-seconds", type=float, default=1.0)
     p.add_argument("--chunk-kib", type=int, default=1024)
-    p.add_argument("--link-1g", action="store_true", help="1 Gbit/s veth: none vs fp16 (root)")
+    p.add_argument("--link-1g", action="store_true", help="1 Gbit/s links: none vs fp16 (root)")
     p.add_argument("--netns", action="store_true",
                    help="2 ranks in 2 namespaces: stream, zeromq and MPI over TCP (root)")
     args = p.parse_args()
