@@ -1128,6 +1128,7 @@ ChunkHeader ZmqRingTransport::Impl::receive_stream(const ChunkHeader& expected,
   wire::Header h;
   ChunkHeader got;
   bool have_header = false, stream_closed = false;
+  Clock::time_point closed_at{};
   for (;;) {
     progress_stream();
     if (!stream_closed) {
@@ -1150,10 +1151,7 @@ ChunkHeader ZmqRingTransport::Impl::receive_stream(const ChunkHeader& expected,
       if (io == TcpStream::Io::kClosed) {
         // Its abort, if any, may follow on the ZeroMQ side: look for the grace.
         stream_closed = true;
-        if (!left_gone) {
-          left_gone = true;
-          left_gone_at = Clock::now();
-        }
+        closed_at = Clock::now();
       }
     }
     // Over ZeroMQ now only an abort may come; anything else is a protocol error.
@@ -1166,9 +1164,11 @@ ChunkHeader ZmqRingTransport::Impl::receive_stream(const ChunkHeader& expected,
     }
     drain_monitors();
     check_right_abort();
-    if (left_gone && Clock::now() - left_gone_at > kDisconnectGrace)
-      fail(left_name + " disconnected while waiting for " + describe(expected) +
-               (stream_closed ? " (" + in_stream->error() + ")" : std::string()),
+    // Only the stream's end counts: a left neighbour that finished may have
+    // closed its ZeroMQ side while its last chunks are still in our socket.
+    if (stream_closed && Clock::now() - closed_at > kDisconnectGrace)
+      fail(left_name + " disconnected while waiting for " + describe(expected) + " (" +
+               in_stream->error() + ")",
            left());
     if (Clock::now() >= deadline)
       fail("no " + describe(expected) + " from " + left_name + " within " + waited_ms(start) +
@@ -1183,7 +1183,7 @@ ChunkHeader ZmqRingTransport::Impl::receive_stream(const ChunkHeader& expected,
     if (!stream_closed) items[k++] = {nullptr, in_stream->fd(), ZMQ_POLLIN, 0};
     if (out_stream && out_stream->has_queued())
       items[k++] = {nullptr, out_stream->fd(), ZMQ_POLLOUT, 0};
-    const long ms = poll_ms(deadline, left_gone ? milliseconds(20) : milliseconds(1000));
+    const long ms = poll_ms(deadline, stream_closed ? milliseconds(20) : milliseconds(1000));
     if (zmq_poll(items, k, ms) == -1 && zmq_errno() != EINTR) ZMQ_CHECK(-1);
   }
 }

@@ -8,10 +8,16 @@
 #include <gtest/gtest.h>
 #include <zmq.h>
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <memory>
 #include <thread>
 
 #include "comm/ring_allreduce.h"
 #include "comm/ring_wire.h"
+#include "comm/tcp_stream.h"
 #include "tests/comm/ring_harness.h"
 
 namespace ringmaster::comm {
@@ -229,12 +235,14 @@ TEST(ZmqRingTransport, AForeignMessageMidCollectiveNamesTheConnection) {
 }
 
 // Rank 0 of a world of 2, played with raw sockets: it handshakes properly
-// with the real rank 1, then sends whatever the test wants.
+// with the real rank 1, then sends whatever the test wants, through ZeroMQ
+// or (offer_stream) over the TCP stream it offers in its hello.
 struct FakeLeft {
   void* ctx = zmq_ctx_new();
   void* listener = zmq_socket(ctx, ZMQ_ROUTER);
   void* sender = zmq_socket(ctx, ZMQ_DEALER);
   std::string endpoint;
+  std::unique_ptr<TcpStream> stream;
 
   FakeLeft() {
     const int linger = 0;
@@ -254,7 +262,7 @@ struct FakeLeft {
     zmq_ctx_term(ctx);
   }
   // The fake's half of the handshake with the real rank 1 at `right`.
-  void handshake(const std::string& right) {
+  void handshake(const std::string& right, bool offer_stream = false) {
     const int ms = 5000;
     zmq_setsockopt(listener, ZMQ_RCVTIMEO, &ms, sizeof ms);
     zmq_setsockopt(sender, ZMQ_RCVTIMEO, &ms, sizeof ms);
@@ -265,7 +273,17 @@ struct FakeLeft {
     hello.world = 2;
     hello.to_rank = 1;
     const std::string hf = wire::encode(hello);
-    ASSERT_NE(zmq_send(sender, hf.data(), hf.size(), 0), -1);
+    std::unique_ptr<TcpStreamListener> offered;
+    if (offer_stream) {
+      offered = TcpStreamListener::open(endpoint);
+      ASSERT_TRUE(offered);
+      const std::string offer = offered->offer().encode();
+      ASSERT_NE(zmq_send(sender, hf.data(), hf.size(), ZMQ_SNDMORE), -1);
+      ASSERT_NE(zmq_send(sender, "", 0, ZMQ_SNDMORE), -1);  // no host id: no shared memory
+      ASSERT_NE(zmq_send(sender, offer.data(), offer.size(), 0), -1);
+    } else {
+      ASSERT_NE(zmq_send(sender, hf.data(), hf.size(), 0), -1);
+    }
     char id[64], hdr[64];
     const int idn = zmq_recv(listener, id, sizeof id, 0);  // rank 1's hello
     ASSERT_GT(idn, 0);
@@ -276,6 +294,24 @@ struct FakeLeft {
     ASSERT_NE(zmq_send(listener, id, static_cast<size_t>(idn), ZMQ_SNDMORE), -1);
     ASSERT_NE(zmq_send(listener, wf.data(), wf.size(), 0), -1);
     ASSERT_EQ(zmq_recv(sender, hdr, sizeof hdr, 0), 56);  // rank 1's welcome
+    if (offer_stream) {
+      char taken[64];
+      const int n = zmq_recv(sender, taken, sizeof taken, 0);
+      ASSERT_EQ(std::string(taken, static_cast<size_t>(std::max(n, 0))), kStreamTaken);
+      stream = offered->accept(0, Clock::now() + milliseconds(5000));
+      ASSERT_TRUE(stream);
+    }
+  }
+  // Raw bytes on the TCP stream (blocking until written, bounded).
+  void write_stream(const std::string& bytes) {
+    size_t done = 0;
+    for (int i = 0; i < 10000 && done < bytes.size(); ++i) {
+      const ssize_t n =
+          ::send(stream->fd(), bytes.data() + done, bytes.size() - done, MSG_NOSIGNAL);
+      if (n > 0) done += static_cast<size_t>(n);
+      if (n <= 0) std::this_thread::sleep_for(milliseconds(1));
+    }
+    ASSERT_EQ(done, bytes.size());
   }
   void send(const std::vector<std::string>& frames) {
     for (size_t i = 0; i < frames.size(); ++i)
@@ -330,6 +366,126 @@ TEST(ZmqRingTransport, BadChunksFromTheLeftNeighbourAreCommErrorsNamingIt) {
         },
         {v.needle, "left neighbour rank 0 (" + fake.endpoint + ")"});
     EXPECT_LT(seconds_since(t0), 2.0 + 1.0);
+  }
+}
+
+// The same, over the TCP stream: a bad header or payload, or a stream that
+// ends early, is a CommError naming the left neighbour.
+TEST(ZmqRingTransport, BadChunksOverTheTcpStreamAreCommErrorsNamingIt) {
+  const ChunkHeader expected{0, 0, 0, 0, Codec::kF32, 4000, 1.0f};
+  auto header = [&](auto&& edit) {
+    wire::Header h = wire::chunk(0, 2, expected);
+    edit(h);
+    return wire::encode(h);
+  };
+  struct Variant {
+    std::string name;
+    std::string bytes;  // written on the stream, which is then closed (close) or left open
+    bool close;
+    std::string needle;
+  };
+  const std::string good = header([](wire::Header&) {});
+  const std::vector<Variant> variants = {
+      {"bad magic", header([](wire::Header& h) { h.magic = 7; }) + std::string(4000, 'p'), false,
+       "malformed message on the TCP stream"},
+      {"not a chunk",
+       header([](wire::Header& h) { h.kind = static_cast<uint16_t>(wire::Kind::kHello); }), false,
+       "malformed message on the TCP stream"},
+      {"wrong step", header([](wire::Header& h) { h.step = 3; }) + std::string(4000, 'p'), false,
+       "out-of-step"},
+      {"oversize", header([](wire::Header& h) { h.bytes = 70000; }), false, "out-of-step"},
+      {"truncated payload", good + std::string(100, 'p'), true, "the connection was closed"},
+      {"half a header", good.substr(0, 20), true, "disconnected while waiting"},
+      {"silent", "", false, "no chunk"},
+  };
+  for (const auto& v : variants) {
+    SCOPED_TRACE(v.name);
+    Context ctx;
+    FakeLeft fake;
+    ZmqRingTransport real({.max_payload_bytes = 65536});
+    const std::vector<std::string> eps = {fake.endpoint, real.listen(ctx, "127.0.0.1")};
+    std::thread t([&] { fake.handshake(eps[1], /*offer_stream=*/true); });
+    real.connect(1, eps, milliseconds(5000));
+    t.join();
+    ASSERT_TRUE(fake.stream);
+    fake.write_stream(v.bytes);
+    if (v.close) fake.stream.reset();
+    const auto t0 = Clock::now();
+    expect_comm_error(
+        [&] {
+          real.receive(
+              expected, [](const ChunkHeader&, std::span<const std::byte>) {},
+              Clock::now() + milliseconds(1000));
+        },
+        {v.needle, "left neighbour rank 0 (" + fake.endpoint + ")"});
+    EXPECT_LT(seconds_since(t0), 1.0 + 1.0);
+  }
+}
+
+// The stream's listener takes only the connection that shows its cookie:
+// strangers that connect first, silent or with a wrong cookie, are closed.
+TEST(TcpStream, TheListenerTakesOnlyTheConnectionWithItsCookie) {
+  auto listener = TcpStreamListener::open("tcp://127.0.0.1:1");
+  ASSERT_TRUE(listener);
+  const StreamOffer offer = listener->offer();
+  const auto deadline = Clock::now() + milliseconds(5000);
+  // A silent stranger: connected, never writes.
+  const int silent = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(silent, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(offer.port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::connect(silent, reinterpret_cast<const sockaddr*>(&addr), sizeof addr), 0);
+  TcpStream silent_owner(silent, 0);
+  StreamOffer wrong = offer;
+  wrong.cookie[1] ^= 1;
+  std::string why;
+  auto stranger = TcpStream::connect("tcp://127.0.0.1:1", wrong, 0, deadline, why);
+  ASSERT_TRUE(stranger) << why;
+  auto right = TcpStream::connect("tcp://127.0.0.1:1", offer, 0, deadline, why);
+  ASSERT_TRUE(right) << why;
+  const auto taken = listener->accept(0, deadline);
+  ASSERT_TRUE(taken);
+  ASSERT_EQ(::send(right->fd(), "R", 1, MSG_NOSIGNAL), 1);
+  char c = 0;
+  for (int i = 0; i < 500 && ::recv(taken->fd(), &c, 1, MSG_DONTWAIT) != 1; ++i)
+    std::this_thread::sleep_for(milliseconds(2));
+  EXPECT_EQ(c, 'R');
+  // Both strangers were closed: each reads the end of its stream.
+  for (const int fd : {silent, stranger->fd()}) {
+    char d;
+    ssize_t n = -1;
+    for (int i = 0; i < 500 && n != 0; ++i) {
+      n = ::recv(fd, &d, 1, MSG_DONTWAIT);
+      if (n != 0) std::this_thread::sleep_for(milliseconds(2));
+    }
+    EXPECT_EQ(n, 0) << "fd " << fd;
+  }
+}
+
+TEST(StreamOffer, OnlyAWellFormedOfferDecodes) {
+  StreamOffer o;
+  o.port = 4100;
+  o.cookie[0] = 0x0123456789abcdefULL;
+  o.cookie[1] = 42;
+  const std::string text = o.encode();
+  StreamOffer back;
+  ASSERT_TRUE(
+      StreamOffer::decode(reinterpret_cast<const std::byte*>(text.data()), text.size(), back));
+  EXPECT_EQ(back.port, 4100);
+  EXPECT_EQ(back.cookie[0], o.cookie[0]);
+  EXPECT_EQ(back.cookie[1], o.cookie[1]);
+  for (const std::string& bad :
+       {std::string(""), std::string("tcp"), std::string("tcp 0 0123456789abcdef000000000000002a"),
+        std::string("tcp 70000 0123456789abcdef000000000000002a"),
+        std::string("tcp 4100 0123456789abcdef00000000000002a"),
+        std::string("tcp 4100 0123456789ABCDEF000000000000002a"),
+        std::string("shm 4100 0123456789abcdef000000000000002a"),
+        std::string("tcp 4100 0123456789abcdef000000000000002a x"), std::string(100, 't')}) {
+    SCOPED_TRACE(bad);
+    EXPECT_FALSE(
+        StreamOffer::decode(reinterpret_cast<const std::byte*>(bad.data()), bad.size(), back));
   }
 }
 
