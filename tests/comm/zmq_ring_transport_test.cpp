@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <functional>
 #include <memory>
 #include <thread>
 
@@ -321,13 +322,43 @@ struct FakeLeft {
   }
 };
 
+// The chunk a real rank 1 waits for first in the bad-chunk tests, and its
+// wire header from rank 0, edited.
+const ChunkHeader kFirstChunk{0, 0, 0, 0, Codec::kF32, 4000, 1.0f};
+template <class Edit>
+std::string first_chunk_header(Edit&& edit) {
+  wire::Header h = wire::chunk(0, 2, kFirstChunk);
+  edit(h);
+  return wire::encode(h);
+}
+const std::string kGoodHeader = first_chunk_header([](wire::Header&) {});
+
+// A real rank 1 handshakes with a FakeLeft (which offers a TCP stream or
+// not); `feed` then plays the left neighbour, and the real rank's first
+// receive must be a CommError within `wait` (and a margin) naming rank 0
+// and `needle`.
+void expect_bad_left_is_named(bool offer_stream, const std::function<void(FakeLeft&)>& feed,
+                              const std::string& needle, milliseconds wait) {
+  Context ctx;
+  FakeLeft fake;
+  ZmqRingTransport real({.max_payload_bytes = 65536});
+  const std::vector<std::string> eps = {fake.endpoint, real.listen(ctx, "127.0.0.1")};
+  std::thread t([&] { fake.handshake(eps[1], offer_stream); });
+  real.connect(1, eps, milliseconds(5000));
+  t.join();
+  feed(fake);
+  const auto t0 = Clock::now();
+  expect_comm_error(
+      [&] {
+        real.receive(
+            kFirstChunk, [](const ChunkHeader&, std::span<const std::byte>) {},
+            Clock::now() + wait);
+      },
+      {needle, "left neighbour rank 0 (" + fake.endpoint + ")"});
+  EXPECT_LT(seconds_since(t0), std::chrono::duration<double>(wait).count() + 1.0);
+}
+
 TEST(ZmqRingTransport, BadChunksFromTheLeftNeighbourAreCommErrorsNamingIt) {
-  const ChunkHeader expected{0, 0, 0, 0, Codec::kF32, 4000, 1.0f};
-  auto header = [&](auto&& edit) {
-    wire::Header h = wire::chunk(0, 2, expected);
-    edit(h);
-    return wire::encode(h);
-  };
   struct Variant {
     std::string name;
     std::vector<std::string> frames;
@@ -335,90 +366,59 @@ TEST(ZmqRingTransport, BadChunksFromTheLeftNeighbourAreCommErrorsNamingIt) {
   };
   const std::vector<Variant> variants = {
       {"short header", {std::string(10, 'x')}, "malformed message"},
-      {"truncated payload", {header([](wire::Header&) {}), std::string(100, 'p')}, "truncated"},
+      {"truncated payload", {kGoodHeader, std::string(100, 'p')}, "truncated"},
       {"wrong step",
-       {header([](wire::Header& h) { h.step = 3; }), std::string(4000, 'p')},
+       {first_chunk_header([](wire::Header& h) { h.step = 3; }), std::string(4000, 'p')},
        "out-of-step"},
       {"bad magic",
-       {header([](wire::Header& h) { h.magic = 7; }), std::string(4000, 'p')},
+       {first_chunk_header([](wire::Header& h) { h.magic = 7; }), std::string(4000, 'p')},
        "malformed message"},
-      {"extra frames",
-       {header([](wire::Header&) {}), std::string(4000, 'p'), "x"},
-       "malformed message"},
-      {"oversize frame", {header([](wire::Header&) {}), std::string(70000, 'p')}, "disconnected"},
+      {"extra frames", {kGoodHeader, std::string(4000, 'p'), "x"}, "malformed message"},
+      {"oversize frame", {kGoodHeader, std::string(70000, 'p')}, "disconnected"},
   };
   for (const auto& v : variants) {
     SCOPED_TRACE(v.name);
-    Context ctx;
-    FakeLeft fake;
-    ZmqRingTransport real({.max_payload_bytes = 65536});
-    const std::vector<std::string> eps = {fake.endpoint, real.listen(ctx, "127.0.0.1")};
-    std::thread t([&] { fake.handshake(eps[1]); });
-    real.connect(1, eps, milliseconds(5000));
-    t.join();
-    fake.send(v.frames);
-    const auto t0 = Clock::now();
-    expect_comm_error(
-        [&] {
-          real.receive(
-              expected, [](const ChunkHeader&, std::span<const std::byte>) {},
-              Clock::now() + milliseconds(2000));
-        },
-        {v.needle, "left neighbour rank 0 (" + fake.endpoint + ")"});
-    EXPECT_LT(seconds_since(t0), 2.0 + 1.0);
+    expect_bad_left_is_named(
+        false, [&](FakeLeft& fake) { fake.send(v.frames); }, v.needle, milliseconds(2000));
   }
 }
 
 // The same, over the TCP stream: a bad header or payload, or a stream that
 // ends early, is a CommError naming the left neighbour.
 TEST(ZmqRingTransport, BadChunksOverTheTcpStreamAreCommErrorsNamingIt) {
-  const ChunkHeader expected{0, 0, 0, 0, Codec::kF32, 4000, 1.0f};
-  auto header = [&](auto&& edit) {
-    wire::Header h = wire::chunk(0, 2, expected);
-    edit(h);
-    return wire::encode(h);
-  };
   struct Variant {
     std::string name;
     std::string bytes;  // written on the stream, which is then closed (close) or left open
     bool close;
     std::string needle;
   };
-  const std::string good = header([](wire::Header&) {});
   const std::vector<Variant> variants = {
-      {"bad magic", header([](wire::Header& h) { h.magic = 7; }) + std::string(4000, 'p'), false,
+      {"bad magic",
+       first_chunk_header([](wire::Header& h) { h.magic = 7; }) + std::string(4000, 'p'), false,
        "malformed message on the TCP stream"},
-      {"not a chunk",
-       header([](wire::Header& h) { h.kind = static_cast<uint16_t>(wire::Kind::kHello); }), false,
-       "malformed message on the TCP stream"},
-      {"wrong step", header([](wire::Header& h) { h.step = 3; }) + std::string(4000, 'p'), false,
+      {"not a chunk", first_chunk_header([](wire::Header& h) {
+         h.kind = static_cast<uint16_t>(wire::Kind::kHello);
+       }),
+       false, "malformed message on the TCP stream"},
+      {"wrong step",
+       first_chunk_header([](wire::Header& h) { h.step = 3; }) + std::string(4000, 'p'), false,
        "out-of-step"},
-      {"oversize", header([](wire::Header& h) { h.bytes = 70000; }), false, "out-of-step"},
-      {"truncated payload", good + std::string(100, 'p'), true, "the connection was closed"},
-      {"half a header", good.substr(0, 20), true, "disconnected while waiting"},
+      {"oversize", first_chunk_header([](wire::Header& h) { h.bytes = 70000; }), false,
+       "out-of-step"},
+      {"truncated payload", kGoodHeader + std::string(100, 'p'), true, "the connection was closed"},
+      {"half a header", kGoodHeader.substr(0, 20), true, "disconnected while waiting"},
       {"silent", "", false, "no chunk"},
   };
   for (const auto& v : variants) {
     SCOPED_TRACE(v.name);
-    Context ctx;
-    FakeLeft fake;
-    ZmqRingTransport real({.max_payload_bytes = 65536});
-    const std::vector<std::string> eps = {fake.endpoint, real.listen(ctx, "127.0.0.1")};
-    std::thread t([&] { fake.handshake(eps[1], /*offer_stream=*/true); });
-    real.connect(1, eps, milliseconds(5000));
-    t.join();
-    ASSERT_TRUE(fake.stream);
-    fake.write_stream(v.bytes);
-    if (v.close) fake.stream.reset();
-    const auto t0 = Clock::now();
-    expect_comm_error(
-        [&] {
-          real.receive(
-              expected, [](const ChunkHeader&, std::span<const std::byte>) {},
-              Clock::now() + milliseconds(1000));
+    expect_bad_left_is_named(
+        true,
+        [&](FakeLeft& fake) {
+          ASSERT_TRUE(fake.stream);
+          fake.write_stream(v.bytes);
+          if (v.close) fake.stream.reset();
         },
-        {v.needle, "left neighbour rank 0 (" + fake.endpoint + ")"});
-    EXPECT_LT(seconds_since(t0), 1.0 + 1.0);
+        v.needle, milliseconds(1000));
   }
 }
 
