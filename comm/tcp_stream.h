@@ -65,7 +65,8 @@ class TcpStream {
   // the socket is full; kClosed: the connection failed (error()).
   Io write_some(WireCounters& counted);
   bool has_queued() const { return !out_.empty(); }
-  void drop_queue();  // the caller's buffers are no longer ours to read
+  size_t queued() const { return out_.size(); }  // chunks not (wholly) written
+  void drop_queue();                             // the caller's buffers are no longer ours to read
 
   // Receiving: a chunk's header, then (once the caller has checked it) its
   // payload, into payload() or, given `dst`, there. kAgain: not all of it is here yet (the part

@@ -1199,11 +1199,13 @@ void ZmqRingTransport::Impl::flush_stream(Clock::time_point deadline) {
     check_right_abort();
     if (right_gone && right_gone_at == Clock::time_point{}) right_gone_at = Clock::now();
     if (right_gone && Clock::now() - right_gone_at > kDisconnectGrace)
-      fail("right neighbour " + peer(right()) + " disconnected before taking our queued chunks",
+      fail("right neighbour " + peer(right()) + " disconnected before taking " +
+               std::to_string(out_stream->queued()) + " queued chunk(s)",
            right());
     if (Clock::now() >= deadline)
-      fail("right neighbour " + peer(right()) + " took nothing from the TCP stream within " +
-               waited_ms(start),
+      fail("right neighbour " + peer(right()) + " did not take " +
+               std::to_string(out_stream->queued()) +
+               " queued chunk(s) from the TCP stream within " + waited_ms(start),
            right());
     zmq_pollitem_t items[3] = {{nullptr, out_stream->fd(), ZMQ_POLLOUT, 0},
                                {sender, 0, ZMQ_POLLIN, 0},
