@@ -16,6 +16,7 @@ shared memory). --compression fp16 halves the bytes on the wire.
 Usage: nice bench/scaling.py [--build build] [--rounds 9] [--world 2] [--link-1g] [--compression none]
 """
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -88,20 +89,19 @@ def main():
         sys.exit(f"--world {n} needs at least 2 ranks and {n} cores (this machine has "
                  f"{os.cpu_count()}): one core per rank")
     folder = tempfile.mkdtemp(prefix="rm_scaling_")
-    hosts = Hosts("rmsc", n, 76, rate="1gbit") if args.link_1g else None
+    network = Hosts("rmsc", n, 76, rate="1gbit") if args.link_1g else contextlib.nullcontext()
     try:
-        if hosts:
-            hosts.__enter__()
-        one, many, last_sync = [], [], {}
-        for rnd in range(args.rounds):
-            ips1, _ = run_world(args, folder, 1, None)
-            ipsn, last_sync = run_world(args, folder, n, hosts)
-            one.append(ips1)
-            many.append(ipsn)
-            print(f"round {rnd + 1}: 1 rank {ips1:.0f} img/s, {n} ranks {ipsn:.0f} img/s, "
-                  f"efficiency {ipsn / (n * ips1):.3f}", flush=True)
+        with network as hosts:
+            one, many, last_sync = [], [], {}
+            for rnd in range(args.rounds):
+                ips1, _ = run_world(args, folder, 1, None)
+                ipsn, last_sync = run_world(args, folder, n, hosts)
+                one.append(ips1)
+                many.append(ipsn)
+                print(f"round {rnd + 1}: 1 rank {ips1:.0f} img/s, {n} ranks {ipsn:.0f} img/s, "
+                      f"efficiency {ipsn / (n * ips1):.3f}", flush=True)
         m1, mn = statistics.median(one), statistics.median(many)
-        link = f"1 Gbit/s links between {n} network namespaces" if hosts else "loopback"
+        link = f"1 Gbit/s links between {n} network namespaces" if args.link_1g else "loopback"
         print(f"\nDeepConvNet, Fashion-MNIST, global batch {args.batch}, {args.images} images a run, "
               f"1 thread per rank, each rank pinned to its own core; ring over {link}, "
               f"compression {args.compression}, buckets of {args.bucket_mb:g} MiB; median of {args.rounds} alternating rounds")
@@ -110,10 +110,7 @@ def main():
         print(f"  scaling efficiency: {mn / (n * m1):.3f}")
         print(f"  last {n}-rank run's communication: {json.dumps(last_sync)}")
     finally:
-        if hosts:
-            hosts.clean()
         shutil.rmtree(folder, ignore_errors=True)
-
 
 if __name__ == "__main__":
     main()

@@ -2,6 +2,7 @@
 // writev of queued chunks straight from the caller's buffers, reads into one
 // reused buffer.
 #include "comm/tcp_stream.h"
+#include "comm/poll_deadline.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -34,11 +35,6 @@ bool endpoint_address(const std::string& endpoint, in_addr& out) {
   if (colon == std::string::npos || colon < scheme.size()) return false;
   const std::string host = endpoint.substr(scheme.size(), colon - scheme.size());
   return inet_pton(AF_INET, host.c_str(), &out) == 1;
-}
-
-int poll_ms(Clock::time_point until, int cap_ms) {
-  const auto left = std::chrono::ceil<std::chrono::milliseconds>(until - Clock::now()).count();
-  return static_cast<int>(std::clamp<long>(left, 0, cap_ms));
 }
 
 std::string errno_text(const char* what) { return std::string(what) + ": " + std::strerror(errno); }
@@ -107,7 +103,8 @@ std::unique_ptr<TcpStream> TcpStream::connect(const std::string& zmq_endpoint,
     }
     pollfd p{fd, POLLOUT, 0};
     for (;;) {
-      const int n = ::poll(&p, 1, poll_ms(deadline, 100));
+      const int n =
+          ::poll(&p, 1, static_cast<int>(poll_ms(deadline, std::chrono::milliseconds(100))));
       if (n > 0) break;
       if (n < 0 && errno != EINTR) {
         why = errno_text("poll");
@@ -311,7 +308,8 @@ std::unique_ptr<TcpStream> TcpStreamListener::accept(int socket_buffer_bytes,
     if (Clock::now() >= deadline) break;
     std::vector<pollfd> fds{{fd_, POLLIN, 0}};
     for (const Candidate& c : candidates) fds.push_back({c.fd, POLLIN, 0});
-    ::poll(fds.data(), fds.size(), std::max(1, poll_ms(deadline, 100)));
+    ::poll(fds.data(), fds.size(),
+           static_cast<int>(std::max<long>(1, poll_ms(deadline, std::chrono::milliseconds(100)))));
   }
   for (const Candidate& c : candidates) ::close(c.fd);
   return nullptr;

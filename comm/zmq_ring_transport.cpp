@@ -26,6 +26,7 @@
 #include <new>
 #include <sstream>
 
+#include "comm/poll_deadline.h"
 #include "comm/ring_wire.h"
 #include "comm/shm_link.h"
 #include "comm/tcp_stream.h"
@@ -55,16 +56,20 @@ constexpr int kMaxParts = 4;
 // ours wait for a free slot, which no futex tells us about while we wait for data.
 constexpr std::chrono::microseconds kShmSlice{5000}, kShmPendingSlice{200};
 
+// False when the environment sets `name` to 0 (a path switched off).
+bool environment_allows(const char* name) {
+  const char* env = std::getenv(name);
+  return !(env != nullptr && std::string(env) == "0");
+}
+
 bool shared_memory_allowed(const ZmqRingOptions& o) {
-  const char* env = std::getenv("RINGMASTER_RING_SHM");
-  return o.shared_memory && !(env != nullptr && std::string(env) == "0");
+  return o.shared_memory && environment_allows("RINGMASTER_RING_SHM");
 }
 
 // Chunks over a plain TCP connection of our own: never with CURVE, whose
 // encryption only the ZeroMQ connection has.
 bool tcp_stream_allowed(const ZmqRingOptions& o) {
-  const char* env = std::getenv("RINGMASTER_RING_STREAM");
-  return o.tcp_stream && o.curve_secret_key.empty() && !(env != nullptr && std::string(env) == "0");
+  return o.tcp_stream && o.curve_secret_key.empty() && environment_allows("RINGMASTER_RING_STREAM");
 }
 
 // Payload copies ZeroMQ still holds; release() runs on ZeroMQ's I/O thread.
@@ -129,11 +134,6 @@ bool read_message(void* socket, Multipart& out, WireCounters* counters = nullptr
     ++out.parts;
     if (!zmq_msg_more(m)) return true;
   }
-}
-
-long poll_ms(Clock::time_point until, milliseconds cap) {
-  const auto left = std::chrono::ceil<milliseconds>(until - Clock::now());
-  return std::max<long>(0, std::min<long>(left.count(), cap.count()));
 }
 
 std::string printable(const std::byte* data, size_t size) {
@@ -1124,7 +1124,7 @@ ChunkHeader ZmqRingTransport::Impl::receive_stream(const ChunkHeader& expected,
                                                    std::span<std::byte> dst,
                                                    Clock::time_point deadline) {
   const auto start = Clock::now();
-  const std::string left_name = "left neighbour " + peer(left());
+  auto left_name = [&] { return "left neighbour " + peer(left()); };  // for errors only
   wire::Header h;
   ChunkHeader got;
   bool have_header = false, stream_closed = false;
@@ -1141,7 +1141,7 @@ ChunkHeader ZmqRingTransport::Impl::receive_stream(const ChunkHeader& expected,
       }
       if (io == TcpStream::Io::kDone) {
         if (h.magic != wire::kMagic || h.kind != static_cast<uint16_t>(wire::Kind::kChunk))
-          fail("malformed message on the TCP stream from " + left_name + " while waiting for " +
+          fail("malformed message on the TCP stream from " + left_name() + " while waiting for " +
                    describe(expected),
                left());
         got = check_chunk(h, expected);
@@ -1159,7 +1159,7 @@ ChunkHeader ZmqRingTransport::Impl::receive_stream(const ChunkHeader& expected,
     if (read(listener, m)) {
       reject_foreign_or_abort(m, expected);
       fail("unexpected message over ZeroMQ (" + std::to_string(m.parts - 1) + " frame(s)) from " +
-               left_name + ", whose chunks come over the TCP stream",
+               left_name() + ", whose chunks come over the TCP stream",
            left());
     }
     drain_monitors();
@@ -1167,11 +1167,11 @@ ChunkHeader ZmqRingTransport::Impl::receive_stream(const ChunkHeader& expected,
     // Only the stream's end counts: a left neighbour that finished may have
     // closed its ZeroMQ side while its last chunks are still in our socket.
     if (stream_closed && Clock::now() - closed_at > kDisconnectGrace)
-      fail(left_name + " disconnected while waiting for " + describe(expected) + " (" +
+      fail(left_name() + " disconnected while waiting for " + describe(expected) + " (" +
                in_stream->error() + ")",
            left());
     if (Clock::now() >= deadline)
-      fail("no " + describe(expected) + " from " + left_name + " within " + waited_ms(start) +
+      fail("no " + describe(expected) + " from " + left_name() + " within " + waited_ms(start) +
                " (it, or a rank before it, is dead or stalled)",
            left());
     zmq_pollitem_t items[6];
