@@ -12,7 +12,9 @@
 #include <unistd.h>
 
 #include <fcntl.h>
+#include <algorithm>
 #include <atomic>
+#include <bit>
 #include <cerrno>
 #include <climits>
 #include <cstring>
@@ -24,11 +26,12 @@
 namespace ringmaster::comm {
 
 struct ShmLink::Segment {
-  static constexpr uint64_t kMagic = 0x31304d4853524d52ull;  // "RMRSHM01"
+  static constexpr uint64_t kMagic = 0x32304d4853524d52ull;  // "RMRSHM02"
   uint64_t magic = kMagic;
   uint64_t cookie = 0;
   uint64_t slot_bytes = 0;
   uint32_t slots = 0;
+  uint32_t entries = 0;
   alignas(64) std::atomic<uint32_t> head{0};
   alignas(64) std::atomic<uint32_t> tail{0};
   alignas(64) std::atomic<uint32_t> attached{0};
@@ -42,11 +45,16 @@ struct ShmLink::Segment {
 namespace {
 
 static_assert(std::atomic<uint32_t>::is_always_lock_free, "futex words must be plain words");
-constexpr uint64_t kHeaderBytes = 4096;   // the Segment, alone on its page
-constexpr uint64_t kPayloadOffset = 128;  // within a slot, after the SlotHeader
-static_assert(sizeof(ShmLink::SlotHeader) <= kPayloadOffset, "slot header too large");
+// Layout: the Segment alone on its page, `entries` entries of kEntryBytes
+// (a SlotHeader each), then `slots` payload slots of stride(slot_bytes).
+constexpr uint64_t kHeaderBytes = 4096;
+constexpr uint64_t kEntryBytes = 128;
+static_assert(sizeof(ShmLink::SlotHeader) <= kEntryBytes, "slot header too large");
 
-uint64_t stride(uint64_t slot_bytes) { return kPayloadOffset + (slot_bytes + 63) / 64 * 64; }
+uint64_t stride(uint64_t slot_bytes) { return (slot_bytes + 63) / 64 * 64; }
+uint64_t segment_bytes(uint32_t slots, uint64_t slot_bytes, uint32_t entries) {
+  return kHeaderBytes + uint64_t{entries} * kEntryBytes + uint64_t{slots} * stride(slot_bytes);
+}
 
 long futex(const std::atomic<uint32_t>& word, int op, uint32_t value, const timespec* timeout) {
   auto* addr = const_cast<uint32_t*>(reinterpret_cast<const uint32_t*>(&word));
@@ -101,8 +109,14 @@ bool ShmOffer::decode(const std::byte* data, size_t size, ShmOffer& out) {
   return true;
 }
 
-ShmLink::ShmLink(void* base, uint64_t bytes, int fd, uint32_t slots, uint64_t slot_bytes)
-    : base_(base), bytes_(bytes), fd_(fd), slots_(slots), slot_bytes_(slot_bytes) {}
+ShmLink::ShmLink(void* base, uint64_t bytes, int fd, uint32_t slots, uint64_t slot_bytes,
+                 uint32_t entries)
+    : base_(base),
+      bytes_(bytes),
+      fd_(fd),
+      slots_(slots),
+      slot_bytes_(slot_bytes),
+      entries_(entries) {}
 
 ShmLink::~ShmLink() {
   munmap(base_, bytes_);
@@ -111,13 +125,20 @@ ShmLink::~ShmLink() {
 
 ShmLink::Segment* ShmLink::seg() const { return static_cast<Segment*>(base_); }
 
+std::byte* ShmLink::entry(uint32_t index) const {
+  return static_cast<std::byte*>(base_) + kHeaderBytes + uint64_t{index % entries_} * kEntryBytes;
+}
+
 std::byte* ShmLink::slot(uint32_t index) const {
-  return static_cast<std::byte*>(base_) + kHeaderBytes + index * stride(slot_bytes_);
+  return static_cast<std::byte*>(base_) + kHeaderBytes + uint64_t{entries_} * kEntryBytes +
+         uint64_t{index % slots_} * stride(slot_bytes_);
 }
 
 std::unique_ptr<ShmLink> ShmLink::create(uint32_t slots, uint64_t slot_bytes) {
   if (slots == 0 || slot_bytes == 0) throw std::invalid_argument("shm link: no slots");
-  const uint64_t bytes = kHeaderBytes + slots * stride(slot_bytes);
+  // A power of two, so that ring positions stay consecutive when they wrap.
+  const uint32_t entries = std::bit_ceil(std::max(slots, kMinEntries));
+  const uint64_t bytes = segment_bytes(slots, slot_bytes, entries);
   const int fd = memfd_create("ringmaster-ring-link", MFD_CLOEXEC);
   if (fd < 0) throw std::runtime_error(std::string("memfd_create: ") + std::strerror(errno));
   if (ftruncate(fd, static_cast<off_t>(bytes)) != 0) {
@@ -136,7 +157,8 @@ std::unique_ptr<ShmLink> ShmLink::create(uint32_t slots, uint64_t slot_bytes) {
   s->cookie = (uint64_t{rd()} << 32) ^ rd();
   s->slot_bytes = slot_bytes;
   s->slots = slots;
-  return std::unique_ptr<ShmLink>(new ShmLink(base, bytes, fd, slots, slot_bytes));
+  s->entries = entries;
+  return std::unique_ptr<ShmLink>(new ShmLink(base, bytes, fd, slots, slot_bytes, entries));
 }
 
 std::unique_ptr<ShmLink> ShmLink::attach(const ShmOffer& offer, std::string& why) {
@@ -159,11 +181,15 @@ std::unique_ptr<ShmLink> ShmLink::attach(const ShmOffer& offer, std::string& why
     return nullptr;
   }
   const auto* s = static_cast<const Segment*>(base);
-  const uint32_t slots = s->slots;
+  const uint32_t slots = s->slots, entries = s->entries;
   const uint64_t slot_bytes = s->slot_bytes;
-  std::unique_ptr<ShmLink> link(new ShmLink(base, offer.bytes, -1, slots, slot_bytes));
+  std::unique_ptr<ShmLink> link(new ShmLink(base, offer.bytes, -1, slots, slot_bytes, entries));
+  // Each term bounded by the mapping before the sum: a layout the segment's
+  // header makes up cannot overflow past the check into writes beyond it.
   if (s->magic != Segment::kMagic || s->cookie != offer.cookie || slots == 0 || slot_bytes == 0 ||
-      slot_bytes > offer.bytes || kHeaderBytes + slots * stride(slot_bytes) != offer.bytes) {
+      entries < slots || slot_bytes > offer.bytes || entries > offer.bytes / kEntryBytes ||
+      slots > offer.bytes / stride(slot_bytes) ||
+      segment_bytes(slots, slot_bytes, entries) != offer.bytes) {
     why = path + " is not the offered segment (magic, cookie or layout)";
     return nullptr;
   }
@@ -229,10 +255,12 @@ bool ShmLink::all_released() const {
 bool ShmLink::put(const SlotHeader& header, std::span<const std::byte> part) {
   Segment& s = *seg();
   const uint32_t head = s.head.load(std::memory_order_relaxed);  // ours alone
-  if (head - s.tail.load(std::memory_order_acquire) >= slots_) return false;
-  std::byte* at = slot(head % slots_);
-  std::memcpy(at, &header, sizeof header);
-  if (!part.empty()) std::memcpy(at + kPayloadOffset, part.data(), part.size());
+  // A copy's slot is free once every entry before `head` that used it was
+  // released: fewer than slots_ are held. A descriptor only needs its entry.
+  const bool descriptor = header.remote_address != 0 && part.empty();
+  if (head - s.tail.load(std::memory_order_acquire) >= room(descriptor)) return false;
+  std::memcpy(entry(head), &header, sizeof header);
+  if (!part.empty()) std::memcpy(slot(head), part.data(), part.size());
   s.head.store(head + 1, std::memory_order_release);
   wake(s.head);
   return true;
@@ -242,12 +270,11 @@ bool ShmLink::peek(SlotHeader& header, std::span<const std::byte>& part) const {
   const Segment& s = *seg();
   const uint32_t tail = s.tail.load(std::memory_order_relaxed);  // ours alone
   if (s.head.load(std::memory_order_acquire) == tail) return false;
-  const std::byte* at = slot(tail % slots_);
-  std::memcpy(&header, at, sizeof header);
+  std::memcpy(&header, entry(tail), sizeof header);
   // The sender wrote the header; a size beyond the slot is a corrupt segment,
   // cut to the slot here and rejected by the caller's check against it.
   const uint64_t n = std::min<uint64_t>(header.part_bytes, slot_bytes_);
-  part = {at + kPayloadOffset, static_cast<size_t>(n)};
+  part = {slot(tail), static_cast<size_t>(n)};
   return true;
 }
 
@@ -257,12 +284,13 @@ void ShmLink::release() {
   wake(s.tail);
 }
 
-bool ShmLink::wait_for_space(Clock::time_point until) const {
+bool ShmLink::wait_for_space(Clock::time_point until, bool descriptor) const {
   const Segment& s = *seg();
   const uint32_t tail = s.tail.load(std::memory_order_acquire);
-  if (s.head.load(std::memory_order_relaxed) - tail < slots_) return true;
+  if (s.head.load(std::memory_order_relaxed) - tail < room(descriptor)) return true;
   sleep_while(s.tail, tail, until);
-  return s.head.load(std::memory_order_relaxed) - s.tail.load(std::memory_order_acquire) < slots_;
+  return s.head.load(std::memory_order_relaxed) - s.tail.load(std::memory_order_acquire) <
+         room(descriptor);
 }
 
 bool ShmLink::wait_for_release(Clock::time_point until) const {

@@ -434,12 +434,19 @@ struct ZmqRingTransport::Impl {
     if (out_link) out_link->mark_attached();
   }
 
+  // Whether the first pending chunk goes as a descriptor (the right
+  // neighbour reads it from our memory) rather than copied into a slot.
+  bool next_is_descriptor() const {
+    const Pending& p = pending.front();
+    return p.slot.part_offset == 0 && !p.payload.empty() && out_link->peer_reads_memory();
+  }
+
   // Moves pending chunks into free slots of out_link, in order; true when
   // none is left.
   bool pump() {
     while (!pending.empty()) {
       Pending& p = pending.front();
-      if (p.slot.part_offset == 0 && !p.payload.empty() && out_link->peer_reads_memory()) {
+      if (next_is_descriptor()) {
         // A descriptor: the right neighbour reads the chunk from our buffer.
         p.slot.part_bytes = p.payload.size();
         p.slot.remote_address = reinterpret_cast<uint64_t>(p.payload.data());
@@ -1074,7 +1081,7 @@ void ZmqRingTransport::Impl::flush_shared(Clock::time_point deadline) {
     if (pending.empty()) {
       out_link->wait_for_release(until);
     } else {
-      out_link->wait_for_space(until);
+      out_link->wait_for_space(until, next_is_descriptor());
     }
   }
   descriptors_out = false;

@@ -5,6 +5,7 @@
 // ring_process_test.cpp, which run with it on (the default).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <vector>
@@ -74,21 +75,34 @@ TEST(RingSharedMemory, SameHostRanksUseItAndGetTheBitsTcpGives) {
   }
 }
 
-TEST(RingSharedMemory, ChunksLargerThanASlotAndFullRingsStillSumExactly) {
-  // 2 slots of 4 KiB against 64 KiB chunks: every chunk is cut into 16
-  // parts, and a step's chunks wait in the sender's queue for free slots.
+// 3 ranks, 64 KiB chunks, `n` floats, each compression: the same bits over
+// shared memory with `options` as over TCP, every rank sending through it.
+void expect_the_bits_tcp_gives(const ZmqRingOptions& options, size_t n) {
   for (const Compression c : {Compression::kNone, Compression::kFp16}) {
     SCOPED_TRACE(to_string(c));
     AllreduceOptions a;
     a.compression = c;
     a.chunk_bytes = 65536;
     a.error_feedback = false;
-    const size_t n = 300007;
-    // Without cross-memory attach, so that every chunk goes through the slots.
-    const auto small = ring_sum(std::vector<ZmqRingOptions>(3, shm(true, 2, 4096, false)), n, a);
+    std::vector<bool> used;
+    const auto shared = ring_sum(std::vector<ZmqRingOptions>(3, options), n, a, &used);
     const auto tcp = ring_sum(std::vector<ZmqRingOptions>(3, shm(false)), n, a);
-    EXPECT_EQ(std::memcmp(small.data(), tcp.data(), n * sizeof(float)), 0);
+    for (int r = 0; r < 3; ++r) EXPECT_TRUE(used[r]) << "rank " << r;
+    EXPECT_EQ(std::memcmp(shared.data(), tcp.data(), n * sizeof(float)), 0);
   }
+}
+
+TEST(RingSharedMemory, ChunksLargerThanASlotAndFullRingsStillSumExactly) {
+  // 2 slots of 4 KiB against 64 KiB chunks: every chunk is cut into 16
+  // parts, and a step's chunks wait in the sender's queue for free slots.
+  // Without cross-memory attach, so that every chunk goes through the slots.
+  expect_the_bits_tcp_gives(shm(true, 2, 4096, false), 300007);
+}
+
+TEST(RingSharedMemory, AStepsChunksOutnumberingTheSlotsGoAsDescriptors) {
+  // 2 slots, 64 KiB chunks, 3 ranks: about 20 chunks per step, all
+  // descriptors in flight at once (cross-memory attach), none waiting for a slot.
+  expect_the_bits_tcp_gives(shm(true, 2, 65536), 1000003);
 }
 
 TEST(RingSharedMemory, ARingMixesItWithTcp) {
@@ -174,6 +188,63 @@ TEST(ShmLink, ARevokedDescriptorIsNotRead) {
   EXPECT_EQ(got, chunk);
   sender->revoke();
   EXPECT_FALSE(receiver->read_remote(address, got));
+}
+
+TEST(ShmLink, DescriptorsTakeEntriesAndCopiesTakeSlots) {
+  auto receiver = ShmLink::create(2, 4096);  // 2 slots, kMinEntries entries
+  std::string why;
+  auto sender = ShmLink::attach(receiver->offer(), why);
+  ASSERT_NE(sender, nullptr) << why;
+  sender->mark_attached();
+  auto header = [](uint32_t piece, uint64_t remote_address, uint64_t bytes) {
+    ShmLink::SlotHeader h;
+    h.chunk.piece = piece;
+    h.part_bytes = bytes;
+    h.remote_address = remote_address;
+    return h;
+  };
+  ShmLink::SlotHeader got;
+  std::span<const std::byte> part;
+  // Descriptors: as many in flight as there are entries, far more than slots.
+  for (uint32_t i = 0; i < ShmLink::kMinEntries; ++i)
+    ASSERT_TRUE(sender->put(header(i, 0x1000 + i, 64), {})) << i;
+  EXPECT_FALSE(sender->put(header(999, 0x9999, 64), {}));
+  for (uint32_t i = 0; i < ShmLink::kMinEntries; ++i) {
+    ASSERT_TRUE(receiver->peek(got, part)) << i;
+    EXPECT_EQ(got.chunk.piece, i);
+    EXPECT_EQ(got.remote_address, 0x1000u + i);
+    receiver->release();
+  }
+  EXPECT_TRUE(sender->all_released());
+  // Copies: only as many as there are slots, also between descriptors; each
+  // copy's bytes stay intact until it is released.
+  const std::vector<std::byte> a(4096, std::byte{1}), b(1000, std::byte{2}), c(7, std::byte{3});
+  ASSERT_TRUE(sender->put(header(0, 0, a.size()), a));
+  ASSERT_TRUE(sender->put(header(1, 0x1000, 64), {}));
+  EXPECT_FALSE(sender->put(header(2, 0, b.size()), b));  // two entries held: no slot is sure
+  EXPECT_FALSE(sender->wait_for_space(ShmLink::Clock::now(), false));
+  EXPECT_TRUE(sender->wait_for_space(ShmLink::Clock::now(), true));
+  ASSERT_TRUE(sender->put(header(2, 0x2000, 64), {}));
+  ASSERT_TRUE(receiver->peek(got, part));
+  ASSERT_EQ(part.size(), a.size());
+  EXPECT_TRUE(std::equal(part.begin(), part.end(), a.begin()));
+  receiver->release();
+  ASSERT_TRUE(receiver->peek(got, part));
+  EXPECT_EQ(got.remote_address, 0x1000u);
+  receiver->release();
+  ASSERT_TRUE(sender->put(header(3, 0, b.size()), b));  // entries 2 and 3 held now
+  EXPECT_FALSE(sender->put(header(4, 0, c.size()), c));
+  ASSERT_TRUE(receiver->peek(got, part));
+  EXPECT_EQ(got.remote_address, 0x2000u);
+  receiver->release();
+  ASSERT_TRUE(sender->put(header(4, 0, c.size()), c));
+  for (const auto* want : {&b, &c}) {
+    ASSERT_TRUE(receiver->peek(got, part));
+    ASSERT_EQ(part.size(), want->size());
+    EXPECT_TRUE(std::equal(part.begin(), part.end(), want->begin()));
+    receiver->release();
+  }
+  EXPECT_TRUE(sender->all_released());
 }
 
 TEST(ShmOffer, OnlyAWellFormedOfferDecodes) {
