@@ -111,9 +111,22 @@ TEST(ZmqRingTransport, ARankOfAnotherGenerationIsRefusedAtTheHandshake) {
       e1 = e.what();
     }
   });
-  expect_comm_error([&] { t0.connect(0, eps, milliseconds(1000)); }, {"generation 1"});
+  std::string e0;
+  try {
+    t0.connect(0, eps, milliseconds(1000));
+  } catch (const CommError& e) {
+    e0 = e.what();
+  }
   late.join();
-  EXPECT_NE(e1.find("generation 2"), std::string::npos) << e1;
+  // Both refuse. The rank that reads the other's hello first names its
+  // generation; the other is named too when the refusing answer reaches it,
+  // which on a loaded machine it once did not (rank 0 then said "no answer
+  // from right neighbour rank 1" after its deadline).
+  EXPECT_FALSE(e0.empty());
+  EXPECT_FALSE(e1.empty());
+  EXPECT_TRUE(e0.find("generation 1") != std::string::npos ||
+              e1.find("generation 2") != std::string::npos)
+      << e0 << " || " << e1;
 }
 
 TEST(ZmqRingTransport, ARankThatClosesMidCollectiveIsACommErrorNamingIt) {
@@ -161,7 +174,9 @@ TEST(ZmqRingTransport, AStalledRankIsACommErrorWithinTheTimeout) {
   const auto errors = run_ranks_collect(world, [&](int r) {
     ring.transports[r]->connect(r, ring.endpoints, milliseconds(5000));
     if (r == 1) return;  // connected, alive, never joins the collective
-    RingAllreduce ar(*ring.transports[r], {.timeout = milliseconds(500)});
+    // Rank 0 waits longer: on a loaded machine with equal timeouts it once
+    // gave up on rank 2 first, and rank 2 then named rank 0's abort.
+    RingAllreduce ar(*ring.transports[r], {.timeout = milliseconds(r == 2 ? 500 : 1500)});
     std::vector<float> x(3000, 1.0f);
     const auto t0 = Clock::now();
     try {
@@ -173,7 +188,7 @@ TEST(ZmqRingTransport, AStalledRankIsACommErrorWithinTheTimeout) {
   });
   for (int r : {0, 2}) {
     ASSERT_TRUE(errors[r]) << "rank " << r;
-    EXPECT_LT(took[r], 0.5 + 1.0) << what(errors[r]);
+    EXPECT_LT(took[r], (r == 2 ? 0.5 : 1.5) + 1.0) << what(errors[r]);
   }
   // Rank 2 waits on rank 1 directly.
   EXPECT_NE(what(errors[2]).find("left neighbour rank 1"), std::string::npos) << what(errors[2]);
