@@ -111,12 +111,7 @@ TEST(ZmqRingTransport, ARankOfAnotherGenerationIsRefusedAtTheHandshake) {
       e1 = e.what();
     }
   });
-  std::string e0;
-  try {
-    t0.connect(0, eps, milliseconds(1000));
-  } catch (const CommError& e) {
-    e0 = e.what();
-  }
+  const std::string e0 = expect_comm_error([&] { t0.connect(0, eps, milliseconds(1000)); }, {});
   late.join();
   // Both refuse. The rank that reads the other's hello first names its
   // generation; the other is named too when the refusing answer reaches it,
