@@ -58,6 +58,13 @@ const Schema kPsKeySchema{"ps_key",
                           {{"name", Kind::kString, true, 0, 1024},
                            {"numel", Kind::kInteger, true, 1, 1.0e12},
                            {"scale", Kind::kNumber, false, 0, 3.4e38}}};
+
+// A shard's shared-memory segment for a rank on its host (memfd_segment.h).
+const Schema kPsSegmentSchema{"ps_segment",
+                              {{"pid", Kind::kInteger, true, 1, 4194304},
+                               {"fd", Kind::kInteger, true, 0, 1 << 30},
+                               {"cookie", Kind::kString, true, 16, 16},
+                               {"bytes", Kind::kInteger, true, 1, 1.0e13}}};
 constexpr double kMaxPsKeys = 20000;  // the 1 MiB header limit binds first
 
 const std::vector<Schema> kSchemas = {
@@ -144,31 +151,37 @@ const std::vector<Schema> kSchemas = {
       {"shards", Kind::kInteger, true, 1, 65536},
       {"update", Kind::kObject, true},
       {"has_data", Kind::kBoolean, true},
-      {"keys", Kind::kObjectArray, true, 0, kMaxPsKeys, &kPsKeySchema}}},
+      {"keys", Kind::kObjectArray, true, 0, kMaxPsKeys, &kPsKeySchema},
+      {"host", Kind::kString, false, 0, 512}}},  // same_host_id(): asks for a segment
     {"ps_push",
      {{"job_id", Kind::kString, true, 0, kMaxId},
       {"rank", Kind::kInteger, true, 0, 65535},
       {"rid", Kind::kInteger, true, 0, 9.0e15},
       {"step", Kind::kInteger, true, 0, 9.0e15},
       {"compression", Kind::kString, true, 0, 8, nullptr, {"none", "fp16"}},
-      {"keys", Kind::kObjectArray, true, 0, kMaxPsKeys, &kPsKeySchema}}},
+      {"keys", Kind::kObjectArray, true, 0, kMaxPsKeys, &kPsKeySchema},
+      {"shm", Kind::kBoolean, false}}},  // the gradients are in the rank's segment
     {"ps_pull",
      {{"job_id", Kind::kString, true, 0, kMaxId},
       {"rank", Kind::kInteger, true, 0, 65535},
       {"rid", Kind::kInteger, true, 0, 9.0e15},
-      {"step", Kind::kInteger, true, 0, 9.0e15}}},
+      {"step", Kind::kInteger, true, 0, 9.0e15},
+      {"shm", Kind::kBoolean, false}}},  // answer into the rank's segment
     {"ps_done",
      {{"job_id", Kind::kString, true, 0, kMaxId},
       {"rank", Kind::kInteger, true, 0, 65535},
       {"rid", Kind::kInteger, true, 0, 9.0e15}}},
     // parameter server: shard -> client
     {"ps_ok",
-     {{"rid", Kind::kInteger, true, 0, 9.0e15}, {"version", Kind::kInteger, true, 0, 9.0e15}}},
+     {{"rid", Kind::kInteger, true, 0, 9.0e15},
+      {"version", Kind::kInteger, true, 0, 9.0e15},
+      {"shm", Kind::kObject, false, 0, 0, &kPsSegmentSchema}}},  // init: the rank's segment
     {"ps_weights",
      {{"rid", Kind::kInteger, true, 0, 9.0e15},
       {"version", Kind::kInteger, true, 0, 9.0e15},
       {"min_clock", Kind::kInteger, true, 0, 9.0e15},
-      {"keys", Kind::kObjectArray, true, 0, kMaxPsKeys, &kPsKeySchema}}},
+      {"keys", Kind::kObjectArray, true, 0, kMaxPsKeys, &kPsKeySchema},
+      {"shm", Kind::kBoolean, false}}},  // the weights are in the rank's segment
     // both ways
     {"error",
      {{"code", Kind::kString, true, 0, kMaxId},

@@ -4,6 +4,8 @@
 // any other reply (a late one from an earlier, failed call) is dropped.
 #include "comm/ps_client.h"
 #include "comm/heap_tuning.h"
+#include "comm/memfd_segment.h"
+#include "comm/shm_link.h"
 
 #include <cmath>
 #include <cstring>
@@ -16,6 +18,9 @@ struct ParameterServerClient::Shard {
   std::unique_ptr<Socket> socket;
   std::vector<const PsSlice*> slices;  // this shard's, in key order (as the shard sorts them)
   int64_t total = 0;                   // elements
+  // The shard's segment for this rank (null: the wire). Dropped after a failed
+  // exchange: a late answer may still write into it.
+  std::unique_ptr<MemfdSegment> segment;
 };
 
 namespace {
@@ -35,6 +40,31 @@ const float* tensor_data(const PsTensors& m, const std::string& name, int64_t nu
               " elements, expected ", numel);
   keep.push_back(t.to_plain());
   return keep.back().data<float>();
+}
+
+bool shared_memory_allowed(const PsClientOptions& o) {
+  const char* env = std::getenv("RINGMASTER_PS_SHM");
+  return o.shared_memory && !(env != nullptr && std::string(env) == "0");
+}
+
+// The segment an init reply offers, mapped, or null (the wire) when there is
+// none, it cannot be opened, or it cannot hold `bytes`.
+std::unique_ptr<MemfdSegment> open_offered_segment(const Message& reply, uint64_t bytes) {
+  auto it = reply.header.find("shm");
+  if (it == reply.header.end()) return nullptr;
+  const auto& o = *it;  // checked by the message schema (messages.cpp)
+  MemfdOffer offer;
+  offer.pid = o.at("pid").get<int64_t>();
+  offer.fd = o.at("fd").get<int>();
+  offer.bytes = o.at("bytes").get<uint64_t>();
+  const std::string& cookie = o.at("cookie").get_ref<const std::string&>();
+  char* end = nullptr;
+  offer.cookie = std::strtoull(cookie.c_str(), &end, 16);
+  if (cookie.size() != 16 || end != cookie.c_str() + cookie.size()) return nullptr;
+  std::string why;
+  auto seg = MemfdSegment::open(offer, why);
+  if (seg && seg->data().size() < bytes) seg.reset();
+  return seg;
 }
 
 nlohmann::json slice_keys(const std::vector<const PsSlice*>& slices) {
@@ -85,6 +115,12 @@ ParameterServerClient::ParameterServerClient(Context& ctx, std::vector<std::stri
 
 ParameterServerClient::~ParameterServerClient() = default;
 
+int ParameterServerClient::shared_memory_shards() const {
+  int n = 0;
+  for (const auto& sh : shards_) n += sh->segment != nullptr;
+  return n;
+}
+
 WireCounters ParameterServerClient::counters() const {
   WireCounters all;
   for (const auto& sh : shards_) all += sh->socket->counters();
@@ -98,6 +134,17 @@ nlohmann::json ParameterServerClient::base_header(int64_t rid) const {
 std::vector<Message> ParameterServerClient::exchange(const std::string& what,
                                                      std::vector<Message> requests,
                                                      std::chrono::milliseconds wait) {
+  try {
+    return exchange_once(what, std::move(requests), wait);
+  } catch (const PsError&) {
+    for (auto& sh : shards_) sh->segment.reset();
+    throw;
+  }
+}
+
+std::vector<Message> ParameterServerClient::exchange_once(const std::string& what,
+                                                          std::vector<Message> requests,
+                                                          std::chrono::milliseconds wait) {
   const auto deadline = Clock::now() + wait;
   std::vector<int64_t> rids(shards_.size());
   for (size_t i = 0; i < shards_.size(); ++i) {
@@ -149,8 +196,10 @@ std::vector<Message> ParameterServerClient::exchange(const std::string& what,
 void ParameterServerClient::init(const PsTensors* weights) {
   std::vector<Message> requests;
   std::vector<ops::Tensor> keep;
+  const std::string host = shared_memory_allowed(options_) ? same_host_id() : "";
   for (const auto& sh : shards_) {
     nlohmann::json h = base_header(0);
+    if (!host.empty()) h["host"] = host;
     h["world"] = options_.world;
     h["mode"] = ps_mode_name(options_.mode);
     h["staleness"] = options_.staleness;
@@ -176,7 +225,11 @@ void ParameterServerClient::init(const PsTensors* weights) {
     }
     requests.push_back(std::move(m));
   }
-  exchange("init", std::move(requests), options_.timeout + options_.grace);
+  const std::vector<Message> replies =
+      exchange("init", std::move(requests), options_.timeout + options_.grace);
+  for (size_t i = 0; i < shards_.size(); ++i)
+    shards_[i]->segment =
+        open_offered_segment(replies[i], static_cast<uint64_t>(shards_[i]->total) * sizeof(float));
 }
 
 void ParameterServerClient::push(int64_t step, const PsTensors& grads) {
@@ -190,8 +243,10 @@ void ParameterServerClient::push(int64_t step, const PsTensors& grads) {
   last_push_bytes_ = 0;
   for (const auto& sh : shards_) {
     nlohmann::json keys = nlohmann::json::array();
-    std::string data(static_cast<size_t>(sh->total) * (fp16 ? 2 : 4), '\0');
-    char* dst = data.data();
+    const size_t bytes = static_cast<size_t>(sh->total) * (fp16 ? 2 : 4);
+    // Straight into the shard's segment when there is one.
+    std::string data(sh->segment ? 0 : bytes, '\0');
+    char* dst = sh->segment ? reinterpret_cast<char*>(sh->segment->data().data()) : data.data();
     for (const PsSlice* s : sh->slices) {
       const float* src = tensor_data(grads, s->tensor, numel.at(s->tensor), keep) + s->offset;
       const auto n = static_cast<size_t>(s->numel);
@@ -212,13 +267,14 @@ void ParameterServerClient::push(int64_t step, const PsTensors& grads) {
       }
       keys.push_back(std::move(key));
     }
-    last_push_bytes_ += static_cast<int64_t>(data.size());
+    last_push_bytes_ += static_cast<int64_t>(bytes);
     nlohmann::json h = base_header(0);
     h["step"] = step;
     h["compression"] = to_string(options_.compression);
     h["keys"] = std::move(keys);
+    if (sh->segment) h["shm"] = true;
     Message m{"ps_push", std::move(h), {}};
-    m.payload.push_back(std::move(data));
+    if (!sh->segment) m.payload.push_back(std::move(data));
     requests.push_back(std::move(m));
   }
   exchange("push of step " + std::to_string(step), std::move(requests),
@@ -245,6 +301,7 @@ void ParameterServerClient::pull(int64_t step, PsTensors& weights) {
   for (size_t i = 0; i < shards_.size(); ++i) {
     nlohmann::json h = base_header(0);
     h["step"] = step;
+    if (shards_[i]->segment) h["shm"] = true;
     requests.push_back(Message{"ps_pull", std::move(h), {}});
   }
   const std::string what = "pull of step " + std::to_string(step);
@@ -263,11 +320,18 @@ void ParameterServerClient::pull(int64_t step, PsTensors& weights) {
       same = keys[k].at("name").get_ref<const std::string&>() == sh.slices[k]->key &&
              keys[k].at("numel").get<int64_t>() == sh.slices[k]->numel;
     if (!same) throw PsError("bad_reply", who + "the keys are not the ones this client placed");
-    if (m.payload.size() != 1 ||
-        m.payload[0].size() != static_cast<size_t>(sh.total) * sizeof(float))
-      throw PsError("bad_reply",
-                    who + "the payload is not " + std::to_string(sh.total * 4) + " bytes");
-    const char* src = m.payload[0].data();
+    const char* src = nullptr;
+    if (m.header.value("shm", false)) {
+      if (!sh.segment || !m.payload.empty())
+        throw PsError("bad_reply", who + "weights in a shared-memory segment this client lacks");
+      src = reinterpret_cast<const char*>(sh.segment->data().data());
+    } else {
+      if (m.payload.size() != 1 ||
+          m.payload[0].size() != static_cast<size_t>(sh.total) * sizeof(float))
+        throw PsError("bad_reply",
+                      who + "the payload is not " + std::to_string(sh.total * 4) + " bytes");
+      src = m.payload[0].data();
+    }
     for (const PsSlice* s : sh.slices) {
       const size_t bytes = static_cast<size_t>(s->numel) * sizeof(float);
       std::memcpy(dst.at(s->tensor) + s->offset, src, bytes);

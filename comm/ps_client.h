@@ -66,6 +66,10 @@ struct PsClientOptions {
   // optimizer and LR schedule for a standalone `ringmaster ps`). Every rank
   // must send the same.
   nlohmann::json update = nlohmann::json::object();
+  // A shard on this host (same_host_id(), shm_link.h) may offer a memfd at
+  // init; pushes and pulls then go through it, and only their headers through
+  // the socket. false, or RINGMASTER_PS_SHM=0 in the environment: the wire.
+  bool shared_memory = true;
 };
 
 // What the last pull saw on the shards (the smallest over them).
@@ -108,8 +112,11 @@ class ParameterServerClient {
   PsPullInfo last_pull() const { return last_pull_; }
   // Sum over keys of |residual| (fp16 error feedback), for tests and metrics.
   double residual_l1() const;
-  // Bytes of gradient payload sent by the last push (all shards).
+  // Bytes of gradient payload sent by the last push (all shards), on the wire
+  // or through shared memory.
   int64_t last_push_bytes() const { return last_push_bytes_; }
+  // Shards whose pushes and pulls go through a shared-memory segment.
+  int shared_memory_shards() const;
   // Every frame sent to and received from the shards, requests and replies
   // with their headers (wire_counters.h), summed over the shards.
   WireCounters counters() const;
@@ -117,9 +124,12 @@ class ParameterServerClient {
  private:
   struct Shard;
   // Sends one request per shard (frames[i] to shard i), then collects one
-  // reply per shard; throws PsError on error replies or the deadline.
+  // reply per shard; throws PsError on error replies or the deadline, after
+  // dropping the shared-memory segments (a late answer may still write there).
   std::vector<Message> exchange(const std::string& what, std::vector<Message> requests,
                                 std::chrono::milliseconds wait);
+  std::vector<Message> exchange_once(const std::string& what, std::vector<Message> requests,
+                                     std::chrono::milliseconds wait);
   nlohmann::json base_header(int64_t rid) const;
 
   PsClientOptions options_;

@@ -4,6 +4,8 @@
 // thread; only the counters are shared (under a mutex).
 #include "comm/ps_shard.h"
 #include "comm/heap_tuning.h"
+#include "comm/memfd_segment.h"
+#include "comm/shm_link.h"
 
 #include <algorithm>
 #include <cstring>
@@ -42,6 +44,7 @@ struct Waiter {
   int rank = 0;
   int64_t step = 0;   // pull: the step whose weights are wanted
   bool join = false;  // an init without weights waiting for the one with them
+  bool shm = false;   // pull: the client takes the weights in its segment
   Clock::time_point since;
 };
 
@@ -61,6 +64,10 @@ struct Job {
   int pushed_count = 0;
   std::vector<Clock::time_point> last_seen;
   std::vector<char> done;
+  // Per rank on this host: the memfd its pushes and pulls go through instead
+  // of the wire (null: the wire). Pushes and pulls of one rank alternate with
+  // its client, so one area of total f32 serves both.
+  std::vector<std::unique_ptr<MemfdSegment>> segments;
   std::vector<Waiter> waiters;
   std::string failed_code, failed;  // set once the job failed; every request gets it back
   int silent_rank = -1;
@@ -99,6 +106,7 @@ std::vector<PsKey> keys_from(const nlohmann::json& arr) {
 
 struct ParameterServerShard::State {
   std::map<std::string, Job> jobs;
+  std::string host_id = same_host_id();  // "": no segments are offered
   Clock::time_point last_scan;
   mutable std::mutex stats_mu;
   PsShardStats stats;
@@ -136,6 +144,9 @@ class Handler {
   void apply(Job& j, int64_t step);
 
   void send_ok(const std::string& peer, int64_t rid, int64_t version);
+  void offer_segment(Job& j, int rank, const nlohmann::json& h);
+  void send_init_ok(Job& j, const std::string& peer, int64_t rid, int rank);
+  size_t live_segments() const;
   void send_error(const std::string& peer, int64_t rid, const Reject& r, const std::string& job);
 
   Socket& socket_;
@@ -146,6 +157,41 @@ class Handler {
 
 void Handler::send_ok(const std::string& peer, int64_t rid, int64_t version) {
   socket_.send(peer, Message{"ps_ok", {{"rid", rid}, {"version", version}}, {}});
+}
+
+size_t Handler::live_segments() const {
+  size_t n = 0;
+  for (const auto& [id, j] : state_.jobs)
+    for (const auto& seg : j.segments) n += seg != nullptr;
+  return n;
+}
+
+// A rank whose init names this shard's host gets a segment of its own (a new
+// one on every init: a restarted rank must not share its predecessor's), up
+// to options_.max_segments on the shard; otherwise, or when the system
+// refuses one, it stays on the wire.
+void Handler::offer_segment(Job& j, int rank, const nlohmann::json& h) {
+  auto host = h.find("host");
+  if (host == h.end() || state_.host_id.empty() || *host != state_.host_id) return;
+  std::unique_ptr<MemfdSegment>& mine = j.segments[static_cast<size_t>(rank)];
+  mine.reset();
+  if (live_segments() >= options_.max_segments) return;
+  try {
+    mine = MemfdSegment::create("ringmaster-ps", static_cast<uint64_t>(j.total) * sizeof(float));
+  } catch (const std::exception&) {
+    mine.reset();  // no memory or no fds for it: the wire carries this rank
+  }
+}
+
+void Handler::send_init_ok(Job& j, const std::string& peer, int64_t rid, int rank) {
+  Message ok{"ps_ok", {{"rid", rid}, {"version", j.version}}, {}};
+  if (const auto& seg = j.segments[static_cast<size_t>(rank)]) {
+    const MemfdOffer o = seg->offer();
+    char cookie[17];
+    std::snprintf(cookie, sizeof cookie, "%016llx", static_cast<unsigned long long>(o.cookie));
+    ok.header["shm"] = {{"pid", o.pid}, {"fd", o.fd}, {"cookie", cookie}, {"bytes", o.bytes}};
+  }
+  socket_.send(peer, ok);
 }
 
 void Handler::send_error(const std::string& peer, int64_t rid, const Reject& r,
@@ -280,6 +326,7 @@ void Handler::on_init(const std::string& peer, const Message& m) {
     j.pushed.assign(n, 0);
     j.done.assign(n, 0);
     j.last_seen.assign(n, Clock::now());
+    j.segments.resize(n);
     if (has_data) initialize(j, m.payload[0]);  // throws before the job exists
     it = state_.jobs.emplace(info.job_id, std::move(j)).first;
   } else {
@@ -305,11 +352,12 @@ void Handler::on_init(const std::string& peer, const Message& m) {
   }
   Job& j = it->second;
   j.last_seen[static_cast<size_t>(rank)] = Clock::now();
+  offer_segment(j, rank, h);
   if (j.initialized) {
-    send_ok(peer, rid, j.version);
+    send_init_ok(j, peer, rid, rank);
     wake(j);
   } else {
-    j.waiters.push_back(Waiter{peer, rid, rank, 0, true, Clock::now()});
+    j.waiters.push_back(Waiter{peer, rid, rank, 0, true, false, Clock::now()});
   }
 }
 
@@ -363,27 +411,45 @@ void Handler::on_push(const std::string& peer, const Message& m) {
     scales.push_back(scale);
     total += j.keys[idx->second].numel;
   }
-  if (m.payload.size() != 1 || m.payload[0].size() != static_cast<size_t>(total) * elem)
-    reject("bad_payload",
-           "push needs one frame of " + std::to_string(total * int64_t(elem)) + " bytes");
+  const char* src = nullptr;
+  if (h.value("shm", false)) {
+    // The gradients lie in the rank's segment. Its client may scribble on it
+    // meanwhile; that spoils only its own push, and the size is ours.
+    const auto& seg = j.segments[r];
+    if (!seg)
+      reject("no_segment", "rank " + std::to_string(rank) +
+                               " pushed through shared memory, but it has no segment here");
+    if (!m.payload.empty()) reject("bad_payload", "a push through shared memory has a payload");
+    if (seg->data().size() < static_cast<size_t>(total) * elem)
+      reject("bad_payload", "the push does not fit the rank's segment");
+    src = reinterpret_cast<const char*>(seg->data().data());
+  } else {
+    if (m.payload.size() != 1 || m.payload[0].size() != static_cast<size_t>(total) * elem)
+      reject("bad_payload",
+             "push needs one frame of " + std::to_string(total * int64_t(elem)) + " bytes");
+    src = m.payload[0].data();
+  }
 
   // Decode into the grads buffers (scaled by 1/world for SSP), or sum (BSP).
-  const char* src = m.payload[0].data();
   const float inv_world = 1.0f / static_cast<float>(j.info.world);
   std::vector<int64_t> offset(j.keys.size(), 0);
   for (size_t i = 1; i < j.keys.size(); ++i) offset[i] = offset[i - 1] + j.keys[i - 1].numel;
   for (size_t n = 0; n < order.size(); ++n) {
     const PsKey& key = j.keys[order[n]];
     float* g = j.grads[key.name].data<float>();
+    const bool bsp = j.info.mode == PsMode::kBsp;
+    const float* pushed = g;  // BSP, f32: summed straight from the frame or segment
     if (fp16) {
       ps_decode_fp16(reinterpret_cast<const uint16_t*>(src), key.numel, scales[n], g);
+    } else if (bsp) {
+      pushed = reinterpret_cast<const float*>(src);
     } else {
       std::memcpy(g, src, static_cast<size_t>(key.numel) * sizeof(float));
     }
     src += key.numel * static_cast<int64_t>(elem);
-    if (j.info.mode == PsMode::kBsp) {
+    if (bsp) {
       double* s = j.sum.data() + offset[order[n]];
-      for (int64_t i = 0; i < key.numel; ++i) s[i] += g[i];
+      for (int64_t i = 0; i < key.numel; ++i) s[i] += pushed[i];
     } else {
       for (int64_t i = 0; i < key.numel; ++i) g[i] *= inv_world;
     }
@@ -443,7 +509,8 @@ void Handler::on_pull(const std::string& peer, const Message& m) {
                            " before pushing step " + std::to_string(j.clock[r]));
   }
   state_.count([](PsShardStats& s) { ++s.pulls; });
-  Waiter w{peer, h.at("rid").get<int64_t>(), rank, step, false, Clock::now()};
+  Waiter w{peer,  h.at("rid").get<int64_t>(), rank,        step,
+           false, h.value("shm", false),      Clock::now()};
   if (ready(j, w)) {
     answer(j, w);
   } else {
@@ -475,12 +542,14 @@ bool Handler::ready(const Job& j, const Waiter& w) const {
 
 void Handler::answer(Job& j, const Waiter& w) {
   if (w.join) {
-    send_ok(w.peer, w.rid, j.version);
+    send_init_ok(j, w.peer, w.rid, w.rank);
     return;
   }
+  // Into the rank's segment when it asked for that and still has one.
+  const MemfdSegment* seg = w.shm ? j.segments[static_cast<size_t>(w.rank)].get() : nullptr;
   nlohmann::json keys = nlohmann::json::array();
-  std::string data(static_cast<size_t>(j.total) * sizeof(float), '\0');
-  char* dst = data.data();
+  std::string data(seg ? 0 : static_cast<size_t>(j.total) * sizeof(float), '\0');
+  char* dst = seg ? reinterpret_cast<char*>(seg->data().data()) : data.data();
   for (const PsKey& k : j.keys) {
     keys.push_back({{"name", k.name}, {"numel", k.numel}});
     const size_t bytes = static_cast<size_t>(k.numel) * sizeof(float);
@@ -491,7 +560,11 @@ void Handler::answer(Job& j, const Waiter& w) {
       "ps_weights",
       {{"rid", w.rid}, {"version", j.version}, {"min_clock", j.min_clock()}, {"keys", keys}},
       {}};
-  reply.payload.push_back(std::move(data));
+  if (seg) {
+    reply.header["shm"] = true;
+  } else {
+    reply.payload.push_back(std::move(data));
+  }
   socket_.send(Envelope{w.peer, encode(std::move(reply))});
 }
 
@@ -519,6 +592,7 @@ void Handler::fail(Job& j, const std::string& code, const std::string& message, 
   j.grads.clear();
   j.sum.clear();
   j.sum.shrink_to_fit();
+  for (auto& seg : j.segments) seg.reset();
   j.update = nullptr;
   state_.count([](PsShardStats& s) { ++s.failed_jobs; });
 }

@@ -3,6 +3,9 @@
 // serves init / push / pull / done over a ZeroMQ ROUTER on its own thread.
 // The optimizer step is the host's: a PsUpdateFactory (ps_common.h) builds a
 // job's update when the job is initialised, so comm/ never sees models/.
+// A rank on the shard's host gets a shared-memory segment at init
+// (memfd_segment.h) that its pushes and pulls go through instead of the
+// socket (comm/README.md, "Same host: shared memory").
 // Does not persist anything: a restarted shard has forgotten its jobs.
 //
 // Protocol (comm/README.md has the wire format): every request carries job_id,
@@ -38,6 +41,9 @@ struct PsShardOptions {
   int64_t max_message_bytes = int64_t{1} << 30;
   std::string only_job;  // non-empty: refuse every other job id (a coordinator-hosted shard)
   size_t max_jobs = 64;  // live jobs at once; an init beyond that is refused
+  // Shared-memory segments (one per rank on this host, of the rank's share of
+  // the shard) at once; ranks beyond that use the wire. Each holds an fd.
+  size_t max_segments = 256;
   // CURVE (curve.h): the shard's secret key and the ZAP domain its context's
   // ZapAuthenticator decides under (empty: plain TCP).
   std::string curve_secret_key;

@@ -24,6 +24,14 @@ double seconds_since(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
 }
 
+// ", tensors through shared memory (N of M shards)" when shards on this host
+// offered segments (comm/ps_client.h), "" when everything goes on the wire.
+std::string shared_memory_note(int on_shm, size_t shards) {
+  if (on_shm == 0) return "";
+  return ", tensors through shared memory (" + std::to_string(on_shm) + " of " +
+         std::to_string(shards) + " shards)";
+}
+
 class PsSync : public GradientSync {
  public:
   // Meets the peers (for the shards' endpoints: the coordinator's, else
@@ -106,7 +114,8 @@ PsSync::PsSync(const JobSpec& spec, const DataParallel& dp, models::Module& mode
               ", parameter server (" + std::to_string(shards_) + " shard(s), " +
               (spec.sync.staleness > 0 ? "SSP staleness " + std::to_string(spec.sync.staleness)
                                        : std::string("BSP")) +
-              "), compression " + comm::to_string(spec.sync.compression) + ", global batch " +
+              ")" + shared_memory_note(client_->shared_memory_shards(), shards_) +
+              ", compression " + comm::to_string(spec.sync.compression) + ", global batch " +
               std::to_string(spec.train.batch_size) +
               "; train loss and accuracy are this rank's share";
 }

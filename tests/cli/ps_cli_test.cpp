@@ -1,5 +1,6 @@
 // `ringmaster ps` as real processes: two shards serve a two-worker BSP job
-// whose optimizer travels in the init (same weights as the local run), refuse
+// whose optimizer travels in the init (same weights as the local run; the
+// tensors through each shard's shared-memory segments), refuse
 // a bad optimizer and a wrong shard index and live on, stop on SIGTERM; a
 // shard killed with SIGKILL makes its clients fail with no_reply in time.
 #include <gtest/gtest.h>
@@ -95,6 +96,9 @@ TEST_F(PsCommand, TwoShardProcessesServeABspJobWithTheOptimizerFromTheInit) {
     comm::ParameterServerClient client(ctx, endpoints_, Mlp::keys(), options(rank, 2));
     comm::PsTensors w = Mlp::init(3);
     client.init(rank == 0 ? &w : nullptr);
+    // Each shard process offered this rank a segment of its memory, and this
+    // process could open it (/proc/PID/fd): the tensors go through those.
+    EXPECT_EQ(client.shared_memory_shards(), 2);
     client.pull(0, w);
     for (int s = 0; s < kSteps; ++s) {
       client.push(

@@ -223,6 +223,7 @@ TEST(ParameterServerWire, TheClientCountsWhatTheRelayCarriedAndFp16HalvesThePush
     o.job_id = std::string("job-wire-") + to_string(kinds[k]);
     o.compression = kinds[k];
     o.timeout = 10s;
+    o.shared_memory = false;  // the relay must carry the tensors (same host otherwise)
     ParameterServerClient client(ctx, {relay.endpoint()}, {{"g", kN}}, o);
     PsTensors w{{"g", ops::Tensor::zeros({kN})}};
     client.init(&w);
@@ -383,15 +384,6 @@ TEST(ParameterServerFailure, NoShardListeningIsANoReplyErrorAfterTheDeadline) {
   EXPECT_LT(Clock::now() - t0, 2s);
 }
 
-// Sends raw frames from a DEALER and returns the reply's error code ("" for none).
-std::string error_code_for(Socket& s, const std::vector<std::string>& frames) {
-  EXPECT_TRUE(s.send(Envelope{"", frames}));
-  auto env = s.receive(2s);
-  if (!env) return "<no reply>";
-  Message m = decode(env->frames);
-  return m.type == "error" ? m.header.at("code").get<std::string>() : "";
-}
-
 TEST(ParameterServerShard, BadFramesGetAnErrorReplyAndTheShardKeepsServing) {
   Context ctx;
   test::Shards servers(ctx, 1, test::sgd_momentum(0.1f, 0.0f));
@@ -411,36 +403,38 @@ TEST(ParameterServerShard, BadFramesGetAnErrorReplyAndTheShardKeepsServing) {
     return std::vector<std::string>{"ps_push/1", h.dump(), std::string(bytes, '\0')};
   };
   const nlohmann::json w4 = {{{"name", "w"}, {"numel", 4}}};
-  EXPECT_EQ(error_code_for(raw, {"\x01\x02\xff"}), "bad_frames");
-  EXPECT_EQ(error_code_for(raw, {"ps_push/1"}), "bad_frames") << "truncated";
-  EXPECT_EQ(error_code_for(raw, {"ps_push/9", "{}"}), "bad_version");
-  EXPECT_EQ(error_code_for(raw, {"ps_push/1", "{not json"}), "bad_header");
-  EXPECT_EQ(error_code_for(raw, {"ps_push/1", R"({"job_id": "job-bad"})"}), "bad_field");
-  EXPECT_EQ(error_code_for(raw, push(w4, 15)), "bad_payload") << "truncated payload";
-  EXPECT_EQ(error_code_for(raw, push(w4, 8, "fp16")), "bad_field") << "fp16 without scale";
-  EXPECT_EQ(error_code_for(raw, push({{{"name", "w"}, {"numel", 4}, {"scale", 0.0}}}, 8, "fp16")),
-            "bad_field");
-  EXPECT_EQ(error_code_for(raw, push({{{"name", "v"}, {"numel", 4}}}, 16)), "bad_keys");
-  EXPECT_EQ(error_code_for(raw, push({{{"name", "w"}, {"numel", 5}}}, 20)), "bad_keys");
+  EXPECT_EQ(test::error_code_for(raw, {"\x01\x02\xff"}), "bad_frames");
+  EXPECT_EQ(test::error_code_for(raw, {"ps_push/1"}), "bad_frames") << "truncated";
+  EXPECT_EQ(test::error_code_for(raw, {"ps_push/9", "{}"}), "bad_version");
+  EXPECT_EQ(test::error_code_for(raw, {"ps_push/1", "{not json"}), "bad_header");
+  EXPECT_EQ(test::error_code_for(raw, {"ps_push/1", R"({"job_id": "job-bad"})"}), "bad_field");
+  EXPECT_EQ(test::error_code_for(raw, push(w4, 15)), "bad_payload") << "truncated payload";
+  EXPECT_EQ(test::error_code_for(raw, push(w4, 8, "fp16")), "bad_field") << "fp16 without scale";
+  EXPECT_EQ(
+      test::error_code_for(raw, push({{{"name", "w"}, {"numel", 4}, {"scale", 0.0}}}, 8, "fp16")),
+      "bad_field");
+  EXPECT_EQ(test::error_code_for(raw, push({{{"name", "v"}, {"numel", 4}}}, 16)), "bad_keys");
+  EXPECT_EQ(test::error_code_for(raw, push({{{"name", "w"}, {"numel", 5}}}, 20)), "bad_keys");
   {
     auto f = push(w4, 16);
     nlohmann::json h = nlohmann::json::parse(f[1]);
     h["step"] = 3;
     f[1] = h.dump();
-    EXPECT_EQ(error_code_for(raw, f), "bad_step");
+    EXPECT_EQ(test::error_code_for(raw, f), "bad_step");
     h["job_id"] = "nobody";
     h["step"] = 0;
     f[1] = h.dump();
-    EXPECT_EQ(error_code_for(raw, f), "unknown_job");
+    EXPECT_EQ(test::error_code_for(raw, f), "unknown_job");
     h["job_id"] = "job-bad";
     h["rank"] = 3;
     f[1] = h.dump();
-    EXPECT_EQ(error_code_for(raw, f), "bad_field") << "rank outside world";
+    EXPECT_EQ(test::error_code_for(raw, f), "bad_field") << "rank outside world";
   }
-  EXPECT_EQ(error_code_for(raw, {"ps_ok/1", R"({"rid": 1, "version": 0})"}), "unexpected_type");
-  EXPECT_EQ(error_code_for(raw, {"ps_pull/1", R"({"job_id": "job-bad", "rank": 0, "rid": 1,
+  EXPECT_EQ(test::error_code_for(raw, {"ps_ok/1", R"({"rid": 1, "version": 0})"}),
+            "unexpected_type");
+  EXPECT_EQ(test::error_code_for(raw, {"ps_pull/1", R"({"job_id": "job-bad", "rank": 0, "rid": 1,
                                                   "step": 0})",
-                                 "extra"}),
+                                       "extra"}),
             "");  // a pull with a stray frame is still a pull (extras are ignored)
   // A second init with other weights is refused; the same weights are accepted.
   PsTensors other{{"w", ops::Tensor::from_vector({1, 2, 3, 5}, {4})}};

@@ -4,15 +4,20 @@
 // that trains it with N worker threads against real shards on 127.0.0.1.
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <exception>
 #include <memory>
 #include <mutex>
 #include <random>
+#include <string>
 #include <thread>
 #include <vector>
 
+#include "comm/message.h"
 #include "comm/ps_client.h"
 #include "comm/ps_shard.h"
 
@@ -146,6 +151,16 @@ struct Shards {
   std::vector<std::unique_ptr<ParameterServerShard>> list;
   std::vector<std::string> endpoints;
 };
+
+// Sends raw frames from a DEALER and returns the reply's error code ("" for
+// none, "<no reply>" when none came within 2 s).
+inline std::string error_code_for(Socket& s, const std::vector<std::string>& frames) {
+  EXPECT_TRUE(s.send(Envelope{"", frames}));
+  auto env = s.receive(std::chrono::seconds(2));
+  if (!env) return "<no reply>";
+  Message m = decode(env->frames);
+  return m.type == "error" ? m.header.at("code").get<std::string>() : "";
+}
 
 // Runs fn(rank) on `world` threads; rethrows the first exception.
 template <class F>

@@ -61,6 +61,9 @@ TEST_F(ClusterTest, ADataParallelJobRunsOnTwoWorkersAndFailsWhenOneDies) {
     auto [prc, pout] = cli({"submit", path("viaps.json"), "--follow"}, "follow-ps.log");
     EXPECT_EQ(prc, 0) << pout;
     EXPECT_NE(pout.find("parameter server (2 shard(s), BSP)"), std::string::npos) << pout;
+    // The workers and the coordinator's shards share this host: shared memory.
+    EXPECT_NE(pout.find("tensors through shared memory (2 of 2 shards)"), std::string::npos)
+        << pout;
     const nlohmann::json v = api("/v1/jobs/job-2");
     EXPECT_EQ(v["state"], "SUCCEEDED") << v.dump();
     EXPECT_EQ(v["result"]["sync"]["mode"], "ps") << v.dump();
