@@ -139,9 +139,12 @@ std::unique_ptr<ShmLink> ShmLink::create(uint32_t slots, uint64_t slot_bytes) {
   // A power of two, so that ring positions stay consecutive when they wrap.
   const uint32_t entries = std::bit_ceil(std::max(slots, kMinEntries));
   const uint64_t bytes = segment_bytes(slots, slot_bytes, entries);
-  const int fd = memfd_create("ringmaster-ring-link", MFD_CLOEXEC);
+  const int fd = memfd_create("ringmaster-ring-link", MFD_CLOEXEC | MFD_ALLOW_SEALING);
   if (fd < 0) throw std::runtime_error(std::string("memfd_create: ") + std::strerror(errno));
-  if (ftruncate(fd, static_cast<off_t>(bytes)) != 0) {
+  // Sealed at its size: the sender cannot truncate it under our mapping
+  // (our next access would be a SIGBUS).
+  if (ftruncate(fd, static_cast<off_t>(bytes)) != 0 ||
+      fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) != 0) {
     const int e = errno;
     close(fd);
     throw std::runtime_error(std::string("shm link: ftruncate: ") + std::strerror(e));
@@ -169,9 +172,11 @@ std::unique_ptr<ShmLink> ShmLink::attach(const ShmOffer& offer, std::string& why
     return nullptr;
   }
   struct stat st {};
-  if (fstat(fd, &st) != 0 || static_cast<uint64_t>(st.st_size) != offer.bytes) {
+  const int seals = fcntl(fd, F_GET_SEALS);
+  if (fstat(fd, &st) != 0 || static_cast<uint64_t>(st.st_size) != offer.bytes || seals < 0 ||
+      (seals & (F_SEAL_SHRINK | F_SEAL_GROW)) != (F_SEAL_SHRINK | F_SEAL_GROW)) {
     close(fd);
-    why = path + " is not the offered segment (size)";
+    why = path + " is not the offered segment (size or seals)";
     return nullptr;
   }
   void* base = mmap(nullptr, offer.bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);

@@ -1,7 +1,8 @@
 // A one-way link between two ring neighbours on the same host: a ring of
 // slots in shared memory. The receiving rank creates the segment (a memfd,
 // so nothing is ever left in /dev/shm: it goes when the last process that
-// maps it exits, however it exits) and offers it in its handshake welcome;
+// maps it exits, however it exits; its size sealed, so the sender cannot
+// truncate it under the receiver) and offers it in its handshake welcome;
 // the sending rank opens it through /proc/PID/fd/FD, which works only between
 // processes of one user in one PID namespace on one boot (same_host_id()).
 // The segment is a ring of entries (a chunk's header each), deeper than its

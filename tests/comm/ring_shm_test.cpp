@@ -3,6 +3,9 @@
 // than a slot, queue what does not fit, mix with TCP in one ring, and can be
 // switched off. Failures over it are in zmq_ring_transport_test.cpp and
 // ring_process_test.cpp, which run with it on (the default).
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -275,6 +278,20 @@ TEST(ShmLink, AnOfferForAnotherSegmentIsRefused) {
   EXPECT_EQ(ShmLink::attach(gone, why), nullptr);
   EXPECT_NE(why.find("cannot open"), std::string::npos) << why;
   EXPECT_NE(ShmLink::attach(link->offer(), why), nullptr) << why;
+}
+
+TEST(ShmLink, TheSenderCannotResizeTheReceiversSegment) {
+  auto link = ShmLink::create(2, 4096);
+  const ShmOffer o = link->offer();
+  const std::string path = "/proc/" + std::to_string(o.pid) + "/fd/" + std::to_string(o.fd);
+  const int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);  // as attach() opens it
+  ASSERT_GE(fd, 0) << path;
+  EXPECT_EQ(ftruncate(fd, 0), -1) << "a shrunk segment would be a SIGBUS in the receiver";
+  EXPECT_EQ(errno, EPERM);
+  EXPECT_EQ(ftruncate(fd, static_cast<off_t>(o.bytes) + 4096), -1);
+  close(fd);
+  std::string why;
+  EXPECT_NE(ShmLink::attach(o, why), nullptr) << why;
 }
 
 }  // namespace
