@@ -93,6 +93,11 @@ MemfdSegment::~MemfdSegment() {
   if (fd_ >= 0) close(fd_);
 }
 
+void MemfdSegment::close_fd() {
+  if (fd_ >= 0) close(fd_);
+  fd_ = -1;
+}
+
 MemfdOffer MemfdSegment::offer() const {
   return {static_cast<int64_t>(getpid()), fd_, cookie_, bytes_};
 }

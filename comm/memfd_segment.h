@@ -38,7 +38,10 @@ class MemfdSegment {
   MemfdSegment(const MemfdSegment&) = delete;
   MemfdSegment& operator=(const MemfdSegment&) = delete;
 
-  MemfdOffer offer() const;  // owner only (fd is -1 on the other side)
+  MemfdOffer offer() const;  // owner only (fd is -1 on the other side, or once closed)
+  // Owner, once the other side has it mapped: the fd is no longer needed (the
+  // mapping keeps the memory), and a process holds only so many.
+  void close_fd();
   std::span<std::byte> data() const;
 
  private:

@@ -422,6 +422,7 @@ void Handler::on_push(const std::string& peer, const Message& m) {
     if (!m.payload.empty()) reject("bad_payload", "a push through shared memory has a payload");
     if (seg->data().size() < static_cast<size_t>(total) * elem)
       reject("bad_payload", "the push does not fit the rank's segment");
+    seg->close_fd();  // its client has it mapped
     src = reinterpret_cast<const char*>(seg->data().data());
   } else {
     if (m.payload.size() != 1 || m.payload[0].size() != static_cast<size_t>(total) * elem)
@@ -509,8 +510,9 @@ void Handler::on_pull(const std::string& peer, const Message& m) {
                            " before pushing step " + std::to_string(j.clock[r]));
   }
   state_.count([](PsShardStats& s) { ++s.pulls; });
-  Waiter w{peer,  h.at("rid").get<int64_t>(), rank,        step,
-           false, h.value("shm", false),      Clock::now()};
+  const bool shm = h.value("shm", false);
+  if (shm && j.segments[r]) j.segments[r]->close_fd();  // its client has it mapped
+  Waiter w{peer, h.at("rid").get<int64_t>(), rank, step, false, shm, Clock::now()};
   if (ready(j, w)) {
     answer(j, w);
   } else {

@@ -42,7 +42,8 @@ struct PsShardOptions {
   std::string only_job;  // non-empty: refuse every other job id (a coordinator-hosted shard)
   size_t max_jobs = 64;  // live jobs at once; an init beyond that is refused
   // Shared-memory segments (one per rank on this host, of the rank's share of
-  // the shard) at once; ranks beyond that use the wire. Each holds an fd.
+  // the shard) at once; ranks beyond that use the wire. Each holds an fd
+  // until its client's first push or pull through it.
   size_t max_segments = 256;
   // CURVE (curve.h): the shard's secret key and the ZAP domain its context's
   // ZapAuthenticator decides under (empty: plain TCP).

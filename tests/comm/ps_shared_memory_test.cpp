@@ -7,6 +7,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 
 #include "comm/ps_client.h"
 #include "comm/ps_shard.h"
@@ -29,6 +30,17 @@ PsTensors gradient(const PsTensors& w, int rank) {
     g[k.name] = ops::Tensor::from_vector(v, {k.numel});
   }
   return g;
+}
+
+// The parameter server's memfds this process holds open (shards' and clients').
+int open_ps_memfds() {
+  int n = 0;
+  for (const auto& e : std::filesystem::directory_iterator("/proc/self/fd")) {
+    std::error_code ec;
+    const auto target = std::filesystem::read_symlink(e.path(), ec);
+    n += !ec && target.string().find("memfd:ringmaster-ps") != std::string::npos;
+  }
+  return n;
 }
 
 PsTensors zeros() {
@@ -164,6 +176,7 @@ TEST(ParameterServerSharedMemory, ARankWithoutASegmentIsRefusedAndAFailedCallFal
 }
 
 TEST(ParameterServerSharedMemory, BeyondTheShardsCapRanksUseTheWireAndAFinishedJobFreesItsOwn) {
+  // Also: a shard closes a segment's fd once its client pushes through it.
   Context ctx;
   PsShardOptions so;
   so.max_segments = 1;
@@ -183,7 +196,12 @@ TEST(ParameterServerSharedMemory, BeyondTheShardsCapRanksUseTheWireAndAFinishedJ
     EXPECT_EQ(w.at("w").to_vector(), (std::vector<float>{0.9f, 1.9f, 2.9f}));
   };
   auto first = client("job-1"), second = client("job-2");
+  PsTensors w{{"w", ops::Tensor::from_vector({1, 2, 3}, {3})}};
+  ASSERT_EQ(open_ps_memfds(), 0);
+  first->init(&w);
+  EXPECT_EQ(open_ps_memfds(), 1) << "the shard keeps the fd until the client has it mapped";
   step(*first);
+  EXPECT_EQ(open_ps_memfds(), 0) << "then only the mappings hold the memory";
   step(*second);
   EXPECT_EQ(first->shared_memory_shards(), 1);
   EXPECT_EQ(second->shared_memory_shards(), 0) << "the shard holds one segment at most";
