@@ -68,6 +68,7 @@ struct Job {
   // of the wire (null: the wire). Pushes and pulls of one rank alternate with
   // its client, so one area of total f32 serves both.
   std::vector<std::unique_ptr<MemfdSegment>> segments;
+  size_t segment_count = 0;  // non-null entries of segments
   std::vector<Waiter> waiters;
   std::string failed_code, failed;  // set once the job failed; every request gets it back
   int silent_rank = -1;
@@ -161,8 +162,7 @@ void Handler::send_ok(const std::string& peer, int64_t rid, int64_t version) {
 
 size_t Handler::live_segments() const {
   size_t n = 0;
-  for (const auto& [id, j] : state_.jobs)
-    for (const auto& seg : j.segments) n += seg != nullptr;
+  for (const auto& [id, j] : state_.jobs) n += j.segment_count;
   return n;
 }
 
@@ -174,12 +174,16 @@ void Handler::offer_segment(Job& j, int rank, const nlohmann::json& h) {
   auto host = h.find("host");
   if (host == h.end() || state_.host_id.empty() || *host != state_.host_id) return;
   std::unique_ptr<MemfdSegment>& mine = j.segments[static_cast<size_t>(rank)];
-  mine.reset();
+  if (mine) {
+    mine.reset();
+    --j.segment_count;
+  }
   if (live_segments() >= options_.max_segments) return;
   try {
     mine = MemfdSegment::create("ringmaster-ps", static_cast<uint64_t>(j.total) * sizeof(float));
+    ++j.segment_count;
   } catch (const std::exception&) {
-    mine.reset();  // no memory or no fds for it: the wire carries this rank
+    // No memory or no fds for it: the wire carries this rank.
   }
 }
 
@@ -595,6 +599,7 @@ void Handler::fail(Job& j, const std::string& code, const std::string& message, 
   j.sum.clear();
   j.sum.shrink_to_fit();
   for (auto& seg : j.segments) seg.reset();
+  j.segment_count = 0;
   j.update = nullptr;
   state_.count([](PsShardStats& s) { ++s.failed_jobs; });
 }
