@@ -166,8 +166,14 @@ Tensor relu_mask(const Layout& layout, const Tensor& y, const Tensor& dy) {
   const float* g = static_cast<const float*>(dy.raw());
   float* o = static_cast<float*>(out.raw());
   const int64_t n = static_cast<int64_t>(layout.desc.get_size() / sizeof(float));
+  // g[i] loaded whatever y[i] is: GCC then vectorises the select (a compare
+  // and a mask); written as `y > 0 ? g : 0` it stayed a scalar loop with a
+  // branch per element, 13% of a DeepConvNet training step.
 #pragma omp parallel for simd schedule(static)
-  for (int64_t i = 0; i < n; ++i) o[i] = yv[i] > 0.0f ? g[i] : 0.0f;
+  for (int64_t i = 0; i < n; ++i) {
+    const float gi = g[i];
+    o[i] = yv[i] > 0.0f ? gi : 0.0f;
+  }
   return out;
 }
 
