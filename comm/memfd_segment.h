@@ -17,6 +17,16 @@
 
 namespace ringmaster::comm {
 
+// The mechanism under MemfdSegment and ShmLink (shm_link.h), which lay out
+// their own headers in the mapping:
+// A new memfd of `bytes`, its size sealed, mapped shared read-write; `fd`
+// gets its descriptor. Throws std::runtime_error naming the call that failed.
+void* map_new_sealed_memfd(const char* name, uint64_t bytes, int& fd);
+// Another process's memfd at /proc/PID/fd/FD, mapped shared read-write when
+// it is sealed at `bytes` (never a file that happens to sit at that fd, nor
+// one its owner could shrink under the mapping); nullptr with `why` otherwise.
+void* map_offered_memfd(int64_t pid, int fd, uint64_t bytes, std::string& why);
+
 struct MemfdOffer {
   int64_t pid = 0;
   int fd = -1;

@@ -439,10 +439,10 @@ void Handler::on_push(const std::string& peer, const Message& m) {
   const float inv_world = 1.0f / static_cast<float>(j.info.world);
   std::vector<int64_t> offset(j.keys.size(), 0);
   for (size_t i = 1; i < j.keys.size(); ++i) offset[i] = offset[i - 1] + j.keys[i - 1].numel;
+  const bool bsp = j.info.mode == PsMode::kBsp;
   for (size_t n = 0; n < order.size(); ++n) {
     const PsKey& key = j.keys[order[n]];
     float* g = j.grads[key.name].data<float>();
-    const bool bsp = j.info.mode == PsMode::kBsp;
     const float* pushed = g;  // BSP, f32: summed straight from the frame or segment
     if (fp16) {
       ps_decode_fp16(reinterpret_cast<const uint16_t*>(src), key.numel, scales[n], g);
@@ -460,7 +460,7 @@ void Handler::on_push(const std::string& peer, const Message& m) {
     }
   }
   state_.count([](PsShardStats& s) { ++s.pushes; });
-  if (j.info.mode == PsMode::kBsp) {
+  if (bsp) {
     j.pushed[r] = 1;
     j.clock[r] = step + 1;
     if (++j.pushed_count == j.info.world) {

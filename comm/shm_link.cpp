@@ -3,15 +3,14 @@
 // released) only by the receiver, each waited on with FUTEX_WAIT and woken
 // with FUTEX_WAKE (not FUTEX_PRIVATE: the two processes share the page).
 #include "comm/shm_link.h"
+#include "comm/memfd_segment.h"
 
 #include <linux/futex.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include <fcntl.h>
 #include <algorithm>
 #include <atomic>
 #include <bit>
@@ -139,22 +138,10 @@ std::unique_ptr<ShmLink> ShmLink::create(uint32_t slots, uint64_t slot_bytes) {
   // A power of two, so that ring positions stay consecutive when they wrap.
   const uint32_t entries = std::bit_ceil(std::max(slots, kMinEntries));
   const uint64_t bytes = segment_bytes(slots, slot_bytes, entries);
-  const int fd = memfd_create("ringmaster-ring-link", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-  if (fd < 0) throw std::runtime_error(std::string("memfd_create: ") + std::strerror(errno));
   // Sealed at its size: the sender cannot truncate it under our mapping
   // (our next access would be a SIGBUS).
-  if (ftruncate(fd, static_cast<off_t>(bytes)) != 0 ||
-      fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) != 0) {
-    const int e = errno;
-    close(fd);
-    throw std::runtime_error(std::string("shm link: ftruncate: ") + std::strerror(e));
-  }
-  void* base = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-  if (base == MAP_FAILED) {
-    const int e = errno;
-    close(fd);
-    throw std::runtime_error(std::string("shm link: mmap: ") + std::strerror(e));
-  }
+  int fd = -1;
+  void* base = map_new_sealed_memfd("ringmaster-ring-link", bytes, fd);
   auto* s = new (base) Segment();
   std::random_device rd;
   s->cookie = (uint64_t{rd()} << 32) ^ rd();
@@ -166,25 +153,8 @@ std::unique_ptr<ShmLink> ShmLink::create(uint32_t slots, uint64_t slot_bytes) {
 
 std::unique_ptr<ShmLink> ShmLink::attach(const ShmOffer& offer, std::string& why) {
   const std::string path = "/proc/" + std::to_string(offer.pid) + "/fd/" + std::to_string(offer.fd);
-  const int fd = open(path.c_str(), O_RDWR | O_CLOEXEC);
-  if (fd < 0) {
-    why = "cannot open " + path + ": " + std::strerror(errno);
-    return nullptr;
-  }
-  struct stat st {};
-  const int seals = fcntl(fd, F_GET_SEALS);
-  if (fstat(fd, &st) != 0 || static_cast<uint64_t>(st.st_size) != offer.bytes || seals < 0 ||
-      (seals & (F_SEAL_SHRINK | F_SEAL_GROW)) != (F_SEAL_SHRINK | F_SEAL_GROW)) {
-    close(fd);
-    why = path + " is not the offered segment (size or seals)";
-    return nullptr;
-  }
-  void* base = mmap(nullptr, offer.bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-  close(fd);
-  if (base == MAP_FAILED) {
-    why = std::string("cannot map ") + path + ": " + std::strerror(errno);
-    return nullptr;
-  }
+  void* base = map_offered_memfd(offer.pid, offer.fd, offer.bytes, why);
+  if (base == nullptr) return nullptr;
   const auto* s = static_cast<const Segment*>(base);
   const uint32_t slots = s->slots, entries = s->entries;
   const uint64_t slot_bytes = s->slot_bytes;
