@@ -1,5 +1,5 @@
 // rnn_layer: device-independent part (checks, zeros for absent inputs,
-// autograd). Kernels: cpu/rnn_cpu.cpp.
+// autograd). Kernels: cpu/rnn_cpu.cpp (oneDNN), cuda/rnn.cu (cuDNN).
 //
 // A graph node has one output, and y, h_n and c_n are all differentiable:
 // the kernel's outputs are packed into one flat tensor, the node that
@@ -7,9 +7,8 @@
 // own backward scatters each gradient into its part, zeros elsewhere).
 #include "ops/rnn.h"
 
-#include <cstring>
-
 #include "ops/autograd.h"
+#include "ops/device_memory.h"
 #include "ops/kernel_registry.h"
 #include "ops/reshape.h"
 #include "ops/slice.h"
@@ -17,28 +16,30 @@
 namespace ringmaster::ops {
 namespace {
 
-Tensor or_zeros(const Tensor& t, const Shape& shape) {
-  return t.defined() ? t.to_plain() : Tensor::zeros(shape);
+Tensor or_zeros(const Tensor& t, const Shape& shape, Device device) {
+  return t.defined() ? t.to_plain() : Tensor::zeros(shape, DType::f32, device);
 }
 
-// `parts` copied one after another into a flat f32 tensor.
+// `parts` (f32, on one device) copied one after another into a flat tensor there.
 Tensor pack(const std::vector<Tensor>& parts) {
   int64_t total = 0;
   for (const Tensor& t : parts) total += t.numel();
-  Tensor out = Tensor::empty({total});
-  float* dst = out.data<float>();
+  const Device device = parts.front().device();
+  Tensor out = Tensor::empty({total}, DType::f32, device);
+  auto* dst = static_cast<float*>(out.raw());
   for (const Tensor& t : parts) {
-    if (t.numel() > 0) std::memcpy(dst, t.data<float>(), t.numel() * sizeof(float));
+    if (t.numel() > 0) device_copy(dst, device, t.raw(), device, t.nbytes());
     dst += t.numel();
   }
   return out;
 }
 
-// Elements [offset, offset + numel(shape)) of a flat tensor, as `shape`.
+// Elements [offset, offset + numel(shape)) of a flat f32 tensor, as `shape`, on its device.
 Tensor unpacked(const Tensor& flat, int64_t offset, const Shape& shape) {
-  Tensor out = Tensor::empty(shape);
+  Tensor out = Tensor::empty(shape, DType::f32, flat.device());
   if (out.numel() > 0)
-    std::memcpy(out.data<float>(), flat.data<float>() + offset, out.numel() * sizeof(float));
+    device_copy(out.raw(), flat.device(), static_cast<const float*>(flat.raw()) + offset,
+                flat.device(), out.nbytes());
   return out;
 }
 
@@ -93,13 +94,17 @@ RnnOutputs rnn_layer(const RnnParams& p, const Tensor& x, const Tensor& h0, cons
     RM_THROW_IF(p.lengths[i] < 1 || p.lengths[i] > T, "rnn: sample ", i, " has length ",
                 p.lengths[i], ", outside [1, ", T, "]");
   const auto& k = KernelTable<RnnKernels>::get().on(x.device(), "rnn");
-  RnnInputs in{
-      x.to_plain(),           or_zeros(h0, {D, N, H}), lstm ? or_zeros(c0, {D, N, H}) : Tensor(),
-      w_ih.to_plain(),        w_hh.to_plain(),         or_zeros(b_ih, {D, GH}),
-      or_zeros(b_hh, {D, GH})};
-  Tensor y = Tensor::empty({T, N, D * H});
-  Tensor h_n = Tensor::empty({D, N, H});
-  Tensor c_n = lstm ? Tensor::empty({D, N, H}) : Tensor();
+  const Device dev = x.device();
+  RnnInputs in{x.to_plain(),
+               or_zeros(h0, {D, N, H}, dev),
+               lstm ? or_zeros(c0, {D, N, H}, dev) : Tensor(),
+               w_ih.to_plain(),
+               w_hh.to_plain(),
+               or_zeros(b_ih, {D, GH}, dev),
+               or_zeros(b_hh, {D, GH}, dev)};
+  Tensor y = Tensor::empty({T, N, D * H}, DType::f32, dev);
+  Tensor h_n = Tensor::empty({D, N, H}, DType::f32, dev);
+  Tensor c_n = lstm ? Tensor::empty({D, N, H}, DType::f32, dev) : Tensor();
   const bool grad = needs_grad({&x, &h0, &c0, &w_ih, &w_hh, &b_ih, &b_hh});
   std::shared_ptr<RnnSaved> saved;
   k.forward(p, in, y, h_n, c_n, grad ? &saved : nullptr);

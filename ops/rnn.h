@@ -14,8 +14,9 @@
 //
 // CPU: oneDNN's RNN primitives (vanilla_rnn, lstm, gru, lbr_gru), forward
 // and backward, cached per shape. oneDNN has no per-sample lengths, so the
-// samples are run in groups of equal length (one primitive run each). No
-// CUDA kernel yet.
+// samples are run in groups of equal length (one primitive run each).
+// CUDA: cuDNN's RNN API, every length in one call (cuda/rnn.cu); cuDNN has
+// no GRU with linear_before_reset false, so that one is CPU only.
 #pragma once
 
 #include <memory>

@@ -13,12 +13,12 @@
 #include "ops/concat.h"
 #include "ops/reference/rnn.h"
 #include "ops/reshape.h"
+#include "rnn_inputs.h"
 
 namespace ringmaster::ops {
 namespace {
 
 using reference::RefTensor;
-using testing::random_tensor;
 
 struct Case {
   RnnCell cell;
@@ -49,17 +49,8 @@ std::vector<Case> cases() {
   return out;
 }
 
-// The inputs of a case: x, h0, c0 (undefined where not given), w_ih, w_hh, b_ih, b_hh.
 std::vector<Tensor> inputs_of(const Case& c) {
-  const int64_t G = rnn_gate_count(c.cell);
-  const bool lstm = c.cell == RnnCell::kLstm;
-  return {random_tensor({T, N, I}),
-          c.states ? random_tensor({c.D, N, H}) : Tensor(),
-          c.states && lstm ? random_tensor({c.D, N, H}) : Tensor(),
-          random_tensor({c.D, G * H, I}, -0.6f, 0.6f),
-          random_tensor({c.D, G * H, H}, -0.6f, 0.6f),
-          random_tensor({c.D, G * H}),
-          random_tensor({c.D, G * H})};
+  return testing::rnn_inputs(c.cell, c.D, T, N, I, H, c.states);
 }
 
 RnnOutputs ours(const Case& c, const std::vector<Tensor>& in) {
