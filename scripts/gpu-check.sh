@@ -36,6 +36,13 @@ if [ ! -x "$B/cuda_tests" ]; then
   exit 2
 fi
 cat "$B/MANIFEST" 2>/dev/null | sed 's/^/   /'
+# Libraries the bundle carries gzipped (gpu-bundle.sh), unpacked beside it.
+UNPACKED=$(mktemp -d)
+trap 'rm -rf "$UNPACKED"' EXIT
+for z in "$B"/*.so*.gz; do
+  [ -e "$z" ] || continue
+  gzip -dc "$z" >"$UNPACKED/$(basename "${z%.gz}")" || { echo "gpu-check: cannot unpack $z"; exit 3; }
+done
 
 # --- the GPU ------------------------------------------------------------------
 GPU=""
@@ -100,7 +107,7 @@ if [ -n "$(missing "$LIBDIRS")" ]; then
     case ":$LIBDIRS:" in *":$d:"*) ;; *) LIBDIRS=${LIBDIRS:+$LIBDIRS:}$d ;; esac
   done
 fi
-LD=$B:$LIBDIRS${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+LD=$B:$UNPACKED:$LIBDIRS${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 # libstdc++ from the build machine, only if this system's is too old.
 if LD_LIBRARY_PATH=$LD ldd "$B/cuda_tests" 2>&1 | grep "GLIBCXX.*not found" >/dev/null; then
   LD=$LD:$B/fallback
