@@ -408,6 +408,10 @@ struct ZmqRingTransport::Impl {
   }
 
   void handshake(milliseconds timeout);
+  void open_sender();
+  void queue_hello(const wire::Header& hello);
+  void answer_hello(Multipart& m, const wire::Header& hello, Clock::time_point deadline);
+  void take_welcome(Multipart& m, Clock::time_point deadline);
 
   // Listener side of the handshake: a hello whose host id (its third part)
   // is ours gets a segment; returns the offer for the welcome, or "".
@@ -600,8 +604,8 @@ void ZmqRingTransport::connect(int rank, const std::vector<std::string>& endpoin
   d.handshake(timeout);
 }
 
-void ZmqRingTransport::Impl::handshake(milliseconds timeout) {
-  const auto start = Clock::now(), deadline = start + timeout;
+// The DEALER to the right neighbour: its options, its monitor, its connection.
+void ZmqRingTransport::Impl::open_sender() {
   sender = zmq_socket(ctx, ZMQ_DEALER);
   RM_CHECK(sender != nullptr, "zmq_socket(DEALER): ", zmq_strerror(zmq_errno()));
   set_int(sender, ZMQ_LINGER, 0);
@@ -628,17 +632,13 @@ void ZmqRingTransport::Impl::handshake(milliseconds timeout) {
   if (zmq_connect(sender, endpoints[right()].c_str()) == -1)
     fail("cannot connect to right neighbour " + peer(right()) + ": " + zmq_strerror(zmq_errno()),
          right());
+}
 
-  // hello -> right neighbour; <- hello from the left one, answered with a welcome.
-  wire::Header hello;
-  hello.kind = static_cast<uint16_t>(wire::Kind::kHello);
-  hello.from_rank = static_cast<uint32_t>(rank);
-  hello.world = static_cast<uint32_t>(world);
-  hello.to_rank = static_cast<uint32_t>(right());
-  hello.collective = options.generation;  // hello / welcome: the generation
+// Queues the hello for the right neighbour; the host id follows when this
+// rank would take shared memory, then the offer of a TCP stream (the host id
+// frame empty when only that is offered).
+void ZmqRingTransport::Impl::queue_hello(const wire::Header& hello) {
   const std::string hello_frame = wire::encode(hello);
-  // The host id follows, when this rank would take shared memory, then the
-  // offer of a TCP stream (the host id frame empty when only that is offered).
   if (shared_memory_allowed(options)) host_id = same_host_id();
   if (tcp_stream_allowed(options)) stream_listener = TcpStreamListener::open(listen_endpoint);
   const std::string stream_offer = stream_listener ? stream_listener->offer().encode() : "";
@@ -650,6 +650,105 @@ void ZmqRingTransport::Impl::handshake(milliseconds timeout) {
     fail("cannot queue the handshake for right neighbour " + peer(right()) + ": " +
              zmq_strerror(zmq_errno()),
          right());
+}
+
+// The first message on the listener, which must be the left neighbour's
+// hello: answered with a welcome (carrying a shared-memory offer, or word
+// that its stream was taken, when there is one). Anything else fails the
+// handshake naming it; a hello of another generation is answered first, so
+// that its rank names the mismatch too.
+void ZmqRingTransport::Impl::answer_hello(Multipart& m, const wire::Header& hello,
+                                          Clock::time_point deadline) {
+  const std::string from(reinterpret_cast<const char*>(m.msg[0].data()), m.msg[0].size());
+  const auto h = m.parts >= 2 && m.parts <= kMaxParts
+                     ? wire::decode(m.msg[1].data(), m.msg[1].size())
+                     : std::nullopt;
+  const std::string who = "connection '" + printable(m.msg[0].data(), m.msg[0].size()) + "' from " +
+                          source_address(&m.msg[m.parts > 1 ? 1 : 0].m);
+  if (!h || h->kind != static_cast<uint16_t>(wire::Kind::kHello))
+    fail("handshake: unexpected message (" + std::to_string(m.parts) + " frames, first " +
+             std::to_string(m.parts > 1 ? m.msg[1].size() : 0) + " bytes) from " + who + " on " +
+             listen_endpoint + "; expected a hello from left neighbour " + peer(left()),
+         left());
+  if (h->collective != options.generation) {
+    wire::Header own = hello;
+    own.kind = static_cast<uint16_t>(wire::Kind::kWelcome);
+    own.to_rank = h->from_rank;
+    const std::string of = wire::encode(own);
+    if (zmq_send(listener, from.data(), from.size(), ZMQ_SNDMORE | ZMQ_DONTWAIT) != -1 &&
+        send_frame(listener, of.data(), of.size(), ZMQ_DONTWAIT) != -1)
+      set_int(listener, ZMQ_LINGER, 200);
+    fail("handshake: hello from " + who + " is of generation " + std::to_string(h->collective) +
+             ", this ring's is " + std::to_string(options.generation) +
+             " (a rank of an earlier world?)",
+         left());
+  }
+  if (h->from_rank != static_cast<uint32_t>(left()) || h->world != static_cast<uint32_t>(world) ||
+      h->to_rank != static_cast<uint32_t>(rank))
+    fail("handshake: hello from " + who + " says it is rank " + std::to_string(h->from_rank) +
+             " of " + std::to_string(h->world) + " talking to rank " + std::to_string(h->to_rank) +
+             "; expected left neighbour " + peer(left()) + " of " + std::to_string(world) +
+             " (do all ranks have the same endpoint list?)",
+         left());
+  left_id = from;
+  left_fd = zmq_msg_get(&m.msg[1].m, ZMQ_SRCFD);
+  wire::Header welcome = hello;
+  welcome.kind = static_cast<uint16_t>(wire::Kind::kWelcome);
+  welcome.to_rank = static_cast<uint32_t>(left());
+  const std::string wf = wire::encode(welcome);
+  std::string offer = offer_shared_memory(m);
+  if (offer.empty()) offer = take_stream(m, deadline);
+  const int more = offer.empty() ? 0 : ZMQ_SNDMORE;
+  if (zmq_send(listener, left_id.data(), left_id.size(), ZMQ_SNDMORE | ZMQ_DONTWAIT) == -1 ||
+      send_frame(listener, wf.data(), wf.size(), ZMQ_DONTWAIT | more) == -1 ||
+      (more && send_frame(listener, offer.data(), offer.size(), ZMQ_DONTWAIT) == -1))
+    fail("handshake: cannot answer left neighbour " + peer(left()) + ": " +
+             zmq_strerror(zmq_errno()),
+         left());
+}
+
+// The right neighbour's welcome: checked, then the shared memory it offers
+// or the stream it took.
+void ZmqRingTransport::Impl::take_welcome(Multipart& m, Clock::time_point deadline) {
+  const auto h =
+      m.parts == 1 || m.parts == 2 ? wire::decode(m.msg[0].data(), m.msg[0].size()) : std::nullopt;
+  if (!h || h->kind != static_cast<uint16_t>(wire::Kind::kWelcome) ||
+      h->from_rank != static_cast<uint32_t>(right()) || h->world != static_cast<uint32_t>(world) ||
+      h->to_rank != static_cast<uint32_t>(rank) || h->collective != options.generation)
+    fail("handshake: the peer at " + endpoints[right()] + " is not right neighbour rank " +
+             std::to_string(right()) + " of " + std::to_string(world) + ", generation " +
+             std::to_string(options.generation) + " (its answer: " +
+             (h ? "rank " + std::to_string(h->from_rank) + " of " + std::to_string(h->world) +
+                      ", generation " + std::to_string(h->collective)
+                : std::string("not a ring welcome")) +
+             ")",
+         right());
+  if (m.parts == 2 && std::string_view(reinterpret_cast<const char*>(m.msg[1].data()),
+                                       m.msg[1].size()) == kStreamTaken) {
+    // The right neighbour connected to our stream before it answered.
+    if (stream_listener)
+      out_stream = stream_listener->accept(options.socket_buffer_bytes, deadline);
+    if (!out_stream)
+      fail("handshake: right neighbour " + peer(right()) +
+               " says it connected to our TCP stream, but no connection with our cookie arrived",
+           right());
+    wire.count_received(kStreamCookieBytes);
+  } else if (m.parts == 2) {
+    attach_shared_memory(m.msg[1].data(), m.msg[1].size());
+  }
+}
+
+void ZmqRingTransport::Impl::handshake(milliseconds timeout) {
+  const auto start = Clock::now(), deadline = start + timeout;
+  open_sender();
+  // hello -> right neighbour; <- hello from the left one, answered with a welcome.
+  wire::Header hello;
+  hello.kind = static_cast<uint16_t>(wire::Kind::kHello);
+  hello.from_rank = static_cast<uint32_t>(rank);
+  hello.world = static_cast<uint32_t>(world);
+  hello.to_rank = static_cast<uint32_t>(right());
+  hello.collective = options.generation;  // hello / welcome: the generation
+  queue_hello(hello);
 
   bool got_hello = false, got_welcome = false;
   Clock::time_point right_gone_at{};
@@ -673,89 +772,14 @@ void ZmqRingTransport::Impl::handshake(milliseconds timeout) {
     if (!got_hello && n > 0 && (items[3].revents & ZMQ_POLLIN)) {
       Multipart m;
       if (read(listener, m)) {
-        const std::string from(reinterpret_cast<const char*>(m.msg[0].data()), m.msg[0].size());
-        const auto h = m.parts >= 2 && m.parts <= kMaxParts
-                           ? wire::decode(m.msg[1].data(), m.msg[1].size())
-                           : std::nullopt;
-        const std::string who = "connection '" + printable(m.msg[0].data(), m.msg[0].size()) +
-                                "' from " + source_address(&m.msg[m.parts > 1 ? 1 : 0].m);
-        if (!h || h->kind != static_cast<uint16_t>(wire::Kind::kHello))
-          fail("handshake: unexpected message (" + std::to_string(m.parts) + " frames, first " +
-                   std::to_string(m.parts > 1 ? m.msg[1].size() : 0) + " bytes) from " + who +
-                   " on " + listen_endpoint + "; expected a hello from left neighbour " +
-                   peer(left()),
-               left());
-        if (h->collective != options.generation) {
-          // Answered with this rank's generation before refusing, so that the
-          // other rank names the mismatch too rather than only this one leaving.
-          wire::Header own = hello;
-          own.kind = static_cast<uint16_t>(wire::Kind::kWelcome);
-          own.to_rank = h->from_rank;
-          const std::string of = wire::encode(own);
-          if (zmq_send(listener, from.data(), from.size(), ZMQ_SNDMORE | ZMQ_DONTWAIT) != -1 &&
-              send_frame(listener, of.data(), of.size(), ZMQ_DONTWAIT) != -1)
-            set_int(listener, ZMQ_LINGER, 200);
-          fail("handshake: hello from " + who + " is of generation " +
-                   std::to_string(h->collective) + ", this ring's is " +
-                   std::to_string(options.generation) + " (a rank of an earlier world?)",
-               left());
-        }
-        if (h->from_rank != static_cast<uint32_t>(left()) ||
-            h->world != static_cast<uint32_t>(world) || h->to_rank != static_cast<uint32_t>(rank))
-          fail("handshake: hello from " + who + " says it is rank " + std::to_string(h->from_rank) +
-                   " of " + std::to_string(h->world) + " talking to rank " +
-                   std::to_string(h->to_rank) + "; expected left neighbour " + peer(left()) +
-                   " of " + std::to_string(world) + " (do all ranks have the same endpoint list?)",
-               left());
-        left_id = from;
-        left_fd = zmq_msg_get(&m.msg[1].m, ZMQ_SRCFD);
-        wire::Header welcome = hello;
-        welcome.kind = static_cast<uint16_t>(wire::Kind::kWelcome);
-        welcome.to_rank = static_cast<uint32_t>(left());
-        const std::string wf = wire::encode(welcome);
-        std::string offer = offer_shared_memory(m);
-        if (offer.empty()) offer = take_stream(m, deadline);
-        const int more = offer.empty() ? 0 : ZMQ_SNDMORE;
-        if (zmq_send(listener, left_id.data(), left_id.size(), ZMQ_SNDMORE | ZMQ_DONTWAIT) == -1 ||
-            send_frame(listener, wf.data(), wf.size(), ZMQ_DONTWAIT | more) == -1 ||
-            (more && send_frame(listener, offer.data(), offer.size(), ZMQ_DONTWAIT) == -1))
-          fail("handshake: cannot answer left neighbour " + peer(left()) + ": " +
-                   zmq_strerror(zmq_errno()),
-               left());
+        answer_hello(m, hello, deadline);
         got_hello = true;
       }
     }
     if (!got_welcome && n > 0 && (items[0].revents & ZMQ_POLLIN)) {
       Multipart m;
       if (read(sender, m)) {
-        const auto h = m.parts == 1 || m.parts == 2 ? wire::decode(m.msg[0].data(), m.msg[0].size())
-                                                    : std::nullopt;
-        if (!h || h->kind != static_cast<uint16_t>(wire::Kind::kWelcome) ||
-            h->from_rank != static_cast<uint32_t>(right()) ||
-            h->world != static_cast<uint32_t>(world) || h->to_rank != static_cast<uint32_t>(rank) ||
-            h->collective != options.generation)
-          fail("handshake: the peer at " + endpoints[right()] + " is not right neighbour rank " +
-                   std::to_string(right()) + " of " + std::to_string(world) + ", generation " +
-                   std::to_string(options.generation) + " (its answer: " +
-                   (h ? "rank " + std::to_string(h->from_rank) + " of " + std::to_string(h->world) +
-                            ", generation " + std::to_string(h->collective)
-                      : std::string("not a ring welcome")) +
-                   ")",
-               right());
-        if (m.parts == 2 && std::string_view(reinterpret_cast<const char*>(m.msg[1].data()),
-                                             m.msg[1].size()) == kStreamTaken) {
-          // The right neighbour connected to our stream before it answered.
-          if (stream_listener)
-            out_stream = stream_listener->accept(options.socket_buffer_bytes, deadline);
-          if (!out_stream)
-            fail("handshake: right neighbour " + peer(right()) +
-                     " says it connected to our TCP stream, but no connection with our cookie "
-                     "arrived",
-                 right());
-          wire.count_received(kStreamCookieBytes);
-        } else if (m.parts == 2) {
-          attach_shared_memory(m.msg[1].data(), m.msg[1].size());
-        }
+        take_welcome(m, deadline);
         got_welcome = true;
       }
     }
