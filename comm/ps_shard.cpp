@@ -144,6 +144,18 @@ class Handler {
   void fail(Job& j, const std::string& code, const std::string& message, int silent_rank);
   void apply(Job& j, int64_t step);
 
+  // on_push's parts.
+  struct PushLayout {
+    std::vector<size_t> order;  // the job's key index of each pushed key
+    std::vector<float> scales;  // fp16: each key's scale
+    int64_t total = 0;          // elements
+  };
+  void check_push_step(const Job& j, int rank, int64_t step) const;
+  PushLayout push_layout(const Job& j, const nlohmann::json& keys, bool fp16) const;
+  const char* push_source(Job& j, int rank, const Message& m, size_t bytes);
+  void take_push(Job& j, const PushLayout& layout, const char* src, bool fp16,
+                 const std::vector<int64_t>& offset);
+
   void send_ok(const std::string& peer, int64_t rid, int64_t version);
   void offer_segment(Job& j, int rank, const nlohmann::json& h);
   void send_init_ok(Job& j, const std::string& peer, int64_t rid, int rank);
@@ -365,14 +377,9 @@ void Handler::on_init(const std::string& peer, const Message& m) {
   }
 }
 
-void Handler::on_push(const std::string& peer, const Message& m) {
-  const nlohmann::json& h = m.header;
-  int rank = 0;
-  Job& j = live_job(h, &rank);
-  const int64_t rid = h.at("rid").get<int64_t>();
-  const int64_t step = h.at("step").get<int64_t>();
-  // The schema allows only the spellings of Compression (messages.cpp).
-  const bool fp16 = h.at("compression").get<std::string>() == to_string(Compression::kFp16);
+// A push's step: BSP, the shard's step and not yet pushed by this rank;
+// SSP, the rank's own next step.
+void Handler::check_push_step(const Job& j, int rank, int64_t step) const {
   const auto r = static_cast<size_t>(rank);
   if (j.info.mode == PsMode::kBsp) {
     if (step != j.version)
@@ -385,17 +392,18 @@ void Handler::on_push(const std::string& peer, const Message& m) {
     reject("bad_step", "rank " + std::to_string(rank) + " pushed step " + std::to_string(step) +
                            ", expected step " + std::to_string(j.clock[r]));
   }
-  // Keys: exactly the job's, any order; the payload is their data in that order.
-  const auto& arr = h.at("keys");
-  if (arr.size() != j.keys.size())
-    reject("bad_keys", "push names " + std::to_string(arr.size()) + " keys, the job has " +
+}
+
+// A push's keys: exactly the job's, in any order, each with its element
+// count (and, in fp16, a positive finite scale); the data follows in that order.
+Handler::PushLayout Handler::push_layout(const Job& j, const nlohmann::json& keys,
+                                         bool fp16) const {
+  if (keys.size() != j.keys.size())
+    reject("bad_keys", "push names " + std::to_string(keys.size()) + " keys, the job has " +
                            std::to_string(j.keys.size()) + " on this shard");
-  const size_t elem = fp16 ? 2 : 4;
+  PushLayout out;
   std::vector<char> seen(j.keys.size(), 0);
-  std::vector<size_t> order;
-  std::vector<float> scales;
-  int64_t total = 0;
-  for (const auto& k : arr) {
+  for (const auto& k : keys) {
     const std::string& name = k.at("name").get_ref<const std::string&>();
     auto idx = j.index.find(name);
     if (idx == j.index.end()) reject("bad_keys", "key '" + name + "' is not on this shard");
@@ -411,41 +419,46 @@ void Handler::on_push(const std::string& peer, const Message& m) {
       if (!(scale > 0.0f) || !std::isfinite(scale))
         reject("bad_field", "key '" + name + "' has a bad scale");
     }
-    order.push_back(idx->second);
-    scales.push_back(scale);
-    total += j.keys[idx->second].numel;
+    out.order.push_back(idx->second);
+    out.scales.push_back(scale);
+    out.total += j.keys[idx->second].numel;
   }
-  const char* src = nullptr;
-  if (h.value("shm", false)) {
-    // The gradients lie in the rank's segment. Its client may scribble on it
-    // meanwhile; that spoils only its own push, and the size is ours.
-    const auto& seg = j.segments[r];
-    if (!seg)
-      reject("no_segment", "rank " + std::to_string(rank) +
-                               " pushed through shared memory, but it has no segment here");
-    if (!m.payload.empty()) reject("bad_payload", "a push through shared memory has a payload");
-    if (seg->data().size() < static_cast<size_t>(total) * elem)
-      reject("bad_payload", "the push does not fit the rank's segment");
-    seg->close_fd();  // its client has it mapped
-    src = reinterpret_cast<const char*>(seg->data().data());
-  } else {
-    if (m.payload.size() != 1 || m.payload[0].size() != static_cast<size_t>(total) * elem)
-      reject("bad_payload",
-             "push needs one frame of " + std::to_string(total * int64_t(elem)) + " bytes");
-    src = m.payload[0].data();
-  }
+  return out;
+}
 
-  // Decode into the grads buffers (scaled by 1/world for SSP), or sum (BSP).
+// Where a push's `bytes` of data lie: the rank's segment (a push through
+// shared memory) or the message's one frame.
+const char* Handler::push_source(Job& j, int rank, const Message& m, size_t bytes) {
+  if (!m.header.value("shm", false)) {
+    if (m.payload.size() != 1 || m.payload[0].size() != bytes)
+      reject("bad_payload", "push needs one frame of " + std::to_string(bytes) + " bytes");
+    return m.payload[0].data();
+  }
+  // The gradients lie in the rank's segment. Its client may scribble on it
+  // meanwhile; that spoils only its own push, and the size is ours.
+  const auto& seg = j.segments[static_cast<size_t>(rank)];
+  if (!seg)
+    reject("no_segment", "rank " + std::to_string(rank) +
+                             " pushed through shared memory, but it has no segment here");
+  if (!m.payload.empty()) reject("bad_payload", "a push through shared memory has a payload");
+  if (seg->data().size() < bytes) reject("bad_payload", "the push does not fit the rank's segment");
+  seg->close_fd();  // its client has it mapped
+  return reinterpret_cast<const char*>(seg->data().data());
+}
+
+// The pushed data decoded into the grads buffers, scaled by 1/world (SSP),
+// or added to the step's sum (BSP; f32 summed straight from `src`).
+void Handler::take_push(Job& j, const PushLayout& layout, const char* src, bool fp16,
+                        const std::vector<int64_t>& offset) {
+  const size_t elem = fp16 ? 2 : 4;
   const float inv_world = 1.0f / static_cast<float>(j.info.world);
-  std::vector<int64_t> offset(j.keys.size(), 0);
-  for (size_t i = 1; i < j.keys.size(); ++i) offset[i] = offset[i - 1] + j.keys[i - 1].numel;
   const bool bsp = j.info.mode == PsMode::kBsp;
-  for (size_t n = 0; n < order.size(); ++n) {
-    const PsKey& key = j.keys[order[n]];
+  for (size_t n = 0; n < layout.order.size(); ++n) {
+    const PsKey& key = j.keys[layout.order[n]];
     float* g = j.grads[key.name].data<float>();
-    const float* pushed = g;  // BSP, f32: summed straight from the frame or segment
+    const float* pushed = g;
     if (fp16) {
-      ps_decode_fp16(reinterpret_cast<const uint16_t*>(src), key.numel, scales[n], g);
+      ps_decode_fp16(reinterpret_cast<const uint16_t*>(src), key.numel, layout.scales[n], g);
     } else if (bsp) {
       pushed = reinterpret_cast<const float*>(src);
     } else {
@@ -453,36 +466,52 @@ void Handler::on_push(const std::string& peer, const Message& m) {
     }
     src += key.numel * static_cast<int64_t>(elem);
     if (bsp) {
-      double* s = j.sum.data() + offset[order[n]];
+      double* s = j.sum.data() + offset[layout.order[n]];
       for (int64_t i = 0; i < key.numel; ++i) s[i] += pushed[i];
     } else {
       for (int64_t i = 0; i < key.numel; ++i) g[i] *= inv_world;
     }
   }
+}
+
+void Handler::on_push(const std::string& peer, const Message& m) {
+  const nlohmann::json& h = m.header;
+  int rank = 0;
+  Job& j = live_job(h, &rank);
+  const int64_t rid = h.at("rid").get<int64_t>();
+  const int64_t step = h.at("step").get<int64_t>();
+  // The schema allows only the spellings of Compression (messages.cpp).
+  const bool fp16 = h.at("compression").get<std::string>() == to_string(Compression::kFp16);
+  const auto r = static_cast<size_t>(rank);
+  check_push_step(j, rank, step);
+  const PushLayout layout = push_layout(j, h.at("keys"), fp16);
+  const char* src = push_source(j, rank, m, static_cast<size_t>(layout.total) * (fp16 ? 2 : 4));
+  std::vector<int64_t> offset(j.keys.size(), 0);
+  for (size_t i = 1; i < j.keys.size(); ++i) offset[i] = offset[i - 1] + j.keys[i - 1].numel;
+  take_push(j, layout, src, fp16, offset);
   state_.count([](PsShardStats& s) { ++s.pushes; });
-  if (bsp) {
-    j.pushed[r] = 1;
-    j.clock[r] = step + 1;
-    if (++j.pushed_count == j.info.world) {
-      for (size_t k = 0; k < j.keys.size(); ++k) {
-        float* g = j.grads[j.keys[k].name].data<float>();
-        const double* s = j.sum.data() + offset[k];
-        for (int64_t i = 0; i < j.keys[k].numel; ++i)
-          g[i] = static_cast<float>(s[i] / j.info.world);
-      }
-      std::fill(j.sum.begin(), j.sum.end(), 0.0);
-      std::fill(j.pushed.begin(), j.pushed.end(), 0);
-      j.pushed_count = 0;
-      send_ok(peer, rid, j.version);
-      apply(j, step);
-      return;
-    }
-    send_ok(peer, rid, j.version);
-  } else {
-    j.clock[r] = step + 1;
+  j.clock[r] = step + 1;
+  if (j.info.mode != PsMode::kBsp) {
     send_ok(peer, rid, j.version);
     apply(j, step);
+    return;
   }
+  j.pushed[r] = 1;
+  if (++j.pushed_count < j.info.world) {
+    send_ok(peer, rid, j.version);
+    return;
+  }
+  // The last rank of the step: the mean of the sums into the grads, then the update.
+  for (size_t k = 0; k < j.keys.size(); ++k) {
+    float* g = j.grads[j.keys[k].name].data<float>();
+    const double* s = j.sum.data() + offset[k];
+    for (int64_t i = 0; i < j.keys[k].numel; ++i) g[i] = static_cast<float>(s[i] / j.info.world);
+  }
+  std::fill(j.sum.begin(), j.sum.end(), 0.0);
+  std::fill(j.pushed.begin(), j.pushed.end(), 0);
+  j.pushed_count = 0;
+  send_ok(peer, rid, j.version);
+  apply(j, step);
 }
 
 void Handler::apply(Job& j, int64_t step) {
