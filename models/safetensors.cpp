@@ -166,17 +166,22 @@ void save_safetensors(const std::string& path, const NamedTensors& tensors,
   if (dfd.fd >= 0) ::fsync(dfd.fd);
 }
 
-SafetensorsFile load_safetensors(const std::string& path) {
-  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  RM_THROW_IF(fd.fd < 0, path, ": cannot open: ", errno_text());
-  struct stat st {};
-  RM_THROW_IF(::fstat(fd.fd, &st) != 0, path, ": cannot stat: ", errno_text());
-  const auto file_size = static_cast<uint64_t>(st.st_size);
+namespace {
+
+// One tensor's entry in the header, checked against the data section's size.
+struct TensorEntry {
+  ops::DType dtype{};
+  ops::Shape shape;
+  uint64_t begin = 0, end = 0;  // data_offsets
+};
+
+// The header's JSON text: its length (the file's first 8 bytes, little-endian),
+// checked against the file and kMaxHeader, then that many bytes.
+std::string read_header_text(int fd, const std::string& path, uint64_t file_size) {
   RM_THROW_IF(file_size < 8, path, ": not a safetensors file: ", file_size,
               " bytes, fewer than the 8-byte header length");
-
   unsigned char len[8];
-  pread_all(fd.fd, len, 8, 0, path);
+  pread_all(fd, len, 8, 0, path);
   uint64_t header_len = 0;
   for (int i = 0; i < 8; ++i) header_len |= uint64_t{len[i]} << (8 * i);
   // The messages never echo what was read: the file may be anything a spec
@@ -186,73 +191,63 @@ SafetensorsFile load_safetensors(const std::string& path) {
   RM_THROW_IF(header_len > kMaxHeader, path, ": the header length in its first 8 bytes exceeds ",
               kMaxHeader, " bytes");
   std::string text(header_len, '\0');
-  pread_all(fd.fd, text.data(), header_len, 8, path);
+  pread_all(fd, text.data(), header_len, 8, path);
+  return text;
+}
 
-  // Bounded (depth, duplicate names, trailing bytes); errors give positions
-  // and key names, never other bytes of the file.
-  const nlohmann::json header =
-      ops::parse_bounded_json_or_throw(text, path + ": not a safetensors file: the header");
-  RM_THROW_IF(!header.is_object(), path, ": header is not a JSON object");
-
-  const uint64_t data_start = 8 + header_len;
-  const uint64_t data_size = file_size - data_start;
-  SafetensorsFile out;
-  struct Span {
-    uint64_t begin, end;
-    std::string name;
-  };
-  std::vector<Span> spans;
-  for (const auto& [name, entry] : header.items()) {
-    if (name == "__metadata__") {
-      RM_THROW_IF(!entry.is_object(), path, ": __metadata__ is not an object");
-      for (const auto& [k, v] : entry.items()) {
-        RM_THROW_IF(!v.is_string(), path, ": __metadata__ value for '", k, "' is not a string");
-        out.metadata[k] = v.get<std::string>();
-      }
-      continue;
-    }
-    const std::string where = path + ": tensor '" + name + "'";
-    RM_THROW_IF(!entry.is_object(), where, ": entry is not an object");
-    RM_THROW_IF(!entry.contains("dtype") || !entry["dtype"].is_string(), where,
-                ": missing or non-string dtype");
-    ops::DType dtype{};
-    const std::string ds = entry["dtype"].get<std::string>();
-    RM_THROW_IF(!parse_dtype(ds, dtype), where, ": unsupported dtype '", ds,
-                "' (F32, F16, I64, I32, U8)");
-    RM_THROW_IF(!entry.contains("shape") || !entry["shape"].is_array(), where,
-                ": missing or non-array shape");
-    ops::Shape shape;
-    uint64_t numel = 1;
-    bool overflow = false;
-    for (const auto& d : entry["shape"]) {
-      RM_THROW_IF(!d.is_number_unsigned(), where, ": shape ", entry["shape"].dump(),
-                  " holds something other than non-negative integers");
-      const uint64_t v = d.get<uint64_t>();
-      overflow = overflow || (v != 0 && numel > (uint64_t{1} << 62) / v);
-      numel *= v;
-      shape.push_back(static_cast<int64_t>(v));
-    }
-    RM_THROW_IF(!entry.contains("data_offsets") || !entry["data_offsets"].is_array() ||
-                    entry["data_offsets"].size() != 2 ||
-                    !entry["data_offsets"][0].is_number_unsigned() ||
-                    !entry["data_offsets"][1].is_number_unsigned(),
-                where, ": data_offsets must be two non-negative integers");
-    const uint64_t begin = entry["data_offsets"][0].get<uint64_t>();
-    const uint64_t end = entry["data_offsets"][1].get<uint64_t>();
-    RM_THROW_IF(begin > end, where, ": data_offsets [", begin, ", ", end, "] end before begin");
-    RM_THROW_IF(end > data_size, where, ": data_offsets [", begin, ", ", end,
-                "] out of bounds: the data section has ", data_size, " bytes");
-    RM_THROW_IF(overflow || numel * ops::dtype_size(dtype) != end - begin, where, ": shape ",
-                ops::shape_str(shape), " of ", ds, " needs ",
-                overflow ? std::string("too many") : std::to_string(numel * ops::dtype_size(dtype)),
-                " bytes, data_offsets span ", end - begin);
-    for (const auto& [k, v] : entry.items())
-      RM_THROW_IF(k != "dtype" && k != "shape" && k != "data_offsets", where, ": unknown field '",
-                  k, "'");
-    spans.push_back({begin, end, name});
-    out.tensors.emplace(name, ops::Tensor::empty(shape, dtype));
+// A tensor's entry: dtype, shape and data_offsets, nothing else, the offsets
+// inside the data section and spanning exactly the shape's bytes. `where`
+// names the file and the tensor.
+TensorEntry parse_entry(const nlohmann::json& entry, const std::string& where, uint64_t data_size) {
+  RM_THROW_IF(!entry.is_object(), where, ": entry is not an object");
+  RM_THROW_IF(!entry.contains("dtype") || !entry["dtype"].is_string(), where,
+              ": missing or non-string dtype");
+  TensorEntry out;
+  const std::string ds = entry["dtype"].get<std::string>();
+  RM_THROW_IF(!parse_dtype(ds, out.dtype), where, ": unsupported dtype '", ds,
+              "' (F32, F16, I64, I32, U8)");
+  RM_THROW_IF(!entry.contains("shape") || !entry["shape"].is_array(), where,
+              ": missing or non-array shape");
+  uint64_t numel = 1;
+  bool overflow = false;
+  for (const auto& d : entry["shape"]) {
+    RM_THROW_IF(!d.is_number_unsigned(), where, ": shape ", entry["shape"].dump(),
+                " holds something other than non-negative integers");
+    const uint64_t v = d.get<uint64_t>();
+    overflow = overflow || (v != 0 && numel > (uint64_t{1} << 62) / v);
+    numel *= v;
+    out.shape.push_back(static_cast<int64_t>(v));
   }
+  RM_THROW_IF(!entry.contains("data_offsets") || !entry["data_offsets"].is_array() ||
+                  entry["data_offsets"].size() != 2 ||
+                  !entry["data_offsets"][0].is_number_unsigned() ||
+                  !entry["data_offsets"][1].is_number_unsigned(),
+              where, ": data_offsets must be two non-negative integers");
+  out.begin = entry["data_offsets"][0].get<uint64_t>();
+  out.end = entry["data_offsets"][1].get<uint64_t>();
+  RM_THROW_IF(out.begin > out.end, where, ": data_offsets [", out.begin, ", ", out.end,
+              "] end before begin");
+  RM_THROW_IF(out.end > data_size, where, ": data_offsets [", out.begin, ", ", out.end,
+              "] out of bounds: the data section has ", data_size, " bytes");
+  const uint64_t bytes = numel * ops::dtype_size(out.dtype);
+  RM_THROW_IF(overflow || bytes != out.end - out.begin, where, ": shape ",
+              ops::shape_str(out.shape), " of ", ds, " needs ",
+              overflow ? std::string("too many") : std::to_string(bytes),
+              " bytes, data_offsets span ", out.end - out.begin);
+  for (const auto& [k, v] : entry.items())
+    RM_THROW_IF(k != "dtype" && k != "shape" && k != "data_offsets", where, ": unknown field '", k,
+                "'");
+  return out;
+}
 
+struct Span {
+  uint64_t begin, end;
+  std::string name;
+};
+
+// The tensors' data must tile the data section: sorted, no overlap, no gap,
+// nothing after the last.
+void check_tiling(std::vector<Span>& spans, const std::string& path, uint64_t data_size) {
   std::sort(spans.begin(), spans.end(), [](const Span& a, const Span& b) {
     return a.begin != b.begin ? a.begin < b.begin : a.end < b.end;
   });
@@ -268,7 +263,42 @@ SafetensorsFile load_safetensors(const std::string& path) {
   }
   RM_THROW_IF(covered != data_size, path, ": ", data_size - covered,
               " bytes after the last tensor's data (the file is longer than its header says)");
+}
 
+}  // namespace
+
+SafetensorsFile load_safetensors(const std::string& path) {
+  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  RM_THROW_IF(fd.fd < 0, path, ": cannot open: ", errno_text());
+  struct stat st {};
+  RM_THROW_IF(::fstat(fd.fd, &st) != 0, path, ": cannot stat: ", errno_text());
+  const auto file_size = static_cast<uint64_t>(st.st_size);
+  const std::string text = read_header_text(fd.fd, path, file_size);
+
+  // Bounded (depth, duplicate names, trailing bytes); errors give positions
+  // and key names, never other bytes of the file.
+  const nlohmann::json header =
+      ops::parse_bounded_json_or_throw(text, path + ": not a safetensors file: the header");
+  RM_THROW_IF(!header.is_object(), path, ": header is not a JSON object");
+
+  const uint64_t data_start = 8 + text.size();
+  const uint64_t data_size = file_size - data_start;
+  SafetensorsFile out;
+  std::vector<Span> spans;
+  for (const auto& [name, entry] : header.items()) {
+    if (name == "__metadata__") {
+      RM_THROW_IF(!entry.is_object(), path, ": __metadata__ is not an object");
+      for (const auto& [k, v] : entry.items()) {
+        RM_THROW_IF(!v.is_string(), path, ": __metadata__ value for '", k, "' is not a string");
+        out.metadata[k] = v.get<std::string>();
+      }
+      continue;
+    }
+    const TensorEntry e = parse_entry(entry, path + ": tensor '" + name + "'", data_size);
+    spans.push_back({e.begin, e.end, name});
+    out.tensors.emplace(name, ops::Tensor::empty(e.shape, e.dtype));
+  }
+  check_tiling(spans, path, data_size);
   for (const Span& s : spans) {
     ops::Tensor& t = out.tensors.at(s.name);
     if (s.end > s.begin) pread_all(fd.fd, t.raw(), s.end - s.begin, data_start + s.begin, path);
