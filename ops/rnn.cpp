@@ -8,7 +8,7 @@
 #include "ops/rnn.h"
 
 #include "ops/autograd.h"
-#include "ops/device_memory.h"
+#include "ops/concat.h"
 #include "ops/kernel_registry.h"
 #include "ops/reshape.h"
 #include "ops/slice.h"
@@ -20,27 +20,9 @@ Tensor or_zeros(const Tensor& t, const Shape& shape, Device device) {
   return t.defined() ? t.to_plain() : Tensor::zeros(shape, DType::f32, device);
 }
 
-// `parts` (f32, on one device) copied one after another into a flat tensor there.
-Tensor pack(const std::vector<Tensor>& parts) {
-  int64_t total = 0;
-  for (const Tensor& t : parts) total += t.numel();
-  const Device device = parts.front().device();
-  Tensor out = Tensor::empty({total}, DType::f32, device);
-  auto* dst = static_cast<float*>(out.raw());
-  for (const Tensor& t : parts) {
-    if (t.numel() > 0) device_copy(dst, device, t.raw(), device, t.nbytes());
-    dst += t.numel();
-  }
-  return out;
-}
-
-// Elements [offset, offset + numel(shape)) of a flat f32 tensor, as `shape`, on its device.
+// Elements [offset, offset + numel(shape)) of a flat tensor, as `shape`.
 Tensor unpacked(const Tensor& flat, int64_t offset, const Shape& shape) {
-  Tensor out = Tensor::empty(shape, DType::f32, flat.device());
-  if (out.numel() > 0)
-    device_copy(out.raw(), flat.device(), static_cast<const float*>(flat.raw()) + offset,
-                flat.device(), out.nbytes());
-  return out;
+  return slice(flat, 0, offset, offset + shape_numel(shape)).reshape(shape);
 }
 
 void check_shapes(const RnnParams& p, const Tensor& x, const Tensor& h0, const Tensor& c0,
@@ -110,12 +92,12 @@ RnnOutputs rnn_layer(const RnnParams& p, const Tensor& x, const Tensor& h0, cons
   k.forward(p, in, y, h_n, c_n, grad ? &saved : nullptr);
   if (!grad) return {y, h_n, c_n};
 
-  std::vector<Tensor> parts = {y, h_n};
-  if (lstm) parts.push_back(c_n);
+  std::vector<Tensor> parts = {y.reshape({y.numel()}), h_n.reshape({h_n.numel()})};
+  if (lstm) parts.push_back(c_n.reshape({c_n.numel()}));
   const std::vector<bool> given = {true, h0.defined(),   c0.defined(),  true,
                                    true, b_ih.defined(), b_hh.defined()};
   Tensor packed = record(
-      pack(parts),
+      concat(parts, 0),
       backward_node(
           "RnnBackward",
           [saved, T, N, D, H, lstm, given,

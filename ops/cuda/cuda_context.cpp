@@ -82,4 +82,8 @@ void TensorDesc::set(int64_t n, int64_t c, int64_t h, int64_t w, DType dtype) {
                                          to_int(c, "c"), to_int(h, "h"), to_int(w, "w")));
 }
 
+Tensor workspace(size_t bytes, Device device) {
+  return bytes == 0 ? Tensor() : Tensor::empty({static_cast<int64_t>(bytes)}, DType::u8, device);
+}
+
 }  // namespace ringmaster::ops::cuda

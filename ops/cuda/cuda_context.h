@@ -60,4 +60,9 @@ class TensorDesc {
 
 cudnnDataType_t cudnn_type(DType t);
 
+// A scratch buffer of `bytes` on `device` for a cuDNN call (undefined when 0),
+// and the pointer to hand cuDNN for a tensor that may be undefined.
+Tensor workspace(size_t bytes, Device device);
+inline void* raw_or_null(const Tensor& t) { return t.defined() ? t.raw() : nullptr; }
+
 }  // namespace ringmaster::ops::cuda

@@ -26,12 +26,6 @@ const Perf& choose(const Perf* perf, int count, cudnnMathType_t wanted, const ch
   return *fallback;
 }
 
-Tensor workspace(size_t bytes, Device d) {
-  return bytes == 0 ? Tensor() : Tensor::empty({static_cast<int64_t>(bytes)}, DType::u8, d);
-}
-
-void* ptr(const Tensor& t) { return t.defined() ? t.raw() : nullptr; }
-
 // xp (N, C, H + pt + pb, W + pl + pr) = x zero-padded.
 template <class T>
 __global__ void pad_kernel(const T* x, T* xp, int64_t nc, int64_t h, int64_t w, int64_t hp,
@@ -170,7 +164,8 @@ void CudnnConv::forward(const void* x, const void* w, void* y) const {
   const float one = 1.0f, zero = 0.0f;
   use_math(fwd_math_);
   CUDNN_CHECK(cudnnConvolutionForward(cudnn(device_), &one, x_desc_.get(), x, w_desc_, w, conv_,
-                                      fwd_algo_, ptr(ws), fwd_ws_, &zero, y_desc_.get(), y));
+                                      fwd_algo_, raw_or_null(ws), fwd_ws_, &zero, y_desc_.get(),
+                                      y));
 }
 
 void CudnnConv::backward_data(const void* w, const void* dy, void* dx) const {
@@ -179,8 +174,8 @@ void CudnnConv::backward_data(const void* w, const void* dy, void* dx) const {
   const float one = 1.0f, zero = 0.0f;
   use_math(bwd_data_math_);
   CUDNN_CHECK(cudnnConvolutionBackwardData(cudnn(device_), &one, w_desc_, w, y_desc_.get(), dy,
-                                           conv_, bwd_data_algo_, ptr(ws), bwd_data_ws_, &zero,
-                                           x_desc_.get(), dx));
+                                           conv_, bwd_data_algo_, raw_or_null(ws), bwd_data_ws_,
+                                           &zero, x_desc_.get(), dx));
 }
 
 void CudnnConv::backward_filter(const void* x, const void* dy, void* dw) const {
@@ -189,8 +184,8 @@ void CudnnConv::backward_filter(const void* x, const void* dy, void* dw) const {
   const float one = 1.0f, zero = 0.0f;
   use_math(bwd_filter_math_);
   CUDNN_CHECK(cudnnConvolutionBackwardFilter(cudnn(device_), &one, x_desc_.get(), x, y_desc_.get(),
-                                             dy, conv_, bwd_filter_algo_, ptr(ws), bwd_filter_ws_,
-                                             &zero, w_desc_, dw));
+                                             dy, conv_, bwd_filter_algo_, raw_or_null(ws),
+                                             bwd_filter_ws_, &zero, w_desc_, dw));
 }
 
 PaddingSplit split_padding(const Shape& input, std::array<int64_t, 2> begin,

@@ -14,6 +14,7 @@
 //
 // Outputs past a sample's length, and the x gradient there, are zeroed here
 // rather than trusted to cuDNN's padding fill, so both match the CPU's zeros.
+#include <algorithm>
 #include <memory>
 #include <vector>
 
@@ -25,7 +26,9 @@
 namespace ringmaster::ops {
 namespace {
 
+using cuda::raw_or_null;
 using cuda::to_int;
+using cuda::workspace;
 
 cudnnRNNMode_t cudnn_cell(RnnCell cell) {
   switch (cell) {
@@ -80,12 +83,10 @@ class RnnDescriptors {
     const int dims[3] = {to_int(d.D, "directions"), to_int(d.N, "batch"),
                          to_int(d.H, "hidden size")};
     const int strides[3] = {dims[1] * dims[2], dims[2], 1};
-    CUDNN_CHECK(cudnnCreateTensorDescriptor(&h_));
-    CUDNN_CHECK(cudnnSetTensorNdDescriptor(h_, CUDNN_DATA_FLOAT, 3, dims, strides));
+    CUDNN_CHECK(cudnnSetTensorNdDescriptor(h_.get(), CUDNN_DATA_FLOAT, 3, dims, strides));
     CUDNN_CHECK(cudnnGetRNNWeightSpaceSize(handle, rnn_, &weight_bytes_));
   }
   ~RnnDescriptors() {
-    if (h_ != nullptr) cudnnDestroyTensorDescriptor(h_);
     if (y_ != nullptr) cudnnDestroyRNNDataDescriptor(y_);
     if (x_ != nullptr) cudnnDestroyRNNDataDescriptor(x_);
     if (rnn_ != nullptr) cudnnDestroyRNNDescriptor(rnn_);
@@ -97,22 +98,16 @@ class RnnDescriptors {
   cudnnRNNDescriptor_t rnn() const { return rnn_; }
   cudnnRNNDataDescriptor_t x() const { return x_; }
   cudnnRNNDataDescriptor_t y() const { return y_; }
-  cudnnTensorDescriptor_t h() const { return h_; }  // h and c, (D, N, H)
+  cudnnTensorDescriptor_t h() const { return h_.get(); }  // h and c, (D, N, H)
   size_t weight_bytes() const { return weight_bytes_; }
 
  private:
   cudnnDropoutDescriptor_t dropout_ = nullptr;  // no dropout: one layer
   cudnnRNNDescriptor_t rnn_ = nullptr;
   cudnnRNNDataDescriptor_t x_ = nullptr, y_ = nullptr;
-  cudnnTensorDescriptor_t h_ = nullptr;
+  cuda::TensorDesc h_;
   size_t weight_bytes_ = 0;
 };
-
-Tensor device_bytes(size_t bytes, Device device) {
-  return bytes == 0 ? Tensor() : Tensor::empty({static_cast<int64_t>(bytes)}, DType::u8, device);
-}
-
-void* ptr(const Tensor& t) { return t.defined() ? t.raw() : nullptr; }
 
 // The number of elements a cuDNN weight-space tensor descriptor covers.
 int64_t described_elements(cudnnTensorDescriptor_t desc) {
@@ -131,45 +126,29 @@ int64_t described_elements(cudnnTensorDescriptor_t desc) {
 void copy_weights(cudnnHandle_t handle, const RnnDescriptors& desc, const RnnDims& d,
                   const Tensor& space, const Tensor& w_ih, const Tensor& w_hh, const Tensor& b_ih,
                   const Tensor& b_hh, bool into_space) {
-  cudnnTensorDescriptor_t m_desc = nullptr, b_desc = nullptr;
-  CUDNN_CHECK(cudnnCreateTensorDescriptor(&m_desc));
-  CUDNN_CHECK(cudnnCreateTensorDescriptor(&b_desc));
+  const cuda::TensorDesc m_desc, b_desc;  // filled in by cuDNN per gate
   const int64_t G = d.gates(), H = d.H;
-  const auto run = [&] {
-    for (int64_t dir = 0; dir < d.D; ++dir)
-      for (int64_t id = 0; id < 2 * G; ++id) {
-        const bool input = id < G;
-        const int64_t gate = input ? id : id - G, cols = input ? d.I : H;
-        void* m = nullptr;
-        void* b = nullptr;
-        CUDNN_CHECK(cudnnGetRNNWeightParams(handle, desc.rnn(), to_int(dir, "direction"),
-                                            desc.weight_bytes(), space.raw(), to_int(id, "gate"),
-                                            m_desc, &m, b_desc, &b));
-        RM_CHECK(m != nullptr && b != nullptr && described_elements(m_desc) == H * cols &&
-                     described_elements(b_desc) == H,
-                 "cuDNN's RNN weight layout differs from (", H, ", ", cols, ") per gate");
-        const int64_t row = dir * G * H + gate * H;
-        float* ours_m = static_cast<float*>((input ? w_ih : w_hh).raw()) + row * cols;
-        float* ours_b = static_cast<float*>((input ? b_ih : b_hh).raw()) + row;
-        const size_t m_bytes = H * cols * sizeof(float), b_bytes = H * sizeof(float);
-        if (into_space) {
-          CUDA_CHECK(cudaMemcpyAsync(m, ours_m, m_bytes, cudaMemcpyDeviceToDevice));
-          CUDA_CHECK(cudaMemcpyAsync(b, ours_b, b_bytes, cudaMemcpyDeviceToDevice));
-        } else {
-          CUDA_CHECK(cudaMemcpyAsync(ours_m, m, m_bytes, cudaMemcpyDeviceToDevice));
-          CUDA_CHECK(cudaMemcpyAsync(ours_b, b, b_bytes, cudaMemcpyDeviceToDevice));
-        }
-      }
-  };
-  try {
-    run();
-  } catch (...) {
-    cudnnDestroyTensorDescriptor(m_desc);
-    cudnnDestroyTensorDescriptor(b_desc);
-    throw;
-  }
-  cudnnDestroyTensorDescriptor(m_desc);
-  cudnnDestroyTensorDescriptor(b_desc);
+  for (int64_t dir = 0; dir < d.D; ++dir)
+    for (int64_t id = 0; id < 2 * G; ++id) {
+      const bool input = id < G;
+      const int64_t gate = input ? id : id - G, cols = input ? d.I : H;
+      void* m = nullptr;
+      void* b = nullptr;
+      CUDNN_CHECK(cudnnGetRNNWeightParams(handle, desc.rnn(), to_int(dir, "direction"),
+                                          desc.weight_bytes(), space.raw(), to_int(id, "gate"),
+                                          m_desc.get(), &m, b_desc.get(), &b));
+      RM_CHECK(m != nullptr && b != nullptr && described_elements(m_desc.get()) == H * cols &&
+                   described_elements(b_desc.get()) == H,
+               "cuDNN's RNN weight layout differs from (", H, ", ", cols, ") per gate");
+      const int64_t row = dir * G * H + gate * H;
+      float* ours_m = static_cast<float*>((input ? w_ih : w_hh).raw()) + row * cols;
+      float* ours_b = static_cast<float*>((input ? b_ih : b_hh).raw()) + row;
+      const size_t m_bytes = H * cols * sizeof(float), b_bytes = H * sizeof(float);
+      CUDA_CHECK(cudaMemcpyAsync(into_space ? m : ours_m, into_space ? ours_m : m, m_bytes,
+                                 cudaMemcpyDeviceToDevice));
+      CUDA_CHECK(cudaMemcpyAsync(into_space ? b : ours_b, into_space ? ours_b : b, b_bytes,
+                                 cudaMemcpyDeviceToDevice));
+    }
 }
 
 // What backward needs: the forward's inputs and output, cuDNN's weights and
@@ -198,33 +177,33 @@ void rnn_forward_cuda(const RnnParams& p, const RnnInputs& in, const Tensor& y, 
               "false, ONNX's default) has no CUDA kernel: cuDNN's GRU is PyTorch's");
   const Device device = in.x.device();
   const int dev = device.index;
+  const int64_t T = in.x.dim(0);
+  const bool ragged =
+      std::any_of(p.lengths.begin(), p.lengths.end(), [T](int64_t n) { return n < T; });
   auto s = std::make_shared<CudaRnnSaved>();
-  s->dims = {p.cell, in.x.dim(0), in.x.dim(1), in.x.dim(2), in.w_hh.dim(2), in.w_ih.dim(0), false};
+  s->dims = {p.cell, T, in.x.dim(1), in.x.dim(2), in.w_hh.dim(2), in.w_ih.dim(0), ragged};
   const RnnDims& d = s->dims;
-  std::vector<int32_t> lengths(d.N, to_int(d.T, "steps"));
-  for (size_t i = 0; i < p.lengths.size(); ++i) {
-    lengths[i] = to_int(p.lengths[i], "length");
-    s->dims.ragged = s->dims.ragged || p.lengths[i] < d.T;
-  }
+  std::vector<int32_t> lengths(d.N, to_int(T, "steps"));
+  for (size_t i = 0; i < p.lengths.size(); ++i) lengths[i] = to_int(p.lengths[i], "length");
   cudnnHandle_t handle = cuda::cudnn(dev);
   s->device = dev;
   s->desc = std::make_shared<RnnDescriptors>(handle, d, lengths);
   s->lengths = Tensor::empty({d.N}, DType::i32, device);
   device_copy(s->lengths.raw(), device, lengths.data(), Device::cpu(), lengths.size() * 4);
-  s->weights = device_bytes(s->desc->weight_bytes(), device);
+  s->weights = workspace(s->desc->weight_bytes(), device);
   copy_weights(handle, *s->desc, d, s->weights, in.w_ih, in.w_hh, in.b_ih, in.b_hh, true);
 
   const cudnnForwardMode_t mode = saved ? CUDNN_FWD_MODE_TRAINING : CUDNN_FWD_MODE_INFERENCE;
   size_t work_bytes = 0, reserve_bytes = 0;
   CUDNN_CHECK(cudnnGetRNNTempSpaceSizes(handle, s->desc->rnn(), mode, s->desc->x(), &work_bytes,
                                         &reserve_bytes));
-  const Tensor work = device_bytes(work_bytes, device);
-  s->reserve = device_bytes(reserve_bytes, device);
+  const Tensor work = workspace(work_bytes, device);
+  s->reserve = workspace(reserve_bytes, device);
   CUDNN_CHECK(cudnnRNNForward(
       handle, s->desc->rnn(), mode, static_cast<const int32_t*>(s->lengths.raw()), s->desc->x(),
       in.x.raw(), s->desc->y(), y.raw(), s->desc->h(), in.h0.raw(), h_n.raw(), s->desc->h(),
       d.lstm() ? in.c0.raw() : nullptr, d.lstm() ? c_n.raw() : nullptr, s->desc->weight_bytes(),
-      s->weights.raw(), work_bytes, ptr(work), reserve_bytes, ptr(s->reserve)));
+      s->weights.raw(), work_bytes, raw_or_null(work), reserve_bytes, raw_or_null(s->reserve)));
   zero_steps_past_lengths(y, s->lengths, d);
   if (saved == nullptr) return;
   s->x = in.x;
@@ -253,21 +232,21 @@ RnnInputs rnn_backward_cuda(const RnnSaved& base, const Tensor& dy, const Tensor
                                         &work_bytes, &reserve_bytes));
   RM_CHECK(reserve_bytes == (s.reserve.defined() ? s.reserve.nbytes() : 0),
            "cuDNN's RNN reserve space changed size between forward and backward");
-  const Tensor work = device_bytes(work_bytes, device);
+  const Tensor work = workspace(work_bytes, device);
   const auto* lengths = static_cast<const int32_t*>(s.lengths.raw());
   CUDNN_CHECK(cudnnRNNBackwardData_v8(
       handle, desc.rnn(), lengths, desc.y(), s.y.raw(), dy.raw(), desc.x(), g.x.raw(), desc.h(),
       s.h0.raw(), dh_n.raw(), g.h0.raw(), desc.h(), d.lstm() ? s.c0.raw() : nullptr,
       d.lstm() ? dc_n.raw() : nullptr, d.lstm() ? g.c0.raw() : nullptr, desc.weight_bytes(),
-      s.weights.raw(), work_bytes, ptr(work), reserve_bytes, ptr(s.reserve)));
+      s.weights.raw(), work_bytes, raw_or_null(work), reserve_bytes, raw_or_null(s.reserve)));
   zero_steps_past_lengths(g.x, s.lengths, d);
   // cuDNN adds the weight gradients into its buffer.
-  const Tensor dweights = device_bytes(desc.weight_bytes(), device);
+  const Tensor dweights = workspace(desc.weight_bytes(), device);
   if (dweights.defined()) device_memset_zero(dweights.raw(), dweights.nbytes(), device);
-  CUDNN_CHECK(cudnnRNNBackwardWeights_v8(handle, desc.rnn(), CUDNN_WGRAD_MODE_ADD, lengths,
-                                         desc.x(), s.x.raw(), desc.h(), s.h0.raw(), desc.y(),
-                                         s.y.raw(), desc.weight_bytes(), ptr(dweights), work_bytes,
-                                         ptr(work), reserve_bytes, ptr(s.reserve)));
+  CUDNN_CHECK(cudnnRNNBackwardWeights_v8(
+      handle, desc.rnn(), CUDNN_WGRAD_MODE_ADD, lengths, desc.x(), s.x.raw(), desc.h(), s.h0.raw(),
+      desc.y(), s.y.raw(), desc.weight_bytes(), raw_or_null(dweights), work_bytes,
+      raw_or_null(work), reserve_bytes, raw_or_null(s.reserve)));
   copy_weights(handle, desc, d, dweights, g.w_ih, g.w_hh, g.b_ih, g.b_hh, false);
   return g;
 }
