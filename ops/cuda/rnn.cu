@@ -65,6 +65,25 @@ struct RnnDims {
 class RnnDescriptors {
  public:
   RnnDescriptors(cudnnHandle_t handle, const RnnDims& d, const std::vector<int32_t>& lengths) {
+    try {
+      describe(handle, d, lengths);
+    } catch (...) {
+      release();  // the destructor does not run for a constructor that threw
+      throw;
+    }
+  }
+  ~RnnDescriptors() { release(); }
+  RnnDescriptors(const RnnDescriptors&) = delete;
+  RnnDescriptors& operator=(const RnnDescriptors&) = delete;
+
+  cudnnRNNDescriptor_t rnn() const { return rnn_; }
+  cudnnRNNDataDescriptor_t x() const { return x_; }
+  cudnnRNNDataDescriptor_t y() const { return y_; }
+  cudnnTensorDescriptor_t h() const { return h_.get(); }  // h and c, (D, N, H)
+  size_t weight_bytes() const { return weight_bytes_; }
+
+ private:
+  void describe(cudnnHandle_t handle, const RnnDims& d, const std::vector<int32_t>& lengths) {
     CUDNN_CHECK(cudnnCreateDropoutDescriptor(&dropout_));
     CUDNN_CHECK(cudnnSetDropoutDescriptor(dropout_, handle, 0.0f, nullptr, 0, 0));
     CUDNN_CHECK(cudnnCreateRNNDescriptor(&rnn_));
@@ -86,22 +105,16 @@ class RnnDescriptors {
     CUDNN_CHECK(cudnnSetTensorNdDescriptor(h_.get(), CUDNN_DATA_FLOAT, 3, dims, strides));
     CUDNN_CHECK(cudnnGetRNNWeightSpaceSize(handle, rnn_, &weight_bytes_));
   }
-  ~RnnDescriptors() {
+  void release() {
     if (y_ != nullptr) cudnnDestroyRNNDataDescriptor(y_);
     if (x_ != nullptr) cudnnDestroyRNNDataDescriptor(x_);
     if (rnn_ != nullptr) cudnnDestroyRNNDescriptor(rnn_);
     if (dropout_ != nullptr) cudnnDestroyDropoutDescriptor(dropout_);
+    y_ = x_ = nullptr;
+    rnn_ = nullptr;
+    dropout_ = nullptr;
   }
-  RnnDescriptors(const RnnDescriptors&) = delete;
-  RnnDescriptors& operator=(const RnnDescriptors&) = delete;
 
-  cudnnRNNDescriptor_t rnn() const { return rnn_; }
-  cudnnRNNDataDescriptor_t x() const { return x_; }
-  cudnnRNNDataDescriptor_t y() const { return y_; }
-  cudnnTensorDescriptor_t h() const { return h_.get(); }  // h and c, (D, N, H)
-  size_t weight_bytes() const { return weight_bytes_; }
-
- private:
   cudnnDropoutDescriptor_t dropout_ = nullptr;  // no dropout: one layer
   cudnnRNNDescriptor_t rnn_ = nullptr;
   cudnnRNNDataDescriptor_t x_ = nullptr, y_ = nullptr;
