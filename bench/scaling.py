@@ -7,13 +7,20 @@ rank, ...) for --rounds rounds; prints the median training images/s of each
 and the efficiency = (N-rank img/s) / (N x 1-rank img/s). Needs N cores: with
 fewer, the figure would measure the oversubscription, so it refuses.
 
+--weak keeps --batch per rank (the N-rank run's global batch is N x --batch,
+and it trains N x --images, so both runs take the same steps): Horovod's
+and DDP's definition of scaling efficiency. Without it both runs share one
+global batch (strong scaling), which leaves each rank 1/N of the work per
+step and so weighs communication N times heavier.
+
 --link-1g puts each rank in a network namespace of its own whose link to a
 bridge is shaped to 1 Gbit/s both ways (tc tbf, bench/netns.py), so the ring
 crosses real 1 Gbit/s links (needs root; the namespaces are removed
 afterwards; RINGMASTER_RING_SHM=0 keeps the ranks, which share a host, off
 shared memory). --compression fp16 halves the bytes on the wire.
 
-Usage: nice bench/scaling.py [--build build] [--rounds 9] [--world 2] [--link-1g] [--compression none]
+Usage: nice bench/scaling.py [--build build] [--rounds 9] [--world 2] [--weak] [--link-1g]
+                              [--compression none] [--data DIR] [--ringmaster PATH]
 """
 import argparse
 import contextlib
@@ -29,14 +36,18 @@ from netns import Hosts
 
 
 def make_spec(args, folder, world):
+    share = world if args.weak else 1  # weak scaling: the batch and the images grow with the ranks
     spec = {
         "name": f"scaling-{world}",
         "model": {"name": "deep_convnet"},
-        "data": {"dataset": "fashion-mnist", "train_limit": args.images, "test_limit": 100},
-        "train": {"epochs": 1, "batch_size": args.batch, "threads": 1, "seed": 1},
+        "data": {"dataset": "fashion-mnist", "train_limit": args.images * share, "test_limit": 100},
+        "train": {"epochs": 1, "batch_size": args.batch * share, "threads": 1, "seed": 1,
+                  "device": "cpu"},
         "optimizer": {"name": "sgd", "lr": 0.01, "momentum": 0.9},
         "checkpoint": {"path": os.path.join(folder, f"w{world}.safetensors")},
     }
+    if args.data:
+        spec["data"]["path"] = os.path.abspath(args.data)
     if world > 1:
         spec["sync"] = {"compression": args.compression, "timeout_s": 60, "bucket_mb": args.bucket_mb}
     path = os.path.join(folder, f"spec{world}.json")
@@ -77,13 +88,16 @@ def main():
     p.add_argument("--build", default="build")
     p.add_argument("--rounds", type=int, default=9)
     p.add_argument("--images", type=int, default=6400, help="training images per run (one epoch)")
-    p.add_argument("--batch", type=int, default=64, help="global batch")
+    p.add_argument("--batch", type=int, default=64, help="global batch (per rank with --weak)")
+    p.add_argument("--weak", action="store_true", help="--batch and --images per rank")
+    p.add_argument("--data", help="folder of Fashion-MNIST's IDX files (default: the system's)")
+    p.add_argument("--ringmaster", help="the ringmaster binary (default: BUILD/bin/ringmaster)")
     p.add_argument("--compression", default="none", choices=["none", "fp16"])
     p.add_argument("--bucket-mb", type=float, default=25.0, help="sync.bucket_mb")
     p.add_argument("--world", type=int, default=2, help="ranks of the data-parallel run")
     p.add_argument("--link-1g", action="store_true", help="ranks across 1 Gbit/s links (root)")
     args = p.parse_args()
-    args.ringmaster = os.path.abspath(os.path.join(args.build, "bin", "ringmaster"))
+    args.ringmaster = os.path.abspath(args.ringmaster or os.path.join(args.build, "bin", "ringmaster"))
     n = args.world
     if n < 2 or os.cpu_count() < n:
         sys.exit(f"--world {n} needs at least 2 ranks and {n} cores (this machine has "
@@ -102,7 +116,9 @@ def main():
                       f"efficiency {ipsn / (n * ips1):.3f}", flush=True)
         m1, mn = statistics.median(one), statistics.median(many)
         link = f"1 Gbit/s links between {n} network namespaces" if args.link_1g else "loopback"
-        print(f"\nDeepConvNet, Fashion-MNIST, global batch {args.batch}, {args.images} images a run, "
+        batch = (f"batch {args.batch} per rank, {args.images} images per rank a run" if args.weak
+                 else f"global batch {args.batch}, {args.images} images a run")
+        print(f"\nDeepConvNet, Fashion-MNIST, {batch}, "
               f"1 thread per rank, each rank pinned to its own core; ring over {link}, "
               f"compression {args.compression}, buckets of {args.bucket_mb:g} MiB; median of {args.rounds} alternating rounds")
         print(f"  1 rank : {m1:8.0f} img/s")

@@ -6,7 +6,8 @@
 # as a fallback only), all stripped, and data/digits.csv.gz. The CUDA
 # runtime, cuBLAS and cuDNN are NOT copied: the GPU machine has them.
 # Libraries over 8 MiB are gzipped (gpu-check.sh unpacks them). Checks the
-# total stays under 60 MiB. .device/ is git-ignored.
+# total stays under 60 MiB. .device/ is git-ignored. Also what
+# scripts/device-scaling.sh needs (a slice of Fashion-MNIST, ip, tc, taskset).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD_DIR:-build}
@@ -46,6 +47,36 @@ chmod u+w "$OUT"/* "$OUT"/fallback/* 2>/dev/null || true
 strip --strip-unneeded "$OUT"/*.so* "$OUT"/fallback/* 2>/dev/null || true
 strip --strip-all "$OUT"/cuda_tests "$OUT"/models_tests "$OUT"/bench_train_throughput "$OUT"/ringmaster
 cp data/digits.csv.gz "$OUT/"
+
+# For scripts/device-scaling.sh (issue 22's 4-rank scaling on the device's
+# cores): the first 25,600 training and 1,000 test images of Fashion-MNIST,
+# and iproute2's ip and tc (network namespaces, 1 Gbit/s links) and taskset
+# with the libraries they load.
+python3 - /usr/share/datasets/fashion-mnist "$OUT/fashion-mnist" <<'PY'
+import gzip, os, struct, sys
+src, dst = sys.argv[1:]
+os.makedirs(dst, exist_ok=True)
+for name, keep in [("train-images-idx3-ubyte", 25600), ("train-labels-idx1-ubyte", 25600),
+                   ("t10k-images-idx3-ubyte", 1000), ("t10k-labels-idx1-ubyte", 1000)]:
+    data = gzip.open(os.path.join(src, name + ".gz")).read()
+    ndim = data[3]
+    dims = list(struct.unpack(">%dI" % ndim, data[4:4 + 4 * ndim]))
+    item = 1
+    for d in dims[1:]:
+        item *= d
+    dims[0] = min(keep, dims[0])
+    head = data[:4] + struct.pack(">%dI" % ndim, *dims)
+    body = data[4 + 4 * ndim:4 + 4 * ndim + dims[0] * item]
+    with gzip.open(os.path.join(dst, name + ".gz"), "wb", compresslevel=9) as f:
+        f.write(head + body)
+PY
+mkdir -p "$OUT/tools/lib"
+for t in ip tc taskset; do
+  cp -L "$(command -v "$t")" "$OUT/tools/"
+  while read -r name path; do
+    case "$name" in libc.so.*|libm.so.*) ;; *) cp -L "$path" "$OUT/tools/lib/" ;; esac
+  done < <(resolve "$(command -v "$t")")
+done
 
 {
   echo "ringmaster GPU bundle, $(git rev-parse --short HEAD 2>/dev/null)$(git diff --quiet 2>/dev/null || echo '+dirty'), built $(date -u +%Y-%m-%dT%H:%MZ) on $(. /etc/os-release; echo "$PRETTY_NAME")"

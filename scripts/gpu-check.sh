@@ -37,12 +37,8 @@ if [ ! -x "$B/cuda_tests" ]; then
 fi
 cat "$B/MANIFEST" 2>/dev/null | sed 's/^/   /'
 # Libraries the bundle carries gzipped (gpu-bundle.sh), unpacked beside it.
-UNPACKED=$(mktemp -d)
-trap 'rm -rf "$UNPACKED"' EXIT
-for z in "$B"/*.so*.gz; do
-  [ -e "$z" ] || continue
-  gzip -dc "$z" >"$UNPACKED/$(basename "${z%.gz}")" || { echo "gpu-check: cannot unpack $z"; exit 3; }
-done
+. "$ROOT/scripts/bundle-libs.sh"
+unpack_bundle_libs || exit 3
 
 # --- the GPU ------------------------------------------------------------------
 GPU=""
