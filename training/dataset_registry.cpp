@@ -45,6 +45,30 @@ models::Dataset per_class(const models::Dataset& ds, int64_t n) {
   return models::subset(ds, keep);
 }
 
+// What the models assume of any data set, checked once it is loaded, so
+// that files of another geometry are refused by name here rather than
+// breaking an op's invariant mid-step (the models take square images, of
+// one size in both splits, and the training split's classes).
+void check_geometry(const TrainTestData& d, const std::string& name) {
+  const ops::Tensor& train = d.train.images;
+  const ops::Tensor& test = d.test.images;
+  auto image_shape = [](const ops::Tensor& t) {  // (C, H, W) of (N, C, H, W)
+    return ops::Shape(t.shape().begin() + 1, t.shape().end());
+  };
+  if (train.defined()) {
+    RM_THROW_IF(train.dim(2) != train.dim(3), "data set '", name, "': the images are ",
+                train.dim(2), " x ", train.dim(3),
+                " (height x width); the models take square images");
+    RM_THROW_IF(test.defined() && test.dim(0) > 0 && image_shape(test) != image_shape(train),
+                "data set '", name, "': the test images are ", ops::shape_str(image_shape(test)),
+                " (channels, height, width) but the training images ",
+                ops::shape_str(image_shape(train)), "; both splits must share one size");
+  }
+  RM_THROW_IF(d.test.num_classes > d.train.num_classes, "data set '", name,
+              "': the test split has class ", d.test.num_classes - 1,
+              " but the training split's classes are 0..", d.train.num_classes - 1);
+}
+
 }  // namespace
 
 std::string unknown_field_reason(const std::string& dataset) {
@@ -76,6 +100,7 @@ TrainTestData load_data(const DataSpec& d, uint64_t train_seed) {
   }
   RM_THROW_IF(!problems.empty(), "data set '", d.dataset, "': ", models::format_problems(problems));
   TrainTestData out = loader(train_seed);
+  check_geometry(out, d.dataset);
   if (d.train_limit > 0)
     out.train = models::subset(out.train, std::min(d.train_limit, out.train.size()));
   if (d.test_limit > 0)
