@@ -5,6 +5,7 @@
 #include "models/vgg.h"
 
 #include "models/layers.h"
+#include "ops/pool2d.h"
 
 namespace ringmaster::models {
 
@@ -89,13 +90,14 @@ std::shared_ptr<Module> make_vgg(const VggOptions& o, const ModelConfig& cfg,
   int64_t size = cfg.image_size, channels = cfg.in_channels;
   for (int64_t v : stack) {
     if (v == kVggPool) {
-      size = o.ceil_mode ? (size + 1) / 2 : size / 2;
+      size =
+          size < 1 ? 0 : ops::pool_output_size(size, 2, 2, 0, 0, 1, o.ceil_mode);  // the op's rule
     } else {
       channels = v;
     }
   }
-  RM_THROW_IF(size < 1, "vgg: image_size ", cfg.image_size,
-              " does not survive the stack's pools (set ceil_mode, or a shorter stack)");
+  RM_THROW_IF(size < 1, "vgg: image_size ", cfg.image_size, " does not survive the stack's pools (",
+              o.ceil_mode ? "a shorter stack" : "set ceil_mode, or a shorter stack", ")");
   auto net = std::make_shared<Sequential>();
   net->add("features", make_vgg_features(stack, cfg.in_channels, o.batch_norm, o.ceil_mode, rng));
   net->add("flatten", std::make_shared<Flatten>());

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include "error_of.h"
 #include "models/model_registry.h"
 
 namespace ringmaster::models {
@@ -63,6 +64,22 @@ TEST(Vgg, ForwardShapesCustomStackAndCeilMode) {
   EXPECT_EQ(custom->num_parameters(), 160 + 4640 + 9248 + 31380 + 420 + 210);
   EXPECT_EQ(custom->forward(Tensor::uniform({1, 1, 28, 28}, rng, 0, 1)).shape(),
             (ops::Shape{1, 10}));
+}
+
+// With ceil_mode a pool still needs its window to start on the image: 8 px
+// survives three (8 4 2 1), not four. The model refuses the fourth when built,
+// rather than letting the first forward break max_pool2d's invariant.
+TEST(Vgg, ACeilModeStackLongerThanTheImageSurvivesIsRefusedWhenBuilt) {
+  const ModelConfig digits{.in_channels = 1, .num_classes = 10, .image_size = 8};
+  EXPECT_NO_THROW(
+      vgg({{"stack", {"M", "M", "M"}}, {"ceil_mode", true}, {"classifier_width", 4}}, digits));
+  const std::string e = error_of([&] {
+    vgg({{"stack", {"M", "M", "M", "M"}}, {"ceil_mode", true}, {"classifier_width", 4}}, digits);
+  });
+  EXPECT_NE(e.find("image_size 8 does not survive the stack's pools (a shorter stack)"),
+            std::string::npos)
+      << e;
+  EXPECT_THROW(vgg({{"depth", 11}, {"ceil_mode", true}}, digits), ops::Error);
 }
 
 TEST(Vgg, OptionsAreValidatedByPointer) {
