@@ -1,6 +1,7 @@
 // `ringmaster up` (see up_command.h): starts the coordinator, waits for the
 // endpoints it writes, starts the workers, waits until they have registered,
-// optionally submits (and follows) a job, and on Ctrl-C or the job's end
+// optionally submits (and follows) a job, starts again any of them that
+// exits meanwhile (supervised_child.h), and on Ctrl-C or the job's end
 // stops the workers first (so they report) and then the coordinator. Every
 // wait is bounded. Exit codes: those of `submit --follow` when following;
 // else 0 after Ctrl-C, 1 when the cluster could not start.
@@ -9,18 +10,20 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <memory>
 #include <sstream>
 #include <thread>
 
-#include "cli/child_process.h"
 #include "cli/client_options.h"
 #include "cli/exit_codes.h"
 #include "cli/follow.h"
 #include "cli/signals.h"
 #include "cli/submit_command.h"
+#include "cli/supervised_child.h"
 #include "comm/curve.h"
 #include "ops/check.h"
 #include "ops/device_memory.h"
@@ -110,13 +113,16 @@ class Cluster {
                                      (keys / "workers.allow").string()};
     if (!token.empty()) args.insert(args.end(), {"--token", token});
     for (const std::string& root : o_.data_roots) args.insert(args.end(), {"--data-root", root});
-    coordinator_.start(args, (state_ / "coordinator.log").string());
+    coordinator_ = std::make_unique<SupervisedChild>("the coordinator", args,
+                                                     (state_ / "coordinator.log").string());
+    coordinator_->start();
 
     const auto deadline = std::chrono::steady_clock::now() + seconds(30);
     while (!fs::exists(endpoints)) {
-      if (!coordinator_.running())
-        return fail("the coordinator exited (status " + std::to_string(coordinator_.exit_status()) +
-                    "):\n" + tail_of(state_ / "coordinator.log") +
+      if (!coordinator_->process().running())
+        return fail("the coordinator exited (status " +
+                    std::to_string(coordinator_->process().exit_status()) + "):\n" +
+                    tail_of(state_ / "coordinator.log") +
                     (o_.port != 0 ? "(--port 0 --zmq-port 0 pick free ports)" : ""));
       if (std::chrono::steady_clock::now() > deadline || stop_requested())
         return fail("the coordinator did not come up within 30 s; see " +
@@ -129,6 +135,14 @@ class Cluster {
       return fail("unreadable " + endpoints.string());
     http_ = ep["http"];
     zmq_ = ep["zmq"];
+    // Started again, it must listen where the workers and clients already point.
+    auto set_flag = [&args](const std::string& flag, const std::string& value) {
+      const auto at = std::find(args.begin(), args.end(), flag);
+      if (at != args.end() && at + 1 != args.end()) *(at + 1) = value;
+    };
+    set_flag("--port", http_.substr(http_.rfind(':') + 1));
+    set_flag("--zmq", zmq_);
+    coordinator_->set_args(args);
 
     int cores = o_.cores_per_worker;
     if (cores <= 0) {
@@ -136,7 +150,6 @@ class Cluster {
       cores = std::max(1, static_cast<int>(hw > 0 ? hw : 1) / o_.workers);
     }
     for (int i = 1; i <= o_.workers; ++i) {
-      auto w = std::make_unique<ChildProcess>();
       // Several workers on one machine: each on a free metrics port (in its log).
       std::vector<std::string> worker_args = {"worker",
                                               "--coordinator",
@@ -157,8 +170,10 @@ class Cluster {
                                               (keys / "coordinator.pub").string()};
       for (const std::string& root : o_.data_roots)
         worker_args.insert(worker_args.end(), {"--data-root", root});
-      w->start(worker_args, (state_ / ("worker-" + std::to_string(i) + ".log")).string());
-      workers_.push_back(std::move(w));
+      workers_.push_back(std::make_unique<SupervisedChild>(
+          "worker-" + std::to_string(i), worker_args,
+          (state_ / ("worker-" + std::to_string(i) + ".log")).string()));
+      workers_.back()->start();
     }
     return wait_for_workers(token);
   }
@@ -167,23 +182,27 @@ class Cluster {
   void stop() {
     if (stopped_) return;
     stopped_ = true;
-    for (auto& w : workers_) w->signal(SIGTERM);
+    for (auto& w : workers_) w->process().signal(SIGTERM);
     for (auto& w : workers_)
-      if (!w->wait(seconds(25))) w->signal(SIGKILL);
-    coordinator_.signal(SIGTERM);
-    if (!coordinator_.wait(seconds(10))) coordinator_.signal(SIGKILL);
-    coordinator_.wait(seconds(5));
+      if (!w->process().wait(seconds(25))) w->process().signal(SIGKILL);
+    if (!coordinator_) return;
+    ChildProcess& c = coordinator_->process();
+    c.signal(SIGTERM);
+    if (!c.wait(seconds(10))) c.signal(SIGKILL);
+    c.wait(seconds(5));
   }
 
-  // Something died that should not have: its name, else "".
+  // While starting: something died that should not have: its name, else "".
   std::string casualty() {
-    if (!coordinator_.running())
-      return "the coordinator (see " + (state_ / "coordinator.log").string() + ")";
-    for (size_t i = 0; i < workers_.size(); ++i)
-      if (!workers_[i]->running())
-        return "worker-" + std::to_string(i + 1) + " (see " +
-               (state_ / ("worker-" + std::to_string(i + 1) + ".log")).string() + ")";
+    for (auto* child : children())
+      if (!child->process().running()) return child->name() + " (see " + child->log_path() + ")";
     return "";
+  }
+
+  // Once started: a child that exited is started again (after a wait; see
+  // supervised_child.h), saying so on `say`. Call it from one thread only.
+  void supervise(std::FILE* say) {
+    for (auto* child : children()) child->poll(say);
   }
 
   const std::string& http() const { return http_; }
@@ -218,10 +237,17 @@ class Cluster {
     }
   }
 
+  std::vector<SupervisedChild*> children() {
+    std::vector<SupervisedChild*> all;
+    if (coordinator_) all.push_back(coordinator_.get());
+    for (auto& w : workers_) all.push_back(w.get());
+    return all;
+  }
+
   const UpOptions& o_;
   fs::path state_;
-  ChildProcess coordinator_;
-  std::vector<std::unique_ptr<ChildProcess>> workers_;
+  std::unique_ptr<SupervisedChild> coordinator_;
+  std::vector<std::unique_ptr<SupervisedChild>> workers_;
   std::string http_, zmq_;
   bool stopped_ = false;
 };
@@ -245,6 +271,27 @@ int run_up(const UpOptions& o) {
   install_stop_signals();
   Cluster cluster(o);
   if (int rc = cluster.start(token); rc != kExitOk) return rc;
+  // From here on a child that exits is started again, by this thread alone
+  // (joined before the cluster stops, also when leaving by an exception).
+  struct Supervisor {
+    std::atomic<bool> stopping{false};
+    std::thread thread;
+    ~Supervisor() { join(); }
+    void join() {
+      stopping = true;
+      if (thread.joinable()) thread.join();
+    }
+  } supervisor;
+  supervisor.thread = std::thread([&] {
+    while (!supervisor.stopping.load()) {
+      cluster.supervise(stderr);
+      std::this_thread::sleep_for(milliseconds(200));
+    }
+  });
+  auto stop_cluster = [&] {
+    supervisor.join();
+    cluster.stop();
+  };
   std::printf(
       "ringmaster up: coordinator at %s (control plane %s), %d worker%s; state and logs in %s\n"
       "  Ctrl-C stops everything. From another shell: ringmaster jobs | submit SPEC | workers\n",
@@ -265,7 +312,7 @@ int run_up(const UpOptions& o) {
           rc = follow_job(client, id, stdout, isatty(fileno(stdout)) != 0, &stop_flag());
           std::printf("ringmaster up: stopping the cluster\n");
           std::fflush(stdout);
-          cluster.stop();
+          stop_cluster();
           return rc;
         }
       }
@@ -273,20 +320,16 @@ int run_up(const UpOptions& o) {
       std::fprintf(stderr, "ringmaster up: %s\n", e.what());
       rc = kExitConnection;
     }
-    if (rc != kExitOk) return rc;
-  }
-  // Serve until Ctrl-C, or until a process of ours dies.
-  while (!stop_requested()) {
-    if (std::string dead = cluster.casualty(); !dead.empty()) {
-      std::fprintf(stderr, "ringmaster up: %s exited; stopping the cluster\n", dead.c_str());
-      rc = kExitFailed;
-      break;
+    if (rc != kExitOk) {
+      stop_cluster();
+      return rc;
     }
-    std::this_thread::sleep_for(milliseconds(200));
   }
+  // Serve until Ctrl-C.
+  while (!stop_requested()) std::this_thread::sleep_for(milliseconds(200));
   std::printf("\nringmaster up: stopping the cluster\n");
   std::fflush(stdout);
-  cluster.stop();
+  stop_cluster();
   return rc;
 }
 

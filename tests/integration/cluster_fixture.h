@@ -55,6 +55,28 @@ class ClusterTest : public ::testing::Test {
   }
 
   std::string path(const std::string& name) const { return (dir_ / name).string(); }
+
+  // `ringmaster up` with one worker on free ports, its state, checkpoints and
+  // data in this test's folder.
+  std::vector<std::string> up_args() const {
+    return {"up",
+            "--workers",
+            "1",
+            "--port",
+            "0",
+            "--zmq-port",
+            "0",
+            "--state-dir",
+            path("runs/cluster"),
+            "--checkpoint-root",
+            path("runs"),
+            "--data-root",
+            source_data_root(),
+            "--data-root",
+            dir_.string(),
+            "--durability",
+            "normal"};
+  }
   std::string url() const { return "http://127.0.0.1:" + std::to_string(http_port_); }
 
   std::string write_spec(const std::string& name, int epochs, int train_limit,

@@ -5,6 +5,7 @@
 // Ctrl-C); the CLI's exit codes.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <map>
 
@@ -268,23 +269,7 @@ TEST_F(ClusterTest, CliExitCodes) {
 
 TEST_F(ClusterTest, UpRunsAJobToItsEndAndStopsEverything) {
   const std::string ok = write_spec("up-ok", 1, 200);
-  const std::vector<std::string> base = {"up",
-                                         "--workers",
-                                         "1",
-                                         "--port",
-                                         "0",
-                                         "--zmq-port",
-                                         "0",
-                                         "--state-dir",
-                                         path("runs/cluster"),
-                                         "--checkpoint-root",
-                                         path("runs"),
-                                         "--data-root",
-                                         testing_support::source_data_root(),
-                                         "--data-root",
-                                         dir_.string(),
-                                         "--durability",
-                                         "normal"};
+  const std::vector<std::string> base = up_args();
   auto args = base;
   args.insert(args.end(), {"--submit", ok, "--follow"});
   auto [rc, out] = testing_support::run(args, path("up.log"), 120s);
@@ -323,6 +308,88 @@ TEST_F(ClusterTest, UpStopsEverythingOnCtrlC) {
   EXPECT_EQ(::kill(ep["pid"].get<pid_t>(), 0), -1);  // the coordinator is gone
   EXPECT_NE(testing_support::slurp(path("runs/cluster/coordinator.log")).find("stopping"),
             std::string::npos);
+}
+
+// The pid of a running process whose command line holds every one of
+// `parts` (this test's own paths make it unique), or 0.
+pid_t pid_with_args(const std::vector<std::string>& parts) {
+  for (const auto& entry : fs::directory_iterator("/proc")) {
+    const std::string name = entry.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::string cmdline = testing_support::slurp(entry.path() / "cmdline");
+    std::replace(cmdline.begin(), cmdline.end(), '\0', ' ');
+    bool all = !cmdline.empty();
+    for (const std::string& part : parts) all = all && cmdline.find(part) != std::string::npos;
+    if (all) return static_cast<pid_t>(std::stol(name));
+  }
+  return 0;
+}
+
+// A process of `ringmaster up` that dies is started again, as compose's
+// `restart: unless-stopped` does, and the followed job carries on: its worker
+// is SIGKILLed while the job trains (the coordinator queues the job again;
+// the worker comes back and runs it from its checkpoint), then the
+// coordinator (it comes back on the same ports, where the worker and
+// `--follow` find it), and the job still ends SUCCEEDED. Before, up stopped
+// the whole cluster when a worker died, and a followed job waited forever.
+TEST_F(ClusterTest, UpStartsAgainAWorkerOrACoordinatorThatDies) {
+  const std::string spec = path("up-restart.json");
+  std::ofstream(spec) << nlohmann::json{
+      {"name", "up-restart"},
+      {"data",
+       {{"dataset", "digits"}, {"path", digits()}, {"train_limit", 1000}, {"test_limit", 100}}},
+      {"train", {{"epochs", 60}, {"batch_size", 25}, {"seed", 2}}},
+      {"checkpoint",
+       {{"every_epochs",
+         10}}}}.dump();
+  std::vector<std::string> args = up_args();
+  args.insert(args.end(), {"--submit", spec, "--follow"});
+  Process up(args, path("up.log"));
+  auto saw = [&](const std::string& text, std::chrono::seconds limit) {
+    const auto end = std::chrono::steady_clock::now() + limit;
+    while (up.output().find(text) == std::string::npos) {
+      if (std::chrono::steady_clock::now() > end) return false;
+      std::this_thread::sleep_for(100ms);
+    }
+    return true;
+  };
+  auto job = [&] {
+    const nlohmann::json ep =
+        nlohmann::json::parse(testing_support::slurp(path("runs/cluster/coordinator.json")));
+    const std::string http = ep["http"];
+    const auto port = static_cast<uint16_t>(std::stoi(http.substr(http.rfind(':') + 1)));
+    return RawHttp(port).request("GET", "/v1/jobs/job-1").json();
+  };
+  ASSERT_TRUE(saw("epoch 1/60", 90s)) << up.output();
+  const std::string worker_key = path("runs/cluster/keys/worker.key");
+  const pid_t worker = pid_with_args({"worker", "--name worker-1", worker_key});
+  ASSERT_GT(worker, 0) << up.output();
+  ASSERT_EQ(::kill(worker, SIGKILL), 0);
+  ASSERT_TRUE(saw("worker-1 exited (killed by SIGKILL, signal 9); starting it again", 30s))
+      << up.output();
+  ASSERT_TRUE(saw("worker-1 started again (restart 1)", 30s)) << up.output();
+  // The job runs again, as its next attempt, on the worker that came back.
+  const auto end = std::chrono::steady_clock::now() + 60s;
+  nlohmann::json j;
+  while (std::chrono::steady_clock::now() < end) {
+    try {
+      j = job();
+      if (j.value("state", "") == "RUNNING" && j.value("restarts", 0) == 1) break;
+    } catch (const std::exception&) {
+    }
+    std::this_thread::sleep_for(100ms);
+  }
+  ASSERT_EQ(j.value("restarts", 0), 1) << j.dump() << "\n" << up.output();
+  const nlohmann::json ep =
+      nlohmann::json::parse(testing_support::slurp(path("runs/cluster/coordinator.json")));
+  ASSERT_EQ(::kill(ep["pid"].get<pid_t>(), SIGKILL), 0);
+  ASSERT_TRUE(saw("the coordinator started again (restart 1)", 30s)) << up.output();
+  ASSERT_TRUE(up.wait(240s)) << up.output();
+  EXPECT_EQ(up.exit_code(), 0) << up.output();
+  EXPECT_NE(up.output().find("job-1 SUCCEEDED"), std::string::npos) << up.output();
+  EXPECT_TRUE(fs::exists(path("runs/up-restart/final.safetensors")));
+  // Nothing of the cluster is left running.
+  EXPECT_EQ(pid_with_args({"worker", "--name worker-1", worker_key}), 0);
 }
 
 }  // namespace
