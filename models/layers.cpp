@@ -139,7 +139,7 @@ GridAvgPool2d::GridAvgPool2d(int64_t grid) : grid_(grid) {
 ops::Tensor GridAvgPool2d::forward(const ops::Tensor& x) {
   RM_THROW_IF(x.ndim() != 4 || x.dim(2) < grid_ || x.dim(3) < grid_, "grid pool: ", grid_, "x",
               grid_, " cells need an (N, C, H, W) input with H, W >= ", grid_, ", got ",
-              ops::to_string(x));
+              ops::shape_str(x.shape()));
   if (grid_ == 1) return ops::global_avg_pool2d(x);
   const int64_t h = x.dim(2), w = x.dim(3);
   const auto begin = [&](int64_t i, int64_t n) { return i * n / grid_; };

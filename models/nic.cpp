@@ -103,8 +103,15 @@ Nic::Nic(const NicOptions& o, const ModelConfig& cfg, std::mt19937_64& rng)
   {
     ops::NoGradGuard no_grad;
     encoder_->train(false);
-    features_ =
-        forward(ops::Tensor::zeros({1, cfg.in_channels, cfg.image_size, cfg.image_size})).numel();
+    try {
+      features_ =
+          forward(ops::Tensor::zeros({1, cfg.in_channels, cfg.image_size, cfg.image_size})).numel();
+    } catch (const ops::Error& e) {
+      RM_THROW_IF(o.image_grid > 1, "nic: image_grid ", o.image_grid,
+                  " does not fit the encoder's last feature map at ", cfg.image_size, " px (",
+                  e.what(), "): a smaller image_grid, or larger images");
+      throw;
+    }
     encoder_->train(true);
   }
   const int64_t e = o.embedding_size, h = o.hidden_size;
