@@ -34,7 +34,6 @@ class SupervisedChild {
   ChildProcess& process() { return process_; }
   const std::string& name() const { return name_; }
   const std::string& log_path() const { return log_path_; }
-  int restarts() const { return restarts_; }
 
  private:
   std::string name_;
@@ -44,7 +43,7 @@ class SupervisedChild {
   Clock::time_point started_at_{};
   std::optional<Clock::time_point> restart_at_;  // set while it waits to start again
   int quick_exits_ = 0;                          // exits in a row within kQuickExit of their start
-  int restarts_ = 0;
+  int restarts_ = 0;                             // for the messages
 };
 
 }  // namespace ringmaster::cli

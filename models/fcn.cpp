@@ -8,7 +8,6 @@
 #include "models/vgg.h"
 #include "ops/add.h"
 #include "ops/concat.h"
-#include "ops/pool2d.h"
 #include "ops/slice.h"
 
 namespace ringmaster::models {
@@ -57,17 +56,16 @@ class Fcn : public Module {
     } else {
       const std::vector<int64_t> stack =
           o.backbone_stack.empty() ? vgg_stack(o.backbone_depth) : o.backbone_stack;
-      int64_t size = cfg.image_size;
       for (int64_t v : stack) {
         if (v == kVggPool) {
           if (pool_channels.empty()) full_channels_ = channels;
           pool_channels.push_back(channels);
-          size = size < 1 ? 0 : ops::pool_output_size(size, 2, 2, 0, 0, 1, true);  // ceil mode
         } else {
           channels = v;
         }
       }
-      RM_THROW_IF(size < 1, "fcn: image_size ", cfg.image_size,
+      RM_THROW_IF(vgg_stack_output_size(stack, cfg.image_size, /*ceil_mode=*/true) < 1,
+                  "fcn: image_size ", cfg.image_size,
                   " does not survive the backbone's pools (a shorter stack)");
       auto features = register_module(
           "features", make_vgg_features(stack, cfg.in_channels, o.batch_norm, true, rng));

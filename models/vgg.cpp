@@ -4,6 +4,8 @@
 // index, so names match torchvision's).
 #include "models/vgg.h"
 
+#include <algorithm>
+
 #include "models/layers.h"
 #include "ops/pool2d.h"
 
@@ -81,21 +83,24 @@ std::shared_ptr<Module> make_vgg_features(const std::vector<int64_t>& stack, int
   return features;
 }
 
+int64_t vgg_stack_output_size(const std::vector<int64_t>& stack, int64_t image_size,
+                              bool ceil_mode) {
+  int64_t size = image_size;
+  for (int64_t v : stack)
+    if (v == kVggPool && size >= 1) size = ops::pool_output_size(size, 2, 2, 0, 0, 1, ceil_mode);
+  return std::max<int64_t>(size, 0);
+}
+
 std::shared_ptr<Module> make_vgg(const VggOptions& o, const ModelConfig& cfg,
                                  std::mt19937_64& rng) {
   RM_THROW_IF(cfg.in_channels <= 0 || cfg.num_classes <= 0, "vgg: in_channels ", cfg.in_channels,
               " and num_classes ", cfg.num_classes, " must be positive");
   const std::vector<int64_t> stack = o.stack.empty() ? vgg_stack(o.depth) : o.stack;
   RM_THROW_IF(stack.empty(), "vgg: no stack for depth ", o.depth);
-  int64_t size = cfg.image_size, channels = cfg.in_channels;
-  for (int64_t v : stack) {
-    if (v == kVggPool) {
-      size =
-          size < 1 ? 0 : ops::pool_output_size(size, 2, 2, 0, 0, 1, o.ceil_mode);  // the op's rule
-    } else {
-      channels = v;
-    }
-  }
+  int64_t channels = cfg.in_channels;
+  for (int64_t v : stack)
+    if (v != kVggPool) channels = v;
+  const int64_t size = vgg_stack_output_size(stack, cfg.image_size, o.ceil_mode);
   RM_THROW_IF(size < 1, "vgg: image_size ", cfg.image_size, " does not survive the stack's pools (",
               o.ceil_mode ? "a shorter stack" : "set ceil_mode, or a shorter stack", ")");
   auto net = std::make_shared<Sequential>();

@@ -38,6 +38,11 @@ void read_vgg_stack(SpecReader& r, std::vector<int64_t>& stack);
 // The convolution widths and pools of a depth (kVggPool marks a pool).
 std::vector<int64_t> vgg_stack(int64_t depth);
 
+// The side a stack's 2x2 pools leave of `image_size` px, by max_pool2d's own
+// rule (ops::pool_output_size); 0 when a pool would have no output.
+int64_t vgg_stack_output_size(const std::vector<int64_t>& stack, int64_t image_size,
+                              bool ceil_mode);
+
 // Input (N, in_channels, S, S) -> logits (N, num_classes). Names as
 // torchvision: features.<i> (convs at torchvision's indices), classifier.0,
 // classifier.3, classifier.6. Throws ops::Error when the pools leave nothing.

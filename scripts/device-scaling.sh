@@ -33,10 +33,8 @@ if [ ! -x "$B/ringmaster" ] || [ ! -d "$B/fashion-mnist" ] || [ ! -x "$B/tools/i
 fi
 . "$ROOT/scripts/bundle-libs.sh"
 unpack_bundle_libs || exit 3
-export LD_LIBRARY_PATH=$B:$UNPACKED:$B/tools/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
-if ldd "$B/ringmaster" 2>&1 | grep "GLIBCXX.*not found" >/dev/null; then
-  LD_LIBRARY_PATH=$LD_LIBRARY_PATH:$B/fallback
-fi
+LD_LIBRARY_PATH=$(bundle_ld_path "$B/tools/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" "$B/ringmaster")
+export LD_LIBRARY_PATH
 export PATH=$B/tools:$PATH  # ip, tc and taskset, for bench/netns.py and bench/scaling.py
 NOTFOUND=$(ldd "$B/ringmaster" "$B/tools/ip" "$B/tools/tc" 2>&1 | grep "not found" | sort -u)
 [ -z "$NOTFOUND" ] || { echo "device-scaling: libraries missing:"; echo "$NOTFOUND"; exit 3; }

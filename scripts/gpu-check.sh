@@ -103,12 +103,8 @@ if [ -n "$(missing "$LIBDIRS")" ]; then
     case ":$LIBDIRS:" in *":$d:"*) ;; *) LIBDIRS=${LIBDIRS:+$LIBDIRS:}$d ;; esac
   done
 fi
-LD=$B:$UNPACKED:$LIBDIRS${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
-# libstdc++ from the build machine, only if this system's is too old.
-if LD_LIBRARY_PATH=$LD ldd "$B/cuda_tests" 2>&1 | grep "GLIBCXX.*not found" >/dev/null; then
-  LD=$LD:$B/fallback
-  say "using the bundled libstdc++ (this system's is older)"
-fi
+LD=$(bundle_ld_path "$LIBDIRS${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" "$B/cuda_tests")
+case $LD in *"$B/fallback") say "using the bundled libstdc++ (this system's is older)" ;; esac
 say "CUDA libraries from: ${LIBDIRS:-(none found)}"
 NOTFOUND=$(LD_LIBRARY_PATH=$LD ldd "$B/libringmaster_ops.so" "$B/cuda_tests" 2>&1 | grep -E "not found" | sort -u)
 if [ -n "$NOTFOUND" ]; then

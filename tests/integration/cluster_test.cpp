@@ -353,10 +353,11 @@ TEST_F(ClusterTest, UpStartsAgainAWorkerOrACoordinatorThatDies) {
     }
     return true;
   };
+  auto endpoints = [&] {  // the coordinator's, of its latest start
+    return nlohmann::json::parse(testing_support::slurp(path("runs/cluster/coordinator.json")));
+  };
   auto job = [&] {
-    const nlohmann::json ep =
-        nlohmann::json::parse(testing_support::slurp(path("runs/cluster/coordinator.json")));
-    const std::string http = ep["http"];
+    const std::string http = endpoints()["http"];
     const auto port = static_cast<uint16_t>(std::stoi(http.substr(http.rfind(':') + 1)));
     return RawHttp(port).request("GET", "/v1/jobs/job-1").json();
   };
@@ -380,9 +381,7 @@ TEST_F(ClusterTest, UpStartsAgainAWorkerOrACoordinatorThatDies) {
     std::this_thread::sleep_for(100ms);
   }
   ASSERT_EQ(j.value("restarts", 0), 1) << j.dump() << "\n" << up.output();
-  const nlohmann::json ep =
-      nlohmann::json::parse(testing_support::slurp(path("runs/cluster/coordinator.json")));
-  ASSERT_EQ(::kill(ep["pid"].get<pid_t>(), SIGKILL), 0);
+  ASSERT_EQ(::kill(endpoints()["pid"].get<pid_t>(), SIGKILL), 0);
   ASSERT_TRUE(saw("the coordinator started again (restart 1)", 30s)) << up.output();
   ASSERT_TRUE(up.wait(240s)) << up.output();
   EXPECT_EQ(up.exit_code(), 0) << up.output();

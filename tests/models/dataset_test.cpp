@@ -15,6 +15,7 @@
 #include <set>
 
 #include "ops/check.h"
+#include "tests/idx_files.h"
 #include "tests/test_dir.h"
 
 namespace ringmaster::models {
@@ -33,35 +34,9 @@ class DatasetFiles : public ::testing::Test {
   fs::path dir_;
 };
 
-void put_be32(std::string& s, uint32_t v) {
-  for (int i = 3; i >= 0; --i) s.push_back(static_cast<char>(v >> (8 * i)));
-}
-
-void write_gz(const std::string& p, const std::string& bytes) {
-  gzFile f = gzopen(p.c_str(), "wb");
-  ASSERT_NE(f, nullptr);
-  ASSERT_EQ(gzwrite(f, bytes.data(), static_cast<unsigned>(bytes.size())),
-            static_cast<int>(bytes.size()));
-  gzclose(f);
-}
-
-std::string idx_images(uint32_t magic, uint32_t n, uint32_t rows, uint32_t cols, size_t data) {
-  std::string s;
-  put_be32(s, magic);
-  put_be32(s, n);
-  put_be32(s, rows);
-  put_be32(s, cols);
-  for (size_t i = 0; i < data; ++i) s.push_back(static_cast<char>(i % 251));
-  return s;
-}
-
-std::string idx_labels(uint32_t magic, uint32_t n, size_t data) {
-  std::string s;
-  put_be32(s, magic);
-  put_be32(s, n);
-  for (size_t i = 0; i < data; ++i) s.push_back(static_cast<char>(i % 10));
-  return s;
-}
+using testing_support::idx_images;
+using testing_support::idx_labels;
+using testing_support::write_gz;
 
 TEST(Dataset, FashionMnistIdx) {
   if (!fs::exists(kFashion + "train-images-idx3-ubyte.gz"))

@@ -5,13 +5,12 @@
 // the training images would otherwise break an op's invariant (which aborts
 // the whole worker) on the first step.
 #include <gtest/gtest.h>
-#include <zlib.h>
 
 #include <cstdint>
 #include <filesystem>
 #include <string>
-#include <vector>
 
+#include "../idx_files.h"
 #include "../test_dir.h"
 #include "training/dataset_registry.h"
 #include "training/job_spec.h"
@@ -21,31 +20,13 @@ namespace {
 
 namespace fs = std::filesystem;
 
-void put_be32(std::string& out, uint32_t v) {
-  for (int shift = 24; shift >= 0; shift -= 8)
-    out.push_back(static_cast<char>((v >> shift) & 0xff));
-}
-
-void write_gz(const fs::path& path, const std::string& bytes) {
-  gzFile f = gzopen(path.c_str(), "wb");
-  ASSERT_NE(f, nullptr) << path;
-  ASSERT_EQ(gzwrite(f, bytes.data(), static_cast<unsigned>(bytes.size())),
-            static_cast<int>(bytes.size()));
-  gzclose(f);
-}
-
 // One split of an IDX pair: n images of h x w, label k % classes for image k.
 void write_split(const fs::path& dir, const std::string& split, uint32_t n, uint32_t h, uint32_t w,
                  uint32_t classes) {
-  std::string images, labels;
-  put_be32(images, 0x803);
-  for (uint32_t d : {n, h, w}) put_be32(images, d);
-  for (uint32_t k = 0; k < n * h * w; ++k) images.push_back(static_cast<char>(k * 37 % 251));
-  put_be32(labels, 0x801);
-  put_be32(labels, n);
-  for (uint32_t k = 0; k < n; ++k) labels.push_back(static_cast<char>(k % classes));
-  write_gz(dir / (split + "-images-idx3-ubyte.gz"), images);
-  write_gz(dir / (split + "-labels-idx1-ubyte.gz"), labels);
+  testing_support::write_gz((dir / (split + "-images-idx3-ubyte.gz")).string(),
+                            testing_support::idx_images(0x803, n, h, w, size_t{n} * h * w));
+  testing_support::write_gz((dir / (split + "-labels-idx1-ubyte.gz")).string(),
+                            testing_support::idx_labels(0x801, n, n, classes));
 }
 
 class DataGeometry : public ::testing::Test {
