@@ -99,7 +99,9 @@ const std::vector<Schema> kSchemas = {
       {"reason", Kind::kString, true, 0, kMaxString},
       {"attempt", Kind::kInteger, false, 0, kMaxAttempt},
       {"peer_lost", Kind::kBoolean, false},  // a data-parallel peer died: restart, not fail
-      {"busy", Kind::kBoolean, false}}},     // refused: the worker still runs another task
+      {"busy", Kind::kBoolean, false},       // refused: the worker still runs another task,
+      {"busy_job_id", Kind::kString, false, 0, kMaxId},  // this one (absent: none, it is stopping)
+      {"busy_attempt", Kind::kInteger, false, 0, kMaxAttempt}}},
     // A data-parallel rank's ring endpoint, once it listens.
     {"rendezvous",
      {{"job_id", Kind::kString, true, 0, kMaxId},

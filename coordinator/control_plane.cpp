@@ -322,8 +322,22 @@ void ControlPlane::on_failed(const std::string& peer, const comm::Message& m) {
   else
     jobs_.fail(id, peer, m.header["reason"], attempt);
   workers_.remove_task(peer, id, attempt);
+  if (m.header.value("busy", false)) hold_for_running_task(peer, m.header);
   cluster_changed_ = true;
   send(peer, ack(id, attempt));
+}
+
+// A worker that refused an assignment as busy holds its slot for the task it
+// runs until it reports that task's end (or dies, or registers again):
+// assigning to it meanwhile would only be refused again, at once, over and
+// over (seen: 254 requeues in a row while a cancelled rank wound down).
+void ControlPlane::hold_for_running_task(const std::string& peer, const nlohmann::json& refusal) {
+  const auto busy_job = refusal.find("busy_job_id");
+  if (busy_job == refusal.end()) return;
+  const std::string job = *busy_job;
+  const int64_t attempt = refusal.value("busy_attempt", int64_t{-1});
+  const auto view = jobs_.get(job);
+  workers_.add_task(peer, job, view ? view->job.cores : 0, view ? view->job.gpus : 0, attempt);
 }
 
 void ControlPlane::on_rendezvous(const std::string& peer, const comm::Message& m) {
@@ -589,8 +603,10 @@ void ControlPlane::schedule() {
       }
     }
     if (!unreached.empty()) {
+      // The ranks it reached are told to stop and keep their slots until
+      // they report that they have (the unreached one is dead already):
+      // else the next attempt lands on a rank still winding this one down.
       for (const auto& w : p.worker_ids) {
-        workers_.remove_task(w, job->id, job->restarts);
         send(w, {"cancel",
                  {{"job_id", job->id},
                   {"attempt", job->restarts},

@@ -72,6 +72,7 @@ class ControlPlane {
   void on_heartbeat(const std::string& peer, const comm::Message& m);
   void on_finished(const std::string& peer, const comm::Message& m);
   void on_failed(const std::string& peer, const comm::Message& m);
+  void hold_for_running_task(const std::string& peer, const nlohmann::json& refusal);
   void on_rendezvous(const std::string& peer, const comm::Message& m);
   // The job's CURVE keypair for its ring and shards: made on its first
   // assignment and kept until it ends, so a restart's shards and ranks agree.

@@ -51,7 +51,8 @@ void WorkerRegistry::remove_task(const std::string& worker, const std::string& j
   auto it = workers_.find(worker);
   if (it == workers_.end()) return;
   auto t = it->second.tasks.find(job);
-  if (t != it->second.tasks.end() && (attempt < 0 || t->second.attempt == attempt))
+  if (t != it->second.tasks.end() &&
+      (attempt < 0 || t->second.attempt < 0 || t->second.attempt == attempt))
     it->second.tasks.erase(t);
 }
 

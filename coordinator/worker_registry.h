@@ -45,8 +45,9 @@ class WorkerRegistry {
   bool is_alive(const std::string& id) const;
   void add_task(const std::string& worker, const std::string& job, int64_t cores, int64_t gpus,
                 int64_t attempt = 0);
-  // Removes the task when it is of that attempt (any attempt when < 0): a late
-  // report of an earlier attempt does not free the slot of a later one.
+  // Removes the task when it is of that attempt (any attempt when < 0, and
+  // any report of the job frees a task of unknown attempt): a late report of
+  // an earlier attempt does not free the slot of a later one.
   void remove_task(const std::string& worker, const std::string& job, int64_t attempt = -1);
 
   struct LostTask {

@@ -286,8 +286,8 @@ class Loop {
       tasks.push_back(
           {{"job_id", task_->job_id}, {"state", "running"}, {"attempt", task_->attempt}});
     for (const auto& [key, r] : reports_) {
-      nlohmann::json t = {
-          {"job_id", key.first}, {"attempt", key.second}, {"state", r.state}, {"result", r.result}};
+      nlohmann::json t = {{"job_id", key.first}, {"attempt", key.second}, {"state", r.state}};
+      if (r.result.is_object()) t["result"] = r.result;  // a failure has none
       if (!r.reason.empty()) t["reason"] = r.reason;
       if (r.peer_lost) t["peer_lost"] = true;
       tasks.push_back(std::move(t));
@@ -391,14 +391,19 @@ class Loop {
     if (task_ && task_->job_id == job_id && task_->attempt == attempt) return;  // duplicate
     if (reports_.count({job_id, attempt})) return;                              // already ran it
     if (task_ || stopping_) {
-      // Refused, not run: the coordinator queues the job again.
-      send({"failed",
-            {{"job_id", job_id},
-             {"reason", stopping_ ? "worker " + o_.name + " is shutting down"
-                                  : "worker " + o_.name + " is busy with " + task_->job_id},
-             {"attempt", attempt},
-             {"busy", true}},
-            {}});
+      // Refused, not run: the coordinator queues the job again, and counts
+      // this worker busy with what it runs until that task's report.
+      nlohmann::json refusal = {
+          {"job_id", job_id},
+          {"reason", stopping_ ? "worker " + o_.name + " is shutting down"
+                               : "worker " + o_.name + " is busy with " + task_->job_id},
+          {"attempt", attempt},
+          {"busy", true}};
+      if (task_) {
+        refusal["busy_job_id"] = task_->job_id;
+        refusal["busy_attempt"] = task_->attempt;
+      }
+      send({"failed", std::move(refusal), {}});
       return;
     }
     log("running " + job_id +

@@ -5,10 +5,15 @@
 // reaches the worker; a worker silent past the heartbeat timeout has its task
 // failed with that reason; after a coordinator restart running jobs are
 // reconciled when their workers register again; a worker back with a task
-// of a superseded attempt gets nothing until it ends, and a refusal as busy
-// or shards lost with a coordinator's restart queue a job again, uncounted;
-// an elastic job starts below its size and grows back at a checkpoint.
+// of a superseded attempt, or one that refused a job as busy, or a rank of a
+// gang that could not be assembled gets nothing until its task ends; a
+// refusal as busy or shards lost with a coordinator's restart queue a job
+// again, uncounted; an elastic job starts below its size and grows back at
+// a checkpoint.
 #include <gtest/gtest.h>
+
+#include <memory>
+#include <thread>
 
 #include "comm/transport.h"
 #include "coordinator_fixture.h"
@@ -421,10 +426,19 @@ TEST_F(ControlPlaneTest, AWorkerBackWithASupersededTaskGetsNothingUntilItEndsAnd
   EXPECT_EQ(again->header["attempt"], 1);
   // A refusal as busy queues it again at once, not held against
   // max_restarts 1 (the death was the one restart it may have).
-  a.send(
-      {"failed",
-       {{"job_id", id}, {"reason", "worker a is busy with job-0"}, {"attempt", 1}, {"busy", true}},
-       {}});
+  a.send({"failed",
+          {{"job_id", id},
+           {"reason", "worker a is busy with job-0"},
+           {"attempt", 1},
+           {"busy", true},
+           {"busy_job_id", "job-0"},
+           {"busy_attempt", 3}},
+          {}});
+  // a holds its slot for job-0 until it reports that job's end: nothing is
+  // offered to it meanwhile (before, the job came straight back, refused
+  // again, and so on).
+  EXPECT_FALSE(heartbeat_until(a, "assign", 6, {"job-0"}));
+  a.send({"failed", {{"job_id", "job-0"}, {"reason", "cancelled"}, {"attempt", 3}}, {}});
   auto third = heartbeat_until(a, "assign", 25);
   ASSERT_TRUE(third);
   EXPECT_EQ(third->header["attempt"], 2);
@@ -438,6 +452,40 @@ TEST_F(ControlPlaneTest, AWorkerBackWithASupersededTaskGetsNothingUntilItEndsAnd
        {}});
   ASSERT_TRUE(a.expect("ack"));
   EXPECT_EQ(state_of(id), "SUCCEEDED");
+}
+
+// A gang the coordinator could not assemble (one rank's worker gone without
+// a word) is cancelled on the ranks it reached, and those keep their slots
+// until they report that they stopped: the next attempt does not land on a
+// rank still winding the last one down (seen under `ringmaster up` with
+// workers SIGKILLed at random: the survivor refused as busy 254 times).
+TEST_F(ControlPlaneTest, ARankOfAGangThatCouldNotBeAssembledIsFreeOnlyOnceItReports) {
+  options_.heartbeat_timeout = 10s;  // b is unreachable, not yet presumed dead
+  start();
+  const std::string endpoint = coord_->zmq_endpoint();
+  FakeWorker a(ctx_, "a", endpoint);
+  a.register_with();
+  auto b = std::make_unique<FakeWorker>(ctx_, "b", endpoint);
+  b->register_with();
+  b.reset();  // its connection closes
+  std::this_thread::sleep_for(300ms);
+  nlohmann::json j = spec("gang");
+  j["resources"] = {{"workers", 2}, {"min_workers", 1}};
+  j["restart_policy"] = {{"max_restarts", 0}, {"backoff_s", 0}};
+  const std::string id = post("/v1/jobs", j.dump()).json()["id"];
+  auto first = a.expect("assign");
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->header["world_size"], 2);
+  auto cancel = a.expect("cancel");
+  ASSERT_TRUE(cancel);
+  EXPECT_EQ(cancel->header["attempt"], 0);
+  EXPECT_EQ(cancel->header["reason"], "gang could not be assembled");
+  EXPECT_FALSE(heartbeat_until(a, "assign", 6, {id}));
+  a.send({"failed", {{"job_id", id}, {"reason", "rendezvous: cancelled"}, {"attempt", 0}}, {}});
+  auto again = heartbeat_until(a, "assign", 25);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->header["attempt"], 1);
+  EXPECT_EQ(again->header["world_size"], 1);
 }
 
 TEST_F(ControlPlaneTest, AParameterServerJobWhoseShardsWentWithTheCoordinatorStartsAgain) {

@@ -2,7 +2,8 @@
 // over TCP on loopback: it registers with its resources, heartbeats, runs an
 // assigned task through the real trainer on real digits, streams logs and
 // progress, reports the result until acknowledged, honours cancel, registers
-// again when the coordinator forgets it, answers garbage with an error, and
+// again when the coordinator forgets it (with the reports it has not
+// acknowledged), answers garbage with an error, and
 // gives up (exit 3) when the coordinator stays silent.
 #include "worker/agent.h"
 
@@ -169,6 +170,34 @@ TEST_F(AgentTest, ABadSpecFailsTheTaskNotTheWorker) {
   auto failed = expect("failed");
   ASSERT_TRUE(failed);
   EXPECT_NE(failed->header["reason"].get<std::string>().find("/train/epochs"), std::string::npos);
+  ASSERT_TRUE(expect("heartbeat"));
+}
+
+// A failed task has no result: registering again (the coordinator restarted
+// before it acknowledged the failure) still carries it, reason and all.
+// Before, the worker threw on its own register and aborted (found by
+// SIGKILLing `ringmaster up`'s children at random).
+TEST_F(AgentTest, RegistersAgainWithAFailureTheCoordinatorDidNotAcknowledge) {
+  start_agent();
+  handshake();
+  send({"assign",
+        {{"job_id", "job-4"},
+         {"spec", {{"train", {{"epochs", 0}}}}},
+         {"threads", 1},
+         {"attempt", 2}},
+        {}});
+  ASSERT_TRUE(expect("failed"));
+  send({"error", {{"code", "unknown_worker"}, {"message", "register first"}}, {}});
+  auto again = expect("register", 5s);
+  ASSERT_TRUE(again);
+  ASSERT_EQ(again->header["tasks"].size(), 1u);
+  const nlohmann::json& task = again->header["tasks"][0];
+  EXPECT_EQ(task["job_id"], "job-4");
+  EXPECT_EQ(task["state"], "failed");
+  EXPECT_EQ(task["attempt"], 2);
+  EXPECT_FALSE(task.contains("result"));
+  EXPECT_NE(task.value("reason", "").find("/train/epochs"), std::string::npos);
+  send({"registered", {{"worker_id", "test-worker"}, {"heartbeat_interval_ms", 200}}, {}});
   ASSERT_TRUE(expect("heartbeat"));
 }
 
