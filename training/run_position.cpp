@@ -31,6 +31,7 @@ nlohmann::json to_json(const RunPosition& p) {
                       {"dropout_calls", p.dropout_calls},
                       {"epoch_tally", p.epoch_tally},
                       {"epoch_samples", p.epoch_samples},
+                      {"epoch_seconds", p.epoch_seconds},
                       {"train_seconds", p.train_seconds},
                       {"train_samples", p.train_samples},
                       {"epochs_done", p.epochs_done},
@@ -59,6 +60,8 @@ RunPosition run_position_from_json(const nlohmann::json& j) {
   p.dropout_calls = field<std::map<std::string, uint64_t>>(j, "dropout_calls");
   p.epoch_tally = field<std::vector<double>>(j, "epoch_tally");
   p.epoch_samples = field<double>(j, "epoch_samples");
+  if (j.contains("epoch_seconds"))  // absent in checkpoints before it was kept
+    p.epoch_seconds = field<double>(j, "epoch_seconds");
   p.train_seconds = field<double>(j, "train_seconds");
   p.train_samples = field<double>(j, "train_samples");
   p.epochs_done = field<int64_t>(j, "epochs_done");

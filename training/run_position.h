@@ -39,9 +39,10 @@ struct RunPosition {
   std::map<std::string, uint64_t> dropout_calls;
   std::optional<ScalerState> scaler;  // fp16 only
   // This epoch's training figures so far (Tally's flat form, all ranks
-  // summed) and its global samples; training time and samples of all epochs.
+  // summed), its global samples and training seconds; training time and
+  // samples of all epochs, this one's so far included.
   std::vector<double> epoch_tally;
-  double epoch_samples = 0.0, train_seconds = 0.0, train_samples = 0.0;
+  double epoch_samples = 0.0, epoch_seconds = 0.0, train_seconds = 0.0, train_samples = 0.0;
   // The last finished epoch's figures (epochs_done 0: none yet).
   int64_t epochs_done = 0;
   double train_loss = 0.0, train_accuracy = 0.0, test_loss = 0.0, test_accuracy = 0.0;

@@ -71,8 +71,11 @@ std::string optimizer_state_path(std::string path) {
 struct EpochTally {
   Tally train;
   double global_samples = 0.0;  // all ranks' samples this epoch
+  double seconds_before = 0.0;  // resumed: this epoch's training seconds before the checkpoint
   double lr = 0.0;
   Clock::time_point start = Clock::now();
+  // This epoch's training seconds so far, an earlier attempt's included.
+  double seconds() const { return seconds_before + seconds_since(start); }
 };
 
 class Trainer {
@@ -95,7 +98,8 @@ class Trainer {
         e.train = task_->new_tally();
         size_t at = 0;
         if (rank_ == 0 && !from_.epoch_tally.empty()) e.train.read_from(from_.epoch_tally, at);
-        if (rank_ == 0) e.global_samples = from_.epoch_samples;
+        e.global_samples = from_.epoch_samples;
+        e.seconds_before = from_.epoch_seconds;
         first_step = from_.step_in_epoch;
       }
       if (!guarded([&] { train_epoch(epoch, first_step, e); }) || result_.cancelled) break;
@@ -261,8 +265,10 @@ void Trainer::resume() {
   result_.test_mean_iou = p.test_mean_iou;
   result_.test_figures = p.test_figures;
   result_.resumed_from_step = p.steps;
-  train_seconds_ = p.train_seconds;
-  train_samples_ = p.train_samples;
+  // The whole epochs' totals: the resumed epoch adds its own at its end,
+  // the part before the checkpoint included.
+  train_seconds_ = p.train_seconds - p.epoch_seconds;
+  train_samples_ = p.train_samples - p.epoch_samples;
   sink_.on_log("resume: from " + found->folder + " (epoch " + std::to_string(p.epoch + 1) +
                ", step " + std::to_string(p.step_in_epoch) + " of " +
                std::to_string(steps_per_epoch_) + " done, " + std::to_string(p.steps) +
@@ -285,7 +291,8 @@ void Trainer::save_checkpoint(int64_t epoch, int64_t step_in_epoch, const EpochT
     e->train.append_to(p.epoch_tally);
     p.epoch_tally = sync_->sum(p.epoch_tally);
     p.epoch_samples = e->global_samples;
-    p.train_seconds = train_seconds_ + seconds_since(e->start);
+    p.epoch_seconds = e->seconds();
+    p.train_seconds = train_seconds_ + p.epoch_seconds;
   } else {
     p.train_seconds = train_seconds_;
   }
@@ -396,8 +403,7 @@ void Trainer::train_epoch(int64_t epoch, int64_t first_step, EpochTally& e) {
     if (result_.cancelled) break;
     if (every > 0 && result_.steps % every == 0) save_checkpoint(epoch, step, &e);
   }
-  const double seconds = seconds_since(e.start);
-  train_seconds_ += seconds;
+  train_seconds_ += e.seconds();
   train_samples_ += e.global_samples;
 }
 
@@ -478,7 +484,7 @@ bool Trainer::apply_update(int64_t epoch, int64_t step) {
 
 void Trainer::report_step(const models::Batch& b, int64_t epoch, int64_t step, const EpochTally& e,
                           Clock::time_point step_start) {
-  const double secs = seconds_since(e.start);
+  const double secs = e.seconds();
   StepProgress p;
   p.epoch = epoch + 1;
   p.epochs = spec_.train.epochs;
@@ -533,7 +539,7 @@ Tally Trainer::evaluate() {
 }
 
 void Trainer::end_epoch(int64_t epoch, EpochTally& e) {
-  const double train_seconds = seconds_since(e.start);
+  const double train_seconds = e.seconds();
   Tally test = evaluate();
   // The epoch's figures over all ranks, in one collective.
   std::vector<double> flat;
@@ -553,7 +559,7 @@ void Trainer::end_epoch(int64_t epoch, EpochTally& e) {
   r.test_accuracy = ev.accuracy;
   r.images_per_second = e.global_samples / std::max(train_seconds, 1e-9);
   r.sample_unit = result_.sample_unit;
-  r.epoch_seconds = seconds_since(e.start);
+  r.epoch_seconds = e.seconds_before + seconds_since(e.start);
   r.lr = e.lr;
   r.test_mean_iou = ev.mean_iou;
   r.test_figures = ev.figures;
@@ -571,6 +577,7 @@ void Trainer::end_epoch(int64_t epoch, EpochTally& e) {
 
 void Trainer::finish() {
   result_.images_per_second = train_samples_ / std::max(train_seconds_, 1e-9);
+  result_.samples_trained = static_cast<int64_t>(std::llround(train_samples_));
   if (scaler_) {
     result_.skipped_steps = scaler_->skipped_steps();
     result_.loss_scale = scaler_->scale();

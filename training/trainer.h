@@ -57,8 +57,10 @@ struct TrainResult {
   double test_mean_iou = -1.0;                    // segmentation data only
   std::map<std::string, double> test_figures;     // the task's own, after the last epoch
   double images_per_second = 0.0;                 // training images / training seconds, all epochs
-  std::string sample_unit = "img";                // "seq" when the data is text (no images)
-  double wall_seconds = 0.0;                      // everything, loading and evaluation included
+  int64_t samples_trained =
+      0;  // training samples of all epochs (resumed: the checkpoint's included)
+  std::string sample_unit = "img";  // "seq" when the data is text (no images)
+  double wall_seconds = 0.0;        // everything, loading and evaluation included
   int64_t train_samples = 0, test_samples = 0;
   int64_t parameters = 0;
   int threads = 0;

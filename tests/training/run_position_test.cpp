@@ -21,6 +21,7 @@ TEST(RunPosition, RoundTripsExactlyAndNamesAMissingOrMistypedField) {
   p.dropout_calls = {{"drop1", 140}, {"features.3", 7}};
   p.scaler = ScalerState{1024.0, 12, 3};
   p.epoch_tally = {1.0 / 3.0, 2.5e-17, 1e300};
+  p.epoch_seconds = 12.75;
   p.test_accuracy = 0.1 + 0.2;
   const RunPosition q = run_position_from_json(nlohmann::json::parse(to_json(p).dump()));
   EXPECT_EQ(q.epoch, 3);
@@ -31,7 +32,11 @@ TEST(RunPosition, RoundTripsExactlyAndNamesAMissingOrMistypedField) {
   EXPECT_EQ(q.scaler->good_in_a_row, 12);
   EXPECT_EQ(q.epoch_tally, p.epoch_tally);  // exactly: doubles survive the text
   EXPECT_EQ(q.test_accuracy, p.test_accuracy);
+  EXPECT_EQ(q.epoch_seconds, 12.75);
   nlohmann::json j = to_json(p);
+  j.erase("epoch_seconds");  // a checkpoint from before it was kept
+  EXPECT_EQ(run_position_from_json(j).epoch_seconds, 0.0);
+  j = to_json(p);
   j.erase("steps_per_epoch");
   EXPECT_THROW(
       {
