@@ -31,6 +31,8 @@ class SupervisedChild {
   // is over; returns at once either way.
   void poll(std::FILE* say);
 
+  // Between an exit that poll() noticed and the start again.
+  bool waiting_to_restart() const { return restart_at_.has_value(); }
   ChildProcess& process() { return process_; }
   const std::string& name() const { return name_; }
   const std::string& log_path() const { return log_path_; }

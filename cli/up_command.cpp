@@ -1,7 +1,8 @@
 // `ringmaster up` (see up_command.h): starts the coordinator, waits for the
-// endpoints it writes, starts the workers, waits until they have registered,
-// optionally submits (and follows) a job, starts again any of them that
-// exits meanwhile (supervised_child.h), and on Ctrl-C or the job's end
+// endpoints it writes, starts the workers, waits until they have registered
+// (starting again one killed meanwhile; one that exits by itself fails the
+// start), optionally submits (and follows) a job, starts again any of them
+// that exits meanwhile (supervised_child.h), and on Ctrl-C or the job's end
 // stops the workers first (so they report) and then the coordinator. Every
 // wait is bounded. Exit codes: those of `submit --follow` when following;
 // else 0 after Ctrl-C, 1 when the cluster could not start.
@@ -119,11 +120,12 @@ class Cluster {
 
     const auto deadline = std::chrono::steady_clock::now() + seconds(30);
     while (!fs::exists(endpoints)) {
-      if (!coordinator_->process().running())
+      if (exited_by_itself(*coordinator_))
         return fail("the coordinator exited (status " +
                     std::to_string(coordinator_->process().exit_status()) + "):\n" +
                     tail_of(state_ / "coordinator.log") +
                     (o_.port != 0 ? "(--port 0 --zmq-port 0 pick free ports)" : ""));
+      coordinator_->poll(stderr);  // killed: started again
       if (std::chrono::steady_clock::now() > deadline || stop_requested())
         return fail("the coordinator did not come up within 30 s; see " +
                     (state_ / "coordinator.log").string());
@@ -179,6 +181,8 @@ class Cluster {
   }
 
   // Workers first, so their last reports reach the coordinator; then it.
+  // From the thread that last started them: a child's parent-death signal
+  // follows the thread that forked it (prctl), not the process.
   void stop() {
     if (stopped_) return;
     stopped_ = true;
@@ -192,10 +196,16 @@ class Cluster {
     c.wait(seconds(5));
   }
 
-  // While starting: something died that should not have: its name, else "".
+  // While starting: a child that exited by itself (a bad flag, a port in
+  // use: starting it again would fail again) fails the start, named; one
+  // killed by a signal is started again, as later on. Returns the name, or "".
   std::string casualty() {
-    for (auto* child : children())
-      if (!child->process().running()) return child->name() + " (see " + child->log_path() + ")";
+    for (auto* child : children()) {
+      if (exited_by_itself(*child))
+        return child->name() + " (status " + std::to_string(child->process().exit_status()) +
+               "; see " + child->log_path() + ")";
+      child->poll(stderr);
+    }
     return "";
   }
 
@@ -237,6 +247,12 @@ class Cluster {
     }
   }
 
+  static bool exited_by_itself(SupervisedChild& child) {
+    if (child.waiting_to_restart() || child.process().running()) return false;
+    const int status = child.process().exit_status();
+    return status <= 128;  // above: 128 + the signal that killed it
+  }
+
   std::vector<SupervisedChild*> children() {
     std::vector<SupervisedChild*> all;
     if (coordinator_) all.push_back(coordinator_.get());
@@ -271,8 +287,9 @@ int run_up(const UpOptions& o) {
   install_stop_signals();
   Cluster cluster(o);
   if (int rc = cluster.start(token); rc != kExitOk) return rc;
-  // From here on a child that exits is started again, by this thread alone
-  // (joined before the cluster stops, also when leaving by an exception).
+  // From here on a child that exits is started again, by this thread alone,
+  // which also stops the cluster when told to (joined before leaving, also
+  // by an exception): the children it started again die with it.
   struct Supervisor {
     std::atomic<bool> stopping{false};
     std::thread thread;
@@ -287,11 +304,9 @@ int run_up(const UpOptions& o) {
       cluster.supervise(stderr);
       std::this_thread::sleep_for(milliseconds(200));
     }
-  });
-  auto stop_cluster = [&] {
-    supervisor.join();
     cluster.stop();
-  };
+  });
+  auto stop_cluster = [&] { supervisor.join(); };
   std::printf(
       "ringmaster up: coordinator at %s (control plane %s), %d worker%s; state and logs in %s\n"
       "  Ctrl-C stops everything. From another shell: ringmaster jobs | submit SPEC | workers\n",

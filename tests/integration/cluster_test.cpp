@@ -2,8 +2,13 @@
 // coordinator and two workers run jobs on real digits (one followed to
 // SUCCEEDED, one cancelled), the coordinator is SIGKILLed with jobs queued and
 // running and restarted with nothing lost; `ringmaster up` (a followed job,
-// Ctrl-C); the CLI's exit codes.
+// Ctrl-C, processes killed and started again); the CLI's exit codes.
 #include <gtest/gtest.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -389,6 +394,68 @@ TEST_F(ClusterTest, UpStartsAgainAWorkerOrACoordinatorThatDies) {
   EXPECT_TRUE(fs::exists(path("runs/up-restart/final.safetensors")));
   // Nothing of the cluster is left running.
   EXPECT_EQ(pid_with_args({"worker", "--name worker-1", worker_key}), 0);
+}
+
+// While the cluster starts, a child killed by a signal is started again too
+// (before, up gave up: "the coordinator exited (status 137)"): the
+// coordinator is SIGKILLed as soon as it runs, then worker-1, and the
+// followed job still ends SUCCEEDED. One that exits by itself (here: its
+// REST port is taken) still fails the start at once, saying why.
+TEST_F(ClusterTest, UpStartsAgainAChildKilledWhileItStartsAndFailsOnOneThatExits) {
+  const std::string spec = path("up-start.json");
+  std::ofstream(spec) << nlohmann::json{
+      {"name", "up-start"},
+      {"data",
+       {{"dataset", "digits"}, {"path", digits()}, {"train_limit", 300}, {"test_limit", 100}}},
+      {"train",
+       {{"epochs", 2},
+        {"batch_size", 25},
+        {"seed", 2}}}}.dump();
+  std::vector<std::string> args = up_args();
+  args.insert(args.end(), {"--submit", spec, "--follow"});
+  Process up(args, path("up.log"));
+  auto kill_when_seen = [](const std::vector<std::string>& parts) {
+    const auto end = std::chrono::steady_clock::now() + 60s;
+    while (std::chrono::steady_clock::now() < end) {
+      if (const pid_t pid = pid_with_args(parts); pid > 0) return ::kill(pid, SIGKILL) == 0;
+      std::this_thread::sleep_for(1ms);
+    }
+    return false;
+  };
+  ASSERT_TRUE(kill_when_seen({"coordinator", path("runs/cluster/keys/coordinator.key")}))
+      << up.output();
+  ASSERT_TRUE(kill_when_seen({"worker", "--name worker-1", path("runs/cluster/keys/worker.key")}))
+      << up.output();
+  ASSERT_TRUE(up.wait(180s)) << up.output();
+  EXPECT_EQ(up.exit_code(), 0) << up.output();
+  EXPECT_NE(up.output().find("the coordinator exited (killed by SIGKILL, signal 9)"),
+            std::string::npos)
+      << up.output();
+  EXPECT_NE(up.output().find("worker-1 exited (killed by SIGKILL, signal 9)"), std::string::npos)
+      << up.output();
+  EXPECT_NE(up.output().find("job-1 SUCCEEDED"), std::string::npos) << up.output();
+
+  // A REST port that is taken: the coordinator exits by itself.
+  const int taken = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(taken, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  ASSERT_EQ(::bind(taken, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(::listen(taken, 1), 0);
+  ASSERT_EQ(::getsockname(taken, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  std::vector<std::string> busy_port = up_args();
+  *(std::find(busy_port.begin(), busy_port.end(), "--port") + 1) =
+      std::to_string(ntohs(addr.sin_port));
+  Process refused(busy_port, path("up-refused.log"));
+  ASSERT_TRUE(refused.wait(60s)) << refused.output();
+  ::close(taken);
+  EXPECT_EQ(refused.exit_code(), 1) << refused.output();
+  EXPECT_NE(refused.output().find("ringmaster up: the coordinator exited (status "),
+            std::string::npos)
+      << refused.output();
+  EXPECT_EQ(refused.output().find("starting it again"), std::string::npos) << refused.output();
 }
 
 }  // namespace
