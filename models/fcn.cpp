@@ -64,9 +64,7 @@ class Fcn : public Module {
           channels = v;
         }
       }
-      RM_THROW_IF(vgg_stack_output_size(stack, cfg.image_size, /*ceil_mode=*/true) < 1,
-                  "fcn: image_size ", cfg.image_size,
-                  " does not survive the backbone's pools (a shorter stack)");
+      // Its pools are in ceil mode, which keeps 1 px: any image survives.
       auto features = register_module(
           "features", make_vgg_features(stack, cfg.in_channels, o.batch_norm, true, rng));
       for (const auto& [name, m] : features->named_children())

@@ -3,6 +3,8 @@
 // primitive caching: cpu/pool2d_cpu.cpp. No layout decisions here.
 #include "ops/pool2d.h"
 
+#include <algorithm>
+
 #include "ops/autograd.h"
 #include "ops/kernel_registry.h"
 #include "ops/tensor_like.h"
@@ -53,13 +55,16 @@ Tensor pool2d(const Tensor& x, PoolKind kind, const Pool2dParams& p, const char*
 
 int64_t pool_output_size(int64_t in, int64_t kernel, int64_t stride, int64_t pad_begin,
                          int64_t pad_end, int64_t dilation, bool ceil_mode) {
-  const int64_t span = dilation * (kernel - 1) + 1;  // extent of one window
-  const int64_t room = in + pad_begin + pad_end - span;
-  if (room < 0) return 0;
-  int64_t out = (ceil_mode ? (room + stride - 1) / stride : room / stride) + 1;
+  const int64_t span = dilation * (kernel - 1) + 1;      // extent of one window
+  const int64_t room = in + pad_begin + pad_end - span;  // < 0: the window overhangs the input
+  // PyTorch's rule, rounding down also below zero: in ceil mode a window
+  // that overhangs the end by less than a stride still gives one output
+  // (a 2x2/2 pool of a 1x1 map gives 1x1); floor mode then gives none.
+  const int64_t num = ceil_mode ? room + stride - 1 : room;
+  int64_t out = (num >= 0 ? num / stride : -((-num + stride - 1) / stride)) + 1;
   // PyTorch/ONNX: a last window that would start in the end padding is dropped.
-  if (ceil_mode && (out - 1) * stride >= in + pad_begin) --out;
-  return out;
+  if (ceil_mode && out > 0 && (out - 1) * stride >= in + pad_begin) --out;
+  return std::max<int64_t>(out, 0);
 }
 
 Tensor max_pool2d(const Tensor& x, const Pool2dParams& p) {

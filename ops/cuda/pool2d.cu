@@ -40,6 +40,8 @@ struct CudaPool2dSaved : Pool2dSaved {
 bool cudnn_fits(const Pool2dParams& p, const Shape& xs, const Shape& ys) {
   for (int i = 0; i < 2; ++i) {
     if (p.dilation[i] != 1 || p.padding_begin[i] != p.padding_end[i]) return false;
+    // A window larger than the padded input (ceil mode's one output): ours.
+    if (xs[2 + i] + 2 * p.padding_begin[i] < p.kernel[i]) return false;
     const int64_t floor_out =
         (xs[2 + i] + 2 * p.padding_begin[i] - p.kernel[i]) / p.stride[i] + 1;  // cuDNN's size
     if (floor_out != ys[2 + i]) return false;

@@ -12,7 +12,6 @@
 
 #include <cmath>
 
-#include "error_of.h"
 #include "models/layers.h"
 #include "models/model_registry.h"
 #include "ops/resize.h"
@@ -270,15 +269,14 @@ TEST(Fcn, HeadNeedsEnoughPoolsAndOptionsAreValidated) {
   // 2s needs 5 pools; kSmall has 4.
   EXPECT_THROW(fcn(kSmall, "2s", {.in_channels = 1, .num_classes = 2, .image_size = 32}),
                ops::Error);
-  // Its four ceil-mode pools take 16 px to 1 (16 8 4 2 1): a fifth finds no
-  // window that starts on the image, which the model refuses when built.
-  EXPECT_NO_THROW(fcn(kSmall, "8s", {.in_channels = 1, .num_classes = 2, .image_size = 16}));
+  // Its ceil-mode pools keep 1 px (16 8 4 2 1 1, as PyTorch's do): a fifth
+  // pool on 16 px still gives a net whose output is the image's size.
   nlohmann::json five_pools = kSmall;
   five_pools["backbone"]["stack"] = {8, "M", 8, "M", 16, "M", 16, "M", "M"};
-  const std::string e = error_of(
-      [&] { fcn(five_pools, "8s", {.in_channels = 1, .num_classes = 2, .image_size = 16}); });
-  EXPECT_NE(e.find("fcn: image_size 16 does not survive the backbone's pools"), std::string::npos)
-      << e;
+  std::mt19937_64 rng(4);
+  auto net = fcn(five_pools, "8s", {.in_channels = 1, .num_classes = 2, .image_size = 16});
+  EXPECT_EQ(net->forward(Tensor::uniform({1, 1, 16, 16}, rng, 0, 1)).shape(),
+            (ops::Shape{1, 2, 16, 16}));
   std::vector<SpecProblem> problems;
   {
     SpecReader r(nlohmann::json{{"head", "3s"},

@@ -62,6 +62,40 @@ TEST(Pool2d, OutputSize) {
   EXPECT_EQ(pool_output_size(4, 1, 2, 0, 0, 1, true), 2);
   EXPECT_EQ(pool_output_size(5, 2, 3, 1, 1, 1, true), 2);
   EXPECT_EQ(pool_output_size(1, 3, 1, 0, 0, 1, false), 0);  // window larger than input
+  // A window that overhangs the end by less than a stride: one output in
+  // ceil mode, as PyTorch 1.13 gives (its F.max_pool2d on a 1x1 or 2x2
+  // input); none where PyTorch says "Output size is too small".
+  EXPECT_EQ(pool_output_size(1, 2, 2, 0, 0, 1, true), 1);
+  EXPECT_EQ(pool_output_size(1, 2, 2, 0, 0, 1, false), 0);
+  EXPECT_EQ(pool_output_size(2, 3, 2, 0, 0, 1, true), 1);
+  EXPECT_EQ(pool_output_size(1, 3, 3, 0, 0, 1, true), 1);
+  EXPECT_EQ(pool_output_size(1, 3, 2, 0, 0, 1, true), 0);
+  EXPECT_EQ(pool_output_size(1, 2, 1, 0, 0, 1, true), 0);
+  EXPECT_EQ(pool_output_size(1, 4, 3, 0, 0, 1, true), 0);
+}
+
+// The values PyTorch 1.13 gives for windows that overhang a small input in
+// ceil mode (max, and average divided by the window clipped to the padded
+// input), then forward against the reference and dx by finite differences.
+TEST(Pool2d, CeilModeWindowLargerThanTheInput) {
+  const Tensor x = Tensor::from_vector({1, 2, 3, 4}, {1, 1, 2, 2});
+  Pool2dParams p = params(3, 2);
+  p.ceil_mode = true;
+  EXPECT_EQ(max_pool2d(x, p).to_vector(), std::vector<float>{4.0f});
+  p.count_include_pad = true;
+  EXPECT_EQ(avg_pool2d(x, p).to_vector(), std::vector<float>{2.5f});
+  Pool2dParams padded = params(3, 3, 1);
+  padded.ceil_mode = padded.count_include_pad = true;
+  EXPECT_NEAR(avg_pool2d(x, padded).item(), 10.0f / 9.0f, 1e-6f);
+  Pool2dParams two = params(2, 2);
+  two.ceil_mode = true;
+  EXPECT_EQ(max_pool2d(Tensor::from_vector({7}, {1, 1, 1, 1}), two).to_vector(),
+            std::vector<float>{7.0f});
+  for (const Kind k : {Kind::max, Kind::avg}) {
+    check_pool(k, random_tensor({2, 3, 1, 1}), two, "1x1, 2x2/2");
+    check_pool(k, random_tensor({2, 3, 2, 3}), p, "2x3, 3x3/2");
+    check_pool(k, random_tensor({1, 2, 2, 2}), padded, "2x2, 3x3/3 pad 1");
+  }
 }
 
 TEST(Pool2d, MaxBasic) {
