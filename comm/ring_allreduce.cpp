@@ -33,6 +33,8 @@
 namespace ringmaster::comm {
 namespace {
 
+using Clock = RingTransport::Clock;
+
 // y += x, x possibly unaligned (inside a ZeroMQ message).
 void add_into(float* y, const std::byte* x, size_t n) {
   for (size_t i = 0; i < n; ++i) {
@@ -41,6 +43,128 @@ void add_into(float* y, const std::byte* x, size_t n) {
     y[i] += v;
   }
 }
+
+// One call of sum(): which segment each step sends and receives, and the
+// send and receive of one piece, with its fp16 coding.
+class RingPass {
+ public:
+  RingPass(RingTransport& transport, const AllreduceOptions& options, uint64_t collective,
+           uint64_t bucket, std::span<float> data, std::span<float> residual,
+           std::vector<uint16_t>& rs_wire, std::vector<uint16_t>& ag_wire)
+      : transport_(transport),
+        options_(options),
+        collective_(collective),
+        bucket_(bucket),
+        data_(data),
+        residual_(residual),
+        rs_wire_(rs_wire),
+        ag_wire_(ag_wire),
+        world_(transport.world()),
+        rank_(transport.rank()),
+        fp16_(options.compression == Compression::kFp16),
+        codec_(fp16_ ? Codec::kF16 : Codec::kF32),
+        elem_bytes_(fp16_ ? 2 : 4) {}
+
+  int steps() const { return 2 * (world_ - 1); }
+  int send_segment(int t) const {
+    return t < world_ - 1 ? mod(rank_ - t) : mod(rank_ + 1 - (t - (world_ - 1)));
+  }
+  int receive_segment(int t) const {
+    return t < world_ - 1 ? mod(rank_ - t - 1) : mod(rank_ - (t - (world_ - 1)));
+  }
+  Clock::time_point deadline() const { return Clock::now() + options_.timeout; }
+
+  // f(piece, offset, length) for each piece of segment k, in order.
+  template <class F>
+  void for_each_piece(int k, F f) const {
+    const size_t n = data_.size(), w = static_cast<size_t>(world_), uk = static_cast<size_t>(k);
+    const size_t begin = uk * (n / w) + std::min(uk, n % w);
+    const size_t size = n / w + (uk < n % w ? 1 : 0);
+    const size_t chunk = options_.chunk_bytes / 4;  // elements per piece
+    uint32_t p = 0;
+    for (size_t off = 0; off < size; off += chunk, ++p)
+      f(p, begin + off, std::min(chunk, size - off));
+  }
+
+  // Sends piece `piece` (elements [at, at + len)) as step t. `scale`: the
+  // received scale that all-gather forwards.
+  void send_piece(int t, uint32_t piece, size_t at, size_t len, float scale) {
+    ChunkHeader h = header(t, piece, len);
+    const std::byte* payload = reinterpret_cast<const std::byte*>(data_.data() + at);
+    if (fp16_) {
+      const std::span<float> x = data_.subspan(at, len);
+      float* res = residual_.empty() ? nullptr : residual_.data() + at;
+      if (t < world_ - 1) {  // a partial sum
+        h.scale = fp16_scale(x);
+        fp16_compress(x, h.scale, rs_wire_.data() + at, res);
+        payload = reinterpret_cast<const std::byte*>(rs_wire_.data() + at);
+      } else {
+        if (t == world_ - 1) {  // the owner's final sum: keep what the others will get
+          h.scale = fp16_scale(x);
+          fp16_compress(x, h.scale, ag_wire_.data() + at, res);
+          fp16_decompress(ag_wire_.data() + at, h.scale, x);
+        } else {
+          h.scale = scale;
+        }
+        payload = reinterpret_cast<const std::byte*>(ag_wire_.data() + at);
+      }
+    }
+    transport_.send(h, {payload, h.bytes}, deadline());
+  }
+
+  // Receives piece `piece` of step t: adds it in (reduce-scatter) or takes
+  // it (all-gather). Returns its fp16 scale (1 in f32).
+  float receive_piece(int t, uint32_t piece, size_t at, size_t len) {
+    const ChunkHeader expected = header(t, piece, len);
+    const std::span<float> x = data_.subspan(at, len);
+    float scale = 1.0f;
+    if (t < world_ - 1) {
+      transport_.receive(
+          expected,
+          [&](const ChunkHeader& h, std::span<const std::byte> bytes) {
+            if (!fp16_) return add_into(x.data(), bytes.data(), len);
+            scale = checked_scale(h);
+            fp16_decompress_add(bytes.data(), scale, x);
+          },
+          deadline());
+      return scale;
+    }
+    // All-gather: the bytes go where they belong, by the transport if it can.
+    auto* dst = fp16_ ? reinterpret_cast<std::byte*>(ag_wire_.data() + at)
+                      : reinterpret_cast<std::byte*>(x.data());
+    const ChunkHeader h = transport_.receive_into(expected, {dst, len * elem_bytes_}, deadline());
+    if (fp16_) {
+      scale = checked_scale(h);
+      fp16_decompress(dst, scale, x);
+    }
+    return scale;
+  }
+
+ private:
+  int mod(int x) const { return ((x % world_) + world_) % world_; }
+  ChunkHeader header(int t, uint32_t piece, size_t len) const {
+    return {collective_, bucket_, static_cast<uint32_t>(t), piece, codec_, len * elem_bytes_, 1.0f};
+  }
+  float checked_scale(const ChunkHeader& h) const {
+    if (!(h.scale > 0.0f) || !std::isfinite(h.scale))
+      throw CommError("ring rank " + std::to_string(rank_) +
+                          ": fp16 chunk with an invalid scale from left neighbour rank " +
+                          std::to_string(mod(rank_ - 1)),
+                      mod(rank_ - 1));
+    return h.scale;
+  }
+
+  RingTransport& transport_;
+  const AllreduceOptions& options_;
+  const uint64_t collective_, bucket_;
+  std::span<float> data_, residual_;
+  std::vector<uint16_t>& rs_wire_;  // fp16 payloads of each phase, (n,)
+  std::vector<uint16_t>& ag_wire_;
+  const int world_, rank_;
+  const bool fp16_;
+  const Codec codec_;
+  const size_t elem_bytes_;
+};
 
 }  // namespace
 
@@ -55,35 +179,11 @@ RingAllreduce::RingAllreduce(RingTransport& transport, AllreduceOptions options)
 }
 
 void RingAllreduce::sum(std::span<float> data, uint64_t bucket) {
-  using Clock = RingTransport::Clock;
-  const int world = transport_.world();
-  if (world == 1) return;
-  const int rank = transport_.rank();
+  if (transport_.world() == 1) return;
   const uint64_t collective = transport_.begin_collective();
   const size_t n = data.size();
-  const bool fp16 = options_.compression == Compression::kFp16;
-  const size_t chunk = options_.chunk_bytes / 4;  // elements per piece
-  const size_t elem_bytes = fp16 ? 2 : 4;
-  const Codec codec = fp16 ? Codec::kF16 : Codec::kF32;
-  const auto w = static_cast<size_t>(world);
-  const int steps = 2 * (world - 1);
-
-  auto mod = [world](int x) { return ((x % world) + world) % world; };
-  auto seg_begin = [&](int k) {
-    const auto uk = static_cast<size_t>(k);
-    return uk * (n / w) + std::min(uk, n % w);
-  };
-  auto seg_size = [&](int k) { return n / w + (static_cast<size_t>(k) < n % w ? 1 : 0); };
-  auto send_seg = [&](int t) {
-    return t < world - 1 ? mod(rank - t) : mod(rank + 1 - (t - (world - 1)));
-  };
-  auto recv_seg = [&](int t) {
-    return t < world - 1 ? mod(rank - t - 1) : mod(rank - (t - (world - 1)));
-  };
-  auto deadline = [&] { return Clock::now() + options_.timeout; };
-
   std::span<float> residual;
-  if (fp16) {
+  if (options_.compression == Compression::kFp16) {
     rs_wire_.resize(n);
     ag_wire_.resize(n);
     if (options_.error_feedback) {
@@ -91,88 +191,19 @@ void RingAllreduce::sum(std::span<float> data, uint64_t bucket) {
       for (size_t i = 0; i < n; ++i) data[i] += residual[i];  // every element is rewritten below
     }
   }
-
-  // Sends piece `piece` (elements [off, off + len)) as step t. `scale`: the
-  // received scale that all-gather forwards.
-  auto send_piece = [&](int t, uint32_t piece, size_t off, size_t len, float scale) {
-    ChunkHeader h{collective,       bucket, static_cast<uint32_t>(t), piece, codec,
-                  len * elem_bytes, 1.0f};
-    const std::byte* payload = reinterpret_cast<const std::byte*>(data.data() + off);
-    if (fp16) {
-      const std::span<float> x = data.subspan(off, len);
-      float* res = residual.empty() ? nullptr : residual.data() + off;
-      if (t < world - 1) {  // a partial sum
-        h.scale = fp16_scale(x);
-        fp16_compress(x, h.scale, rs_wire_.data() + off, res);
-        payload = reinterpret_cast<const std::byte*>(rs_wire_.data() + off);
-      } else {
-        if (t == world - 1) {  // the owner's final sum: keep what the others will get
-          h.scale = fp16_scale(x);
-          fp16_compress(x, h.scale, ag_wire_.data() + off, res);
-          fp16_decompress(ag_wire_.data() + off, h.scale, x);
-        } else {
-          h.scale = scale;
-        }
-        payload = reinterpret_cast<const std::byte*>(ag_wire_.data() + off);
-      }
-    }
-    transport_.send(h, {payload, h.bytes}, deadline());
-  };
-
-  // Step 0: this rank's own segment, all its pieces at once.
-  {
-    const int k = send_seg(0);
-    const size_t begin = seg_begin(k), size = seg_size(k);
-    uint32_t p = 0;
-    for (size_t off = 0; off < size; off += chunk, ++p)
-      send_piece(0, p, begin + off, std::min(chunk, size - off), 1.0f);
-  }
-  for (int t = 0; t < steps; ++t) {
-    const int k = recv_seg(t);
-    const size_t begin = seg_begin(k), size = seg_size(k);
-    const bool reduce = t < world - 1;
-    uint32_t p = 0;
-    for (size_t off = 0; off < size; off += chunk, ++p) {
-      const size_t at = begin + off, len = std::min(chunk, size - off);
-      float scale = 1.0f;
-      const ChunkHeader expected{collective,       bucket, static_cast<uint32_t>(t), p, codec,
-                                 len * elem_bytes, 1.0f};
-      const std::span<float> x = data.subspan(at, len);
-      auto check_scale = [&](const ChunkHeader& h) {
-        if (!(h.scale > 0.0f) || !std::isfinite(h.scale))
-          throw CommError("ring rank " + std::to_string(rank) +
-                              ": fp16 chunk with an invalid scale from left neighbour rank " +
-                              std::to_string(mod(rank - 1)),
-                          mod(rank - 1));
-        scale = h.scale;
-      };
-      if (reduce) {
-        transport_.receive(
-            expected,
-            [&](const ChunkHeader& h, std::span<const std::byte> bytes) {
-              if (!fp16) {
-                add_into(x.data(), bytes.data(), len);
-                return;
-              }
-              check_scale(h);
-              fp16_decompress_add(bytes.data(), scale, x);
-            },
-            deadline());
-      } else {  // all-gather: the bytes go where they belong, by the transport if it can
-        auto* dst = fp16 ? reinterpret_cast<std::byte*>(ag_wire_.data() + at)
-                         : reinterpret_cast<std::byte*>(x.data());
-        const ChunkHeader h =
-            transport_.receive_into(expected, {dst, len * elem_bytes}, deadline());
-        if (fp16) {
-          check_scale(h);
-          fp16_decompress(dst, scale, x);
-        }
-      }
-      if (t + 1 < steps) send_piece(t + 1, p, at, len, scale);
-    }
-  }
+  RingPass pass(transport_, options_, collective, bucket, data, residual, rs_wire_, ag_wire_);
+  // Step 0: this rank's own segment, all its pieces at once; then each
+  // piece received is sent on as the next step's as soon as it is in.
+  pass.for_each_piece(pass.send_segment(0), [&](uint32_t p, size_t at, size_t len) {
+    pass.send_piece(0, p, at, len, 1.0f);
+  });
+  for (int t = 0; t < pass.steps(); ++t)
+    pass.for_each_piece(pass.receive_segment(t), [&](uint32_t p, size_t at, size_t len) {
+      const float scale = pass.receive_piece(t, p, at, len);
+      if (t + 1 < pass.steps()) pass.send_piece(t + 1, p, at, len, scale);
+    });
   // Our last pieces may still be leaving: the caller gets its buffer back only after.
-  transport_.flush(deadline());
+  transport_.flush(pass.deadline());
 }
 
 void RingAllreduce::average(std::span<float> data, uint64_t bucket) {
