@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <string>
 #include <thread>
@@ -125,6 +126,12 @@ int run_worker(const WorkerCliOptions& o) {
   }
   done = true;
   watcher.join();
+  if (agent.left_a_task_running()) {
+    // Its thread still uses the process's state: end here, destroying nothing.
+    std::fflush(stdout);
+    std::fflush(stderr);
+    std::_Exit(rc);
+  }
   return rc;
 }
 

@@ -249,6 +249,7 @@ class Loop {
       if (stopping_ && !task_) break;
       if (stopping_ && now - stop_began_ > o_.shutdown_grace) {
         log("task " + task_->job_id + " did not stop within the shutdown grace; leaving it");
+        leave_task();
         break;
       }
       if (!registered_ && now - last_register_ >= milliseconds(1000)) send_register(now);
@@ -280,6 +281,20 @@ class Loop {
 
   void send(const comm::Message& m) { socket_->send("", m); }
 
+  // Its thread runs on (blocked in a collective, say, until its timeout)
+  // with the Task it owns, which is let go of so that nothing destroys it
+  // under the thread (before, destroying the joinable thread aborted the
+  // worker). The process is expected to end soon (see Agent::run).
+  void leave_task() {
+    task_->thread.detach();
+    static_cast<void>(task_.release());
+    left_task_ = true;
+  }
+
+ public:
+  bool left_task() const { return left_task_; }
+
+ private:
   nlohmann::json tasks_json() const {
     nlohmann::json tasks = nlohmann::json::array();
     if (task_)
@@ -537,6 +552,7 @@ class Loop {
   Clock::time_point last_register_{}, last_heartbeat_{}, last_heard_{}, stop_began_{};
   Clock::time_point last_rendezvous_{}, last_reconnect_{};
   std::unique_ptr<Task> task_;
+  bool left_task_ = false;
   std::map<std::pair<std::string, int64_t>, Report> reports_;  // by job id and attempt
 };
 
@@ -565,7 +581,9 @@ int Agent::run() {
     options_.metrics->set_info(options_.name, hostname(), options_.cores, options_.memory_bytes,
                                static_cast<int64_t>(options_.gpus->size()));
   Loop loop(options_, stop_);
-  return loop.run();
+  const int code = loop.run();
+  left_task_ = loop.left_task();
+  return code;
 }
 
 }  // namespace ringmaster::worker

@@ -58,6 +58,9 @@ class Agent {
   // Runs until request_stop() or the coordinator is lost. Blocks. Returns the
   // process exit code: 0 stopped on request, 3 coordinator lost.
   int run();
+  // After run(): a task did not stop within shutdown_grace and its thread
+  // still runs; end the process without running destructors (std::_Exit).
+  bool left_a_task_running() const { return left_task_; }
   // Async-signal-safe: sets a flag the loop polls.
   void request_stop() { stop_.store(true); }
   const std::string& id() const { return options_.name; }
@@ -65,6 +68,7 @@ class Agent {
  private:
   AgentOptions options_;
   std::atomic<bool> stop_{false};
+  bool left_task_ = false;
 };
 
 }  // namespace ringmaster::worker

@@ -3,8 +3,9 @@
 // assigned task through the real trainer on real digits, streams logs and
 // progress, reports the result until acknowledged, honours cancel, registers
 // again when the coordinator forgets it (with the reports it has not
-// acknowledged), answers garbage with an error, and
-// gives up (exit 3) when the coordinator stays silent.
+// acknowledged), leaves a task that outlasts its stop without aborting,
+// answers garbage with an error, and gives up (exit 3) when the
+// coordinator stays silent.
 #include "worker/agent.h"
 
 #include <gtest/gtest.h>
@@ -39,13 +40,15 @@ class AgentTest : public ::testing::Test {
     fs::remove_all(dir_);
   }
 
-  void start_agent(std::chrono::milliseconds coordinator_timeout = 30s) {
+  void start_agent(std::chrono::milliseconds coordinator_timeout = 30s,
+                   std::chrono::milliseconds shutdown_grace = 20s) {
     AgentOptions o;
     o.coordinator = router_->endpoint();
     o.name = "test-worker";
     o.cores = 3;
     o.gpus = std::vector<int>{};
     o.coordinator_timeout = coordinator_timeout;
+    o.shutdown_grace = shutdown_grace;
     o.verbose = false;
     o.roots = {{fs::path(digits()).parent_path()},
                {dir_}};  // where the test's job reads and writes
@@ -199,6 +202,28 @@ TEST_F(AgentTest, RegistersAgainWithAFailureTheCoordinatorDidNotAcknowledge) {
   EXPECT_NE(task.value("reason", "").find("/train/epochs"), std::string::npos);
   send({"registered", {{"worker_id", "test-worker"}, {"heartbeat_interval_ms", 200}}, {}});
   ASSERT_TRUE(expect("heartbeat"));
+}
+
+// A task that outlasts the shutdown grace (here 1 ms against steps of about
+// half a second) is left running: run() returns 0 and the agent goes away without
+// taking the process down (before, destroying the task's joinable thread
+// aborted it: seen when `ringmaster up` stopped a worker whose data-parallel
+// rank waited on a SIGSTOPped peer).
+TEST_F(AgentTest, AStopThatOutlastsTheShutdownGraceLeavesTheTaskRunning) {
+  start_agent(30s, 1ms);
+  handshake();
+  nlohmann::json heavy = spec(50, 1000);
+  heavy["model"] = {{"name", "resnet"}, {"depth", 20}, {"width", 32}};
+  heavy["train"]["batch_size"] = 500;
+  send({"assign", {{"job_id", "job-5"}, {"spec", heavy}, {"threads", 1}}, {}});
+  ASSERT_TRUE(expect("progress", 60s));
+  agent_->request_stop();
+  thread_.join();
+  EXPECT_EQ(exit_code_, 0);
+  EXPECT_TRUE(agent_->left_a_task_running());
+  agent_.reset();
+  // The task sees its cancel after its step and ends on its own.
+  std::this_thread::sleep_for(2s);
 }
 
 TEST_F(AgentTest, GivesUpWhenTheCoordinatorIsSilent) {
