@@ -233,6 +233,9 @@ class Loop {
     return so;
   }
 
+  // After run(): a task was left running (see leave_task).
+  bool left_task() const { return left_task_; }
+
   int run() {
     last_heard_ = Clock::now();
     int code = 0;
@@ -291,10 +294,6 @@ class Loop {
     left_task_ = true;
   }
 
- public:
-  bool left_task() const { return left_task_; }
-
- private:
   nlohmann::json tasks_json() const {
     nlohmann::json tasks = nlohmann::json::array();
     if (task_)

@@ -1,0 +1,164 @@
+#!/usr/bin/env python3
+"""Random faults against `ringmaster up`, from outside, as an operator would meet them.
+
+Starts `ringmaster up --workers N` on free loopback ports, submits three jobs
+over REST (an elastic all-reduce job on every worker, a 2-worker
+parameter-server job, a single-worker job; DeepConvNet on Fashion-MNIST with
+checkpoints every 10 steps), then SIGKILLs or SIGSTOPs (SIGCONTed at the next
+fault) one of up's children at random times until the jobs end or the time
+is up. Prints each fault, each job's end state, and any worker or coordinator
+that died of a signal it was not sent (an abort, a segfault). Exits 0 when
+every job SUCCEEDED and nothing died on its own.
+
+  scripts/chaos-up.py --seed 3 --faults 10        # about 2 minutes here (2 cores)
+
+Needs build/bin/ringmaster and Fashion-MNIST (scripts/install-deps.sh).
+Everything stays on 127.0.0.1; the state goes to a fresh folder under /tmp.
+"""
+import argparse
+import json
+import os
+import random
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def job_specs(workers):
+    base = {
+        "model": {"name": "deep_convnet"},
+        "data": {"dataset": "fashion-mnist", "train_limit": 6000, "test_limit": 1000},
+        "train": {"epochs": 5, "batch_size": 100, "seed": 1},
+        "optimizer": {"name": "adam", "lr": 0.001},
+        "restart_policy": {"max_restarts": 60, "backoff_s": 1},
+    }
+    shapes = [("allreduce", workers, 1, True), ("ps", min(2, workers), min(2, workers), False),
+              ("allreduce", 1, 1, True)]
+    for i, (mode, n, least, periodic) in enumerate(shapes):
+        spec = json.loads(json.dumps(base))
+        spec["name"] = f"chaos-{i}"
+        spec["resources"] = {"workers": n, "min_workers": least}
+        spec["sync"] = {"mode": mode}
+        spec["checkpoint"] = {"path": f"chaos-{i}/final.safetensors"}
+        if periodic:  # a parameter-server job keeps none
+            spec["checkpoint"]["every_steps"] = 10
+        yield spec
+
+
+class Cluster:
+    def __init__(self, binary, workers, state):
+        self.state = state
+        self.up = subprocess.Popen(
+            [binary, "up", "--workers", str(workers), "--port", "0", "--zmq-port", "0",
+             "--state-dir", os.path.join(state, "cluster"), "--checkpoint-root", state],
+            stdout=open(os.path.join(state, "up.out"), "w"),
+            stderr=open(os.path.join(state, "up.err"), "w"))
+
+    def http(self):
+        with open(os.path.join(self.state, "cluster", "coordinator.json")) as f:
+            return json.load(f)["http"]
+
+    def request(self, method, path, body=None):
+        req = urllib.request.Request(self.http() + path, method=method,
+                                     data=None if body is None else json.dumps(body).encode(),
+                                     headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=5) as r:
+            return json.load(r)
+
+    def children(self):
+        pids = subprocess.run(["pgrep", "-P", str(self.up.pid)], capture_output=True,
+                              text=True).stdout.split()
+        out = []
+        for pid in pids:
+            try:
+                with open(f"/proc/{pid}/cmdline") as f:
+                    out.append((int(pid), f.read().split("\0")[1]))
+            except (OSError, IndexError):
+                pass
+        return out
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--faults", type=int, default=10, help="kills and stops in all")
+    ap.add_argument("--workers", type=int, default=3)
+    ap.add_argument("--stop-share", type=float, default=0.25, help="share of faults that are SIGSTOP")
+    ap.add_argument("--limit", type=float, default=600, help="seconds before giving up")
+    ap.add_argument("--ringmaster", default=os.path.join(ROOT, "build", "bin", "ringmaster"))
+    args = ap.parse_args()
+    rnd = random.Random(args.seed)
+    state = tempfile.mkdtemp(prefix=f"chaos-up-{args.seed}-")
+    cluster = Cluster(args.ringmaster, args.workers, state)
+    t0 = time.time()
+    jobs, faults, stopped, final = [], [], [], None
+    try:
+        while not os.path.exists(os.path.join(state, "cluster", "coordinator.json")):
+            if time.time() - t0 > 60 or cluster.up.poll() is not None:
+                sys.exit(f"the cluster did not start; see {state}")
+            time.sleep(0.2)
+        for spec in job_specs(args.workers):
+            for _ in range(40):  # the coordinator may still be starting
+                try:
+                    jobs.append(cluster.request("POST", "/v1/jobs", spec)["id"])
+                    break
+                except OSError:
+                    time.sleep(0.5)
+        if len(jobs) != 3:
+            sys.exit(f"could not submit the jobs; see {state}")
+        while time.time() - t0 < args.limit:
+            time.sleep(rnd.uniform(0.5, 6.0))
+            for pid in stopped:
+                try:
+                    os.kill(pid, signal.SIGCONT)
+                except ProcessLookupError:
+                    pass
+            stopped = []
+            try:
+                ends = {j: cluster.request("GET", "/v1/jobs/" + j)["state"] for j in jobs}
+                if all(s in ("SUCCEEDED", "FAILED", "CANCELLED") for s in ends.values()):
+                    final = ends
+                    break
+            except OSError:
+                pass  # the coordinator is down (we killed it): try again later
+            kids = cluster.children()
+            if len(faults) >= args.faults or not kids:
+                continue
+            pid, kind = rnd.choice(kids)
+            sig = signal.SIGSTOP if rnd.random() < args.stop_share else signal.SIGKILL
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                continue
+            faults.append(f"{time.time() - t0:6.1f} s  {sig.name:7s} {kind} {pid}")
+            if sig == signal.SIGSTOP:
+                stopped.append(pid)
+    finally:
+        for pid in stopped:
+            try:
+                os.kill(pid, signal.SIGCONT)
+            except ProcessLookupError:
+                pass
+        cluster.up.send_signal(signal.SIGINT)
+        cluster.up.wait(90)
+    for line in faults:
+        print(line)
+    # Deaths by a signal we did not send: up says "killed by SIGABRT" and the like.
+    with open(os.path.join(state, "up.err")) as f:
+        own = sorted(set(re.findall(r"(\S+) exited \(killed by (SIG(?!KILL)\w+)", f.read())))
+    print(f"seed {args.seed}: {len(faults)} faults, {time.time() - t0:.0f} s, jobs {final}, "
+          f"up exit {cluster.up.returncode}; state in {state}")
+    for who, sig in own:
+        print(f"  {who} died of {sig} on its own")
+    ok = final is not None and all(s == "SUCCEEDED" for s in final.values()) and not own
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()
