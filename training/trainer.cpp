@@ -559,7 +559,7 @@ void Trainer::end_epoch(int64_t epoch, EpochTally& e) {
   r.test_accuracy = ev.accuracy;
   r.images_per_second = e.global_samples / std::max(train_seconds, 1e-9);
   r.sample_unit = result_.sample_unit;
-  r.epoch_seconds = e.seconds_before + seconds_since(e.start);
+  r.epoch_seconds = e.seconds();  // evaluation included
   r.lr = e.lr;
   r.test_mean_iou = ev.mean_iou;
   r.test_figures = ev.figures;

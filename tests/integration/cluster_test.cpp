@@ -5,8 +5,6 @@
 // Ctrl-C, processes killed and started again); the CLI's exit codes.
 #include <gtest/gtest.h>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -436,18 +434,12 @@ TEST_F(ClusterTest, UpStartsAgainAChildKilledWhileItStartsAndFailsOnOneThatExits
   EXPECT_NE(up.output().find("job-1 SUCCEEDED"), std::string::npos) << up.output();
 
   // A REST port that is taken: the coordinator exits by itself.
-  const int taken = ::socket(AF_INET, SOCK_STREAM, 0);
+  uint16_t port = 0;
+  const int taken = testing_support::bound_loopback_socket(port);
   ASSERT_GE(taken, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  ASSERT_EQ(::bind(taken, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
   ASSERT_EQ(::listen(taken, 1), 0);
-  ASSERT_EQ(::getsockname(taken, reinterpret_cast<sockaddr*>(&addr), &len), 0);
   std::vector<std::string> busy_port = up_args();
-  *(std::find(busy_port.begin(), busy_port.end(), "--port") + 1) =
-      std::to_string(ntohs(addr.sin_port));
+  *(std::find(busy_port.begin(), busy_port.end(), "--port") + 1) = std::to_string(port);
   Process refused(busy_port, path("up-refused.log"));
   ASSERT_TRUE(refused.wait(60s)) << refused.output();
   ::close(taken);

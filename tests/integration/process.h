@@ -27,18 +27,29 @@ inline std::string slurp(const std::string& path) {
   return ss.str();
 }
 
-// A port that was free a moment ago (the kernel does not hand it out again at once).
-inline uint16_t free_port() {
+// A TCP socket bound to a free loopback port, which goes to `port`; -1 when
+// the kernel would not give one.
+inline int bound_loopback_socket(uint16_t& port) {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   a.sin_port = 0;
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
   socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
+  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+    if (fd >= 0) ::close(fd);
+    return -1;
+  }
+  port = ntohs(a.sin_port);
+  return fd;
+}
+
+// A port that was free a moment ago (the kernel does not hand it out again at once).
+inline uint16_t free_port() {
+  uint16_t port = 0;
+  if (const int fd = bound_loopback_socket(port); fd >= 0) ::close(fd);
+  return port;
 }
 
 class Process {

@@ -4,7 +4,6 @@
 // of the resumed epoch before the checkpoint were counted twice, and that
 // epoch's images/s divided all its samples by the time since the resume).
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <filesystem>
