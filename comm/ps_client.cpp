@@ -7,6 +7,7 @@
 #include "comm/memfd_segment.h"
 #include "comm/shm_link.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -26,6 +27,9 @@ struct ParameterServerClient::Shard {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+// How often a call waiting for replies looks at the cancel flag.
+constexpr std::chrono::milliseconds kCancelPoll{200};
 
 // The f32 CPU data of `name` in `m`, checked against the key's size.
 const float* tensor_data(const PsTensors& m, const std::string& name, int64_t numel,
@@ -164,7 +168,12 @@ std::vector<Message> ParameterServerClient::exchange_once(const std::string& wha
       const auto left =
           std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
       std::optional<Envelope> env;
-      if (left.count() > 0) env = sh.socket->receive(left);
+      if (left.count() > 0) env = sh.socket->receive(std::min(left, kCancelPoll));
+      if (!env && options_.cancel != nullptr && options_.cancel->load())
+        throw PsError("cancelled", who + ": " + what + " given up: the run was cancelled (job '" +
+                                       options_.job_id + "', rank " +
+                                       std::to_string(options_.rank) + ")");
+      if (!env && Clock::now() < deadline) continue;
       if (!env) {
         throw PsError("no_reply", who + ": no reply to " + what + " within " +
                                       std::to_string(wait.count()) + " ms (job '" +

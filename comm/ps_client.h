@@ -20,6 +20,7 @@
 // every call blocks until its replies are in or its deadline passes.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -70,6 +71,10 @@ struct PsClientOptions {
   // init; pushes and pulls then go through it, and only their headers through
   // the socket. false, or RINGMASTER_PS_SHM=0 in the environment: the wire.
   bool shared_memory = true;
+  // The run's cancel flag (null: none): once set, a call waiting for
+  // replies gives up within a fraction of a second (PsError "cancelled")
+  // instead of at timeout + grace. Must outlive the client.
+  const std::atomic<bool>* cancel = nullptr;
 };
 
 // What the last pull saw on the shards (the smallest over them).

@@ -296,6 +296,12 @@ struct ZmqRingTransport::Impl {
          right());
   }
 
+  // The run was cancelled (options.cancel): gives up, telling both neighbours.
+  void check_cancelled() {
+    if (options.cancel != nullptr && options.cancel->load(std::memory_order_relaxed))
+      fail(connected ? "cancelled in a collective" : "cancelled during the handshake", -1);
+  }
+
   void check_usable() {
     if (!broken.empty())
       throw CommError("ring rank " + std::to_string(rank) +
@@ -388,6 +394,7 @@ struct ZmqRingTransport::Impl {
       if (n == -1 && zmq_errno() != EINTR) ZMQ_CHECK(-1);
       if (n > 0 && sender_item >= 0 && (items[sender_item].revents & ZMQ_POLLIN))
         check_right_abort();
+      check_cancelled();
       progress_stream();
       if (n > 0 && (items[0].revents & events)) return true;
       if (n > 0) drain_monitors();
@@ -761,6 +768,7 @@ void ZmqRingTransport::Impl::handshake(milliseconds timeout) {
     const int n = zmq_poll(items, got_hello ? 3 : 4, poll_ms(deadline, milliseconds(1000)));
     if (n == -1 && zmq_errno() != EINTR) ZMQ_CHECK(-1);
     if (n > 0) drain_monitors();
+    check_cancelled();
     // A right neighbour that answered and left (its own collective had
     // nothing to send) is fine; one gone without a welcome, after a grace for
     // the welcome still on its way, is not.
@@ -933,6 +941,7 @@ void ZmqRingTransport::flush(Clock::time_point deadline) {
     if (d.inflight->wait_zero_until(std::min(deadline, Clock::now() + milliseconds(5)))) return;
     d.drain_monitors();
     d.check_right_abort();
+    d.check_cancelled();
     if (d.right_gone && right_gone_at == Clock::time_point{}) right_gone_at = Clock::now();
     if (d.right_gone && Clock::now() - right_gone_at > kDisconnectGrace)
       d.fail("right neighbour " + d.peer(d.right()) + " disconnected before taking " +
@@ -990,6 +999,7 @@ bool ZmqRingTransport::Impl::next_slot(const ChunkHeader& expected, Clock::time_
     progress_stream();
     drain_monitors();
     check_right_abort();
+    check_cancelled();
     if (left_gone && Clock::now() - left_gone_at > kDisconnectGrace)
       fail("left neighbour " + peer(left()) + " disconnected while waiting for " +
                describe(expected),
@@ -1088,6 +1098,7 @@ void ZmqRingTransport::Impl::flush_shared(Clock::time_point deadline) {
   while (!pump() || (descriptors_out && !out_link->all_released())) {
     drain_monitors();
     check_right_abort();
+    check_cancelled();
     // A right neighbour that read everything and left is done, not gone:
     // look again after learning it left.
     if (right_gone && pump() && (!descriptors_out || out_link->all_released())) break;
@@ -1195,6 +1206,7 @@ ChunkHeader ZmqRingTransport::Impl::receive_stream(const ChunkHeader& expected,
     }
     drain_monitors();
     check_right_abort();
+    check_cancelled();
     // Only the stream's end counts: a left neighbour that finished may have
     // closed its ZeroMQ side while its last chunks are still in our socket.
     if (stream_closed && Clock::now() - closed_at > kDisconnectGrace)
@@ -1228,6 +1240,7 @@ void ZmqRingTransport::Impl::flush_stream(Clock::time_point deadline) {
     if (io == TcpStream::Io::kClosed) stream_write_failed("flushing");
     drain_monitors();
     check_right_abort();
+    check_cancelled();
     if (right_gone && right_gone_at == Clock::time_point{}) right_gone_at = Clock::now();
     if (right_gone && Clock::now() - right_gone_at > kDisconnectGrace)
       fail("right neighbour " + peer(right()) + " disconnected before taking " +

@@ -11,6 +11,7 @@
 // instead of at the timeout. No ZeroMQ type appears here.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <string>
@@ -59,6 +60,11 @@ struct ZmqRingOptions {
   // has the same, and a hello or welcome of another is refused, so a rank
   // of an earlier world can never join a later one.
   uint64_t generation = 0;
+  // The run's cancel flag (null: none). Once it is set, whatever waits on a
+  // neighbour (handshake, send, receive, flush) gives up within about a
+  // second with a CommError saying so, and tells both neighbours, instead
+  // of waiting out its deadline on a stalled peer. Must outlive the transport.
+  const std::atomic<bool>* cancel = nullptr;
 };
 
 // Not thread-safe: after connect(), use from one thread (the comm thread).

@@ -61,6 +61,11 @@ struct DataParallel {
   // The world's generation (a cluster job's attempt; see ZmqRingOptions):
   // the ring refuses a rank of another.
   uint64_t generation = 0;
+  // Once set, waits on the peers (the ring's handshake and collectives, the
+  // parameter server's replies) give up within about a second with a
+  // comm::CommError instead of at sync.timeout_s. run_training sets it to
+  // RunOptions::cancel.
+  const std::atomic<bool>* cancel = nullptr;
   // Publishes this rank's endpoint (and rank 0 its NCCL unique id, empty
   // when it trains without NCCL) and blocks until the peers are known.
   // Throws ops::Error naming what is missing when they do not come in time.

@@ -52,6 +52,7 @@ GradientReducer::GradientReducer(std::vector<ops::Tensor> params, const DataPara
   const bool want_nccl = on_gpu && nccl_missing.empty();
   comm::ZmqRingOptions ring;
   ring.generation = dp.generation;
+  ring.cancel = dp.cancel;
   if (!dp.ring_secret_key.empty()) {
     ring.curve_public_key = dp.ring_public_key;
     ring.curve_secret_key = dp.ring_secret_key;

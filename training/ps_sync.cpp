@@ -102,6 +102,7 @@ PsSync::PsSync(const JobSpec& spec, const DataParallel& dp, models::Module& mode
   o.update = {{"optimizer", spec.source.value("optimizer", nlohmann::json::object())},
               {"steps_per_epoch", steps_per_epoch}};
   if (!spec.lr_schedule.empty()) o.update["lr_schedule"] = spec.lr_schedule;
+  o.cancel = dp.cancel;
   o.curve_public_key = dp.ring_public_key;  // the job's keys, with CURVE
   o.curve_secret_key = dp.ring_secret_key;
   client_ = std::make_unique<comm::ParameterServerClient>(ctx_, shards, keys, o);

@@ -78,15 +78,23 @@ struct EpochTally {
   double seconds() const { return seconds_before + seconds_since(start); }
 };
 
+// `dp` (none when null) with the run's cancel flag.
+std::optional<DataParallel> with_cancel(const DataParallel* dp, const std::atomic<bool>* cancel) {
+  if (dp == nullptr) return std::nullopt;
+  DataParallel copy = *dp;
+  copy.cancel = cancel;
+  return copy;
+}
+
 class Trainer {
  public:
   Trainer(const JobSpec& spec, ProgressSink& sink, const RunOptions& run)
       : spec_(spec),
         run_(run),
         cancel_(run.cancel),
-        dp_(run.dp),
-        rank_(dp_ != nullptr ? dp_->rank : 0),
-        world_(dp_ != nullptr ? dp_->world_size : 1),
+        dp_(with_cancel(run.dp, run.cancel)),
+        rank_(dp_ ? dp_->rank : 0),
+        world_(dp_ ? dp_->world_size : 1),
         sink_(sink, rank_) {}
 
   TrainResult run() {
@@ -156,6 +164,7 @@ class Trainer {
       return true;
     } catch (const comm::CommError& e) {
       if (cancelled()) {
+        sink_.on_log(std::string("cancelled while waiting on the peers: ") + e.what());
         result_.cancelled = true;
         return false;
       }
@@ -167,7 +176,8 @@ class Trainer {
   const JobSpec& spec_;
   const RunOptions& run_;
   const std::atomic<bool>* cancel_;
-  const DataParallel* dp_;
+  // The run's place among its peers, whose waits watch the cancel flag.
+  const std::optional<DataParallel> dp_;
   const int rank_, world_;
   RankSink sink_;
   const Clock::time_point start_ = Clock::now();
@@ -202,7 +212,7 @@ void Trainer::setup() {
   setup_model();
   const int64_t batch = spec_.train.batch_size;
   steps_per_epoch_ = (result_.train_samples + batch - 1) / batch;
-  sync_ = make_gradient_sync(spec_, dp_, *model_, steps_per_epoch_);
+  sync_ = make_gradient_sync(spec_, dp_ ? &*dp_ : nullptr, *model_, steps_per_epoch_);
   if (world_ > 1) {
     result_.sync_mode = to_string(spec_.sync.mode);
     result_.sync_compression = to_string(spec_.sync.compression);

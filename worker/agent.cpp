@@ -183,6 +183,9 @@ void run_task(Task& t, nlohmann::json spec_json, int64_t threads, std::string ho
     state = "failed";
     reason = e.what();
   }
+  // A wait on the peers that gave up because of the cancel (the ring's
+  // handshake, a rendezvous) ends the run as cancelled, not failed.
+  if (state == "failed" && t.cancel.load()) state = "cancelled";
   std::lock_guard lock(t.mu);
   t.state = state;
   t.reason = reason;

@@ -384,6 +384,33 @@ TEST(ParameterServerFailure, NoShardListeningIsANoReplyErrorAfterTheDeadline) {
   EXPECT_LT(Clock::now() - t0, 2s);
 }
 
+// A cancelled run does not wait out timeout + grace for a shard that does
+// not answer (a stalled shard, or one waiting on a stalled rank).
+TEST(ParameterServerFailure, ACancelledClientGivesUpWaitingForReplies) {
+  Context ctx;
+  Socket probe(ctx, SocketKind::kRouter);
+  probe.bind("tcp://127.0.0.1:0");
+  std::atomic<bool> cancel{false};
+  PsClientOptions o;
+  o.job_id = "job-cancel";
+  o.timeout = 120s;  // far beyond the test's own limit: only the cancel can end the wait
+  o.cancel = &cancel;
+  ParameterServerClient client(ctx, {probe.endpoint()}, {{"w", 4}}, o);
+  std::thread canceller([&] {
+    std::this_thread::sleep_for(300ms);
+    cancel = true;
+  });
+  try {
+    PsTensors w;
+    client.pull(0, w);
+    ADD_FAILURE() << "a cancelled pull must throw";
+  } catch (const PsError& e) {
+    EXPECT_EQ(e.code(), "cancelled") << e.what();
+    EXPECT_NE(std::string(e.what()).find("job-cancel"), std::string::npos) << e.what();
+  }
+  canceller.join();
+}
+
 TEST(ParameterServerShard, BadFramesGetAnErrorReplyAndTheShardKeepsServing) {
   Context ctx;
   test::Shards servers(ctx, 1, test::sgd_momentum(0.1f, 0.0f));

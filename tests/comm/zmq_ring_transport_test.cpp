@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <thread>
@@ -193,6 +194,59 @@ TEST(ZmqRingTransport, AStalledRankIsACommErrorWithinTheTimeout) {
   // Later calls fail at once: the ring is broken.
   expect_comm_error([&] { ring.transports[2]->flush(Clock::now() + milliseconds(100)); },
                     {"earlier error"});
+}
+
+// A cancelled rank gives up waiting on a neighbour that is alive but never
+// joins (a SIGSTOPped process), over each path a chunk may take, instead of
+// waiting out a timeout far longer than the test's limit; its neighbour is
+// told why.
+TEST(ZmqRingTransport, ACancelledRankGivesUpItsCollectiveOnAStalledPeer) {
+  struct Path {
+    const char* name;
+    bool shared_memory, tcp_stream;
+  };
+  for (const Path path : {Path{"shared memory", true, true}, Path{"tcp stream", false, true},
+                          Path{"zeromq", false, false}}) {
+    SCOPED_TRACE(path.name);
+    std::atomic<bool> cancel{false};
+    ThreadRing ring(
+        2, {.shared_memory = path.shared_memory, .tcp_stream = path.tcp_stream, .cancel = &cancel});
+    std::string told;
+    const auto errors = run_ranks_collect(2, [&](int r) {
+      ring.transports[r]->connect(r, ring.endpoints, milliseconds(5000));
+      if (r == 1) {  // stalls until rank 0 has given up, then joins and hears why
+        while (!cancel) std::this_thread::sleep_for(milliseconds(10));
+        std::this_thread::sleep_for(milliseconds(1500));
+        cancel = false;  // only rank 0's run was cancelled
+        RingAllreduce ar(*ring.transports[r], {.timeout = milliseconds(5000)});
+        std::vector<float> x(3000, 1.0f);
+        told = expect_comm_error([&] { ar.sum(x); }, {"gave up", "cancelled in a collective"});
+        return;
+      }
+      std::thread canceller([&] {
+        std::this_thread::sleep_for(milliseconds(300));
+        cancel = true;
+      });
+      RingAllreduce ar(*ring.transports[r], {.timeout = milliseconds(120000)});
+      std::vector<float> x(3000, 1.0f);
+      expect_comm_error([&] { ar.sum(x); }, {"ring rank 0: cancelled in a collective"});
+      canceller.join();
+    });
+    for (int r : {0, 1}) EXPECT_FALSE(errors[r]) << what(errors[r]);
+    EXPECT_FALSE(told.empty());
+  }
+}
+
+TEST(ZmqRingTransport, ACancelledRankGivesUpTheHandshake) {
+  std::atomic<bool> cancel{false};
+  ThreadRing ring(2, {.cancel = &cancel});  // rank 1 never connects
+  std::thread canceller([&] {
+    std::this_thread::sleep_for(milliseconds(300));
+    cancel = true;
+  });
+  expect_comm_error([&] { ring.transports[0]->connect(0, ring.endpoints, milliseconds(120000)); },
+                    {"cancelled during the handshake"});
+  canceller.join();
 }
 
 // A raw DEALER on the listening port: garbage before the handshake, and a

@@ -94,7 +94,7 @@ class ClusterTest : public ::testing::Test {
   }
 
   void start_coordinator(const std::vector<std::string>& extra = {}) {
-    std::vector<std::string> args = {"--heartbeat-timeout", "2"};
+    std::vector<std::string> args = {"--heartbeat-timeout", heartbeat_timeout_s_};
     args.insert(args.end(), extra.begin(), extra.end());
     args = testing_support::coordinator_args(http_port_, zmq_port_, dir_, args);
     coordinator_ =
@@ -150,6 +150,14 @@ class ClusterTest : public ::testing::Test {
       return alive == n;
     });
   }
+  // Waits until job `id` runs and has reported progress; returns the job.
+  nlohmann::json wait_training(const std::string& id) {
+    wait_for(id + " training", [&] {
+      const nlohmann::json v = api("/v1/jobs/" + id);
+      return v["state"] == "RUNNING" && v.contains("progress") && v["progress"].is_object();
+    });
+    return api("/v1/jobs/" + id);
+  }
   std::string state(const std::string& id) { return api("/v1/jobs/" + id)["state"]; }
   void wait_state(const std::string& id, const std::string& s,
                   std::chrono::milliseconds limit = 30s) {
@@ -173,6 +181,7 @@ class ClusterTest : public ::testing::Test {
   uint16_t http_port_ = testing_support::free_port();
   uint16_t zmq_port_ = testing_support::free_port();
   int starts_ = 0;
+  std::string heartbeat_timeout_s_ = "2";  // the coordinator's --heartbeat-timeout
   std::unique_ptr<Process> coordinator_;
   std::map<std::string, std::unique_ptr<Process>> workers_;
 };

@@ -84,11 +84,7 @@ TEST_F(ClusterTest, ADataParallelJobRunsOnTwoWorkersAndFailsWhenOneDies) {
     std::ofstream(path("doomed.json")) << d.dump(2);
   }
   const std::string id = submit(path("doomed.json"));
-  wait_for("both ranks training", [&] {
-    const nlohmann::json v = api("/v1/jobs/" + id);
-    return v["state"] == "RUNNING" && v.contains("progress") && v["progress"].is_object();
-  });
-  const nlohmann::json running = api("/v1/jobs/" + id);
+  const nlohmann::json running = wait_training(id);
   const std::string victim = running["placement"][1];
   workers_[victim]->signal(SIGKILL);
   const auto killed = std::chrono::steady_clock::now();
@@ -107,6 +103,58 @@ TEST_F(ClusterTest, ADataParallelJobRunsOnTwoWorkersAndFailsWhenOneDies) {
   // The surviving worker is free again for the next job.
   const std::string next = submit(write_spec("after", 1, 100));
   wait_state(next, "SUCCEEDED", 60s);
+}
+
+// Cancelling a data-parallel job one of whose workers is SIGSTOPped: the
+// other rank, waiting in a collective on the stopped one, gives up at the
+// cancel (within about a second), not at sync.timeout_s (here 300 s, far
+// beyond the test's limits), and its worker is free again. The stopped
+// worker is not declared dead meanwhile (that would end the job on its own).
+TEST_F(ClusterTest, ACancelledRankWaitingOnAStoppedPeerEndsAtTheCancel) {
+  heartbeat_timeout_s_ = "120";
+  start_coordinator();
+  start_worker("w1");
+  start_worker("w2");
+  wait_for_alive_workers(2);
+  const nlohmann::json spec = {
+      {"name", "stalled"},
+      {"model", {{"name", "mlp"}, {"hidden", {64}}}},
+      {"data",
+       {{"dataset", "digits"}, {"path", digits()}, {"train_limit", 400}, {"test_limit", 100}}},
+      {"train", {{"epochs", 100000}, {"batch_size", 20}}},
+      {"resources", {{"workers", 2}}},
+      {"restart_policy", {{"max_restarts", 0}}},
+      {"sync", {{"bucket_mb", 0.01}, {"timeout_s", 300}}}};
+  std::ofstream(path("stalled.json")) << spec.dump(2);
+  const std::string id = submit(path("stalled.json"));
+  const nlohmann::json running = wait_training(id);
+  const std::string stopped = running["placement"][1], survivor = running["placement"][0];
+  workers_[stopped]->signal(SIGSTOP);
+  // The survivor's rank waits on it once its steps stop moving for a second.
+  int64_t steps = -1;
+  auto last_change = std::chrono::steady_clock::now();
+  wait_for("the survivor's steps to stop", [&] {
+    const nlohmann::json v = api("/v1/jobs/" + id);
+    const int64_t now = v["progress"].value("steps_total", int64_t{-1});
+    if (now != steps) {
+      steps = now;
+      last_change = std::chrono::steady_clock::now();
+    }
+    return std::chrono::steady_clock::now() - last_change > 1s;
+  });
+  auto [crc, cout_] = cli({"cancel", id}, "cancel.log");
+  EXPECT_EQ(crc, 0) << cout_;
+  wait_for(survivor + " ends its rank as cancelled", [&] {
+    return workers_[survivor]->output().find(id + " cancelled") != std::string::npos;
+  });
+  workers_[stopped]->signal(SIGCONT);
+  wait_state(id, "CANCELLED");
+  auto [lrc, logs] = cli({"logs", id}, "logs.log");
+  EXPECT_EQ(lrc, 0) << logs;
+  EXPECT_NE(
+      logs.find("cancelled while waiting on the peers: ring rank 0: cancelled in a collective"),
+      std::string::npos)
+      << logs;
 }
 
 TEST_F(ClusterTest, FollowsCancelsAndLosesNothingAcrossACoordinatorSigkill) {
