@@ -6,11 +6,14 @@ over REST (an elastic all-reduce job on every worker, a 2-worker
 parameter-server job, a single-worker job; DeepConvNet on Fashion-MNIST with
 checkpoints every 10 steps), then SIGKILLs or SIGSTOPs (SIGCONTed at the next
 fault) one of up's children at random times until the jobs end or the time
-is up. Prints each fault, each job's end state, and any worker or coordinator
+is up. With --cancel, one job, chosen at random, is cancelled at a random
+fault. Prints each fault, each job's end state, and any worker or coordinator
 that died of a signal it was not sent (an abort, a segfault). Exits 0 when
-every job SUCCEEDED and nothing died on its own.
+every job SUCCEEDED (the cancelled one: CANCELLED, or SUCCEEDED when it ended
+first) and nothing died on its own.
 
   scripts/chaos-up.py --seed 3 --faults 10        # about 2 minutes here (2 cores)
+  scripts/chaos-up.py --seed 3 --faults 10 --cancel
 
 Needs build/bin/ringmaster and Fashion-MNIST (scripts/install-deps.sh).
 Everything stays on 127.0.0.1; the state goes to a fresh folder under /tmp.
@@ -91,6 +94,7 @@ def main():
     ap.add_argument("--workers", type=int, default=3)
     ap.add_argument("--stop-share", type=float, default=0.25, help="share of faults that are SIGSTOP")
     ap.add_argument("--limit", type=float, default=600, help="seconds before giving up")
+    ap.add_argument("--cancel", action="store_true", help="cancel one job at a random fault")
     ap.add_argument("--ringmaster", default=os.path.join(ROOT, "build", "bin", "ringmaster"))
     args = ap.parse_args()
     rnd = random.Random(args.seed)
@@ -98,6 +102,9 @@ def main():
     cluster = Cluster(args.ringmaster, args.workers, state)
     t0 = time.time()
     jobs, faults, stopped, final = [], [], [], None
+    # Which job to cancel, and at which fault (none: -1).
+    cancel_job = rnd.randrange(3) if args.cancel else -1
+    cancel_at = rnd.randrange(args.faults) if args.cancel else -1
     try:
         while not os.path.exists(os.path.join(state, "cluster", "coordinator.json")):
             if time.time() - t0 > 60 or cluster.up.poll() is not None:
@@ -127,6 +134,13 @@ def main():
                     break
             except OSError:
                 pass  # the coordinator is down (we killed it): try again later
+            if 0 <= cancel_at <= len(faults):
+                try:
+                    cluster.request("POST", f"/v1/jobs/{jobs[cancel_job]}/cancel")
+                    faults.append(f"{time.time() - t0:6.1f} s  cancel  {jobs[cancel_job]}")
+                    cancel_at = -1
+                except OSError:
+                    pass  # the coordinator is down: at a later round
             kids = cluster.children()
             if len(faults) >= args.faults or not kids:
                 continue
@@ -156,7 +170,11 @@ def main():
           f"up exit {cluster.up.returncode}; state in {state}")
     for who, sig in own:
         print(f"  {who} died of {sig} on its own")
-    ok = final is not None and all(s == "SUCCEEDED" for s in final.values()) and not own
+    def ended_well(i, s):
+        return s == "SUCCEEDED" or (i == cancel_job and s == "CANCELLED")
+
+    ok = (final is not None and all(ended_well(i, final[j]) for i, j in enumerate(jobs))
+          and not own)
     sys.exit(0 if ok else 1)
 
 
