@@ -31,7 +31,8 @@ class GzFile {
   GzFile& operator=(const GzFile&) = delete;
 
   // Up to n bytes; fewer only at the end of the stream. Throws on a zlib
-  // error (corrupt data, bad CRC), naming what was being read.
+  // error (corrupt data, bad CRC) and on a gzip stream cut short (zlib hands
+  // over what it had and reports Z_BUF_ERROR), naming what was being read.
   size_t read_some(void* dst, size_t n, const char* what) {
     size_t done = 0;
     auto* p = static_cast<unsigned char*>(dst);
@@ -45,7 +46,13 @@ class GzFile {
         throw ops::Error(path_ + ": corrupt gzip data while reading " + what + ": " +
                          (msg ? msg : "unknown zlib error"));
       }
-      if (got == 0) break;
+      if (got == 0) {
+        int code = Z_OK;
+        gzerror(f_, &code);
+        RM_THROW_IF(code == Z_BUF_ERROR, path_, ": truncated gzip file: it ends inside its ",
+                    "compressed stream (while reading ", what, ")");
+        break;
+      }
       done += static_cast<size_t>(got);
     }
     return done;

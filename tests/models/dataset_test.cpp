@@ -111,6 +111,15 @@ TEST_F(DatasetFiles, IdxCorruptFilesNameFileAndProblem) {
   EXPECT_NE(e.find(path("crc.gz")), std::string::npos) << e;
   EXPECT_NE(e.find("corrupt gzip data"), std::string::npos) << e;
 
+  // A file cut short: in its data, or only its 8-byte trailer (CRC and
+  // length), which zlib never gets to check.
+  for (const size_t cut : {gz.size() / 2, gz.size() - 8}) {
+    std::ofstream(path("cut.gz"), std::ios::binary).write(gz.data(), static_cast<long>(cut));
+    e = load(path("cut.gz"));
+    EXPECT_NE(e.find(path("cut.gz") + ": truncated gzip file"), std::string::npos)
+        << cut << ": " << e;
+  }
+
   e = load(path("missing.gz"));
   EXPECT_NE(e.find("cannot open"), std::string::npos) << e;
 }
@@ -148,6 +157,19 @@ TEST_F(DatasetFiles, DigitsCsvErrors) {
   write_gz(path("text.csv.gz"), "a,b\n");
   e = error_of([&] { load_digits_csv(path("text.csv.gz")); });
   EXPECT_NE(e.find("line 1: value 1 is not an integer"), std::string::npos) << e;
+  // Cut short, it is named as such, not as a bad line where the text stops.
+  std::string rows;
+  for (int i = 0; i < 200; ++i) rows += row + std::to_string(i % 10) + "\n";
+  write_gz(path("whole.csv.gz"), rows);
+  std::ifstream in(path("whole.csv.gz"), std::ios::binary);
+  const std::string gz((std::istreambuf_iterator<char>(in)), {});
+  std::ofstream(path("cut.csv.gz"), std::ios::binary)
+      .write(gz.data(), static_cast<long>(gz.size() / 2));
+  e = error_of([&] { load_digits_csv(path("cut.csv.gz")); });
+  EXPECT_NE(e.find("truncated gzip file"), std::string::npos) << e;
+  // A plain (not gzipped) file ends without being truncated.
+  std::ofstream(path("plain.csv"), std::ios::binary) << row << "3\n";
+  EXPECT_EQ(load_digits_csv(path("plain.csv")).size(), 1);
 }
 
 // N samples of C x 2 x 2 whose pixels all equal (index % 256), label index % 7.
