@@ -23,7 +23,7 @@ using testing_support::test_seed;
 class RestartTest : public ClusterTest {
  protected:
   // DeepConvNet with dropout on augmented digits, a checkpoint every 5 steps.
-  std::string spec(const std::string& name, const nlohmann::json& restart_policy) {
+  std::string spec(const std::string& name, const nlohmann::json& restart_policy, int epochs = 8) {
     nlohmann::json j = {
         {"name", name},
         {"model", {{"name", "deep_convnet"}, {"dropout", 0.3}}},
@@ -32,7 +32,7 @@ class RestartTest : public ClusterTest {
           {"path", digits()},
           {"augment",
            {{{"type", "translate"}, {"pixels", 1}}, {{"type", "cutout"}, {"size", 2}}}}}},
-        {"train", {{"epochs", 8}, {"batch_size", 32}, {"seed", 5}}},
+        {"train", {{"epochs", epochs}, {"batch_size", 32}, {"seed", 5}}},
         {"checkpoint", {{"path", name + "/final.safetensors"}, {"every_steps", 5}}},
         {"restart_policy", restart_policy}};
     const std::string p = path(name + ".json");
@@ -103,13 +103,28 @@ TEST_F(RestartTest, AJobWhoseWorkerDiesResumesElsewhereWithTheUndisturbedWeights
   EXPECT_TRUE(tensor_bytes(run_dir("hit") / "final.optimizer.safetensors") ==
               tensor_bytes(run_dir("calm") / "final.optimizer.safetensors"));
 
-  // Past max_restarts it fails, listing every reason.
+  // Past max_restarts it fails, listing every reason. Each worker is killed
+  // once it has the assignment in hand ("running job-N" in its log): killed
+  // between the job's RUNNING and the assignment's send, a worker makes the
+  // gang be queued again uncounted ("could not be reached"), and with no
+  // worker left the job would wait for one. Long enough (200 epochs) that
+  // no attempt can finish before its kill.
   start_worker("w3");
-  const std::string doomed = submit(spec("doomed", {{"max_restarts", 1}, {"backoff_s", 0}}));
+  const std::string doomed = submit(spec("doomed", {{"max_restarts", 1}, {"backoff_s", 0}}, 200));
   for (int kill = 0; kill < 2; ++kill) {
+    std::string w;
+    bool assigned = false;
     wait_for(
-        "doomed running", [&] { return state(doomed) == "RUNNING"; }, 60s);
-    const std::string w = api("/v1/jobs/" + doomed)["placement"][0];
+        "doomed running on a worker that has its assignment",
+        [&] {
+          const nlohmann::json v = api("/v1/jobs/" + doomed);
+          if (v["state"] != "RUNNING" || v["placement"].empty()) return false;
+          w = v["placement"][0];
+          assigned = workers_[w]->output().find("running " + doomed) != std::string::npos;
+          return assigned;
+        },
+        60s);
+    ASSERT_TRUE(assigned);
     workers_[w]->signal(SIGKILL);
     wait_for(
         "doomed off " + w,
