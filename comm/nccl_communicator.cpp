@@ -56,6 +56,8 @@ void NcclCommunicator::allreduce_sum_fp16(float* device_data, float* residual, v
   ops::nccl_allreduce_sum_fp16(comm_, device_data, residual, half_buf, scratch, count);
 }
 
-void NcclCommunicator::wait() { ops::nccl_wait(comm_); }
+void NcclCommunicator::wait(std::chrono::milliseconds timeout, const std::atomic<bool>* cancel) {
+  ops::nccl_wait(comm_, timeout.count(), cancel);
+}
 
 }  // namespace ringmaster::comm

@@ -3,10 +3,13 @@
 // through the coordinator's rendezvous (or any other channel), and every rank
 // joins the communicator with it. All-reduces run on the communicator's own
 // stream after the work already queued on the default stream, so a bucket's
-// reduction overlaps the rest of backward; wait() blocks until all are done.
+// reduction overlaps the rest of backward; wait() blocks until all are done,
+// or gives up (aborting the communicator) at its deadline or cancel flag.
 // The NCCL library is loaded only here, on first use (ops/cuda/nccl.h).
 #pragma once
 
+#include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <string>
 
@@ -35,8 +38,11 @@ class NcclCommunicator {
   void allreduce_sum_fp16(float* device_data, float* residual, void* half_buf, float* scratch,
                           size_t count);
   // Blocks until every queued all-reduce is done; throws ops::Error (with
-  // NCCL's message) when one failed.
-  void wait();
+  // NCCL's message) when one failed. Gives up, throwing ops::Error, when they
+  // are not done within `timeout` (a peer stopped, or died unnoticed) or once
+  // `*cancel` is set (null: no flag); the communicator is then aborted and
+  // every later call throws.
+  void wait(std::chrono::milliseconds timeout, const std::atomic<bool>* cancel = nullptr);
 
  private:
   void* comm_ = nullptr;

@@ -5,6 +5,7 @@
 // and the collective. Used from the training thread only.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <memory>
@@ -57,8 +58,11 @@ class BucketBackend {
 // Host buckets, all-reduced by `async` (which must outlive the backend).
 std::unique_ptr<BucketBackend> make_host_ring_buckets(comm::AsyncAllreducer& async);
 // GPU buckets on `device`, all-reduced by NCCL (rank 0's unique id in hex),
-// fp16 on the wire with error feedback when compression says so.
+// fp16 on the wire with error feedback when compression says so. A step's
+// wait gives up (comm::CommError) after `timeout` or once `*cancel` is set.
 std::unique_ptr<BucketBackend> make_nccl_buckets(int world, int rank, const std::string& nccl_id,
-                                                 ops::Device device, comm::Compression compression);
+                                                 ops::Device device, comm::Compression compression,
+                                                 std::chrono::milliseconds timeout,
+                                                 const std::atomic<bool>* cancel);
 
 }  // namespace ringmaster::training

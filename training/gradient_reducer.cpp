@@ -78,10 +78,11 @@ GradientReducer::GradientReducer(std::vector<ops::Tensor> params, const DataPara
   exact.compression = comm::Compression::kNone;
   exact.timeout = timeout_;
   exact_ = std::make_unique<comm::RingAllreduce>(*transport_, exact);
-  backend_ = want_nccl && !peers.nccl_id.empty()
-                 ? make_nccl_buckets(dp.world_size, dp.rank, peers.nccl_id,
-                                     params_.front().device(), sync.compression)
-                 : make_host_ring_buckets(*async_);
+  backend_ =
+      want_nccl && !peers.nccl_id.empty()
+          ? make_nccl_buckets(dp.world_size, dp.rank, peers.nccl_id, params_.front().device(),
+                              sync.compression, timeout_, dp.cancel)
+          : make_host_ring_buckets(*async_);
   for (const Bucket& b : buckets_) backend_->add_bucket(b.elements);
 }
 

@@ -2,7 +2,8 @@
 // (the rank's weight comes in with backward's seed), each bucket's
 // all-reduce is queued on NCCL's stream as soon as it is full, and with fp16
 // compression a per-bucket residual keeps the rounding error on the device
-// for the next step. One wait covers every bucket of a step.
+// for the next step. One wait covers every bucket of a step; it gives up at
+// sync.timeout_s or the run's cancel, like the ring's.
 #include "comm/comm_error.h"
 #include "comm/nccl_communicator.h"
 #include "ops/check.h"
@@ -15,11 +16,14 @@ namespace {
 class NcclBuckets : public BucketBackend {
  public:
   NcclBuckets(int world, int rank, const std::string& nccl_id, ops::Device device,
-              comm::Compression compression)
+              comm::Compression compression, std::chrono::milliseconds timeout,
+              const std::atomic<bool>* cancel)
       : nccl_(world, rank, nccl_id, device.index),
         device_(device),
         fp16_(compression == comm::Compression::kFp16),
-        world_(world) {}
+        world_(world),
+        timeout_(timeout),
+        cancel_(cancel) {}
 
   void add_bucket(size_t elements) override {
     const auto n = static_cast<int64_t>(elements);
@@ -56,7 +60,7 @@ class NcclBuckets : public BucketBackend {
   }
   std::vector<ReducedBucket> wait_all(Clock::time_point backward_end) override {
     try {
-      nccl_.wait();
+      nccl_.wait(timeout_, cancel_);
     } catch (const ops::Error& e) {
       throw comm::CommError(e.what());
     }
@@ -94,15 +98,18 @@ class NcclBuckets : public BucketBackend {
   ops::Device device_;
   bool fp16_;
   int world_;
+  std::chrono::milliseconds timeout_;
+  const std::atomic<bool>* cancel_;
   std::vector<Bucket> buckets_;
 };
 
 }  // namespace
 
 std::unique_ptr<BucketBackend> make_nccl_buckets(int world, int rank, const std::string& nccl_id,
-                                                 ops::Device device,
-                                                 comm::Compression compression) {
-  return std::make_unique<NcclBuckets>(world, rank, nccl_id, device, compression);
+                                                 ops::Device device, comm::Compression compression,
+                                                 std::chrono::milliseconds timeout,
+                                                 const std::atomic<bool>* cancel) {
+  return std::make_unique<NcclBuckets>(world, rank, nccl_id, device, compression, timeout, cancel);
 }
 
 }  // namespace ringmaster::training

@@ -4,7 +4,9 @@
 // gigabyte to map and relocate) load only on a machine with a GPU.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
+#include <cstdint>
 #include <string>
 
 namespace ringmaster::ops::cuda {
@@ -25,7 +27,7 @@ struct CudaApi {
   void (*nccl_allreduce_sum)(void* comm, float* data, size_t count);
   void (*nccl_allreduce_sum_fp16)(void* comm, float* data, float* residual, void* half_buf,
                                   float* scratch, size_t count);
-  void (*nccl_wait)(void* comm);
+  void (*nccl_wait)(void* comm, int64_t timeout_ms, const std::atomic<bool>* cancel);
   void (*nccl_destroy)(void* comm);
 };
 

@@ -134,8 +134,9 @@ std::string nccl_unique_id() {
   return nccl_call("nccl unique id", [](const cuda::CudaApi& a) { return a.nccl_unique_id(); });
 }
 void* nccl_init(int world, const std::string& unique_id, int rank, int device) {
-  return nccl_call("nccl init",
-                   [&](const cuda::CudaApi& a) { return a.nccl_init(world, unique_id, rank, device); });
+  return nccl_call("nccl init", [&](const cuda::CudaApi& a) {
+    return a.nccl_init(world, unique_id, rank, device);
+  });
 }
 void nccl_allreduce_sum(void* comm, float* data, size_t count) {
   nccl_call("nccl all-reduce", [&](const cuda::CudaApi& a) {
@@ -150,9 +151,9 @@ void nccl_allreduce_sum_fp16(void* comm, float* data, float* residual, void* hal
     return 0;
   });
 }
-void nccl_wait(void* comm) {
+void nccl_wait(void* comm, int64_t timeout_ms, const std::atomic<bool>* cancel) {
   nccl_call("nccl all-reduce", [&](const cuda::CudaApi& a) {
-    a.nccl_wait(comm);
+    a.nccl_wait(comm, timeout_ms, cancel);
     return 0;
   });
 }

@@ -135,7 +135,7 @@ void* nccl_init_impl(int world, const std::string& unique_id, int rank, int devi
 void nccl_allreduce_sum_impl(void* comm, float* data, size_t count);
 void nccl_allreduce_sum_fp16_impl(void* comm, float* data, float* residual, void* half_buf,
                                   float* scratch, size_t count);
-void nccl_wait_impl(void* comm);
+void nccl_wait_impl(void* comm, int64_t timeout_ms, const std::atomic<bool>* cancel);
 void nccl_destroy_impl(void* comm);
 }  // namespace ringmaster::ops::cuda
 

@@ -5,10 +5,13 @@
 #include <dlfcn.h>
 #include <nccl.h>
 
+#include <atomic>
+#include <chrono>
 #include <cstring>
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <thread>
 
 #include "ops/cuda/cuda_api.h"
 
@@ -85,7 +88,33 @@ struct Communicator {
   cudaEvent_t ready = nullptr;  // recorded on the default stream before each all-reduce
   int device = 0;
   int world = 1;
+  std::string aborted;  // why a wait aborted it (empty: usable)
 };
+
+// Every call on an aborted communicator throws, naming why it was aborted.
+Communicator& live(void* comm) {
+  auto* c = static_cast<Communicator*>(comm);
+  if (!c->aborted.empty())
+    throw std::runtime_error("the NCCL communicator was aborted: " + c->aborted);
+  return *c;
+}
+
+// ncclCommAbort ends the communicator's kernels, so its stream can drain.
+void abort_communicator(Communicator& c, const std::string& why) {
+  if (c.comm != nullptr) nccl().comm_abort(c.comm);
+  c.comm = nullptr;
+  c.aborted = why;
+}
+
+void check_async_error(Communicator& c) {
+  ncclResult_t async = ncclSuccess;
+  check(usable().get_async_error(c.comm, &async), "ncclCommGetAsyncError");
+  if (async == ncclSuccess) return;
+  const std::string why =
+      std::string("all-reduce (asynchronous error): ") + usable().error_string(async);
+  abort_communicator(c, why);
+  throw std::runtime_error("NCCL " + why);
+}
 
 }  // namespace
 
@@ -115,7 +144,7 @@ void* nccl_init_impl(int world, const std::string& unique_id, int rank, int devi
 }
 
 void nccl_allreduce_sum_impl(void* comm, float* data, size_t count) {
-  auto* c = static_cast<Communicator*>(comm);
+  Communicator* c = &live(comm);
   // After everything already queued on the default stream (the gradients).
   check(cudaEventRecord(c->ready, cudaStreamLegacy), "cudaEventRecord");
   check(cudaStreamWaitEvent(c->stream, c->ready, 0), "cudaStreamWaitEvent");
@@ -125,7 +154,7 @@ void nccl_allreduce_sum_impl(void* comm, float* data, size_t count) {
 
 void nccl_allreduce_sum_fp16_impl(void* comm, float* data, float* residual, void* half_buf,
                                   float* scratch, size_t count) {
-  auto* c = static_cast<Communicator*>(comm);
+  Communicator* c = &live(comm);
   const Nccl& n = usable();
   check(cudaEventRecord(c->ready, cudaStreamLegacy), "cudaEventRecord");
   check(cudaStreamWaitEvent(c->stream, c->ready, 0), "cudaStreamWaitEvent");
@@ -140,12 +169,33 @@ void nccl_allreduce_sum_fp16_impl(void* comm, float* data, float* residual, void
   check(cudaGetLastError(), "fp16 compression kernels");
 }
 
-void nccl_wait_impl(void* comm) {
-  auto* c = static_cast<Communicator*>(comm);
-  check(cudaStreamSynchronize(c->stream), "cudaStreamSynchronize");
-  ncclResult_t async = ncclSuccess;
-  check(usable().get_async_error(c->comm, &async), "ncclCommGetAsyncError");
-  check(async, "all-reduce (asynchronous error)");
+// Polls instead of cudaStreamSynchronize, which has no deadline: a peer that
+// stops (SIGSTOP, a partition) leaves NCCL's kernels spinning for ever.
+void nccl_wait_impl(void* comm, int64_t timeout_ms, const std::atomic<bool>* cancel) {
+  Communicator& c = live(comm);
+  using Clock = std::chrono::steady_clock;
+  const auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
+  for (int polls = 0;; ++polls) {
+    const cudaError_t q = cudaStreamQuery(c.stream);
+    if (q == cudaSuccess) break;
+    if (q != cudaErrorNotReady) check(q, "cudaStreamQuery");
+    check_async_error(c);
+    const bool cancelled = cancel != nullptr && cancel->load();
+    if (cancelled || Clock::now() >= deadline) {
+      const std::string why = cancelled ? "cancelled while waiting on the peers"
+                                        : "not done within " + std::to_string(timeout_ms) +
+                                              " ms (a peer stopped or died)";
+      abort_communicator(c, why);
+      throw std::runtime_error("NCCL all-reduce " + why + "; communicator aborted");
+    }
+    // Yield at first (the last bucket usually ends soon after backward),
+    // then sleep, so a long wait does not take a core.
+    if (polls < 1000)
+      std::this_thread::yield();
+    else
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+  }
+  check_async_error(c);
 }
 
 void nccl_destroy_impl(void* comm) {
