@@ -19,8 +19,17 @@ crosses real 1 Gbit/s links (needs root; the namespaces are removed
 afterwards; RINGMASTER_RING_SHM=0 keeps the ranks, which share a host, off
 shared memory). --compression fp16 halves the bytes on the wire.
 
+--cpu-share F stands in for hosts this machine lacks cores for: each rank
+(the 1-rank run's too) runs in a cgroup capped at F of a core (10 ms CFS
+periods, bench/cpu_share.py), ranks pinned round-robin to the cores, so
+--world N needs only N x F cores; with --link-1g the links are scaled to
+F Gbit/s, so compute and wire keep a 1-core, 1 Gbit/s host's proportions
+(the whole run is that host slowed down by 1/F). An emulation: the
+kernel's network work and the memory bandwidth are shared, not per host.
+
 Usage: nice bench/scaling.py [--build build] [--rounds 9] [--world 2] [--weak] [--link-1g]
-                              [--compression none] [--data DIR] [--ringmaster PATH]
+                              [--compression none] [--cpu-share F] [--data DIR]
+                              [--ringmaster PATH]
 """
 import argparse
 import contextlib
@@ -32,6 +41,7 @@ import subprocess
 import sys
 import tempfile
 
+from cpu_share import CpuShare
 from netns import Hosts
 
 
@@ -56,14 +66,15 @@ def make_spec(args, folder, world):
     return path
 
 
-def run_world(args, folder, world, hosts):
+def run_world(args, folder, world, hosts, caps):
     """Training images/s (rank 0's, all ranks' images) of one run."""
     spec = make_spec(args, folder, world)
     rdv = tempfile.mkdtemp(dir=folder)
     procs = []
     for rank in range(world):
         metrics = os.path.join(folder, f"m{world}-{rank}.json")
-        cmd = ["taskset", "-c", str(rank), args.ringmaster, "train", spec, "--metrics-out", metrics]
+        core = rank % os.cpu_count() if caps else rank
+        cmd = ["taskset", "-c", str(core), args.ringmaster, "train", spec, "--metrics-out", metrics]
         if world > 1:
             cmd += ["--rank", str(rank), "--world-size", str(world), "--rendezvous", rdv]
             if hosts:
@@ -72,7 +83,8 @@ def run_world(args, folder, world, hosts):
         if hosts:
             env["RINGMASTER_RING_SHM"] = "0"  # the namespaces stand for hosts: TCP over the link
         procs.append(subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                      text=True, env=env))
+                                      text=True, env=env,
+                                      preexec_fn=caps.joiner(rank) if caps else None))
     for rank, p in enumerate(procs):
         out, _ = p.communicate(timeout=900)
         if p.returncode != 0:
@@ -96,30 +108,36 @@ def main():
     p.add_argument("--bucket-mb", type=float, default=25.0, help="sync.bucket_mb")
     p.add_argument("--world", type=int, default=2, help="ranks of the data-parallel run")
     p.add_argument("--link-1g", action="store_true", help="ranks across 1 Gbit/s links (root)")
+    p.add_argument("--cpu-share", type=float, help="cap each rank at this share of a core (root)")
     args = p.parse_args()
     args.ringmaster = os.path.abspath(args.ringmaster or os.path.join(args.build, "bin", "ringmaster"))
     n = args.world
-    if n < 2 or os.cpu_count() < n:
-        sys.exit(f"--world {n} needs at least 2 ranks and {n} cores (this machine has "
-                 f"{os.cpu_count()}): one core per rank")
+    share = args.cpu_share or 1.0
+    if n < 2 or os.cpu_count() < n * share - 1e-9 or not 0 < share <= 1:
+        sys.exit(f"--world {n} needs at least 2 ranks and {n * share:g} cores (this machine has "
+                 f"{os.cpu_count()}): one core per rank, or --cpu-share of one in (0, 1]")
     folder = tempfile.mkdtemp(prefix="rm_scaling_")
-    network = Hosts("rmsc", n, 76, rate="1gbit") if args.link_1g else contextlib.nullcontext()
+    rate = f"{round(1000 * share)}mbit"
+    network = Hosts("rmsc", n, 76, rate=rate) if args.link_1g else contextlib.nullcontext()
+    caps = CpuShare("rm_scaling", n, share) if args.cpu_share else contextlib.nullcontext()
     try:
-        with network as hosts:
+        with network as hosts, caps as caps:
             one, many, last_sync = [], [], {}
             for rnd in range(args.rounds):
-                ips1, _ = run_world(args, folder, 1, None)
-                ipsn, last_sync = run_world(args, folder, n, hosts)
+                ips1, _ = run_world(args, folder, 1, None, caps)
+                ipsn, last_sync = run_world(args, folder, n, hosts, caps)
                 one.append(ips1)
                 many.append(ipsn)
                 print(f"round {rnd + 1}: 1 rank {ips1:.0f} img/s, {n} ranks {ipsn:.0f} img/s, "
                       f"efficiency {ipsn / (n * ips1):.3f}", flush=True)
         m1, mn = statistics.median(one), statistics.median(many)
-        link = f"1 Gbit/s links between {n} network namespaces" if args.link_1g else "loopback"
+        link = f"{rate} links between {n} network namespaces" if args.link_1g else "loopback"
         batch = (f"batch {args.batch} per rank, {args.images} images per rank a run" if args.weak
                  else f"global batch {args.batch}, {args.images} images a run")
+        cores = (f"each rank capped at {share:g} of a core (cgroup), pinned round-robin to "
+                 f"{os.cpu_count()} cores" if args.cpu_share else "each rank pinned to its own core")
         print(f"\nDeepConvNet, Fashion-MNIST, {batch}, "
-              f"1 thread per rank, each rank pinned to its own core; ring over {link}, "
+              f"1 thread per rank, {cores}; ring over {link}, "
               f"compression {args.compression}, buckets of {args.bucket_mb:g} MiB; median of {args.rounds} alternating rounds")
         print(f"  1 rank : {m1:8.0f} img/s")
         print(f"  {n} ranks: {mn:8.0f} img/s")
