@@ -16,6 +16,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -271,7 +272,12 @@ struct HttpServer::Impl {
   asio::awaitable<void> listen() {
     for (;;) {
       beast::error_code ec;
-      tcp::socket socket = co_await acceptor.async_accept(asio::redirect_error(use_awaitable, ec));
+      // Each connection on a strand of its own: with several I/O threads, a
+      // Beast stream's timeout (which closes the socket) must not run beside
+      // the stream's other handlers. It did: right after a body deadline, a
+      // new client's first send or read sometimes failed at once.
+      tcp::socket socket = co_await acceptor.async_accept(asio::make_strand(ioc),
+                                                          asio::redirect_error(use_awaitable, ec));
       if (ec) {
         if (stopping || !acceptor.is_open()) co_return;
         continue;  // e.g. too many open files: try the next one
@@ -288,7 +294,8 @@ struct HttpServer::Impl {
         continue;
       }
       socket.set_option(tcp::no_delay(true), ec);
-      asio::co_spawn(ioc, session(std::move(socket), std::move(address)), asio::detached);
+      const auto strand = socket.get_executor();
+      asio::co_spawn(strand, session(std::move(socket), std::move(address)), asio::detached);
     }
   }
 };

@@ -11,6 +11,8 @@
 #include <unistd.h>
 
 #include <cctype>
+#include <cerrno>
+#include <cstring>
 #include <map>
 #include <stdexcept>
 #include <string>
@@ -84,7 +86,9 @@ class RawHttp {
     if (!body.empty() || method == "POST")
       req += "Content-Length: " + std::to_string(body.size()) + "\r\n";
     req += "\r\n" + body;
-    if (!send_raw(req)) throw std::runtime_error("send failed");
+    if (!send_raw(req))
+      throw std::runtime_error(std::string("send failed: ") + std::strerror(errno) +
+                               " (local port " + std::to_string(local_port()) + ")");
     return read_response();
   }
 
@@ -126,6 +130,12 @@ class RawHttp {
   }
 
   int fd() const { return fd_; }
+  // The port this end was bound to (0 when it cannot be read).
+  int local_port() const {
+    sockaddr_in a{};
+    socklen_t n = sizeof a;
+    return ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &n) == 0 ? ntohs(a.sin_port) : 0;
+  }
 
   // True when the server closed the connection (reads EOF within the timeout).
   bool closed_by_peer() {
