@@ -302,8 +302,10 @@ void ControlPlane::on_heartbeat(const std::string& peer, const comm::Message& m)
 void ControlPlane::on_finished(const std::string& peer, const comm::Message& m) {
   const std::string id = m.header["job_id"];
   const int64_t attempt = m.header.value("attempt", int64_t{-1});
-  jobs_.finish(id, peer, m.header["result"], m.header["cancelled"].get<bool>(), attempt);
+  // The worker is freed first: whoever reads the job as ended then finds
+  // its worker idle (a scrape between the two saw SUCCEEDED and busy).
   workers_.remove_task(peer, id, attempt);
+  jobs_.finish(id, peer, m.header["result"], m.header["cancelled"].get<bool>(), attempt);
   cluster_changed_ = true;
   send(peer, ack(id, attempt));
 }
@@ -315,13 +317,13 @@ void ControlPlane::on_failed(const std::string& peer, const comm::Message& m) {
   // worker is declared dead (whichever comes first; the other is ignored).
   // A worker that was still busy with another task refused the assignment:
   // the job goes back to the queue, not counted as a restart.
+  workers_.remove_task(peer, id, attempt);  // first, as in on_finished
   if (m.header.value("peer_lost", false) && attempt >= 0 && jobs_.runs_on(id, peer))
     restart_job(id, attempt, m.header["reason"]);
   else if (m.header.value("busy", false) && attempt >= 0 && jobs_.runs_on(id, peer))
     requeue_job(id, attempt, m.header["reason"].get<std::string>() + "; queued again");
   else
     jobs_.fail(id, peer, m.header["reason"], attempt);
-  workers_.remove_task(peer, id, attempt);
   if (m.header.value("busy", false)) hold_for_running_task(peer, m.header);
   cluster_changed_ = true;
   send(peer, ack(id, attempt));
