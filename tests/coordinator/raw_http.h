@@ -86,9 +86,11 @@ class RawHttp {
     if (!body.empty() || method == "POST")
       req += "Content-Length: " + std::to_string(body.size()) + "\r\n";
     req += "\r\n" + body;
-    if (!send_raw(req))
-      throw std::runtime_error(std::string("send failed: ") + std::strerror(errno) +
-                               " (local port " + std::to_string(local_port()) + ")");
+    if (!send_raw(req)) {
+      const int err = errno;  // before the message's calls can change it
+      throw std::runtime_error(std::string("send failed: ") + std::strerror(err) + " (local port " +
+                               std::to_string(local_port()) + ")");
+    }
     return read_response();
   }
 
