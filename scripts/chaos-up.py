@@ -33,14 +33,33 @@ import urllib.request
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def job_specs(workers):
-    base = {
+# What the three jobs train (--task): small enough that each lasts about a minute here.
+TASKS = {
+    "classify": {
         "model": {"name": "deep_convnet"},
         "data": {"dataset": "fashion-mnist", "train_limit": 6000, "test_limit": 1000},
         "train": {"epochs": 5, "batch_size": 100, "seed": 1},
         "optimizer": {"name": "adam", "lr": 0.001},
-        "restart_policy": {"max_restarts": 60, "backoff_s": 1},
-    }
+    },
+    "language-model": {
+        "model": {"name": "rnn_lm", "cell": "lstm", "embedding_size": 32, "hidden_size": 128,
+                  "num_layers": 2, "dropout": 0.1},
+        "data": {"dataset": "fortunes", "seq_len": 50, "train_limit": 6000, "test_limit": 300},
+        "train": {"epochs": 6, "batch_size": 32, "seed": 1},
+        "optimizer": {"name": "adam", "lr": 0.003, "clip_grad_norm": 1.0},
+    },
+    "caption": {
+        "model": {"name": "nic", "encoder": {"name": "resnet", "depth": 8}, "image_grid": 2,
+                  "embedding_size": 32, "hidden_size": 64, "beam_size": 2, "max_length": 16},
+        "data": {"dataset": "fashion-captions", "captions": {"train": 3000, "test": 100}},
+        "train": {"epochs": 4, "batch_size": 32, "seed": 1},
+        "optimizer": {"name": "adam", "lr": 0.003, "clip_grad_norm": 5.0},
+    },
+}
+
+
+def job_specs(workers, task):
+    base = dict(TASKS[task], restart_policy={"max_restarts": 60, "backoff_s": 1})
     shapes = [("allreduce", workers, 1, True), ("ps", min(2, workers), min(2, workers), False),
               ("allreduce", 1, 1, True)]
     for i, (mode, n, least, periodic) in enumerate(shapes):
@@ -51,6 +70,8 @@ def job_specs(workers):
         spec["checkpoint"] = {"path": f"chaos-{i}/final.safetensors"}
         if periodic:  # a parameter-server job keeps none
             spec["checkpoint"]["every_steps"] = 10
+        else:  # and its shards apply the update unclipped (the spec is refused with a clip)
+            spec["optimizer"].pop("clip_grad_norm", None)
         yield spec
 
 
@@ -95,6 +116,9 @@ def main():
     ap.add_argument("--stop-share", type=float, default=0.25, help="share of faults that are SIGSTOP")
     ap.add_argument("--limit", type=float, default=600, help="seconds before giving up")
     ap.add_argument("--cancel", action="store_true", help="cancel one job at a random fault")
+    ap.add_argument("--task", choices=sorted(TASKS), default="classify",
+                    help="what the jobs train: DeepConvNet on Fashion-MNIST, a character LSTM "
+                    "on fortunes, or NIC on fashion-captions")
     ap.add_argument("--ringmaster", default=os.path.join(ROOT, "build", "bin", "ringmaster"))
     args = ap.parse_args()
     rnd = random.Random(args.seed)
@@ -110,11 +134,15 @@ def main():
             if time.time() - t0 > 60 or cluster.up.poll() is not None:
                 sys.exit(f"the cluster did not start; see {state}")
             time.sleep(0.2)
-        for spec in job_specs(args.workers):
+        for spec in job_specs(args.workers, args.task):
             for _ in range(40):  # the coordinator may still be starting
                 try:
                     jobs.append(cluster.request("POST", "/v1/jobs", spec)["id"])
                     break
+                except urllib.error.HTTPError as e:
+                    if e.code < 500:
+                        sys.exit(f"{spec['name']} was refused: {e.code} {e.read().decode()}")
+                    time.sleep(0.5)
                 except OSError:
                     time.sleep(0.5)
         if len(jobs) != 3:

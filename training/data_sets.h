@@ -14,6 +14,7 @@ DatasetEntry fashion_captions_data_set();    // fashion_captions_data.cpp
 DatasetEntry fashion_composites_data_set();  // fashion_composites_data.cpp
 DatasetEntry digits_data_set();              // digits_data.cpp
 DatasetEntry fortunes_data_set();            // fortunes_data.cpp
+DatasetEntry image_folder_data_set();        // image_folder_data.cpp
 DatasetEntry lfw_subset_data_set();          // lfw_subset_data.cpp
 
 // A data set that comes as one file, split into train and test: `test_fraction`

@@ -18,6 +18,7 @@ const std::map<std::string, DatasetEntry>& registry() {
       {"fashion-composites", fashion_composites_data_set()},
       {"fashion-mnist", fashion_mnist_data_set()},
       {"fortunes", fortunes_data_set()},
+      {"image-folder", image_folder_data_set()},
       {"lfw-subset", lfw_subset_data_set()},
   };
   return table;
@@ -81,11 +82,12 @@ std::vector<std::string> dataset_names() {
   return names;
 }
 
-std::optional<TaskKind> read_dataset_options(const std::string& name, models::SpecReader& r) {
+std::optional<TaskKind> read_dataset_options(const std::string& name, const std::string& path,
+                                             models::SpecReader& r) {
   const DatasetEntry* e = find_entry(name, r);
   if (e == nullptr) return std::nullopt;
   TaskKind task = e->task;
-  e->read(r, "", task);
+  e->read(r, path, task);
   return task;
 }
 

@@ -43,9 +43,11 @@ struct DatasetEntry {
 // The registered names, sorted.
 std::vector<std::string> dataset_names();
 
-// The task of data set `name` after reading its own fields in r; nullopt
-// (a problem at r's "/dataset") for an unknown name.
-std::optional<TaskKind> read_dataset_options(const std::string& name, models::SpecReader& r);
+// The task of data set `name` after reading its own fields in r (`path`:
+// data.path, empty for the default); nullopt (a problem at r's "/dataset")
+// for an unknown name.
+std::optional<TaskKind> read_dataset_options(const std::string& name, const std::string& path,
+                                             models::SpecReader& r);
 
 // What a reader of data set `dataset`'s fields says of a key it does not take.
 std::string unknown_field_reason(const std::string& dataset);

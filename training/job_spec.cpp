@@ -140,7 +140,7 @@ void parse_data(const nlohmann::json& d, DataSpec& out, std::vector<SpecProblem>
   }
   SpecReader own(d, "/data", problems, common);
   own.set_unknown_reason(unknown_field_reason(out.dataset));
-  if (auto task = read_dataset_options(out.dataset, own)) out.task = *task;
+  if (auto task = read_dataset_options(out.dataset, out.path, own)) out.task = *task;
 }
 
 void parse_train(SpecReader& r, TrainSpec& t) {

@@ -25,7 +25,7 @@ DataSpec text_spec(const nlohmann::json& data) {
 TEST(DatasetRegistry, NamesEveryDataSet) {
   EXPECT_EQ(dataset_names(),
             (std::vector<std::string>{"digits", "fashion-captions", "fashion-composites",
-                                      "fashion-mnist", "fortunes", "lfw-subset"}));
+                                      "fashion-mnist", "fortunes", "image-folder", "lfw-subset"}));
 }
 
 TEST(DatasetRegistry, DigitsSplitsByItsOwnFractionAndSeed) {
@@ -89,7 +89,7 @@ TEST(DatasetRegistry, CompositesWithBoxesAreDetection) {
                 {{"size", 96}, {"train", 6}, {"test", 4}, {"max_items", 4}, {"scale_max", 2.0}}}};
   std::vector<models::SpecProblem> problems;
   models::SpecReader r(d.options, "/data", problems);
-  EXPECT_EQ(read_dataset_options(d.dataset, r), TaskKind::kDetection);
+  EXPECT_EQ(read_dataset_options(d.dataset, d.path, r), TaskKind::kDetection);
   EXPECT_TRUE(problems.empty());
   const TrainTestData data = load_data(d, 1);
   ASSERT_EQ(data.train.instance_classes.shape(), (ops::Shape{6, 4}));
