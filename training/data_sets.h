@@ -9,6 +9,8 @@
 
 namespace ringmaster::training {
 
+DatasetEntry cifar10_data_set();             // cifar_data.cpp
+DatasetEntry cifar100_data_set();            // cifar_data.cpp
 DatasetEntry fashion_mnist_data_set();       // fashion_mnist_data.cpp
 DatasetEntry fashion_captions_data_set();    // fashion_captions_data.cpp
 DatasetEntry fashion_composites_data_set();  // fashion_composites_data.cpp

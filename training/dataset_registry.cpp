@@ -13,6 +13,8 @@ namespace {
 
 const std::map<std::string, DatasetEntry>& registry() {
   static const std::map<std::string, DatasetEntry> table = {
+      {"cifar-10", cifar10_data_set()},
+      {"cifar-100", cifar100_data_set()},
       {"digits", digits_data_set()},
       {"fashion-captions", fashion_captions_data_set()},
       {"fashion-composites", fashion_composites_data_set()},

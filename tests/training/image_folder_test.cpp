@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "../error_of.h"
 #include "../test_dir.h"
 #include "models/image_folder.h"
 #include "training/dataset_registry.h"
@@ -51,13 +52,9 @@ std::vector<uint8_t> plane(const models::Dataset& ds, int64_t i, int64_t k) {
   return {p, p + s * s};
 }
 
+// Spec problems (models::SpecError) and load errors (ops::Error) alike.
 std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-    return "no error";
-  } catch (const std::exception& e) {
-    return e.what();
-  }
+  return testing_support::error_of<std::exception>(f);
 }
 
 class ImageFolder : public ::testing::Test {
