@@ -4,6 +4,7 @@
 #include "cli/augment_preview_command.h"
 #include "cli/cancel_command.h"
 #include "cli/caption_command.h"
+#include "cli/classify_command.h"
 #include "cli/coordinator_command.h"
 #include "cli/detect_command.h"
 #include "cli/jobs_command.h"
@@ -27,6 +28,7 @@ int main(int argc, char** argv) {
   ringmaster::cli::add_sample_command(app, exit_code);
   ringmaster::cli::add_caption_command(app, exit_code);
   ringmaster::cli::add_detect_command(app, exit_code);
+  ringmaster::cli::add_classify_command(app, exit_code);
   ringmaster::cli::add_up_command(app, exit_code);
   ringmaster::cli::add_submit_command(app, exit_code);
   ringmaster::cli::add_jobs_command(app, exit_code);

@@ -51,6 +51,16 @@ struct ImageFile {
   int w = 0, h = 0, channels = 0;  // as stored
 };
 
+// The file's header: its size and stored channels, within kMaxImageSide.
+ImageFile probe(const std::string& path, int64_t label) {
+  ImageFile f{path, label};
+  RM_THROW_IF(stbi_info(f.path.c_str(), &f.w, &f.h, &f.channels) == 0, f.path,
+              ": not an image stb_image reads (", stbi_failure_reason(), ")");
+  RM_THROW_IF(f.w > kMaxImageSide || f.h > kMaxImageSide, f.path, ": ", f.w, "x", f.h,
+              " pixels, larger than ", kMaxImageSide, " on a side");
+  return f;
+}
+
 // Every image of the class folders present under root, with its header read.
 std::vector<ImageFile> list_images(const fs::path& root, const std::vector<std::string>& classes) {
   std::vector<ImageFile> files;
@@ -64,14 +74,7 @@ std::vector<ImageFile> list_images(const fs::path& root, const std::vector<std::
     });
     RM_THROW_IF(images.empty(), (root / name).string(),
                 ": no images in this class folder (.png, .jpg, .jpeg, .bmp, .gif, .tga, .pnm)");
-    for (const fs::path& p : images) {
-      ImageFile f{p.string(), c - classes.begin()};
-      RM_THROW_IF(stbi_info(f.path.c_str(), &f.w, &f.h, &f.channels) == 0, f.path,
-                  ": not an image stb_image reads (", stbi_failure_reason(), ")");
-      RM_THROW_IF(f.w > kMaxImageSide || f.h > kMaxImageSide, f.path, ": ", f.w, "x", f.h,
-                  " pixels, larger than ", kMaxImageSide, " on a side");
-      files.push_back(f);
-    }
+    for (const fs::path& p : images) files.push_back(probe(p.string(), c - classes.begin()));
   }
   return files;
 }
@@ -116,6 +119,15 @@ void decode_into(const ImageFile& f, int64_t c, int64_t s, uint8_t* out) {
 }
 
 }  // namespace
+
+std::vector<uint8_t> read_image_planes(const std::string& path, int64_t channels, int64_t size) {
+  RM_THROW_IF((channels != 1 && channels != 3) || size < 1 || size > kMaxImageSide,
+              "read_image_planes: channels 1 or 3 and a size in 1..", kMaxImageSide, ", got ",
+              channels, " and ", size);
+  std::vector<uint8_t> out(static_cast<size_t>(channels * size * size));
+  decode_into(probe(path, 0), channels, size, out.data());
+  return out;
+}
 
 std::vector<std::string> image_folder_classes(const std::string& root) {
   std::error_code ec;

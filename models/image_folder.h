@@ -32,6 +32,11 @@ inline constexpr int64_t kMaxImageSide = 16384;  // larger images are refused be
 // The class folders of `root`, sorted (what load_image_folder numbers).
 std::vector<std::string> image_folder_classes(const std::string& root);
 
+// One image file as (channels, size, size) u8 planes, converted and resized
+// as load_image_folder does (channels 1 or 3; size >= 1), so a model trained
+// on a folder sees a new image as it saw those. Throws ops::Error naming it.
+std::vector<uint8_t> read_image_planes(const std::string& path, int64_t channels, int64_t size);
+
 // (N, C, S, S) u8 images and their labels. `classes`: the class numbering
 // to use (another split's, so a test folder's classes get the training
 // folder's labels); a sub-folder of root not among them is refused. Empty:
