@@ -1,8 +1,8 @@
 // `ringmaster caption` (see caption_command.h). The vocabulary is the one
 // the model trained with: the spec's data set is built again (a pure
 // function of the spec). Images are read as grey or RGB (the data's
-// channels, image_io.h) and must have the data's size; pixels are scaled by
-// 1/255 as the trainer does. Exit codes: 0 captioned, 1 data, image,
+// channels, image_io.h) and resized to the data's size; pixels are scaled
+// by 1/255 as the trainer does. Exit codes: 0 captioned, 1 data, image,
 // checkpoint or model failure, 2 bad spec or usage.
 #include "cli/caption_command.h"
 
@@ -88,7 +88,8 @@ int run_caption(const CaptionOptions& o) {
     if (o.test > 0) caption_test_images(*captioner, test, d, o);
     for (const std::string& path : o.images) {
       const auto words =
-          captioner->caption(read_image(path, test.images.dim(1), test.images.dim(2)), d).at(0);
+          captioner->caption(read_image_resized(path, test.images.dim(1), test.images.dim(2)), d)
+              .at(0);
       std::printf("%s: %s\n", path.c_str(), models::decode_words(*test.vocab, words).c_str());
     }
     return 0;
@@ -106,7 +107,8 @@ void add_caption_command(CLI::App& app, int& exit_code) {
   cmd->add_option("spec", opts->spec_path, "The job spec (JSON) the model trained with")
       ->required();
   cmd->add_option("checkpoint", opts->checkpoint, "Its checkpoint (.safetensors)")->required();
-  cmd->add_option("images", opts->images, "Image files of the data's size (PNG, JPEG, PGM ...)");
+  cmd->add_option("images", opts->images,
+                  "Image files (PNG, JPEG, PGM ...), resized to the data's size");
   cmd->add_option("--beam", opts->beam, "Beam size (1: greedy; default: the spec's beam_size)")
       ->check(CLI::Range(1, 64));
   cmd->add_option("--test", opts->test, "Caption the first N held-out images, with references")

@@ -16,7 +16,6 @@
 
 #include "cli/image_io.h"
 #include "cli/trained_model.h"
-#include "models/image_folder.h"
 #include "ops/autograd.h"
 #include "ops/device_memory.h"
 #include "ops/softmax.h"
@@ -48,15 +47,6 @@ std::vector<Ranked> classify(models::Module& model, const ops::Tensor& image) {
   std::stable_sort(out.begin(), out.end(),
                    [](const Ranked& a, const Ranked& b) { return a.probability > b.probability; });
   return out;
-}
-
-// A file as the model's (1, C, S, S) input, pixels / 255.
-ops::Tensor image_input(const std::string& path, int64_t c, int64_t s) {
-  const std::vector<uint8_t> planes = models::read_image_planes(path, c, s);
-  ops::Tensor x = ops::Tensor::empty({1, c, s, s});
-  std::transform(planes.begin(), planes.end(), x.data<float>(),
-                 [](uint8_t v) { return static_cast<float>(v) / 255.0f; });
-  return x;
 }
 
 class Reporter {
@@ -141,7 +131,7 @@ int run_classify(const ClassifyOptions& o) {
                  data.test.labels[static_cast<size_t>(i)]);
     const int64_t c = train.images.dim(1), s = train.images.dim(2);
     for (const std::string& path : o.images)
-      report.add(path, classify(*model, image_input(path, c, s)), -1);
+      report.add(path, classify(*model, read_image_resized(path, c, s)), -1);
     report.finish();
     return 0;
   } catch (const std::exception& e) {

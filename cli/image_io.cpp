@@ -4,7 +4,10 @@
 #include <stb/stb_image.h>
 #include <stb/stb_image_write.h>
 
+#include <algorithm>
 #include <memory>
+
+#include "models/image_folder.h"
 
 #include "ops/check.h"
 
@@ -33,6 +36,14 @@ ops::Tensor read_image(const std::string& path, int64_t c, int64_t s) {
     for (int64_t i = 0; i < s * s; ++i)
       x.data<float>()[k * s * s + i] =
           static_cast<float>(p.px[static_cast<size_t>(i * c + k)]) / 255.0f;
+  return x;
+}
+
+ops::Tensor read_image_resized(const std::string& path, int64_t c, int64_t s) {
+  const std::vector<uint8_t> planes = models::read_image_planes(path, c, s);
+  ops::Tensor x = ops::Tensor::empty({1, c, s, s});
+  std::transform(planes.begin(), planes.end(), x.data<float>(),
+                 [](uint8_t v) { return static_cast<float>(v) / 255.0f; });
   return x;
 }
 

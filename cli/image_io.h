@@ -17,6 +17,11 @@ namespace ringmaster::cli {
 // is refused naming both sizes.
 ops::Tensor read_image(const std::string& path, int64_t c, int64_t s);
 
+// The same, of any size: converted and resized as an image folder's images
+// are (models::read_image_planes), for models whose output has no
+// coordinates (classify, caption).
+ops::Tensor read_image_resized(const std::string& path, int64_t c, int64_t s);
+
 // Image i of a u8 (N, C, S, S) data set as (1, C, S, S) f32, pixels / 255.
 ops::Tensor data_image(const models::Dataset& ds, int64_t i);
 

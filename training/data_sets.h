@@ -4,6 +4,7 @@
 
 #include <cstdint>
 
+#include "models/caption_composites.h"
 #include "models/dataset.h"
 #include "training/dataset_registry.h"
 
@@ -11,6 +12,7 @@ namespace ringmaster::training {
 
 DatasetEntry cifar10_data_set();             // cifar_data.cpp
 DatasetEntry cifar100_data_set();            // cifar_data.cpp
+DatasetEntry coco_captions_data_set();       // coco_captions_data.cpp
 DatasetEntry fashion_mnist_data_set();       // fashion_mnist_data.cpp
 DatasetEntry fashion_captions_data_set();    // fashion_captions_data.cpp
 DatasetEntry fashion_composites_data_set();  // fashion_composites_data.cpp
@@ -27,5 +29,12 @@ struct HeldOutSplit {
   TrainTestData apply(const models::Dataset& all, uint64_t train_seed) const;
 };
 HeldOutSplit read_held_out_split(models::SpecReader& r, int64_t default_test_permille);
+
+// Captioning data from both splits' sentences: a word vocabulary of the
+// training sentences (words seen min_count times), every sentence as token
+// ids; a test word outside it becomes <unk>, or is left out (drop_unknown).
+// (captioned_data.cpp)
+TrainTestData captioned_train_test(models::CaptionedImages train, models::CaptionedImages test,
+                                   int64_t min_count, bool drop_unknown);
 
 }  // namespace ringmaster::training

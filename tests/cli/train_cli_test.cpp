@@ -437,13 +437,20 @@ TEST_F(TrainCli, TrainsACaptionerAndCaptionsImages) {
       ringmaster::testing_support::run_ringmaster(base + " " + png.string(), dir_);
   ASSERT_EQ(file.exit_code, 0) << file.out << file.err;
   EXPECT_EQ(file.out, png.string() + ": " + caption0 + "\n");
-  // An image of another size is refused, naming both sizes.
+  // An image of another size is resized to the data's; a file that is no
+  // image is refused, naming it.
   const fs::path small = dir_ / "small.pgm";
   std::ofstream(small, std::ios::binary) << "P5\n8 8\n255\n" << std::string(64, '\x80');
-  const CliResult wrong =
+  const CliResult resized =
       ringmaster::testing_support::run_ringmaster(base + " " + small.string(), dir_);
+  EXPECT_EQ(resized.exit_code, 0) << resized.err;
+  EXPECT_EQ(resized.out.rfind(small.string() + ": ", 0), 0u) << resized.out;
+  const fs::path fake = dir_ / "fake.png";
+  std::ofstream(fake) << "no picture";
+  const CliResult wrong =
+      ringmaster::testing_support::run_ringmaster(base + " " + fake.string(), dir_);
   EXPECT_EQ(wrong.exit_code, 1);
-  EXPECT_NE(wrong.err.find("8x8 pixels; the model reads 64x64"), std::string::npos) << wrong.err;
+  EXPECT_NE(wrong.err.find(fake.string() + ": not an image"), std::string::npos) << wrong.err;
 }
 
 }  // namespace

@@ -1,0 +1,72 @@
+// coco-captions (captioning): images with COCO-style caption files
+// (models/coco_captions.h) under data.path, which is required. `train` and
+// `test` each name their `annotations` file and `images` folder, relative to
+// data.path and inside it (defaults: COCO 2017's
+// annotations/captions_train2017.json with train2017/, and
+// annotations/captions_val2017.json with val2017/). `size` (64), `channels`
+// (3), `references` (5), `max_words` (30), and as fashion-captions:
+// `min_count` (1) and `unknown_words` ("unk" or "drop").
+#include <filesystem>
+
+#include "models/coco_captions.h"
+#include "training/data_sets.h"
+
+namespace ringmaster::training {
+namespace {
+
+struct CocoSplit {
+  std::string annotations, images;
+};
+
+// A relative path that stays inside data.path, else a problem at key.
+void read_inner_path(models::SpecReader& r, const char* key, std::string& out) {
+  r.string(key, out);
+  const std::filesystem::path p = std::filesystem::path(out).lexically_normal();
+  if (out.empty() || p.is_absolute() || p.begin()->string() == "..")
+    r.problem(key, "must be a path inside data.path");
+}
+
+void read_split(models::SpecReader& r, const char* key, CocoSplit& s) {
+  if (const nlohmann::json* j = r.object(key)) {
+    models::SpecReader sr(*j, r.child(key), r.problems());
+    read_inner_path(sr, "annotations", s.annotations);
+    read_inner_path(sr, "images", s.images);
+  }
+}
+
+models::CaptionedImages load_split(const std::string& root, const CocoSplit& s,
+                                   const models::CocoCaptionOptions& o) {
+  const std::filesystem::path base(root);
+  return models::load_coco_captions((base / s.annotations).string(), (base / s.images).string(), o);
+}
+
+}  // namespace
+
+DatasetEntry coco_captions_data_set() {
+  return {TaskKind::kCaptioning, [](models::SpecReader& r, const std::string& path, TaskKind&) {
+            if (path.empty())
+              r.problem("path",
+                        "is required for data set \"coco-captions\": the folder of the caption "
+                        "files and image folders");
+            CocoSplit train{"annotations/captions_train2017.json", "train2017"};
+            CocoSplit test{"annotations/captions_val2017.json", "val2017"};
+            read_split(r, "train", train);
+            read_split(r, "test", test);
+            models::CocoCaptionOptions o;
+            r.integer("size", o.size, 16, 1024);
+            r.integer("channels", o.channels, 1, 3);
+            if (o.channels == 2) r.problem("channels", "must be 1 (grey) or 3 (RGB), got 2");
+            r.integer("references", o.references, 1, 20);
+            r.integer("max_words", o.max_words, 1, 200);
+            int64_t min_count = 1;
+            r.integer("min_count", min_count, 1, 1000000);
+            std::string unknown = "unk";
+            r.string("unknown_words", unknown, {"unk", "drop"});
+            return [path, train, test, o, min_count, unknown](uint64_t) {
+              return captioned_train_test(load_split(path, train, o), load_split(path, test, o),
+                                          min_count, unknown == "drop");
+            };
+          }};
+}
+
+}  // namespace ringmaster::training
