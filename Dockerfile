@@ -26,7 +26,7 @@ ARG DEBIAN_FRONTEND=noninteractive
 RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends \
       build-essential cmake ninja-build pkg-config \
       libboost-dev libzmq3-dev cppzmq-dev nlohmann-json3-dev prometheus-cpp-dev \
-      libdnnl-dev libsqlite3-dev libstb-dev libcli11-dev zlib1g-dev \
+      libdnnl-dev libsqlite3-dev libstb-dev libpng-dev libturbojpeg0-dev libcli11-dev zlib1g-dev \
       ocl-icd-opencl-dev opencl-c-headers \
     && apt-get clean && rm -rf /var/lib/apt/lists/*
 WORKDIR /src

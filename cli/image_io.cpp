@@ -1,12 +1,12 @@
 // image_io (see image_io.h).
 #include "cli/image_io.h"
 
-#include <stb/stb_image.h>
 #include <stb/stb_image_write.h>
 
 #include <algorithm>
 #include <memory>
 
+#include "models/image_file.h"
 #include "models/image_folder.h"
 
 #include "ops/check.h"
@@ -14,16 +14,9 @@
 namespace ringmaster::cli {
 
 Picture read_picture(const std::string& path, int64_t channels) {
-  int w = 0, h = 0, got = 0;
-  std::unique_ptr<stbi_uc, void (*)(void*)> px(
-      stbi_load(path.c_str(), &w, &h, &got, static_cast<int>(channels)), stbi_image_free);
-  if (px == nullptr)
-    throw ops::Error(path + ": not an image stb_image reads (" +
-                     std::string(stbi_failure_reason()) + ")");
-  Picture p{w, h, channels, {}};
-  p.px.assign(px.get(), px.get() + static_cast<size_t>(w) * static_cast<size_t>(h) *
-                                       static_cast<size_t>(channels));
-  return p;
+  models::ImageHeader h;
+  std::vector<uint8_t> px = models::decode_image(path, channels, h);
+  return Picture{h.width, h.height, channels, std::move(px)};
 }
 
 ops::Tensor read_image(const std::string& path, int64_t c, int64_t s) {

@@ -3,7 +3,6 @@
 // each into its slot of one (N, C, S, S) u8 tensor.
 #include "models/image_folder.h"
 
-#include <stb/stb_image.h>
 #include <stb/stb_image_resize.h>
 
 #include <algorithm>
@@ -12,6 +11,7 @@
 #include <memory>
 #include <set>
 
+#include "models/image_file.h"
 #include "ops/check.h"
 
 namespace ringmaster::models {
@@ -20,8 +20,8 @@ namespace {
 namespace fs = std::filesystem;
 
 const std::set<std::string>& image_extensions() {
-  static const std::set<std::string> ext = {".png", ".jpg", ".jpeg", ".bmp", ".gif",
-                                            ".tga", ".pgm", ".ppm",  ".pnm"};
+  static const std::set<std::string> ext = {".png", ".jpg", ".jpeg", ".bmp",
+                                            ".pgm", ".ppm", ".pnm"};
   return ext;
 }
 
@@ -48,17 +48,13 @@ std::vector<fs::path> sorted_entries(const fs::path& dir, Keep keep) {
 struct ImageFile {
   std::string path;
   int64_t label = 0;
-  int w = 0, h = 0, channels = 0;  // as stored
+  int64_t w = 0, h = 0, channels = 0;  // as stored
 };
 
-// The file's header: its size and stored channels, within kMaxImageSide.
+// The file's header: its size and stored channels.
 ImageFile probe(const std::string& path, int64_t label) {
-  ImageFile f{path, label};
-  RM_THROW_IF(stbi_info(f.path.c_str(), &f.w, &f.h, &f.channels) == 0, f.path,
-              ": not an image stb_image reads (", stbi_failure_reason(), ")");
-  RM_THROW_IF(f.w > kMaxImageSide || f.h > kMaxImageSide, f.path, ": ", f.w, "x", f.h,
-              " pixels, larger than ", kMaxImageSide, " on a side");
-  return f;
+  const ImageHeader h = read_image_header(path);
+  return {path, label, h.width, h.height, h.channels};
 }
 
 // Every image of the class folders present under root, with its header read.
@@ -73,7 +69,7 @@ std::vector<ImageFile> list_images(const fs::path& root, const std::vector<std::
       return e.is_regular_file(ec) && image_extensions().count(lower(e.path().extension())) > 0;
     });
     RM_THROW_IF(images.empty(), (root / name).string(),
-                ": no images in this class folder (.png, .jpg, .jpeg, .bmp, .gif, .tga, .pnm)");
+                ": no images in this class folder (.png, .jpg, .jpeg, .bmp, .pgm, .ppm, .pnm)");
     for (const fs::path& p : images) files.push_back(probe(p.string(), c - classes.begin()));
   }
   return files;
@@ -100,18 +96,18 @@ int64_t common_channels(const std::vector<ImageFile>& files, int64_t channels) {
 
 // Decodes f to (c, s, s) planar bytes at out.
 void decode_into(const ImageFile& f, int64_t c, int64_t s, uint8_t* out) {
-  int w = 0, h = 0, stored = 0;
-  std::unique_ptr<stbi_uc, void (*)(void*)> px(
-      stbi_load(f.path.c_str(), &w, &h, &stored, static_cast<int>(c)), stbi_image_free);
-  RM_THROW_IF(px == nullptr, f.path, ": cannot decode (", stbi_failure_reason(), ")");
-  RM_THROW_IF(w != f.w || h != f.h, f.path, ": changed while it was read");
-  const uint8_t* src = px.get();
+  ImageHeader got;
+  const std::vector<uint8_t> px = decode_image(f.path, c, got);
+  RM_THROW_IF(got.width != f.w || got.height != f.h, f.path, ": changed while it was read");
+  const int64_t w = f.w, h = f.h;
+  const uint8_t* src = px.data();
   std::vector<uint8_t> resized;
   if (w != s || h != s) {
     resized.resize(static_cast<size_t>(s * s * c));
-    RM_THROW_IF(stbir_resize_uint8(src, w, h, 0, resized.data(), static_cast<int>(s),
-                                   static_cast<int>(s), 0, static_cast<int>(c)) == 0,
-                f.path, ": cannot resize to ", s, "x", s);
+    RM_THROW_IF(
+        stbir_resize_uint8(src, static_cast<int>(w), static_cast<int>(h), 0, resized.data(),
+                           static_cast<int>(s), static_cast<int>(s), 0, static_cast<int>(c)) == 0,
+        f.path, ": cannot resize to ", s, "x", s);
     src = resized.data();
   }
   for (int64_t k = 0; k < c; ++k)

@@ -1,7 +1,7 @@
 // Image folders, torchvision's ImageFolder layout: one sub-folder per class,
-// named by the class, holding its images (PNG, JPEG, BMP, GIF, TGA, PNM,
-// decoded by stb_image). Classes are the sub-folders sorted by name, the
-// images of each sorted by file name; files of other extensions and names
+// named by the class, holding its images (PNG, JPEG, BMP, binary PGM/PPM;
+// models/image_file.h decodes them). Classes are the sub-folders sorted by
+// name, the images of each sorted by file name; files of other extensions and names
 // starting with "." are skipped, like torchvision does. Every image is
 // decoded to `channels` (grey from colour by luminance, colour from grey by
 // repetition, alpha dropped) and, when `size` is set, resized to
@@ -9,8 +9,8 @@
 // shrinking). Blocks while reading.
 //
 // Errors throw ops::Error naming the folder or file: no class folder, a
-// class folder without images, an image stb_image cannot decode or larger
-// than kMaxImageSide, images of several sizes (or not square) without
+// class folder without images, an image that cannot be decoded or is too
+// large (image_file.h), images of several sizes (or not square) without
 // `size`, and a class of `classes` is not given (see below).
 #pragma once
 
@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "models/dataset.h"
+#include "models/image_file.h"
 
 namespace ringmaster::models {
 
@@ -26,8 +27,6 @@ struct ImageFolderOptions {
   int64_t channels = 0;  // 1 grey, 3 RGB; 0: 3 when any image has colour, else 1
   int64_t size = 0;      // resize to size x size; 0: keep the images' one square size
 };
-
-inline constexpr int64_t kMaxImageSide = 16384;  // larger images are refused before decoding
 
 // The class folders of `root`, sorted (what load_image_folder numbers).
 std::vector<std::string> image_folder_classes(const std::string& root);

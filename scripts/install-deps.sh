@@ -37,7 +37,8 @@ as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 packages=(
   build-essential cmake ninja-build pkg-config git
   libboost-dev libzmq3-dev cppzmq-dev nlohmann-json3-dev prometheus-cpp-dev
-  libdnnl-dev libsqlite3-dev libstb-dev libcli11-dev googletest libgtest-dev
+  libdnnl-dev libsqlite3-dev libstb-dev libpng-dev libturbojpeg0-dev libcli11-dev googletest
+  libgtest-dev
   zlib1g-dev ocl-icd-opencl-dev opencl-c-headers curl python3-numpy
   dataset-fashion-mnist libonnx-testdata fortunes python3-nltk
   prometheus docker-compose

@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -175,13 +176,50 @@ TEST_F(ImageFolder, BadFoldersAndFilesAreRefusedNamingThem) {
   write_png(dir_ / "empty" / "ok.png", 4, 4, 1, grey(4, 4, 0));
   std::ofstream(dir_ / "empty" / "broken.png") << "\x89PNG but not really";
   const std::string e = error_of([&] { load(); });
-  EXPECT_NE(e.find((dir_ / "empty" / "broken.png").string() + ": not an image stb_image reads"),
+  EXPECT_NE(e.find((dir_ / "empty" / "broken.png").string() + ": not an image we read"),
             std::string::npos)
       << e;
   DataSpec d =
       parse_job_spec({{"data", {{"dataset", "image-folder"}, {"path", "/nonexistent"}}}}).data;
   EXPECT_NE(error_of([&] { load_data(d, 1); }).find("/nonexistent: not a folder"),
             std::string::npos);
+}
+
+TEST_F(ImageFolder, DamagedTruncatedOrHugeFilesAreRefusedBeforeDecoding) {
+  const fs::path png = dir_ / "a" / "x.png";
+  write_png(png, 16, 16, 3, pixels(16, 16, 3, [](int x, int y, int k) { return x * y + k; }));
+  std::string bytes;
+  {
+    std::ifstream in(png, std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  std::ofstream(png, std::ios::binary | std::ios::trunc) << bytes.substr(0, bytes.size() / 2);
+  std::string e = error_of([&] { load(); });
+  EXPECT_NE(e.find(png.string() + ": damaged PNG"), std::string::npos) << e;
+  fs::remove(png);
+  std::ofstream(dir_ / "a" / "x.gif") << "GIF89a";  // not an extension we take: skipped
+  std::ofstream(dir_ / "a" / "y.png") << "GIF89a\x01\x00\x01\x00";
+  e = error_of([&] { load(); });
+  EXPECT_NE(e.find("y.png: not an image we read (PNG, JPEG, binary PGM/PPM or BMP)"),
+            std::string::npos)
+      << e;
+  fs::remove(dir_ / "a" / "y.png");
+  std::ofstream(dir_ / "a" / "big.pgm", std::ios::binary) << "P5 20000 3 255\n"
+                                                          << "xyz";
+  e = error_of([&] { load(); });
+  EXPECT_NE(e.find("big.pgm: 20000x3 pixels, outside 1..16384"), std::string::npos) << e;
+  std::ofstream(dir_ / "a" / "big.pgm", std::ios::binary) << "P5 8 8 255\n"
+                                                          << "cut";
+  e = error_of([&] { load(); });
+  EXPECT_NE(e.find("big.pgm: PNM data cut short"), std::string::npos) << e;
+}
+
+TEST_F(ImageFolder, PgmSamplesAreScaledFromTheirMaxval) {
+  fs::create_directories(dir_ / "a");
+  std::ofstream(dir_ / "a" / "x.pgm", std::ios::binary) << "P5\n# a comment\n2 2\n15\n"
+                                                        << std::string("\x00\x05\x0f\x0a", 4);
+  const models::Dataset ds = models::load_image_folder(dir_.string(), {});
+  EXPECT_EQ(plane(ds, 0, 0), (std::vector<uint8_t>{0, 85, 255, 170}));
 }
 
 TEST_F(ImageFolder, SpecFieldsAreCheckedBeforeLoading) {
