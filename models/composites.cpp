@@ -75,22 +75,6 @@ void check_options(const Dataset& items, const CompositeOptions& o) {
               "composites: min_visible must be in [0, 1], got ", o.min_visible);
 }
 
-// Unlabels the items of one image that are less than min_visible visible:
-// mask (n, n) instance ids, full[k] item k's pixels before occlusion.
-void drop_hidden_items(uint8_t* mask, int64_t n, const std::vector<int64_t>& full,
-                       double min_visible, int64_t* classes) {
-  const auto m = static_cast<int64_t>(full.size());
-  const std::vector<int64_t> visible = instance_pixel_counts(mask, n, n, m);
-  std::vector<bool> dropped(full.size());
-  for (size_t k = 0; k < full.size(); ++k) {
-    dropped[k] = visible[k] == 0 ||
-                 static_cast<double>(visible[k]) < min_visible * static_cast<double>(full[k]);
-    if (dropped[k]) classes[k] = -1;
-  }
-  for (int64_t j = 0; j < n * n; ++j)
-    if (mask[j] != 0 && dropped[mask[j] - 1u]) mask[j] = 0;
-}
-
 }  // namespace
 
 Dataset make_composites(const Dataset& items, const CompositeOptions& o) {
@@ -144,7 +128,7 @@ Dataset make_composites(const Dataset& items, const CompositeOptions& o) {
         }
       }
     }
-    if (o.instances) drop_hidden_items(mask, n, full, o.min_visible, classes);
+    if (o.instances) unlabel_hidden_items(mask, n * n, full, o.min_visible, classes);
   }
   return out;
 }

@@ -39,6 +39,20 @@ std::vector<int64_t> instance_pixel_counts(const uint8_t* mask, int64_t h, int64
   return out;
 }
 
+void unlabel_hidden_items(uint8_t* mask, int64_t pixels, const std::vector<int64_t>& full,
+                          double min_visible, int64_t* classes) {
+  const auto m = static_cast<int64_t>(full.size());
+  const std::vector<int64_t> visible = instance_pixel_counts(mask, 1, pixels, m);
+  std::vector<bool> hidden(full.size());
+  for (size_t k = 0; k < full.size(); ++k) {
+    hidden[k] = visible[k] == 0 ||
+                static_cast<double>(visible[k]) < min_visible * static_cast<double>(full[k]);
+    if (hidden[k]) classes[k] = -1;
+  }
+  for (int64_t j = 0; j < pixels; ++j)
+    if (mask[j] != 0 && mask[j] <= m && hidden[mask[j] - 1u]) mask[j] = 0;
+}
+
 int64_t write_instance_boxes(const uint8_t* mask, int64_t h, int64_t w, const int64_t* classes,
                              int64_t m, const VisibilityRule& rule, float* boxes,
                              int64_t* box_classes) {

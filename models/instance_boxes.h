@@ -15,6 +15,12 @@ namespace ringmaster::models {
 // k + 1; other ids are not counted).
 std::vector<int64_t> instance_pixel_counts(const uint8_t* mask, int64_t h, int64_t w, int64_t m);
 
+// Unlabels the items of one instance mask (`pixels` ids) that are less than
+// min_visible visible: full[k], item k + 1's pixels before later items
+// covered it; a hidden item's class becomes -1 and its pixels 0.
+void unlabel_hidden_items(uint8_t* mask, int64_t pixels, const std::vector<int64_t>& full,
+                          double min_visible, int64_t* classes);
+
 // What decides whether an item keeps its box after augmentation: it needs
 // at least min_visible x before[k] x area_scale pixels (area_scale: how the
 // steps scaled areas, Augmenter::apply). before null: any pixel will do.

@@ -6,38 +6,15 @@
 // annotations/captions_val2017.json with val2017/). `size` (64), `channels`
 // (3), `references` (5), `max_words` (30), and as fashion-captions:
 // `min_count` (1) and `unknown_words` ("unk" or "drop").
-#include <filesystem>
-
 #include "models/coco_captions.h"
 #include "training/data_sets.h"
 
 namespace ringmaster::training {
 namespace {
 
-struct CocoSplit {
-  std::string annotations, images;
-};
-
-// A relative path that stays inside data.path, else a problem at key.
-void read_inner_path(models::SpecReader& r, const char* key, std::string& out) {
-  r.string(key, out);
-  const std::filesystem::path p = std::filesystem::path(out).lexically_normal();
-  if (out.empty() || p.is_absolute() || p.begin()->string() == "..")
-    r.problem(key, "must be a path inside data.path");
-}
-
-void read_split(models::SpecReader& r, const char* key, CocoSplit& s) {
-  if (const nlohmann::json* j = r.object(key)) {
-    models::SpecReader sr(*j, r.child(key), r.problems());
-    read_inner_path(sr, "annotations", s.annotations);
-    read_inner_path(sr, "images", s.images);
-  }
-}
-
 models::CaptionedImages load_split(const std::string& root, const CocoSplit& s,
                                    const models::CocoCaptionOptions& o) {
-  const std::filesystem::path base(root);
-  return models::load_coco_captions((base / s.annotations).string(), (base / s.images).string(), o);
+  return models::load_coco_captions(s.annotations_in(root), s.images_in(root), o);
 }
 
 }  // namespace
@@ -50,8 +27,8 @@ DatasetEntry coco_captions_data_set() {
                         "files and image folders");
             CocoSplit train{"annotations/captions_train2017.json", "train2017"};
             CocoSplit test{"annotations/captions_val2017.json", "val2017"};
-            read_split(r, "train", train);
-            read_split(r, "test", test);
+            read_coco_split(r, "train", train);
+            read_coco_split(r, "test", test);
             models::CocoCaptionOptions o;
             r.integer("size", o.size, 16, 1024);
             r.integer("channels", o.channels, 1, 3);

@@ -13,6 +13,7 @@ namespace ringmaster::training {
 DatasetEntry cifar10_data_set();             // cifar_data.cpp
 DatasetEntry cifar100_data_set();            // cifar_data.cpp
 DatasetEntry coco_captions_data_set();       // coco_captions_data.cpp
+DatasetEntry coco_instances_data_set();      // coco_instances_data.cpp
 DatasetEntry fashion_mnist_data_set();       // fashion_mnist_data.cpp
 DatasetEntry fashion_captions_data_set();    // fashion_captions_data.cpp
 DatasetEntry fashion_composites_data_set();  // fashion_composites_data.cpp
@@ -29,6 +30,17 @@ struct HeldOutSplit {
   TrainTestData apply(const models::Dataset& all, uint64_t train_seed) const;
 };
 HeldOutSplit read_held_out_split(models::SpecReader& r, int64_t default_test_permille);
+
+// A COCO-style split: its annotations file and images folder, relative to
+// data.path and inside it. read_coco_split reads r's object at key (if
+// any) into s, recording a problem for a path that leaves data.path.
+// (coco_split.cpp)
+struct CocoSplit {
+  std::string annotations, images;
+  std::string annotations_in(const std::string& root) const;
+  std::string images_in(const std::string& root) const;
+};
+void read_coco_split(models::SpecReader& r, const char* key, CocoSplit& s);
 
 // Captioning data from both splits' sentences: a word vocabulary of the
 // training sentences (words seen min_count times), every sentence as token

@@ -16,6 +16,7 @@ const std::map<std::string, DatasetEntry>& registry() {
       {"cifar-10", cifar10_data_set()},
       {"cifar-100", cifar100_data_set()},
       {"coco-captions", coco_captions_data_set()},
+      {"coco-instances", coco_instances_data_set()},
       {"digits", digits_data_set()},
       {"fashion-captions", fashion_captions_data_set()},
       {"fashion-composites", fashion_composites_data_set()},

@@ -24,9 +24,9 @@ DataSpec text_spec(const nlohmann::json& data) {
 
 TEST(DatasetRegistry, NamesEveryDataSet) {
   EXPECT_EQ(dataset_names(),
-            (std::vector<std::string>{"cifar-10", "cifar-100", "coco-captions", "digits",
-                                      "fashion-captions", "fashion-composites", "fashion-mnist",
-                                      "fortunes", "image-folder", "lfw-subset"}));
+            (std::vector<std::string>{"cifar-10", "cifar-100", "coco-captions", "coco-instances",
+                                      "digits", "fashion-captions", "fashion-composites",
+                                      "fashion-mnist", "fortunes", "image-folder", "lfw-subset"}));
 }
 
 TEST(DatasetRegistry, DigitsSplitsByItsOwnFractionAndSeed) {
@@ -151,8 +151,8 @@ TEST(DatasetRegistry, BadFieldsAndNamesAreErrorsNamingThem) {
     load_data(d, 1);
     ADD_FAILURE() << "an unknown data set must be refused";
   } catch (const ops::Error& e) {
-    EXPECT_NE(std::string(e.what()).find(
-                  "/data/dataset: must be one of cifar-10, cifar-100, coco-captions, digits"),
+    EXPECT_NE(std::string(e.what()).find("/data/dataset: must be one of cifar-10, cifar-100, "
+                                         "coco-captions, coco-instances, digits"),
               std::string::npos)
         << e.what();
   }
