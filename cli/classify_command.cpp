@@ -9,7 +9,6 @@
 #include <cstdio>
 #include <memory>
 #include <nlohmann/json.hpp>
-#include <numeric>
 #include <optional>
 #include <string>
 #include <vector>
@@ -65,19 +64,19 @@ class Reporter {
     if (o_.json) {
       nlohmann::json list = nlohmann::json::array();
       for (size_t i = 0; i < k; ++i)
-        list.push_back({{"class", name_of(ranked[i].label)},
+        list.push_back({{"class", class_name(ds_, ranked[i].label)},
                         {"label", ranked[i].label},
                         {"probability", ranked[i].probability}});
       nlohmann::json entry = {{"image", name}, {"classes", list}};
-      if (truth >= 0) entry["truth"] = name_of(truth);
+      if (truth >= 0) entry["truth"] = class_name(ds_, truth);
       doc_["images"].push_back(entry);
       return;
     }
-    std::string line = name + (truth >= 0 ? " (truth: " + name_of(truth) + ")" : "") + ":";
+    std::string line = name + (truth >= 0 ? " (truth: " + class_name(ds_, truth) + ")" : "") + ":";
     for (size_t i = 0; i < k; ++i) {
       char p[32];
       std::snprintf(p, sizeof p, " %.3f", ranked[i].probability);
-      line += (i ? ", " : " ") + name_of(ranked[i].label) + p;
+      line += (i ? ", " : " ") + class_name(ds_, ranked[i].label) + p;
     }
     std::printf("%s\n", line.c_str());
   }
@@ -99,12 +98,6 @@ class Reporter {
   }
 
  private:
-  std::string name_of(int64_t k) const {
-    if (k < static_cast<int64_t>(ds_.class_names.size()))
-      return ds_.class_names[static_cast<size_t>(k)];
-    return "class " + std::to_string(k);
-  }
-
   const ClassifyOptions& o_;
   const models::Dataset& ds_;
   nlohmann::json doc_ = {{"images", nlohmann::json::array()}};

@@ -35,12 +35,6 @@ struct DetectOptions {
   bool json = false;
 };
 
-std::string class_name(const models::Dataset& ds, int64_t k) {
-  if (k >= 0 && k < static_cast<int64_t>(ds.class_names.size()))
-    return ds.class_names[static_cast<size_t>(k)];
-  return "class " + std::to_string(k);
-}
-
 // The model's detections of one (1, C, S, S) image, every one of them; the
 // seconds its forward took are added to `seconds`.
 std::vector<training::Detection> detect(models::Module& model, const ops::Tensor& image,

@@ -4,14 +4,23 @@
 #include <stb/stb_image_write.h>
 
 #include <algorithm>
-#include <memory>
 
 #include "models/image_file.h"
 #include "models/image_folder.h"
-
 #include "ops/check.h"
 
 namespace ringmaster::cli {
+namespace {
+
+// (c, s, s) u8 planes as the model's (1, c, s, s) input, pixels / 255.
+ops::Tensor model_input(const std::vector<uint8_t>& planes, int64_t c, int64_t s) {
+  ops::Tensor x = ops::Tensor::empty({1, c, s, s});
+  std::transform(planes.begin(), planes.end(), x.data<float>(),
+                 [](uint8_t v) { return static_cast<float>(v) / 255.0f; });
+  return x;
+}
+
+}  // namespace
 
 Picture read_picture(const std::string& path, int64_t channels) {
   models::ImageHeader h;
@@ -20,24 +29,16 @@ Picture read_picture(const std::string& path, int64_t channels) {
 }
 
 ops::Tensor read_image(const std::string& path, int64_t c, int64_t s) {
-  const Picture p = read_picture(path, c);
-  if (p.w != s || p.h != s)
-    throw ops::Error(path + ": " + std::to_string(p.w) + "x" + std::to_string(p.h) +
+  models::ImageHeader file;
+  const std::vector<uint8_t> planes = models::read_image_planes(path, c, s, &file);
+  if (file.width != s || file.height != s)
+    throw ops::Error(path + ": " + std::to_string(file.width) + "x" + std::to_string(file.height) +
                      " pixels; the model reads " + std::to_string(s) + "x" + std::to_string(s));
-  ops::Tensor x = ops::Tensor::empty({1, c, s, s});
-  for (int64_t k = 0; k < c; ++k)
-    for (int64_t i = 0; i < s * s; ++i)
-      x.data<float>()[k * s * s + i] =
-          static_cast<float>(p.px[static_cast<size_t>(i * c + k)]) / 255.0f;
-  return x;
+  return model_input(planes, c, s);
 }
 
 ops::Tensor read_image_resized(const std::string& path, int64_t c, int64_t s) {
-  const std::vector<uint8_t> planes = models::read_image_planes(path, c, s);
-  ops::Tensor x = ops::Tensor::empty({1, c, s, s});
-  std::transform(planes.begin(), planes.end(), x.data<float>(),
-                 [](uint8_t v) { return static_cast<float>(v) / 255.0f; });
-  return x;
+  return model_input(models::read_image_planes(path, c, s), c, s);
 }
 
 ops::Tensor data_image(const models::Dataset& ds, int64_t i) {

@@ -1,7 +1,8 @@
 // Images in and out of the commands that run a trained model on pictures
 // (caption, detect, classify): image files read as the data's channels
 // (models/image_file.h) and size, data-set images as the trainer feeds
-// them, and PNGs written (stb_image_write). Errors throw ops::Error naming the file.
+// them, and PNGs written (stb_image_write). Errors throw ops::Error naming
+// the file.
 #pragma once
 
 #include <cstdint>

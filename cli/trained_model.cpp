@@ -27,6 +27,12 @@ std::optional<training::JobSpec> load_spec_of_task(const char* command, const st
   return spec;
 }
 
+std::string class_name(const models::Dataset& data, int64_t k) {
+  if (k >= 0 && k < static_cast<int64_t>(data.class_names.size()))
+    return data.class_names[static_cast<size_t>(k)];
+  return "class " + std::to_string(k);
+}
+
 std::shared_ptr<models::Module> load_trained_model(const training::JobSpec& spec,
                                                    const models::Dataset& data,
                                                    const std::string& checkpoint,

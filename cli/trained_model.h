@@ -1,6 +1,7 @@
 // What the commands that run a trained model on images share (caption,
-// detect): the spec loaded and checked to be of their task, and the model
-// rebuilt for the data's images with every weight from a checkpoint.
+// detect, classify): the spec loaded and checked to be of their task, the
+// model rebuilt for the data's images with every weight from a checkpoint,
+// and the data's class names.
 #pragma once
 
 #include <memory>
@@ -18,6 +19,9 @@ namespace ringmaster::cli {
 // (`what`: what that task's data is, for the message).
 std::optional<training::JobSpec> load_spec_of_task(const char* command, const std::string& path,
                                                    training::TaskKind task, const char* what);
+
+// The name of class k of `data` ("class K" where the data names none).
+std::string class_name(const models::Dataset& data, int64_t k);
 
 // The spec's model for `data`'s images (channels, size, classes), its
 // weights all from `checkpoint` (the spec's init, and that of the model

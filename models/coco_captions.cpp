@@ -4,7 +4,6 @@
 #include "models/coco_captions.h"
 
 #include <cctype>
-#include <map>
 
 #include "models/coco_json.h"
 #include "models/image_folder.h"
@@ -36,24 +35,15 @@ std::string caption_words(const std::string& caption, int64_t max_words) {
 CaptionedImages load_coco_captions(const std::string& annotations, const std::string& images,
                                    const CocoCaptionOptions& o) {
   const nlohmann::json j = read_coco_file(annotations, o.max_bytes, "captions");
-  std::map<int64_t, size_t> index;  // image id -> position in "images"
-  std::vector<std::string> paths;
-  for (size_t i = 0; i < j["images"].size(); ++i) {
-    const std::string where = annotations + ": images[" + std::to_string(i) + "]";
-    const int64_t id = coco_id(j["images"][i], "id", where);
-    RM_THROW_IF(!index.emplace(id, i).second, where, ": image id ", id, " is listed twice");
-    paths.push_back(
-        coco_image_path(images, coco_string(j["images"][i], "file_name", where), where));
-  }
+  const CocoImageList list = read_coco_images(j, annotations, images);
+  const std::vector<std::string>& paths = list.paths;
   std::vector<std::vector<std::string>> captions(paths.size());
   for (size_t i = 0; i < j["annotations"].size(); ++i) {
+    const nlohmann::json& a = j["annotations"][i];
     const std::string where = annotations + ": annotations[" + std::to_string(i) + "]";
-    const auto it = index.find(coco_id(j["annotations"][i], "image_id", where));
-    RM_THROW_IF(it == index.end(), where, ": image_id ", j["annotations"][i]["image_id"].dump(),
-                " is not among the images");
-    const std::string words =
-        caption_words(coco_string(j["annotations"][i], "caption", where), o.max_words);
-    if (!words.empty()) captions[it->second].push_back(words);
+    const size_t image = list.of(a, where);
+    const std::string words = caption_words(coco_string(a, "caption", where), o.max_words);
+    if (!words.empty()) captions[image].push_back(words);
   }
   CaptionedImages out;
   std::vector<size_t> kept;

@@ -72,28 +72,20 @@ CocoObject object_of(const nlohmann::json& a, int64_t cls, const std::string& wh
 }
 
 std::vector<CocoImage> read_images(const nlohmann::json& j, const std::string& file,
-                                   const std::string& folder, const std::vector<int64_t>& cats,
-                                   std::map<int64_t, size_t>& index) {
+                                   const std::string& folder, const std::vector<int64_t>& cats) {
+  const CocoImageList list = read_coco_images(j, file, folder);
   std::vector<CocoImage> images;
-  for (size_t i = 0; i < j["images"].size(); ++i) {
-    const nlohmann::json& e = j["images"][i];
-    const std::string where = file + ": images[" + std::to_string(i) + "]";
-    const int64_t id = coco_id(e, "id", where);
-    RM_THROW_IF(!index.emplace(id, i).second, where, ": image id ", id, " is listed twice");
-    images.push_back({coco_image_path(folder, coco_string(e, "file_name", where), where), {}});
-  }
+  for (const std::string& path : list.paths) images.push_back({path, {}});
   for (size_t i = 0; i < j["annotations"].size(); ++i) {
     const nlohmann::json& a = j["annotations"][i];
     const std::string where = file + ": annotations[" + std::to_string(i) + "]";
-    const auto it = index.find(coco_id(a, "image_id", where));
-    RM_THROW_IF(it == index.end(), where, ": image_id ", a["image_id"].dump(),
-                " is not among the images");
+    const size_t image = list.of(a, where);
     const int64_t cat = coco_id(a, "category_id", where);
     const auto c = std::lower_bound(cats.begin(), cats.end(), cat);
     RM_THROW_IF(c == cats.end() || *c != cat, where, ": category_id ", cat,
                 " is not among the training file's categories");
     CocoObject o = object_of(a, (c - cats.begin()) + 1, where);
-    if (!o.polys.empty()) images[it->second].objects.push_back(std::move(o));
+    if (!o.polys.empty()) images[image].objects.push_back(std::move(o));
   }
   return images;
 }
@@ -187,8 +179,7 @@ std::vector<int64_t> coco_category_ids(const std::string& annotations,
 Dataset load_coco_instances(const std::string& annotations, const std::string& images,
                             const std::vector<int64_t>& categories, const CocoInstanceOptions& o) {
   const nlohmann::json j = read_coco_file(annotations, o.max_bytes, "instances");
-  std::map<int64_t, size_t> index;
-  std::vector<CocoImage> list = read_images(j, annotations, images, categories, index);
+  std::vector<CocoImage> list = read_images(j, annotations, images, categories);
   RM_THROW_IF(list.empty(), annotations, ": no images");
   size_t most = 1;
   for (const CocoImage& im : list) {
@@ -210,8 +201,8 @@ Dataset load_coco_instances(const std::string& annotations, const std::string& i
   }
   for (int64_t i = 0; i < n; ++i) {
     CocoImage& im = list[static_cast<size_t>(i)];
-    const ImageHeader file = read_image_header(im.path);
-    const std::vector<uint8_t> planes = read_image_planes(im.path, c, s);
+    ImageHeader file;
+    const std::vector<uint8_t> planes = read_image_planes(im.path, c, s, &file);
     std::copy(planes.begin(), planes.end(), ds.images.data<uint8_t>() + i * c * s * s);
     uint8_t* mask = ds.masks.data<uint8_t>() + i * s * s;
     int64_t* classes = o.instances

@@ -38,13 +38,38 @@ std::string coco_string(const nlohmann::json& e, const char* key, const std::str
   return e[key].get<std::string>();
 }
 
-std::string coco_image_path(const std::string& images, const std::string& name,
-                            const std::string& where) {
+namespace {
+
+// images/<name>, which must stay inside images/.
+std::string image_path(const std::string& images, const std::string& name,
+                       const std::string& where) {
   const std::filesystem::path rel = std::filesystem::path(name).lexically_normal();
   RM_THROW_IF(name.empty() || rel.is_absolute() || rel.begin()->string() == "..", where,
               ": file_name \"", name.size() > 200 ? name.substr(0, 200) + "..." : name,
               "\" must be a path inside the images folder");
   return (std::filesystem::path(images) / rel).string();
+}
+
+}  // namespace
+
+CocoImageList read_coco_images(const nlohmann::json& j, const std::string& file,
+                               const std::string& images) {
+  CocoImageList out;
+  for (size_t i = 0; i < j["images"].size(); ++i) {
+    const nlohmann::json& e = j["images"][i];
+    const std::string where = file + ": images[" + std::to_string(i) + "]";
+    const int64_t id = coco_id(e, "id", where);
+    RM_THROW_IF(!out.index.emplace(id, i).second, where, ": image id ", id, " is listed twice");
+    out.paths.push_back(image_path(images, coco_string(e, "file_name", where), where));
+  }
+  return out;
+}
+
+size_t CocoImageList::of(const nlohmann::json& a, const std::string& where) const {
+  const auto it = index.find(coco_id(a, "image_id", where));
+  RM_THROW_IF(it == index.end(), where, ": image_id ", a["image_id"].dump(),
+              " is not among the images");
+  return it->second;
 }
 
 }  // namespace ringmaster::models

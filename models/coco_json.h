@@ -4,8 +4,10 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 namespace ringmaster::models {
 
@@ -19,8 +21,16 @@ nlohmann::json read_coco_file(const std::string& path, int64_t max_bytes, const 
 int64_t coco_id(const nlohmann::json& e, const char* key, const std::string& where);
 std::string coco_string(const nlohmann::json& e, const char* key, const std::string& where);
 
-// images/<name>, which must stay inside images/.
-std::string coco_image_path(const std::string& images, const std::string& name,
-                            const std::string& where);
+// The file's "images": each entry's path in images/ (its file_name, which
+// must stay inside images/), in order, and where each id sits. An id listed
+// twice is refused naming the entry.
+struct CocoImageList {
+  std::vector<std::string> paths;
+  std::map<int64_t, size_t> index;  // image id -> position in paths
+  // The position of annotation a's image_id; `where` names a in errors.
+  size_t of(const nlohmann::json& a, const std::string& where) const;
+};
+CocoImageList read_coco_images(const nlohmann::json& j, const std::string& file,
+                               const std::string& images);
 
 }  // namespace ringmaster::models

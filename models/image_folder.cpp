@@ -8,7 +8,6 @@
 #include <algorithm>
 #include <cctype>
 #include <filesystem>
-#include <memory>
 #include <set>
 
 #include "models/image_file.h"
@@ -94,12 +93,11 @@ int64_t common_channels(const std::vector<ImageFile>& files, int64_t channels) {
   return 1;
 }
 
-// Decodes f to (c, s, s) planar bytes at out.
-void decode_into(const ImageFile& f, int64_t c, int64_t s, uint8_t* out) {
+// Decodes the file to (c, s, s) planar bytes at out; returns its header.
+ImageHeader decode_into(const std::string& path, int64_t c, int64_t s, uint8_t* out) {
   ImageHeader got;
-  const std::vector<uint8_t> px = decode_image(f.path, c, got);
-  RM_THROW_IF(got.width != f.w || got.height != f.h, f.path, ": changed while it was read");
-  const int64_t w = f.w, h = f.h;
+  const std::vector<uint8_t> px = decode_image(path, c, got);
+  const int64_t w = got.width, h = got.height;
   const uint8_t* src = px.data();
   std::vector<uint8_t> resized;
   if (w != s || h != s) {
@@ -107,21 +105,24 @@ void decode_into(const ImageFile& f, int64_t c, int64_t s, uint8_t* out) {
     RM_THROW_IF(
         stbir_resize_uint8(src, static_cast<int>(w), static_cast<int>(h), 0, resized.data(),
                            static_cast<int>(s), static_cast<int>(s), 0, static_cast<int>(c)) == 0,
-        f.path, ": cannot resize to ", s, "x", s);
+        path, ": cannot resize to ", s, "x", s);
     src = resized.data();
   }
   for (int64_t k = 0; k < c; ++k)
     for (int64_t i = 0; i < s * s; ++i) out[k * s * s + i] = src[i * c + k];
+  return got;
 }
 
 }  // namespace
 
-std::vector<uint8_t> read_image_planes(const std::string& path, int64_t channels, int64_t size) {
+std::vector<uint8_t> read_image_planes(const std::string& path, int64_t channels, int64_t size,
+                                       ImageHeader* file) {
   RM_THROW_IF((channels != 1 && channels != 3) || size < 1 || size > kMaxImageSide,
               "read_image_planes: channels 1 or 3 and a size in 1..", kMaxImageSide, ", got ",
               channels, " and ", size);
   std::vector<uint8_t> out(static_cast<size_t>(channels * size * size));
-  decode_into(probe(path, 0), channels, size, out.data());
+  const ImageHeader got = decode_into(path, channels, size, out.data());
+  if (file != nullptr) *file = got;
   return out;
 }
 
@@ -151,8 +152,10 @@ Dataset load_image_folder(const std::string& root, const ImageFolderOptions& opt
   const auto n = static_cast<int64_t>(files.size());
   ds.images = ops::Tensor::empty({n, c, s, s}, ops::DType::u8);
   for (int64_t i = 0; i < n; ++i) {
-    decode_into(files[static_cast<size_t>(i)], c, s, ds.images.data<uint8_t>() + i * c * s * s);
-    ds.labels.push_back(files[static_cast<size_t>(i)].label);
+    const ImageFile& f = files[static_cast<size_t>(i)];
+    const ImageHeader got = decode_into(f.path, c, s, ds.images.data<uint8_t>() + i * c * s * s);
+    RM_THROW_IF(got.width != f.w || got.height != f.h, f.path, ": changed while it was read");
+    ds.labels.push_back(f.label);
   }
   ds.num_classes = static_cast<int>(names.size());
   ds.class_names = names;

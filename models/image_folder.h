@@ -1,8 +1,8 @@
 // Image folders, torchvision's ImageFolder layout: one sub-folder per class,
 // named by the class, holding its images (PNG, JPEG, BMP, binary PGM/PPM;
 // models/image_file.h decodes them). Classes are the sub-folders sorted by
-// name, the images of each sorted by file name; files of other extensions and names
-// starting with "." are skipped, like torchvision does. Every image is
+// name, the images of each sorted by file name; files of other extensions
+// and names starting with "." are skipped, like torchvision does. Every image is
 // decoded to `channels` (grey from colour by luminance, colour from grey by
 // repetition, alpha dropped) and, when `size` is set, resized to
 // size x size (stb_image_resize's default filters, which smooth when
@@ -33,8 +33,10 @@ std::vector<std::string> image_folder_classes(const std::string& root);
 
 // One image file as (channels, size, size) u8 planes, converted and resized
 // as load_image_folder does (channels 1 or 3; size >= 1), so a model trained
-// on a folder sees a new image as it saw those. Throws ops::Error naming it.
-std::vector<uint8_t> read_image_planes(const std::string& path, int64_t channels, int64_t size);
+// on a folder sees a new image as it saw those; `file` (if given) gets the
+// file's own header. Throws ops::Error naming it.
+std::vector<uint8_t> read_image_planes(const std::string& path, int64_t channels, int64_t size,
+                                       ImageHeader* file = nullptr);
 
 // (N, C, S, S) u8 images and their labels. `classes`: the class numbering
 // to use (another split's, so a test folder's classes get the training

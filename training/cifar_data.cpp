@@ -11,13 +11,6 @@
 namespace ringmaster::training {
 namespace {
 
-void require_path(models::SpecReader& r, const std::string& path, const char* dataset,
-                  const char* folder) {
-  if (path.empty())
-    r.problem("path", std::string("is required for data set \"") + dataset +
-                          "\": the folder of CIFAR's binary files (" + folder + ")");
-}
-
 std::string in(const std::string& dir, const std::string& file) {
   return (std::filesystem::path(dir) / file).string();
 }
@@ -26,7 +19,8 @@ std::string in(const std::string& dir, const std::string& file) {
 
 DatasetEntry cifar10_data_set() {
   return {TaskKind::kClassification, [](models::SpecReader& r, const std::string& path, TaskKind&) {
-            require_path(r, path, "cifar-10", "cifar-10-batches-bin");
+            require_data_path(r, path, "cifar-10",
+                              "the folder of CIFAR's binary files (cifar-10-batches-bin)");
             return [path](uint64_t) {
               const models::CifarFormat f{1, 0, 10, "batches.meta.txt"};
               std::vector<std::string> train;
@@ -40,7 +34,8 @@ DatasetEntry cifar10_data_set() {
 
 DatasetEntry cifar100_data_set() {
   return {TaskKind::kClassification, [](models::SpecReader& r, const std::string& path, TaskKind&) {
-            require_path(r, path, "cifar-100", "cifar-100-binary");
+            require_data_path(r, path, "cifar-100",
+                              "the folder of CIFAR's binary files (cifar-100-binary)");
             std::string labels = "fine";
             r.string("labels", labels, {"fine", "coarse"});
             const models::CifarFormat f =

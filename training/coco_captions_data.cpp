@@ -21,18 +21,15 @@ models::CaptionedImages load_split(const std::string& root, const CocoSplit& s,
 
 DatasetEntry coco_captions_data_set() {
   return {TaskKind::kCaptioning, [](models::SpecReader& r, const std::string& path, TaskKind&) {
-            if (path.empty())
-              r.problem("path",
-                        "is required for data set \"coco-captions\": the folder of the caption "
-                        "files and image folders");
+            require_data_path(r, path, "coco-captions",
+                              "the folder of the caption files and image folders");
             CocoSplit train{"annotations/captions_train2017.json", "train2017"};
             CocoSplit test{"annotations/captions_val2017.json", "val2017"};
             read_coco_split(r, "train", train);
             read_coco_split(r, "test", test);
             models::CocoCaptionOptions o;
             r.integer("size", o.size, 16, 1024);
-            r.integer("channels", o.channels, 1, 3);
-            if (o.channels == 2) r.problem("channels", "must be 1 (grey) or 3 (RGB), got 2");
+            read_image_channels(r, o.channels);
             r.integer("references", o.references, 1, 20);
             r.integer("max_words", o.max_words, 1, 200);
             int64_t min_count = 1;

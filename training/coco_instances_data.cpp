@@ -15,10 +15,8 @@ namespace ringmaster::training {
 DatasetEntry coco_instances_data_set() {
   return {TaskKind::kSegmentation,
           [](models::SpecReader& r, const std::string& path, TaskKind& task) {
-            if (path.empty())
-              r.problem("path",
-                        "is required for data set \"coco-instances\": the folder of the "
-                        "instances files and image folders");
+            require_data_path(r, path, "coco-instances",
+                              "the folder of the instances files and image folders");
             CocoSplit train{"annotations/instances_train2017.json", "train2017"};
             CocoSplit test{"annotations/instances_val2017.json", "val2017"};
             read_coco_split(r, "train", train);
@@ -29,8 +27,7 @@ DatasetEntry coco_instances_data_set() {
             o.instances = targets == "boxes";
             task = o.instances ? TaskKind::kDetection : TaskKind::kSegmentation;
             r.integer("size", o.size, 16, 1024);
-            r.integer("channels", o.channels, 1, 3);
-            if (o.channels == 2) r.problem("channels", "must be 1 (grey) or 3 (RGB), got 2");
+            read_image_channels(r, o.channels);
             r.number("min_visible", o.min_visible, 0.0, 1.0);
             return [path, train, test, o](uint64_t) {
               std::vector<std::string> names;

@@ -31,10 +31,15 @@ struct HeldOutSplit {
 };
 HeldOutSplit read_held_out_split(models::SpecReader& r, int64_t default_test_permille);
 
+// Fields several data sets read alike (data_set_fields.cpp):
+// require_data_path records "/path: is required for data set DATASET: WHAT"
+// when data.path is empty; read_image_channels reads `channels` (1 or 3).
+void require_data_path(models::SpecReader& r, const std::string& path, const std::string& dataset,
+                       const std::string& what);
+void read_image_channels(models::SpecReader& r, int64_t& channels);
 // A COCO-style split: its annotations file and images folder, relative to
 // data.path and inside it. read_coco_split reads r's object at key (if
 // any) into s, recording a problem for a path that leaves data.path.
-// (coco_split.cpp)
 struct CocoSplit {
   std::string annotations, images;
   std::string annotations_in(const std::string& root) const;

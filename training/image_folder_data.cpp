@@ -24,16 +24,13 @@ bool presplit(const std::filesystem::path& root) {
 
 DatasetEntry image_folder_data_set() {
   return {TaskKind::kClassification, [](models::SpecReader& r, const std::string& path, TaskKind&) {
-            if (path.empty())
-              r.problem("path",
-                        "is required for data set \"image-folder\": the folder whose "
-                        "sub-folders (one per class) hold the images");
+            require_data_path(r, path, "image-folder",
+                              "the folder whose sub-folders (one per class) hold the images");
             const bool split_asked = r.has("test_fraction") || r.has("split_seed");
             const HeldOutSplit split = read_held_out_split(r, 200);
             models::ImageFolderOptions o;
             r.integer("size", o.size, 1, 1024);
-            r.integer("channels", o.channels, 1, 3);
-            if (o.channels == 2) r.problem("channels", "must be 1 (grey) or 3 (RGB), got 2");
+            read_image_channels(r, o.channels);
             return [root = std::filesystem::path(path), split, split_asked, o](uint64_t seed) {
               if (!presplit(root)) return split.apply(models::load_image_folder(root, o), seed);
               RM_THROW_IF(split_asked, "/data/test_fraction, /data/split_seed: ", root.string(),

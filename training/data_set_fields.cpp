@@ -1,4 +1,5 @@
-// CocoSplit (see data_sets.h): the two paths a COCO-style split names.
+// Fields several data sets read alike (see data_sets.h): a required
+// data.path, an image channel count, and a COCO-style split's two paths.
 #include <filesystem>
 
 #include "training/data_sets.h"
@@ -15,6 +16,16 @@ void read_inner_path(models::SpecReader& r, const char* key, std::string& out) {
 }
 
 }  // namespace
+
+void require_data_path(models::SpecReader& r, const std::string& path, const std::string& dataset,
+                       const std::string& what) {
+  if (path.empty()) r.problem("path", "is required for data set \"" + dataset + "\": " + what);
+}
+
+void read_image_channels(models::SpecReader& r, int64_t& channels) {
+  r.integer("channels", channels, 1, 3);
+  if (channels == 2) r.problem("channels", "must be 1 (grey) or 3 (RGB), got 2");
+}
 
 std::string CocoSplit::annotations_in(const std::string& root) const {
   return (std::filesystem::path(root) / annotations).string();
